@@ -1,0 +1,54 @@
+/**
+ * AWS SDK v3 clients as the handlers build them, once per container.
+ *
+ * Region and endpoints come from the standard environment: the SDK itself
+ * honours `AWS_ENDPOINT_URL_KINESIS`, `AWS_ENDPOINT_URL_DYNAMODB` and
+ * `AWS_ENDPOINT_URL_STS`, so one artifact runs against AWS and the emulators.
+ * Kinesis defaults to HTTP/2, which the emulators don't speak; HTTP/1.1 with
+ * keep-alive works against both, so every client uses `NodeHttpHandler`.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { KinesisClient } from "@aws-sdk/client-kinesis";
+import { STSClient } from "@aws-sdk/client-sts";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+
+export interface ClientOptions {
+  /** Overrides the default credential chain (e.g. an assumed role). */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** SDK-level attempts; handlers retry themselves, so the default is 1. */
+  maxAttempts?: number;
+  /** Per-request timeout in milliseconds. */
+  requestTimeoutMs?: number;
+}
+
+function httpHandler(options: ClientOptions): NodeHttpHandler {
+  return new NodeHttpHandler({ connectionTimeout: 3000, requestTimeout: options.requestTimeoutMs ?? 10_000 });
+}
+
+/** A Kinesis client over HTTP/1.1. */
+export function kinesisClient(options: ClientOptions = {}): KinesisClient {
+  return new KinesisClient({
+    credentials: options.credentials,
+    maxAttempts: options.maxAttempts ?? 1,
+    requestHandler: httpHandler(options),
+  });
+}
+
+/** A DynamoDB client. */
+export function dynamoClient(options: ClientOptions = {}): DynamoDBClient {
+  return new DynamoDBClient({
+    credentials: options.credentials,
+    maxAttempts: options.maxAttempts ?? 1,
+    requestHandler: httpHandler(options),
+  });
+}
+
+/** An STS client (regional endpoint, from the environment's region). */
+export function stsClient(options: ClientOptions = {}): STSClient {
+  return new STSClient({
+    credentials: options.credentials,
+    maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: httpHandler(options),
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * The Lambda event and response shapes for Kinesis event-source mappings,
+ * as AWS sends them (kept here so handlers need no @types/aws-lambda).
+ */
+export interface KinesisStreamRecordPayload {
+  kinesisSchemaVersion: string;
+  partitionKey: string;
+  sequenceNumber: string;
+  /** Base64 of the record's bytes. */
+  data: string;
+  /** Seconds since the epoch, with fractions. */
+  approximateArrivalTimestamp: number;
+}
+
+export interface KinesisStreamRecord {
+  awsRegion: string;
+  eventID: string;
+  eventName: string;
+  eventSource: string;
+  eventSourceARN: string;
+  eventVersion: string;
+  invokeIdentityArn: string;
+  kinesis: KinesisStreamRecordPayload;
+}
+
+export interface KinesisStreamEvent {
+  Records: KinesisStreamRecord[];
+}
+
+/** With `ReportBatchItemFailures`, Lambda resumes from the lowest reported sequence number. */
+export interface KinesisStreamBatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+/** Decodes a record's payload bytes. */
+export function recordBytes(record: KinesisStreamRecord): Buffer {
+  return Buffer.from(record.kinesis.data, "base64");
+}
+
+/** The response that tells Lambda to resume at `sequenceNumber`, or no failures. */
+export function resumeFrom(sequenceNumber: string | undefined): KinesisStreamBatchResponse {
+  return { batchItemFailures: sequenceNumber === undefined ? [] : [{ itemIdentifier: sequenceNumber }] };
+}

@@ -1,0 +1,74 @@
+/**
+ * Retry with exponential backoff and full jitter, inside one invocation and
+ * within a budget. Only transient errors are retried; the caller decides what
+ * to report once the budget is spent.
+ */
+export interface RetryBudget {
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  /** First backoff ceiling in milliseconds. */
+  baseDelayMs: number;
+  /** Largest backoff ceiling in milliseconds. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_BUDGET: RetryBudget = { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 2000 };
+
+/** Injected so tests run without waiting and with a seeded random source. */
+export interface RetryClock {
+  sleep(ms: number): Promise<void>;
+  random(): number;
+}
+
+export const realClock: RetryClock = {
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+};
+
+/** Full-jitter delay before retry number `attempt` (1-based). */
+export function backoffDelay(attempt: number, budget: RetryBudget, random: () => number): number {
+  const ceiling = Math.min(budget.maxDelayMs, budget.baseDelayMs * 2 ** (attempt - 1));
+  return Math.floor(random() * ceiling);
+}
+
+// Plain arrays, not Sets: closure serialisation does not preserve Set internals.
+const TRANSIENT_NAMES = [
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "Throttling",
+  "ThrottledException",
+  "RequestLimitExceeded",
+  "LimitExceededException",
+  "InternalServerError",
+  "InternalFailure",
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
+  "KMSThrottlingException",
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
+];
+const TRANSIENT_CODES = ["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ECONNABORTED"];
+
+/** True for throttling, 5xx and network errors: worth another attempt. */
+export function isTransient(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false;
+  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  if (e.name && TRANSIENT_NAMES.includes(e.name)) return true;
+  if (e.code && TRANSIENT_CODES.includes(e.code)) return true;
+  if (e.$retryable) return true;
+  const status = e.$metadata?.httpStatusCode;
+  return status !== undefined && (status >= 500 || status === 429);
+}
+
+/** Runs `op` until it succeeds, a non-transient error occurs, or the budget is spent. */
+export async function withRetry<T>(op: () => Promise<T>, budget: RetryBudget, clock: RetryClock = realClock): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (attempt >= budget.maxAttempts || !isTransient(err)) throw err;
+      await clock.sleep(backoffDelay(attempt, budget, clock.random));
+    }
+  }
+}

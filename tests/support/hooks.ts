@@ -1,0 +1,25 @@
+/**
+ * Mocha root hooks: start the emulators once for the whole run and point the
+ * standard AWS environment at them, exactly as the local cloud does for
+ * functions. Tests create uniquely named tables and streams.
+ */
+import { Emulator, startDynalite, startKinesisLocal } from "./emulators";
+import { REGION } from "./aws";
+
+let emulators: Emulator[] = [];
+
+export const mochaHooks = {
+  async beforeAll(this: Mocha.Context) {
+    this.timeout(60_000);
+    const [dynamo, kinesis] = await Promise.all([startDynalite(), startKinesisLocal()]);
+    emulators = [dynamo, kinesis];
+    process.env.AWS_REGION = REGION;
+    process.env.AWS_ACCESS_KEY_ID = "111111111111";
+    process.env.AWS_SECRET_ACCESS_KEY = "local";
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+    process.env.AWS_ENDPOINT_URL_KINESIS = kinesis.endpoint;
+  },
+  async afterAll(this: Mocha.Context) {
+    await Promise.all(emulators.map((e) => e.close()));
+  },
+};
