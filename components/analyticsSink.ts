@@ -1,0 +1,203 @@
+/**
+ * AnalyticsSink: the consumer account's side of the cross-account path. An
+ * encrypted analytics stream the producer's bridge writes into, and its
+ * landing in S3 through Firehose.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { policyJson, roleWithPolicy, Statement } from "./iam";
+import { sinkAlarms } from "./analyticsSinkAlarms";
+import { deliveryRole, deliveryStream, landingBucket } from "./analyticsSinkLanding";
+import { AnalyticsSinkLandingArgs, resolveSinkSettings, SinkAccessMode, SinkSettings } from "./analyticsSinkSettings";
+
+export { AnalyticsSinkLandingArgs, SinkAccessMode } from "./analyticsSinkSettings";
+
+/** Args of {@link AnalyticsSink}. */
+export interface AnalyticsSinkArgs {
+  /** The producer (service) account's 12-digit id. */
+  producerAccountId: pulumi.Input<string>;
+  /** The producer's bridge role name; fixed, so this stack can name it before it exists. */
+  bridgeRoleName: string;
+  /** The bridge role's IAM path. Default "/". */
+  bridgeRolePath?: string;
+  /**
+   * `assumeRole`: a writer role here, assumed by the bridge with an ExternalId.
+   * `resourcePolicy`: the stream's resource policy grants the bridge role directly.
+   */
+  accessMode: SinkAccessMode;
+  /** The ExternalId the writer role's trust requires. Required for assumeRole; ignored otherwise. */
+  externalId?: pulumi.Input<string>;
+  /** Analytics stream retention in hours, 24–8760. Default 168. */
+  retentionHours?: number;
+  /** Analytics stream capacity mode. Default ON_DEMAND. */
+  streamMode?: "ON_DEMAND" | "PROVISIONED";
+  /** Shard count; required for, and only allowed with, PROVISIONED. */
+  shardCount?: number;
+  /** Firehose buffering and S3 lifecycle; see {@link AnalyticsSinkLandingArgs} for defaults. */
+  landing?: AnalyticsSinkLandingArgs;
+  /** Actions (SNS topic ARNs) for the alarms' ALARM and OK transitions. Default none. */
+  alarmActions?: pulumi.Input<string>[];
+}
+
+/**
+ * The analytics stream, its customer-managed key, the bridge's write access
+ * and the Firehose landing in S3.
+ *
+ * | Resource | Defaults |
+ * |---|---|
+ * | `aws.kms.Key` + `Alias` + `KeyPolicy` | rotation on, 30-day deletion window; consumer root administers, the writer may `GenerateDataKey`, Firehose may `Decrypt`/`GenerateDataKey` via Kinesis and S3 only |
+ * | `aws.kinesis.Stream` | SSE-KMS with that key, 168 h retention, ON_DEMAND |
+ * | `aws.iam.Role` (writer, assumeRole mode) | trusts the producer root only for `aws:PrincipalArn` = the bridge role and `sts:ExternalId`; `PutRecord(s)` on the stream, `GenerateDataKey` on the key |
+ * | `aws.kinesis.ResourcePolicy` (resourcePolicy mode) | the bridge role may `PutRecord(s)` |
+ * | `aws.s3.Bucket` + configuration | SSE-KMS with bucket key, versioned, public access blocked, BucketOwnerEnforced, TLS-only; STANDARD_IA at 30 d, expiry at 400 d, errors at 30 d, noncurrent at 30 d, multipart aborted at 7 d |
+ * | `aws.kinesis.FirehoseDeliveryStream` | from the stream, GZIP, newline-delimited, `events/year=/month=/day=/` and `errors/<type>/…` prefixes, 300 s / 64 MiB buffering, errors to its own log group (30 d) |
+ * | `aws.cloudwatch.MetricAlarm` ×4 | landing freshness, landing failures, Firehose lag, write throttling |
+ *
+ * Outputs: `streamArn`, `streamName`, `keyArn`, `writerRoleArn` (undefined in
+ * resourcePolicy mode), `bucketName`, `deliveryStreamArn`.
+ */
+export class AnalyticsSink extends pulumi.ComponentResource {
+  /** The analytics stream's ARN: what the bridge writes to. */
+  public readonly streamArn: pulumi.Output<string>;
+  /** The analytics stream's name. */
+  public readonly streamName: pulumi.Output<string>;
+  /** The stream's customer-managed key: writers need kms:GenerateDataKey on it. */
+  public readonly keyArn: pulumi.Output<string>;
+  /** The role the bridge assumes; undefined in resourcePolicy mode. */
+  public readonly writerRoleArn: pulumi.Output<string | undefined>;
+  /** The landing bucket's name. */
+  public readonly bucketName: pulumi.Output<string>;
+  /** The Firehose delivery stream's ARN. */
+  public readonly deliveryStreamArn: pulumi.Output<string>;
+
+  constructor(name: string, args: AnalyticsSinkArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Validate before registering anything: a bad arg fails with no half-built component.
+    const settings = resolveSinkSettings(name, args);
+    super("eventsourced:analytics:AnalyticsSink", name, {}, opts);
+    const parent = { parent: this };
+    const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
+    const region = aws.getRegionOutput({}, parent).region;
+
+    const key = new aws.kms.Key(`${name}-key`, {
+      description: `Analytics stream and landing of ${name}`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+    }, parent);
+    new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${pulumi.getProject()}/${pulumi.getStack()}/${name}`, targetKeyId: key.keyId }, parent);
+
+    const stream = new aws.kinesis.Stream(`${name}-stream`, {
+      encryptionType: "KMS",
+      kmsKeyId: key.arn,
+      retentionPeriod: settings.retentionHours,
+      streamModeDetails: { streamMode: settings.streamMode },
+      shardCount: settings.shardCount,
+    }, parent);
+
+    const writer = writerAccess(name, settings, stream, key, this);
+    const bucket = landingBucket(name, key, settings.landing, this);
+    const delivery = { stream, key, bucket, accountId, region, landing: settings.landing };
+    const firehoseRole = deliveryRole(name, delivery, this);
+
+    // A separate KeyPolicy: the roles' policies name the key and the key's policy
+    // names the roles, so one of them has to come after both exist.
+    const keyPolicy = new aws.kms.KeyPolicy(`${name}-key-policy`, {
+      keyId: key.keyId,
+      policy: policyJson(keyStatements({ accountId, region, writer: writer.keyStatement, firehoseRoleArn: firehoseRole.role.arn })),
+    }, parent);
+    const firehose = deliveryStream(name, { ...delivery, ...firehoseRole }, this, [keyPolicy]);
+
+    sinkAlarms(name, {
+      streamName: stream.name,
+      deliveryStreamName: firehose.name,
+      bufferingIntervalSeconds: settings.landing.bufferingIntervalSeconds,
+      alarmActions: args.alarmActions,
+    }, parent);
+
+    this.streamArn = stream.arn;
+    this.streamName = stream.name;
+    this.keyArn = key.arn;
+    this.writerRoleArn = writer.role ? writer.role.arn : pulumi.output(undefined);
+    this.bucketName = bucket.bucket;
+    this.deliveryStreamArn = firehose.arn;
+    this.registerOutputs({
+      streamArn: this.streamArn,
+      streamName: this.streamName,
+      keyArn: this.keyArn,
+      writerRoleArn: this.writerRoleArn,
+      bucketName: this.bucketName,
+      deliveryStreamArn: this.deliveryStreamArn,
+    });
+  }
+}
+
+/** The writing principal, as it appears in the key policy. */
+interface WriterKeyStatement {
+  Principal: { AWS: pulumi.Input<string> };
+  Condition?: Record<string, Record<string, pulumi.Input<string>>>;
+}
+
+/** The bridge's write access for the mode, and how the key policy names the writer. */
+function writerAccess(name: string, settings: SinkSettings, stream: aws.kinesis.Stream, key: aws.kms.Key, parent: pulumi.Resource): { role?: aws.iam.Role; keyStatement: WriterKeyStatement } {
+  // The producer root, narrowed to the bridge role by aws:PrincipalArn: an ARN
+  // compared at request time, so it survives the role's replacement, and valid
+  // before the bridge role exists (the consumer deploys first; a role ARN as
+  // principal is rejected until the role exists, then pinned to its unique id).
+  const bridgeOnly = { ArnEquals: { "aws:PrincipalArn": settings.bridgeRoleArn } };
+  if (settings.accessMode === "assumeRole") {
+    const role = roleWithPolicy(`${name}-writer`, {
+      description: "Assumed by the producer's bridge to write the analytics stream",
+      assumeRolePolicy: policyJson([{
+        Principal: { AWS: settings.producerRoot },
+        Action: "sts:AssumeRole",
+        Condition: { ...bridgeOnly, StringEquals: { "sts:ExternalId": settings.externalId! } },
+      }]),
+      statements: [
+        { Sid: "PutAnalyticsRecords", Action: ["kinesis:PutRecord", "kinesis:PutRecords"], Resource: stream.arn },
+        { Sid: "EncryptAnalyticsRecords", Action: "kms:GenerateDataKey", Resource: key.arn },
+      ],
+    }, { parent });
+    return { role, keyStatement: { Principal: { AWS: role.arn } } };
+  }
+  new aws.kinesis.ResourcePolicy(`${name}-stream-policy`, {
+    resourceArn: stream.arn,
+    policy: policyJson([{
+      Sid: "BridgePutsRecords",
+      Principal: { AWS: settings.producerRoot },
+      // PutRecord(s) take the stream ARN and need no describe or list call, so
+      // DescribeStreamSummary and ListShards are not granted.
+      Action: ["kinesis:PutRecord", "kinesis:PutRecords"],
+      Resource: stream.arn,
+      Condition: bridgeOnly,
+    }]),
+  }, { parent });
+  return { keyStatement: { Principal: { AWS: settings.producerRoot }, Condition: bridgeOnly } };
+}
+
+/** Inputs of {@link keyStatements}. */
+interface KeyPolicyInputs {
+  accountId: pulumi.Input<string>;
+  region: pulumi.Input<string>;
+  writer: WriterKeyStatement;
+  firehoseRoleArn: pulumi.Input<string>;
+}
+
+/**
+ * The key policy. `Resource: "*"` in a key policy means this key itself. The
+ * root statement is the standard admin grant that keeps the key manageable
+ * (and lets IAM policies in this account apply); the rest name each principal.
+ */
+function keyStatements(k: KeyPolicyInputs): Statement[] {
+  const via = (service: string) => pulumi.interpolate`${service}.${k.region}.amazonaws.com`;
+  return [
+    { Sid: "ConsumerAccountAdministers", Principal: { AWS: pulumi.interpolate`arn:aws:iam::${k.accountId}:root` }, Action: "kms:*", Resource: "*" },
+    {
+      Sid: "WriterEncryptsRecords",
+      Principal: k.writer.Principal,
+      Action: "kms:GenerateDataKey",
+      Resource: "*",
+      Condition: { ...k.writer.Condition, StringEquals: { "kms:ViaService": via("kinesis") } },
+    },
+    { Sid: "FirehoseReadsStream", Principal: { AWS: k.firehoseRoleArn }, Action: "kms:Decrypt", Resource: "*", Condition: { StringEquals: { "kms:ViaService": via("kinesis") } } },
+    { Sid: "FirehoseWritesObjects", Principal: { AWS: k.firehoseRoleArn }, Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: "*", Condition: { StringEquals: { "kms:ViaService": via("s3") } } },
+  ];
+}

@@ -1,0 +1,142 @@
+/**
+ * CrossAccountBridge: a Lambda serialised from the user's `map` that reads
+ * the source stream with its own event-source mapping and writes the
+ * versioned analytics contract into a stream in the consumer account.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { bridgeConfigFromEnv, bridgeKinesisClient, createBridge, Mapper } from "../handlers/bridge";
+import { dynamoClient } from "../handlers/clients";
+import { ENV } from "../handlers/env";
+import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../handlers/kinesisEvent";
+import { streamConsumerAlarms } from "./alarms";
+import { closureFunction } from "./closureFunction";
+import { Statement } from "./iam";
+import { onFailureQueue, streamMapping, StreamMappingOptions, streamReadStatements } from "./streamMapping";
+
+/**
+ * How the bridge reaches the analytics stream:
+ * - `assumeRole`: it assumes the consumer's writer role with an ExternalId
+ *   (credentials cached per container, STS about once an hour);
+ * - `resourcePolicy`: the analytics stream's resource policy grants this
+ *   bridge's role directly; no STS, no writer role.
+ */
+export type BridgeAccess =
+  | { mode: "assumeRole"; writerRoleArn: pulumi.Input<string>; externalId: pulumi.Input<string> }
+  | { mode: "resourcePolicy" };
+
+/** Args of {@link CrossAccountBridge}. */
+export interface CrossAccountBridgeArgs {
+  /** The source stream (EventSourcedTable.stream). */
+  sourceStreamArn: pulumi.Input<string>;
+  /** Hours the source stream keeps records; bounds the mapping's record age. */
+  sourceRetentionHours: number;
+  /** The source stream's KMS key when it is customer-managed. */
+  sourceKeyArn?: pulumi.Input<string>;
+  /** Internal event → analytics contract record(s); serialised into the bridge. */
+  map: Mapper;
+  /** The analytics stream in the consumer account. */
+  targetStreamArn: pulumi.Input<string>;
+  /** Its customer-managed key (writers need kms:GenerateDataKey). */
+  targetKeyArn: pulumi.Input<string>;
+  /** Access to the consumer account. */
+  access: BridgeAccess;
+  /** The bridge role's fixed name; the consumer's trust or resource policy names it. */
+  roleName: string;
+  /** The bridge's event-source mapping. */
+  mapping?: StreamMappingOptions;
+  /** Bridge memory in MB. Default 256. */
+  memorySize?: number;
+  /** Refuse to delete the parked table. Default true. */
+  deletionProtection?: boolean;
+  /** Where alarms notify. */
+  alarmActions?: pulumi.Input<string>[];
+}
+
+function accessStatements(args: CrossAccountBridgeArgs): Statement[] {
+  if (args.access.mode === "assumeRole") {
+    return [{ Sid: "AssumeWriterRole", Action: "sts:AssumeRole", Resource: args.access.writerRoleArn }];
+  }
+  return [
+    { Sid: "WriteAnalyticsStream", Action: ["kinesis:PutRecord", "kinesis:PutRecords"], Resource: args.targetStreamArn },
+    { Sid: "EncryptAnalyticsRecords", Action: "kms:GenerateDataKey", Resource: args.targetKeyArn },
+  ];
+}
+
+function accessEnvironment(access: BridgeAccess): Record<string, pulumi.Input<string>> {
+  if (access.mode === "assumeRole") {
+    // Stays a secret in Pulumi state; in the function's configuration it is
+    // readable by whoever may read that, which suits an ExternalId (a guard
+    // against a confused deputy, not a credential).
+    return { [ENV.ACCESS_MODE]: "assumeRole", [ENV.WRITER_ROLE_ARN]: access.writerRoleArn, [ENV.EXTERNAL_ID]: access.externalId };
+  }
+  return { [ENV.ACCESS_MODE]: "resourcePolicy" };
+}
+
+/**
+ * The producer side of the cross-account path.
+ *
+ * | Resource | Secure default |
+ * |---|---|
+ * | Bridge function | nodejs22.x arm64; role with a fixed name, limited to reading the source, parking, and the one access mode |
+ * | Event-source mapping | its own on the source stream: TRIM_HORIZON, bisect, ReportBatchItemFailures, bounded retries and age |
+ * | Parked table | poison events (undecodable, `map` throws) with their data |
+ * | On-failure queue | SQS-managed SSE, 14 days |
+ * | Alarms | iterator age, function errors, on-failure queue depth |
+ */
+export class CrossAccountBridge extends pulumi.ComponentResource {
+  public readonly fn: aws.lambda.Function;
+  public readonly role: aws.iam.Role;
+  public readonly mapping: aws.lambda.EventSourceMapping;
+  public readonly parkedTable: aws.dynamodb.Table;
+  public readonly onFailureQueue: aws.sqs.Queue;
+  public readonly alarms: aws.cloudwatch.MetricAlarm[];
+
+  constructor(name: string, args: CrossAccountBridgeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("eventsourced:bridge:CrossAccountBridge", name, {}, opts);
+    const child = { parent: this };
+
+    this.parkedTable = new aws.dynamodb.Table(`${name}-parked`, {
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: "pk",
+      rangeKey: "sk",
+      attributes: [{ name: "pk", type: "S" }, { name: "sk", type: "S" }],
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true },
+      deletionProtectionEnabled: args.deletionProtection ?? true,
+    }, child);
+    this.onFailureQueue = onFailureQueue(`${name}-failures`, child);
+
+    const map = args.map;
+    const { fn, role } = closureFunction<KinesisStreamEvent, KinesisStreamBatchResponse>(`${name}-forwarder`, {
+      description: "Maps events to the analytics contract and writes them to the consumer account",
+      // Once per container: the target client caches and refreshes assumed-role credentials.
+      callbackFactory: () => createBridge({
+        kinesis: bridgeKinesisClient(process.env),
+        dynamodb: dynamoClient(),
+        map,
+        config: bridgeConfigFromEnv(process.env),
+      }),
+      roleName: args.roleName,
+      memorySize: args.memorySize,
+      environment: {
+        [ENV.TARGET_STREAM_ARN]: args.targetStreamArn,
+        [ENV.PARKED_TABLE_NAME]: this.parkedTable.name,
+        ...accessEnvironment(args.access),
+      },
+      statements: [
+        ...streamReadStatements(args.sourceStreamArn, this.onFailureQueue.arn, args.sourceKeyArn),
+        { Sid: "ParkPoisonEvents", Action: ["dynamodb:BatchWriteItem", "dynamodb:PutItem"], Resource: this.parkedTable.arn },
+        ...accessStatements(args),
+      ],
+    }, child);
+    this.fn = fn;
+    this.role = role;
+    this.mapping = streamMapping(`${name}-mapping`, {
+      streamArn: args.sourceStreamArn, fn, queue: this.onFailureQueue, retentionHours: args.sourceRetentionHours, options: args.mapping,
+    }, child);
+    this.alarms = streamConsumerAlarms(`${name}-forwarder`, { fn, onFailureQueue: this.onFailureQueue, alarmActions: args.alarmActions }, child);
+
+    this.registerOutputs({ roleArn: this.role.arn, functionName: this.fn.name, parkedTableName: this.parkedTable.name });
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * IAM policy documents as plain JSON built from outputs, so they render the
+ * same under mocks, in preview and on AWS, and tests can read every statement.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+
+/** One IAM statement; resources and principals may be outputs. */
+export interface Statement {
+  Sid?: string;
+  Effect?: "Allow" | "Deny";
+  Principal?: pulumi.Input<Record<string, pulumi.Input<string | pulumi.Input<string>[]>>> | "*";
+  Action: string | string[];
+  Resource?: pulumi.Input<string> | pulumi.Input<string>[];
+  Condition?: pulumi.Input<Record<string, Record<string, pulumi.Input<string | pulumi.Input<string>[]>>>>;
+}
+
+/** Renders statements into a policy document string. */
+export function policyJson(statements: Statement[]): pulumi.Output<string> {
+  return pulumi.jsonStringify({
+    Version: "2012-10-17",
+    Statement: statements.map((s) => ({ Effect: "Allow", ...s })),
+  });
+}
+
+/** Trust policy letting one AWS service assume the role, confused-deputy safe. */
+export function serviceTrust(service: string, sourceAccount: pulumi.Input<string>): pulumi.Output<string> {
+  return policyJson([{
+    Principal: { Service: service },
+    Action: "sts:AssumeRole",
+    Condition: { StringEquals: { "aws:SourceAccount": sourceAccount } },
+  }]);
+}
+
+/** Args of {@link roleWithPolicy}. */
+export interface RoleWithPolicyArgs {
+  /** Trust policy JSON. */
+  assumeRolePolicy: pulumi.Input<string>;
+  /** The only permissions the role gets: one inline policy. */
+  statements: Statement[];
+  /** Fixed role name, when another stack must know it before it exists. */
+  name?: string;
+  description?: string;
+}
+
+/**
+ * A role whose permissions are exactly one inline policy, declared on the role
+ * itself: anything that depends on the role (a function, an event-source
+ * mapping) then waits for its permissions too, which `pulumi up` needs to work
+ * the first time.
+ */
+export function roleWithPolicy(name: string, args: RoleWithPolicyArgs, opts: pulumi.CustomResourceOptions): aws.iam.Role {
+  return new aws.iam.Role(name, {
+    name: args.name,
+    description: args.description,
+    assumeRolePolicy: args.assumeRolePolicy,
+    maxSessionDuration: 3600,
+    inlinePolicies: [{ name: "least-privilege", policy: policyJson(args.statements) }],
+  }, opts);
+}

@@ -1,0 +1,55 @@
+/**
+ * The subset of API Gateway HTTP API (payload format 2.0) event and result
+ * shapes the command API uses, so handlers need no @types/aws-lambda.
+ */
+
+/** An HTTP API request (payload format 2.0). Header names arrive lower-cased. */
+export interface HttpApiEvent {
+  version: string;
+  /** e.g. `POST /aggregates/{id}/events`, or `$default` when no declared route matched. */
+  routeKey: string;
+  rawPath: string;
+  rawQueryString: string;
+  headers?: Record<string, string | undefined>;
+  queryStringParameters?: Record<string, string | undefined>;
+  pathParameters?: Record<string, string | undefined>;
+  body?: string;
+  isBase64Encoded: boolean;
+  requestContext: {
+    requestId: string;
+    http: { method: string; path?: string };
+  };
+}
+
+/** A structured HTTP API result. */
+export interface HttpApiResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+import type { KinesisClient } from "@aws-sdk/client-kinesis";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+
+/** Where the command API writes and reads. */
+export interface ApiConfig {
+  /** Source stream: the only place a change is written. */
+  streamName: string;
+  /** Read-model table the projector maintains. */
+  tableName: string;
+  /** Largest accepted request body in bytes (default 65536, at most 900 KiB). */
+  maxBodyBytes: number;
+}
+
+/** What `createApi` needs; clients are built once per container by the caller. */
+export interface ApiDeps {
+  kinesis: KinesisClient;
+  dynamodb: DynamoDBClient;
+  config: ApiConfig;
+  /** Clock for `occurredAt` and ULIDs. */
+  now?: () => Date;
+  /** Structured log sink; defaults to one JSON line on stdout. */
+  log?: (e: Record<string, unknown>) => void;
+  /** Domain validation of a command's payload: a message rejects it with 400. */
+  validate?: (type: string, data: unknown) => string | undefined;
+}

@@ -1,0 +1,31 @@
+/**
+ * The consumer (analytics) account's stack: the analytics stream, the writer
+ * role the producer's bridge assumes, and the landing in S3.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { AnalyticsSink } from "../components/analyticsSink";
+import { ConsumerConfig } from "./config";
+
+/** Builds the consumer stack and returns the outputs the producer stack reads. */
+export function consumerStack(config: ConsumerConfig) {
+  const sink = new AnalyticsSink("analytics", {
+    producerAccountId: config.producerAccountId,
+    bridgeRoleName: config.bridgeRoleName,
+    accessMode: config.accessMode,
+    externalId: config.externalId,
+    retentionHours: config.retentionHours,
+    landing: { expirationDays: config.landingExpirationDays },
+    alarmActions: config.alarmTopicArn ? [config.alarmTopicArn] : [],
+  });
+  return {
+    analyticsStreamArn: sink.streamArn,
+    analyticsStreamName: sink.streamName,
+    analyticsKeyArn: sink.keyArn,
+    writerRoleArn: sink.writerRoleArn,
+    landingBucketName: sink.bucketName,
+    deliveryStreamArn: sink.deliveryStreamArn,
+    accessMode: config.accessMode,
+    // Secret: the producer reads it through the StackReference.
+    externalId: config.externalId ? pulumi.secret(config.externalId) : undefined,
+  };
+}

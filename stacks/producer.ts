@@ -1,0 +1,79 @@
+/**
+ * The producer (service) account's stack: the event stream and read model,
+ * the HTTP command API, and the bridge into the analytics account.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CommandApi } from "../components/commandApi";
+import { BridgeAccess, CrossAccountBridge } from "../components/crossAccountBridge";
+import { EventSourcedTable } from "../components/eventSourcedTable";
+import type { Mapper } from "../handlers/bridge";
+import type { Reducer } from "../handlers/projector";
+import { ProducerConfig } from "./config";
+
+/** The user's domain: three closures, serialised into the functions. */
+export interface Domain<S> {
+  /** Read model: fold one event into an aggregate's state. */
+  reduce: Reducer<S>;
+  /** Analytics contract: internal event → versioned record(s). */
+  map: Mapper;
+  /** Command validation in the API; a message rejects the command with 400. */
+  validate?: (type: string, data: unknown) => string | undefined;
+}
+
+function required(value: pulumi.Output<string | undefined>, what: string): pulumi.Output<string> {
+  return value.apply((v) => {
+    if (!v) throw new Error(`${what} is required in assumeRole mode: set consumerStack, or ${what} in the producer's config`);
+    return v;
+  });
+}
+
+function bridgeAccess(config: ProducerConfig): BridgeAccess {
+  if (config.accessMode === "resourcePolicy") return { mode: "resourcePolicy" };
+  return {
+    mode: "assumeRole",
+    writerRoleArn: required(config.consumer.writerRoleArn, "writerRoleArn"),
+    externalId: required(config.consumer.externalId, "externalId"),
+  };
+}
+
+/** Builds the producer stack and returns its outputs. */
+export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
+  const alarmActions = config.alarmTopicArn ? [config.alarmTopicArn] : [];
+  const events = new EventSourcedTable("orders", {
+    reduce: domain.reduce,
+    stream: { retentionHours: config.streamRetentionHours, mode: config.streamMode, shardCount: config.shardCount },
+    mapping: { parallelizationFactor: config.parallelizationFactor },
+    alarmActions,
+  });
+  const api = new CommandApi("commands", {
+    stream: { name: events.stream.name, arn: events.stream.arn },
+    table: { name: events.table.name, arn: events.table.arn },
+    maxBodyBytes: config.maxBodyBytes,
+    validate: domain.validate,
+    alarmActions,
+  });
+  const bridge = new CrossAccountBridge("analytics-bridge", {
+    sourceStreamArn: events.stream.arn,
+    sourceRetentionHours: config.streamRetentionHours,
+    map: domain.map,
+    targetStreamArn: config.consumer.analyticsStreamArn,
+    targetKeyArn: config.consumer.analyticsKeyArn,
+    access: bridgeAccess(config),
+    roleName: config.bridgeRoleName,
+    mapping: { parallelizationFactor: config.parallelizationFactor },
+    alarmActions,
+  });
+  return {
+    apiUrl: api.url,
+    eventStreamName: events.stream.name,
+    eventStreamArn: events.stream.arn,
+    readModelTableName: events.table.name,
+    parkedTableName: events.parkedTable.name,
+    projectorFunctionName: events.projector.name,
+    apiFunctionName: api.fn.name,
+    bridgeFunctionName: bridge.fn.name,
+    bridgeRoleArn: bridge.role.arn,
+    bridgeParkedTableName: bridge.parkedTable.name,
+    accessMode: config.accessMode,
+  };
+}

@@ -1,0 +1,237 @@
+/**
+ * The producer stack's resource graph under Pulumi mocks: every setting the
+ * design relies on, every policy statement, and the wiring to the consumer.
+ */
+import { expect } from "chai";
+import { ProgramRun } from "../support/pulumiMocks";
+import { CONSUMER_OUTPUTS, CONSUMER_STACK, grants, PRODUCER, REGION, roleStatements, runProducer } from "../support/producerRun";
+
+describe("producer stack (mocks)", function () {
+  this.timeout(120_000);
+  let run: ProgramRun;
+  before(async () => { run = await runProducer(); });
+
+  const arn = (type: string, suffix: string) => run.one(type, suffix).state.arn as string;
+  const name = (type: string, suffix: string) => run.one(type, suffix).state.name as string;
+
+  it("builds the three components at the top and parents every resource to one of them", () => {
+    const components = run.resources.filter((r) => !r.custom).map((r) => `${r.type} ${r.name}`).sort();
+    expect(components).to.deep.equal([
+      "eventsourced:api:CommandApi commands",
+      "eventsourced:bridge:CrossAccountBridge analytics-bridge",
+      "eventsourced:projection:EventSourcedTable orders",
+    ]);
+    for (const r of run.resources.filter((x) => !x.custom)) expect(r.parentType, r.name).to.equal(undefined);
+    for (const r of run.resources.filter((x) => x.custom)) expect(r.parentType, `${r.type} ${r.name}`).to.match(/^eventsourced:/);
+  });
+
+  it("encrypts the source stream, keeps it a week and scales it on demand", () => {
+    const stream = run.one("aws:kinesis/stream:Stream").inputs;
+    expect(stream).to.include({ encryptionType: "KMS", kmsKeyId: "alias/aws/kinesis", retentionPeriod: 168 });
+    expect(stream.streamModeDetails).to.deep.equal({ streamMode: "ON_DEMAND" });
+  });
+
+  it("gives both tables on-demand billing, point-in-time recovery, encryption and deletion protection", () => {
+    for (const suffix of ["read-model", "orders-parked", "bridge-parked"]) {
+      const t = run.one("aws:dynamodb/table:Table", suffix).inputs;
+      expect(t, suffix).to.include({ billingMode: "PAY_PER_REQUEST", hashKey: "pk", deletionProtectionEnabled: true });
+      expect(t.pointInTimeRecovery, suffix).to.deep.equal({ enabled: true });
+      expect(t.serverSideEncryption, suffix).to.deep.equal({ enabled: true });
+    }
+    expect(run.one("aws:dynamodb/table:Table", "read-model").inputs.rangeKey).to.equal(undefined);
+    expect(run.one("aws:dynamodb/table:Table", "orders-parked").inputs.rangeKey).to.equal("sk");
+  });
+
+  it("encrypts both on-failure queues and keeps their messages 14 days", () => {
+    const queues = run.ofType("aws:sqs/queue:Queue");
+    expect(queues).to.have.length(2);
+    for (const q of queues) expect(q.inputs).to.include({ sqsManagedSseEnabled: true, messageRetentionSeconds: 1_209_600 });
+  });
+
+  for (const [fn, queue] of [["orders-projector-mapping", "orders-projector-failures"], ["analytics-bridge-mapping", "analytics-bridge-failures"]]) {
+    it(`sets the design's defaults on ${fn}`, () => {
+      const m = run.one("aws:lambda/eventSourceMapping:EventSourceMapping", fn).inputs;
+      expect(m).to.include({
+        eventSourceArn: arn("aws:kinesis/stream:Stream", "events"),
+        startingPosition: "TRIM_HORIZON",
+        batchSize: 100,
+        maximumBatchingWindowInSeconds: 1,
+        parallelizationFactor: 1,
+        maximumRetryAttempts: 10,
+        maximumRecordAgeInSeconds: 302_400,
+        bisectBatchOnFunctionError: true,
+      });
+      expect(m.functionResponseTypes).to.deep.equal(["ReportBatchItemFailures"]);
+      expect(m.destinationConfig.onFailure.destinationArn).to.equal(arn("aws:sqs/queue:Queue", queue));
+    });
+  }
+
+  it("sets nodejs22.x on arm64, JSON logs into the function's own log group, for every function", () => {
+    const fns = run.ofType("aws:lambda/function:Function");
+    expect(fns).to.have.length(3);
+    for (const f of fns) {
+      expect(f.inputs, f.name).to.include({ runtime: "nodejs22.x", handler: "__index.handler" });
+      expect(f.inputs.architectures).to.deep.equal(["arm64"]);
+      expect(f.inputs.loggingConfig.logGroup).to.equal(name("aws:cloudwatch/logGroup:LogGroup", `${f.name}-logs`));
+      expect(f.inputs.loggingConfig.logFormat).to.equal("JSON");
+    }
+  });
+
+  it("configures each function with real resource names, and nothing else", () => {
+    const env = (suffix: string) => run.one("aws:lambda/function:Function", suffix).inputs.environment.variables;
+    expect(env("orders-projector")).to.deep.equal({
+      TABLE_NAME: name("aws:dynamodb/table:Table", "read-model"),
+      PARKED_TABLE_NAME: name("aws:dynamodb/table:Table", "orders-parked"),
+      DEDUP_WINDOW: "64",
+    });
+    expect(env("commands-handler")).to.deep.equal({
+      STREAM_NAME: name("aws:kinesis/stream:Stream", "events"),
+      TABLE_NAME: name("aws:dynamodb/table:Table", "read-model"),
+      MAX_BODY_BYTES: "65536",
+    });
+    expect(env("bridge-forwarder")).to.deep.equal({
+      TARGET_STREAM_ARN: CONSUMER_OUTPUTS.analyticsStreamArn,
+      PARKED_TABLE_NAME: name("aws:dynamodb/table:Table", "bridge-parked"),
+      ACCESS_MODE: "assumeRole",
+      WRITER_ROLE_ARN: CONSUMER_OUTPUTS.writerRoleArn,
+      EXTERNAL_ID: CONSUMER_OUTPUTS.externalId,
+    });
+    // The ExternalId arrives as a secret output and stays one in state.
+    expect(run.one("aws:lambda/function:Function", "bridge-forwarder").secretInputs).to.deep.equal(["environment"]);
+    expect(run.one("aws:lambda/function:Function", "orders-projector").secretInputs).to.deep.equal([]);
+  });
+
+  it("lets the projector read its stream, write its tables and report failures, and nothing more", () => {
+    const stream = arn("aws:kinesis/stream:Stream", "events");
+    expect(grants(roleStatements(run, "orders-projector-role"))).to.deep.equal([
+      `dynamodb:BatchGetItem ${arn("aws:dynamodb/table:Table", "read-model")}`,
+      `dynamodb:BatchWriteItem ${arn("aws:dynamodb/table:Table", "orders-parked")}`,
+      `dynamodb:GetItem ${arn("aws:dynamodb/table:Table", "read-model")}`,
+      `dynamodb:PutItem ${arn("aws:dynamodb/table:Table", "orders-parked")}`,
+      `dynamodb:PutItem ${arn("aws:dynamodb/table:Table", "read-model")}`,
+      `kinesis:DescribeStream ${stream}`,
+      `kinesis:DescribeStreamSummary ${stream}`,
+      `kinesis:GetRecords ${stream}`,
+      `kinesis:GetShardIterator ${stream}`,
+      `kinesis:ListShards ${stream}`,
+      `logs:CreateLogStream ${arn("aws:cloudwatch/logGroup:LogGroup", "orders-projector-logs")}:*`,
+      `logs:PutLogEvents ${arn("aws:cloudwatch/logGroup:LogGroup", "orders-projector-logs")}:*`,
+      `sqs:SendMessage ${arn("aws:sqs/queue:Queue", "orders-projector-failures")}`,
+    ]);
+  });
+
+  it("lets the API append to the stream and read the table, and nothing more", () => {
+    expect(grants(roleStatements(run, "commands-handler-role"))).to.deep.equal([
+      `dynamodb:GetItem ${arn("aws:dynamodb/table:Table", "read-model")}`,
+      `kinesis:PutRecord ${arn("aws:kinesis/stream:Stream", "events")}`,
+      `logs:CreateLogStream ${arn("aws:cloudwatch/logGroup:LogGroup", "commands-handler-logs")}:*`,
+      `logs:PutLogEvents ${arn("aws:cloudwatch/logGroup:LogGroup", "commands-handler-logs")}:*`,
+    ]);
+  });
+
+  it("names the bridge role as the consumer's trust expects and lets it assume only the writer role", () => {
+    const role = run.one("aws:iam/role:Role", "bridge-forwarder-role");
+    expect(role.inputs.name).to.equal("event-pipeline-bridge");
+    expect(role.state.arn).to.equal(`arn:aws:iam::${PRODUCER}:role/event-pipeline-bridge`);
+    const g = grants(roleStatements(run, "bridge-forwarder-role"));
+    expect(g).to.include(`sts:AssumeRole ${CONSUMER_OUTPUTS.writerRoleArn}`);
+    expect(g.filter((x) => x.startsWith("kinesis:Put") || x.startsWith("kms:"))).to.deep.equal([]);
+    expect(g.filter((x) => x.startsWith("dynamodb:"))).to.deep.equal([
+      `dynamodb:BatchWriteItem ${arn("aws:dynamodb/table:Table", "bridge-parked")}`,
+      `dynamodb:PutItem ${arn("aws:dynamodb/table:Table", "bridge-parked")}`,
+    ]);
+  });
+
+  it("trusts only the Lambda service in every function role and grants no wildcard anywhere", () => {
+    for (const role of run.ofType("aws:iam/role:Role")) {
+      const trust = JSON.parse(role.inputs.assumeRolePolicy);
+      expect(trust.Statement, role.name).to.deep.equal([{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+      for (const g of grants(roleStatements(run, role.name))) {
+        const [action, resource] = g.split(" ");
+        expect(action, g).to.not.include("*");
+        expect(resource, g).to.not.equal("*");
+        expect(resource, g).to.match(/^arn:aws:/);
+      }
+    }
+  });
+
+  it("declares exactly the handler's routes plus $default on one Lambda-proxy integration (payload 2.0)", () => {
+    const routes = run.ofType("aws:apigatewayv2/route:Route").map((r) => r.inputs.routeKey).sort();
+    expect(routes).to.deep.equal(["$default", "GET /aggregates/{id}", "POST /aggregates/{id}/events"]);
+    const integration = run.one("aws:apigatewayv2/integration:Integration").inputs;
+    expect(integration).to.include({ integrationType: "AWS_PROXY", payloadFormatVersion: "2.0", integrationUri: arn("aws:lambda/function:Function", "commands-handler") });
+    const stage = run.one("aws:apigatewayv2/stage:Stage").inputs;
+    expect(stage).to.include({ name: "$default", autoDeploy: true });
+    expect(stage.defaultRouteSettings).to.include({ throttlingRateLimit: 100, throttlingBurstLimit: 200 });
+    const permission = run.one("aws:lambda/permission:Permission").inputs;
+    expect(permission).to.include({ principal: "apigateway.amazonaws.com", action: "lambda:InvokeFunction" });
+    expect(permission.sourceArn).to.equal(`${run.one("aws:apigatewayv2/api:Api").state.executionArn}/*/*`);
+  });
+
+  it("alarms on iterator age, errors and on-failure depth for both stream functions, and on API errors", () => {
+    const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+    const by = (n: string) => alarms.find((a) => a.name === n)!.inputs;
+    for (const prefix of ["orders-projector", "analytics-bridge-forwarder"]) {
+      const fnName = name("aws:lambda/function:Function", prefix);
+      expect(by(`${prefix}-iterator-age`)).to.include({ metricName: "IteratorAge", namespace: "AWS/Lambda", statistic: "Maximum" });
+      expect(by(`${prefix}-iterator-age`).dimensions).to.deep.equal({ FunctionName: fnName });
+      expect(by(`${prefix}-errors`)).to.include({ metricName: "Errors", namespace: "AWS/Lambda" });
+      expect(by(`${prefix}-on-failure`)).to.include({ metricName: "ApproximateNumberOfMessagesVisible", namespace: "AWS/SQS" });
+    }
+    expect(by("commands-errors")).to.include({ metricName: "Errors" });
+    expect(alarms).to.have.length(7);
+  });
+
+  it("exports what operators and the local cloud need", () => {
+    expect(run.outputs).to.include({
+      eventStreamName: name("aws:kinesis/stream:Stream", "events"),
+      readModelTableName: name("aws:dynamodb/table:Table", "read-model"),
+      bridgeRoleArn: `arn:aws:iam::${PRODUCER}:role/event-pipeline-bridge`,
+      accessMode: "assumeRole",
+    });
+    expect(run.outputs.apiUrl).to.match(new RegExp(`^https://\\w+\\.execute-api\\.${REGION}\\.amazonaws\\.com/$`));
+  });
+
+  describe("resourcePolicy access mode", () => {
+    let rp: ProgramRun;
+    before(async () => { rp = await runProducer({ accessMode: "resourcePolicy" }); });
+
+    it("writes the analytics stream directly, with no STS and no ExternalId", () => {
+      const g = grants(roleStatements(rp, "bridge-forwarder-role"));
+      expect(g.filter((x) => !x.startsWith("dynamodb:") && !x.startsWith("logs:") && !x.startsWith("sqs:") && !x.startsWith("kinesis:Describe") && !x.startsWith("kinesis:Get") && !x.startsWith("kinesis:List"))).to.deep.equal([
+        `kinesis:PutRecord ${CONSUMER_OUTPUTS.analyticsStreamArn}`,
+        `kinesis:PutRecords ${CONSUMER_OUTPUTS.analyticsStreamArn}`,
+        `kms:GenerateDataKey ${CONSUMER_OUTPUTS.analyticsKeyArn}`,
+      ]);
+      const env = rp.one("aws:lambda/function:Function", "bridge-forwarder").inputs.environment.variables;
+      expect(env.ACCESS_MODE).to.equal("resourcePolicy");
+      expect(env).to.not.have.any.keys("WRITER_ROLE_ARN", "EXTERNAL_ID");
+    });
+  });
+
+  describe("without a StackReference (stacks in different backends)", () => {
+    it("reads the consumer's outputs from explicit config", async () => {
+      const explicit = await runProducer({
+        consumerStack: "",
+        analyticsStreamArn: CONSUMER_OUTPUTS.analyticsStreamArn,
+        analyticsKeyArn: CONSUMER_OUTPUTS.analyticsKeyArn,
+        writerRoleArn: "arn:aws:iam::222222222222:role/explicit-writer",
+        externalId: "explicit-ext",
+      }, {});
+      const env = explicit.one("aws:lambda/function:Function", "bridge-forwarder").inputs.environment.variables;
+      expect(env).to.include({ WRITER_ROLE_ARN: "arn:aws:iam::222222222222:role/explicit-writer", EXTERNAL_ID: "explicit-ext", TARGET_STREAM_ARN: CONSUMER_OUTPUTS.analyticsStreamArn });
+    });
+
+    it("refuses to build without the consumer's outputs", async () => {
+      let error: Error | undefined;
+      try { await runProducer({ consumerStack: "" }, {}); } catch (e) { error = e as Error; }
+      expect(error?.message).to.match(/analyticsStreamArn/);
+    });
+
+    it("reads them by StackReference from the configured stack name", () => {
+      // The mock answers only for CONSUMER_STACK: had the program referenced another name, runProducer would have thrown.
+      expect(run.one("aws:iam/role:Role", "bridge-forwarder-role")).to.exist;
+      expect(CONSUMER_STACK).to.equal("acme/event-sourced-pipeline/consumer");
+    });
+  });
+});

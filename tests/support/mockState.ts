@@ -1,0 +1,81 @@
+/**
+ * Realistic state for mocked resources: the names, ARNs and URLs AWS would
+ * return, with the stack's account id and region, so that every ARN a policy
+ * is built from looks as it will in the account.
+ */
+import { createHash } from "crypto";
+
+export interface AccountContext {
+  account: string;
+  region: string;
+}
+
+/** Pulumi's auto-naming: the logical name and 7 hex characters. */
+export function physicalName(logicalName: string): string {
+  return `${logicalName}-${createHash("sha256").update(logicalName).digest("hex").slice(0, 7)}`;
+}
+
+/** The ARN and name fields AWS returns for a resource of `type`. */
+export function realisticState(type: string, logicalName: string, inputs: Record<string, any>, ctx: AccountContext): Record<string, unknown> {
+  const { account, region } = ctx;
+  const name: string = inputs.name ?? physicalName(logicalName);
+  switch (type) {
+    case "aws:kinesis/stream:Stream":
+      return { name, arn: `arn:aws:kinesis:${region}:${account}:stream/${name}` };
+    case "aws:dynamodb/table:Table":
+      return { name, arn: `arn:aws:dynamodb:${region}:${account}:table/${name}` };
+    case "aws:sqs/queue:Queue":
+      return { name, arn: `arn:aws:sqs:${region}:${account}:${name}`, url: `https://sqs.${region}.amazonaws.com/${account}/${name}` };
+    case "aws:iam/role:Role":
+      return { name, arn: `arn:aws:iam::${account}:role${inputs.path ?? "/"}${name}`, uniqueId: `AROA${createHash("md5").update(name).digest("hex").slice(0, 17).toUpperCase()}` };
+    case "aws:iam/policy:Policy":
+      return { name, arn: `arn:aws:iam::${account}:policy/${name}` };
+    case "aws:lambda/function:Function": {
+      const arn = `arn:aws:lambda:${region}:${account}:function:${name}`;
+      return { name, arn, qualifiedArn: `${arn}:$LATEST`, invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations` };
+    }
+    case "aws:lambda/eventSourceMapping:EventSourceMapping":
+      return { uuid: createHash("md5").update(logicalName).digest("hex"), state: "Enabled" };
+    case "aws:kms/key:Key": {
+      const keyId = createHash("md5").update(logicalName).digest("hex").replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
+      return { keyId, arn: `arn:aws:kms:${region}:${account}:key/${keyId}` };
+    }
+    case "aws:kms/alias:Alias":
+      return { arn: `arn:aws:kms:${region}:${account}:${inputs.name}` };
+    case "aws:s3/bucket:Bucket":
+    case "aws:s3/bucketV2:BucketV2": {
+      const bucket = inputs.bucket ?? physicalName(logicalName).toLowerCase();
+      return { bucket, arn: `arn:aws:s3:::${bucket}`, bucketDomainName: `${bucket}.s3.amazonaws.com`, region };
+    }
+    case "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
+      return { name, arn: `arn:aws:firehose:${region}:${account}:deliverystream/${name}` };
+    case "aws:apigatewayv2/api:Api": {
+      const id = createHash("md5").update(logicalName).digest("hex").slice(0, 10);
+      return { name, apiEndpoint: `https://${id}.execute-api.${region}.amazonaws.com`, executionArn: `arn:aws:execute-api:${region}:${account}:${id}`, arn: `arn:aws:apigateway:${region}::/apis/${id}` };
+    }
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return { name, arn: `arn:aws:logs:${region}:${account}:log-group:${name}` };
+    case "aws:cloudwatch/metricAlarm:MetricAlarm":
+      return { name, arn: `arn:aws:cloudwatch:${region}:${account}:alarm:${name}` };
+    case "aws:sns/topic:Topic":
+      return { name, arn: `arn:aws:sns:${region}:${account}:${name}` };
+    default: {
+      const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
+      return { name, arn: `arn:aws:${service}:${region}:${account}:${name}` };
+    }
+  }
+}
+
+/** Answers the provider functions the program calls. */
+export function realisticCall(token: string, inputs: Record<string, any>, ctx: AccountContext): Record<string, unknown> {
+  switch (token) {
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { accountId: ctx.account, arn: `arn:aws:iam::${ctx.account}:user/deployer`, userId: "AIDADEPLOYER", id: ctx.account };
+    case "aws:index/getRegion:getRegion":
+      return { name: ctx.region, region: ctx.region, id: ctx.region, endpoint: `ec2.${ctx.region}.amazonaws.com` };
+    case "aws:index/getPartition:getPartition":
+      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    default:
+      throw new Error(`no mock for provider function ${token}`);
+  }
+}
