@@ -11,7 +11,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import type { NodeHttpHandler } from "@smithy/node-http-handler";
 
 export interface ClientOptions {
   /** Overrides the default credential chain (e.g. an assumed role). */
@@ -22,8 +22,17 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
 }
 
+/**
+ * The SDK's own HTTP/1.1 handler, resolved next to the Kinesis client that
+ * will use it: in Lambda that is the runtime's SDK, so nothing is bundled
+ * (bundling it drags in @smithy/core, over 1 MB zipped) and the versions
+ * always match; `@smithy/*` alone is not resolvable from function code there
+ * (aws-sdk-js-v3 #6169).
+ */
 function httpHandler(options: ClientOptions): NodeHttpHandler {
-  return new NodeHttpHandler({ connectionTimeout: 3000, requestTimeout: options.requestTimeoutMs ?? 10_000 });
+  const kinesisEntry = require.resolve("@aws-sdk/client-kinesis");
+  const { NodeHttpHandler: Handler } = require(require.resolve("@smithy/node-http-handler", { paths: [kinesisEntry] }));
+  return new Handler({ connectionTimeout: 3000, requestTimeout: options.requestTimeoutMs ?? 10_000 });
 }
 
 /** A Kinesis client over HTTP/1.1. */

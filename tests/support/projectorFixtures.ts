@@ -4,7 +4,7 @@
  * that exposes double application and reordering, and table snapshots.
  */
 import { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { KinesisClient, PutRecordCommand } from "@aws-sdk/client-kinesis";
+import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { dynamoClient } from "../../handlers/clients";
 import { ENVELOPE_SCHEMA_VERSION, EventEnvelope, parseEnvelope } from "../../handlers/envelope";
 import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "../../handlers/kinesisEvent";
@@ -71,11 +71,19 @@ export async function createTables(rig: Rig): Promise<void> {
   await createTable(rig.dynamo, rig.parked, "sk");
 }
 
-/** Writes envelopes (or raw records) one by one and returns the whole stream as Lambda would deliver it. */
+/**
+ * Writes envelopes (or raw records) in order, 500 per PutRecords call, and
+ * returns the whole stream as Lambda would deliver it (tests take their
+ * expectations from that order, not from the order written).
+ */
 export async function append(rig: Rig, items: (EventEnvelope | RawRecord)[]): Promise<KinesisStreamRecord[]> {
-  for (const item of items) {
-    const raw = "bytes" in item ? item : { partitionKey: item.aggregateId, bytes: Buffer.from(JSON.stringify(item)) };
-    await rig.kinesis.send(new PutRecordCommand({ StreamName: rig.stream, PartitionKey: raw.partitionKey, Data: raw.bytes }));
+  const raws = items.map((item) => ("bytes" in item ? item : { partitionKey: item.aggregateId, bytes: Buffer.from(JSON.stringify(item)) }));
+  for (let i = 0; i < raws.length; i += 500) {
+    const out = await rig.kinesis.send(new PutRecordsCommand({
+      StreamName: rig.stream,
+      Records: raws.slice(i, i + 500).map((r) => ({ PartitionKey: r.partitionKey, Data: r.bytes })),
+    }));
+    if (out.FailedRecordCount) throw new Error(`${out.FailedRecordCount} test records were not written`);
   }
   return readStream(rig.kinesis, rig.stream);
 }

@@ -1,0 +1,194 @@
+/**
+ * The serialised Lambda artifacts, as `pulumi up` would upload them: each
+ * function's archive is taken from the mocked producer stack, written out,
+ * loaded as the nodejs22.x runtime loads it (only the runtime's @aws-sdk
+ * besides the archive), and run against the emulators with Kinesis events
+ * shaped as AWS sends them. This proves the closures — the domain's reduce,
+ * map and validate included — survive serialisation.
+ */
+import { expect } from "chai";
+import { ProgramRun } from "../support/pulumiMocks";
+import { CONSUMER_OUTPUTS, runProducer } from "../support/producerRun";
+import { Artifact, loadHandler, writeArtifact } from "../support/artifacts";
+import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, putJson, readStream, scanAll, testDynamo, testKinesis, PRODUCER_ACCOUNT } from "../support/aws";
+import { startStsStub, StsStub } from "../support/stsStub";
+import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../../handlers/kinesisEvent";
+import { HttpApiEvent, HttpApiResult } from "../../handlers/api";
+
+const FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder"];
+
+function httpEvent(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): HttpApiEvent {
+  const [rawPath, rawQueryString = ""] = path.split("?");
+  const post = /^\/aggregates\/([^/]+)\/events$/.exec(rawPath);
+  const get = /^\/aggregates\/([^/]+)$/.exec(rawPath);
+  const routeKey = method === "POST" && post ? "POST /aggregates/{id}/events" : method === "GET" && get ? "GET /aggregates/{id}" : "$default";
+  return {
+    version: "2.0",
+    routeKey,
+    rawPath,
+    rawQueryString,
+    headers: { "content-type": "application/json", ...headers },
+    queryStringParameters: rawQueryString ? Object.fromEntries(new URLSearchParams(rawQueryString)) : undefined,
+    pathParameters: post ? { id: post[1] } : get ? { id: get[1] } : undefined,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    isBase64Encoded: false,
+    requestContext: { http: { method, path: rawPath }, requestId: `req-${Math.random().toString(36).slice(2)}` },
+  } as HttpApiEvent;
+}
+
+describe("Lambda artifacts (serialised closures run against the emulators)", function () {
+  this.timeout(120_000);
+  let run: ProgramRun;
+  let sts: StsStub;
+  const artifacts: Record<string, Artifact> = {};
+  const env: Record<string, Record<string, string>> = {};
+  const kinesis = testKinesis(PRODUCER_ACCOUNT);
+  const consumerKinesis = testKinesis(CONSUMER_ACCOUNT);
+  const dynamo = testDynamo();
+  let streamName: string;
+  const analyticsStream = CONSUMER_OUTPUTS.analyticsStreamArn.split("/").pop()!;
+
+  before(async () => {
+    run = await runProducer();
+    sts = await startStsStub({ expectedExternalId: CONSUMER_OUTPUTS.externalId });
+    for (const fn of FUNCTIONS) {
+      const r = run.one("aws:lambda/function:Function", fn);
+      artifacts[fn] = await writeArtifact(r.inputs.code, fn);
+      env[fn] = { ...r.inputs.environment.variables, AWS_ENDPOINT_URL_STS: sts.endpoint };
+    }
+    // The resources the program declared, created in the emulators under their real names.
+    streamName = run.outputs.eventStreamName;
+    await createStream(kinesis, streamName, 2);
+    await createStream(consumerKinesis, analyticsStream, 1);
+    await createTable(dynamo, run.outputs.readModelTableName);
+    await createTable(dynamo, run.outputs.parkedTableName, "sk");
+    await createTable(dynamo, run.outputs.bridgeParkedTableName, "sk");
+  });
+  after(async () => { await sts?.close(); });
+
+  describe("packaging", () => {
+    for (const fn of FUNCTIONS) {
+      it(`${fn}: is one file of code and no packages (the runtime ships the SDK), far under 1 MB`, () => {
+        const a = artifacts[fn];
+        expect(a.files).to.deep.equal(["__index.js"]);
+        expect(a.packages).to.deep.equal([]);
+        expect(a.zipBytes).to.be.below(100_000);
+      });
+    }
+  });
+
+  describe("end to end through the three artifacts", () => {
+    const orderId = `order-${Date.now().toString(36)}`;
+    let api: (e: HttpApiEvent) => Promise<HttpApiResult>;
+    let projector: (e: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
+    let bridge: (e: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
+    let accepted: { eventId: string; sequenceNumber: string; poll: string }[] = [];
+
+    before(() => {
+      api = loadHandler(artifacts["commands-handler"], env["commands-handler"]);
+      projector = loadHandler(artifacts["orders-projector"], env["orders-projector"]);
+      bridge = loadHandler(artifacts["analytics-bridge-forwarder"], env["analytics-bridge-forwarder"]);
+    });
+
+    it("API: accepts commands with 202 and appends them to the declared stream", async () => {
+      const commands = [
+        { type: "OrderPlaced", data: { customerId: "c-1", lines: [{ sku: "A", quantity: 2, unitPriceCents: 500 }] } },
+        { type: "LineAdded", data: { sku: "B", quantity: 1, unitPriceCents: 250 } },
+        { type: "OrderPaid", data: { amountCents: 1250 } },
+      ];
+      for (const c of commands) {
+        const res = await api(httpEvent("POST", `/aggregates/${orderId}/events`, c));
+        expect(res.statusCode, res.body).to.equal(202);
+        accepted.push(JSON.parse(res.body!));
+      }
+      const records = (await readStream(kinesis, streamName)).filter((r) => r.kinesis.partitionKey === orderId);
+      expect(records.map((r) => JSON.parse(Buffer.from(r.kinesis.data, "base64").toString()).type)).to.deep.equal(["OrderPlaced", "LineAdded", "OrderPaid"]);
+    });
+
+    it("API: the serialised validate() rejects an unknown command with 400 and writes nothing", async () => {
+      const before = (await readStream(kinesis, streamName)).length;
+      const res = await api(httpEvent("POST", `/aggregates/${orderId}/events`, { type: "OrderTeleported", data: {} }));
+      expect(res.statusCode).to.equal(400);
+      expect(res.body).to.match(/unknown command type OrderTeleported/);
+      expect((await readStream(kinesis, streamName)).length).to.equal(before);
+    });
+
+    it("API: a poll before projection shows the write not yet visible", async () => {
+      const res = await api(httpEvent("GET", accepted[2].poll));
+      expect(res.statusCode).to.equal(404);
+      expect(JSON.parse(res.body!).visible).to.equal(false);
+    });
+
+    it("projector: folds the events with the domain's reduce into the declared table", async () => {
+      const records = await readStream(kinesis, streamName);
+      const result = await projector({ Records: records });
+      expect(result.batchItemFailures).to.deep.equal([]);
+      const res = await api(httpEvent("GET", accepted[2].poll));
+      expect(res.statusCode).to.equal(200);
+      const view = JSON.parse(res.body!);
+      expect(view.visible).to.equal(true);
+      expect(view.version).to.equal(3);
+      expect(view.state).to.deep.equal({
+        status: "paid",
+        customerId: "c-1",
+        lines: [{ sku: "A", quantity: 2, unitPriceCents: 500 }, { sku: "B", quantity: 1, unitPriceCents: 250 }],
+        totalCents: 1250,
+        paidCents: 1250,
+      });
+    });
+
+    it("projector: a replay of the whole stream changes nothing", async () => {
+      const before = await scanAll(dynamo, run.outputs.readModelTableName);
+      const result = await projector({ Records: await readStream(kinesis, streamName) });
+      expect(result.batchItemFailures).to.deep.equal([]);
+      expect(await scanAll(dynamo, run.outputs.readModelTableName)).to.deep.equal(before);
+    });
+
+    it("projector: parks an event the domain's reduce rejects, with its data, and applies the others", async () => {
+      const orphan = `orphan-${Date.now().toString(36)}`;
+      const res = await api(httpEvent("POST", `/aggregates/${orphan}/events`, { type: "OrderShipped", data: {} }));
+      expect(res.statusCode).to.equal(202);
+      const records = (await readStream(kinesis, streamName)).filter((r) => r.kinesis.partitionKey === orphan);
+      expect((await projector({ Records: records })).batchItemFailures).to.deep.equal([]);
+      const parked = (await scanAll(dynamo, run.outputs.parkedTableName)).filter((i) => i.pk.S === orphan);
+      expect(parked).to.have.length(1);
+      expect(parked[0].reason.S).to.match(/OrderShipped before OrderPlaced/);
+      expect(Buffer.from(parked[0].data.S!, "base64").toString()).to.include('"OrderShipped"');
+    });
+
+    it("bridge: assumes the writer role once with the ExternalId and lands the mapped contract in the consumer account", async () => {
+      sts.calls.length = 0;
+      const records = (await readStream(kinesis, streamName)).filter((r) => r.kinesis.partitionKey === orderId);
+      expect((await bridge({ Records: records.slice(0, 2) })).batchItemFailures).to.deep.equal([]);
+      expect((await bridge({ Records: records.slice(2) })).batchItemFailures).to.deep.equal([]);
+      expect(sts.calls).to.have.length(1);
+      expect(sts.calls[0]).to.include({ RoleArn: CONSUMER_OUTPUTS.writerRoleArn, ExternalId: CONSUMER_OUTPUTS.externalId });
+      const landed = (await readStream(consumerKinesis, analyticsStream, CONSUMER_ACCOUNT)).map((r) => JSON.parse(Buffer.from(r.kinesis.data, "base64").toString()));
+      const mine = landed.filter((w) => w.aggregateId === orderId);
+      expect(mine.map((w) => [w.contract, w.data.stage, w.data.amountCents])).to.deep.equal([
+        ["order-lifecycle.v1", "placed", 1000],
+        ["order-lifecycle.v1", "line-added", 250],
+        ["order-lifecycle.v1", "paid", 1250],
+      ]);
+      expect(mine.map((w) => w.id)).to.deep.equal(accepted.map((a) => a.eventId));
+    });
+
+    it("bridge: with a wrong ExternalId it reports the batch for retry and lands nothing", async () => {
+      const fresh = loadHandler(artifacts["analytics-bridge-forwarder"], { ...env["analytics-bridge-forwarder"], EXTERNAL_ID: "wrong" });
+      const before = (await readStream(consumerKinesis, analyticsStream, CONSUMER_ACCOUNT)).length;
+      const records = (await readStream(kinesis, streamName)).filter((r) => r.kinesis.partitionKey === orderId);
+      const result = await fresh({ Records: records });
+      expect(result.batchItemFailures).to.deep.equal([{ itemIdentifier: records[0].kinesis.sequenceNumber }]);
+      expect((await readStream(consumerKinesis, analyticsStream, CONSUMER_ACCOUNT)).length).to.equal(before);
+    });
+  });
+
+  it("uses the consumer account's credentials only through the assumed role", async () => {
+    // The function's own credentials name the producer account; the analytics stream exists only in the consumer's.
+    expect(process.env.AWS_ACCESS_KEY_ID).to.equal(accountCredentials(PRODUCER_ACCOUNT).accessKeyId);
+    await putJson(consumerKinesis, analyticsStream, "probe", { probe: true });
+    let error: Error | undefined;
+    try { await putJson(kinesis, analyticsStream, "probe", { probe: true }); } catch (e) { error = e as Error; }
+    expect(error?.name).to.equal("ResourceNotFoundException");
+  });
+});
