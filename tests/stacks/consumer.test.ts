@@ -4,7 +4,7 @@
  * alarms, least privilege in every policy, and the stack outputs.
  */
 import { expect } from "chai";
-import * as pulumi from "@pulumi/pulumi";
+import { AnalyticsSink } from "../../components/analyticsSink";
 import { policyDocument, ProgramRun, RecordedResource, runProgram } from "../support/pulumiMocks";
 
 const ACCOUNT = "222222222222";
@@ -13,6 +13,7 @@ const REGION = "us-east-1";
 const SINK = "eventsourced:analytics:AnalyticsSink";
 const BRIDGE_ROLE_ARN = `arn:aws:iam::${PRODUCER}:role/event-pipeline-bridge`;
 const PRODUCER_ROOT = `arn:aws:iam::${PRODUCER}:root`;
+const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:ops`;
 const BASE_CONFIG = { role: "consumer", producerAccountId: PRODUCER, externalId: "test-external-id" };
 
 const T = {
@@ -133,6 +134,10 @@ describe("consumer stack (assumeRole)", function () {
     expect(firehose.inputs.destination).to.equal("extended_s3");
     expect(firehose.inputs.kinesisSourceConfiguration).to.deep.equal({ kinesisStreamArn: run.one(T.stream).state.arn, roleArn: delivery.state.arn });
     const s3 = firehose.inputs.extendedS3Configuration;
+    expect(s3.processingConfiguration).to.deep.equal({
+      enabled: true,
+      processors: [{ type: "AppendDelimiterToRecord", parameters: [{ parameterName: "Delimiter", parameterValue: "\\n" }] }],
+    });
     expect(s3).to.include({
       roleArn: delivery.state.arn,
       bucketArn: bucket.state.arn,
@@ -199,7 +204,8 @@ describe("consumer stack (assumeRole)", function () {
   });
 
   it("alarms on landing freshness and failures, Firehose lag and write throttling", () => {
-    const alarms = run.ofType(T.alarm);
+    // Registration order is not deterministic: compare by metric.
+    const alarms = run.ofType(T.alarm).sort((a, b) => a.inputs.metricName.localeCompare(b.inputs.metricName));
     const firehoseName = run.one(T.firehose).state.name;
     const streamName = run.one(T.stream).state.name;
     expect(alarms.map((a) => [a.inputs.namespace, a.inputs.metricName, a.inputs.comparisonOperator, a.inputs.threshold, a.inputs.dimensions])).to.deep.equal([
@@ -207,6 +213,9 @@ describe("consumer stack (assumeRole)", function () {
       ["AWS/Firehose", "DeliveryToS3.Success", "LessThanThreshold", 1, { DeliveryStreamName: firehoseName }],
       ["AWS/Firehose", "KinesisMillisBehindLatest", "GreaterThanThreshold", 3_600_000, { DeliveryStreamName: firehoseName }],
       ["AWS/Kinesis", "WriteProvisionedThroughputExceeded", "GreaterThanThreshold", 0, { StreamName: streamName }],
+    ]);
+    expect(alarms.map((a) => [a.inputs.alarmActions, a.inputs.okActions])).to.deep.equal([
+      [[], []], [[], []], [[], []], [[], []],
     ]);
   });
 
@@ -238,7 +247,7 @@ describe("consumer stack (assumeRole)", function () {
 
 describe("consumer stack (resourcePolicy)", function () {
   let run: ProgramRun;
-  before(async () => { run = await consumerRun({ accessMode: "resourcePolicy", externalId: undefined }); });
+  before(async () => { run = await consumerRun({ accessMode: "resourcePolicy", externalId: undefined, alarmTopicArn: TOPIC }); });
 
   it("has no writer role and grants the bridge role PutRecord(s) on the stream", () => {
     expect(run.resources.filter((r) => r.type === T.role && r.name.endsWith("-writer"))).to.be.empty;
@@ -263,6 +272,12 @@ describe("consumer stack (resourcePolicy)", function () {
     });
   });
 
+  it("sends every alarm's ALARM and OK to the configured topic", () => {
+    const alarms = run.ofType(T.alarm);
+    expect(alarms).to.have.length(4);
+    for (const a of alarms) expect([a.inputs.alarmActions, a.inputs.okActions], a.name).to.deep.equal([[TOPIC], [TOPIC]]);
+  });
+
   it("exports no writer role ARN or ExternalId", () => {
     expect(run.outputs.writerRoleArn).to.equal(undefined);
     expect(run.outputs.externalId).to.equal(undefined);
@@ -274,12 +289,11 @@ describe("consumer stack (resourcePolicy)", function () {
 describe("consumer stack (bad config)", function () {
   it("fails on a missing externalId in assumeRole mode", async () => {
     const error = await consumerRun({ externalId: undefined }).then(() => undefined, (e: Error) => e);
-    expect(error?.message).to.match(/externalId/);
+    expect(error?.message).to.match(/Missing required configuration variable 'event-sourced-pipeline:externalId'/);
   });
 
-  it("AnalyticsSink itself refuses assumeRole without an externalId, naming the argument", async () => {
-    await pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: (a) => a.inputs }, "p", "s", false);
-    const { AnalyticsSink } = await import("../../components/analyticsSink");
+  it("AnalyticsSink itself refuses assumeRole without an externalId, naming the argument", () => {
+    // Validation runs before anything is registered, so no mocks are needed.
     expect(() => new AnalyticsSink("sink", { producerAccountId: PRODUCER, bridgeRoleName: "event-pipeline-bridge", accessMode: "assumeRole" }))
       .to.throw(/AnalyticsSink sink: externalId is required when accessMode is "assumeRole"/);
     expect(() => new AnalyticsSink("sink2", { producerAccountId: PRODUCER, bridgeRoleName: "b", accessMode: "resourcePolicy", streamMode: "PROVISIONED" }))
