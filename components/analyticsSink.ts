@@ -8,36 +8,10 @@ import * as aws from "@pulumi/aws";
 import { policyJson, roleWithPolicy, Statement } from "./iam";
 import { sinkAlarms } from "./analyticsSinkAlarms";
 import { deliveryRole, deliveryStream, landingBucket } from "./analyticsSinkLanding";
-import { AnalyticsSinkLandingArgs, resolveSinkSettings, SinkAccessMode, SinkSettings } from "./analyticsSinkSettings";
+import { AnalyticsSinkArgs, resolveSinkSettings, SinkSettings } from "./analyticsSinkSettings";
 
-export { AnalyticsSinkLandingArgs, SinkAccessMode } from "./analyticsSinkSettings";
+export { AnalyticsSinkArgs, AnalyticsSinkLandingArgs, SinkAccessMode } from "./analyticsSinkSettings";
 
-/** Args of {@link AnalyticsSink}. */
-export interface AnalyticsSinkArgs {
-  /** The producer (service) account's 12-digit id. */
-  producerAccountId: pulumi.Input<string>;
-  /** The producer's bridge role name; fixed, so this stack can name it before it exists. */
-  bridgeRoleName: string;
-  /** The bridge role's IAM path. Default "/". */
-  bridgeRolePath?: string;
-  /**
-   * `assumeRole`: a writer role here, assumed by the bridge with an ExternalId.
-   * `resourcePolicy`: the stream's resource policy grants the bridge role directly.
-   */
-  accessMode: SinkAccessMode;
-  /** The ExternalId the writer role's trust requires. Required for assumeRole; ignored otherwise. */
-  externalId?: pulumi.Input<string>;
-  /** Analytics stream retention in hours, 24–8760. Default 168. */
-  retentionHours?: number;
-  /** Analytics stream capacity mode. Default ON_DEMAND. */
-  streamMode?: "ON_DEMAND" | "PROVISIONED";
-  /** Shard count; required for, and only allowed with, PROVISIONED. */
-  shardCount?: number;
-  /** Firehose buffering and S3 lifecycle; see {@link AnalyticsSinkLandingArgs} for defaults. */
-  landing?: AnalyticsSinkLandingArgs;
-  /** Actions (SNS topic ARNs) for the alarms' ALARM and OK transitions. Default none. */
-  alarmActions?: pulumi.Input<string>[];
-}
 
 /**
  * The analytics stream, its customer-managed key, the bridge's write access

@@ -23,17 +23,31 @@ export interface AnalyticsSinkLandingArgs {
   noncurrentVersionExpirationDays?: number;
 }
 
-/** The subset of AnalyticsSinkArgs the settings are resolved from. */
-export interface SinkSettingsInput {
+/** Args of {@link AnalyticsSink}. */
+export interface AnalyticsSinkArgs {
+  /** The producer (service) account's 12-digit id. */
   producerAccountId: pulumi.Input<string>;
+  /** The producer's bridge role name; fixed, so this stack can name it before it exists. */
   bridgeRoleName: string;
+  /** The bridge role's IAM path. Default "/". */
   bridgeRolePath?: string;
+  /**
+   * `assumeRole`: a writer role here, assumed by the bridge with an ExternalId.
+   * `resourcePolicy`: the stream's resource policy grants the bridge role directly.
+   */
   accessMode: SinkAccessMode;
+  /** The ExternalId the writer role's trust requires. Required for assumeRole; ignored otherwise. */
   externalId?: pulumi.Input<string>;
+  /** Analytics stream retention in hours, 24–8760. Default 168. */
   retentionHours?: number;
+  /** Analytics stream capacity mode. Default ON_DEMAND. */
   streamMode?: "ON_DEMAND" | "PROVISIONED";
+  /** Shard count; required for, and only allowed with, PROVISIONED. */
   shardCount?: number;
+  /** Firehose buffering and S3 lifecycle; see {@link AnalyticsSinkLandingArgs} for defaults. */
   landing?: AnalyticsSinkLandingArgs;
+  /** Actions (SNS topic ARNs) for the alarms' ALARM and OK transitions. Default none. */
+  alarmActions?: pulumi.Input<string>[];
 }
 
 /** Every setting resolved, defaults applied. */
@@ -73,7 +87,7 @@ function integerIn(value: number, min: number, max: number): boolean {
 }
 
 /** Validates the args and applies defaults; throws a clear error on bad input. */
-export function resolveSinkSettings(component: string, args: SinkSettingsInput): SinkSettings {
+export function resolveSinkSettings(component: string, args: AnalyticsSinkArgs): SinkSettings {
   check(args.accessMode === "assumeRole" || args.accessMode === "resourcePolicy", component, `accessMode must be "assumeRole" or "resourcePolicy", got ${String(args.accessMode)}`);
   check(args.accessMode !== "assumeRole" || args.externalId !== undefined, component,
     'externalId is required when accessMode is "assumeRole": the writer role\'s trust policy requires sts:ExternalId');

@@ -10,6 +10,7 @@ import { dynamoClient } from "../handlers/clients";
 import { ENV } from "../handlers/env";
 import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../handlers/kinesisEvent";
 import { streamConsumerAlarms } from "./alarms";
+import { keyedTable } from "./tables";
 import { closureFunction } from "./closureFunction";
 import { Statement } from "./iam";
 import { onFailureQueue, streamMapping, StreamMappingOptions, streamReadStatements } from "./streamMapping";
@@ -96,15 +97,7 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
     super("eventsourced:bridge:CrossAccountBridge", name, {}, opts);
     const child = { parent: this };
 
-    this.parkedTable = new aws.dynamodb.Table(`${name}-parked`, {
-      billingMode: "PAY_PER_REQUEST",
-      hashKey: "pk",
-      rangeKey: "sk",
-      attributes: [{ name: "pk", type: "S" }, { name: "sk", type: "S" }],
-      pointInTimeRecovery: { enabled: true },
-      serverSideEncryption: { enabled: true },
-      deletionProtectionEnabled: args.deletionProtection ?? true,
-    }, child);
+    this.parkedTable = keyedTable(`${name}-parked`, "sk", args.deletionProtection ?? true, child);
     this.onFailureQueue = onFailureQueue(`${name}-failures`, child);
 
     const map = args.map;

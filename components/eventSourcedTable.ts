@@ -10,6 +10,7 @@ import { dynamoClient } from "../handlers/clients";
 import { ENV } from "../handlers/env";
 import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../handlers/kinesisEvent";
 import { streamConsumerAlarms } from "./alarms";
+import { keyedTable } from "./tables";
 import { closureFunction } from "./closureFunction";
 import { onFailureQueue, streamMapping, StreamMappingOptions, streamReadStatements } from "./streamMapping";
 
@@ -52,18 +53,6 @@ function eventStream(name: string, options: EventStreamOptions, opts: pulumi.Cus
     shardCount: mode === "PROVISIONED" ? options.shardCount : undefined,
     encryptionType: "KMS",
     kmsKeyId: options.kmsKeyArn ?? "alias/aws/kinesis",
-  }, opts);
-}
-
-function keyedTable(name: string, rangeKey: string | undefined, deletionProtection: boolean, opts: pulumi.CustomResourceOptions): aws.dynamodb.Table {
-  return new aws.dynamodb.Table(name, {
-    billingMode: "PAY_PER_REQUEST",
-    hashKey: "pk",
-    rangeKey,
-    attributes: [{ name: "pk", type: "S" }, ...(rangeKey ? [{ name: rangeKey, type: "S" }] : [])],
-    pointInTimeRecovery: { enabled: true },
-    serverSideEncryption: { enabled: true },
-    deletionProtectionEnabled: deletionProtection,
   }, opts);
 }
 
