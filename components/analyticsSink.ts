@@ -21,8 +21,8 @@ export { AnalyticsSinkArgs, AnalyticsSinkLandingArgs, SinkAccessMode } from "./a
  * |---|---|
  * | `aws.kms.Key` + `Alias` + `KeyPolicy` | rotation on, 30-day deletion window; consumer root administers, the writer may `GenerateDataKey`, Firehose may `Decrypt`/`GenerateDataKey` via Kinesis and S3 only |
  * | `aws.kinesis.Stream` | SSE-KMS with that key, 168 h retention, ON_DEMAND |
- * | `aws.iam.Role` (writer, assumeRole mode) | trusts the producer root only for `aws:PrincipalArn` = the bridge role and `sts:ExternalId`; `PutRecord(s)` on the stream, `GenerateDataKey` on the key |
- * | `aws.kinesis.ResourcePolicy` (resourcePolicy mode) | the bridge role may `PutRecord(s)` |
+ * | `aws.iam.Role` (writer, assumeRole mode) | trusts the producer root only for `aws:PrincipalArn` = the bridge role and `sts:ExternalId`; `PutRecords` on the stream, `GenerateDataKey` on the key via Kinesis only |
+ * | `aws.kinesis.ResourcePolicy` (resourcePolicy mode) | the bridge role may `PutRecords` |
  * | `aws.s3.Bucket` + configuration | SSE-KMS with bucket key, versioned, public access blocked, BucketOwnerEnforced, TLS-only; STANDARD_IA at 30 d, expiry at 400 d, errors at 30 d, noncurrent at 30 d, multipart aborted at 7 d |
  * | `aws.kinesis.FirehoseDeliveryStream` | from the stream, GZIP, newline-delimited, `events/year=/month=/day=/` and `errors/<type>/…` prefixes, 300 s / 64 MiB buffering, errors to its own log group (30 d) |
  * | `aws.cloudwatch.MetricAlarm` ×4 | landing freshness, landing failures, Firehose lag, write throttling |
@@ -67,7 +67,7 @@ export class AnalyticsSink extends pulumi.ComponentResource {
       shardCount: settings.shardCount,
     }, parent);
 
-    const writer = writerAccess(name, settings, stream, key, this);
+    const writer = writerAccess(name, settings, stream, key, region, this);
     const bucket = landingBucket(name, key, settings.landing, this);
     const delivery = { stream, key, bucket, accountId, region, landing: settings.landing };
     const firehoseRole = deliveryRole(name, delivery, this);
@@ -111,7 +111,8 @@ interface WriterKeyStatement {
 }
 
 /** The bridge's write access for the mode, and how the key policy names the writer. */
-function writerAccess(name: string, settings: SinkSettings, stream: aws.kinesis.Stream, key: aws.kms.Key, parent: pulumi.Resource): { role?: aws.iam.Role; keyStatement: WriterKeyStatement } {
+function writerAccess(name: string, settings: SinkSettings, stream: aws.kinesis.Stream, key: aws.kms.Key, region: pulumi.Input<string>, parent: pulumi.Resource): { role?: aws.iam.Role; keyStatement: WriterKeyStatement } {
+  const kinesisVia = pulumi.interpolate`kinesis.${region}.amazonaws.com`;
   // The producer root, narrowed to the bridge role by aws:PrincipalArn: an ARN
   // compared at request time, so it survives the role's replacement, and valid
   // before the bridge role exists (the consumer deploys first; a role ARN as
@@ -126,8 +127,10 @@ function writerAccess(name: string, settings: SinkSettings, stream: aws.kinesis.
         Condition: { ...bridgeOnly, StringEquals: { "sts:ExternalId": settings.externalId! } },
       }]),
       statements: [
-        { Sid: "PutAnalyticsRecords", Action: ["kinesis:PutRecord", "kinesis:PutRecords"], Resource: stream.arn },
-        { Sid: "EncryptAnalyticsRecords", Action: "kms:GenerateDataKey", Resource: key.arn },
+        // The bridge sends only PutRecords.
+        { Sid: "PutAnalyticsRecords", Action: "kinesis:PutRecords", Resource: stream.arn },
+        // Only through Kinesis: the writer cannot mint data keys for anything else.
+        { Sid: "EncryptAnalyticsRecords", Action: "kms:GenerateDataKey", Resource: key.arn, Condition: { StringEquals: { "kms:ViaService": kinesisVia } } },
       ],
     }, { parent });
     return { role, keyStatement: { Principal: { AWS: role.arn } } };
@@ -137,9 +140,9 @@ function writerAccess(name: string, settings: SinkSettings, stream: aws.kinesis.
     policy: policyJson([{
       Sid: "BridgePutsRecords",
       Principal: { AWS: settings.producerRoot },
-      // PutRecord(s) take the stream ARN and need no describe or list call, so
-      // DescribeStreamSummary and ListShards are not granted.
-      Action: ["kinesis:PutRecord", "kinesis:PutRecords"],
+      // PutRecords takes the stream ARN and needs no describe or list call, so
+      // DescribeStreamSummary and ListShards are not granted; the bridge never sends PutRecord.
+      Action: "kinesis:PutRecords",
       Resource: stream.arn,
       Condition: bridgeOnly,
     }]),

@@ -110,13 +110,9 @@ export function deliveryRole(name: string, args: DeliveryArgs, parent: pulumi.Re
         Action: ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"],
         Resource: [args.bucket.arn, pulumi.interpolate`${args.bucket.arn}/*`],
       },
-      {
-        Sid: "UseSinkKey",
-        Action: ["kms:Decrypt", "kms:GenerateDataKey"],
-        Resource: args.key.arn,
-        // Only through Kinesis (decrypting records) and S3 (encrypting objects).
-        Condition: { StringEquals: { "kms:ViaService": [pulumi.interpolate`kinesis.${args.region}.amazonaws.com`, pulumi.interpolate`s3.${args.region}.amazonaws.com`] } },
-      },
+      // Decrypt records read from the stream; encrypt (and read back) objects written to S3. Nothing else.
+      { Sid: "DecryptStreamRecords", Action: "kms:Decrypt", Resource: args.key.arn, Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`kinesis.${args.region}.amazonaws.com` } } },
+      { Sid: "EncryptLandedObjects", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: args.key.arn, Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`s3.${args.region}.amazonaws.com` } } },
       { Sid: "WriteDeliveryLogs", Action: "logs:PutLogEvents", Resource: pulumi.interpolate`${logGroup.arn}:log-stream:${logStream.name}` },
     ],
   }, { parent });

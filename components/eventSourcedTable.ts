@@ -104,7 +104,7 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
       statements: [
         ...streamReadStatements(this.stream.arn, this.onFailureQueue.arn, streamOptions.kmsKeyArn),
         { Sid: "ProjectReadModel", Action: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"], Resource: this.table.arn },
-        { Sid: "ParkPoisonEvents", Action: ["dynamodb:BatchWriteItem", "dynamodb:PutItem"], Resource: this.parkedTable.arn },
+        { Sid: "ParkPoisonEvents", Action: "dynamodb:BatchWriteItem", Resource: this.parkedTable.arn },
       ],
     }, child);
     this.projector = fn;

@@ -105,9 +105,37 @@ export function decodeBody(event: HttpApiEvent, maxBytes: number): Checked<strin
   return ok(body);
 }
 
+/** Deepest accepted nesting of arrays and objects in a body (the command object itself is level 1). */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * The deepest nesting of `[`/`{` outside strings, stopping once it passes
+ * `limit`: one linear pass, no recursion, so a 100k-deep body costs nothing.
+ */
+export function jsonDepth(text: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      depth++;
+      if (depth > max) max = depth;
+      if (max > limit) return max;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return max;
+}
+
 /** Parses `{ "type": "...", "data": { ... } }` with no other top-level keys. */
 export function parseCommand(text: string): Checked<EventCommand> {
   if (text.trim() === "") return no(400, "InvalidJson", "body is empty; expected a JSON object { \"type\": ..., \"data\": { ... } }");
+  // Pathological nesting parses, but cannot be serialised again (the envelope would fail with a 500) and burdens every reader downstream.
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return no(400, "TooDeep", `body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`);
   let value: unknown;
   try {
     value = JSON.parse(text);

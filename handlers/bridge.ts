@@ -12,6 +12,7 @@ import type { STSClient } from "@aws-sdk/client-sts";
 import { assumeRoleCredentials } from "./assumeRole";
 import { kinesisClient, stsClient } from "./clients";
 import { ENV, intEnv, requireEnv } from "./env";
+import { encodeAggregated, packAggregates } from "./kplAggregate";
 import { EventEnvelope, parseEnvelope } from "./envelope";
 import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord, recordBytes, resumeFrom } from "./kinesisEvent";
 import { ParkedEvent, parkEvents } from "./parking";
@@ -39,6 +40,22 @@ export interface AnalyticsWireRecord {
   data: unknown;
 }
 
+/**
+ * KPL aggregation of the records the bridge writes (the `aws-kinesis-agg`
+ * format; Firehose and the official deaggregators read it):
+ * - `off`: one Kinesis record per wire record, keyed by aggregateId;
+ * - `sourceShard`: every wire record of a batch (one source shard) packed
+ *   into records of up to 1 MiB keyed by the source shard id, so one source
+ *   shard maps to one target shard and the source order, hence every
+ *   aggregate's order, holds on the target;
+ * - `partitionKey`: records packed per aggregateId (keyed by it): the same
+ *   key spread as `off`, but packing only helps when a batch holds many
+ *   events of one aggregate.
+ */
+export type AggregateMode = "off" | "sourceShard" | "partitionKey";
+/** The accepted values of ENV.AGGREGATE_RECORDS. */
+export const AGGREGATE_MODES: readonly AggregateMode[] = ["off", "sourceShard", "partitionKey"];
+
 /** Where and how the bridge writes. */
 export interface BridgeConfig {
   /** Analytics stream ARN (cross-account PutRecords needs the ARN, not the name). */
@@ -49,6 +66,8 @@ export interface BridgeConfig {
   maxRecordsPerCall: number;
   /** At most 5 MiB, data plus partition keys (Kinesis limit). */
   maxBytesPerCall: number;
+  /** KPL aggregation; default "off". */
+  aggregate?: AggregateMode;
 }
 
 /** Everything the bridge needs, injected. */
@@ -63,8 +82,8 @@ export interface BridgeDeps {
   log?: (e: Record<string, unknown>) => void;
 }
 
-/** One PutRecords entry and the index of the source record it came from. */
-interface OutputEntry {
+/** One PutRecords entry and the index of the (first) source record it came from. */
+export interface OutputEntry {
   source: number;
   partitionKey: string;
   data: Uint8Array;
@@ -125,6 +144,52 @@ function decodeRecord(record: KinesisStreamRecord, source: number, map: Mapper):
 function arrivedAt(record: KinesisStreamRecord): string {
   const ms = record.kinesis.approximateArrivalTimestamp * 1000;
   return Number.isFinite(ms) ? new Date(ms).toISOString() : new Date().toISOString();
+}
+
+/** The source shard of a record as Lambda delivers it (`shardId-…:sequence`); the partition key when absent. */
+function sourceShardKey(record: KinesisStreamRecord): string {
+  const id = record.eventID ?? "";
+  const colon = id.indexOf(":");
+  return colon > 0 ? id.slice(0, colon) : record.kinesis.partitionKey;
+}
+
+/**
+ * Packs entries into KPL aggregated records, grouped by the outer key (the
+ * source shard, or the aggregate), each group in source order. A pack of one
+ * is sent as it is (deaggregators pass plain records through), keyed by the
+ * group's key so it lands where its neighbours do. An aggregated entry's
+ * `source` is its first (lowest) source record.
+ */
+export function aggregateEntries(entries: OutputEntry[], records: KinesisStreamRecord[], mode: AggregateMode): OutputEntry[] {
+  if (mode === "off" || entries.length === 0) return entries;
+  const groups: { key: string; entries: OutputEntry[] }[] = [];
+  const byKey: Record<string, number> = Object.create(null);
+  for (const e of entries) {
+    const key = mode === "sourceShard" ? sourceShardKey(records[e.source]) : e.partitionKey;
+    let g = byKey[key];
+    if (g === undefined) {
+      g = groups.length;
+      byKey[key] = g;
+      groups.push({ key, entries: [] });
+    }
+    groups[g].entries.push(e);
+  }
+  const out: OutputEntry[] = [];
+  for (const group of groups) {
+    const keyBytes = Buffer.byteLength(group.key, "utf8");
+    for (const pack of packAggregates(group.entries, keyBytes, KINESIS_MAX_RECORD_BYTES)) {
+      const first = pack.items[0];
+      if (pack.aggregate && pack.items.length > 1) {
+        const data = encodeAggregated(pack.items);
+        out.push({ source: first.source, partitionKey: group.key, data, bytes: data.length + keyBytes });
+      } else if (first.data.length + keyBytes <= KINESIS_MAX_RECORD_BYTES) {
+        out.push({ source: first.source, partitionKey: group.key, data: first.data, bytes: first.data.length + keyBytes });
+      } else {
+        out.push(first); // within 1 MiB only under its own key
+      }
+    }
+  }
+  return out;
 }
 
 /** Builds the Lambda handler logic for the bridge. */
@@ -206,7 +271,8 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
         () => true,
         (err) => { log({ level: "error", msg: "bridge could not park poison events", count: poison.length, error: errorText(err) }); return false; },
       );
-    const [parked, sent] = await Promise.all([parking, entries.length ? putAll(entries) : Promise.resolve({ unacknowledged: [] as OutputEntry[], attempts: 0, lastError: undefined })]);
+    const outgoing = aggregateEntries(entries, records, config.aggregate ?? "off");
+    const [parked, sent] = await Promise.all([parking, outgoing.length ? putAll(outgoing) : Promise.resolve({ unacknowledged: [] as OutputEntry[], attempts: 0, lastError: undefined })]);
 
     const unacknowledged = sent.unacknowledged.map((e) => e.source);
     if (!parked) unacknowledged.push(...poisonSources);
@@ -230,7 +296,18 @@ export function bridgeConfigFromEnv(env: NodeJS.ProcessEnv): BridgeConfig {
     retry: { ...DEFAULT_RETRY_BUDGET, maxAttempts: intEnv(env, ENV.RETRY_MAX_ATTEMPTS, DEFAULT_RETRY_BUDGET.maxAttempts) },
     maxRecordsPerCall: PUT_RECORDS_MAX_RECORDS,
     maxBytesPerCall: PUT_RECORDS_MAX_BYTES,
+    aggregate: aggregateModeFromEnv(env),
   };
+}
+
+/** ENV.AGGREGATE_RECORDS: "off" (default when unset), "sourceShard" or "partitionKey". */
+export function aggregateModeFromEnv(env: NodeJS.ProcessEnv): AggregateMode {
+  const value = env[ENV.AGGREGATE_RECORDS];
+  if (value === undefined || value === "") return "off";
+  if (!AGGREGATE_MODES.includes(value as AggregateMode)) {
+    throw new Error(`environment variable ${ENV.AGGREGATE_RECORDS} must be one of ${AGGREGATE_MODES.join(", ")}, got ${value}`);
+  }
+  return value as AggregateMode;
 }
 
 /** The target Kinesis client for ENV.ACCESS_MODE: "assumeRole" → credentials from assumeRoleCredentials(ENV.WRITER_ROLE_ARN, ENV.EXTERNAL_ID, session name "event-bridge"); "resourcePolicy" → the function's own credentials. Throws on any other mode. */

@@ -21,6 +21,8 @@ export const ENV = {
   WRITER_ROLE_ARN: "WRITER_ROLE_ARN",
   /** ExternalId the writer role's trust requires (bridge, assumeRole mode). */
   EXTERNAL_ID: "EXTERNAL_ID",
+  /** KPL aggregation of the analytics records: `off` (default), `sourceShard` or `partitionKey` (bridge). */
+  AGGREGATE_RECORDS: "AGGREGATE_RECORDS",
   /** Retry budget in attempts, all handlers. */
   RETRY_MAX_ATTEMPTS: "RETRY_MAX_ATTEMPTS",
 } as const;

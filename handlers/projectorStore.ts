@@ -104,9 +104,8 @@ export async function writeAggregate(
       () => dynamodb.send(new PutItemCommand({
         TableName: tableName,
         Item: encodeReadModelItem(next),
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+        ConditionExpression: "attribute_not_exists(#zz) OR attribute_exists(#zz)",
+        ExpressionAttributeNames: { "#zz": "pk" },
       })),
       retry,
       clock,

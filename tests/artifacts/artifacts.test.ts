@@ -9,7 +9,7 @@
 import { expect } from "chai";
 import { ProgramRun } from "../support/pulumiMocks";
 import { CONSUMER_OUTPUTS, runProducer } from "../support/producerRun";
-import { Artifact, loadHandler, writeArtifact } from "../support/artifacts";
+import { Artifact, loadHandler, writeArtifact } from "../../local/artifacts";
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, putJson, readStream, scanAll, testDynamo, testKinesis, PRODUCER_ACCOUNT } from "../support/aws";
 import { startStsStub, StsStub } from "../support/stsStub";
 import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../../handlers/kinesisEvent";

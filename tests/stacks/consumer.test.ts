@@ -118,11 +118,11 @@ describe("consumer stack (assumeRole)", function () {
     }]);
   });
 
-  it("writer role may only put records on the stream and generate data keys with the key", () => {
+  it("writer role may only put records on the stream and generate data keys with the key through Kinesis", () => {
     const statements = inlineStatements(run.one(T.role, "-writer"));
-    expect(statements.map((s) => [s.Action, s.Resource])).to.deep.equal([
-      [["kinesis:PutRecord", "kinesis:PutRecords"], run.one(T.stream).state.arn],
-      ["kms:GenerateDataKey", run.one(T.key).state.arn],
+    expect(statements.map((s) => [s.Action, s.Resource, s.Condition])).to.deep.equal([
+      ["kinesis:PutRecords", run.one(T.stream).state.arn, undefined],
+      ["kms:GenerateDataKey", run.one(T.key).state.arn, { StringEquals: { "kms:ViaService": `kinesis.${REGION}.amazonaws.com` } }],
     ]);
     expect(run.ofType(T.resourcePolicy)).to.be.empty;
   });
@@ -164,6 +164,7 @@ describe("consumer stack (assumeRole)", function () {
     expect(inlineStatements(delivery).map((s) => [s.Action, s.Resource])).to.deep.equal([
       [["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"], run.one(T.stream).state.arn],
       [["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"], [bucketArn, `${bucketArn}/*`]],
+      ["kms:Decrypt", run.one(T.key).state.arn],
       [["kms:Decrypt", "kms:GenerateDataKey"], run.one(T.key).state.arn],
       ["logs:PutLogEvents", `${logGroup.state.arn}:log-stream:DestinationDelivery`],
     ]);
@@ -249,7 +250,7 @@ describe("consumer stack (resourcePolicy)", function () {
   let run: ProgramRun;
   before(async () => { run = await consumerRun({ accessMode: "resourcePolicy", externalId: undefined, alarmTopicArn: TOPIC }); });
 
-  it("has no writer role and grants the bridge role PutRecord(s) on the stream", () => {
+  it("has no writer role and grants the bridge role PutRecords on the stream", () => {
     expect(run.resources.filter((r) => r.type === T.role && r.name.endsWith("-writer"))).to.be.empty;
     const policy = run.one(T.resourcePolicy);
     const streamArn = run.one(T.stream).state.arn;
@@ -258,7 +259,7 @@ describe("consumer stack (resourcePolicy)", function () {
     expect(policyDocument(policy.inputs.policy).Statement).to.deep.equal([{
       Sid: "BridgePutsRecords", Effect: "Allow",
       Principal: { AWS: PRODUCER_ROOT },
-      Action: ["kinesis:PutRecord", "kinesis:PutRecords"],
+      Action: "kinesis:PutRecords",
       Resource: streamArn,
       Condition: { ArnEquals: { "aws:PrincipalArn": BRIDGE_ROLE_ARN } },
     }]);

@@ -79,3 +79,39 @@ export function realisticCall(token: string, inputs: Record<string, any>, ctx: A
       throw new Error(`no mock for provider function ${token}`);
   }
 }
+
+const shortHash = (text: string, length: number) => createHash("md5").update(text).digest("hex").slice(0, length);
+
+/**
+ * The physical id AWS gives a resource of `type` (what `resource.id` resolves
+ * to), derived from its state, so references between resources
+ * (`bucket: bucket.id`, `integrations/<id>`, a stage's `apiId`) read as on AWS.
+ */
+export function realisticId(type: string, logicalName: string, state: Record<string, any>): string {
+  switch (type) {
+    case "aws:kinesis/stream:Stream":
+    case "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
+    case "aws:kinesis/resourcePolicy:ResourcePolicy":
+      return state.arn ?? state.resourceArn;
+    case "aws:s3/bucket:Bucket":
+    case "aws:s3/bucketV2:BucketV2":
+      return state.bucket;
+    case "aws:sqs/queue:Queue":
+      return state.url;
+    case "aws:kms/key:Key":
+    case "aws:kms/keyPolicy:KeyPolicy":
+      return state.keyId;
+    case "aws:lambda/eventSourceMapping:EventSourceMapping":
+      return state.uuid;
+    case "aws:apigatewayv2/api:Api":
+      // The same id realisticState puts in apiEndpoint and executionArn.
+      return shortHash(logicalName, 10);
+    case "aws:apigatewayv2/integration:Integration":
+    case "aws:apigatewayv2/route:Route":
+      return shortHash(logicalName, 7);
+    case "aws:lambda/permission:Permission":
+      return `${state.function}|${logicalName}`;
+    default:
+      return state.name ?? `${logicalName}-id`;
+  }
+}

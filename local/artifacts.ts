@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import * as yazl from "yazl";
 
-const PROJECT_MODULES = path.resolve(__dirname, "..", "..", "node_modules");
+const PROJECT_MODULES = path.resolve(__dirname, "..", "node_modules");
 
 /** A function's archive written out to disk. */
 export interface Artifact {
@@ -47,9 +47,17 @@ function zipSize(dir: string, files: string[]): Promise<number> {
   });
 }
 
-/** Writes a CallbackFunction's `code` archive (as the mocks received it) to a fresh directory. */
-export async function writeArtifact(code: any, label: string): Promise<Artifact> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `artifact-${label}-`));
+/**
+ * Writes a CallbackFunction's `code` archive (as the mocks received it) to a
+ * fresh directory, or to `targetDir` (emptied first, so no stale file of an
+ * earlier run survives) when given.
+ */
+export async function writeArtifact(code: any, label: string, targetDir?: string): Promise<Artifact> {
+  if (targetDir) {
+    fs.rmSync(targetDir, { recursive: true, force: true });
+    fs.mkdirSync(targetDir, { recursive: true });
+  }
+  const dir = targetDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `artifact-${label}-`));
   const assets: Record<string, any> = await code.assets;
   const files: string[] = [];
   const packages: string[] = [];
@@ -67,8 +75,8 @@ export async function writeArtifact(code: any, label: string): Promise<Artifact>
   return { dir, files, packages, zipBytes: await zipSize(dir, files) };
 }
 
-/** A directory that plays /var/runtime/node_modules: only the runtime's `@aws-sdk` scope. */
-function runtimeModules(): string {
+/** A directory that plays /var/runtime/node_modules: only the runtime's `@aws-sdk` scope (a symlink), created once per process. */
+export function runtimeModules(): string {
   const dir = path.join(os.tmpdir(), `lambda-runtime-${process.pid}`, "node_modules");
   if (!fs.existsSync(path.join(dir, "@aws-sdk"))) {
     fs.mkdirSync(dir, { recursive: true });

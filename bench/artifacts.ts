@@ -1,0 +1,79 @@
+/**
+ * Lambda artifacts: each function's deployment zip as `pulumi up` would upload
+ * it (the producer stack under Pulumi mocks, as scripts/artifact-sizes.ts
+ * does), beside what CallbackFunction packages with its defaults; and cold
+ * start: a fresh child process per measurement loads the archive as
+ * local/artifacts.ts loadHandler does and serves one event against the
+ * emulators (timed inside the child, after its own start-up).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { writeArtifact } from "../local/artifacts";
+import { CONSUMER_OUTPUTS, runProducer } from "../tests/support/producerRun";
+import { CONSUMER_ACCOUNT, createStream, createTable, testDynamo, testKinesis } from "../tests/support/aws";
+import { startStsStub } from "../tests/support/stsStub";
+
+export const FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder"];
+
+export interface ArtifactRow { fn: string; zipBytes: number; files: number; packages: number; coldStart?: { loadMs: number; firstEventMs: number; totalMs: number; runs: number } }
+
+/** What a CallbackFunction with default packaging would upload (same mocks must be active). */
+async function defaultPackagingBytes(): Promise<number> {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const aws = require("@pulumi/aws");
+  const fn = new aws.lambda.CallbackFunction("defaults-probe", { role: "arn:aws:iam::111111111111:role/probe", runtime: "nodejs22.x", callback: async () => ({ ok: true }) });
+  const code = await new Promise<any>((resolve) => (fn.code as pulumi.Output<any>).apply(resolve));
+  return (await writeArtifact(code, "defaults")).zipBytes;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** One cold start in a fresh process; returns the child's timings. */
+function coldStartOnce(dir: string, kind: string, env: Record<string, string>): { loadMs: number; firstEventMs: number } {
+  const child = path.join(__dirname, "coldStartChild.ts");
+  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", child, dir, kind, JSON.stringify(env)], { cwd: path.resolve(__dirname, ".."), encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
+  if (r.status !== 0) throw new Error(`cold start of ${kind} failed: ${r.stderr}`);
+  const line = r.stdout.trim().split("\n").pop()!;
+  return JSON.parse(line);
+}
+
+/** Archive sizes and cold starts (median of `runs` fresh processes each; a no-op handler as the baseline). */
+export async function artifactRows(outDir: string, runs: number): Promise<{ rows: ArtifactRow[]; defaultPackagingBytes: number; baseline: ArtifactRow }> {
+  const run = await runProducer();
+  const sts = await startStsStub({ expectedExternalId: CONSUMER_OUTPUTS.externalId });
+  try {
+    // The resources the program declared, created in the emulators under their names.
+    const dynamo = testDynamo();
+    await createTable(dynamo, run.outputs.readModelTableName);
+    await createTable(dynamo, run.outputs.parkedTableName, "sk");
+    await createTable(dynamo, run.outputs.bridgeParkedTableName, "sk");
+    await createStream(testKinesis(CONSUMER_ACCOUNT), CONSUMER_OUTPUTS.analyticsStreamArn.split("/").pop()!, 1);
+    const endpoints = {
+      AWS_REGION: process.env.AWS_REGION!, AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY!,
+      AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB!, AWS_ENDPOINT_URL_KINESIS: process.env.AWS_ENDPOINT_URL_KINESIS!, AWS_ENDPOINT_URL_STS: sts.endpoint,
+    };
+    const rows: ArtifactRow[] = [];
+    for (const fn of FUNCTIONS) {
+      const r = run.one("aws:lambda/function:Function", fn);
+      const artifact = await writeArtifact(r.inputs.code, fn, path.join(outDir, "artifacts", fn));
+      const env = { ...r.inputs.environment.variables, ...endpoints };
+      const samples = Array.from({ length: runs }, () => coldStartOnce(artifact.dir, fn, env));
+      const loadMs = median(samples.map((s) => s.loadMs));
+      const firstEventMs = median(samples.map((s) => s.firstEventMs));
+      rows.push({ fn, zipBytes: artifact.zipBytes, files: artifact.files.length, packages: artifact.packages.length, coldStart: { loadMs, firstEventMs, totalMs: median(samples.map((s) => s.loadMs + s.firstEventMs)), runs } });
+    }
+    const noopDir = path.join(outDir, "artifacts", "noop");
+    fs.mkdirSync(noopDir, { recursive: true });
+    fs.writeFileSync(path.join(noopDir, "__index.js"), "exports.handler = async () => ({ ok: true });\n");
+    const noop = Array.from({ length: runs }, () => coldStartOnce(noopDir, "noop", endpoints));
+    const baseline: ArtifactRow = { fn: "no-op handler (baseline)", zipBytes: 0, files: 1, packages: 0, coldStart: { loadMs: median(noop.map((s) => s.loadMs)), firstEventMs: median(noop.map((s) => s.firstEventMs)), totalMs: median(noop.map((s) => s.loadMs + s.firstEventMs)), runs } };
+    return { rows, defaultPackagingBytes: await defaultPackagingBytes(), baseline };
+  } finally {
+    await sts.close();
+  }
+}

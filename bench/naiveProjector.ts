@@ -1,0 +1,30 @@
+/**
+ * The baseline a user would otherwise write: for each event, one GetItem for
+ * the aggregate's state, `reduce`, and one conditional PutItem. No batching,
+ * no bulk read, no dedup window.
+ */
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { parseEnvelope } from "../handlers/envelope";
+import { KinesisStreamEvent, recordBytes } from "../handlers/kinesisEvent";
+import type { Reducer } from "../handlers/projectorFold";
+
+export function naiveProjector<S>(dynamodb: Pick<DynamoDBClient, "send">, tableName: string, reduce: Reducer<S>) {
+  return async (event: KinesisStreamEvent) => {
+    for (const record of event.Records) {
+      const parsed = parseEnvelope(recordBytes(record));
+      if (!parsed.ok) continue;
+      const id = parsed.event.aggregateId;
+      const got = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: id } }, ConsistentRead: true }));
+      const version = got.Item ? Number(got.Item.version.N) : 0;
+      const state = got.Item ? (JSON.parse(got.Item.stateJson.S!) as S) : undefined;
+      const next = reduce(state, parsed.event);
+      await dynamodb.send(new PutItemCommand({
+        TableName: tableName,
+        Item: { pk: { S: id }, stateJson: { S: JSON.stringify(next) }, version: { N: String(version + 1) }, position: { S: record.kinesis.sequenceNumber } },
+        ConditionExpression: got.Item ? "version = :v" : "attribute_not_exists(pk)",
+        ExpressionAttributeValues: got.Item ? { ":v": { N: String(version) } } : undefined,
+      }));
+    }
+    return { batchItemFailures: [] };
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * `npm start`: both accounts on the embedded local cloud.
+ *
+ *   npm start                      serve the API on http://127.0.0.1:3000/
+ *   npm start -- --demo            also drive realistic traffic and print a summary
+ *   npm start -- --data-dir DIR    keep streams, tables and objects across restarts
+ *   npm start -- --port N          serve the API on another port (0: any free one)
+ */
+import { startLocalCloud } from "./cloud";
+import { runDemo } from "./demo";
+import { banner, statusLine } from "./status";
+
+interface Args { demo: boolean; dataDir?: string; port: number; orders: number }
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { demo: false, port: 3000, orders: 200 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--demo") args.demo = true;
+    else if (a === "--data-dir") args.dataDir = argv[++i];
+    else if (a === "--port") args.port = Number(argv[++i]);
+    else if (a === "--orders") args.orders = Number(argv[++i]);
+    else throw new Error(`unknown argument ${a}; see the header of local/start.ts`);
+  }
+  if (!Number.isInteger(args.port) || args.port < 0) throw new Error("--port needs a number");
+  return args;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const cloud = await startLocalCloud({ dataDir: args.dataDir, apiPort: args.port, log: (l) => console.log(l) });
+  for (const line of banner(cloud)) console.log(line);
+
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(ticker);
+    process.stdout.write("\nstopping…\n");
+    await cloud.stop();
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void shutdown(0));
+  process.on("SIGTERM", () => void shutdown(0));
+
+  const tty = process.stdout.isTTY;
+  const ticker = setInterval(async () => {
+    if (stopping || demoRunning) return;
+    const line = statusLine(await cloud.stats());
+    if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+  }, 1000);
+
+  let demoRunning = false;
+  if (args.demo) {
+    demoRunning = true;
+    const ok = await runDemo(cloud, { orders: args.orders, out: process.stdout });
+    demoRunning = false;
+    await shutdown(ok ? 0 : 1);
+  } else if (!tty) {
+    console.log(statusLine(await cloud.stats()));
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.stack ?? err.message : err);
+  process.exit(1);
+});

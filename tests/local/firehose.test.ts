@@ -1,0 +1,163 @@
+/**
+ * The local Firehose with the consumer stack's declared delivery stream:
+ * records put into kinesis-local (account 222222222222) land in s3rver as
+ * GZIP, newline-delimited objects under the date-partitioned prefix; size
+ * flushes, the error output and refusals of what it can't honour.
+ */
+import { expect } from "chai";
+import { gunzipSync } from "zlib";
+import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { FirehoseSpec, LocalFirehose, resolveDelivery, startFirehose } from "../../local/firehose";
+import { LocalS3, s3Client, startS3 } from "../../local/s3";
+import { CONSUMER_ACCOUNT, createStream, PRODUCER_ACCOUNT, REGION, testKinesis, uniqueName } from "../support/aws";
+import { injectFaults } from "../support/sdkMiddleware";
+import { runProgram } from "../support/pulumiMocks";
+
+const ARRIVAL = new Date("2024-02-03T04:05:06Z");
+const FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream";
+
+/** Waits for a condition, bounded; the bound is generous, nothing is asserted about time. */
+async function until(what: string, condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (condition()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Every object under a prefix, body un-gzipped when its key says so. */
+async function objects(s3: S3Client, bucket: string, prefix: string): Promise<{ key: string; text: string }[]> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  const out: { key: string; text: string }[] = [];
+  for (const o of listed.Contents ?? []) {
+    const body = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))).Body!.transformToByteArray());
+    out.push({ key: o.Key!, text: (o.Key!.endsWith(".gz") ? gunzipSync(body) : body).toString("utf8") });
+  }
+  return out;
+}
+
+async function putAll(kinesis: KinesisClient, stream: string, records: string[]): Promise<void> {
+  const out = await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: records.map((r, i) => ({ Data: Buffer.from(r), PartitionKey: `pk-${i}` })) }));
+  expect(out.FailedRecordCount ?? 0).to.equal(0);
+}
+
+describe("local Firehose (startFirehose)", () => {
+  let declared: FirehoseSpec;
+  let s3Server: LocalS3;
+  let s3: S3Client;
+  let kinesis: KinesisClient;
+  let running: LocalFirehose[] = [];
+
+  /** The declared delivery stream, aimed at a fresh stream and bucket of its own. */
+  async function deliveryFor(overrides: Record<string, unknown> = {}) {
+    const stream = uniqueName("analytics");
+    const bucket = uniqueName("landing").toLowerCase().slice(0, 63);
+    const streamArn = await createStream(kinesis, stream, 2);
+    expect(streamArn).to.equal(`arn:aws:kinesis:${REGION}:${CONSUMER_ACCOUNT}:stream/${stream}`);
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const spec: FirehoseSpec = {
+      ...declared,
+      name: uniqueName("delivery"),
+      kinesisSourceConfiguration: { ...declared.kinesisSourceConfiguration!, kinesisStreamArn: streamArn },
+      extendedS3Configuration: { ...declared.extendedS3Configuration, bucketArn: `arn:aws:s3:::${bucket}`, ...overrides },
+    };
+    return { stream, bucket, spec };
+  }
+
+  before(async () => {
+    const run = await runProgram({ stack: "consumer", account: CONSUMER_ACCOUNT, region: REGION, config: { role: "consumer", producerAccountId: PRODUCER_ACCOUNT, externalId: "x" } });
+    const resource = run.one(FIREHOSE);
+    declared = { ...resource.inputs, name: resource.state.name } as FirehoseSpec;
+    s3Server = await startS3();
+    s3 = s3Client(s3Server.endpoint);
+    kinesis = testKinesis(CONSUMER_ACCOUNT);
+  });
+  afterEach(async () => { await Promise.all(running.map((f) => f.stop())); running = []; });
+  after(async () => { await s3Server?.stop(); });
+
+  it("lands the declared stream's records as GZIP JSON Lines under events/year=/month=/day=", async () => {
+    const { stream, bucket, spec } = await deliveryFor();
+    const records = Array.from({ length: 25 }, (_, i) => JSON.stringify({ id: `e${i}`, contract: "order-lifecycle.v1" }));
+    await putAll(kinesis, stream, records);
+    const firehose = startFirehose(spec, { kinesis, s3, now: () => ARRIVAL, maxBufferSeconds: 1, log: () => undefined });
+    running.push(firehose);
+    // The declared 300 s interval is capped locally, and says so.
+    expect(firehose.settings).to.include({ declaredIntervalSeconds: 300, intervalSeconds: 1, gzip: true });
+    await until("25 landed records", () => firehose.stats().records === 25);
+
+    const landed = await objects(s3, bucket, "events/");
+    expect(landed.length).to.be.greaterThan(0);
+    for (const o of landed) {
+      expect(o.key).to.match(new RegExp(`^events/year=2024/month=02/day=03/${spec.name}-1-2024-02-03-04-05-06-[0-9a-f-]{36}\\.gz$`));
+      expect(o.text.endsWith("\n"), "a newline after each record").to.equal(true);
+    }
+    const lines = landed.flatMap((o) => o.text.split("\n").slice(0, -1));
+    expect(lines.slice().sort()).to.deep.equal(records.slice().sort());
+    expect(firehose.stats()).to.include({ records: 25, objects: landed.length, errors: 0 });
+    expect(firehose.stats().bytes).to.equal(records.reduce((n, r) => n + Buffer.byteLength(r), 0));
+  });
+
+  it("flushes when the buffer reaches bufferingSize, before the interval", async () => {
+    const { stream, bucket, spec } = await deliveryFor({ bufferingSize: 1 });
+    const big = (c: string) => c.repeat(400 * 1024);
+    // One partition key: one shard, read in order.
+    for (const r of [big("a"), big("b"), big("c"), "small"]) await putAll(kinesis, stream, [r]);
+    const firehose = startFirehose(spec, { kinesis, s3, now: () => ARRIVAL, maxBufferSeconds: 600, log: () => undefined });
+    running.push(firehose);
+    await until("a size-triggered object", () => firehose.stats().objects >= 1);
+    const [first] = await objects(s3, bucket, "events/");
+    expect(first.text.split("\n").slice(0, -1).map((l) => l[0])).to.deep.equal(["a", "b", "c"]);
+    await until("the last record read", () => firehose.stats().records === 3);
+    await firehose.stop();
+    expect(firehose.stats()).to.include({ records: 4, objects: 2 });
+  });
+
+  it("writes records it can't deliver to the error output prefix", async () => {
+    const { stream, bucket, spec } = await deliveryFor();
+    const failing = s3Client(s3Server.endpoint);
+    injectFaults(failing, (command, input) => (command === "PutObjectCommand" && String(input.Key).startsWith("events/") ? Object.assign(new Error("injected"), { name: "ServiceUnavailable" }) : undefined));
+    await putAll(kinesis, stream, ["r1", "r2"]);
+    const firehose = startFirehose(spec, { kinesis, s3: failing, now: () => ARRIVAL, maxBufferSeconds: 0, deliveryAttempts: 1, log: () => undefined });
+    running.push(firehose);
+    await until("2 errors", () => firehose.stats().errors === 2);
+    const errors = await objects(s3, bucket, "errors/");
+    expect(errors.length).to.be.greaterThan(0);
+    for (const o of errors) expect(o.key).to.match(/^errors\/delivery-failed\/year=2024\/month=02\/day=03\//);
+    const lines = errors.flatMap((o) => o.text.split("\n").filter(Boolean).map((l) => JSON.parse(l)));
+    expect(lines.map((l) => Buffer.from(l.rawData, "base64").toString()).sort()).to.deep.equal(["r1", "r2"]);
+    expect(lines[0]).to.include({ errorCode: "ServiceUnavailable", attemptsMade: 1 });
+    expect(firehose.stats()).to.include({ records: 0 });
+    expect(await objects(s3, bucket, "events/")).to.have.length(0);
+  });
+
+  it("reports a source stream its client does not see (another account) and reads nothing", async () => {
+    const { stream, spec } = await deliveryFor();
+    await putAll(kinesis, stream, ["r1"]);
+    const firehose = startFirehose(spec, { kinesis: testKinesis(PRODUCER_ACCOUNT), s3, maxBufferSeconds: 0, log: () => undefined });
+    running.push(firehose);
+    await until("an error", () => firehose.stats().lastError !== undefined);
+    expect(firehose.stats()).to.include({ records: 0 });
+  });
+
+  it("refuses by name the settings it can't honour", () => {
+    const base = { ...declared, extendedS3Configuration: { ...declared.extendedS3Configuration } };
+    const refusals: [string, Record<string, unknown>, RegExp][] = [
+      ["Snappy compression", { compressionFormat: "Snappy" }, /compressionFormat Snappy/],
+      ["a Lambda processor", { processingConfiguration: { enabled: true, processors: [{ type: "Lambda", parameters: [] }] } }, /processor Lambda/],
+      ["dynamic partitioning", { dynamicPartitioningConfiguration: { enabled: true } }, /dynamicPartitioningConfiguration/],
+      ["a query namespace", { prefix: "x/!{partitionKeyFromQuery:id}/" }, /partitionKeyFromQuery/],
+      ["an unknown setting", { s3BackupConfiguration: { bucketArn: "arn:aws:s3:::b" } }, /s3BackupConfiguration/],
+    ];
+    for (const [what, override, message] of refusals) {
+      const spec = { ...base, extendedS3Configuration: { ...base.extendedS3Configuration, ...override } };
+      expect(() => resolveDelivery(spec, 1), what).to.throw(message);
+    }
+    expect(() => resolveDelivery({ ...base, destination: "http_endpoint" }, 1)).to.throw(/destination/);
+  });
+
+  it("appends Firehose's default yyyy/MM/dd/HH/ to a prefix without a timestamp", () => {
+    const settings = resolveDelivery({ ...declared, extendedS3Configuration: { ...declared.extendedS3Configuration, prefix: "plain/", errorOutputPrefix: undefined } }, 1);
+    expect(settings.prefix).to.equal("plain/!{timestamp:yyyy/MM/dd/HH}/");
+  });
+});
