@@ -104,8 +104,9 @@ export async function writeAggregate(
       () => dynamodb.send(new PutItemCommand({
         TableName: tableName,
         Item: encodeReadModelItem(next),
-        ConditionExpression: "attribute_not_exists(#zz) OR attribute_exists(#zz)",
-        ExpressionAttributeNames: { "#zz": "pk" },
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
       })),
       retry,
       clock,

@@ -78,8 +78,12 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
   const t0 = Date.now();
 
   out.write(`demo: ${options.orders} orders, ${total} events, ${options.concurrency ?? 16} clients\n`);
+  // Writers don't wait for visibility (clients poll independently); a few
+  // pollers time each order's last event from 202 to visible.
+  const pending: { poll: string; at: number }[] = [];
+  let writing = true;
   let next = 0;
-  const worker = async () => {
+  const writer = async () => {
     for (let i = next++; i < histories.length; i = next++) {
       let last: { poll: string; at: number } | undefined;
       for (const [k, command] of histories[i].entries()) {
@@ -98,11 +102,21 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
         }
         out.write(`\r\x1b[2K${bar(accepted + rejected, total)} accepted`);
       }
-      if (last && (await pollVisible(`${cloud.apiUrl}${last.poll.replace(/^\//, "")}`, Date.now() + 60_000))) visibleMs.push(Date.now() - last.at);
+      if (last) pending.push(last);
     }
   };
-  await Promise.all(Array.from({ length: options.concurrency ?? 16 }, worker));
+  const poller = async () => {
+    while (writing || pending.length) {
+      const item = pending.shift();
+      if (!item) { await new Promise((r) => setTimeout(r, 10)); continue; }
+      if (await pollVisible(`${cloud.apiUrl}${item.poll.replace(/^\//, "")}`, Date.now() + 60_000)) visibleMs.push(Date.now() - item.at);
+    }
+  };
+  const pollers = Array.from({ length: 8 }, poller);
+  await Promise.all(Array.from({ length: options.concurrency ?? 16 }, writer));
   const acceptSeconds = (Date.now() - t0) / 1000;
+  writing = false;
+  await Promise.all(pollers);
 
   const deadline = Date.now() + (options.drainTimeoutSeconds ?? 120) * 1000;
   let stats = await cloud.stats();

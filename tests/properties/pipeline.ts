@@ -65,7 +65,7 @@ export const historyArb: fc.Arbitrary<History> = fc.integer({ min: 1, max: 3 }).
 export const scheduleArb: fc.Arbitrary<Schedule & { seed: number; faults: number; maxRecordsPerCall: number }> = fc.record({
   maxBatch: fc.integer({ min: 1, max: 8 }),
   redeliver: fc.constantFrom(0, 0.2, 0.5),
-  concurrent: fc.constantFrom(0, 0.2),
+  concurrent: fc.constantFrom(0, 0.3, 0.6),
   bisect: fc.boolean(),
   replayMid: fc.boolean(),
   replayEnd: fc.boolean(),
@@ -311,6 +311,14 @@ export function expectedBridge(records: KinesisStreamRecord[], map: Mapper): { w
 
 // ---------------------------------------------------------------- the runs
 
+/** Delays every write of a client by a few milliseconds (a slow, timed-out container). */
+function slowDown(client: { middlewareStack: { add: (...a: any[]) => void } }): void {
+  client.middlewareStack.add((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+    if (/^(Put|BatchWrite)/.test(String(context.commandName))) await new Promise((r) => setTimeout(r, 3 + Math.floor(Math.random() * 6)));
+    return next(args);
+  }, { step: "initialize", priority: "low", name: "slowWrites" });
+}
+
 export interface RunReport { stats: EsmStats; faults: number; records: number }
 
 async function parkedRows(table: string, aggregateId: string): Promise<ParkedEvent[]> {
@@ -359,11 +367,15 @@ export async function deliverProjector(world: World, run: Run, schedule: Schedul
     const plan = new FaultPlan(schedule.seed + s, faultRates(schedule.faults));
     const dynamodb = dynamoClient();
     plan.attach(dynamodb, "dynamodb");
-    const project = createProjector({
-      dynamodb, reduce, clock: { sleep: async () => {}, random: plan.random }, log: () => {},
+    const build = (client: typeof dynamodb) => createProjector({
+      dynamodb: client, reduce, clock: { sleep: async () => {}, random: plan.random }, log: () => {},
       config: { tableName: world.table, parkedTableName: world.parked, dedupWindow: 64, retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4 }, maxFoldAttempts: 5 },
     });
-    await runShard(project, plan, records, schedule, prng(schedule.seed ^ 0x5eed + s), stats);
+    // The zombie of a timed-out invocation: another container, its writes late.
+    const slowClient = dynamoClient();
+    plan.attach(slowClient, "dynamodb");
+    slowDown(slowClient);
+    await runShard(build(dynamodb), plan, records, schedule, prng(schedule.seed ^ 0x5eed + s), stats, build(slowClient));
     faults += plan.total();
   }));
   return { stats, faults };
@@ -433,7 +445,11 @@ export async function deliverBridge(world: World, run: Run, schedule: Schedule &
       maxRecordsPerCall: schedule.maxRecordsPerCall, maxBytesPerCall: 5 * 1024 * 1024, aggregate: options.aggregate,
     } as BridgeConfig;
     const bridge = createBridge({ kinesis, dynamodb, map: buggyMap, config, clock: { sleep: async () => {}, random: plan.random }, log: () => {} });
-    await runShard(bridge, plan, records, schedule, prng(schedule.seed ^ 0xb1d9e + s), stats);
+    const slowKinesis = bridgeKinesisClient({ ACCESS_MODE: "assumeRole", WRITER_ROLE_ARN: `arn:aws:iam::${CONSUMER_ACCOUNT}:role/writer`, EXTERNAL_ID: "prop-external-id" }, sts);
+    plan.attach(slowKinesis, "target");
+    slowDown(slowKinesis);
+    const slow = createBridge({ kinesis: slowKinesis, dynamodb, map: buggyMap, config, clock: { sleep: async () => {}, random: plan.random }, log: () => {} });
+    await runShard(bridge, plan, records, schedule, prng(schedule.seed ^ 0xb1d9e + s), stats, slow);
     faults += plan.total();
   }));
   return { stats, faults };
