@@ -6,7 +6,7 @@
  * local/artifacts.ts loadHandler does and serves one event against the
  * emulators (timed inside the child, after its own start-up).
  */
-import { spawnSync } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -34,12 +34,28 @@ function median(xs: number[]): number {
 }
 
 /** One cold start in a fresh process; returns the child's timings. */
-function coldStartOnce(dir: string, kind: string, env: Record<string, string>): { loadMs: number; firstEventMs: number } {
-  const child = path.join(__dirname, "coldStartChild.ts");
-  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", child, dir, kind, JSON.stringify(env)], { cwd: path.resolve(__dirname, ".."), encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
-  if (r.status !== 0) throw new Error(`cold start of ${kind} failed: ${r.stderr}`);
-  const line = r.stdout.trim().split("\n").pop()!;
-  return JSON.parse(line);
+/** Asynchronous: dynalite serves the child from this process, so this process must keep running. */
+function coldStartOnce(dir: string, kind: string, env: Record<string, string>): Promise<{ loadMs: number; firstEventMs: number }> {
+  const script = path.join(__dirname, "coldStartChild.ts");
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, dir, kind, JSON.stringify(env)], { cwd: path.resolve(__dirname, ".."), env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => { out += d; });
+    child.stderr.on("data", (d) => { err += d; });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`cold start of ${kind} failed (${code}): ${err.slice(-2000)}`));
+      resolve(JSON.parse(out.trim().split("\n").pop()!));
+    });
+  });
+}
+
+async function samples(runs: number, dir: string, kind: string, env: Record<string, string>) {
+  const out: { loadMs: number; firstEventMs: number }[] = [];
+  for (let i = 0; i < runs; i++) out.push(await coldStartOnce(dir, kind, env)); // one at a time: no contention
+  return out;
 }
 
 /** Archive sizes and cold starts (median of `runs` fresh processes each; a no-op handler as the baseline). */
@@ -62,15 +78,15 @@ export async function artifactRows(outDir: string, runs: number): Promise<{ rows
       const r = run.one("aws:lambda/function:Function", fn);
       const artifact = await writeArtifact(r.inputs.code, fn, path.join(outDir, "artifacts", fn));
       const env = { ...r.inputs.environment.variables, ...endpoints };
-      const samples = Array.from({ length: runs }, () => coldStartOnce(artifact.dir, fn, env));
-      const loadMs = median(samples.map((s) => s.loadMs));
-      const firstEventMs = median(samples.map((s) => s.firstEventMs));
-      rows.push({ fn, zipBytes: artifact.zipBytes, files: artifact.files.length, packages: artifact.packages.length, coldStart: { loadMs, firstEventMs, totalMs: median(samples.map((s) => s.loadMs + s.firstEventMs)), runs } });
+      const samples_ = await samples(runs, artifact.dir, fn, env);
+      const loadMs = median(samples_.map((s) => s.loadMs));
+      const firstEventMs = median(samples_.map((s) => s.firstEventMs));
+      rows.push({ fn, zipBytes: artifact.zipBytes, files: artifact.files.length, packages: artifact.packages.length, coldStart: { loadMs, firstEventMs, totalMs: median(samples_.map((s) => s.loadMs + s.firstEventMs)), runs } });
     }
     const noopDir = path.join(outDir, "artifacts", "noop");
     fs.mkdirSync(noopDir, { recursive: true });
     fs.writeFileSync(path.join(noopDir, "__index.js"), "exports.handler = async () => ({ ok: true });\n");
-    const noop = Array.from({ length: runs }, () => coldStartOnce(noopDir, "noop", endpoints));
+    const noop = await samples(runs, noopDir, "noop", endpoints);
     const baseline: ArtifactRow = { fn: "no-op handler (baseline)", zipBytes: 0, files: 1, packages: 0, coldStart: { loadMs: median(noop.map((s) => s.loadMs)), firstEventMs: median(noop.map((s) => s.firstEventMs)), totalMs: median(noop.map((s) => s.loadMs + s.firstEventMs)), runs } };
     return { rows, defaultPackagingBytes: await defaultPackagingBytes(), baseline };
   } finally {

@@ -62,3 +62,30 @@ export async function cpuMicros(fn: () => Promise<void>): Promise<number> {
   const d = process.cpuUsage(before);
   return d.user + d.system;
 }
+
+/**
+ * CPU µs per event of running `batches` through handlers from `make` (each
+ * repetition on a fresh handler and fake, so a projector never sees a
+ * replay): the workload is cut into slices of at most 100 batches, each slice
+ * timed alone, and the median slice is reported, so one GC pause or a
+ * neighbour on the machine does not decide the figure.
+ */
+export async function medianCpuPerEvent<E extends { Records: unknown[] }>(make: () => (e: E) => Promise<unknown>, batches: E[], repetitions: number): Promise<{ median: number; mean: number; slices: number }> {
+  const perEvent: number[] = [];
+  let totalUs = 0;
+  let totalEvents = 0;
+  for (let r = 0; r < repetitions; r++) {
+    const handler = make();
+    for (let i = 0; i < batches.length; i += 100) {
+      const slice = batches.slice(i, i + 100);
+      const events = slice.reduce((n, b) => n + b.Records.length, 0);
+      const us = await cpuMicros(async () => { for (const b of slice) await handler(b); });
+      perEvent.push(us / events);
+      totalUs += us;
+      totalEvents += events;
+    }
+  }
+  const sorted = perEvent.sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return { median: sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2, mean: totalUs / totalEvents, slices: sorted.length };
+}

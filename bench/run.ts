@@ -32,7 +32,7 @@ async function main() {
   const result: Record<string, unknown> = { startedAt: new Date(started).toISOString(), node: process.version, cpus: require("os").cpus().length, quick };
   try {
     // ---- Projector ----
-    log("== Projector (batch 100; requests counted against dynalite with the real SDK; 100k: same handler over an in-memory client) ==");
+    log("== Projector (batch 100; requests counted against dynalite with the real SDK; 100k: same handler over an in-memory client; CPU: handler over an in-memory client, median of 100-batch slices) ==");
     log(`${"impl".padEnd(8)} ${"keys".padEnd(8)} ${pad("events", 7)} ${pad("aggs/batch", 10)} ${pad("reads/ev", 9)} ${pad("writes/ev", 9)} ${pad("CPU µs/ev", 10)} ${pad("CPU ×naive", 10)} counted on`);
     const projector: unknown[] = [];
     const sizes = quick ? [1000] : [1000, 10_000, 100_000];

@@ -5,7 +5,9 @@
  * Per batch: group by aggregate, one consistent BatchGetItem per 100
  * aggregates, fold in memory, park poison durably, then one conditional
  * PutItem per changed aggregate (re-read and re-fold when the condition
- * fails). Whatever could not be written is reported as `batchItemFailures`
+ * fails). An aggregate already blocked is written only when the batch parks
+ * new events behind the block (its `parkedThrough` advances), so a re-drive
+ * lifting the block concurrently conflicts with it instead of missing them. Whatever could not be written is reported as `batchItemFailures`
  * from its lowest sequence number; the rest is a no-op on redelivery.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -95,7 +97,8 @@ export function createProjector<S>(deps: ProjectorDeps<S>): (event: KinesisStrea
 
   const logPoison = (result: FoldResult) => {
     for (const p of result.poison) {
-      log({ level: "warn", msg: "parked poison event", table: config.tableName, aggregateId: p.aggregateId, sequenceNumber: p.sequenceNumber, eventId: p.eventId, kind: p.kind, detail: p.detail });
+      const msg = p.kind === "idempotency-conflict" ? "parked rejected duplicate (eventId applied before with other data)" : "parked poison event";
+      log({ level: "warn", msg, table: config.tableName, aggregateId: p.aggregateId, sequenceNumber: p.sequenceNumber, eventId: p.eventId, kind: p.kind, detail: p.detail });
     }
     if (result.parked.length > result.poison.length) {
       log({ level: "info", msg: "parked events behind poison", table: config.tableName, aggregateId: result.next.aggregateId, count: result.parked.length - result.poison.length });

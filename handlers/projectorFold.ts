@@ -2,15 +2,30 @@
  * The projector's pure part: decode and group a batch by aggregate, and fold
  * one aggregate's records onto its stored item in memory. No I/O here.
  */
+import { createHash } from "crypto";
 import type { EventEnvelope, ParseResult } from "./envelope";
 import { parseEnvelope } from "./envelope";
 import { KinesisStreamRecord, recordBytes } from "./kinesisEvent";
 import type { ParkedEvent } from "./parking";
-import { emptyAggregate, StoredAggregate } from "./readModel";
+import { emptyAggregate, encodeReadModelItem, MAX_ITEM_BYTES, readModelItemSize, StoredAggregate } from "./readModel";
 import { padSequence, unpadSequence } from "./sequence";
 
 /** The reducer a user writes: `null` deletes (a tombstone). */
 export type Reducer<S = unknown> = (state: S | undefined, event: EventEnvelope) => S | null;
+
+/** Why an event is parked when its eventId was applied before with other data. */
+export const IDEMPOTENCY_CONFLICT = "Idempotency-Key reused with different data";
+
+/**
+ * 8 hex of sha256 over the event's type and data, kept next to its id in the
+ * dedup window: a producer retry has the same, a reused Idempotency-Key with
+ * another body (same eventId, see apiPostEvent.ts) has not. The envelope's
+ * `occurredAt` is left out: the API sets it anew on every request. Throws
+ * when the data cannot be serialised (nesting too deep for JSON.stringify).
+ */
+export function eventDataHash(event: Pick<EventEnvelope, "type" | "data">): string {
+  return createHash("sha256").update(`${event.type}\n${JSON.stringify(event.data)}`, "utf8").digest("hex").slice(0, 8);
+}
 
 /** A record decoded once per batch. */
 export interface DecodedRecord {
@@ -30,7 +45,11 @@ export interface AggregateBatch {
 
 /** Why a record is poison: `reason` goes to the parked table, `kind`/`detail` to logs (no event data). */
 export interface Poison {
-  kind: "undecodable" | "invalid-envelope" | "aggregate-mismatch" | "reduce-threw" | "reduce-returned-undefined";
+  kind:
+    | "undecodable" | "invalid-envelope" | "aggregate-mismatch" | "data-not-serialisable"
+    | "reduce-threw" | "reduce-returned-undefined" | "state-not-serialisable" | "state-too-large"
+    /** Not poison strictly: a rejected duplicate, parked without blocking the aggregate. */
+    | "idempotency-conflict";
   reason: string;
   detail: string;
 }
@@ -50,7 +69,7 @@ export interface FoldResult {
   changed: boolean;
   /** Events to park before the item is written. */
   parked: ParkedEvent[];
-  /** The poison among `parked` (the rest wait behind it). */
+  /** The poison among `parked` (the rest wait behind it), and rejected duplicates (idempotency-conflict). */
   poison: PoisonNote[];
 }
 
@@ -101,7 +120,42 @@ function parkedEvent(aggregateId: string, rec: DecodedRecord, reason: string, pa
   return e;
 }
 
-type FoldAttempt = FoldResult | { restartAt: string; poison: Poison };
+type FoldAttempt = FoldResult | { restartAt: string; poison: Poison } | { checkEach: true };
+
+/** Why an item cannot be stored (over `limit` bytes), or undefined when it can. */
+function stateProblem(candidate: StoredAggregate, limit: number): Poison | undefined {
+  // A cheap upper bound first (UTF-8 takes at most 3 bytes per UTF-16 unit; the other attributes and all names
+  // take well under 1 KB): the exact size is computed only for items that may be near the limit.
+  let bound = 1024 + 3 * ((candidate.stateJson?.length ?? 0) + candidate.aggregateId.length + (candidate.lastEventId?.length ?? 0));
+  for (const id of candidate.recentEventIds) bound += 3 * id.length + 16;
+  if (bound <= limit) return undefined;
+  const size = readModelItemSize(encodeReadModelItem(candidate));
+  if (size <= limit) return undefined;
+  const reason = `reduce returned a state too large to store: the item would be ${size} bytes (DynamoDB's limit is ${MAX_ITEM_BYTES})`;
+  return { kind: "state-too-large", reason, detail: `item of ${size} bytes` };
+}
+
+function serialiseState(state: unknown): { json: string } | { poison: Poison } {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(state);
+  } catch (err) {
+    const e = err as Error;
+    const name = (e && e.name) || "Error";
+    return { poison: { kind: "state-not-serialisable", reason: `reduce returned a state that cannot be serialised (${name}: ${e && e.message})`, detail: name } };
+  }
+  if (json === undefined) return { poison: { kind: "state-not-serialisable", reason: "reduce returned a state that cannot be serialised (not JSON)", detail: "not JSON" } };
+  return { json };
+}
+
+/**
+ * Items are checked against the limit with room to spare for the block attributes
+ * (`parkedAt`, `parkedThrough`: about 300 bytes), which a later fold may add without
+ * applying anything; the per-event check (after a failed final one) is stricter still,
+ * so it always finds the event that crossed the final limit.
+ */
+const FINAL_LIMIT = MAX_ITEM_BYTES - 512;
+const PER_EVENT_LIMIT = MAX_ITEM_BYTES - 1024;
 
 function foldOnce<S>(
   stored: StoredAggregate | undefined,
@@ -110,13 +164,18 @@ function foldOnce<S>(
   dedupWindow: number,
   now: string,
   knownPoison: Map<string, Poison>,
+  checkEach: boolean,
 ): FoldAttempt {
   const id = batch.aggregateId;
   const base = stored ?? emptyAggregate(id);
-  let { position, parkedAt, version, lastEventId, deleted } = base;
+  let { position, parkedAt, parkedThrough, version, lastEventId, deleted } = base;
+  if (parkedAt === undefined) parkedThrough = undefined;
   let recent = base.recentEventIds;
+  let hashes = base.recentDataHashes ?? recent.map(() => "");
   let state: S | undefined;
   let stateLoaded = false;
+  /** JSON of `state` as last checked (checkEach only). */
+  let checkedJson: string | undefined;
   let applied = 0;
   const parked: ParkedEvent[] = [];
   const poison: PoisonNote[] = [];
@@ -125,56 +184,110 @@ function foldOnce<S>(
     if (rec.padded <= position) continue; // applied before: a replay or redelivery
     if (parkedAt !== undefined) {
       // The poison itself was parked durably before the block was stored.
-      if (rec.padded !== parkedAt) parked.push(parkedEvent(id, rec, `parked behind ${unpadSequence(parkedAt)}`, unpadSequence(parkedAt)));
+      if (rec.padded !== parkedAt) {
+        parked.push(parkedEvent(id, rec, `parked behind ${unpadSequence(parkedAt)}`, unpadSequence(parkedAt)));
+        if (parkedThrough === undefined || rec.padded > parkedThrough) parkedThrough = rec.padded;
+      }
       continue;
     }
     let bad = knownPoison.get(rec.padded) ?? recordPoison(rec, id);
     if (!bad && rec.parsed.ok) {
       const event = rec.parsed.event;
-      if (recent.includes(event.eventId)) {
-        position = rec.padded; // a producer retry: skip it, but don't see it again
-        continue;
-      }
-      if (!stateLoaded) {
-        state = deleted || base.stateJson === undefined ? undefined : (JSON.parse(base.stateJson) as S);
-        stateLoaded = true;
-      }
+      let hash = "";
       try {
-        const next = reduce(state, event);
-        if (next === undefined) bad = { kind: "reduce-returned-undefined", reason: "reduce returned undefined", detail: "reduce returned undefined" };
-        else {
-          state = next === null ? undefined : next;
-          deleted = next === null;
-          version += 1;
-          lastEventId = event.eventId;
-          recent = recent === base.recentEventIds ? recent.slice() : recent;
-          recent.push(event.eventId);
-          if (recent.length > dedupWindow) recent.splice(0, recent.length - dedupWindow);
-          position = rec.padded;
-          applied += 1;
-        }
+        hash = eventDataHash(event);
       } catch (err) {
         const e = err as Error;
         const name = (e && e.name) || "Error";
-        bad = { kind: "reduce-threw", reason: `reduce threw ${name}: ${e && e.message}`, detail: name };
+        bad = { kind: "data-not-serialisable", reason: `event data cannot be serialised (${name}: ${e && e.message})`, detail: name };
       }
-      // The reducer may have mutated the state before failing: rebuild it from the stored JSON.
-      if (bad && applied > 0) return { restartAt: rec.padded, poison: bad };
+      const seen = bad ? -1 : recent.lastIndexOf(event.eventId);
+      if (seen >= 0) {
+        position = rec.padded; // seen before: skip it, but don't see it again
+        const storedHash = hashes[seen] ?? "";
+        if (storedHash === "" || storedHash === hash) continue; // a producer retry (or an entry written before the hash)
+        // The same eventId with other data: an Idempotency-Key reused for another body. It is parked for
+        // the operator but does NOT block the aggregate: it is a rejected duplicate, not a gap in the
+        // aggregate's history (the event that owns the id was applied), so later events go on.
+        parked.push(parkedEvent(id, rec, IDEMPOTENCY_CONFLICT));
+        poison.push({ kind: "idempotency-conflict", reason: IDEMPOTENCY_CONFLICT, detail: IDEMPOTENCY_CONFLICT, aggregateId: id, sequenceNumber: rec.sequenceNumber, eventId: event.eventId });
+        continue;
+      }
+      if (!bad) {
+        if (!stateLoaded) {
+          state = deleted || base.stateJson === undefined ? undefined : (JSON.parse(base.stateJson) as S);
+          stateLoaded = true;
+        }
+        try {
+          const next = reduce(state, event);
+          if (next === undefined) bad = { kind: "reduce-returned-undefined", reason: "reduce returned undefined", detail: "reduce returned undefined" };
+          else {
+            let json: string | undefined;
+            if (checkEach && next !== null) {
+              // Slow path, after the final check failed: find the event whose state cannot be stored.
+              const s = serialiseState(next);
+              if ("poison" in s) bad = s.poison;
+              else {
+                json = s.json;
+                const nextRecent = recent.concat(event.eventId).slice(-dedupWindow);
+                const nextHashes = hashes.concat(hash).slice(-dedupWindow);
+                bad = stateProblem({ ...base, stateJson: json, deleted: false, position: rec.padded, version: version + 1, lastEventId: event.eventId, recentEventIds: nextRecent, recentDataHashes: nextHashes, updatedAt: now, parkedAt: undefined, parkedThrough: undefined }, PER_EVENT_LIMIT);
+              }
+            }
+            if (!bad) {
+              state = next === null ? undefined : next;
+              deleted = next === null;
+              checkedJson = json;
+              version += 1;
+              lastEventId = event.eventId;
+              if (recent === base.recentEventIds) {
+                recent = recent.slice();
+                hashes = hashes.slice();
+              }
+              recent.push(event.eventId);
+              hashes.push(hash);
+              if (recent.length > dedupWindow) {
+                recent.splice(0, recent.length - dedupWindow);
+                hashes.splice(0, hashes.length - dedupWindow);
+              }
+              position = rec.padded;
+              applied += 1;
+            }
+          }
+        } catch (err) {
+          const e = err as Error;
+          const name = (e && e.name) || "Error";
+          bad = { kind: "reduce-threw", reason: `reduce threw ${name}: ${e && e.message}`, detail: name };
+        }
+        // The reducer may have mutated the state before failing: rebuild it from the stored JSON.
+        if (bad && applied > 0) return { restartAt: rec.padded, poison: bad };
+      }
     }
     if (bad) {
       parked.push(parkedEvent(id, rec, bad.reason));
       poison.push({ ...bad, aggregateId: id, sequenceNumber: rec.sequenceNumber, ...(rec.parsed.ok ? { eventId: rec.parsed.event.eventId } : {}) });
       parkedAt = rec.padded;
+      parkedThrough = rec.padded;
     }
   }
 
   let stateJson = base.stateJson;
   if (applied > 0) {
-    stateJson = deleted ? undefined : JSON.stringify(state); // once per aggregate, not per event
-    if (!deleted && stateJson === undefined) throw new Error(`reduce produced a state that is not JSON for aggregate ${id}`);
+    // Serialised once per aggregate, not per event; a state that cannot be stored sends the fold down the slow path.
+    if (deleted) stateJson = undefined;
+    else if (checkEach) stateJson = checkedJson;
+    else {
+      const s = serialiseState(state);
+      if ("poison" in s) return { checkEach: true };
+      stateJson = s.json;
+    }
   }
-  const changed = position !== base.position || parkedAt !== base.parkedAt;
-  const next: StoredAggregate = { aggregateId: id, stateJson, deleted, position, version, lastEventId, recentEventIds: recent, updatedAt: now, parkedAt };
+  const changed = position !== base.position || parkedAt !== base.parkedAt || parkedThrough !== (base.parkedAt === undefined ? undefined : base.parkedThrough);
+  const next: StoredAggregate = { aggregateId: id, stateJson, deleted, position, version, lastEventId, recentEventIds: recent, recentDataHashes: hashes, updatedAt: now, parkedAt, parkedThrough };
+  if (applied > 0 && !deleted && stateProblem(next, FINAL_LIMIT)) {
+    if (checkEach) throw new Error(`the read-model item of aggregate ${id} is too large although every event was checked`);
+    return { checkEach: true };
+  }
   return { next, changed, parked, poison };
 }
 
@@ -183,7 +296,16 @@ function foldOnce<S>(
  * Records at or below the stored position are skipped; duplicates by eventId
  * advance the position only; the first poison blocks the aggregate and every
  * later record is parked behind it. Throws only when the stored state is not
- * JSON or the reducer's state cannot be serialised.
+ * JSON. An event whose state cannot be stored (JSON.stringify throws, or the
+ * item would exceed DynamoDB's 400 KB) is poison like one whose reduce throws.
+ * The state is serialised once per aggregate, at the end: only when that fails
+ * is the fold run again checking every event's state, to find the first event
+ * that cannot be stored (so a state that is unstorable only in the middle of
+ * a batch and storable again by its end is stored; one batch at a time, the
+ * middle event would have been parked: the one exception to batch-size
+ * independence, for reducers that build and then drop an unstorable state).
+ * An event whose eventId is in the window with other data (an Idempotency-Key
+ * reused for another body) is parked as rejected without blocking.
  */
 export function foldAggregate<S>(
   stored: StoredAggregate | undefined,
@@ -193,9 +315,11 @@ export function foldAggregate<S>(
   now: string,
 ): FoldResult {
   const knownPoison = new Map<string, Poison>();
+  let checkEach = false;
   for (;;) {
-    const attempt = foldOnce(stored, batch, reduce, dedupWindow, now, knownPoison);
-    if (!("restartAt" in attempt)) return attempt;
-    knownPoison.set(attempt.restartAt, attempt.poison);
+    const attempt = foldOnce(stored, batch, reduce, dedupWindow, now, knownPoison, checkEach);
+    if ("checkEach" in attempt) checkEach = true;
+    else if ("restartAt" in attempt) knownPoison.set(attempt.restartAt, attempt.poison);
+    else return attempt;
   }
 }

@@ -72,8 +72,9 @@ export async function readAggregate(
 
 /**
  * Writes `next` only if the item is still as it was read (`read`, undefined
- * when absent): same position and same block. Returns false when the
- * condition failed, i.e. someone else wrote in between.
+ * when absent): same position and same block (`parkedAt`, and `parkedThrough`
+ * while blocked). Returns false when the condition failed, i.e. someone else
+ * wrote in between.
  */
 export async function writeAggregate(
   dynamodb: DynamoDBClient,
@@ -94,8 +95,16 @@ export async function writeAggregate(
     condition = "#position = :position";
     if (read.parkedAt === undefined) condition += " AND attribute_not_exists(#parkedAt)";
     else {
+      // While blocked, parkedThrough too: events parked behind the block meanwhile are never lost
+      // (a re-drive lifting the block fails, re-reads and applies them; see handlers/redrive.ts).
+      names["#parkedThrough"] = "parkedThrough";
       values[":parkedAt"] = { S: read.parkedAt };
       condition += " AND #parkedAt = :parkedAt";
+      if (read.parkedThrough === undefined) condition += " AND attribute_not_exists(#parkedThrough)";
+      else {
+        values[":parkedThrough"] = { S: read.parkedThrough };
+        condition += " AND #parkedThrough = :parkedThrough";
+      }
     }
     delete names["#pk"];
   }

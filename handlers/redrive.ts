@@ -6,18 +6,24 @@
  * Projector, per blocked aggregate (its item has `parkedAt`):
  * 1. read the item (consistent) and its parked rows (sequence order);
  * 2. rows at or below the stored position are already past: deleted when
- *    provably applied (their eventId is among the item's recent ids: an earlier
- *    re-drive stopped before cleaning up, or a redelivery parked them again),
- *    otherwise kept and reported as skipped (never deleted silently);
- * 3. fold the rest onto the item with the block lifted, with the CURRENT reduce;
- *    an event that still fails blocks the aggregate again, and it and every
- *    later row stay parked (their rows rewritten with the new reason);
- * 4. one conditional write (position and block as read), exactly as the projector
- *    writes: a concurrent projector or re-drive makes it fail, and it is re-read
- *    and re-folded;
- * 5. delete the rows that were applied; then look again: rows the projector
- *    parked meanwhile above the new position re-block the aggregate (conditional
- *    write), so they are never skipped silently.
+ *    provably applied (their eventId is among the item's recent ids with the
+ *    same data hash: an earlier re-drive stopped before cleaning up, or a
+ *    redelivery parked them again); rejected duplicates (an eventId applied
+ *    with other data) are kept and reported; anything else is kept and
+ *    reported as skipped (never deleted silently);
+ * 3. fold the rows above the position up to the item's `parkedThrough` (all
+ *    of them on items written before it) onto the item with the block lifted,
+ *    with the CURRENT reduce; an event that still fails blocks the aggregate
+ *    again, and it and every later row stay parked (their rows rewritten with
+ *    the new reason);
+ * 4. one conditional write (position, `parkedAt` and `parkedThrough` as read),
+ *    exactly as the projector writes: a concurrent projector parking more
+ *    events (it advances `parkedThrough` with the same condition) or another
+ *    re-drive makes it fail, and it is re-read and re-folded;
+ * 5. delete the rows that were applied. Rows above `parkedThrough` belong to a
+ *    projector whose own conditional write is still to come: if the block was
+ *    lifted first, that write fails and the projector applies them itself, in
+ *    order (see `redriveAggregate`).
  * Idempotent: running it again finds nothing above the position and changes nothing.
  *
  * Bridge: a parked event that decodes and maps now is re-sent through the
@@ -30,7 +36,7 @@ import { createBridge } from "./bridge";
 import { parseEnvelope } from "./envelope";
 import type { KinesisStreamRecord } from "./kinesisEvent";
 import { decodeParkedItem, ParkedEvent, parkEvents } from "./parking";
-import { AggregateBatch, DecodedRecord, foldAggregate, Reducer } from "./projectorFold";
+import { AggregateBatch, DecodedRecord, eventDataHash, foldAggregate, IDEMPOTENCY_CONFLICT, Reducer } from "./projectorFold";
 import { readAggregate, writeAggregate } from "./projectorStore";
 import { StoredAggregate } from "./readModel";
 import { backoffDelay, DEFAULT_RETRY_BUDGET, isTransient, realClock, RetryBudget, RetryClock } from "./retry";
@@ -41,10 +47,12 @@ export interface ParkedListing extends ParkedEvent {
   table: string;
   /**
    * For the projector: "blocked" (waits for a re-drive), "applied" (at or below the stored position and among its
-   * recent event ids: a re-drive only deletes it), "skipped" (at or below the position but not known to be applied:
-   * later events went past it; look at it), "pending" (the item is not blocked yet).
+   * recent event ids with the same data: a re-drive only deletes it), "rejected" (its eventId was applied with other
+   * data: an Idempotency-Key reused for another body; kept for the operator, never applied), "skipped" (at or below
+   * the position but not known to be applied: later events went past it; look at it), "pending" (the item is not
+   * blocked (yet): a projector is parking it behind a block or applying it).
    */
-  status?: "blocked" | "applied" | "skipped" | "pending";
+  status?: "blocked" | "applied" | "rejected" | "skipped" | "pending";
 }
 
 /** Every row of a parked table, by aggregate and sequence number. */
@@ -88,8 +96,22 @@ export async function listParked(dynamodb: DynamoDBClient, parkedTable: string, 
 }
 
 function rowStatus(r: ParkedEvent, item: StoredAggregate | undefined): NonNullable<ParkedListing["status"]> {
+  if (r.reason === IDEMPOTENCY_CONFLICT) return "rejected";
   const padded = padSequence(r.sequenceNumber);
-  if (item && padded <= item.position) return r.eventId !== undefined && item.recentEventIds.includes(r.eventId) ? "applied" : "skipped";
+  if (item && padded <= item.position) {
+    const i = r.eventId === undefined ? -1 : item.recentEventIds.lastIndexOf(r.eventId);
+    if (i < 0) return "skipped";
+    const stored = item.recentDataHashes[i] ?? "";
+    if (stored === "") return "applied"; // an entry written before the hash: the id is all there is
+    const parsed = parseEnvelope(Buffer.from(r.data, "base64"));
+    let hash: string | undefined;
+    try {
+      hash = parsed.ok ? eventDataHash(parsed.event) : undefined;
+    } catch {
+      hash = undefined;
+    }
+    return hash === stored ? "applied" : hash === undefined ? "skipped" : "rejected";
+  }
   if (item?.parkedAt !== undefined && padded >= item.parkedAt) return "blocked";
   return "pending";
 }
@@ -157,12 +179,17 @@ export interface RedriveResult {
   applied: number;
   /** Rows deleted from the parked table (done now, or stale). */
   deleted: number;
-  /** Rows still parked. */
+  /** Rows still parked (those read by this run and not deleted). */
   stillParked: number;
   /** Why the first still-parked event failed. */
   reason?: string;
-  /** Rows the projector parked while the block was lifted and that it could not block again: for the operator to look at. */
+  /**
+   * Rows at or below the position that are not known to be applied (later events went past them): for the
+   * operator to look at. The `parkedThrough` protocol prevents this; it can remain from before it.
+   */
   stranded?: ParkedEvent[];
+  /** Rejected duplicates (an eventId applied before with other data): kept for the operator, never applied. */
+  rejected?: ParkedEvent[];
 }
 
 export interface RedriveConfig {
@@ -174,48 +201,60 @@ export interface RedriveConfig {
   maxAttempts?: number;
 }
 
-/** Re-drives one blocked aggregate with `reduce` (the current one). */
+/**
+ * Re-drives one blocked aggregate with `reduce` (the current one).
+ *
+ * It applies the parked rows up to the item's `parkedThrough` as read (all of them on an item
+ * written before `parkedThrough` existed) and lifts the block with a write conditioned on
+ * position, `parkedAt` and `parkedThrough` unchanged. A projector that parks more events behind
+ * the block meanwhile writes them to the parked table first and then advances `parkedThrough`
+ * with the same kind of condition, so either its write lands first (the re-drive's fails: it
+ * re-reads and takes them too) or the re-drive's does (the projector's fails: it re-reads the
+ * lifted item and applies them itself, in order). Either way no later event overtakes them.
+ * Rows above `parkedThrough` are left alone: they belong to such a projector.
+ */
 export async function redriveAggregate<S>(dynamodb: DynamoDBClient, reduce: Reducer<S>, config: RedriveConfig, aggregateId: string, clock: RetryClock = realClock): Promise<RedriveResult> {
   const { tableName, parkedTableName, retry } = config;
   const base: RedriveResult = { aggregateId, outcome: "notBlocked", applied: 0, deleted: 0, stillParked: 0 };
+  const extras = (skipped: ParkedEvent[], rejected: ParkedEvent[]) => ({ ...(skipped.length ? { stranded: skipped } : {}), ...(rejected.length ? { rejected } : {}) });
   for (let attempt = 1; attempt <= (config.maxAttempts ?? 5); attempt++) {
     const read = await readAggregate(dynamodb, tableName, aggregateId, retry, clock);
     const rows = await parkedOf(dynamodb, parkedTableName, aggregateId);
-    // At or below the position: deleted only when provably applied (its eventId among the recent ones);
-    // otherwise it was skipped (see "stranded") and stays for the operator.
+    // At or below the position: deleted only when provably applied (its eventId among the recent ones, same data);
+    // rejected duplicates stay for the operator; anything else was skipped (see "stranded") and stays too.
     const past = rows.filter((r) => read !== undefined && padSequence(r.sequenceNumber) <= read.position);
-    const stale = past.filter((r) => r.eventId !== undefined && read!.recentEventIds.includes(r.eventId));
+    const stale = past.filter((r) => rowStatus(r, read) === "applied");
+    const rejectedPast = past.filter((r) => rowStatus(r, read) === "rejected");
+    const skipped = past.filter((r) => !stale.includes(r) && !rejectedPast.includes(r));
     if (!read || read.parkedAt === undefined) {
       // Not blocked: only clean up what is provably applied.
       if (stale.length) await deleteParked(dynamodb, parkedTableName, stale, retry, clock);
-      const skippedRows = past.filter((r) => !stale.includes(r));
-      return { ...base, deleted: stale.length, stillParked: rows.length - stale.length, ...(skippedRows.length ? { stranded: skippedRows } : {}) };
+      return { ...base, deleted: stale.length, stillParked: rows.length - stale.length, ...extras(skipped, rejectedPast) };
     }
-    const backlog = rows.filter((r) => padSequence(r.sequenceNumber) > read.position);
-    const skipped = past.filter((r) => !stale.includes(r));
+    const through = read.parkedThrough;
+    const backlog = rows.filter((r) => {
+      const padded = padSequence(r.sequenceNumber);
+      return padded > read.position && (through === undefined || padded <= through);
+    });
     const batch: AggregateBatch = { aggregateId, records: backlog.map(decoded) };
-    const unblocked: StoredAggregate = { ...read, parkedAt: undefined };
+    const unblocked: StoredAggregate = { ...read, parkedAt: undefined, parkedThrough: undefined };
     const result = foldAggregate(unblocked, batch, reduce, config.dedupWindow, new Date().toISOString());
     // Rows that fail again are parked again (new reason) before the item records the block, as the projector does.
     if (result.parked.length) await parkEvents(dynamodb, parkedTableName, result.parked, retry, clock);
     const next = result.next;
-    const blockUnchanged = next.parkedAt === read.parkedAt && next.position === read.position;
-    if (!blockUnchanged && !(await writeAggregate(dynamodb, tableName, next, read, retry, clock))) continue; // someone wrote in between: re-read
+    const unchanged = next.parkedAt === read.parkedAt && next.position === read.position && next.parkedThrough === read.parkedThrough;
+    if (!unchanged && !(await writeAggregate(dynamodb, tableName, next, read, retry, clock))) continue; // someone wrote in between: re-read
     const stillParked = new Set(result.parked.map((p) => p.sequenceNumber));
-    const done = rows.filter((r) => !stillParked.has(r.sequenceNumber) && !skipped.includes(r));
+    const done = stale.concat(backlog.filter((r) => !stillParked.has(r.sequenceNumber)));
     if (done.length) await deleteParked(dynamodb, parkedTableName, done, retry, clock);
     const applied = next.version - read.version;
-    if (next.parkedAt !== undefined) {
-      return { ...base, outcome: "stillBlocked", applied, deleted: done.length, stillParked: result.parked.length, reason: result.parked[0]?.reason };
-    }
-    // The block is lifted: anything the projector parked meanwhile must not be skipped.
-    const late = (await parkedOf(dynamodb, parkedTableName, aggregateId)).filter((r) => padSequence(r.sequenceNumber) > next.position);
-    if (late.length === 0) return { ...base, outcome: "applied", applied, deleted: done.length, ...(skipped.length ? { stranded: skipped, stillParked: skipped.length } : {}) };
-    const reblock: StoredAggregate = { ...next, parkedAt: padSequence(late[0].sequenceNumber) };
-    if (await writeAggregate(dynamodb, tableName, reblock, next, retry, clock)) {
-      return { ...base, outcome: "stillBlocked", applied, deleted: done.length, stillParked: late.length, reason: `parked while the re-drive ran; run it again` };
-    }
-    return { ...base, outcome: "applied", applied, deleted: done.length, stillParked: late.length, stranded: late };
+    const rejected = rejectedPast.concat(result.parked.filter((p) => p.reason === IDEMPOTENCY_CONFLICT));
+    const outcome = next.parkedAt !== undefined ? "stillBlocked" : "applied";
+    const firstFailing = result.parked.find((p) => p.reason !== IDEMPOTENCY_CONFLICT);
+    return {
+      ...base, outcome, applied, deleted: done.length, stillParked: rows.length - done.length,
+      ...(outcome === "stillBlocked" && firstFailing ? { reason: firstFailing.reason } : {}), ...extras(skipped, rejected),
+    };
   }
   return { ...base, outcome: "conflict" };
 }

@@ -21,6 +21,7 @@ import { startLocalSts } from "./sts";
 import { startFirehose } from "./firehose";
 import { startHttpApi } from "./httpApi";
 import { s3Client, startS3 } from "./s3";
+import { EnforcerStats, manifestPolicies, startIamEnforcers } from "./iamEnforcer";
 
 /** Options of {@link startLocalCloud}. */
 export interface LocalCloudOptions {
@@ -53,6 +54,8 @@ export interface CloudStats {
   parked: number;
   deadLettered: number;
   mappings: { name: string; lagMs: number; retries: number; lastError?: string }[];
+  /** Decisions of the local IAM enforcer on the functions' calls. */
+  iam: EnforcerStats;
 }
 
 /** A running local cloud. */
@@ -165,13 +168,29 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     await deploy("consumer", {});
     await deploy("producer", {});
 
+    // The functions' Kinesis, DynamoDB and STS calls go through the IAM enforcer (local/iamEnforcer);
+    // the orchestrator's own clients (mappings, Firehose, stats) stay on the emulators.
+    const enforcers = await startIamEnforcers({ kinesis: endpoints.kinesis, dynamodb: endpoints.dynamodb, sts: endpoints.sts }, {
+      region: LOCAL_REGION,
+      policies: manifestPolicies(() => Object.values(manifests)),
+      sessionName: (roleArn) => Object.values(manifests).flatMap((m) => m.functions).find((f) => f.roleArn === roleArn)?.functionName,
+      onDecision: (d) => { if (!d.allowed) runtime.write(`[iam] ${d.message} (${d.reason})`); },
+    });
+    stoppers.push(async () => {
+      const s = enforcers.stats();
+      runtime.write(`[iam] decisions on function calls: ${s.allowed} allowed, ${s.denied} denied, ${s.unchecked} unchecked`);
+      await enforcers.stop();
+    });
+    const functionEndpoints: LocalEndpoints = { ...endpoints, ...enforcers.endpoints };
+    log("identity policies enforced for function calls: their Kinesis, DynamoDB and STS requests pass the local IAM enforcer (AccessDenied as on AWS)");
+
     // Functions, each in its own process; swapped on redeploy.
     const hosts: Record<string, FunctionHost> = {};
     const coldStarts: Record<string, number> = {};
     const startHosts = async (stack: StackRole) => {
       for (const fn of manifests[stack].functions) {
         const old = hosts[fn.arn];
-        hosts[fn.arn] = await startFunctionHost(fn, functionIdentity(fn, manifests[stack].account, endpoints), {
+        hosts[fn.arn] = await startFunctionHost(fn, functionIdentity(fn, manifests[stack].account, functionEndpoints), {
           onLog: (line) => { if (line.trim()) runtime.write(`[${fn.name}] ${line}`); },
         });
         coldStarts[fn.name] = hosts[fn.arn].coldStartMs;
@@ -275,6 +294,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
           parked,
           deadLettered: Object.values(queues.counts()).reduce((a: number, b: any) => a + Number(b), 0),
           mappings: pollers.map((p) => ({ name: p.name, lagMs: p.poller.stats().lagMs, retries: p.poller.stats().retries, lastError: p.poller.stats().lastError })),
+          iam: enforcers.stats(),
         };
       },
       deadLetters() {

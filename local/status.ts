@@ -30,7 +30,8 @@ export function describeStack(m: StackManifest): string[] {
 /** The one-line status. */
 export function statusLine(s: CloudStats): string {
   const lag = s.mappings.map((m) => `${m.name.replace(/-mapping$/, "")} ${Math.round(m.lagMs / 1000)}s`).join(", ");
-  return `accepted ${s.accepted} · projected ${s.projected} · forwarded ${s.forwarded} · landed ${s.landed} · parked ${s.parked} · dead-lettered ${s.deadLettered} · lag ${lag}`;
+  const denied = s.iam.denied ? ` · AccessDenied ${s.iam.denied}` : "";
+  return `accepted ${s.accepted} · projected ${s.projected} · forwarded ${s.forwarded} · landed ${s.landed} · parked ${s.parked} · dead-lettered ${s.deadLettered} · lag ${lag}${denied}`;
 }
 
 /** What `npm start` prints once everything is up. */

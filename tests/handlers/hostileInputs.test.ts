@@ -131,7 +131,7 @@ describe("hostile inputs", function () {
     });
   });
 
-  it("a replayed Idempotency-Key with a different body: the API accepts both under one eventId; the projector applies the first only, the bridge forwards both under one id", async () => {
+  it("a replayed Idempotency-Key with a different body: the API accepts both under one eventId; the projector applies the first and parks the second as rejected (without blocking), the bridge forwards both under one id", async () => {
     tried.api += 1;
     const stream = uniqueName("hostile-replay");
     await createStream(testKinesis(), stream);
@@ -148,10 +148,19 @@ describe("hostile inputs", function () {
 
     await createProjector({ dynamodb: dynamoClient(), reduce: domainReduce as Reducer<unknown>, clock: fastClock(), log: () => {}, config: { tableName: rig.table, parkedTableName: rig.parked, dedupWindow: 64, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, maxFoldAttempts: 5 } })({ Records: records });
     const view = (await views(rig.dynamo, rig.table))["order-r"];
-    // The second is not applied: it is dropped as a duplicate of the first (and the position moves past it), silently.
+    // The second is not applied (the position moves past it) and not dropped silently: it is parked, with its data, as a
+    // rejected duplicate. It does not block the aggregate: the event that owns the id was applied, nothing is missing.
     expect(view).to.include({ version: 1, lastEventId: first.eventId, position: second.sequenceNumber, parked: false });
     expect((view.state as { lines: { sku: string }[] }).lines.map((l) => l.sku)).to.deep.equal(["FIRST"]);
-    expect(await parkedEvents(rig.dynamo, rig.parked)).to.deep.equal([]);
+    const parked = await parkedEvents(rig.dynamo, rig.parked);
+    expect(parked.map((p) => [p.sequenceNumber, p.eventId, p.reason, p.parkedBehind])).to.deep.equal([[second.sequenceNumber, first.eventId, "Idempotency-Key reused with different data", undefined]]);
+    expect(parked[0].data).to.equal(records[1].kinesis.data);
+    // A true retry of the first body (same key, same body, new record) is still dropped without a trace.
+    const again = JSON.parse((await send("FIRST")).body);
+    const third = (await readStream(testKinesis(), stream)).find((r) => r.kinesis.sequenceNumber === again.sequenceNumber)!;
+    await createProjector({ dynamodb: dynamoClient(), reduce: domainReduce as Reducer<unknown>, clock: fastClock(), log: () => {}, config: { tableName: rig.table, parkedTableName: rig.parked, dedupWindow: 64, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, maxFoldAttempts: 5 } })({ Records: [third] });
+    expect((await views(rig.dynamo, rig.table))["order-r"]).to.include({ version: 1, position: again.sequenceNumber, parked: false });
+    expect(await parkedEvents(rig.dynamo, rig.parked)).to.have.length(1);
 
     const target = uniqueName("hostile-replay-target");
     const targetArn = await createStream(testKinesis(CONSUMER_ACCOUNT), target);
@@ -238,18 +247,48 @@ describe("hostile inputs", function () {
       expect(parked).to.have.length(forBridge.length + 1);
     });
 
-    it("projector: an envelope the API would refuse (100k-deep data) does not crash the process; it is reported as a batch failure, not parked (see the report)", async () => {
-      tried.projector += 1;
+    it("projector: a state that cannot be stored (data or state nested too deep for JSON.stringify, a BigInt, an item over 400 KB) is parked and blocks its aggregate like a throwing reduce; the shard is not held", async () => {
       const rig = await setupRig();
       const deep = Buffer.from(JSON.stringify(envelope("deep")).replace('"lines":[]', `"lines":[],"x":${nested(100_000)}`));
-      const records = await append(rig, [{ partitionKey: "deep", bytes: deep }, { partitionKey: "ok", bytes: json(envelope("ok")) }]);
-      const res = await createProjector({ dynamodb: dynamoClient(), reduce: ((s: unknown, e: { data: unknown }) => ({ keep: e.data })) as unknown as Reducer<unknown>, clock: fastClock(), log: () => {}, config: { tableName: rig.table, parkedTableName: rig.parked, dedupWindow: 64, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, maxFoldAttempts: 5 } })({ Records: records });
-      // The state cannot be serialised (stack overflow in JSON.stringify): the fold throws, the aggregate is retried,
-      // and the mapping holds the whole shard behind it until retries run out. Other aggregates of the batch are applied.
-      expect(res).to.deep.equal({ batchItemFailures: [{ itemIdentifier: records[0].kinesis.sequenceNumber }] });
+      const kinds = ["deepState", "bigint", "huge"];
+      const records = await append(rig, [
+        { partitionKey: "deep", bytes: deep }, { partitionKey: "deep", bytes: json(envelope("deep", { eventId: "ev-deep-2" })) },
+        ...kinds.flatMap((k) => [json(envelope(k, { eventId: `ev-${k}-1`, type: "Fine" })), json(envelope(k, { eventId: `ev-${k}-2`, type: "Bad" })), json(envelope(k, { eventId: `ev-${k}-3`, type: "Fine" }))].map((bytes) => ({ partitionKey: k, bytes }))),
+        { partitionKey: "ok", bytes: json(envelope("ok")) },
+      ]);
+      // The bad part stays in the state (a state that is fine again by the end of the batch is stored as it is).
+      const reduce = ((s: { n?: number } | undefined, e: { aggregateId: string; type: string; data: unknown }) => {
+        const n = (s?.n ?? 0) + 1;
+        if (e.type !== "Bad") return { ...s, n, keep: e.data };
+        if (e.aggregateId === "deepState") {
+          let o: unknown = {};
+          for (let i = 0; i < 100_000; i++) o = { o };
+          return { n, o };
+        }
+        if (e.aggregateId === "bigint") return { n, big: BigInt(1) };
+        return { n, pad: "x".repeat(400 * 1024) };
+      }) as unknown as Reducer<unknown>;
+      const res = await createProjector({ dynamodb: dynamoClient(), reduce, clock: fastClock(), log: () => {}, config: { tableName: rig.table, parkedTableName: rig.parked, dedupWindow: 64, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, maxFoldAttempts: 5 } })({ Records: records });
+      // Before: the fold threw, the aggregate was reported as a batch failure and the mapping held the whole shard
+      // behind it until retries ran out.
+      expect(res).to.deep.equal({ batchItemFailures: [] });
       const v = await views(rig.dynamo, rig.table);
-      expect(v.deep).to.equal(undefined);
-      expect(v.ok).to.include({ version: 1 });
+      const parked = await parkedEvents(rig.dynamo, rig.parked);
+      tried.projector += 4;
+      expect(v.deep).to.include({ version: 0, parked: true });
+      const deepRows = parked.filter((p) => p.aggregateId === "deep");
+      expect(deepRows.map((p) => [p.sequenceNumber, p.parkedBehind])).to.deep.equal([[records[0].kinesis.sequenceNumber, undefined], [records[1].kinesis.sequenceNumber, records[0].kinesis.sequenceNumber]]);
+      expect(deepRows[0].reason).to.match(/cannot be serialised \(RangeError/);
+      expect(deepRows[0].data).to.equal(records[0].kinesis.data);
+      for (const [k, reason] of [["deepState", /state that cannot be serialised \(RangeError/], ["bigint", /state that cannot be serialised \(TypeError.*BigInt/], ["huge", /too large to store: the item would be \d+ bytes \(DynamoDB's limit is 409600\)/]] as [string, RegExp][]) {
+        // The event before it is applied, the bad one parked as poison, the one after parked behind it.
+        expect(v[k], k).to.include({ version: 1, parked: true, lastEventId: `ev-${k}-1` });
+        expect(v[k].state, k).to.deep.include({ n: 1 });
+        const rows = parked.filter((p) => p.aggregateId === k);
+        expect(rows.map((p) => [p.eventId, p.parkedBehind === undefined]), k).to.deep.equal([[`ev-${k}-2`, true], [`ev-${k}-3`, false]]);
+        expect(rows[0].reason, k).to.match(reason);
+      }
+      expect(v.ok).to.include({ version: 1, parked: false });
     });
   });
 });

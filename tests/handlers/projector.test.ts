@@ -1,8 +1,10 @@
 import { expect } from "chai";
-import { GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { AttributeValue, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { dynamoClient } from "../../handlers/clients";
 import { parkEvents, ParkedEvent } from "../../handlers/parking";
-import { createProjector, projectorConfigFromEnv } from "../../handlers/projector";
+import { createProjector, projectorConfigFromEnv, Reducer } from "../../handlers/projector";
+import { eventDataHash } from "../../handlers/projectorFold";
+import { decodeStoredAggregate } from "../../handlers/readModel";
 import { padSequence } from "../../handlers/sequence";
 import { createTable, scanAll, toBatches, uniqueName, testDynamo } from "../support/aws";
 import { countRequests, injectFaults, rewriteOutput, serviceError } from "../support/sdkMiddleware";
@@ -51,8 +53,122 @@ describe("projector", function () {
     await deliver(project, [{ Records: records }]);
 
     const item = (await scanAll(rig.dynamo, rig.table))[0];
-    expect(item.recentEventIds.L!.map((v) => v.S)).to.deep.equal(["e3", "e1"]);
+    // Each entry is `<eventId>#<8 hex of the data hash>`.
+    const hash = eventDataHash(envelope("a", "e1"));
+    expect(item.recentEventIds.L!.map((v) => v.S)).to.deep.equal([`e3#${hash}`, `e1#${hash}`]);
+    expect(hash).to.match(/^[0-9a-f]{8}$/);
     expect(((await views(rig.dynamo, rig.table)).a.state as ListState).ids).to.deep.equal(["e1", "e2", "e3", "e1"]);
+  });
+
+  it("parks an eventId seen again with different data (a reused Idempotency-Key) as rejected, without blocking; the same data is still dropped", async () => {
+    const rig = await setupRig();
+    const other = (agg: string, id: string, note: string) => ({ ...envelope(agg, id), data: { note } });
+    const records = await append(rig, [
+      envelope("a", "a1"), other("a", "a1", "another body"), envelope("a", "a1"), envelope("a", "a2"),
+      envelope("b", "b1"), envelope("b", "b2"), { ...envelope("b", "b1"), type: "Removed" }, envelope("b", "b3"),
+    ]);
+    const seq = (i: number) => records[i].kinesis.sequenceNumber;
+    for (const size of [1, records.length]) {
+      const tables = { table: uniqueName("readmodel"), parked: uniqueName("parked") };
+      await createTables({ ...rig, ...tables });
+      const { project, logs } = newProjector(tables);
+      const responses = await deliver(project, toBatches(records, size));
+      expect(responses.every((r) => r.batchItemFailures.length === 0)).to.equal(true);
+      const v = await views(rig.dynamo, tables.table);
+      expect(v.a).to.include({ version: 2, parked: false, position: seq(3) });
+      expect(v.a.state).to.deep.equal({ ids: ["a1", "a2"], count: 2 });
+      expect(v.b).to.include({ version: 3, parked: false, position: seq(7) });
+      expect(v.b.state).to.deep.equal({ ids: ["b1", "b2", "b3"], count: 3 });
+      const parked = await parkedEvents(rig.dynamo, tables.parked);
+      expect(parked.map((p) => [p.aggregateId, p.sequenceNumber, p.eventId, p.reason, p.parkedBehind])).to.deep.equal([
+        ["a", seq(1), "a1", "Idempotency-Key reused with different data", undefined],
+        ["b", seq(6), "b1", "Idempotency-Key reused with different data", undefined], // a different type counts as different data
+      ]);
+      expect(parked[0].data).to.equal(records[1].kinesis.data);
+      expect(logs.filter((l) => l.kind === "idempotency-conflict")).to.have.length(2);
+      expect(JSON.stringify(logs)).not.to.include("another body");
+      // A replay re-parks the same rows and writes no item.
+      const replay = newProjector(tables);
+      const counts = countRequests(replay.dynamodb);
+      await deliver(replay.project, [{ Records: records }]);
+      expect(counts.PutItemCommand ?? 0).to.equal(0);
+      expect(await parkedEvents(rig.dynamo, tables.parked)).to.deep.equal(parked);
+    }
+  });
+
+  it("reads items written before the data hash and parkedThrough: plain ids still dedup, new entries get a hash, a blocked item gets parkedThrough", async () => {
+    const rig = await setupRig();
+    const records = await append(rig, [{ ...envelope("old", "o2"), data: { note: "changed" } }, envelope("old", "o3"), envelope("oldBlocked", "x9")]);
+    const legacy = (pk: string, extra: Record<string, AttributeValue> = {}): Record<string, AttributeValue> => ({
+      pk: { S: pk }, deleted: { BOOL: false }, position: { S: padSequence("1") }, version: { N: "2" }, lastEventId: { S: "o2" },
+      recentEventIds: { L: [{ S: "o1" }, { S: "o2" }] }, updatedAt: { S: "2024-01-01T00:00:00.000Z" }, state: { S: JSON.stringify({ ids: ["o1", "o2"], count: 2 }) }, ...extra,
+    });
+    await rig.dynamo.send(new PutItemCommand({ TableName: rig.table, Item: legacy("old") }));
+    await rig.dynamo.send(new PutItemCommand({ TableName: rig.table, Item: legacy("oldBlocked", { parkedAt: { S: padSequence("2") } }) }));
+    const { project, dynamodb } = newProjector(rig);
+    const counts = countRequests(dynamodb);
+
+    expect(await project({ Records: records })).to.deep.equal(noFailures);
+
+    const items: Record<string, Record<string, AttributeValue>> = Object.fromEntries((await scanAll(rig.dynamo, rig.table)).map((i) => [i.pk.S!, i]));
+    // o2 again: the stored entry has no hash, so it cannot be told from a retry: dropped as before.
+    expect(items.old.recentEventIds.L!.map((v) => v.S)).to.deep.equal(["o1", "o2", `o3#${eventDataHash(envelope("old", "o3"))}`]);
+    expect((await views(rig.dynamo, rig.table)).old.state).to.deep.equal({ ids: ["o1", "o2", "o3"], count: 3 });
+    expect(items.oldBlocked.parkedAt.S).to.equal(padSequence("2"));
+    expect(items.oldBlocked.parkedThrough.S).to.equal(padSequence(records[2].kinesis.sequenceNumber));
+    expect(items.oldBlocked.recentEventIds.L!.map((v) => v.S)).to.deep.equal(["o1", "o2"]);
+    expect(counts.PutItemCommand).to.equal(2);
+    expect((await parkedEvents(rig.dynamo, rig.parked)).map((p) => [p.aggregateId, p.reason])).to.deep.equal([["oldBlocked", "parked behind 2"]]);
+    const decoded = decodeStoredAggregate(items.old);
+    expect([decoded.recentEventIds, decoded.recentDataHashes]).to.deep.equal([["o1", "o2", "o3"], ["", "", eventDataHash(envelope("old", "o3"))]]);
+  });
+
+  it("records how far it parked behind a block (parkedThrough): one conditional write per blocked aggregate per batch, only when it parked something new", async () => {
+    const rig = await setupRig();
+    const records = await append(rig, [envelope("a", "a1"), envelope("a", "a2", "Boom"), envelope("a", "a3"), envelope("b", "b1")]);
+    const { project } = newProjector(rig);
+    await project({ Records: records });
+    const item = async () => (await scanAll(rig.dynamo, rig.table)).find((i) => i.pk.S === "a")!;
+    expect((await item()).parkedAt.S).to.equal(padSequence(records[1].kinesis.sequenceNumber));
+    expect((await item()).parkedThrough.S).to.equal(padSequence(records[2].kinesis.sequenceNumber));
+
+    const more = (await append(rig, [envelope("a", "a4"), envelope("b", "b2"), envelope("a", "a5")])).slice(records.length);
+    const next = newProjector(rig);
+    const counts = countRequests(next.dynamodb);
+    expect(await next.project({ Records: more })).to.deep.equal(noFailures);
+    expect(counts).to.deep.equal({ BatchGetItemCommand: 1, BatchWriteItemCommand: 1, PutItemCommand: 2 }); // a (parkedThrough) and b
+    expect((await item()).parkedThrough.S).to.equal(padSequence(more[2].kinesis.sequenceNumber));
+    expect((await item()).position.S).to.equal(padSequence(records[0].kinesis.sequenceNumber));
+
+    // Redelivered: re-parked (same rows), nothing new, no item write.
+    const again = newProjector(rig);
+    const againCounts = countRequests(again.dynamodb);
+    expect(await again.project({ Records: [...records, ...more] })).to.deep.equal(noFailures);
+    expect(againCounts.PutItemCommand ?? 0).to.equal(0);
+    expect((await item()).parkedThrough.S).to.equal(padSequence(more[2].kinesis.sequenceNumber));
+  });
+
+  it("parks the event whose state outgrows the 400 KB item limit (found within a batch too) and blocks the aggregate", async () => {
+    const rig = await setupRig();
+    // Each event adds 150 KB to the state: the third would make the item too large.
+    const growing: Reducer<{ pad: string[]; ids: string[] }> = (s, e) => ({ pad: [...(s?.pad ?? []), "x".repeat(150 * 1024)], ids: [...(s?.ids ?? []), e.eventId] });
+    const records = await append(rig, [envelope("a", "a1"), envelope("b", "b1"), envelope("a", "a2"), envelope("a", "a3"), envelope("a", "a4")]);
+    const results = [];
+    for (const size of [1, records.length]) {
+      const tables = { table: uniqueName("readmodel"), parked: uniqueName("parked") };
+      await createTables({ ...rig, ...tables });
+      const { project } = newProjector(tables, { reduce: growing as unknown as Reducer<ListState> });
+      const responses = await deliver(project, toBatches(records, size));
+      expect(responses.every((r) => r.batchItemFailures.length === 0)).to.equal(true);
+      const v = await views(rig.dynamo, tables.table);
+      expect(v.a).to.include({ version: 2, parked: true, lastEventId: "a2" });
+      expect(v.b).to.include({ version: 1, parked: false });
+      const parked = await parkedEvents(rig.dynamo, tables.parked);
+      expect(parked.map((p) => [p.eventId, p.parkedBehind])).to.deep.equal([["a3", undefined], ["a4", records[3].kinesis.sequenceNumber]]);
+      expect(parked[0].reason).to.match(/too large to store/);
+      results.push({ table: await snapshot(rig.dynamo, tables.table), parked: await snapshot(rig.dynamo, tables.parked) });
+    }
+    expect(results[1]).to.deep.equal(results[0]);
   });
 
   it("makes a replay from the start a no-op: identical table, no writes", async () => {

@@ -11,7 +11,7 @@ import {
   ListShardsCommand,
   PutRecordCommand,
 } from "@aws-sdk/client-kinesis";
-import { CreateTableCommand, DynamoDBClient, ScanCommand, AttributeValue } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ScanCommand, AttributeValue } from "@aws-sdk/client-dynamodb";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { KinesisStreamEvent, KinesisStreamRecord } from "../../handlers/kinesisEvent";
 
@@ -61,6 +61,13 @@ export async function createTable(dynamo: DynamoDBClient, name: string, rangeKey
     AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }, ...(rangeKey ? [{ AttributeName: rangeKey, AttributeType: "S" as const }] : [])],
     KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, ...(rangeKey ? [{ AttributeName: rangeKey, KeyType: "RANGE" as const }] : [])],
   }));
+  // dynalite turns a table ACTIVE on a later tick; a request before that fails as if it were absent.
+  for (let i = 0; i < 200; i++) {
+    const d = await dynamo.send(new DescribeTableCommand({ TableName: name }));
+    if (d.Table?.TableStatus === "ACTIVE") return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`table ${name} did not become ACTIVE`);
 }
 
 /** Every item of a table (small tables only). */
