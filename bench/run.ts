@@ -115,7 +115,7 @@ async function main() {
     // ---- End to end ----
     log();
     log("== End to end on the local cloud ==");
-    const e2e = await endToEnd();
+    const e2e = await endToEnd(quick);
     result.endToEnd = e2e;
     for (const r of e2e) log(`${r.metric}: ${r.value ?? "-"} (raw emulator ${r.rawEmulatorValue ?? "-"}, ratio ${r.ratio ?? "-"}) ${r.note}`);
 

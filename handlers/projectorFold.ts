@@ -2,12 +2,14 @@
  * The projector's pure part: decode and group a batch by aggregate, and fold
  * one aggregate's records onto its stored item in memory. No I/O here.
  */
-import { createHash } from "crypto";
+import * as crypto from "crypto";
 import type { EventEnvelope, ParseResult } from "./envelope";
 import { parseEnvelope } from "./envelope";
 import { KinesisStreamRecord, recordBytes } from "./kinesisEvent";
 import type { ParkedEvent } from "./parking";
-import { emptyAggregate, encodeReadModelItem, MAX_ITEM_BYTES, readModelItemSize, StoredAggregate } from "./readModel";
+import {
+  emptyAggregate, encodeReadModelItem, MAX_ITEM_BYTES, readModelItemSize, RECENT_SEPARATOR, recentCount, recentEntry, recentLookup, StoredAggregate,
+} from "./readModel";
 import { padSequence, unpadSequence } from "./sequence";
 
 /** The reducer a user writes: `null` deletes (a tombstone). */
@@ -24,7 +26,10 @@ export const IDEMPOTENCY_CONFLICT = "Idempotency-Key reused with different data"
  * when the data cannot be serialised (nesting too deep for JSON.stringify).
  */
 export function eventDataHash(event: Pick<EventEnvelope, "type" | "data">): string {
-  return createHash("sha256").update(`${event.type}\n${JSON.stringify(event.data)}`, "utf8").digest("hex").slice(0, 8);
+  const text = `${event.type}\n${JSON.stringify(event.data)}`;
+  // crypto.hash (Node ≥ 20.12) is the one-shot form of the same digest, about 2.5× cheaper for short input.
+  const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
+  return (oneShot ? oneShot("sha256", text, "hex") : crypto.createHash("sha256").update(text, "utf8").digest("hex")).slice(0, 8);
 }
 
 /** A record decoded once per batch. */
@@ -120,6 +125,58 @@ function parkedEvent(aggregateId: string, rec: DecodedRecord, reason: string, pa
   return e;
 }
 
+/**
+ * The dedup window during a fold, without rebuilding the stored string per event: the stored `recent` (its
+ * entries before `start` evicted) followed by the entries `added` by this fold (those before `addedStart`
+ * evicted). `count` (live entries) is counted at the first append. Joined once, by `windowString`.
+ */
+interface FoldWindow {
+  stored: string;
+  start: number;
+  added: string;
+  addedStart: number;
+  count: number;
+}
+
+function foldWindow(recent: string): FoldWindow {
+  return { stored: recent, start: 0, added: "", addedStart: 0, count: -1 };
+}
+
+/** The data hash of `eventId`'s newest live entry ("" when it has none), undefined when not in the window. */
+function windowLookup(w: FoldWindow, eventId: string): string | undefined {
+  if (w.added !== "") {
+    const hash = recentLookup(w.added, eventId, w.addedStart);
+    if (hash !== undefined) return hash;
+  }
+  return w.start < w.stored.length ? recentLookup(w.stored, eventId, w.start) : undefined;
+}
+
+/** Appends an entry, evicting the oldest beyond `max`. */
+function windowPush(w: FoldWindow, entry: string, max: number): void {
+  if (w.count < 0) w.count = recentCount(w.stored);
+  w.added = w.added === "" ? entry : w.added + RECENT_SEPARATOR + entry;
+  for (w.count += 1; w.count > max; w.count--) {
+    if (w.start < w.stored.length) {
+      const sep = w.stored.indexOf(RECENT_SEPARATOR, w.start);
+      w.start = sep < 0 ? w.stored.length : sep + 1;
+    } else {
+      const sep = w.added.indexOf(RECENT_SEPARATOR, w.addedStart);
+      if (sep >= 0) w.addedStart = sep + 1;
+      else {
+        w.added = "";
+        w.addedStart = 0;
+      }
+    }
+  }
+}
+
+/** The live window as one string (the `recent` attribute). */
+function windowString(w: FoldWindow): string {
+  const stored = w.start === 0 ? w.stored : w.start >= w.stored.length ? "" : w.stored.slice(w.start);
+  const added = w.addedStart === 0 ? w.added : w.added.slice(w.addedStart);
+  return stored === "" ? added : added === "" ? stored : stored + RECENT_SEPARATOR + added;
+}
+
 type FoldAttempt = FoldResult | { restartAt: string; poison: Poison } | { checkEach: true };
 
 /** Why an item cannot be stored (over `limit` bytes), or undefined when it can. */
@@ -127,7 +184,7 @@ function stateProblem(candidate: StoredAggregate, limit: number): Poison | undef
   // A cheap upper bound first (UTF-8 takes at most 3 bytes per UTF-16 unit; the other attributes and all names
   // take well under 1 KB): the exact size is computed only for items that may be near the limit.
   let bound = 1024 + 3 * ((candidate.stateJson?.length ?? 0) + candidate.aggregateId.length + (candidate.lastEventId?.length ?? 0));
-  for (const id of candidate.recentEventIds) bound += 3 * id.length + 16;
+  bound += 3 * candidate.recent.length;
   if (bound <= limit) return undefined;
   const size = readModelItemSize(encodeReadModelItem(candidate));
   if (size <= limit) return undefined;
@@ -170,8 +227,7 @@ function foldOnce<S>(
   const base = stored ?? emptyAggregate(id);
   let { position, parkedAt, parkedThrough, version, lastEventId, deleted } = base;
   if (parkedAt === undefined) parkedThrough = undefined;
-  let recent = base.recentEventIds;
-  let hashes = base.recentDataHashes ?? recent.map(() => "");
+  const recent = foldWindow(base.recent);
   let state: S | undefined;
   let stateLoaded = false;
   /** JSON of `state` as last checked (checkEach only). */
@@ -201,10 +257,9 @@ function foldOnce<S>(
         const name = (e && e.name) || "Error";
         bad = { kind: "data-not-serialisable", reason: `event data cannot be serialised (${name}: ${e && e.message})`, detail: name };
       }
-      const seen = bad ? -1 : recent.lastIndexOf(event.eventId);
-      if (seen >= 0) {
+      const storedHash = bad ? undefined : windowLookup(recent, event.eventId);
+      if (storedHash !== undefined) {
         position = rec.padded; // seen before: skip it, but don't see it again
-        const storedHash = hashes[seen] ?? "";
         if (storedHash === "" || storedHash === hash) continue; // a producer retry (or an entry written before the hash)
         // The same eventId with other data: an Idempotency-Key reused for another body. It is parked for
         // the operator but does NOT block the aggregate: it is a rejected duplicate, not a gap in the
@@ -229,9 +284,10 @@ function foldOnce<S>(
               if ("poison" in s) bad = s.poison;
               else {
                 json = s.json;
-                const nextRecent = recent.concat(event.eventId).slice(-dedupWindow);
-                const nextHashes = hashes.concat(hash).slice(-dedupWindow);
-                bad = stateProblem({ ...base, stateJson: json, deleted: false, position: rec.padded, version: version + 1, lastEventId: event.eventId, recentEventIds: nextRecent, recentDataHashes: nextHashes, updatedAt: now, parkedAt: undefined, parkedThrough: undefined }, PER_EVENT_LIMIT);
+                const nextWindow = foldWindow(windowString(recent));
+                windowPush(nextWindow, recentEntry(event.eventId, hash), dedupWindow);
+                const nextRecent = windowString(nextWindow);
+                bad = stateProblem({ ...base, stateJson: json, deleted: false, position: rec.padded, version: version + 1, lastEventId: event.eventId, recent: nextRecent, updatedAt: now, parkedAt: undefined, parkedThrough: undefined }, PER_EVENT_LIMIT);
               }
             }
             if (!bad) {
@@ -240,16 +296,7 @@ function foldOnce<S>(
               checkedJson = json;
               version += 1;
               lastEventId = event.eventId;
-              if (recent === base.recentEventIds) {
-                recent = recent.slice();
-                hashes = hashes.slice();
-              }
-              recent.push(event.eventId);
-              hashes.push(hash);
-              if (recent.length > dedupWindow) {
-                recent.splice(0, recent.length - dedupWindow);
-                hashes.splice(0, hashes.length - dedupWindow);
-              }
+              windowPush(recent, recentEntry(event.eventId, hash), dedupWindow);
               position = rec.padded;
               applied += 1;
             }
@@ -283,7 +330,7 @@ function foldOnce<S>(
     }
   }
   const changed = position !== base.position || parkedAt !== base.parkedAt || parkedThrough !== (base.parkedAt === undefined ? undefined : base.parkedThrough);
-  const next: StoredAggregate = { aggregateId: id, stateJson, deleted, position, version, lastEventId, recentEventIds: recent, recentDataHashes: hashes, updatedAt: now, parkedAt, parkedThrough };
+  const next: StoredAggregate = { aggregateId: id, stateJson, deleted, position, version, lastEventId, recent: windowString(recent), updatedAt: now, parkedAt, parkedThrough };
   if (applied > 0 && !deleted && stateProblem(next, FINAL_LIMIT)) {
     if (checkEach) throw new Error(`the read-model item of aggregate ${id} is too large although every event was checked`);
     return { checkEach: true };

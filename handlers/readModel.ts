@@ -9,11 +9,16 @@
  *   (`padSequence("0")` when the item exists only because the aggregate is parked).
  * - `version` (N): count of applied events.
  * - `lastEventId` (S): eventId of the last applied event.
- * - `recentEventIds` (L of S): the last `dedupWindow` applied events, newest last, each
- *   `<eventId>#<dataHash>` (8 hex of sha256 over the event's type and data, see `eventDataHash`
- *   in projectorFold.ts), so an eventId seen again with different data is told from a retry.
- *   Items written before the hash hold the plain `<eventId>` (no `#`: ids never contain one);
- *   they decode with an empty hash and count as plain duplicates.
+ * - `recent` (S): the dedup window, the last `dedupWindow` applied events oldest first, as ONE
+ *   string: entries joined by a single space ({@link RECENT_SEPARATOR}; ids never contain one,
+ *   see ID_PATTERN in envelope.ts). Each entry is `<eventId>#<dataHash>` (8 hex of sha256 over
+ *   the event's type and data, see `eventDataHash` in projectorFold.ts), so an eventId seen again
+ *   with different data is told from a retry. Absent while the window is empty. One string rather
+ *   than a list so that reading, searching and rewriting the window costs one attribute, not 64.
+ * - `recentEventIds` (L of S): the window as written before `recent` (same entries, newest last);
+ *   read when `recent` is absent, never written now (the next write replaces it with `recent`).
+ *   Entries written before the hash hold the plain `<eventId>` (no `#`: ids never contain one);
+ *   they decode with an empty hash and count as plain duplicates, in either attribute.
  * - `updatedAt` (S): ISO time of the last write.
  * - `parkedAt` (S): padded sequence number of the first parked event, present while blocked.
  * - `parkedThrough` (S): padded sequence number of the last event parked behind the block,
@@ -38,10 +43,11 @@ export interface StoredAggregate {
   position: string;
   version: number;
   lastEventId?: string;
-  /** The recent applied event ids, newest last (plain ids). */
-  recentEventIds: string[];
-  /** Data hash of each of `recentEventIds` (same index); "" for entries written before the hash. */
-  recentDataHashes: string[];
+  /**
+   * The dedup window as stored in `recent`: entries `<eventId>#<dataHash>` (or a plain `<eventId>` written
+   * before the hash), oldest first, joined by {@link RECENT_SEPARATOR}; "" when empty. See `recentLookup`.
+   */
+  recent: string;
   updatedAt: string;
   /** Padded sequence number of the first parked event. */
   parkedAt?: string;
@@ -70,7 +76,63 @@ export const INITIAL_POSITION = padSequence("0");
 
 /** The starting point for an aggregate that has no item yet. */
 export function emptyAggregate(aggregateId: string): StoredAggregate {
-  return { aggregateId, deleted: false, position: INITIAL_POSITION, version: 0, recentEventIds: [], recentDataHashes: [], updatedAt: "" };
+  return { aggregateId, deleted: false, position: INITIAL_POSITION, version: 0, recent: "", updatedAt: "" };
+}
+
+/** Joins the entries of the dedup window (`recent`); never part of an event id (ID_PATTERN). */
+export const RECENT_SEPARATOR = " ";
+/** Separates an entry's event id from its data hash. */
+export const RECENT_HASH_MARK = "#";
+const SEP = 32; // " "
+const MARK = 35; // "#"
+
+/** One entry of the dedup window. */
+export function recentEntry(eventId: string, dataHash: string): string {
+  return dataHash === "" ? eventId : eventId + RECENT_HASH_MARK + dataHash;
+}
+
+/**
+ * Finds `eventId` in a dedup window (`recent`, looking only at entries starting at or after `from`, an entry
+ * boundary): the data hash of its newest entry ("" for an entry written before the hash), undefined when absent.
+ */
+export function recentLookup(recent: string, eventId: string, from = 0): string | undefined {
+  if (eventId === "") return undefined;
+  // Forward with indexOf (much faster than lastIndexOf in V8); the last match at an entry boundary wins.
+  let found: string | undefined;
+  for (let at = recent.indexOf(eventId, from); at >= 0; at = recent.indexOf(eventId, at + 1)) {
+    if (at !== 0 && recent.charCodeAt(at - 1) !== SEP) continue;
+    const end = at + eventId.length;
+    if (end === recent.length) return "";
+    const next = recent.charCodeAt(end);
+    if (next === SEP) found = "";
+    else if (next === MARK) {
+      const stop = recent.indexOf(RECENT_SEPARATOR, end);
+      found = recent.slice(end + 1, stop < 0 ? recent.length : stop);
+    }
+  }
+  return found;
+}
+
+/** The number of entries in a dedup window (`recent`). */
+export function recentCount(recent: string): number {
+  if (recent === "") return 0;
+  let n = 1;
+  for (let i = recent.indexOf(RECENT_SEPARATOR); i >= 0; i = recent.indexOf(RECENT_SEPARATOR, i + 1)) n++;
+  return n;
+}
+
+/** A dedup window's entries, oldest first, split into event ids and data hashes ("" for entries without). */
+export function recentEntries(recent: string): { eventIds: string[]; dataHashes: string[] } {
+  const eventIds: string[] = [];
+  const dataHashes: string[] = [];
+  if (recent !== "") {
+    for (const entry of recent.split(RECENT_SEPARATOR)) {
+      const mark = entry.lastIndexOf(RECENT_HASH_MARK);
+      eventIds.push(mark < 0 ? entry : entry.slice(0, mark));
+      dataHashes.push(mark < 0 ? "" : entry.slice(mark + 1));
+    }
+  }
+  return { eventIds, dataHashes };
 }
 
 /** DynamoDB's item size limit (400 KB), attribute names included. */
@@ -99,9 +161,9 @@ export function encodeReadModelItem(a: StoredAggregate): Record<string, Attribut
     deleted: { BOOL: a.deleted },
     position: { S: a.position },
     version: { N: String(a.version) },
-    recentEventIds: { L: a.recentEventIds.map((id, i) => ({ S: a.recentDataHashes?.[i] ? `${id}#${a.recentDataHashes[i]}` : id })) },
     updatedAt: { S: a.updatedAt },
   };
+  if (a.recent !== "") item.recent = { S: a.recent };
   if (a.stateJson !== undefined && !a.deleted) item.state = { S: a.stateJson };
   if (a.lastEventId !== undefined) item.lastEventId = { S: a.lastEventId };
   if (a.parkedAt !== undefined) item.parkedAt = { S: a.parkedAt };
@@ -111,13 +173,12 @@ export function encodeReadModelItem(a: StoredAggregate): Record<string, Attribut
 
 /** Decodes a DynamoDB item into the projector's view of it (tolerates missing attributes). */
 export function decodeStoredAggregate(item: Record<string, AttributeValue>): StoredAggregate {
-  const recentEventIds: string[] = [];
-  const recentDataHashes: string[] = [];
-  for (const v of item.recentEventIds?.L ?? []) {
-    const entry = v.S ?? "";
-    const hash = entry.lastIndexOf("#");
-    recentEventIds.push(hash < 0 ? entry : entry.slice(0, hash));
-    recentDataHashes.push(hash < 0 ? "" : entry.slice(hash + 1));
+  let recent = item.recent?.S;
+  if (recent === undefined) {
+    // Written before `recent`: the same entries as a list (non-strings and empty strings are no entries).
+    const entries: string[] = [];
+    for (const v of item.recentEventIds?.L ?? []) if (v.S) entries.push(v.S);
+    recent = entries.join(RECENT_SEPARATOR);
   }
   return {
     aggregateId: item.pk?.S ?? "",
@@ -126,8 +187,7 @@ export function decodeStoredAggregate(item: Record<string, AttributeValue>): Sto
     position: item.position?.S ?? INITIAL_POSITION,
     version: item.version?.N !== undefined ? Number(item.version.N) : 0,
     lastEventId: item.lastEventId?.S,
-    recentEventIds,
-    recentDataHashes,
+    recent,
     updatedAt: item.updatedAt?.S ?? "",
     parkedAt: item.parkedAt?.S,
     parkedThrough: item.parkedAt?.S !== undefined ? item.parkedThrough?.S : undefined,

@@ -38,7 +38,7 @@ import type { KinesisStreamRecord } from "./kinesisEvent";
 import { decodeParkedItem, ParkedEvent, parkEvents } from "./parking";
 import { AggregateBatch, DecodedRecord, eventDataHash, foldAggregate, IDEMPOTENCY_CONFLICT, Reducer } from "./projectorFold";
 import { readAggregate, writeAggregate } from "./projectorStore";
-import { StoredAggregate } from "./readModel";
+import { recentLookup, StoredAggregate } from "./readModel";
 import { backoffDelay, DEFAULT_RETRY_BUDGET, isTransient, realClock, RetryBudget, RetryClock } from "./retry";
 import { compareSequence, padSequence } from "./sequence";
 
@@ -99,9 +99,8 @@ function rowStatus(r: ParkedEvent, item: StoredAggregate | undefined): NonNullab
   if (r.reason === IDEMPOTENCY_CONFLICT) return "rejected";
   const padded = padSequence(r.sequenceNumber);
   if (item && padded <= item.position) {
-    const i = r.eventId === undefined ? -1 : item.recentEventIds.lastIndexOf(r.eventId);
-    if (i < 0) return "skipped";
-    const stored = item.recentDataHashes[i] ?? "";
+    const stored = r.eventId === undefined ? undefined : recentLookup(item.recent, r.eventId);
+    if (stored === undefined) return "skipped";
     if (stored === "") return "applied"; // an entry written before the hash: the id is all there is
     const parsed = parseEnvelope(Buffer.from(r.data, "base64"));
     let hash: string | undefined;

@@ -26,6 +26,8 @@ export interface DemoSummary {
   visibleP99Ms: number;
   projectedAll: boolean;
   landedAll: boolean;
+  /** Every event accepted, projected and landed. */
+  ok: boolean;
 }
 
 type Command = { type: string; data: Record<string, unknown> };
@@ -65,8 +67,8 @@ async function pollVisible(url: string, deadline: number): Promise<boolean> {
   return false;
 }
 
-/** Drives the traffic and prints the summary; true when every accepted event was projected and landed. */
-export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<boolean> {
+/** Drives the traffic and prints the summary. */
+export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<DemoSummary> {
   const out = options.out;
   const runId = Date.now().toString(36);
   const histories = Array.from({ length: options.orders }, (_, i) => orderHistory(i));
@@ -138,12 +140,14 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
     visibleP99Ms: percentile(visibleMs, 99),
     projectedAll: stats.projected - before.projected >= accepted,
     landedAll: stats.landed - before.landed >= accepted,
+    ok: false,
   };
+  summary.ok = summary.projectedAll && summary.landedAll && rejected === 0;
   out.write("\n\n");
   out.write(`accepted   ${accepted} events (${rejected} rejected) in ${acceptSeconds.toFixed(1)} s = ${(accepted / acceptSeconds).toFixed(0)} events/s\n`);
   out.write(`landed     ${stats.landed - before.landed} records in ${landSeconds.toFixed(1)} s from the first request = ${((stats.landed - before.landed) / landSeconds).toFixed(0)} events/s\n`);
   out.write(`202→visible p50 ${summary.visibleP50Ms} ms, p99 ${summary.visibleP99Ms} ms (${visibleMs.length} orders polled)\n`);
   out.write(`parked ${stats.parked}, dead-lettered ${stats.deadLettered}\n`);
   out.write(`every accepted event projected: ${summary.projectedAll ? "yes" : "NO"}; landed: ${summary.landedAll ? "yes" : "NO"}\n`);
-  return summary.projectedAll && summary.landedAll && rejected === 0;
+  return summary;
 }

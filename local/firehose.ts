@@ -3,7 +3,10 @@
  * buffers, and lands objects in S3 the way an `extended_s3` delivery stream
  * does (prefix namespaces, GZIP, record delimiter, error output, object keys).
  * It is built from the declared resource inputs and refuses, by name, any
- * setting it can't honour rather than landing something AWS would not.
+ * setting it can't honour rather than landing something AWS would not. Like
+ * Firehose with a Kinesis Data Streams source, it deaggregates KPL records
+ * (magic and MD5 checked) into their user records before buffering; a record
+ * that fails the check is delivered as it is.
  */
 import { randomUUID } from "crypto";
 import { performance } from "perf_hooks";
@@ -11,6 +14,7 @@ import { gzipSync } from "zlib";
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, Shard, DescribeStreamSummaryCommand } from "@aws-sdk/client-kinesis";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeliverySettings, expandPrefix, FirehoseSpec, objectTimestamp, resolveDelivery } from "./firehoseSettings";
+import { deaggregateKpl } from "./kplDeaggregate";
 
 export { DeliverySettings, FirehoseSpec, resolveDelivery } from "./firehoseSettings";
 
@@ -32,8 +36,10 @@ export interface FirehoseDeps {
 
 /** Delivery counters. */
 export interface FirehoseStats {
-  /** Records landed under the main prefix. */
+  /** Records landed under the main prefix (user records, after KPL deaggregation). */
   records: number;
+  /** KPL aggregated records read from the source and split into their user records. */
+  deaggregated: number;
   /** Objects written (main and error output). */
   objects: number;
   /** Record bytes landed under the main prefix, before compression. */
@@ -71,7 +77,7 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
   const settings = resolveDelivery(spec, deps.maxBufferSeconds ?? 5);
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? ((e) => console.log(JSON.stringify(e)));
-  const stats: FirehoseStats = { records: 0, objects: 0, bytes: 0, errors: 0 };
+  const stats: FirehoseStats = { records: 0, deaggregated: 0, objects: 0, bytes: 0, errors: 0 };
   let buffer: Buffered[] = [];
   let bufferBytes = 0;
   let bufferSince = 0;
@@ -180,7 +186,15 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
       }
       for (const r of out.Records ?? []) {
         cursor.lastSequence = r.SequenceNumber;
-        await add(Buffer.from(r.Data ?? new Uint8Array()));
+        const data = Buffer.from(r.Data ?? new Uint8Array());
+        // As Firehose from a Kinesis source: a KPL aggregate whose MD5 checks out lands as its user records.
+        const users = deaggregateKpl(data);
+        if (users === undefined) {
+          await add(data);
+          continue;
+        }
+        stats.deaggregated += 1;
+        for (const u of users) await add(u.data);
       }
       cursor.iterator = out.NextShardIterator;
       if (!cursor.iterator) cursor.done = true; // a closed shard, read to its end

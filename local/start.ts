@@ -5,21 +5,30 @@
  *   npm start -- --demo            also drive realistic traffic and print a summary
  *   npm start -- --data-dir DIR    keep streams, tables and objects across restarts
  *   npm start -- --port N          serve the API on another port (0: any free one)
+ *   npm start -- --config producer.aggregateRecords=sourceShard
+ *                                  set a stack's config key, as `pulumi config set` would
  */
 import { startLocalCloud } from "./cloud";
 import { runDemo } from "./demo";
+import { StackRole } from "./manifest";
 import { banner, statusLine } from "./status";
 
-interface Args { demo: boolean; dataDir?: string; port: number; orders: number }
+interface Args { demo: boolean; dataDir?: string; port: number; orders: number; config: Partial<Record<StackRole, Record<string, string>>> }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { demo: false, port: 3000, orders: 200 };
+  const args: Args = { demo: false, port: 3000, orders: 200, config: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--demo") args.demo = true;
     else if (a === "--data-dir") args.dataDir = argv[++i];
     else if (a === "--port") args.port = Number(argv[++i]);
     else if (a === "--orders") args.orders = Number(argv[++i]);
+    else if (a === "--config") {
+      const m = /^(producer|consumer)\.([A-Za-z][A-Za-z0-9]*)=(.*)$/.exec(argv[++i] ?? "");
+      if (!m) throw new Error("--config needs <producer|consumer>.<key>=<value>");
+      const stack = m[1] as StackRole;
+      args.config[stack] = { ...(args.config[stack] ?? {}), [m[2]]: m[3] };
+    }
     else throw new Error(`unknown argument ${a}; see the header of local/start.ts`);
   }
   if (!Number.isInteger(args.port) || args.port < 0) throw new Error("--port needs a number");
@@ -28,7 +37,7 @@ function parseArgs(argv: string[]): Args {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const cloud = await startLocalCloud({ dataDir: args.dataDir, apiPort: args.port, log: (l) => console.log(l) });
+  const cloud = await startLocalCloud({ dataDir: args.dataDir, apiPort: args.port, config: args.config, log: (l) => console.log(l) });
   for (const line of banner(cloud)) console.log(line);
 
   let stopping = false;
@@ -53,9 +62,9 @@ async function main() {
   let demoRunning = false;
   if (args.demo) {
     demoRunning = true;
-    const ok = await runDemo(cloud, { orders: args.orders, out: process.stdout });
+    const summary = await runDemo(cloud, { orders: args.orders, out: process.stdout });
     demoRunning = false;
-    await shutdown(ok ? 0 : 1);
+    await shutdown(summary.ok ? 0 : 1);
   } else if (!tty) {
     console.log(statusLine(await cloud.stats()));
   }

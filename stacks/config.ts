@@ -3,6 +3,7 @@
  * with worked examples in Pulumi.producer.yaml and Pulumi.consumer.yaml.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { AGGREGATE_MODES, AggregateMode } from "../handlers/bridge";
 
 /** How the bridge reaches the analytics stream. */
 export type AccessMode = "assumeRole" | "resourcePolicy";
@@ -30,6 +31,12 @@ export interface ProducerConfig {
   maxBodyBytes: number;
   parallelizationFactor: number;
   alarmTopicArn?: string;
+  /**
+   * KPL aggregation of what the bridge writes to the analytics stream
+   * (CrossAccountBridge `aggregateRecords`). Default "off": every consumer of
+   * the analytics stream then reads plain JSON records.
+   */
+  aggregateRecords: AggregateMode;
   /** The consumer stack's outputs, from a StackReference or explicit config. */
   consumer: ConsumerOutputs;
 }
@@ -46,6 +53,14 @@ function accessMode(config: pulumi.Config): AccessMode {
   const mode = config.get("accessMode") ?? "assumeRole";
   if (!(ACCESS_MODES as readonly string[]).includes(mode)) throw new Error(`accessMode must be one of ${ACCESS_MODES.join(", ")}, got ${mode}`);
   return mode as AccessMode;
+}
+
+function aggregateRecords(config: pulumi.Config): AggregateMode {
+  const value = config.get("aggregateRecords") ?? "off";
+  if (!(AGGREGATE_MODES as readonly string[]).includes(value)) {
+    throw new Error(`aggregateRecords must be one of ${AGGREGATE_MODES.join(", ")}, got ${JSON.stringify(value)}`);
+  }
+  return value as AggregateMode;
 }
 
 /** Reads the consumer (analytics account) stack's config. */
@@ -101,6 +116,7 @@ export function readProducerConfig(config = new pulumi.Config()): ProducerConfig
     maxBodyBytes: config.getNumber("maxBodyBytes") ?? 65_536,
     parallelizationFactor: config.getNumber("parallelizationFactor") ?? 1,
     alarmTopicArn: config.get("alarmTopicArn"),
+    aggregateRecords: aggregateRecords(config),
     consumer: consumerOutputs(config, mode),
   };
 }

@@ -61,6 +61,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     access: bridgeAccess(config),
     roleName: config.bridgeRoleName,
     mapping: { parallelizationFactor: config.parallelizationFactor },
+    aggregateRecords: config.aggregateRecords,
     alarmActions,
   });
   return {

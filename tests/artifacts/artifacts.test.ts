@@ -14,6 +14,31 @@ import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, putJso
 import { startStsStub, StsStub } from "../support/stsStub";
 import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../../handlers/kinesisEvent";
 import { HttpApiEvent, HttpApiResult } from "../../handlers/api";
+import { KinesisStreamRecord } from "../../handlers/kinesisEvent";
+// The official KPL deaggregator (awslabs/kinesis-aggregation), a devDependency: what a consumer of the analytics stream would use.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const agg = require("aws-kinesis-agg");
+
+const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
+
+/** A record's data as a consumer reads it: plain JSON as it is, a KPL aggregate deaggregated (checksum verified). */
+function userRecords(record: KinesisStreamRecord): { partitionKey: string; data: Buffer }[] {
+  const data = Buffer.from(record.kinesis.data, "base64");
+  if (data.length < 20 || !data.subarray(0, 4).equals(KPL_MAGIC)) return [{ partitionKey: record.kinesis.partitionKey, data }];
+  let out: { partitionKey: string; data: Buffer }[] = [];
+  let error: Error | undefined;
+  agg.deaggregateSync(record.kinesis, true, (err: Error, records?: { partitionKey: string; data: string }[]) => {
+    if (err) error = err;
+    else out = (records ?? []).map((u) => ({ partitionKey: u.partitionKey, data: Buffer.from(u.data, "base64") }));
+  });
+  if (error) throw error;
+  return out;
+}
+
+/** The analytics stream's wire records as JSON, KPL aggregates deaggregated, in stream order. */
+function wireRecords(records: KinesisStreamRecord[]): any[] {
+  return records.flatMap((r) => userRecords(r).map((u) => JSON.parse(u.data.toString("utf8"))));
+}
 
 const FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder"];
 
@@ -163,7 +188,7 @@ describe("Lambda artifacts (serialised closures run against the emulators)", fun
       expect((await bridge({ Records: records.slice(2) })).batchItemFailures).to.deep.equal([]);
       expect(sts.calls).to.have.length(1);
       expect(sts.calls[0]).to.include({ RoleArn: CONSUMER_OUTPUTS.writerRoleArn, ExternalId: CONSUMER_OUTPUTS.externalId });
-      const landed = (await readStream(consumerKinesis, analyticsStream, CONSUMER_ACCOUNT)).map((r) => JSON.parse(Buffer.from(r.kinesis.data, "base64").toString()));
+      const landed = wireRecords(await readStream(consumerKinesis, analyticsStream, CONSUMER_ACCOUNT));
       const mine = landed.filter((w) => w.aggregateId === orderId);
       expect(mine.map((w) => [w.contract, w.data.stage, w.data.amountCents])).to.deep.equal([
         ["order-lifecycle.v1", "placed", 1000],
@@ -171,6 +196,45 @@ describe("Lambda artifacts (serialised closures run against the emulators)", fun
         ["order-lifecycle.v1", "paid", 1250],
       ]);
       expect(mine.map((w) => w.id)).to.deep.equal(accepted.map((a) => a.eventId));
+    });
+
+    it("bridge: with AGGREGATE_RECORDS=sourceShard it lands one KPL aggregate that deaggregates to the records, ids and order kept", async () => {
+      expect(env["analytics-bridge-forwarder"].AGGREGATE_RECORDS, "off unless configured").to.equal("off");
+      const aggregated = loadHandler(artifacts["analytics-bridge-forwarder"], { ...env["analytics-bridge-forwarder"], AGGREGATE_RECORDS: "sourceShard" });
+      const order = `agg-${Date.now().toString(36)}`;
+      const ids: string[] = [];
+      const commands = [
+        { type: "OrderPlaced", data: { customerId: "c-2", lines: [] } },
+        ...[1, 2, 3].map((q) => ({ type: "LineAdded", data: { sku: `S${q}`, quantity: q, unitPriceCents: 100 } })),
+        { type: "OrderPaid", data: { amountCents: 600 } },
+      ];
+      for (const c of commands) {
+        const res = await api(httpEvent("POST", `/aggregates/${order}/events`, c));
+        expect(res.statusCode, res.body).to.equal(202);
+        ids.push(JSON.parse(res.body!).eventId);
+      }
+      const source = (await readStream(kinesis, streamName)).filter((r) => r.kinesis.partitionKey === order);
+      const shard = source[0].eventID.split(":")[0];
+      const before = (await readStream(consumerKinesis, analyticsStream, CONSUMER_ACCOUNT)).length;
+      expect((await aggregated({ Records: source })).batchItemFailures).to.deep.equal([]);
+
+      const added = (await readStream(consumerKinesis, analyticsStream, CONSUMER_ACCOUNT)).slice(before);
+      // The analytics stream has one shard: one new Kinesis record, keyed by the source shard.
+      expect(added.map((r) => r.kinesis.partitionKey)).to.deep.equal([shard]);
+      expect(Buffer.from(added[0].kinesis.data, "base64").subarray(0, 4).equals(KPL_MAGIC)).to.equal(true);
+      const users = userRecords(added[0]);
+      expect(users.map((u) => u.partitionKey)).to.deep.equal(ids.map(() => shard));
+      const wire = users.map((u) => JSON.parse(u.data.toString("utf8")));
+      expect(wire.map((w) => w.id)).to.deep.equal(ids);
+      expect(wire.map((w) => [w.aggregateId, w.contract, w.data.stage, w.data.amountCents])).to.deep.equal([
+        [order, "order-lifecycle.v1", "placed", 0],
+        [order, "order-lifecycle.v1", "line-added", 100],
+        [order, "order-lifecycle.v1", "line-added", 200],
+        [order, "order-lifecycle.v1", "line-added", 300],
+        [order, "order-lifecycle.v1", "paid", 600],
+      ]);
+      // The stream-wide reader sees them as individual records too.
+      expect(wireRecords(await readStream(consumerKinesis, analyticsStream, CONSUMER_ACCOUNT)).filter((w) => w.aggregateId === order).map((w) => w.id)).to.deep.equal(ids);
     });
 
     it("bridge: with a wrong ExternalId it reports the batch for retry and lands nothing", async () => {

@@ -4,7 +4,7 @@ import { dynamoClient } from "../../handlers/clients";
 import { parkEvents, ParkedEvent } from "../../handlers/parking";
 import { createProjector, projectorConfigFromEnv, Reducer } from "../../handlers/projector";
 import { eventDataHash } from "../../handlers/projectorFold";
-import { decodeStoredAggregate } from "../../handlers/readModel";
+import { decodeStoredAggregate, recentEntries } from "../../handlers/readModel";
 import { padSequence } from "../../handlers/sequence";
 import { createTable, scanAll, toBatches, uniqueName, testDynamo } from "../support/aws";
 import { countRequests, injectFaults, rewriteOutput, serviceError } from "../support/sdkMiddleware";
@@ -53,9 +53,10 @@ describe("projector", function () {
     await deliver(project, [{ Records: records }]);
 
     const item = (await scanAll(rig.dynamo, rig.table))[0];
-    // Each entry is `<eventId>#<8 hex of the data hash>`.
+    // One string attribute, oldest first; each entry is `<eventId>#<8 hex of the data hash>`, joined by a space.
     const hash = eventDataHash(envelope("a", "e1"));
-    expect(item.recentEventIds.L!.map((v) => v.S)).to.deep.equal([`e3#${hash}`, `e1#${hash}`]);
+    expect(item.recent.S).to.equal(`e3#${hash} e1#${hash}`);
+    expect(item.recentEventIds).to.equal(undefined);
     expect(hash).to.match(/^[0-9a-f]{8}$/);
     expect(((await views(rig.dynamo, rig.table)).a.state as ListState).ids).to.deep.equal(["e1", "e2", "e3", "e1"]);
   });
@@ -112,15 +113,19 @@ describe("projector", function () {
 
     const items: Record<string, Record<string, AttributeValue>> = Object.fromEntries((await scanAll(rig.dynamo, rig.table)).map((i) => [i.pk.S!, i]));
     // o2 again: the stored entry has no hash, so it cannot be told from a retry: dropped as before.
-    expect(items.old.recentEventIds.L!.map((v) => v.S)).to.deep.equal(["o1", "o2", `o3#${eventDataHash(envelope("old", "o3"))}`]);
+    // Rewritten in the current form (`recent`, one string), the legacy entries kept as they were.
+    expect(items.old.recent.S).to.equal(`o1 o2 o3#${eventDataHash(envelope("old", "o3"))}`);
+    expect(items.old.recentEventIds).to.equal(undefined);
     expect((await views(rig.dynamo, rig.table)).old.state).to.deep.equal({ ids: ["o1", "o2", "o3"], count: 3 });
     expect(items.oldBlocked.parkedAt.S).to.equal(padSequence("2"));
     expect(items.oldBlocked.parkedThrough.S).to.equal(padSequence(records[2].kinesis.sequenceNumber));
-    expect(items.oldBlocked.recentEventIds.L!.map((v) => v.S)).to.deep.equal(["o1", "o2"]);
+    expect(items.oldBlocked.recent.S).to.equal("o1 o2");
     expect(counts.PutItemCommand).to.equal(2);
     expect((await parkedEvents(rig.dynamo, rig.parked)).map((p) => [p.aggregateId, p.reason])).to.deep.equal([["oldBlocked", "parked behind 2"]]);
-    const decoded = decodeStoredAggregate(items.old);
-    expect([decoded.recentEventIds, decoded.recentDataHashes]).to.deep.equal([["o1", "o2", "o3"], ["", "", eventDataHash(envelope("old", "o3"))]]);
+    const decoded = recentEntries(decodeStoredAggregate(items.old).recent);
+    expect([decoded.eventIds, decoded.dataHashes]).to.deep.equal([["o1", "o2", "o3"], ["", "", eventDataHash(envelope("old", "o3"))]]);
+    // The legacy list decodes to the same window.
+    expect(decodeStoredAggregate(legacy("old")).recent).to.equal("o1 o2");
   });
 
   it("records how far it parked behind a block (parkedThrough): one conditional write per blocked aggregate per batch, only when it parked something new", async () => {

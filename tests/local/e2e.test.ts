@@ -1,12 +1,17 @@
 /**
  * The local cloud end to end, as `npm start` runs it, on ephemeral ports:
  * both stacks deployed by running index.ts under the local provider, then
- * driven over HTTP like a client would.
+ * driven over HTTP like a client would. A second cloud runs with KPL
+ * aggregation on (producer config `aggregateRecords`).
  */
 import { expect } from "chai";
 import * as zlib from "zlib";
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from "@aws-sdk/client-kinesis";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { LocalCloud, startLocalCloud } from "../../local/cloud";
+import { deaggregateKpl } from "../../local/kplDeaggregate";
+import { LOCAL_ACCOUNTS, LOCAL_REGION } from "../../local/manifest";
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -113,5 +118,69 @@ describe("local cloud end to end", function () {
     });
     expect([...new Set(landed.map((w) => w.id))].sort()).to.deep.equal([...ids].sort());
     expect(cloud.deadLetters()).to.satisfy((d: Record<string, object[]>) => Object.values(d).every((m) => m.length === 0));
+  });
+});
+
+/** The analytics stream as its consumers read it: each Kinesis record, and its user records (KPL aggregates split). */
+async function analyticsRecords(cloud: LocalCloud): Promise<{ partitionKey: string; aggregated: boolean; wire: any[] }[]> {
+  const kinesis = new KinesisClient({
+    region: LOCAL_REGION, endpoint: cloud.endpoints.kinesis, requestHandler: new NodeHttpHandler(),
+    credentials: { accessKeyId: LOCAL_ACCOUNTS.consumer, secretAccessKey: "local" },
+  });
+  const stream = String(cloud.manifests.consumer.outputs.analyticsStreamArn).split("/").pop()!;
+  const out: { partitionKey: string; aggregated: boolean; wire: any[] }[] = [];
+  for (const shard of (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? []) {
+    let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId!, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+    while (iterator) {
+      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+      for (const r of page.Records ?? []) {
+        const data = Buffer.from(r.Data!);
+        const users = deaggregateKpl(data);
+        out.push({ partitionKey: r.PartitionKey!, aggregated: users !== undefined, wire: (users?.map((u) => u.data) ?? [data]).map((d) => JSON.parse(d.toString("utf8"))) });
+      }
+      if (!page.Records?.length || page.MillisBehindLatest === 0) break;
+      iterator = page.NextShardIterator;
+    }
+  }
+  return out;
+}
+
+describe("local cloud end to end, KPL aggregation on (aggregateRecords: sourceShard)", function () {
+  this.timeout(300_000);
+  let cloud: LocalCloud;
+  before(async () => { cloud = await startLocalCloud({ apiPort: 0, maxFirehoseBufferSeconds: 1, config: { producer: { aggregateRecords: "sourceShard" } } }); });
+  after(async () => { await cloud?.stop(); });
+
+  it("aggregates the bridge's writes, and Firehose lands them as individual records with their ids", async () => {
+    const bridge = cloud.manifests.producer.functions.find((f) => f.name === "analytics-bridge-forwarder")!;
+    expect(bridge.environment.AGGREGATE_RECORDS).to.equal("sourceShard");
+    const run = Date.now().toString(36);
+    const orders = [`kpl-a-${run}`, `kpl-b-${run}`];
+    const ids: Record<string, string[]> = Object.fromEntries(orders.map((o) => [o, []]));
+    // Written back to back, so the bridge's batches (1 s window) hold several events each.
+    for (let i = 0; i < 4; i++) {
+      for (const id of orders) {
+        const res = await post(cloud, id, i === 0 ? { type: "OrderPlaced", data: { customerId: "c", lines: [] } } : { type: "OrderPaid", data: { amountCents: i } });
+        expect(res.status).to.equal(202);
+        ids[id].push((await res.json() as any).eventId);
+      }
+    }
+    const all = orders.flatMap((o) => ids[o]);
+    const landed = await until("the landing", async () => {
+      const mine = (await landedRecords(cloud)).filter((w) => orders.includes(w.aggregateId));
+      return mine.length >= all.length ? mine : undefined;
+    });
+    // Each write lands once, as its own JSON line, under its aggregate.
+    expect(landed.map((w) => w.id).sort()).to.deep.equal([...all].sort());
+    for (const w of landed) expect(ids[w.aggregateId], w.id).to.include(w.id);
+    expect(landed.every((w) => w.contract === "order-lifecycle.v1")).to.equal(true);
+
+    // On the analytics stream they travelled as KPL aggregates keyed by the source shard, each aggregate's order kept.
+    const records = (await analyticsRecords(cloud)).filter((r) => r.wire.some((w) => orders.includes(w.aggregateId)));
+    expect(records.some((r) => r.aggregated && r.wire.length > 1), "at least one KPL aggregate of several records").to.equal(true);
+    for (const r of records) expect(r.partitionKey).to.match(/^shardId-\d+$/);
+    const wire = records.flatMap((r) => r.wire);
+    for (const id of orders) expect(wire.filter((w) => w.aggregateId === id).map((w) => w.id), id).to.deep.equal(ids[id]);
+    expect((await cloud.stats()).landed).to.be.at.least(all.length);
   });
 });

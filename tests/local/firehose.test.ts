@@ -1,18 +1,46 @@
 /**
  * The local Firehose with the consumer stack's declared delivery stream:
  * records put into kinesis-local (account 222222222222) land in s3rver as
- * GZIP, newline-delimited objects under the date-partitioned prefix; size
- * flushes, the error output and refusals of what it can't honour.
+ * GZIP, newline-delimited objects under the date-partitioned prefix; KPL
+ * deaggregation as Firehose does it from a Kinesis source; size flushes, the
+ * error output and refusals of what it can't honour.
  */
 import { expect } from "chai";
+import { createHash } from "crypto";
 import { gunzipSync } from "zlib";
 import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { FirehoseSpec, LocalFirehose, resolveDelivery, startFirehose } from "../../local/firehose";
+import { deaggregateKpl } from "../../local/kplDeaggregate";
+import { encodeAggregated } from "../../handlers/kplAggregate";
 import { LocalS3, s3Client, startS3 } from "../../local/s3";
 import { CONSUMER_ACCOUNT, createStream, PRODUCER_ACCOUNT, REGION, testKinesis, uniqueName } from "../support/aws";
 import { injectFaults } from "../support/sdkMiddleware";
 import { runProgram } from "../support/pulumiMocks";
+
+// The official aggregator/deaggregator (awslabs/kinesis-aggregation), a devDependency: a cross-check only.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const agg = require("aws-kinesis-agg");
+
+/** Aggregates records with the official encoder (one aggregated record expected). */
+async function officialAggregate(records: { partitionKey: string; explicitHashKey?: string; data: Buffer }[]): Promise<Buffer> {
+  const out: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => agg.aggregate(records.map((r) => ({ ...r })), (encoded: { data: Buffer }, done: () => void) => { out.push(Buffer.from(encoded.data)); done(); }, resolve, reject));
+  expect(out).to.have.length(1);
+  return out[0];
+}
+
+/** The official deaggregator's answer, checksums verified (throws on a bad checksum). */
+function officialDeaggregate(data: Buffer): { partitionKey: string; explicitHashKey?: string; data: Buffer }[] {
+  let result: { partitionKey: string; explicitHashKey?: string; data: Buffer }[] = [];
+  let error: Error | undefined;
+  agg.deaggregateSync({ partitionKey: "outer", sequenceNumber: "1", data: data.toString("base64"), kinesisSchemaVersion: "1.0", approximateArrivalTimestamp: 0 }, true, (err: Error, records?: any[]) => {
+    if (err) error = err;
+    else result = (records ?? []).map((u) => ({ partitionKey: u.partitionKey, ...(u.explicitPartitionKey === undefined ? {} : { explicitHashKey: u.explicitPartitionKey }), data: Buffer.from(u.data, "base64") }));
+  });
+  if (error) throw error;
+  return result;
+}
 
 const ARRIVAL = new Date("2024-02-03T04:05:06Z");
 const FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream";
@@ -96,6 +124,66 @@ describe("local Firehose (startFirehose)", () => {
     expect(lines.slice().sort()).to.deep.equal(records.slice().sort());
     expect(firehose.stats()).to.include({ records: 25, objects: landed.length, errors: 0 });
     expect(firehose.stats().bytes).to.equal(records.reduce((n, r) => n + Buffer.byteLength(r), 0));
+  });
+
+  it("deaggregates KPL records as Firehose does: aggregated records land as individual newline-delimited records", async () => {
+    const { stream, bucket, spec } = await deliveryFor();
+    const wire = (i: number) => JSON.stringify({ id: `kpl-${i}`, contract: "order-lifecycle.v1", data: { n: i } });
+    const ours = encodeAggregated(Array.from({ length: 10 }, (_, i) => ({ partitionKey: "shardId-000000000000", data: Buffer.from(wire(i)) })));
+    const theirs = await officialAggregate(Array.from({ length: 5 }, (_, i) => ({ partitionKey: `order-${i % 2}`, data: Buffer.from(wire(10 + i)) })));
+    const corrupted = encodeAggregated([{ partitionKey: "k", data: Buffer.from(wire(99)) }, { partitionKey: "k", data: Buffer.from(wire(98)) }]);
+    corrupted[corrupted.length - 17] ^= 0x01; // the last data byte: the protobuf parses, the MD5 does not match
+    // One partition key: one shard, read in order.
+    for (const data of [ours, Buffer.from(wire(100)), theirs, corrupted]) {
+      const out = await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: [{ Data: data, PartitionKey: "one-shard" }] }));
+      expect(out.FailedRecordCount ?? 0).to.equal(0);
+    }
+    const firehose = startFirehose(spec, { kinesis, s3, now: () => ARRIVAL, maxBufferSeconds: 1, log: () => undefined });
+    running.push(firehose);
+    await until("17 landed records", () => firehose.stats().records === 17);
+    await firehose.stop();
+
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "events/" }));
+    const bodies = await Promise.all((listed.Contents ?? []).map(async (o) => gunzipSync(Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))).Body!.transformToByteArray()))));
+    expect(bodies, "read in one poll, flushed once").to.have.length(1);
+    // 10 + 1 plain + 5 user records, each followed by the delimiter; the corrupted aggregate as it is (AWS delivers it too).
+    const expected = Buffer.concat([
+      ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100, 10, 11, 12, 13, 14].map((i) => Buffer.from(`${wire(i)}\n`)),
+      corrupted, Buffer.from("\n"),
+    ]);
+    expect(bodies[0].toString("hex")).to.equal(expected.toString("hex"));
+    expect(firehose.stats()).to.include({ records: 17, deaggregated: 2, errors: 0 });
+  });
+
+  it("kplDeaggregate: agrees with the official deaggregator, and passes through what Firehose would not split", async () => {
+    const records = Array.from({ length: 40 }, (_, i) => ({
+      partitionKey: `agg-${i % 7}-ü`,
+      ...(i % 3 === 0 ? { explicitHashKey: String(BigInt(2) ** BigInt(100) + BigInt(i % 4)) } : {}),
+      data: Buffer.from(Array.from({ length: [0, 1, 127, 128, 300, 16_384][i % 6] }, (_, k) => (k * 31 + i) & 0xff)),
+    }));
+    const keyAndData = (r: { partitionKey: string; data: Buffer }) => `${r.partitionKey} ${r.data.toString("hex")}`;
+    // The official encoder, with explicit hash keys on some records.
+    const theirs = await officialAggregate(records);
+    const decoded = deaggregateKpl(theirs)!;
+    expect(decoded.map(keyAndData)).to.deep.equal(officialDeaggregate(theirs).map(keyAndData));
+    expect(decoded.map(keyAndData)).to.deep.equal(records.map(keyAndData));
+    // (The official deaggregator reads an absent explicit_hash_key_index as 0; an absent one stays absent here.)
+    expect(decoded.map((r) => r.explicitHashKey)).to.deep.equal(records.map((r) => r.explicitHashKey));
+    // The bridge's encoder.
+    const ours = encodeAggregated(records);
+    expect(deaggregateKpl(ours)!.map(keyAndData)).to.deep.equal(officialDeaggregate(ours).map(keyAndData));
+
+    const bad = Buffer.from(ours);
+    bad[bad.length - 1] ^= 0xff;
+    expect(() => officialDeaggregate(bad)).to.throw(/checksum/i);
+    expect(deaggregateKpl(bad), "checksum mismatch").to.equal(undefined);
+    expect(deaggregateKpl(Buffer.from('{"id":"plain"}')), "no magic").to.equal(undefined);
+    expect(deaggregateKpl(Buffer.from([0xf3, 0x89, 0x9a, 0xc2, 1, 2])), "too short for an MD5").to.equal(undefined);
+    // Magic and a matching MD5 around bytes that are not an AggregatedRecord.
+    const garbage = Buffer.from([0x1a, 0x7f, 0x00]);
+    const framed = Buffer.concat([Buffer.from([0xf3, 0x89, 0x9a, 0xc2]), garbage, createHash("md5").update(garbage).digest()]);
+    expect(deaggregateKpl(framed), "malformed protobuf").to.equal(undefined);
+    expect(deaggregateKpl(encodeAggregated([])), "an empty aggregate").to.deep.equal([]);
   });
 
   it("flushes when the buffer reaches bufferingSize, before the interval", async () => {

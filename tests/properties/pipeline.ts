@@ -19,7 +19,7 @@ import { ENVELOPE_SCHEMA_VERSION, EventEnvelope, parseEnvelope } from "../../han
 import type { KinesisStreamRecord } from "../../handlers/kinesisEvent";
 import { decodeParkedItem, ParkedEvent } from "../../handlers/parking";
 import { createProjector, Reducer } from "../../handlers/projector";
-import { decodeStoredAggregate, INITIAL_POSITION, StoredAggregate } from "../../handlers/readModel";
+import { decodeStoredAggregate, INITIAL_POSITION, recentEntries, StoredAggregate } from "../../handlers/readModel";
 import { padSequence } from "../../handlers/sequence";
 import { CONSUMER_ACCOUNT, createStream, createTable, PRODUCER_ACCOUNT, REGION, testDynamo, testKinesis, uniqueName } from "../support/aws";
 import { faultRates, FaultPlan, prng } from "../support/faults";
@@ -397,7 +397,7 @@ export async function checkProjector(world: World, run: Run, stats: EsmStats, re
       if (!item) fail(`aggregate ${id}: no item`, exp.item);
       const got = {
         state: item.stateJson === undefined || item.deleted ? undefined : JSON.parse(item.stateJson), deleted: item.deleted, version: item.version,
-        position: item.position, lastEventId: item.lastEventId, appliedIds: item.recentEventIds, parkedAt: item.parkedAt,
+        position: item.position, lastEventId: item.lastEventId, appliedIds: recentEntries(item.recent).eventIds, parkedAt: item.parkedAt,
       };
       if (JSON.stringify(got) !== JSON.stringify(exp.item)) fail(`aggregate ${id}: read model differs from the model fold`, { got, expected: exp.item });
     }

@@ -207,6 +207,23 @@ describe("producer stack (mocks)", function () {
     });
   });
 
+  describe("aggregateRecords config", () => {
+    it("is off unless set, and reaches the bridge's AGGREGATE_RECORDS when set", async () => {
+      expect(run.one("aws:lambda/function:Function", "bridge-forwarder").inputs.environment.variables.AGGREGATE_RECORDS).to.equal("off");
+      for (const mode of ["sourceShard", "partitionKey", "off"]) {
+        const agg = await runProducer({ aggregateRecords: mode });
+        const env = agg.one("aws:lambda/function:Function", "bridge-forwarder").inputs.environment.variables;
+        expect(env.AGGREGATE_RECORDS, mode).to.equal(mode);
+      }
+    });
+
+    it("refuses an unknown value, naming the key and the accepted values", async () => {
+      let error: Error | undefined;
+      try { await runProducer({ aggregateRecords: "shard" }); } catch (e) { error = e as Error; }
+      expect(error?.message).to.match(/aggregateRecords must be one of off, sourceShard, partitionKey, got "shard"/);
+    });
+  });
+
   describe("without a StackReference (stacks in different backends)", () => {
     it("reads the consumer's outputs from explicit config", async () => {
       const explicit = await runProducer({
