@@ -8,6 +8,8 @@
  *   npm start -- --config producer.aggregateRecords=sourceShard
  *                                  set a stack's config key, as `pulumi config set` would
  */
+import * as fs from "fs";
+import * as path from "path";
 import { startLocalCloud } from "./cloud";
 import { runDemo } from "./demo";
 import { StackRole } from "./manifest";
@@ -39,6 +41,16 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const cloud = await startLocalCloud({ dataDir: args.dataDir, apiPort: args.port, config: args.config, log: (l) => console.log(l) });
   for (const line of banner(cloud)) console.log(line);
+  // What `npm run landing` (and you) need to find this running cloud.
+  const current = path.join(__dirname, "..", ".local-cloud", "current.json");
+  fs.mkdirSync(path.dirname(current), { recursive: true });
+  fs.writeFileSync(current, JSON.stringify({
+    apiUrl: cloud.apiUrl,
+    endpoints: cloud.endpoints,
+    landingBucket: cloud.landingBucket,
+    consumerAccount: cloud.manifests.consumer.account,
+    producer: cloud.manifests.producer.outputs,
+  }, (k, v) => (k === "externalId" ? undefined : v), 2));
 
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -46,6 +58,7 @@ async function main() {
     stopping = true;
     clearInterval(ticker);
     process.stdout.write("\nstopping…\n");
+    fs.rmSync(current, { force: true });
     await cloud.stop();
     process.exit(code);
   };

@@ -1,0 +1,36 @@
+/**
+ * `npm run landing`: the analytics records the running local cloud (`npm start`)
+ * has landed in the consumer account's S3 bucket, one JSON line each.
+ *
+ *   npm run landing                      every landed record
+ *   npm run landing -- --aggregate ID    only one aggregate's
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as zlib from "zlib";
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { s3Client } from "../local/s3";
+
+async function main() {
+  const file = path.join(__dirname, "..", ".local-cloud", "current.json");
+  if (!fs.existsSync(file)) throw new Error("no local cloud is running: start one with `npm start`");
+  const current = JSON.parse(fs.readFileSync(file, "utf8"));
+  const only = process.argv.indexOf("--aggregate") >= 0 ? process.argv[process.argv.indexOf("--aggregate") + 1] : undefined;
+  const s3 = s3Client(current.endpoints.s3, current.consumerAccount);
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: current.landingBucket, Prefix: "events/", ContinuationToken: token }));
+    for (const o of page.Contents ?? []) {
+      const body = await s3.send(new GetObjectCommand({ Bucket: current.landingBucket, Key: o.Key! }));
+      const bytes = Buffer.from(await body.Body!.transformToByteArray());
+      const text = (o.Key!.endsWith(".gz") ? zlib.gunzipSync(bytes) : bytes).toString("utf8");
+      for (const line of text.split("\n").filter(Boolean)) {
+        if (only && JSON.parse(line).aggregateId !== only) continue;
+        console.log(`s3://${current.landingBucket}/${o.Key}  ${line}`);
+      }
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+}
+
+main().catch((err) => { console.error(err instanceof Error ? err.message : err); process.exit(1); });
