@@ -49,6 +49,20 @@ export interface ConsumerOutputs {
   externalId: pulumi.Output<string | undefined>;
 }
 
+/** STS accepts ExternalIds of 2–1224 characters from this set; anything else fails only at AssumeRole time. */
+const EXTERNAL_ID_PATTERN = /^[\w+=,.@:\/-]{2,1224}$/;
+
+/** The secret ExternalId, checked when the program starts rather than on the bridge's first call. */
+function externalIdSecret(config: pulumi.Config): pulumi.Output<string> {
+  const secret = config.requireSecret("externalId");
+  // The raw value, read without unwrapping the secret output, so a bad one fails before anything is registered.
+  const raw = pulumi.runtime.getConfig(`${config.name}:externalId`);
+  if (raw !== undefined && !EXTERNAL_ID_PATTERN.test(raw)) {
+    throw new Error("externalId must be 2-1224 characters of letters, digits and +=,.@:/-_ (as STS requires)");
+  }
+  return secret;
+}
+
 function accessMode(config: pulumi.Config): AccessMode {
   const mode = config.get("accessMode") ?? "assumeRole";
   if (!(ACCESS_MODES as readonly string[]).includes(mode)) throw new Error(`accessMode must be one of ${ACCESS_MODES.join(", ")}, got ${mode}`);
@@ -72,7 +86,7 @@ export function readConsumerConfig(config = new pulumi.Config()): ConsumerConfig
     producerAccountId,
     bridgeRoleName: config.get("bridgeRoleName") ?? DEFAULT_BRIDGE_ROLE_NAME,
     accessMode: mode,
-    externalId: mode === "assumeRole" ? config.requireSecret("externalId") : undefined,
+    externalId: mode === "assumeRole" ? externalIdSecret(config) : undefined,
     retentionHours: config.getNumber("retentionHours") ?? 168,
     landingExpirationDays: config.getNumber("landingExpirationDays") ?? 400,
     alarmTopicArn: config.get("alarmTopicArn"),
@@ -98,7 +112,7 @@ function consumerOutputs(config: pulumi.Config, mode: AccessMode): ConsumerOutpu
     analyticsStreamArn: pulumi.output(config.require("analyticsStreamArn")),
     analyticsKeyArn: pulumi.output(config.require("analyticsKeyArn")),
     writerRoleArn: pulumi.output(mode === "assumeRole" ? config.require("writerRoleArn") : undefined),
-    externalId: mode === "assumeRole" ? config.requireSecret("externalId") : pulumi.output(undefined),
+    externalId: mode === "assumeRole" ? externalIdSecret(config) : pulumi.output(undefined),
   };
 }
 

@@ -42,14 +42,14 @@ async function rejection(p: Promise<unknown>): Promise<Error & { $metadata?: { h
 
 describe("local trust policy (mayAssume)", () => {
   let writer: { arn: string; assumeRolePolicy: string };
-  before(async () => { writer = await writerRole("x"); });
+  before(async () => { writer = await writerRole("ext-x"); });
 
   const cases: [string, string, string | undefined, boolean][] = [
-    ["the bridge role with the right ExternalId", BRIDGE, "x", true],
-    ["the bridge role with a wrong ExternalId", BRIDGE, "y", false],
+    ["the bridge role with the right ExternalId", BRIDGE, "ext-x", true],
+    ["the bridge role with a wrong ExternalId", BRIDGE, "ext-y", false],
     ["the bridge role without ExternalId", BRIDGE, undefined, false],
-    ["another role of the producer account", OTHER_ROLE, "x", false],
-    ["a role of the same name in another account", STRANGER, "x", false],
+    ["another role of the producer account", OTHER_ROLE, "ext-x", false],
+    ["a role of the same name in another account", STRANGER, "ext-x", false],
   ];
   for (const [title, arn, externalId, allowed] of cases) {
     it(`${allowed ? "allows" : "denies"} ${title}`, () => {

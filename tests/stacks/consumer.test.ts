@@ -293,6 +293,11 @@ describe("consumer stack (bad config)", function () {
     expect(error?.message).to.match(/Missing required configuration variable 'event-sourced-pipeline:externalId'/);
   });
 
+  it("fails on an externalId STS would refuse", async () => {
+    const error = await consumerRun({ externalId: "x" }).then(() => undefined, (e: Error) => e);
+    expect(error?.message).to.match(/externalId must be 2-1224 characters/);
+  });
+
   it("AnalyticsSink itself refuses assumeRole without an externalId, naming the argument", () => {
     // Validation runs before anything is registered, so no mocks are needed.
     expect(() => new AnalyticsSink("sink", { producerAccountId: PRODUCER, bridgeRoleName: "event-pipeline-bridge", accessMode: "assumeRole" }))
