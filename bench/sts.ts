@@ -17,7 +17,7 @@ export async function stsCallsPerHour(hours: number, everySeconds = 1, naive = f
     let now = start;
     stub.expiration = (seconds) => new Date(now + seconds * 1000);
     const sts = stub.client();
-    const params = { roleArn: "arn:aws:iam::222222222222:role/analytics-writer", externalId: "x", sessionName: "event-bridge" };
+    const params = { roleArn: "arn:aws:iam::222222222222:role/analytics-writer", externalId: "ext-bench", sessionName: "event-bridge" };
     const shared = assumeRoleCredentials(sts, params, () => now);
     const invocations = Math.round((hours * 3600) / everySeconds);
     let firstHourCalls = 0;

@@ -29,7 +29,7 @@ export interface LocalCloudOptions {
   dataDir?: string;
   /** Port for the HTTP API; 0 picks a free one. Default 3000. */
   apiPort?: number;
-  /** Extra stack config (project keys without prefix), e.g. `{ producer: { externalId: "x" } }`. */
+  /** Extra stack config (project keys without prefix), e.g. `{ producer: { aggregateRecords: "sourceShard" } }`. */
   config?: Partial<Record<StackRole, Record<string, string>>>;
   /** Firehose buffers at most this long locally, so records land within seconds. Default 2. */
   maxFirehoseBufferSeconds?: number;

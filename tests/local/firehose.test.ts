@@ -94,7 +94,7 @@ describe("local Firehose (startFirehose)", () => {
   }
 
   before(async () => {
-    const run = await runProgram({ stack: "consumer", account: CONSUMER_ACCOUNT, region: REGION, config: { role: "consumer", producerAccountId: PRODUCER_ACCOUNT, externalId: "x" } });
+    const run = await runProgram({ stack: "consumer", account: CONSUMER_ACCOUNT, region: REGION, config: { role: "consumer", producerAccountId: PRODUCER_ACCOUNT, externalId: "ext-firehose" } });
     const resource = run.one(FIREHOSE);
     declared = { ...resource.inputs, name: resource.state.name } as FirehoseSpec;
     s3Server = await startS3();
