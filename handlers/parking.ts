@@ -9,7 +9,7 @@
  * replay writes the same item under the same key.
  */
 import { AttributeValue, BatchWriteItemCommand, DynamoDBClient, WriteRequest } from "@aws-sdk/client-dynamodb";
-import { backoffDelay, isTransient, realClock, RetryBudget, RetryClock } from "./retry";
+import { drainBatch, realClock, RetryBudget, RetryClock } from "./retry";
 import { padSequence } from "./sequence";
 
 /** One parked event. */
@@ -73,19 +73,11 @@ function unprocessedError(count: number): Error {
   return err;
 }
 
-async function writeChunk(dynamodb: DynamoDBClient, tableName: string, requests: WriteRequest[], retry: RetryBudget, clock: RetryClock): Promise<void> {
-  let pending = requests;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const out = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }));
-      pending = out.UnprocessedItems?.[tableName] ?? [];
-      if (pending.length === 0) return;
-      if (attempt >= retry.maxAttempts) throw unprocessedError(pending.length);
-    } catch (err) {
-      if (attempt >= retry.maxAttempts || !isTransient(err)) throw err;
-    }
-    await clock.sleep(backoffDelay(attempt, retry, clock.random));
-  }
+function writeChunk(dynamodb: DynamoDBClient, tableName: string, requests: WriteRequest[], retry: RetryBudget, clock: RetryClock): Promise<void> {
+  return drainBatch(requests, async (pending) => {
+    const out = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }));
+    return out.UnprocessedItems?.[tableName] ?? [];
+  }, retry, clock, unprocessedError);
 }
 
 /**

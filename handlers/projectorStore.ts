@@ -10,7 +10,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { backoffDelay, isTransient, RetryBudget, RetryClock, withRetry } from "./retry";
+import { drainBatch, RetryBudget, RetryClock, withRetry } from "./retry";
 import { decodeStoredAggregate, encodeReadModelItem, StoredAggregate } from "./readModel";
 
 /** BatchGetItem's limit. */
@@ -36,22 +36,16 @@ export async function readAggregates(
   clock: RetryClock,
 ): Promise<Map<string, StoredAggregate>> {
   const found = new Map<string, StoredAggregate>();
-  let keys: Record<string, AttributeValue>[] = aggregateIds.map((id) => ({ pk: { S: id } }));
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const out = await dynamodb.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
-      for (const item of out.Responses?.[tableName] ?? []) {
-        const a = decodeStoredAggregate(item);
-        found.set(a.aggregateId, a);
-      }
-      keys = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
-      if (keys.length === 0) return found;
-      if (attempt >= retry.maxAttempts) throw unprocessedKeysError(keys.length);
-    } catch (err) {
-      if (attempt >= retry.maxAttempts || !isTransient(err)) throw err;
+  const keys: Record<string, AttributeValue>[] = aggregateIds.map((id) => ({ pk: { S: id } }));
+  await drainBatch(keys, async (pending) => {
+    const out = await dynamodb.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }));
+    for (const item of out.Responses?.[tableName] ?? []) {
+      const a = decodeStoredAggregate(item);
+      found.set(a.aggregateId, a);
     }
-    await clock.sleep(backoffDelay(attempt, retry, clock.random));
-  }
+    return out.UnprocessedKeys?.[tableName]?.Keys ?? [];
+  }, retry, clock, unprocessedKeysError);
+  return found;
 }
 
 /** Re-reads one item consistently (after a failed condition). */

@@ -72,3 +72,29 @@ export async function withRetry<T>(op: () => Promise<T>, budget: RetryBudget, cl
     }
   }
 }
+
+/**
+ * Sends a batch and re-sends what the service leaves unprocessed
+ * (UnprocessedItems, UnprocessedKeys), with backoff, within the budget.
+ * `send` returns the leftover; `exhausted` builds the error once the budget
+ * is spent with work left (make it retryable: throttling causes leftovers).
+ */
+export async function drainBatch<T>(
+  initial: T[],
+  send: (pending: T[]) => Promise<T[]>,
+  budget: RetryBudget,
+  clock: RetryClock,
+  exhausted: (left: number) => Error,
+): Promise<void> {
+  let pending = initial;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      pending = await send(pending);
+      if (pending.length === 0) return;
+      if (attempt >= budget.maxAttempts) throw exhausted(pending.length);
+    } catch (err) {
+      if (attempt >= budget.maxAttempts || !isTransient(err)) throw err;
+    }
+    await clock.sleep(backoffDelay(attempt, budget, clock.random));
+  }
+}
