@@ -8,12 +8,10 @@ import * as aws from "@pulumi/aws";
 import { AggregateMode, bridgeConfigFromEnv, bridgeKinesisClient, createBridge, Mapper } from "../handlers/bridge";
 import { dynamoClient } from "../handlers/clients";
 import { ENV } from "../handlers/env";
-import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../handlers/kinesisEvent";
-import { streamConsumerAlarms } from "./alarms";
 import { keyedTable } from "./tables";
-import { closureFunction } from "./closureFunction";
+import { streamConsumer } from "./streamConsumer";
 import { Statement } from "./iam";
-import { onFailureQueue, streamMapping, StreamMappingOptions, streamReadStatements } from "./streamMapping";
+import { StreamMappingOptions } from "./streamMapping";
 
 /**
  * How the bridge reaches the analytics stream:
@@ -120,10 +118,9 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
     const child = { parent: this };
 
     this.parkedTable = keyedTable(`${name}-parked`, "sk", args.deletionProtection ?? true, child);
-    this.onFailureQueue = onFailureQueue(`${name}-failures`, child);
 
     const map = args.map;
-    const { fn, role } = closureFunction<KinesisStreamEvent, KinesisStreamBatchResponse>(`${name}-forwarder`, {
+    const forwarder = streamConsumer(`${name}-forwarder`, {
       description: "Maps events to the analytics contract and writes them to the consumer account",
       // Once per container: the target client caches and refreshes assumed-role credentials.
       callbackFactory: () => createBridge({
@@ -141,17 +138,22 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
         ...accessEnvironment(args.access),
       },
       statements: [
-        ...streamReadStatements(args.sourceStreamArn, this.onFailureQueue.arn, args.sourceKeyArn),
         { Sid: "ParkPoisonEvents", Action: "dynamodb:BatchWriteItem", Resource: this.parkedTable.arn },
         ...accessStatements(args),
       ],
+      streamArn: args.sourceStreamArn,
+      retentionHours: args.sourceRetentionHours,
+      streamKeyArn: args.sourceKeyArn,
+      mapping: args.mapping,
+      queueName: `${name}-failures`,
+      mappingName: `${name}-mapping`,
+      alarmActions: args.alarmActions,
     }, child);
-    this.fn = fn;
-    this.role = role;
-    this.mapping = streamMapping(`${name}-mapping`, {
-      streamArn: args.sourceStreamArn, fn, queue: this.onFailureQueue, retentionHours: args.sourceRetentionHours, options: args.mapping,
-    }, child);
-    this.alarms = streamConsumerAlarms(`${name}-forwarder`, { fn, onFailureQueue: this.onFailureQueue, alarmActions: args.alarmActions }, child);
+    this.fn = forwarder.fn;
+    this.role = forwarder.role;
+    this.onFailureQueue = forwarder.queue;
+    this.mapping = forwarder.mapping;
+    this.alarms = forwarder.alarms;
 
     this.registerOutputs({ roleArn: this.role.arn, functionName: this.fn.name, parkedTableName: this.parkedTable.name });
   }

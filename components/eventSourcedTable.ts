@@ -8,11 +8,9 @@ import * as aws from "@pulumi/aws";
 import { createProjector, projectorConfigFromEnv, Reducer } from "../handlers/projector";
 import { dynamoClient } from "../handlers/clients";
 import { ENV } from "../handlers/env";
-import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../handlers/kinesisEvent";
-import { streamConsumerAlarms } from "./alarms";
 import { keyedTable } from "./tables";
-import { closureFunction } from "./closureFunction";
-import { onFailureQueue, streamMapping, StreamMappingOptions, streamReadStatements } from "./streamMapping";
+import { streamConsumer } from "./streamConsumer";
+import { StreamMappingOptions } from "./streamMapping";
 
 /** The source stream's settings. */
 export interface EventStreamOptions {
@@ -88,10 +86,9 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
     this.stream = eventStream(`${name}-events`, streamOptions, child);
     this.table = keyedTable(`${name}-read-model`, undefined, deletionProtection, child);
     this.parkedTable = keyedTable(`${name}-parked`, "sk", deletionProtection, child);
-    this.onFailureQueue = onFailureQueue(`${name}-projector-failures`, child);
 
     const reduce = args.reduce;
-    const { fn } = closureFunction<KinesisStreamEvent, KinesisStreamBatchResponse>(`${name}-projector`, {
+    const projector = streamConsumer(`${name}-projector`, {
       description: "Projects events from the stream into the read-model table",
       // Runs once per container: the client and its connections are reused across invocations.
       callbackFactory: () => createProjector({ dynamodb: dynamoClient(), reduce, config: projectorConfigFromEnv(process.env) }),
@@ -102,16 +99,21 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
         [ENV.DEDUP_WINDOW]: String(args.dedupWindow ?? 64),
       },
       statements: [
-        ...streamReadStatements(this.stream.arn, this.onFailureQueue.arn, streamOptions.kmsKeyArn),
         { Sid: "ProjectReadModel", Action: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"], Resource: this.table.arn },
         { Sid: "ParkPoisonEvents", Action: "dynamodb:BatchWriteItem", Resource: this.parkedTable.arn },
       ],
+      streamArn: this.stream.arn,
+      retentionHours,
+      streamKeyArn: streamOptions.kmsKeyArn,
+      mapping: args.mapping,
+      queueName: `${name}-projector-failures`,
+      mappingName: `${name}-projector-mapping`,
+      alarmActions: args.alarmActions,
     }, child);
-    this.projector = fn;
-    this.mapping = streamMapping(`${name}-projector-mapping`, {
-      streamArn: this.stream.arn, fn, queue: this.onFailureQueue, retentionHours, options: args.mapping,
-    }, child);
-    this.alarms = streamConsumerAlarms(`${name}-projector`, { fn, onFailureQueue: this.onFailureQueue, alarmActions: args.alarmActions }, child);
+    this.projector = projector.fn;
+    this.onFailureQueue = projector.queue;
+    this.mapping = projector.mapping;
+    this.alarms = projector.alarms;
 
     this.registerOutputs({
       streamArn: this.stream.arn,
