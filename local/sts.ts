@@ -9,6 +9,7 @@ import * as http from "http";
 import * as net from "net";
 import { createHash, randomUUID } from "crypto";
 import { mayAssume } from "./trustPolicy";
+import { assumeRoleXml, stsErrorXml, STS_NS, xmlEscape } from "./stsXml";
 
 /** A role the local cloud knows: its ARN and trust policy (JSON). */
 export interface LocalRole {
@@ -44,7 +45,6 @@ export interface LocalStsOptions {
   now?: () => Date;
 }
 
-const NS = "https://sts.amazonaws.com/doc/2011-06-15/";
 const MAX_BODY = 64 * 1024;
 // A session assumed by a role (every function's identity is one) can last at most an hour.
 const ROLE_CHAINING_LIMIT = 3600;
@@ -53,9 +53,6 @@ class StsError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) { super(message); }
 }
 
-function xml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
 
 const ROLE_ARN = /^arn:aws:iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/;
 const ASSUMED_ARN = /^arn:aws:sts::(\d{12}):assumed-role\/([\w+=,.@-]{1,64})\/[\w+=,.@-]+$/;
@@ -111,17 +108,19 @@ function assumeRole(params: URLSearchParams, caller: ReturnType<typeof callerOf>
   calls.push({ caller: caller.arn, roleArn, externalId, allowed: true, reason: verdict.reason });
   const [, account, , name] = ROLE_ARN.exec(roleArn)!;
   const expiration = new Date((opts.now ?? (() => new Date()))().getTime() + duration * 1000);
-  return `<AssumeRoleResponse xmlns="${NS}"><AssumeRoleResult>`
-    + `<Credentials><AccessKeyId>${account}</AccessKeyId><SecretAccessKey>local</SecretAccessKey>`
-    + `<SessionToken>${xml(`role:${roleArn}`)}</SessionToken><Expiration>${expiration.toISOString()}</Expiration></Credentials>`
-    + `<AssumedRoleUser><AssumedRoleId>${roleUniqueId(name)}:${xml(session)}</AssumedRoleId>`
-    + `<Arn>arn:aws:sts::${account}:assumed-role/${xml(name)}/${xml(session)}</Arn></AssumedRoleUser>`
-    + `</AssumeRoleResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></AssumeRoleResponse>`;
+  return assumeRoleXml({
+    accessKeyId: account,
+    sessionToken: `role:${roleArn}`,
+    expiration,
+    assumedRoleId: `${roleUniqueId(name)}:${session}`,
+    assumedRoleArn: `arn:aws:sts::${account}:assumed-role/${name}/${session}`,
+    requestId,
+  });
 }
 
 function callerIdentity(caller: ReturnType<typeof callerOf>, requestId: string): string {
-  return `<GetCallerIdentityResponse xmlns="${NS}"><GetCallerIdentityResult>`
-    + `<Arn>arn:aws:sts::${caller.account}:assumed-role/${xml(caller.name)}/local</Arn>`
+  return `<GetCallerIdentityResponse xmlns="${STS_NS}"><GetCallerIdentityResult>`
+    + `<Arn>arn:aws:sts::${caller.account}:assumed-role/${xmlEscape(caller.name)}/local</Arn>`
     + `<UserId>${roleUniqueId(caller.name)}:local</UserId><Account>${caller.account}</Account>`
     + `</GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
 }
@@ -165,8 +164,7 @@ export async function startLocalSts(opts: LocalStsOptions): Promise<LocalSts> {
         send(200, handle(Buffer.concat(chunks).toString("utf8"), req.headers, opts, calls, requestId));
       } catch (err) {
         const e = err instanceof StsError ? err : new StsError(500, "InternalFailure", (err as Error).message);
-        send(e.status, `<ErrorResponse xmlns="${NS}"><Error><Type>${e.status < 500 ? "Sender" : "Receiver"}</Type><Code>${e.code}</Code>`
-          + `<Message>${xml(e.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+        send(e.status, stsErrorXml(e.code, e.message, requestId, e.status));
       }
     });
   });

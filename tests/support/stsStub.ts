@@ -10,6 +10,7 @@ import * as net from "net";
 import { STSClient } from "@aws-sdk/client-sts";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { accountCredentials, PRODUCER_ACCOUNT, REGION } from "./aws";
+import { assumeRoleXml, stsErrorXml } from "../../local/stsXml";
 
 /** The AssumeRole parameters one call carried. */
 export interface StsCall {
@@ -34,22 +35,21 @@ export interface StsStub {
   close(): Promise<void>;
 }
 
-function xmlEscape(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-function errorXml(code: string, message: string): string {
-  return `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>stub-error</RequestId></ErrorResponse>`;
+function errorXml(code: string, message: string, status: number): string {
+  return stsErrorXml(code, message, "stub-error", status);
 }
 
 function credentialsXml(call: StsCall, expiration: Date, n: number): string {
   const account = /^arn:aws:iam::(\d{12}):role\//.exec(call.RoleArn ?? "")?.[1] ?? "000000000000";
-  return `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>`
-    + `<Credentials><AccessKeyId>${account}</AccessKeyId><SecretAccessKey>local</SecretAccessKey>`
-    + `<SessionToken>stub-session-${n}</SessionToken><Expiration>${expiration.toISOString()}</Expiration></Credentials>`
-    + `<AssumedRoleUser><AssumedRoleId>AROASTUB:${xmlEscape(call.RoleSessionName ?? "")}</AssumedRoleId>`
-    + `<Arn>arn:aws:sts::${account}:assumed-role/stub/${xmlEscape(call.RoleSessionName ?? "")}</Arn></AssumedRoleUser>`
-    + `</AssumeRoleResult><ResponseMetadata><RequestId>stub-${n}</RequestId></ResponseMetadata></AssumeRoleResponse>`;
+  const session = call.RoleSessionName ?? "";
+  return assumeRoleXml({
+    accessKeyId: account,
+    sessionToken: `stub-session-${n}`,
+    expiration,
+    assumedRoleId: `AROASTUB:${session}`,
+    assumedRoleArn: `arn:aws:sts::${account}:assumed-role/stub/${session}`,
+    requestId: `stub-${n}`,
+  });
 }
 
 /** Starts the stub on a free loopback port. */
@@ -82,7 +82,7 @@ export async function startStsStub(options: { expectedExternalId?: string } = {}
         res.writeHead(status, { "content-type": "text/xml" });
         res.end(xml);
       };
-      if (params.get("Action") !== "AssumeRole") return send(400, errorXml("InvalidAction", `unsupported action ${params.get("Action")}`));
+      if (params.get("Action") !== "AssumeRole") return send(400, errorXml("InvalidAction", `unsupported action ${params.get("Action")}`, 400));
       const call: StsCall = {
         RoleArn: params.get("RoleArn") ?? undefined,
         ExternalId: params.get("ExternalId") ?? undefined,
@@ -92,10 +92,10 @@ export async function startStsStub(options: { expectedExternalId?: string } = {}
       stub.calls.push(call);
       if (stub.failNext.count > 0) {
         stub.failNext.count -= 1;
-        return send(stub.failNext.status, errorXml(stub.failNext.code, "injected by the STS stub"));
+        return send(stub.failNext.status, errorXml(stub.failNext.code, "injected by the STS stub", stub.failNext.status));
       }
       if (stub.expectedExternalId !== undefined && call.ExternalId !== stub.expectedExternalId) {
-        return send(403, errorXml("AccessDenied", `User is not authorized to perform: sts:AssumeRole on resource: ${call.RoleArn}`));
+        return send(403, errorXml("AccessDenied", `User is not authorized to perform: sts:AssumeRole on resource: ${call.RoleArn}`, 403));
       }
       const expiration = stub.expiration(Number(call.DurationSeconds ?? 3600));
       send(200, credentialsXml(call, expiration, stub.calls.length));
