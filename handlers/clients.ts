@@ -5,7 +5,8 @@
  * honours `AWS_ENDPOINT_URL_KINESIS`, `AWS_ENDPOINT_URL_DYNAMODB` and
  * `AWS_ENDPOINT_URL_STS`, so one artifact runs against AWS and the emulators.
  * Kinesis defaults to HTTP/2, which the emulators don't speak; HTTP/1.1 with
- * keep-alive works against both, so every client uses `NodeHttpHandler`.
+ * keep-alive works against both, so its client gets `NodeHttpHandler`. The
+ * others already default to it and only get its timeouts.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
@@ -29,10 +30,15 @@ export interface ClientOptions {
  * always match; `@smithy/*` alone is not resolvable from function code there
  * (aws-sdk-js-v3 #6169).
  */
-function httpHandler(options: ClientOptions): NodeHttpHandler {
+function http1Handler(options: ClientOptions): NodeHttpHandler {
   const kinesisEntry = require.resolve("@aws-sdk/client-kinesis");
   const { NodeHttpHandler: Handler } = require(require.resolve("@smithy/node-http-handler", { paths: [kinesisEntry] }));
-  return new Handler({ connectionTimeout: 3000, requestTimeout: options.requestTimeoutMs ?? 10_000 });
+  return new Handler(timeouts(options));
+}
+
+/** Timeouts for the client's default HTTP/1.1 handler (the SDK builds it from these options). */
+function timeouts(options: ClientOptions): { connectionTimeout: number; requestTimeout: number } {
+  return { connectionTimeout: 3000, requestTimeout: options.requestTimeoutMs ?? 10_000 };
 }
 
 /** A Kinesis client over HTTP/1.1. */
@@ -40,7 +46,7 @@ export function kinesisClient(options: ClientOptions = {}): KinesisClient {
   return new KinesisClient({
     credentials: options.credentials,
     maxAttempts: options.maxAttempts ?? 1,
-    requestHandler: httpHandler(options),
+    requestHandler: http1Handler(options),
   });
 }
 
@@ -49,7 +55,7 @@ export function dynamoClient(options: ClientOptions = {}): DynamoDBClient {
   return new DynamoDBClient({
     credentials: options.credentials,
     maxAttempts: options.maxAttempts ?? 1,
-    requestHandler: httpHandler(options),
+    requestHandler: timeouts(options),
   });
 }
 
@@ -58,6 +64,6 @@ export function stsClient(options: ClientOptions = {}): STSClient {
   return new STSClient({
     credentials: options.credentials,
     maxAttempts: options.maxAttempts ?? 3,
-    requestHandler: httpHandler(options),
+    requestHandler: timeouts(options),
   });
 }

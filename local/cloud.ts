@@ -293,7 +293,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
           landed: firehoses.reduce((a, f) => a + f.stats().records, 0),
           parked,
           deadLettered: Object.values(queues.counts()).reduce((a: number, b: any) => a + Number(b), 0),
-          mappings: pollers.map((p) => ({ name: p.name, lagMs: p.poller.stats().lagMs, retries: p.poller.stats().retries, lastError: p.poller.stats().lastError })),
+          mappings: pollers.map((p) => {
+            const { lagMs, retries, lastError } = p.poller.stats();
+            return { name: p.name, lagMs, retries, lastError };
+          }),
           iam: enforcers.stats(),
         };
       },
