@@ -23,6 +23,8 @@ export interface RecordedResource {
 export interface ProgramRun {
   outputs: Record<string, any>;
   resources: RecordedResource[];
+  /** URNs named by the `aliases` of registered resources (what `pulumi up` would treat as the same resource). */
+  aliases: string[];
   /** Every resource of one type. */
   ofType(type: string): RecordedResource[];
   /** The one resource of a type whose logical name ends with `suffix`. */
@@ -66,6 +68,31 @@ async function unwrap(value: unknown): Promise<unknown> {
   return value;
 }
 
+/**
+ * Records the URNs the `aliases` of each registered resource name, computed
+ * as the mock monitor computes URNs (its parent's type, then the type and
+ * name); an alias spec's unset fields default to the resource's own.
+ */
+function captureAliases(project: string, stack: string): string[] {
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const out: string[] = [];
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: unknown) => {
+    for (const alias of req.getAliasesList?.() ?? []) {
+      if (alias.getUrn?.()) { out.push(alias.getUrn()); continue; }
+      const spec = alias.getSpec?.();
+      if (!spec) continue;
+      const parentUrn: string = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
+      const type = spec.getType() || req.getType();
+      const qualified = parentUrn ? `${parentUrn.split("::")[2].split("$").pop()}$${type}` : type;
+      out.push(`urn:pulumi:${spec.getStack() || stack}::${spec.getProject() || project}::${qualified}::${spec.getName() || req.getName()}`);
+    }
+    for (const urn of req.getAliasurnsList?.() ?? []) out.push(urn);
+    return register(req, callback);
+  };
+  return out;
+}
+
 /** Runs index.ts under mocks for one stack and returns its outputs and resources. */
 export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   const project = options.project ?? PROJECT;
@@ -97,6 +124,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     false,
   );
 
+  const aliases = captureAliases(project, options.stack);
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const program: () => Promise<Record<string, unknown>> = require("../../index");
   const outputs = (await unwrap(await program())) as Record<string, any>;
@@ -113,6 +141,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   return {
     outputs,
     resources,
+    aliases,
     ofType: (type) => resources.filter((r) => r.type === type),
     one(type, suffix) {
       const matches = resources.filter((r) => r.type === type && (suffix === undefined || r.name.endsWith(suffix)));
