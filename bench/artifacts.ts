@@ -10,7 +10,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { writeArtifact } from "../local/artifacts";
+import { writeArtifact } from "../local/deploy/artifacts";
 import { CONSUMER_OUTPUTS, runProducer } from "../tests/support/producerRun";
 import { CONSUMER_ACCOUNT, createStream, createTable, testDynamo, testKinesis } from "../tests/support/aws";
 import { startStsStub } from "../tests/support/stsStub";

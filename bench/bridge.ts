@@ -8,9 +8,9 @@
  */
 import { KinesisClient, PutRecordCommand } from "@aws-sdk/client-kinesis";
 import { AggregateMode, BridgeConfig, createBridge, Mapper } from "../handlers/bridge";
-import { kinesisClient } from "../handlers/clients";
-import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../handlers/kinesisEvent";
-import { parseEnvelope } from "../handlers/envelope";
+import { kinesisClient } from "../handlers/shared/clients";
+import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../handlers/shared/kinesisEvent";
+import { parseEnvelope } from "../handlers/shared/envelope";
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, testDynamo, testKinesis } from "../tests/support/aws";
 import { fakeKinesis, medianCpuPerEvent } from "./fakes";
 import { batches, envelopes, toRecords } from "./workload";

@@ -5,7 +5,7 @@
  *
  *   node -r ts-node/register/transpile-only bench/coldStartChild.ts <dir> <function> '<env json>'
  */
-import { loadHandler } from "../local/artifacts";
+import { loadHandler } from "../local/deploy/artifacts";
 
 function kinesisEvent(aggregateId: string) {
   const envelope = { eventId: `01JCOLD${Date.now()}${process.pid}`, aggregateId, type: "OrderPlaced", occurredAt: new Date().toISOString(), schemaVersion: 1, data: { customerId: "c-1", lines: [{ sku: "A", quantity: 1, unitPriceCents: 100 }] } };

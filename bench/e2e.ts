@@ -7,9 +7,9 @@ import { CreateTableCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/cli
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { Writable } from "stream";
-import { startLocalCloud } from "../local/cloud";
-import { runDemo } from "../local/demo";
-import { LOCAL_ACCOUNTS, LOCAL_REGION } from "../local/manifest";
+import { startLocalCloud } from "../local/cloud/cloud";
+import { runDemo } from "../local/cloud/demo";
+import { LOCAL_ACCOUNTS, LOCAL_REGION } from "../local/shared/manifest";
 
 /** One measured figure beside its raw-emulator reference. */
 export interface EndToEndRow {

@@ -4,9 +4,9 @@
  * no bulk read, no dedup window.
  */
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { parseEnvelope } from "../handlers/envelope";
-import { KinesisStreamEvent, recordBytes } from "../handlers/kinesisEvent";
-import type { Reducer } from "../handlers/projectorFold";
+import { parseEnvelope } from "../handlers/shared/envelope";
+import { KinesisStreamEvent, recordBytes } from "../handlers/shared/kinesisEvent";
+import type { Reducer } from "../handlers/projector/fold";
 
 export function naiveProjector<S>(dynamodb: Pick<DynamoDBClient, "send">, tableName: string, reduce: Reducer<S>) {
   return async (event: KinesisStreamEvent) => {

@@ -4,9 +4,9 @@
  * handler over an in-memory fake client), each beside the naive baseline.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { dynamoClient } from "../handlers/clients";
+import { dynamoClient } from "../handlers/shared/clients";
 import { createProjector } from "../handlers/projector";
-import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../handlers/kinesisEvent";
+import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../handlers/shared/kinesisEvent";
 import { countRequests } from "../tests/support/sdkMiddleware";
 import { createTable } from "../tests/support/aws";
 import { fakeDynamo, medianCpuPerEvent } from "./fakes";

@@ -9,7 +9,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { startDynalite, startKinesisLocal } from "../local/emulators";
+import { startDynalite, startKinesisLocal } from "../local/emulators/emulators";
 import { artifactRows } from "./artifacts";
 import { bridgeCounts, bridgeCpu, BridgeImpl, EVENT_SIZES } from "./bridge";
 import { endToEnd } from "./e2e";

@@ -4,7 +4,7 @@
  * one invocation per second, against the local STS stub (real STSClient,
  * real HTTP); beside the naive AssumeRole on every invocation.
  */
-import { assumeRoleCredentials } from "../handlers/assumeRole";
+import { assumeRoleCredentials } from "../handlers/bridge/assumeRole";
 import { startStsStub } from "../tests/support/stsStub";
 
 export interface StsResult { hours: number; invocations: number; calls: number; callsPerHour: number; firstHourCalls: number }

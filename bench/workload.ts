@@ -3,8 +3,8 @@
  * with monotonically increasing sequence numbers and keys drawn from a fixed
  * linear congruential generator, so every count the bench prints repeats.
  */
-import type { EventEnvelope } from "../handlers/envelope";
-import type { KinesisStreamEvent, KinesisStreamRecord } from "../handlers/kinesisEvent";
+import type { EventEnvelope } from "../handlers/shared/envelope";
+import type { KinesisStreamEvent, KinesisStreamRecord } from "../handlers/shared/kinesisEvent";
 
 /** `uniform`: 1,000 aggregates drawn at random; `hot`: 10 aggregates, so ~10 events per aggregate per batch of 100. */
 export type KeyShape = "uniform" | "hot";

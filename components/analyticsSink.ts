@@ -5,12 +5,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { policyJson, roleWithPolicy, Statement } from "./iam";
-import { sinkAlarms } from "./analyticsSinkAlarms";
-import { deliveryRole, deliveryStream, landingBucket } from "./analyticsSinkLanding";
-import { AnalyticsSinkArgs, resolveSinkSettings, SinkSettings } from "./analyticsSinkSettings";
+import { policyJson, roleWithPolicy, Statement } from "./parts/iam";
+import { sinkAlarms } from "./analyticsSink/alarms";
+import { deliveryRole, deliveryStream, landingBucket } from "./analyticsSink/landing";
+import { AnalyticsSinkArgs, resolveSinkSettings, SinkSettings } from "./analyticsSink/settings";
 
-export { AnalyticsSinkArgs, AnalyticsSinkLandingArgs, SinkAccessMode } from "./analyticsSinkSettings";
+export { AnalyticsSinkArgs, AnalyticsSinkLandingArgs, SinkAccessMode } from "./analyticsSink/settings";
 
 
 /**

@@ -9,9 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import { API_ROUTES, apiConfigFromEnv, createApi, HttpApiEvent, HttpApiResult } from "../handlers/api";
-import { dynamoClient, kinesisClient } from "../handlers/clients";
-import { ENV } from "../handlers/env";
-import { closureFunction } from "./closureFunction";
+import { dynamoClient, kinesisClient } from "../handlers/shared/clients";
+import { ENV } from "../handlers/shared/env";
+import { closureFunction } from "./parts/closureFunction";
 
 /** Args of {@link CommandApi}. */
 export interface CommandApiArgs {

@@ -6,12 +6,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { AggregateMode, bridgeConfigFromEnv, bridgeKinesisClient, createBridge, Mapper } from "../handlers/bridge";
-import { dynamoClient } from "../handlers/clients";
-import { ENV } from "../handlers/env";
-import { keyedTable } from "./tables";
-import { streamConsumer } from "./streamConsumer";
-import { Statement } from "./iam";
-import { StreamMappingOptions } from "./streamMapping";
+import { dynamoClient } from "../handlers/shared/clients";
+import { ENV } from "../handlers/shared/env";
+import { keyedTable } from "./parts/tables";
+import { streamConsumer } from "./parts/streamConsumer";
+import { Statement } from "./parts/iam";
+import { StreamMappingOptions } from "./parts/streamMapping";
 
 /**
  * How the bridge reaches the analytics stream:

@@ -6,11 +6,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { createProjector, projectorConfigFromEnv, Reducer } from "../handlers/projector";
-import { dynamoClient } from "../handlers/clients";
-import { ENV } from "../handlers/env";
-import { keyedTable } from "./tables";
-import { streamConsumer } from "./streamConsumer";
-import { StreamMappingOptions } from "./streamMapping";
+import { dynamoClient } from "../handlers/shared/clients";
+import { ENV } from "../handlers/shared/env";
+import { keyedTable } from "./parts/tables";
+import { streamConsumer } from "./parts/streamConsumer";
+import { StreamMappingOptions } from "./parts/streamMapping";
 
 /** The source stream's settings. */
 export interface EventStreamOptions {

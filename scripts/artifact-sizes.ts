@@ -6,7 +6,7 @@
  *   npm run artifacts
  */
 import * as pulumi from "@pulumi/pulumi";
-import { writeArtifact } from "../local/artifacts";
+import { writeArtifact } from "../local/deploy/artifacts";
 import { runProducer } from "../tests/support/producerRun";
 
 const FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder"];

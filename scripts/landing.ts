@@ -9,10 +9,11 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { s3Client } from "../local/s3";
+import { s3Client } from "../local/emulators/s3";
+import { LOCAL_CLOUD_DIR } from "../local/shared/project";
 
 async function main() {
-  const file = path.join(__dirname, "..", ".local-cloud", "current.json");
+  const file = path.join(LOCAL_CLOUD_DIR, "current.json");
   if (!fs.existsSync(file)) throw new Error("no local cloud is running: start one with `npm start`");
   const current = JSON.parse(fs.readFileSync(file, "utf8"));
   const only = process.argv.indexOf("--aggregate") >= 0 ? process.argv[process.argv.indexOf("--aggregate") + 1] : undefined;

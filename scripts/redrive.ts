@@ -16,11 +16,11 @@
  */
 import { map, reduce } from "../domain";
 import { bridgeKinesisClient } from "../handlers/bridge";
-import { dynamoClient, kinesisClient } from "../handlers/clients";
+import { dynamoClient, kinesisClient } from "../handlers/shared/clients";
 import { DEFAULT_DEDUP_WINDOW } from "../handlers/projector";
-import { PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from "../handlers/putRecordsChunks";
-import { listParked, redriveBridge, redriveProjector } from "../handlers/redrive";
-import { DEFAULT_RETRY_BUDGET } from "../handlers/retry";
+import { PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from "../handlers/bridge/putRecordsChunks";
+import { listParked, redriveBridge, redriveProjector } from "../handlers/ops/redrive";
+import { DEFAULT_RETRY_BUDGET } from "../handlers/shared/retry";
 
 function parseArgs(argv: string[]): Record<string, string | true> {
   const out: Record<string, string | true> = {};

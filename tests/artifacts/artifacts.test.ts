@@ -9,12 +9,12 @@
 import { expect } from "chai";
 import { ProgramRun } from "../support/pulumiMocks";
 import { CONSUMER_OUTPUTS, runProducer } from "../support/producerRun";
-import { Artifact, loadHandler, writeArtifact } from "../../local/artifacts";
+import { Artifact, loadHandler, writeArtifact } from "../../local/deploy/artifacts";
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, putJson, readStream, scanAll, testDynamo, testKinesis, PRODUCER_ACCOUNT } from "../support/aws";
 import { startStsStub, StsStub } from "../support/stsStub";
-import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../../handlers/kinesisEvent";
+import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../../handlers/shared/kinesisEvent";
 import { HttpApiEvent, HttpApiResult } from "../../handlers/api";
-import { KinesisStreamRecord } from "../../handlers/kinesisEvent";
+import { KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
 // The official KPL deaggregator (awslabs/kinesis-aggregation), a devDependency: what a consumer of the analytics stream would use.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const agg = require("aws-kinesis-agg");

@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { map as domainMap, reduce as domainReduce, validate as domainValidate } from "../../domain";
 import { createApi, HttpApiEvent, HttpApiResult } from "../../handlers/api";
-import { MAX_JSON_DEPTH } from "../../handlers/apiValidation";
+import { MAX_JSON_DEPTH } from "../../handlers/api/validation";
 import { BridgeConfig, createBridge, Mapper } from "../../handlers/bridge";
-import { dynamoClient, kinesisClient } from "../../handlers/clients";
-import { ENVELOPE_SCHEMA_VERSION } from "../../handlers/envelope";
+import { dynamoClient, kinesisClient } from "../../handlers/shared/clients";
+import { ENVELOPE_SCHEMA_VERSION } from "../../handlers/shared/envelope";
 import { createProjector, Reducer } from "../../handlers/projector";
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, readStream, scanAll, testDynamo, testKinesis, uniqueName } from "../support/aws";
 import { defaultRouteRequest, getAggregateRequest, postBytesRequest, postEventRequest } from "../support/apiFixtures";

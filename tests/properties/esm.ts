@@ -11,7 +11,7 @@
  * whose writes can land after the retry's), and replays from
  * TRIM_HORIZON mid-run and at the end.
  */
-import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "../../handlers/kinesisEvent";
+import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
 import { FaultPlan } from "../support/faults";
 
 export type Handler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;

@@ -3,7 +3,7 @@ import * as fc from "fast-check";
 import * as bridgeModule from "../../handlers/bridge";
 import { FAULT_TOTALS, formatCounts } from "../support/faults";
 import { BridgeConfig, createBridge } from "../../handlers/bridge";
-import { kinesisClient } from "../../handlers/clients";
+import { kinesisClient } from "../../handlers/shared/clients";
 import { accountCredentials, CONSUMER_ACCOUNT, testDynamo } from "../support/aws";
 import { failPutRecordsEntries, recordingClock } from "../support/bridge";
 import { buggyMap, createWorld, historyArb, pipelineRun, runParameters, scheduleArb, World, writeRun } from "./pipeline";

@@ -3,8 +3,8 @@
  * receives them, and read-model items as the projector stores them.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import type { HttpApiEvent } from "../../handlers/apiTypes";
-import { padSequence } from "../../handlers/sequence";
+import type { HttpApiEvent } from "../../handlers/api/types";
+import { padSequence } from "../../handlers/shared/sequence";
 
 let requests = 0;
 

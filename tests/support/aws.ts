@@ -13,7 +13,7 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ScanCommand, AttributeValue } from "@aws-sdk/client-dynamodb";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { KinesisStreamEvent, KinesisStreamRecord } from "../../handlers/kinesisEvent";
+import { KinesisStreamEvent, KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
 
 export const REGION = "us-east-1";
 /** kinesis-local namespaces streams by the 12-digit access key id. */

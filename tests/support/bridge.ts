@@ -6,8 +6,8 @@
  */
 import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import type { AnalyticsWireRecord } from "../../handlers/bridge";
-import type { EventEnvelope } from "../../handlers/envelope";
-import type { KinesisStreamRecord } from "../../handlers/kinesisEvent";
+import type { EventEnvelope } from "../../handlers/shared/envelope";
+import type { KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
 import { CONSUMER_ACCOUNT, readStream, testKinesis } from "./aws";
 
 type AnyClient = { middlewareStack: KinesisClient["middlewareStack"] };

@@ -5,14 +5,14 @@
  */
 import { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
-import { dynamoClient } from "../../handlers/clients";
-import { ENVELOPE_SCHEMA_VERSION, EventEnvelope, parseEnvelope } from "../../handlers/envelope";
-import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "../../handlers/kinesisEvent";
-import { decodeParkedItem, ParkedEvent } from "../../handlers/parking";
+import { dynamoClient } from "../../handlers/shared/clients";
+import { ENVELOPE_SCHEMA_VERSION, EventEnvelope, parseEnvelope } from "../../handlers/shared/envelope";
+import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
+import { decodeParkedItem, ParkedEvent } from "../../handlers/shared/parkedTable";
 import { createProjector, ProjectorConfig, Reducer } from "../../handlers/projector";
-import { decodeReadModelItem, ReadModelView } from "../../handlers/readModel";
-import { RetryClock } from "../../handlers/retry";
-import { compareSequence } from "../../handlers/sequence";
+import { decodeReadModelItem, ReadModelView } from "../../handlers/shared/readModelItem";
+import { RetryClock } from "../../handlers/shared/retry";
+import { compareSequence } from "../../handlers/shared/sequence";
 import { createStream, createTable, readStream, scanAll, testDynamo, testKinesis, uniqueName } from "./aws";
 
 /** The test reducer's state: every applied event id in order, and a count. */

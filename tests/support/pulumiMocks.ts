@@ -4,7 +4,7 @@
  * mock answered, and its parent type from the URN. No CLI, no AWS.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AccountContext, realisticCall, realisticState } from "../../local/resourceState";
+import { AccountContext, realisticCall, realisticState } from "../../local/deploy/resourceState";
 
 export interface RecordedResource {
   type: string;

@@ -10,7 +10,7 @@ import * as net from "net";
 import { STSClient } from "@aws-sdk/client-sts";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { accountCredentials, PRODUCER_ACCOUNT, REGION } from "./aws";
-import { assumeRoleXml, stsErrorXml } from "../../local/stsXml";
+import { assumeRoleXml, stsErrorXml } from "../../local/sts/xml";
 
 /** The AssumeRole parameters one call carried. */
 export interface StsCall {

@@ -1,0 +1,52 @@
+/**
+ * A function fed by a Kinesis event-source mapping, with everything such a
+ * function needs: its on-failure queue, read access to the stream, the
+ * mapping with the design's defaults, and its alarms. Both stream-fed
+ * components build theirs here, so the two cannot drift apart.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../../handlers/shared/kinesisEvent";
+import { streamConsumerAlarms } from "./alarms";
+import { closureFunction, ClosureFunctionArgs } from "./closureFunction";
+import { onFailureQueue, streamMapping, StreamMappingOptions, streamReadStatements } from "./streamMapping";
+
+/** Args of {@link streamConsumer}. */
+export interface StreamConsumerArgs extends ClosureFunctionArgs<KinesisStreamEvent, KinesisStreamBatchResponse> {
+  /** The source stream. */
+  streamArn: pulumi.Input<string>;
+  /** Hours the stream keeps records; bounds the mapping's record age. */
+  retentionHours: number;
+  /** The stream's KMS key when it is customer-managed. */
+  streamKeyArn?: pulumi.Input<string>;
+  /** Mapping settings; unset ones take the defaults. */
+  mapping?: StreamMappingOptions;
+  /** Logical names of the on-failure queue and the mapping. */
+  queueName: string;
+  mappingName: string;
+  /** Where alarms notify. */
+  alarmActions?: pulumi.Input<string>[];
+}
+
+/** What {@link streamConsumer} created. */
+export interface StreamConsumer {
+  fn: aws.lambda.CallbackFunction<KinesisStreamEvent, KinesisStreamBatchResponse>;
+  role: aws.iam.Role;
+  queue: aws.sqs.Queue;
+  mapping: aws.lambda.EventSourceMapping;
+  alarms: aws.cloudwatch.MetricAlarm[];
+}
+
+/** Creates the queue, the function (its statements plus reading the stream), the mapping and the alarms. */
+export function streamConsumer(name: string, args: StreamConsumerArgs, opts: pulumi.ComponentResourceOptions): StreamConsumer {
+  const queue = onFailureQueue(args.queueName, opts);
+  const { fn, role } = closureFunction(name, {
+    ...args,
+    statements: [...streamReadStatements(args.streamArn, queue.arn, args.streamKeyArn), ...args.statements],
+  }, opts);
+  const mapping = streamMapping(args.mappingName, {
+    streamArn: args.streamArn, fn, queue, retentionHours: args.retentionHours, options: args.mapping,
+  }, opts);
+  const alarms = streamConsumerAlarms(name, { fn, onFailureQueue: queue, alarmActions: args.alarmActions }, opts);
+  return { fn, role, queue, mapping, alarms };
+}

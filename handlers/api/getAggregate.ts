@@ -1,0 +1,70 @@
+/**
+ * `GET /aggregates/{id}[?minPosition=<sequence number>]`: a strongly
+ * consistent read of the read model, telling a poller whether the event it
+ * wrote (at `minPosition`) is visible yet.
+ */
+import { GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { compareSequence } from "../shared/sequence";
+import { decodeReadModelItem } from "../shared/readModelItem";
+import { errorResponse, jsonResponse, rejectionResponse } from "./responses";
+import type { ApiDeps, HttpApiEvent, HttpApiResult } from "./types";
+import { checkAggregateId, parseMinPosition } from "./validation";
+
+/** The 200 body: the read model of one aggregate. */
+export interface AggregateView {
+  aggregateId: string;
+  /** The reducer's state; null when nothing was applied yet (e.g. parked at its first event). */
+  state: unknown;
+  version: number;
+  /** Sequence number of the last applied event, unpadded. */
+  position: string;
+  lastEventId: string | null;
+  updatedAt: string;
+  /** True while a poison event blocks this aggregate's later events. */
+  parked: boolean;
+  /** Whether the read model has reached `minPosition` (always true without it). */
+  visible: boolean;
+}
+
+/** Handles one GET. */
+export async function getAggregate(deps: ApiDeps, event: HttpApiEvent): Promise<HttpApiResult> {
+  const id = checkAggregateId(event.pathParameters?.id);
+  if (!id.ok) return rejectionResponse(id.rejection);
+  const min = parseMinPosition(event.queryStringParameters?.minPosition);
+  if (!min.ok) return rejectionResponse(min.rejection);
+
+  const out = await deps.dynamodb.send(new GetItemCommand({
+    TableName: deps.config.tableName,
+    Key: { pk: { S: id.value } },
+    ConsistentRead: true,
+  }));
+  if (!out.Item) {
+    const message = min.value === undefined
+      ? `aggregate ${id.value} not found`
+      : `aggregate ${id.value} not found yet: its first event may not be projected; keep polling`;
+    return errorResponse(404, "NotFound", message, { extra: { visible: false } });
+  }
+  const view = decodeReadModelItem(out.Item);
+  if (view.deleted) {
+    // A tombstone below minPosition may yet be recreated by the awaited event.
+    const reached = min.value === undefined || compareSequence(view.position, min.value) >= 0;
+    const message = reached
+      ? `aggregate ${id.value} was deleted; stop polling`
+      : `aggregate ${id.value} is deleted as of position ${view.position}, below minPosition; keep polling`;
+    return errorResponse(404, "Deleted", message, {
+      extra: { visible: false, deleted: true, position: view.position, version: view.version },
+    });
+  }
+  const body: AggregateView = {
+    aggregateId: view.aggregateId,
+    // null, not undefined, so every key is always present in the JSON.
+    state: view.state === undefined ? null : view.state,
+    version: view.version,
+    position: view.position,
+    lastEventId: view.lastEventId ?? null,
+    updatedAt: view.updatedAt,
+    parked: view.parked,
+    visible: min.value === undefined || compareSequence(view.position, min.value) >= 0,
+  };
+  return jsonResponse(200, body, { etag: `"${view.version}"` });
+}

@@ -1,0 +1,207 @@
+/**
+ * The local cloud's API Gateway HTTP API: serves the declared routes on
+ * 127.0.0.1, builds payload-format-2.0 events as API Gateway does, and maps
+ * the integration's answer (or failure) to HTTP the way API Gateway does.
+ */
+import * as http from "http";
+import * as net from "net";
+import { randomBytes } from "crypto";
+import type { HttpApiEvent, HttpApiResult } from "../../handlers/api/types";
+import { LOCAL_ACCOUNTS } from "../shared/manifest";
+import { matchRoute, parseRoutes } from "./routes";
+
+export { matchRoute, parseRoutes } from "./routes";
+
+/** The full payload-2.0 event (the handler's HttpApiEvent is the subset it reads). */
+export interface HttpApiEventV2 extends HttpApiEvent {
+  cookies?: string[];
+  headers: Record<string, string>;
+  requestContext: {
+    accountId: string;
+    apiId: string;
+    domainName: string;
+    domainPrefix: string;
+    http: { method: string; path: string; protocol: string; sourceIp: string; userAgent: string };
+    requestId: string;
+    routeKey: string;
+    stage: string;
+    time: string;
+    timeEpoch: number;
+  };
+}
+
+/** What an integration may answer: a structured result, or any JSON value (→ 200 application/json). */
+export type IntegrationResult = (HttpApiResult & { isBase64Encoded?: boolean; cookies?: string[] }) | unknown;
+
+/** Options of {@link startHttpApi}. */
+export interface HttpApiOptions {
+  /** Declared route keys, e.g. `POST /aggregates/{id}/events`, `ANY /{proxy+}`, `$default`. */
+  routes: string[];
+  invoke: (routeKey: string, event: HttpApiEventV2) => Promise<IntegrationResult>;
+  /** Default 0: a free port. */
+  port?: number;
+  host?: "127.0.0.1";
+  /** In the event's requestContext. Defaults: the producer account, "local". */
+  accountId?: string;
+  apiId?: string;
+  /** API Gateway's payload limit: 10 MB. */
+  maxBodyBytes?: number;
+  /** Integration timeout; API Gateway answers 503 after it. Default 30,000 (the HTTP API maximum). */
+  timeoutMs?: number;
+}
+
+/** A running HTTP API. */
+export interface LocalHttpApi {
+  /** Base URL with a trailing slash, like the stage's invoke URL. */
+  url: string;
+  stats(): { requests: number; byStatus: Record<number, number> };
+  stop(): Promise<void>;
+}
+
+const TEN_MB = 10 * 1024 * 1024;
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** API Gateway passes these as text; every other content type (or none) arrives base64-encoded. */
+function isText(contentType: string | undefined): boolean {
+  const media = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  return media.startsWith("text/") || /^application\/(json|javascript|xml|[\w.+-]+\+(json|xml))$/.test(media);
+}
+
+/** `12/Mar/2020:19:03:58 +0000`, API Gateway's requestContext.time. */
+function clf(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+function decode(s: string): string {
+  try { return decodeURIComponent(s.replace(/\+/g, " ")); } catch { return s; }
+}
+
+/** Lower-cased names, repeats comma-joined; the cookie header moves to `cookies`, as in payload 2.0. */
+function headersOf(req: http.IncomingMessage): { headers: Record<string, string>; cookies: string[] } {
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i].toLowerCase();
+    const value = req.rawHeaders[i + 1];
+    if (name === "cookie") cookies.push(...value.split(";").map((c) => c.trim()).filter(Boolean));
+    else headers[name] = name in headers ? `${headers[name]},${value}` : value;
+  }
+  return { headers, cookies };
+}
+
+function buildEvent(req: http.IncomingMessage, body: Buffer, routeKey: string, pathParameters: Record<string, string> | undefined, requestId: string, opts: HttpApiOptions): HttpApiEventV2 {
+  const [rawPath, ...rest] = (req.url ?? "/").split("?");
+  const rawQueryString = rest.join("?");
+  const query: Record<string, string> = {};
+  for (const pair of rawQueryString.split("&").filter(Boolean)) {
+    const [k, ...v] = pair.split("=");
+    const [key, value] = [decode(k), decode(v.join("="))];
+    query[key] = key in query ? `${query[key]},${value}` : value;
+  }
+  const { headers, cookies } = headersOf(req);
+  const sourceIp = (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, "");
+  Object.assign(headers, {
+    "x-forwarded-for": headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${sourceIp}` : sourceIp,
+    "x-forwarded-port": String(req.socket.localPort ?? ""),
+    "x-forwarded-proto": "http",
+    "x-amzn-trace-id": `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString("hex")}`,
+  });
+  const now = new Date();
+  const host = headers.host ?? "127.0.0.1";
+  const text = isText(headers["content-type"]);
+  return {
+    version: "2.0",
+    routeKey,
+    rawPath,
+    rawQueryString,
+    ...(cookies.length ? { cookies } : {}),
+    headers,
+    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+    ...(pathParameters && Object.keys(pathParameters).length ? { pathParameters } : {}),
+    requestContext: {
+      accountId: opts.accountId ?? LOCAL_ACCOUNTS.producer,
+      apiId: opts.apiId ?? "local",
+      domainName: host,
+      domainPrefix: host.split(".")[0],
+      http: { method: req.method ?? "GET", path: rawPath, protocol: `HTTP/${req.httpVersion}`, sourceIp, userAgent: headers["user-agent"] ?? "" },
+      requestId,
+      routeKey,
+      stage: "$default",
+      time: clf(now),
+      timeEpoch: now.getTime(),
+    },
+    ...(body.length ? { body: text ? body.toString("utf8") : body.toString("base64") } : {}),
+    isBase64Encoded: body.length > 0 && !text,
+  };
+}
+
+interface Reply { status: number; headers: Record<string, string | string[]>; body: Buffer }
+
+const message = (status: number, text: string): Reply => ({ status, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ message: text })) });
+
+/** API Gateway's reading of a payload-2.0 answer; a malformed one is its 500. */
+function replyOf(result: IntegrationResult): Reply {
+  const r = result as Record<string, unknown> | null;
+  if (!r || typeof r !== "object" || !("statusCode" in r)) {
+    return { status: 200, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify(result) ?? "") };
+  }
+  if (!Number.isInteger(r.statusCode) || (r.statusCode as number) < 100 || (r.statusCode as number) > 599) throw new Error(`bad statusCode ${String(r.statusCode)}`);
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries((r.headers ?? {}) as Record<string, unknown>)) headers[k.toLowerCase()] = String(v);
+  if (Array.isArray(r.cookies) && r.cookies.length) headers["set-cookie"] = r.cookies.map(String);
+  const body = typeof r.body === "string" ? r.body : r.body === undefined ? "" : JSON.stringify(r.body);
+  return { status: r.statusCode as number, headers, body: r.isBase64Encoded ? Buffer.from(body, "base64") : Buffer.from(body, "utf8") };
+}
+
+/** Starts serving the declared routes; resolves once listening. */
+export async function startHttpApi(opts: HttpApiOptions): Promise<LocalHttpApi> {
+  const routes = parseRoutes(opts.routes);
+  const limit = opts.maxBodyBytes ?? TEN_MB;
+  const counters = { requests: 0, byStatus: {} as Record<number, number> };
+
+  async function answer(req: http.IncomingMessage, body: Buffer, requestId: string): Promise<Reply> {
+    const path = (req.url ?? "/").split("?")[0];
+    const match = matchRoute(routes, req.method ?? "GET", path);
+    if (!match) return message(404, "Not Found");
+    const event = buildEvent(req, body, match.routeKey, match.pathParameters, requestId, opts);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => { timer = setTimeout(() => resolve("timeout"), opts.timeoutMs ?? 30_000); });
+    try {
+      const result = await Promise.race([opts.invoke(match.routeKey, event), timeout]);
+      if (result === "timeout") return message(503, "Service Unavailable");
+      return replyOf(result);
+    } catch {
+      return message(500, "Internal Server Error");
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (d: Buffer) => { size += d.length; if (size <= limit) chunks.push(d); });
+    req.on("end", () => {
+      // API Gateway's request ids look like "JKJaXmPLIAMEJCA="; the same one goes in the event and the answer.
+      const requestId = `${randomBytes(10).toString("base64").slice(0, 14)}=`;
+      const reply = size > limit ? Promise.resolve(message(413, "Request Entity Too Large")) : answer(req, Buffer.concat(chunks), requestId);
+      reply.catch(() => message(500, "Internal Server Error")).then((r) => {
+        counters.requests += 1;
+        counters.byStatus[r.status] = (counters.byStatus[r.status] ?? 0) + 1;
+        res.writeHead(r.status, { ...r.headers, "content-length": String(r.body.length), "apigw-requestid": requestId });
+        res.end(r.body);
+      });
+    });
+  });
+  await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", resolve); });
+  const address = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}/`,
+    stats: () => ({ requests: counters.requests, byStatus: { ...counters.byStatus } }),
+    stop: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}

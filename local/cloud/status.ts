@@ -1,0 +1,56 @@
+/**
+ * The terminal side of the local cloud: what was deployed, and a live
+ * one-line status.
+ */
+import { CloudStats, LocalCloud } from "./cloud";
+import { StackManifest } from "../shared/manifest";
+
+const DRIVEN = [
+  "aws:kinesis/stream:Stream", "aws:dynamodb/table:Table", "aws:s3/bucket:Bucket", "aws:lambda/function:Function",
+  "aws:lambda/eventSourceMapping:EventSourceMapping", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+  "aws:iam/role:Role", "aws:apigatewayv2/route:Route",
+];
+
+function label(type: string): string {
+  return type.split(":").pop()!;
+}
+
+/** Lines describing one account's resources and what is not emulated. */
+export function describeStack(m: StackManifest): string[] {
+  const lines = [`${m.stack} account ${m.account} (${m.region})`];
+  for (const type of DRIVEN) {
+    const names = m.resources.filter((r) => r.type === type).map((r) => r.state.name ?? r.inputs.routeKey ?? r.name);
+    if (names.length) lines.push(`  ${label(type).padEnd(22)} ${names.join(", ")}`);
+  }
+  const skipped = Object.entries(m.notEmulated).map(([type, n]) => `${label(type)} ×${n}`);
+  if (skipped.length) lines.push(`  not emulated (declared, recorded only): ${skipped.join(", ")}`);
+  return lines;
+}
+
+/** The one-line status. */
+export function statusLine(s: CloudStats): string {
+  const lag = s.mappings.map((m) => `${m.name.replace(/-mapping$/, "")} ${Math.round(m.lagMs / 1000)}s`).join(", ");
+  const denied = s.iam.denied ? ` · AccessDenied ${s.iam.denied}` : "";
+  return `accepted ${s.accepted} · projected ${s.projected} · forwarded ${s.forwarded} · landed ${s.landed} · parked ${s.parked} · dead-lettered ${s.deadLettered} · lag ${lag}${denied}`;
+}
+
+/** What `npm start` prints once everything is up. */
+export function banner(cloud: LocalCloud): string[] {
+  return [
+    "",
+    ...describeStack(cloud.manifests.consumer),
+    ...describeStack(cloud.manifests.producer),
+    "",
+    `functions cold start: ${Object.entries(cloud.coldStarts).map(([n, ms]) => `${n} ${Math.round(ms)} ms`).join(", ")}`,
+    `emulators: Kinesis ${cloud.endpoints.kinesis}, DynamoDB ${cloud.endpoints.dynamodb}, S3 ${cloud.endpoints.s3}, STS ${cloud.endpoints.sts}`,
+    `landing bucket: s3://${cloud.landingBucket} (consumer account ${cloud.manifests.consumer.account})`,
+    `parked events: AWS_ENDPOINT_URL_DYNAMODB=${cloud.endpoints.dynamodb} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local npm run redrive -- --table ${cloud.manifests.producer.outputs.readModelTableName} --parked ${cloud.manifests.producer.outputs.parkedTableName}`,
+    `logs of functions, mappings and Firehose: ${cloud.logFile}`,
+    `up in ${cloud.startupSeconds.toFixed(1)} s`,
+    "",
+    `API: ${cloud.apiUrl}`,
+    `  curl -s -X POST ${cloud.apiUrl}aggregates/order-1/events -H 'content-type: application/json' \\`,
+    `       -d '{"type":"OrderPlaced","data":{"customerId":"c-1","lines":[{"sku":"A","quantity":2,"unitPriceCents":500}]}}'`,
+    "",
+  ];
+}

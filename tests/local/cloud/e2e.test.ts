@@ -1,0 +1,186 @@
+/**
+ * The local cloud end to end, as `npm start` runs it, on ephemeral ports:
+ * both stacks deployed by running index.ts under the local provider, then
+ * driven over HTTP like a client would. A second cloud runs with KPL
+ * aggregation on (producer config `aggregateRecords`).
+ */
+import { expect } from "chai";
+import * as zlib from "zlib";
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from "@aws-sdk/client-kinesis";
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { LocalCloud, startLocalCloud } from "../../../local/cloud/cloud";
+import { deaggregateKpl } from "../../../handlers/kpl/deaggregate";
+import { LOCAL_ACCOUNTS, LOCAL_REGION } from "../../../local/shared/manifest";
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function landedRecords(cloud: LocalCloud): Promise<any[]> {
+  const listed = await cloud.s3.send(new ListObjectsV2Command({ Bucket: cloud.landingBucket, Prefix: "events/" }));
+  const out: any[] = [];
+  for (const o of listed.Contents ?? []) {
+    const body = await cloud.s3.send(new GetObjectCommand({ Bucket: cloud.landingBucket, Key: o.Key! }));
+    const bytes = Buffer.from(await body.Body!.transformToByteArray());
+    const text = (o.Key!.endsWith(".gz") ? zlib.gunzipSync(bytes) : bytes).toString("utf8");
+    out.push(...text.split("\n").filter(Boolean).map((l) => ({ key: o.Key, ...JSON.parse(l) })));
+  }
+  return out;
+}
+
+const post = (cloud: LocalCloud, id: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${cloud.apiUrl}aggregates/${id}/events`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+
+describe("local cloud end to end", function () {
+  this.timeout(300_000);
+  let cloud: LocalCloud;
+  before(async () => { cloud = await startLocalCloud({ apiPort: 0, maxFirehoseBufferSeconds: 1 }); });
+  after(async () => { await cloud?.stop(); });
+
+  it("deploys both accounts from the program and lists what it does not emulate", () => {
+    expect(cloud.manifests.consumer.account).to.equal("222222222222");
+    expect(cloud.manifests.producer.account).to.equal("111111111111");
+    expect(cloud.manifests.producer.functions.map((f) => f.name).sort()).to.deep.equal(["analytics-bridge-forwarder", "commands-handler", "orders-projector"]);
+    expect(Object.keys(cloud.manifests.producer.notEmulated)).to.include("aws:cloudwatch/metricAlarm:MetricAlarm");
+    expect(cloud.apiUrl).to.match(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+  });
+
+  it("accepts a write with 202, shows it in the read model after polling, and lands the mapped record in the consumer account", async () => {
+    const id = `e2e-${Date.now().toString(36)}`;
+    const res = await post(cloud, id, { type: "OrderPlaced", data: { customerId: "c-9", lines: [{ sku: "X", quantity: 3, unitPriceCents: 100 }] } });
+    expect(res.status).to.equal(202);
+    const accepted = await res.json() as { eventId: string; poll: string };
+    const view = await until("the read model", async () => {
+      const r = await fetch(`${cloud.apiUrl}${accepted.poll.replace(/^\//, "")}`);
+      const body: any = await r.json();
+      return r.status === 200 && body.visible ? body : undefined;
+    });
+    expect(view.state).to.include({ status: "open", customerId: "c-9", totalCents: 300 });
+    const landed = await until("the landing", async () => (await landedRecords(cloud)).find((w) => w.id === accepted.eventId));
+    expect(landed).to.include({ aggregateId: id, contract: "order-lifecycle.v1" });
+    expect(landed.data).to.include({ stage: "placed", amountCents: 300 });
+    expect(landed.key).to.match(/^events\/year=\d{4}\/month=\d{2}\/day=\d{2}\//);
+  });
+
+  it("answers bad input with a clear error and changes nothing", async () => {
+    const before = await cloud.stats();
+    const bad = [
+      await post(cloud, "bad-1", "{not json"),
+      await post(cloud, "bad-2", { type: "OrderTeleported", data: {} }),
+      await post(cloud, "bad%2F..", { type: "OrderPlaced", data: {} }),
+      await post(cloud, "bad-3", { type: "OrderPlaced", data: { customerId: "c", lines: [] } }, { "content-type": "text/plain" }),
+      await fetch(`${cloud.apiUrl}nowhere`),
+    ];
+    expect(bad.map((r) => r.status)).to.deep.equal([400, 400, 400, 415, 404]);
+    for (const r of bad) expect((await r.json() as any).error?.message ?? "").to.not.equal("");
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await cloud.stats();
+    expect([after.accepted, after.projected, after.forwarded]).to.deep.equal([before.accepted, before.projected, before.forwarded]);
+  });
+
+  it("with a wrong ExternalId the bridge fails, nothing is lost, and fixing it delivers the backlog", async () => {
+    const consumer = cloud.manifests.consumer.outputs;
+    // Deploy the producer with explicit consumer outputs and a wrong ExternalId (as a mistaken config would).
+    await cloud.redeploy("producer", {
+      consumerStack: "",
+      analyticsStreamArn: consumer.analyticsStreamArn,
+      analyticsKeyArn: consumer.analyticsKeyArn,
+      writerRoleArn: consumer.writerRoleArn,
+      externalId: "not-the-right-one",
+    });
+    const id = `backlog-${Date.now().toString(36)}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await post(cloud, id, i === 0 ? { type: "OrderPlaced", data: { customerId: "c", lines: [] } } : { type: "OrderPaid", data: { amountCents: i } });
+      expect(res.status).to.equal(202);
+      ids.push((await res.json() as any).eventId);
+    }
+    // The projector is unaffected; the bridge keeps failing.
+    await until("the projection", async () => {
+      const r = await fetch(`${cloud.apiUrl}aggregates/${id}`);
+      return r.status === 200 && (await r.json() as any).version === 3 ? true : undefined;
+    });
+    await until("a bridge failure", async () => ((await cloud.stats()).mappings.some((m) => m.name.includes("bridge") && m.retries > 0) ? true : undefined));
+    expect((await landedRecords(cloud)).filter((w) => w.aggregateId === id)).to.deep.equal([]);
+
+    // Fix the config (back to the StackReference) and redeploy: the backlog lands.
+    await cloud.redeploy("producer", { consumerStack: "local/event-sourced-pipeline/consumer" });
+    const landed = await until("the backlog", async () => {
+      const mine = (await landedRecords(cloud)).filter((w) => w.aggregateId === id);
+      return new Set(mine.map((w) => w.id)).size === 3 ? mine : undefined;
+    });
+    expect([...new Set(landed.map((w) => w.id))].sort()).to.deep.equal([...ids].sort());
+    expect(cloud.deadLetters()).to.satisfy((d: Record<string, object[]>) => Object.values(d).every((m) => m.length === 0));
+  });
+});
+
+/** The analytics stream as its consumers read it: each Kinesis record, and its user records (KPL aggregates split). */
+async function analyticsRecords(cloud: LocalCloud): Promise<{ partitionKey: string; aggregated: boolean; wire: any[] }[]> {
+  const kinesis = new KinesisClient({
+    region: LOCAL_REGION, endpoint: cloud.endpoints.kinesis, requestHandler: new NodeHttpHandler(),
+    credentials: { accessKeyId: LOCAL_ACCOUNTS.consumer, secretAccessKey: "local" },
+  });
+  const stream = String(cloud.manifests.consumer.outputs.analyticsStreamArn).split("/").pop()!;
+  const out: { partitionKey: string; aggregated: boolean; wire: any[] }[] = [];
+  for (const shard of (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? []) {
+    let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId!, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+    while (iterator) {
+      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+      for (const r of page.Records ?? []) {
+        const data = Buffer.from(r.Data!);
+        const users = deaggregateKpl(data);
+        out.push({ partitionKey: r.PartitionKey!, aggregated: users !== undefined, wire: (users?.map((u) => u.data) ?? [data]).map((d) => JSON.parse(d.toString("utf8"))) });
+      }
+      if (!page.Records?.length || page.MillisBehindLatest === 0) break;
+      iterator = page.NextShardIterator;
+    }
+  }
+  return out;
+}
+
+describe("local cloud end to end, KPL aggregation on (aggregateRecords: sourceShard)", function () {
+  this.timeout(300_000);
+  let cloud: LocalCloud;
+  before(async () => { cloud = await startLocalCloud({ apiPort: 0, maxFirehoseBufferSeconds: 1, config: { producer: { aggregateRecords: "sourceShard" } } }); });
+  after(async () => { await cloud?.stop(); });
+
+  it("aggregates the bridge's writes, and Firehose lands them as individual records with their ids", async () => {
+    const bridge = cloud.manifests.producer.functions.find((f) => f.name === "analytics-bridge-forwarder")!;
+    expect(bridge.environment.AGGREGATE_RECORDS).to.equal("sourceShard");
+    const run = Date.now().toString(36);
+    const orders = [`kpl-a-${run}`, `kpl-b-${run}`];
+    const ids: Record<string, string[]> = Object.fromEntries(orders.map((o) => [o, []]));
+    // Written back to back, so the bridge's batches (1 s window) hold several events each.
+    for (let i = 0; i < 4; i++) {
+      for (const id of orders) {
+        const res = await post(cloud, id, i === 0 ? { type: "OrderPlaced", data: { customerId: "c", lines: [] } } : { type: "OrderPaid", data: { amountCents: i } });
+        expect(res.status).to.equal(202);
+        ids[id].push((await res.json() as any).eventId);
+      }
+    }
+    const all = orders.flatMap((o) => ids[o]);
+    const landed = await until("the landing", async () => {
+      const mine = (await landedRecords(cloud)).filter((w) => orders.includes(w.aggregateId));
+      return mine.length >= all.length ? mine : undefined;
+    });
+    // Each write lands once, as its own JSON line, under its aggregate.
+    expect(landed.map((w) => w.id).sort()).to.deep.equal([...all].sort());
+    for (const w of landed) expect(ids[w.aggregateId], w.id).to.include(w.id);
+    expect(landed.every((w) => w.contract === "order-lifecycle.v1")).to.equal(true);
+
+    // On the analytics stream they travelled as KPL aggregates keyed by the source shard, each aggregate's order kept.
+    const records = (await analyticsRecords(cloud)).filter((r) => r.wire.some((w) => orders.includes(w.aggregateId)));
+    expect(records.some((r) => r.aggregated && r.wire.length > 1), "at least one KPL aggregate of several records").to.equal(true);
+    for (const r of records) expect(r.partitionKey).to.match(/^shardId-\d+$/);
+    const wire = records.flatMap((r) => r.wire);
+    for (const id of orders) expect(wire.filter((w) => w.aggregateId === id).map((w) => w.id), id).to.deep.equal(ids[id]);
+    expect((await cloud.stats()).landed).to.be.at.least(all.length);
+  });
+});
