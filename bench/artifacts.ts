@@ -17,13 +17,22 @@ import { startStsStub } from "../tests/support/stsStub";
 
 export const FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder"];
 
-export interface ArtifactRow { fn: string; zipBytes: number; files: number; packages: number; coldStart?: { loadMs: number; firstEventMs: number; totalMs: number; runs: number } }
+export interface ArtifactRow {
+  fn: string;
+  zipBytes: number;
+  files: number;
+  packages: number;
+  coldStart?: { loadMs: number; firstEventMs: number; totalMs: number; runs: number };
+}
 
 /** What a CallbackFunction with default packaging would upload (same mocks must be active). */
 async function defaultPackagingBytes(): Promise<number> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const aws = require("@pulumi/aws");
-  const fn = new aws.lambda.CallbackFunction("defaults-probe", { role: "arn:aws:iam::111111111111:role/probe", runtime: "nodejs22.x", callback: async () => ({ ok: true }) });
+  const fn = new aws.lambda.CallbackFunction("defaults-probe", {
+    role: "arn:aws:iam::111111111111:role/probe",
+    runtime: "nodejs22.x",
+    callback: async () => ({ ok: true }),
+  });
   const code = await new Promise<any>((resolve) => (fn.code as pulumi.Output<any>).apply(resolve));
   return (await writeArtifact(code, "defaults")).zipBytes;
 }
@@ -38,11 +47,19 @@ function median(xs: number[]): number {
 function coldStartOnce(dir: string, kind: string, env: Record<string, string>): Promise<{ loadMs: number; firstEventMs: number }> {
   const script = path.join(__dirname, "coldStartChild.ts");
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, dir, kind, JSON.stringify(env)], { cwd: path.resolve(__dirname, ".."), env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, dir, kind, JSON.stringify(env)], {
+      cwd: path.resolve(__dirname, ".."),
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
-    child.stdout.on("data", (d) => { out += d; });
-    child.stderr.on("data", (d) => { err += d; });
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
     const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
     child.on("exit", (code) => {
       clearTimeout(timer);
@@ -70,8 +87,12 @@ export async function artifactRows(outDir: string, runs: number): Promise<{ rows
     await createTable(dynamo, run.outputs.bridgeParkedTableName, "sk");
     await createStream(testKinesis(CONSUMER_ACCOUNT), CONSUMER_OUTPUTS.analyticsStreamArn.split("/").pop()!, 1);
     const endpoints = {
-      AWS_REGION: process.env.AWS_REGION!, AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY!,
-      AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB!, AWS_ENDPOINT_URL_KINESIS: process.env.AWS_ENDPOINT_URL_KINESIS!, AWS_ENDPOINT_URL_STS: sts.endpoint,
+      AWS_REGION: process.env.AWS_REGION!,
+      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID!,
+      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY!,
+      AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB!,
+      AWS_ENDPOINT_URL_KINESIS: process.env.AWS_ENDPOINT_URL_KINESIS!,
+      AWS_ENDPOINT_URL_STS: sts.endpoint,
     };
     const rows: ArtifactRow[] = [];
     for (const fn of FUNCTIONS) {
@@ -81,13 +102,30 @@ export async function artifactRows(outDir: string, runs: number): Promise<{ rows
       const samples_ = await samples(runs, artifact.dir, fn, env);
       const loadMs = median(samples_.map((s) => s.loadMs));
       const firstEventMs = median(samples_.map((s) => s.firstEventMs));
-      rows.push({ fn, zipBytes: artifact.zipBytes, files: artifact.files.length, packages: artifact.packages.length, coldStart: { loadMs, firstEventMs, totalMs: median(samples_.map((s) => s.loadMs + s.firstEventMs)), runs } });
+      rows.push({
+        fn,
+        zipBytes: artifact.zipBytes,
+        files: artifact.files.length,
+        packages: artifact.packages.length,
+        coldStart: { loadMs, firstEventMs, totalMs: median(samples_.map((s) => s.loadMs + s.firstEventMs)), runs },
+      });
     }
     const noopDir = path.join(outDir, "artifacts", "noop");
     fs.mkdirSync(noopDir, { recursive: true });
     fs.writeFileSync(path.join(noopDir, "__index.js"), "exports.handler = async () => ({ ok: true });\n");
     const noop = await samples(runs, noopDir, "noop", endpoints);
-    const baseline: ArtifactRow = { fn: "no-op handler (baseline)", zipBytes: 0, files: 1, packages: 0, coldStart: { loadMs: median(noop.map((s) => s.loadMs)), firstEventMs: median(noop.map((s) => s.firstEventMs)), totalMs: median(noop.map((s) => s.loadMs + s.firstEventMs)), runs } };
+    const baseline: ArtifactRow = {
+      fn: "no-op handler (baseline)",
+      zipBytes: 0,
+      files: 1,
+      packages: 0,
+      coldStart: {
+        loadMs: median(noop.map((s) => s.loadMs)),
+        firstEventMs: median(noop.map((s) => s.firstEventMs)),
+        totalMs: median(noop.map((s) => s.loadMs + s.firstEventMs)),
+        runs,
+      },
+    };
     return { rows, defaultPackagingBytes: await defaultPackagingBytes(), baseline };
   } finally {
     await sts.close();

@@ -14,7 +14,6 @@ import { parseEnvelope } from "../handlers/shared/envelope";
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, testDynamo, testKinesis } from "../tests/support/aws";
 import { fakeKinesis, medianCpuPerEvent } from "./fakes";
 import { batches, envelopes, toRecords } from "./workload";
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const agg = require("aws-kinesis-agg");
 
 /** A PUT payload unit: 25 KB chunks of a record (counted as 25 × 1024 bytes, data + partition key). */
@@ -53,16 +52,19 @@ function observe(client: { middlewareStack: KinesisClient["middlewareStack"] }) 
     stats.units += Math.ceil(size / PUT_UNIT_BYTES);
     stats.onDemandKiB += Math.ceil(size / ON_DEMAND_BYTES);
   };
-  client.middlewareStack.add((next, context) => async (args: any) => {
-    if (context.commandName === "PutRecordsCommand") {
-      stats.calls += 1;
-      for (const r of args.input.Records) add(r.Data, r.PartitionKey);
-    } else if (context.commandName === "PutRecordCommand") {
-      stats.calls += 1;
-      add(args.input.Data, args.input.PartitionKey);
-    }
-    return next(args);
-  }, { step: "initialize", name: "benchObservePuts", priority: "high" });
+  client.middlewareStack.add(
+    (next, context) => async (args: any) => {
+      if (context.commandName === "PutRecordsCommand") {
+        stats.calls += 1;
+        for (const r of args.input.Records) add(r.Data, r.PartitionKey);
+      } else if (context.commandName === "PutRecordCommand") {
+        stats.calls += 1;
+        add(args.input.Data, args.input.PartitionKey);
+      }
+      return next(args);
+    },
+    { step: "initialize", name: "benchObservePuts", priority: "high" },
+  );
   return stats;
 }
 
@@ -72,7 +74,12 @@ function wireOf(data: string): { partitionKey: string; data: Buffer } {
   if (!parsed.ok) throw new Error("bench events are valid");
   const e = parsed.event;
   const out = benchMap(e) as { contract: string; data: unknown };
-  return { partitionKey: e.aggregateId, data: Buffer.from(JSON.stringify({ id: e.eventId, eventId: e.eventId, aggregateId: e.aggregateId, occurredAt: e.occurredAt, contract: out.contract, data: out.data })) };
+  return {
+    partitionKey: e.aggregateId,
+    data: Buffer.from(
+      JSON.stringify({ id: e.eventId, eventId: e.eventId, aggregateId: e.aggregateId, occurredAt: e.occurredAt, contract: out.contract, data: out.data }),
+    ),
+  };
 }
 
 type Handler = (e: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse | void>;
@@ -87,18 +94,35 @@ function build(impl: BridgeImpl, kinesis: Pick<KinesisClient, "send">, targetStr
     };
   }
   if (impl === "forwarderPutRecord") {
-    return (event) => new Promise<void>((resolve, reject) => {
-      const wires = event.Records.map((r) => wireOf(r.kinesis.data));
-      agg.aggregate(wires, (encoded: { partitionKey: string; data: Buffer }, done: (err?: Error) => void) => {
-        kinesis.send(new PutRecordCommand({ StreamARN: targetStreamArn, PartitionKey: encoded.partitionKey, Data: encoded.data })).then(() => done(), done);
-      }, () => resolve(), (err: Error) => reject(err));
-    });
+    return (event) =>
+      new Promise<void>((resolve, reject) => {
+        const wires = event.Records.map((r) => wireOf(r.kinesis.data));
+        agg.aggregate(
+          wires,
+          (encoded: { partitionKey: string; data: Buffer }, done: (err?: Error) => void) => {
+            kinesis.send(new PutRecordCommand({ StreamARN: targetStreamArn, PartitionKey: encoded.partitionKey, Data: encoded.data })).then(() => done(), done);
+          },
+          () => resolve(),
+          (err: Error) => reject(err),
+        );
+      });
   }
   const config: BridgeConfig = {
-    targetStreamArn, parkedTableName: "bench-bridge-parked", retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 100 },
-    maxRecordsPerCall: 500, maxBytesPerCall: 5 * 1024 * 1024, aggregate: impl.slice("bridge:".length) as AggregateMode,
+    targetStreamArn,
+    parkedTableName: "bench-bridge-parked",
+    retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 100 },
+    maxRecordsPerCall: 500,
+    maxBytesPerCall: 5 * 1024 * 1024,
+    aggregate: impl.slice("bridge:".length) as AggregateMode,
   };
-  return createBridge({ kinesis: kinesis as KinesisClient, dynamodb: testDynamo(), map: benchMap, config, clock: { sleep: async () => undefined, random: () => 0.5 }, log: () => undefined });
+  return createBridge({
+    kinesis: kinesis as KinesisClient,
+    dynamodb: testDynamo(),
+    map: benchMap,
+    config,
+    clock: { sleep: async () => undefined, random: () => 0.5 },
+    log: () => undefined,
+  });
 }
 
 function workload(n: number, size: string, keys: "uniform" | "hot" = "uniform") {
@@ -135,6 +159,10 @@ export async function bridgeCpu(impl: BridgeImpl, n: number, size: string, batch
   const warm = build(impl, fakeKinesis(), "arn:aws:kinesis:us-east-1:222222222222:stream/warm");
   for (const b of batches(workload(1000, size), batchSize)) await warm(b);
   const bs = batches(workload(n, size), batchSize);
-  const cpu = await medianCpuPerEvent(() => build(impl, fakeKinesis(), "arn:aws:kinesis:us-east-1:222222222222:stream/cpu"), bs, Math.min(5, Math.max(1, Math.ceil(50_000 / n))));
+  const cpu = await medianCpuPerEvent(
+    () => build(impl, fakeKinesis(), "arn:aws:kinesis:us-east-1:222222222222:stream/cpu"),
+    bs,
+    Math.min(5, Math.max(1, Math.ceil(50_000 / n))),
+  );
   return cpu.median;
 }

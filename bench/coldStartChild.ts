@@ -8,20 +8,46 @@
 import { loadHandler } from "../local/deploy/artifacts";
 
 function kinesisEvent(aggregateId: string) {
-  const envelope = { eventId: `01JCOLD${Date.now()}${process.pid}`, aggregateId, type: "OrderPlaced", occurredAt: new Date().toISOString(), schemaVersion: 1, data: { customerId: "c-1", lines: [{ sku: "A", quantity: 1, unitPriceCents: 100 }] } };
+  const envelope = {
+    eventId: `01JCOLD${Date.now()}${process.pid}`,
+    aggregateId,
+    type: "OrderPlaced",
+    occurredAt: new Date().toISOString(),
+    schemaVersion: 1,
+    data: { customerId: "c-1", lines: [{ sku: "A", quantity: 1, unitPriceCents: 100 }] },
+  };
   return {
-    Records: [{
-      awsRegion: "us-east-1", eventID: `shardId-000000000000:4959${String(Date.now()).padStart(52, "0")}`, eventName: "aws:kinesis:record", eventSource: "aws:kinesis",
-      eventSourceARN: "arn:aws:kinesis:us-east-1:111111111111:stream/orders", eventVersion: "1.0", invokeIdentityArn: "arn:aws:iam::111111111111:role/x",
-      kinesis: { kinesisSchemaVersion: "1.0", partitionKey: aggregateId, sequenceNumber: `4959${String(Date.now()).padStart(52, "0")}`, data: Buffer.from(JSON.stringify(envelope)).toString("base64"), approximateArrivalTimestamp: Date.now() / 1000 },
-    }],
+    Records: [
+      {
+        awsRegion: "us-east-1",
+        eventID: `shardId-000000000000:4959${String(Date.now()).padStart(52, "0")}`,
+        eventName: "aws:kinesis:record",
+        eventSource: "aws:kinesis",
+        eventSourceARN: "arn:aws:kinesis:us-east-1:111111111111:stream/orders",
+        eventVersion: "1.0",
+        invokeIdentityArn: "arn:aws:iam::111111111111:role/x",
+        kinesis: {
+          kinesisSchemaVersion: "1.0",
+          partitionKey: aggregateId,
+          sequenceNumber: `4959${String(Date.now()).padStart(52, "0")}`,
+          data: Buffer.from(JSON.stringify(envelope)).toString("base64"),
+          approximateArrivalTimestamp: Date.now() / 1000,
+        },
+      },
+    ],
   };
 }
 
 function httpGet(id: string) {
   return {
-    version: "2.0", routeKey: "GET /aggregates/{id}", rawPath: `/aggregates/${id}`, rawQueryString: "", headers: {}, isBase64Encoded: false,
-    pathParameters: { id }, requestContext: { requestId: `cold-${process.pid}`, http: { method: "GET", path: `/aggregates/${id}` } },
+    version: "2.0",
+    routeKey: "GET /aggregates/{id}",
+    rawPath: `/aggregates/${id}`,
+    rawQueryString: "",
+    headers: {},
+    isBase64Encoded: false,
+    pathParameters: { id },
+    requestContext: { requestId: `cold-${process.pid}`, http: { method: "GET", path: `/aggregates/${id}` } },
   };
 }
 
@@ -35,9 +61,17 @@ async function main() {
   const t1 = process.hrtime.bigint();
   const result = await handler(event);
   const t2 = process.hrtime.bigint();
-  if (fn !== "noop" && fn !== "commands-handler" && (result as { batchItemFailures: unknown[] }).batchItemFailures.length) throw new Error(`${fn} failed its first event: ${JSON.stringify(result)}`);
-  if (fn === "commands-handler" && ![200, 404].includes((result as { statusCode: number }).statusCode)) throw new Error(`API answered ${JSON.stringify(result)}`);
+  if (fn !== "noop" && fn !== "commands-handler" && (result as { batchItemFailures: unknown[] }).batchItemFailures.length)
+    throw new Error(`${fn} failed its first event: ${JSON.stringify(result)}`);
+  if (fn === "commands-handler" && ![200, 404].includes((result as { statusCode: number }).statusCode))
+    throw new Error(`API answered ${JSON.stringify(result)}`);
   console.log(JSON.stringify({ loadMs: Number(t1 - t0) / 1e6, firstEventMs: Number(t2 - t1) / 1e6 }));
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

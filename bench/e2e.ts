@@ -25,7 +25,11 @@ const CONCURRENCY = 16;
 async function concurrently(n: number, op: (i: number) => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => { for (let i = next++; i < n; i = next++) await op(i); }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let i = next++; i < n; i = next++) await op(i);
+    }),
+  );
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
@@ -36,17 +40,32 @@ async function rawRates(endpoints: { kinesis: string; dynamodb: string }, n: num
   const dynamo = new DynamoDBClient({ region: LOCAL_REGION, endpoint: endpoints.dynamodb, credentials });
   const stream = `bench-raw-${Date.now()}`;
   await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
-  while ((await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary?.StreamStatus !== "ACTIVE") await new Promise((r) => setTimeout(r, 20));
-  await dynamo.send(new CreateTableCommand({ TableName: stream, BillingMode: "PAY_PER_REQUEST", AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }], KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }] }));
+  while ((await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary?.StreamStatus !== "ACTIVE")
+    await new Promise((r) => setTimeout(r, 20));
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: stream,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+    }),
+  );
   await new Promise((r) => setTimeout(r, 50));
   const data = Buffer.from(JSON.stringify({ type: "OrderPaid", data: { amountCents: 100 }, pad: "x".repeat(150) }));
   const putRecord = n / (await concurrently(n, (i) => kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: `k${i}`, Data: data }))));
   const batches = Math.ceil(n / 100);
-  const putRecords = (batches * 100) / (await concurrently(batches, (b) => kinesis.send(new PutRecordsCommand({
-    StreamName: stream,
-    Records: Array.from({ length: 100 }, (_, i) => ({ PartitionKey: `k${b}-${i}`, Data: data })),
-  }))));
-  const putItem = n / (await concurrently(n, (i) => dynamo.send(new PutItemCommand({ TableName: stream, Item: { pk: { S: `k${i}` }, state: { S: data.toString() } } }))));
+  const putRecords =
+    (batches * 100) /
+    (await concurrently(batches, (b) =>
+      kinesis.send(
+        new PutRecordsCommand({
+          StreamName: stream,
+          Records: Array.from({ length: 100 }, (_, i) => ({ PartitionKey: `k${b}-${i}`, Data: data })),
+        }),
+      ),
+    ));
+  const putItem =
+    n / (await concurrently(n, (i) => dynamo.send(new PutItemCommand({ TableName: stream, Item: { pk: { S: `k${i}` }, state: { S: data.toString() } } }))));
   kinesis.destroy();
   dynamo.destroy();
   return { putRecord, putRecords, putItem };
@@ -64,12 +83,48 @@ export async function endToEnd(quick = false): Promise<EndToEndRow[]> {
     const accepted = demo.accepted / demo.acceptSeconds;
     const landed = demo.accepted / demo.landSeconds;
     return [
-      { metric: "startup to serving, s", value: round(cloud.startupSeconds), rawEmulatorValue: null, ratio: null, note: "both stacks deployed into fresh emulators" },
-      { metric: "accepted, events/s (POST → 202)", value: round(accepted), rawEmulatorValue: round(raw.putRecord), ratio: round(accepted / raw.putRecord, 3), note: "raw: PutRecord calls/s, 16 clients" },
-      { metric: "landed, events/s (202 → S3 landing)", value: round(landed), rawEmulatorValue: round(raw.putRecords), ratio: round(landed / raw.putRecords, 3), note: "bounded by acceptance here; raw: records/s through PutRecords of 100" },
-      { metric: "projected, raw PutItem reference", value: null, rawEmulatorValue: round(raw.putItem), ratio: null, note: "raw: PutItem calls/s, 16 clients (one per event is the naive projector)" },
-      { metric: "202 → visible p50, ms", value: demo.visibleP50Ms, rawEmulatorValue: null, ratio: null, note: "includes the mapping's declared 1 s batching window" },
-      { metric: "202 → visible p99, ms", value: demo.visibleP99Ms, rawEmulatorValue: null, ratio: null, note: `${demo.accepted} events, all projected and landed: ${demo.ok}` },
+      {
+        metric: "startup to serving, s",
+        value: round(cloud.startupSeconds),
+        rawEmulatorValue: null,
+        ratio: null,
+        note: "both stacks deployed into fresh emulators",
+      },
+      {
+        metric: "accepted, events/s (POST → 202)",
+        value: round(accepted),
+        rawEmulatorValue: round(raw.putRecord),
+        ratio: round(accepted / raw.putRecord, 3),
+        note: "raw: PutRecord calls/s, 16 clients",
+      },
+      {
+        metric: "landed, events/s (202 → S3 landing)",
+        value: round(landed),
+        rawEmulatorValue: round(raw.putRecords),
+        ratio: round(landed / raw.putRecords, 3),
+        note: "bounded by acceptance here; raw: records/s through PutRecords of 100",
+      },
+      {
+        metric: "projected, raw PutItem reference",
+        value: null,
+        rawEmulatorValue: round(raw.putItem),
+        ratio: null,
+        note: "raw: PutItem calls/s, 16 clients (one per event is the naive projector)",
+      },
+      {
+        metric: "202 → visible p50, ms",
+        value: demo.visibleP50Ms,
+        rawEmulatorValue: null,
+        ratio: null,
+        note: "includes the mapping's declared 1 s batching window",
+      },
+      {
+        metric: "202 → visible p99, ms",
+        value: demo.visibleP99Ms,
+        rawEmulatorValue: null,
+        ratio: null,
+        note: `${demo.accepted} events, all projected and landed: ${demo.ok}`,
+      },
     ];
   } finally {
     await cloud.stop();

@@ -48,7 +48,8 @@ export function fakeKinesis(): { send(command: any): Promise<any> } {
   return {
     async send(command: any) {
       const name = command.constructor.name as string;
-      if (name === "PutRecordsCommand") return { FailedRecordCount: 0, Records: command.input.Records.map(() => ({ SequenceNumber: String(++seq), ShardId: "shardId-000000000000" })) };
+      if (name === "PutRecordsCommand")
+        return { FailedRecordCount: 0, Records: command.input.Records.map(() => ({ SequenceNumber: String(++seq), ShardId: "shardId-000000000000" })) };
       if (name === "PutRecordCommand") return { SequenceNumber: String(++seq), ShardId: "shardId-000000000000" };
       throw new Error(`fakeKinesis: ${name} not supported`);
     },
@@ -70,7 +71,11 @@ export async function cpuMicros(fn: () => Promise<void>): Promise<number> {
  * timed alone, and the median slice is reported, so one GC pause or a
  * neighbour on the machine does not decide the figure.
  */
-export async function medianCpuPerEvent<E extends { Records: unknown[] }>(make: () => (e: E) => Promise<unknown>, batches: E[], repetitions: number): Promise<{ median: number; mean: number; slices: number }> {
+export async function medianCpuPerEvent<E extends { Records: unknown[] }>(
+  make: () => (e: E) => Promise<unknown>,
+  batches: E[],
+  repetitions: number,
+): Promise<{ median: number; mean: number; slices: number }> {
   const perEvent: number[] = [];
   let totalUs = 0;
   let totalEvents = 0;
@@ -79,7 +84,9 @@ export async function medianCpuPerEvent<E extends { Records: unknown[] }>(make: 
     for (let i = 0; i < batches.length; i += 100) {
       const slice = batches.slice(i, i + 100);
       const events = slice.reduce((n, b) => n + b.Records.length, 0);
-      const us = await cpuMicros(async () => { for (const b of slice) await handler(b); });
+      const us = await cpuMicros(async () => {
+        for (const b of slice) await handler(b);
+      });
       perEvent.push(us / events);
       totalUs += us;
       totalEvents += events;

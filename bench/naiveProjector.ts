@@ -18,12 +18,14 @@ export function naiveProjector<S>(dynamodb: Pick<DynamoDBClient, "send">, tableN
       const version = got.Item ? Number(got.Item.version.N) : 0;
       const state = got.Item ? (JSON.parse(got.Item.stateJson.S!) as S) : undefined;
       const next = reduce(state, parsed.event);
-      await dynamodb.send(new PutItemCommand({
-        TableName: tableName,
-        Item: { pk: { S: id }, stateJson: { S: JSON.stringify(next) }, version: { N: String(version + 1) }, position: { S: record.kinesis.sequenceNumber } },
-        ConditionExpression: got.Item ? "version = :v" : "attribute_not_exists(pk)",
-        ExpressionAttributeValues: got.Item ? { ":v": { N: String(version) } } : undefined,
-      }));
+      await dynamodb.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: { pk: { S: id }, stateJson: { S: JSON.stringify(next) }, version: { N: String(version + 1) }, position: { S: record.kinesis.sequenceNumber } },
+          ConditionExpression: got.Item ? "version = :v" : "attribute_not_exists(pk)",
+          ExpressionAttributeValues: got.Item ? { ":v": { N: String(version) } } : undefined,
+        }),
+      );
     }
     return { batchItemFailures: [] };
   };

@@ -34,7 +34,13 @@ function ours(client: Pick<DynamoDBClient, "send">, table: string): Handler {
   return createProjector<BenchState>({
     dynamodb: client as DynamoDBClient,
     reduce: benchReduce,
-    config: { tableName: table, parkedTableName: `${table}-parked`, dedupWindow: 64, retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 100 }, maxFoldAttempts: 5 },
+    config: {
+      tableName: table,
+      parkedTableName: `${table}-parked`,
+      dedupWindow: 64,
+      retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 100 },
+      maxFoldAttempts: 5,
+    },
     clock,
     log: () => undefined,
   });
@@ -66,11 +72,22 @@ export async function projectorCounts(impl: ProjectorImpl, n: number, keys: KeyS
     if (res.batchItemFailures.length) throw new Error(`${impl} projector reported a failure`);
   }
   // Requests made while creating tables came before the counter was added.
-  return { events: n, batches: bs.length, distinctPerBatch: distinct / bs.length, reads: sum(counts, READS), writes: sum(counts, WRITES), requests: { ...counts } };
+  return {
+    events: n,
+    batches: bs.length,
+    distinctPerBatch: distinct / bs.length,
+    reads: sum(counts, READS),
+    writes: sum(counts, WRITES),
+    requests: { ...counts },
+  };
 }
 
 /** Handler CPU µs per event over the in-memory fake client (no I/O), after a warm-up; median of slices (see medianCpuPerEvent). */
-export async function projectorCpu(impl: ProjectorImpl, n: number, keys: KeyShape): Promise<{ cpuUsPerEvent: number; cpuMeanUsPerEvent: number; reads: number; writes: number }> {
+export async function projectorCpu(
+  impl: ProjectorImpl,
+  n: number,
+  keys: KeyShape,
+): Promise<{ cpuUsPerEvent: number; cpuMeanUsPerEvent: number; reads: number; writes: number }> {
   const warm = fakeDynamo();
   const warmUp = build(impl, warm, "warm");
   for (const b of batches(toRecords(envelopes(2000, keys, 0, 7)), BATCH_SIZE)) await warmUp(b);

@@ -26,14 +26,21 @@ async function main() {
   const started = Date.now();
   const [dynamo, kinesis] = await Promise.all([startDynalite(), startKinesisLocal()]);
   Object.assign(process.env, {
-    AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "111111111111", AWS_SECRET_ACCESS_KEY: "local",
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint,
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "111111111111",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint,
   });
   const result: Record<string, unknown> = { startedAt: new Date(started).toISOString(), node: process.version, cpus: require("os").cpus().length, quick };
   try {
     // ---- Projector ----
-    log("== Projector (batch 100; requests counted against dynalite with the real SDK; 100k: same handler over an in-memory client; CPU: handler over an in-memory client, median of 100-batch slices) ==");
-    log(`${"impl".padEnd(8)} ${"keys".padEnd(8)} ${pad("events", 7)} ${pad("aggs/batch", 10)} ${pad("reads/ev", 9)} ${pad("writes/ev", 9)} ${pad("CPU µs/ev", 10)} ${pad("CPU ×naive", 10)} counted on`);
+    log(
+      "== Projector (batch 100; requests counted against dynalite with the real SDK; 100k: same handler over an in-memory client; CPU: handler over an in-memory client, median of 100-batch slices) ==",
+    );
+    log(
+      `${"impl".padEnd(8)} ${"keys".padEnd(8)} ${pad("events", 7)} ${pad("aggs/batch", 10)} ${pad("reads/ev", 9)} ${pad("writes/ev", 9)} ${pad("CPU µs/ev", 10)} ${pad("CPU ×naive", 10)} counted on`,
+    );
     const projector: unknown[] = [];
     const sizes = quick ? [1000] : [1000, 10_000, 100_000];
     for (const keys of ["uniform", "hot"] as KeyShape[]) {
@@ -45,13 +52,23 @@ async function main() {
           cpu[impl] = c.cpuUsPerEvent;
           const onDynalite = n <= 10_000;
           const counts = onDynalite ? await projectorCounts(impl, n, keys) : { events: n, reads: c.reads, writes: c.writes, distinctPerBatch: NaN };
-          rows[impl] = { impl, keys, countedOn: onDynalite ? "dynalite" : "in-memory client", ...counts, readsPerEvent: counts.reads / n, writesPerEvent: counts.writes / n, cpuUsPerEvent: c.cpuUsPerEvent };
+          rows[impl] = {
+            impl,
+            keys,
+            countedOn: onDynalite ? "dynalite" : "in-memory client",
+            ...counts,
+            readsPerEvent: counts.reads / n,
+            writesPerEvent: counts.writes / n,
+            cpuUsPerEvent: c.cpuUsPerEvent,
+          };
         }
         for (const impl of ["naive", "batched"]) {
           const r = rows[impl];
           r.cpuRatioToNaive = r.cpuUsPerEvent / cpu.naive;
           projector.push(r);
-          log(`${impl.padEnd(8)} ${keys.padEnd(8)} ${pad(n, 7)} ${pad(Number.isNaN(r.distinctPerBatch) ? "-" : f2(r.distinctPerBatch), 10)} ${pad(f2(r.readsPerEvent), 9)} ${pad(f2(r.writesPerEvent), 9)} ${pad(f2(r.cpuUsPerEvent), 10)} ${pad(f2(r.cpuRatioToNaive), 10)} ${r.countedOn}`);
+          log(
+            `${impl.padEnd(8)} ${keys.padEnd(8)} ${pad(n, 7)} ${pad(Number.isNaN(r.distinctPerBatch) ? "-" : f2(r.distinctPerBatch), 10)} ${pad(f2(r.readsPerEvent), 9)} ${pad(f2(r.writesPerEvent), 9)} ${pad(f2(r.cpuUsPerEvent), 10)} ${pad(f2(r.cpuRatioToNaive), 10)} ${r.countedOn}`,
+          );
         }
       }
     }
@@ -63,11 +80,18 @@ async function main() {
     log();
     log(`== Bridge (${nCounts} events counted against kinesis-local with the real SDK; CPU over ${nCpu} events on an in-memory client) ==`);
     log("units: PUT payload units (25 KB = 25,600 B of data + key per record, rounded up); KiB: on-demand billed KiB (per record, rounded up)");
-    log(`${"impl".padEnd(22)} ${"size".padEnd(5)} ${pad("batch", 5)} ${pad("calls/ev", 9)} ${pad("recs/ev", 8)} ${pad("units/ev", 9)} ${pad("÷ideal", 7)} ${pad("÷ideal/b", 8)} ${pad("KiB/ev", 7)} ${pad("CPU µs/ev", 9)} ${pad("CPU ×PR", 8)}`);
+    log(
+      `${"impl".padEnd(22)} ${"size".padEnd(5)} ${pad("batch", 5)} ${pad("calls/ev", 9)} ${pad("recs/ev", 8)} ${pad("units/ev", 9)} ${pad("÷ideal", 7)} ${pad("÷ideal/b", 8)} ${pad("KiB/ev", 7)} ${pad("CPU µs/ev", 9)} ${pad("CPU ×PR", 8)}`,
+    );
     const bridge: unknown[] = [];
     const impls: [BridgeImpl, number][] = [
-      ["perEventPutRecord", 100], ["forwarderPutRecord", 100], ["bridge:off", 100], ["bridge:partitionKey", 100], ["bridge:sourceShard", 100],
-      ["forwarderPutRecord", 1000], ["bridge:sourceShard", 1000],
+      ["perEventPutRecord", 100],
+      ["forwarderPutRecord", 100],
+      ["bridge:off", 100],
+      ["bridge:partitionKey", 100],
+      ["bridge:sourceShard", 100],
+      ["forwarderPutRecord", 1000],
+      ["bridge:sourceShard", 1000],
     ];
     for (const size of Object.keys(EVENT_SIZES)) {
       let baseCpu = 0;
@@ -77,13 +101,23 @@ async function main() {
         if (impl === "perEventPutRecord") baseCpu = cpu;
         const n = counts.events;
         const row = {
-          impl, size, ...counts, meanWireBytes: counts.wireBytes / n,
-          callsPerEvent: counts.calls / n, recordsPerEvent: counts.records / n, unitsPerEvent: counts.units / n, onDemandKiBPerEvent: counts.onDemandKiB / n,
-          unitsOverIdeal: counts.units / counts.idealUnits, unitsOverIdealPerBatch: counts.units / counts.idealUnitsPerBatch,
-          cpuUsPerEvent: cpu, cpuRatioToPerEventPutRecord: cpu / baseCpu,
+          impl,
+          size,
+          ...counts,
+          meanWireBytes: counts.wireBytes / n,
+          callsPerEvent: counts.calls / n,
+          recordsPerEvent: counts.records / n,
+          unitsPerEvent: counts.units / n,
+          onDemandKiBPerEvent: counts.onDemandKiB / n,
+          unitsOverIdeal: counts.units / counts.idealUnits,
+          unitsOverIdealPerBatch: counts.units / counts.idealUnitsPerBatch,
+          cpuUsPerEvent: cpu,
+          cpuRatioToPerEventPutRecord: cpu / baseCpu,
         };
         bridge.push(row);
-        log(`${impl.padEnd(22)} ${size.padEnd(5)} ${pad(batch, 5)} ${pad(f2(row.callsPerEvent), 9)} ${pad(f2(row.recordsPerEvent), 8)} ${pad(f2(row.unitsPerEvent), 9)} ${pad(f2(row.unitsOverIdeal), 7)} ${pad(f2(row.unitsOverIdealPerBatch), 8)} ${pad(f2(row.onDemandKiBPerEvent), 7)} ${pad(f2(cpu), 9)} ${pad(f2(row.cpuRatioToPerEventPutRecord), 8)}`);
+        log(
+          `${impl.padEnd(22)} ${size.padEnd(5)} ${pad(batch, 5)} ${pad(f2(row.callsPerEvent), 9)} ${pad(f2(row.recordsPerEvent), 8)} ${pad(f2(row.unitsPerEvent), 9)} ${pad(f2(row.unitsOverIdeal), 7)} ${pad(f2(row.unitsOverIdealPerBatch), 8)} ${pad(f2(row.onDemandKiBPerEvent), 7)} ${pad(f2(cpu), 9)} ${pad(f2(row.cpuRatioToPerEventPutRecord), 8)}`,
+        );
       }
       const first = bridge.find((b: any) => b.size === size) as any;
       log(`  (${size}: mean wire record ${f2(first.meanWireBytes)} B; ideal ⌈bytes ÷ 25 KB⌉ = ${first.idealUnits} units for ${first.events} events)`);
@@ -96,7 +130,9 @@ async function main() {
     const cached = await stsCallsPerHour(24, 1, false);
     const naive = await stsCallsPerHour(1, 1, true);
     result.sts = { cached, naivePerInvocation: naive };
-    log(`cached provider (handlers/assumeRole.ts): ${cached.calls} calls in ${cached.hours} h = ${f2(cached.callsPerHour)}/h (first hour: ${cached.firstHourCalls}); naive AssumeRole per invocation: ${naive.calls}/h; ratio ${f2(cached.callsPerHour / naive.callsPerHour)}`);
+    log(
+      `cached provider (handlers/assumeRole.ts): ${cached.calls} calls in ${cached.hours} h = ${f2(cached.callsPerHour)}/h (first hour: ${cached.firstHourCalls}); naive AssumeRole per invocation: ${naive.calls}/h; ratio ${f2(cached.callsPerHour / naive.callsPerHour)}`,
+    );
 
     // ---- Artifacts ----
     log();
@@ -108,7 +144,9 @@ async function main() {
     log(`${"function".padEnd(28)} ${pad("zip bytes", 10)} ${pad("load ms", 8)} ${pad("1st ev ms", 9)} ${pad("total ms", 9)} ${pad("× no-op", 8)}`);
     for (const r of [...art.rows, art.baseline]) {
       const c = r.coldStart!;
-      log(`${r.fn.padEnd(28)} ${pad(r.zipBytes ? r.zipBytes.toLocaleString("en") : "-", 10)} ${pad(f2(c.loadMs), 8)} ${pad(f2(c.firstEventMs), 9)} ${pad(f2(c.totalMs), 9)} ${pad(f2(c.totalMs / art.baseline.coldStart!.totalMs), 8)}`);
+      log(
+        `${r.fn.padEnd(28)} ${pad(r.zipBytes ? r.zipBytes.toLocaleString("en") : "-", 10)} ${pad(f2(c.loadMs), 8)} ${pad(f2(c.firstEventMs), 9)} ${pad(f2(c.totalMs), 9)} ${pad(f2(c.totalMs / art.baseline.coldStart!.totalMs), 8)}`,
+      );
     }
     log(`${"(CallbackFunction defaults)".padEnd(28)} ${pad(art.defaultPackagingBytes.toLocaleString("en"), 10)}`);
 
@@ -130,4 +168,10 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

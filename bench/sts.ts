@@ -7,7 +7,13 @@
 import { assumeRoleCredentials } from "../handlers/bridge/assumeRole";
 import { startStsStub } from "../tests/support/stsStub";
 
-export interface StsResult { hours: number; invocations: number; calls: number; callsPerHour: number; firstHourCalls: number }
+export interface StsResult {
+  hours: number;
+  invocations: number;
+  calls: number;
+  callsPerHour: number;
+  firstHourCalls: number;
+}
 
 /** Simulates `hours` of one invocation every `everySeconds` seconds. */
 export async function stsCallsPerHour(hours: number, everySeconds = 1, naive = false): Promise<StsResult> {

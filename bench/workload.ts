@@ -56,7 +56,13 @@ export function toRecords(events: EventEnvelope[], shard = "shardId-000000000000
       eventSourceARN: "arn:aws:kinesis:us-east-1:111111111111:stream/orders-events",
       eventVersion: "1.0",
       invokeIdentityArn: "arn:aws:iam::111111111111:role/bench",
-      kinesis: { kinesisSchemaVersion: "1.0", partitionKey: e.aggregateId, sequenceNumber: seq, data: Buffer.from(JSON.stringify(e)).toString("base64"), approximateArrivalTimestamp: 1735689600 },
+      kinesis: {
+        kinesisSchemaVersion: "1.0",
+        partitionKey: e.aggregateId,
+        sequenceNumber: seq,
+        data: Buffer.from(JSON.stringify(e)).toString("base64"),
+        approximateArrivalTimestamp: 1735689600,
+      },
     };
   });
 }
@@ -69,7 +75,11 @@ export function batches(records: KinesisStreamRecord[], size: number): KinesisSt
 }
 
 /** The bench's read model: what a small order aggregate might keep. */
-export interface BenchState { count: number; totalCents: number; last: string }
+export interface BenchState {
+  count: number;
+  totalCents: number;
+  last: string;
+}
 export const benchReduce = (s: BenchState | undefined, e: EventEnvelope): BenchState => ({
   count: (s?.count ?? 0) + 1,
   totalCents: (s?.totalCents ?? 0) + ((e.data as { amountCents?: number }).amountCents ?? 0),

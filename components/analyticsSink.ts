@@ -12,7 +12,6 @@ import { AnalyticsSinkArgs, resolveSinkSettings, SinkSettings } from "./analytic
 
 export { AnalyticsSinkArgs, AnalyticsSinkLandingArgs, SinkAccessMode } from "./analyticsSink/settings";
 
-
 /**
  * The analytics stream, its customer-managed key, the bridge's write access
  * and the Firehose landing in S3.
@@ -52,20 +51,28 @@ export class AnalyticsSink extends pulumi.ComponentResource {
     const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
     const region = aws.getRegionOutput({}, parent).region;
 
-    const key = new aws.kms.Key(`${name}-key`, {
-      description: `Analytics stream and landing of ${name}`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 30,
-    }, parent);
+    const key = new aws.kms.Key(
+      `${name}-key`,
+      {
+        description: `Analytics stream and landing of ${name}`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+      },
+      parent,
+    );
     new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${pulumi.getProject()}/${pulumi.getStack()}/${name}`, targetKeyId: key.keyId }, parent);
 
-    const stream = new aws.kinesis.Stream(`${name}-stream`, {
-      encryptionType: "KMS",
-      kmsKeyId: key.arn,
-      retentionPeriod: settings.retentionHours,
-      streamModeDetails: { streamMode: settings.streamMode },
-      shardCount: settings.shardCount,
-    }, parent);
+    const stream = new aws.kinesis.Stream(
+      `${name}-stream`,
+      {
+        encryptionType: "KMS",
+        kmsKeyId: key.arn,
+        retentionPeriod: settings.retentionHours,
+        streamModeDetails: { streamMode: settings.streamMode },
+        shardCount: settings.shardCount,
+      },
+      parent,
+    );
 
     const writer = writerAccess(name, settings, stream, key, region, this);
     const bucket = landingBucket(name, key, settings.landing, this);
@@ -74,18 +81,26 @@ export class AnalyticsSink extends pulumi.ComponentResource {
 
     // A separate KeyPolicy: the roles' policies name the key and the key's policy
     // names the roles, so one of them has to come after both exist.
-    const keyPolicy = new aws.kms.KeyPolicy(`${name}-key-policy`, {
-      keyId: key.keyId,
-      policy: policyJson(keyStatements({ accountId, region, writer: writer.keyStatement, firehoseRoleArn: firehoseRole.role.arn })),
-    }, parent);
+    const keyPolicy = new aws.kms.KeyPolicy(
+      `${name}-key-policy`,
+      {
+        keyId: key.keyId,
+        policy: policyJson(keyStatements({ accountId, region, writer: writer.keyStatement, firehoseRoleArn: firehoseRole.role.arn })),
+      },
+      parent,
+    );
     const firehose = deliveryStream(name, { ...delivery, ...firehoseRole }, this, [keyPolicy]);
 
-    sinkAlarms(name, {
-      streamName: stream.name,
-      deliveryStreamName: firehose.name,
-      bufferingIntervalSeconds: settings.landing.bufferingIntervalSeconds,
-      alarmActions: args.alarmActions,
-    }, parent);
+    sinkAlarms(
+      name,
+      {
+        streamName: stream.name,
+        deliveryStreamName: firehose.name,
+        bufferingIntervalSeconds: settings.landing.bufferingIntervalSeconds,
+        alarmActions: args.alarmActions,
+      },
+      parent,
+    );
 
     this.streamArn = stream.arn;
     this.streamName = stream.name;
@@ -111,7 +126,14 @@ interface WriterKeyStatement {
 }
 
 /** The bridge's write access for the mode, and how the key policy names the writer. */
-function writerAccess(name: string, settings: SinkSettings, stream: aws.kinesis.Stream, key: aws.kms.Key, region: pulumi.Input<string>, parent: pulumi.Resource): { role?: aws.iam.Role; keyStatement: WriterKeyStatement } {
+function writerAccess(
+  name: string,
+  settings: SinkSettings,
+  stream: aws.kinesis.Stream,
+  key: aws.kms.Key,
+  region: pulumi.Input<string>,
+  parent: pulumi.Resource,
+): { role?: aws.iam.Role; keyStatement: WriterKeyStatement } {
   const kinesisVia = pulumi.interpolate`kinesis.${region}.amazonaws.com`;
   // The producer root, narrowed to the bridge role by aws:PrincipalArn: an ARN
   // compared at request time, so it survives the role's replacement, and valid
@@ -119,34 +141,46 @@ function writerAccess(name: string, settings: SinkSettings, stream: aws.kinesis.
   // principal is rejected until the role exists, then pinned to its unique id).
   const bridgeOnly = { ArnEquals: { "aws:PrincipalArn": settings.bridgeRoleArn } };
   if (settings.accessMode === "assumeRole") {
-    const role = roleWithPolicy(`${name}-writer`, {
-      description: "Assumed by the producer's bridge to write the analytics stream",
-      assumeRolePolicy: policyJson([{
-        Principal: { AWS: settings.producerRoot },
-        Action: "sts:AssumeRole",
-        Condition: { ...bridgeOnly, StringEquals: { "sts:ExternalId": settings.externalId! } },
-      }]),
-      statements: [
-        // The bridge sends only PutRecords.
-        { Sid: "PutAnalyticsRecords", Action: "kinesis:PutRecords", Resource: stream.arn },
-        // Only through Kinesis: the writer cannot mint data keys for anything else.
-        { Sid: "EncryptAnalyticsRecords", Action: "kms:GenerateDataKey", Resource: key.arn, Condition: { StringEquals: { "kms:ViaService": kinesisVia } } },
-      ],
-    }, { parent });
+    const role = roleWithPolicy(
+      `${name}-writer`,
+      {
+        description: "Assumed by the producer's bridge to write the analytics stream",
+        assumeRolePolicy: policyJson([
+          {
+            Principal: { AWS: settings.producerRoot },
+            Action: "sts:AssumeRole",
+            Condition: { ...bridgeOnly, StringEquals: { "sts:ExternalId": settings.externalId! } },
+          },
+        ]),
+        statements: [
+          // The bridge sends only PutRecords.
+          { Sid: "PutAnalyticsRecords", Action: "kinesis:PutRecords", Resource: stream.arn },
+          // Only through Kinesis: the writer cannot mint data keys for anything else.
+          { Sid: "EncryptAnalyticsRecords", Action: "kms:GenerateDataKey", Resource: key.arn, Condition: { StringEquals: { "kms:ViaService": kinesisVia } } },
+        ],
+      },
+      { parent },
+    );
     return { role, keyStatement: { Principal: { AWS: role.arn } } };
   }
-  new aws.kinesis.ResourcePolicy(`${name}-stream-policy`, {
-    resourceArn: stream.arn,
-    policy: policyJson([{
-      Sid: "BridgePutsRecords",
-      Principal: { AWS: settings.producerRoot },
-      // PutRecords takes the stream ARN and needs no describe or list call, so
-      // DescribeStreamSummary and ListShards are not granted; the bridge never sends PutRecord.
-      Action: "kinesis:PutRecords",
-      Resource: stream.arn,
-      Condition: bridgeOnly,
-    }]),
-  }, { parent });
+  new aws.kinesis.ResourcePolicy(
+    `${name}-stream-policy`,
+    {
+      resourceArn: stream.arn,
+      policy: policyJson([
+        {
+          Sid: "BridgePutsRecords",
+          Principal: { AWS: settings.producerRoot },
+          // PutRecords takes the stream ARN and needs no describe or list call, so
+          // DescribeStreamSummary and ListShards are not granted; the bridge never sends PutRecord.
+          Action: "kinesis:PutRecords",
+          Resource: stream.arn,
+          Condition: bridgeOnly,
+        },
+      ]),
+    },
+    { parent },
+  );
   return { keyStatement: { Principal: { AWS: settings.producerRoot }, Condition: bridgeOnly } };
 }
 
@@ -174,7 +208,19 @@ function keyStatements(k: KeyPolicyInputs): Statement[] {
       Resource: "*",
       Condition: { ...k.writer.Condition, StringEquals: { "kms:ViaService": via("kinesis") } },
     },
-    { Sid: "FirehoseReadsStream", Principal: { AWS: k.firehoseRoleArn }, Action: "kms:Decrypt", Resource: "*", Condition: { StringEquals: { "kms:ViaService": via("kinesis") } } },
-    { Sid: "FirehoseWritesObjects", Principal: { AWS: k.firehoseRoleArn }, Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: "*", Condition: { StringEquals: { "kms:ViaService": via("s3") } } },
+    {
+      Sid: "FirehoseReadsStream",
+      Principal: { AWS: k.firehoseRoleArn },
+      Action: "kms:Decrypt",
+      Resource: "*",
+      Condition: { StringEquals: { "kms:ViaService": via("kinesis") } },
+    },
+    {
+      Sid: "FirehoseWritesObjects",
+      Principal: { AWS: k.firehoseRoleArn },
+      Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+      Resource: "*",
+      Condition: { StringEquals: { "kms:ViaService": via("s3") } },
+    },
   ];
 }

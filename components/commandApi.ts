@@ -53,69 +53,100 @@ export class CommandApi extends pulumi.ComponentResource {
     const child = { parent: this };
     const validate = args.validate;
 
-    const { fn } = closureFunction<HttpApiEvent, HttpApiResult>(`${name}-handler`, {
-      description: "Appends commands to the event stream and serves the read model",
-      // SDK-level retries absorb a brief throttle before the API answers 503.
-      callbackFactory: () => createApi({
-        kinesis: kinesisClient({ maxAttempts: 3 }),
-        dynamodb: dynamoClient({ maxAttempts: 3 }),
-        config: apiConfigFromEnv(process.env),
-        validate,
-      }),
-      timeout: 10,
-      environment: {
-        [ENV.STREAM_NAME]: args.stream.name,
-        [ENV.TABLE_NAME]: args.table.name,
-        [ENV.MAX_BODY_BYTES]: String(args.maxBodyBytes ?? 65_536),
+    const { fn } = closureFunction<HttpApiEvent, HttpApiResult>(
+      `${name}-handler`,
+      {
+        description: "Appends commands to the event stream and serves the read model",
+        // SDK-level retries absorb a brief throttle before the API answers 503.
+        callbackFactory: () =>
+          createApi({
+            kinesis: kinesisClient({ maxAttempts: 3 }),
+            dynamodb: dynamoClient({ maxAttempts: 3 }),
+            config: apiConfigFromEnv(process.env),
+            validate,
+          }),
+        timeout: 10,
+        environment: {
+          [ENV.STREAM_NAME]: args.stream.name,
+          [ENV.TABLE_NAME]: args.table.name,
+          [ENV.MAX_BODY_BYTES]: String(args.maxBodyBytes ?? 65_536),
+        },
+        statements: [
+          { Sid: "AppendEvents", Action: "kinesis:PutRecord", Resource: args.stream.arn },
+          { Sid: "ReadReadModel", Action: "dynamodb:GetItem", Resource: args.table.arn },
+        ],
       },
-      statements: [
-        { Sid: "AppendEvents", Action: "kinesis:PutRecord", Resource: args.stream.arn },
-        { Sid: "ReadReadModel", Action: "dynamodb:GetItem", Resource: args.table.arn },
-      ],
-    }, child);
+      child,
+    );
     this.fn = fn;
 
     this.api = new aws.apigatewayv2.Api(`${name}-http`, { protocolType: "HTTP", description: "Event-sourced command API" }, child);
-    const integration = new aws.apigatewayv2.Integration(`${name}-integration`, {
-      apiId: this.api.id,
-      integrationType: "AWS_PROXY",
-      integrationUri: fn.arn,
-      payloadFormatVersion: "2.0",
-      timeoutMilliseconds: 10_000,
-    }, child);
-    this.routes = [...API_ROUTES, "$default"].map((routeKey, i) => new aws.apigatewayv2.Route(`${name}-route-${i}`, {
-      apiId: this.api.id,
-      routeKey,
-      target: pulumi.interpolate`integrations/${integration.id}`,
-    }, child));
-    const accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, { retentionInDays: 30 }, child);
-    const stage = new aws.apigatewayv2.Stage(`${name}-stage`, {
-      apiId: this.api.id,
-      name: "$default",
-      autoDeploy: true,
-      defaultRouteSettings: { throttlingRateLimit: args.rateLimit ?? 100, throttlingBurstLimit: args.burstLimit ?? 200 },
-      accessLogSettings: {
-        destinationArn: accessLogs.arn,
-        format: JSON.stringify({
-          requestId: "$context.requestId", routeKey: "$context.routeKey", status: "$context.status",
-          latencyMs: "$context.responseLatency", integrationError: "$context.integrationErrorMessage",
-        }),
+    const integration = new aws.apigatewayv2.Integration(
+      `${name}-integration`,
+      {
+        apiId: this.api.id,
+        integrationType: "AWS_PROXY",
+        integrationUri: fn.arn,
+        payloadFormatVersion: "2.0",
+        timeoutMilliseconds: 10_000,
       },
-    }, { ...child, dependsOn: this.routes });
-    new aws.lambda.Permission(`${name}-invoke`, {
-      action: "lambda:InvokeFunction",
-      function: fn.name,
-      principal: "apigateway.amazonaws.com",
-      sourceArn: pulumi.interpolate`${this.api.executionArn}/*/*`,
-    }, child);
-    awsx.classic.lambda.metrics.errors({ function: fn, statistic: "Sum", period: 60 }).createAlarm(`${name}-errors`, {
-      threshold: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      evaluationPeriods: 1,
-      alarmDescription: "The command API function threw (clients saw 5xx).",
-      treatMissingData: "notBreaching",
-      alarmActions: args.alarmActions ?? [],
-    }, child);
+      child,
+    );
+    this.routes = [...API_ROUTES, "$default"].map(
+      (routeKey, i) =>
+        new aws.apigatewayv2.Route(
+          `${name}-route-${i}`,
+          {
+            apiId: this.api.id,
+            routeKey,
+            target: pulumi.interpolate`integrations/${integration.id}`,
+          },
+          child,
+        ),
+    );
+    const accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, { retentionInDays: 30 }, child);
+    const stage = new aws.apigatewayv2.Stage(
+      `${name}-stage`,
+      {
+        apiId: this.api.id,
+        name: "$default",
+        autoDeploy: true,
+        defaultRouteSettings: { throttlingRateLimit: args.rateLimit ?? 100, throttlingBurstLimit: args.burstLimit ?? 200 },
+        accessLogSettings: {
+          destinationArn: accessLogs.arn,
+          format: JSON.stringify({
+            requestId: "$context.requestId",
+            routeKey: "$context.routeKey",
+            status: "$context.status",
+            latencyMs: "$context.responseLatency",
+            integrationError: "$context.integrationErrorMessage",
+          }),
+        },
+      },
+      { ...child, dependsOn: this.routes },
+    );
+    new aws.lambda.Permission(
+      `${name}-invoke`,
+      {
+        action: "lambda:InvokeFunction",
+        function: fn.name,
+        principal: "apigateway.amazonaws.com",
+        sourceArn: pulumi.interpolate`${this.api.executionArn}/*/*`,
+      },
+      child,
+    );
+    awsx.classic.lambda.metrics.errors({ function: fn, statistic: "Sum", period: 60 }).createAlarm(
+      `${name}-errors`,
+      {
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        evaluationPeriods: 1,
+        alarmDescription: "The command API function threw (clients saw 5xx).",
+        treatMissingData: "notBreaching",
+        alarmActions: args.alarmActions ?? [],
+      },
+      child,
+    );
 
     this.url = pulumi.interpolate`${this.api.apiEndpoint}/`;
     this.registerOutputs({ url: this.url, stageName: stage.name });

@@ -20,9 +20,7 @@ import { StreamMappingOptions } from "./parts/streamMapping";
  * - `resourcePolicy`: the analytics stream's resource policy grants this
  *   bridge's role directly; no STS, no writer role.
  */
-export type BridgeAccess =
-  | { mode: "assumeRole"; writerRoleArn: pulumi.Input<string>; externalId: pulumi.Input<string> }
-  | { mode: "resourcePolicy" };
+export type BridgeAccess = { mode: "assumeRole"; writerRoleArn: pulumi.Input<string>; externalId: pulumi.Input<string> } | { mode: "resourcePolicy" };
 
 /** Args of {@link CrossAccountBridge}. */
 export interface CrossAccountBridgeArgs {
@@ -120,35 +118,37 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
     this.parkedTable = keyedTable(`${name}-parked`, "sk", args.deletionProtection ?? true, child);
 
     const map = args.map;
-    const forwarder = streamConsumer(`${name}-forwarder`, {
-      description: "Maps events to the analytics contract and writes them to the consumer account",
-      // Once per container: the target client caches and refreshes assumed-role credentials.
-      callbackFactory: () => createBridge({
-        kinesis: bridgeKinesisClient(process.env),
-        dynamodb: dynamoClient(),
-        map,
-        config: bridgeConfigFromEnv(process.env),
-      }),
-      roleName: args.roleName,
-      memorySize: args.memorySize,
-      environment: {
-        [ENV.TARGET_STREAM_ARN]: args.targetStreamArn,
-        [ENV.PARKED_TABLE_NAME]: this.parkedTable.name,
-        [ENV.AGGREGATE_RECORDS]: args.aggregateRecords ?? "off",
-        ...accessEnvironment(args.access),
+    const forwarder = streamConsumer(
+      `${name}-forwarder`,
+      {
+        description: "Maps events to the analytics contract and writes them to the consumer account",
+        // Once per container: the target client caches and refreshes assumed-role credentials.
+        callbackFactory: () =>
+          createBridge({
+            kinesis: bridgeKinesisClient(process.env),
+            dynamodb: dynamoClient(),
+            map,
+            config: bridgeConfigFromEnv(process.env),
+          }),
+        roleName: args.roleName,
+        memorySize: args.memorySize,
+        environment: {
+          [ENV.TARGET_STREAM_ARN]: args.targetStreamArn,
+          [ENV.PARKED_TABLE_NAME]: this.parkedTable.name,
+          [ENV.AGGREGATE_RECORDS]: args.aggregateRecords ?? "off",
+          ...accessEnvironment(args.access),
+        },
+        statements: [{ Sid: "ParkPoisonEvents", Action: "dynamodb:BatchWriteItem", Resource: this.parkedTable.arn }, ...accessStatements(args)],
+        streamArn: args.sourceStreamArn,
+        retentionHours: args.sourceRetentionHours,
+        streamKeyArn: args.sourceKeyArn,
+        mapping: args.mapping,
+        queueName: `${name}-failures`,
+        mappingName: `${name}-mapping`,
+        alarmActions: args.alarmActions,
       },
-      statements: [
-        { Sid: "ParkPoisonEvents", Action: "dynamodb:BatchWriteItem", Resource: this.parkedTable.arn },
-        ...accessStatements(args),
-      ],
-      streamArn: args.sourceStreamArn,
-      retentionHours: args.sourceRetentionHours,
-      streamKeyArn: args.sourceKeyArn,
-      mapping: args.mapping,
-      queueName: `${name}-failures`,
-      mappingName: `${name}-mapping`,
-      alarmActions: args.alarmActions,
-    }, child);
+      child,
+    );
     this.fn = forwarder.fn;
     this.role = forwarder.role;
     this.onFailureQueue = forwarder.queue;

@@ -45,13 +45,17 @@ export interface EventSourcedTableArgs<S> {
 function eventStream(name: string, options: EventStreamOptions, opts: pulumi.CustomResourceOptions): aws.kinesis.Stream {
   const mode = options.mode ?? "ON_DEMAND";
   if (mode === "PROVISIONED" && !options.shardCount) throw new Error(`${name}: a PROVISIONED stream needs shardCount`);
-  return new aws.kinesis.Stream(name, {
-    retentionPeriod: options.retentionHours ?? 168,
-    streamModeDetails: { streamMode: mode },
-    shardCount: mode === "PROVISIONED" ? options.shardCount : undefined,
-    encryptionType: "KMS",
-    kmsKeyId: options.kmsKeyArn ?? "alias/aws/kinesis",
-  }, opts);
+  return new aws.kinesis.Stream(
+    name,
+    {
+      retentionPeriod: options.retentionHours ?? 168,
+      streamModeDetails: { streamMode: mode },
+      shardCount: mode === "PROVISIONED" ? options.shardCount : undefined,
+      encryptionType: "KMS",
+      kmsKeyId: options.kmsKeyArn ?? "alias/aws/kinesis",
+    },
+    opts,
+  );
 }
 
 /**
@@ -88,28 +92,32 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
     this.parkedTable = keyedTable(`${name}-parked`, "sk", deletionProtection, child);
 
     const reduce = args.reduce;
-    const projector = streamConsumer(`${name}-projector`, {
-      description: "Projects events from the stream into the read-model table",
-      // Runs once per container: the client and its connections are reused across invocations.
-      callbackFactory: () => createProjector({ dynamodb: dynamoClient(), reduce, config: projectorConfigFromEnv(process.env) }),
-      memorySize: args.memorySize,
-      environment: {
-        [ENV.TABLE_NAME]: this.table.name,
-        [ENV.PARKED_TABLE_NAME]: this.parkedTable.name,
-        [ENV.DEDUP_WINDOW]: String(args.dedupWindow ?? 64),
+    const projector = streamConsumer(
+      `${name}-projector`,
+      {
+        description: "Projects events from the stream into the read-model table",
+        // Runs once per container: the client and its connections are reused across invocations.
+        callbackFactory: () => createProjector({ dynamodb: dynamoClient(), reduce, config: projectorConfigFromEnv(process.env) }),
+        memorySize: args.memorySize,
+        environment: {
+          [ENV.TABLE_NAME]: this.table.name,
+          [ENV.PARKED_TABLE_NAME]: this.parkedTable.name,
+          [ENV.DEDUP_WINDOW]: String(args.dedupWindow ?? 64),
+        },
+        statements: [
+          { Sid: "ProjectReadModel", Action: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"], Resource: this.table.arn },
+          { Sid: "ParkPoisonEvents", Action: "dynamodb:BatchWriteItem", Resource: this.parkedTable.arn },
+        ],
+        streamArn: this.stream.arn,
+        retentionHours,
+        streamKeyArn: streamOptions.kmsKeyArn,
+        mapping: args.mapping,
+        queueName: `${name}-projector-failures`,
+        mappingName: `${name}-projector-mapping`,
+        alarmActions: args.alarmActions,
       },
-      statements: [
-        { Sid: "ProjectReadModel", Action: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"], Resource: this.table.arn },
-        { Sid: "ParkPoisonEvents", Action: "dynamodb:BatchWriteItem", Resource: this.parkedTable.arn },
-      ],
-      streamArn: this.stream.arn,
-      retentionHours,
-      streamKeyArn: streamOptions.kmsKeyArn,
-      mapping: args.mapping,
-      queueName: `${name}-projector-failures`,
-      mappingName: `${name}-projector-mapping`,
-      alarmActions: args.alarmActions,
-    }, child);
+      child,
+    );
     this.projector = projector.fn;
     this.onFailureQueue = projector.queue;
     this.mapping = projector.mapping;

@@ -9,7 +9,21 @@ import type { AnalyticsRecord } from "../handlers/bridge";
 import type { EventEnvelope } from "../handlers/shared/envelope";
 
 /** An order line. */
-export interface Line { sku: string; quantity: number; unitPriceCents: number }
+export interface Line {
+  sku: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
+/** The fields order events carry (checked by `validate` before they are written). */
+interface OrderEventData {
+  customerId?: unknown;
+  lines?: Line[];
+  sku?: unknown;
+  quantity?: unknown;
+  unitPriceCents?: unknown;
+  amountCents?: unknown;
+}
 
 /** The read model of one order. */
 export interface Order {
@@ -44,7 +58,7 @@ const lineTotal = (lines: Line[]) => lines.reduce((sum, l) => sum + l.quantity *
 
 /** Folds one order event into the order; `null` erases it. Unknown types are ignored (forward compatible). */
 export const reduce = (order: Order | undefined, event: EventEnvelope): Order | null => {
-  const d = event.data as Record<string, any>;
+  const d = event.data as OrderEventData;
   if (event.type === "OrderPlaced") {
     const lines: Line[] = d.lines ?? [];
     return { status: "open", customerId: String(d.customerId), lines, totalCents: lineTotal(lines), paidCents: 0 };
@@ -60,22 +74,34 @@ export const reduce = (order: Order | undefined, event: EventEnvelope): Order | 
       const paidCents = order.paidCents + Number(d.amountCents);
       return { ...order, paidCents, status: paidCents >= order.totalCents ? "paid" : order.status };
     }
-    case "OrderShipped": return { ...order, status: "shipped" };
-    case "OrderCancelled": return { ...order, status: "cancelled" };
-    default: return order;
+    case "OrderShipped":
+      return { ...order, status: "shipped" };
+    case "OrderCancelled":
+      return { ...order, status: "cancelled" };
+    default:
+      return order;
   }
 };
 
 /** The analytics contract `order-lifecycle.v1`: no personal data crosses the account boundary. */
 export const map = (event: EventEnvelope): AnalyticsRecord | undefined => {
-  const d = event.data as Record<string, any>;
+  const d = event.data as OrderEventData;
   const base = { orderId: event.aggregateId, occurredAt: event.occurredAt };
   switch (event.type) {
-    case "OrderPlaced": return { contract: "order-lifecycle.v1", data: { ...base, stage: "placed", amountCents: lineTotal(d.lines ?? []), lineCount: (d.lines ?? []).length } };
-    case "LineAdded": return { contract: "order-lifecycle.v1", data: { ...base, stage: "line-added", amountCents: Number(d.quantity) * Number(d.unitPriceCents), lineCount: 1 } };
-    case "OrderPaid": return { contract: "order-lifecycle.v1", data: { ...base, stage: "paid", amountCents: Number(d.amountCents), lineCount: 0 } };
-    case "OrderShipped": return { contract: "order-lifecycle.v1", data: { ...base, stage: "shipped", amountCents: 0, lineCount: 0 } };
-    case "OrderCancelled": return { contract: "order-lifecycle.v1", data: { ...base, stage: "cancelled", amountCents: 0, lineCount: 0 } };
-    default: return undefined;
+    case "OrderPlaced":
+      return { contract: "order-lifecycle.v1", data: { ...base, stage: "placed", amountCents: lineTotal(d.lines ?? []), lineCount: (d.lines ?? []).length } };
+    case "LineAdded":
+      return {
+        contract: "order-lifecycle.v1",
+        data: { ...base, stage: "line-added", amountCents: Number(d.quantity) * Number(d.unitPriceCents), lineCount: 1 },
+      };
+    case "OrderPaid":
+      return { contract: "order-lifecycle.v1", data: { ...base, stage: "paid", amountCents: Number(d.amountCents), lineCount: 0 } };
+    case "OrderShipped":
+      return { contract: "order-lifecycle.v1", data: { ...base, stage: "shipped", amountCents: 0, lineCount: 0 } };
+    case "OrderCancelled":
+      return { contract: "order-lifecycle.v1", data: { ...base, stage: "cancelled", amountCents: 0, lineCount: 0 } };
+    default:
+      return undefined;
   }
 };

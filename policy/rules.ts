@@ -12,7 +12,13 @@
  */
 import { UnknownValueError } from "@pulumi/policy";
 import type {
-  Policies, PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy,
+  Policies,
+  PolicyResource,
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
 } from "@pulumi/policy";
 
 export const T = {
@@ -90,7 +96,8 @@ function policyDocuments(type: string, props: Record<string, any>): { where: str
 }
 
 const isAccountRoot = (p: unknown) => typeof p === "string" && /^arn:aws[\w-]*:iam::\d{12}:root$/.test(p);
-const principalsOf = (s: any): unknown[] => (s.Principal === "*" ? ["*"] : s.Principal && typeof s.Principal === "object" ? Object.values(s.Principal).flatMap((v) => list(v)) : []);
+const principalsOf = (s: any): unknown[] =>
+  s.Principal === "*" ? ["*"] : s.Principal && typeof s.Principal === "object" ? Object.values(s.Principal).flatMap((v) => list(v)) : [];
 
 /** The findings of the wildcard rule on one document. */
 export function wildcardFindings(doc: any, opts: { keyPolicy: boolean; trust: boolean; wildcardResourceActions: string[] }): string[] {
@@ -200,9 +207,10 @@ export const bucketSseKms = resourcePolicy({
   severity: "high",
   validateResource: (args, report) => {
     only(args, T.bucketSse, T.bucketSseV2, T.bucket, T.bucketV2);
-    const rules = args.type === T.bucketSse || args.type === T.bucketSseV2
-      ? list<any>(args.props.rules)
-      : list<any>(args.props.serverSideEncryptionConfiguration?.rule ?? args.props.serverSideEncryptionConfigurations?.[0]?.rules);
+    const rules =
+      args.type === T.bucketSse || args.type === T.bucketSseV2
+        ? list<any>(args.props.rules)
+        : list<any>(args.props.serverSideEncryptionConfiguration?.rule ?? args.props.serverSideEncryptionConfigurations?.[0]?.rules);
     if ((args.type === T.bucket || args.type === T.bucketV2) && rules.length === 0) return; // checked by s3-bucket-encrypted (stack)
     if (rules.length === 0) report("no encryption rule");
     for (const r of rules) {
@@ -229,7 +237,8 @@ export const firehoseEncrypted = resourcePolicy({
 
 export const noWildcards = resourcePolicy({
   name: "iam-no-wildcards",
-  description: "IAM, resource and key policies allow no wildcard action and no \"*\" resource where a name is known (a key policy's own \"*\" and its root kms:* administrator statement excepted), no NotAction/NotResource, and no Allow for any principal.",
+  description:
+    'IAM, resource and key policies allow no wildcard action and no "*" resource where a name is known (a key policy\'s own "*" and its root kms:* administrator statement excepted), no NotAction/NotResource, and no Allow for any principal.',
   severity: "critical",
   configSchema: { properties: { wildcardResourceActions: { type: "array", items: { type: "string" } } } },
   validateResource: (args, report) => {
@@ -244,16 +253,19 @@ export const noWildcards = resourcePolicy({
 
 export const mappingFailureHandling = resourcePolicy({
   name: "stream-mapping-failure-handling",
-  description: "Every Kinesis/DynamoDB-stream event-source mapping has bounded retries and record age, bisects on error, reports batch item failures, and sends what it gives up to an on-failure destination.",
+  description:
+    "Every Kinesis/DynamoDB-stream event-source mapping has bounded retries and record age, bisects on error, reports batch item failures, and sends what it gives up to an on-failure destination.",
   severity: "high",
   validateResource: (args, report) => {
     only(args, T.mapping);
     const p = args.props;
     if (!isStreamMapping(p)) args.notApplicable("not a stream event source");
     const retries = p.maximumRetryAttempts;
-    if (typeof retries !== "number" || retries < 0 || retries > 10_000) report(`maximumRetryAttempts is ${JSON.stringify(retries)}; set a bound (0–10000; the default -1 retries until the record expires)`);
+    if (typeof retries !== "number" || retries < 0 || retries > 10_000)
+      report(`maximumRetryAttempts is ${JSON.stringify(retries)}; set a bound (0–10000; the default -1 retries until the record expires)`);
     const age = p.maximumRecordAgeInSeconds;
-    if (typeof age !== "number" || age < 60 || age > 604_800) report(`maximumRecordAgeInSeconds is ${JSON.stringify(age)}; set 60–604800 (the default -1 keeps retrying for the stream's whole retention)`);
+    if (typeof age !== "number" || age < 60 || age > 604_800)
+      report(`maximumRecordAgeInSeconds is ${JSON.stringify(age)}; set 60–604800 (the default -1 keeps retrying for the stream's whole retention)`);
     if (p.bisectBatchOnFunctionError !== true) report("bisectBatchOnFunctionError is not true");
     if (!list<string>(p.functionResponseTypes).includes("ReportBatchItemFailures")) report("functionResponseTypes does not include ReportBatchItemFailures");
     if (!p.destinationConfig?.onFailure?.destinationArn) report("no destinationConfig.onFailure.destinationArn");
@@ -298,7 +310,8 @@ export const streamConsumerAlarms = stackPolicy({
       const queueArn: string | undefined = m.props.destinationConfig?.onFailure?.destinationArn;
       if (queueArn?.startsWith("arn:aws") && queueArn.includes(":sqs:")) {
         const queue = queueArn.split(":").pop()!;
-        if (!has("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue)) report(`on-failure queue ${queue} of ${m.name} has no depth alarm`, m.urn);
+        if (!has("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue))
+          report(`on-failure queue ${queue} of ${m.name} has no depth alarm`, m.urn);
       }
     }
   },

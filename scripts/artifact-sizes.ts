@@ -13,7 +13,6 @@ const FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-for
 
 /** What a CallbackFunction with default packaging would upload for the same code. */
 async function defaultPackagingBytes(): Promise<number> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const aws = require("@pulumi/aws");
   const fn = new aws.lambda.CallbackFunction("defaults-probe", {
     role: "arn:aws:iam::111111111111:role/probe",
@@ -33,8 +32,12 @@ async function main() {
   }
   const defaults = await defaultPackagingBytes();
   console.log("function                        files  packages   zip bytes");
-  for (const r of rows) console.log(`${r.fn.padEnd(30)} ${String(r.files).padStart(6)} ${String(r.packages).padStart(9)} ${r.zipBytes.toLocaleString("en").padStart(11)}`);
+  for (const r of rows)
+    console.log(`${r.fn.padEnd(30)} ${String(r.files).padStart(6)} ${String(r.packages).padStart(9)} ${r.zipBytes.toLocaleString("en").padStart(11)}`);
   console.log(`${"(CallbackFunction defaults)".padEnd(30)} ${"".padStart(6)} ${"".padStart(9)} ${defaults.toLocaleString("en").padStart(11)}`);
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

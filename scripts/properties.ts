@@ -30,7 +30,6 @@ async function main(): Promise<number> {
     { name: "P1-P4 without partial PutRecords failures", options: () => ({ checkOrder: true, partialFailures: false }) },
     { name: "P1-P4 with partial PutRecords failures", options: (mode) => ({ aggregate: mode, checkOrder: mode === "sourceShard", partialFailures: true }) },
   ];
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const modes: string[] = (require("../handlers/bridge").AGGREGATE_MODES as string[] | undefined)?.slice() ?? ["off"];
   try {
     for (const v of variants) {
@@ -66,7 +65,10 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-main().then((code) => process.exit(code), (err) => {
-  console.error(err);
-  process.exit(2);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(2);
+  },
+);

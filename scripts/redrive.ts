@@ -35,7 +35,8 @@ function parseArgs(argv: string[]): Record<string, string | true> {
   return out;
 }
 
-const USAGE = "usage: npm run redrive -- --table <read-model table> --parked <parked table> [--apply]\n" +
+const USAGE =
+  "usage: npm run redrive -- --table <read-model table> --parked <parked table> [--apply]\n" +
   "       npm run redrive -- --bridge-parked <bridge parked table> [--target-stream-arn <arn>] [--apply]";
 
 async function main(): Promise<number> {
@@ -58,10 +59,18 @@ async function main(): Promise<number> {
     for (const r of rows) console.log([r.table, r.aggregateId, r.sequenceNumber, r.status, r.eventId ?? "-", r.reason].join("\t"));
     if (apply) {
       const dedupWindow = args["dedup-window"] ? Number(args["dedup-window"]) : DEFAULT_DEDUP_WINDOW;
-      const results = await redriveProjector(dynamodb, reduce, { tableName: args.table, parkedTableName: args.parked, dedupWindow, retry: DEFAULT_RETRY_BUDGET });
+      const results = await redriveProjector(dynamodb, reduce, {
+        tableName: args.table,
+        parkedTableName: args.parked,
+        dedupWindow,
+        retry: DEFAULT_RETRY_BUDGET,
+      });
       for (const r of results) {
-        console.log(`${r.outcome}\t${r.aggregateId}\tapplied ${r.applied}, deleted ${r.deleted}, still parked ${r.stillParked}${r.reason ? `\t${r.reason}` : ""}`);
-        if (r.stranded?.length) console.log(`  STRANDED (parked while the re-drive ran, could not re-block): ${r.stranded.map((s) => s.sequenceNumber).join(", ")}`);
+        console.log(
+          `${r.outcome}\t${r.aggregateId}\tapplied ${r.applied}, deleted ${r.deleted}, still parked ${r.stillParked}${r.reason ? `\t${r.reason}` : ""}`,
+        );
+        if (r.stranded?.length)
+          console.log(`  STRANDED (parked while the re-drive ran, could not re-block): ${r.stranded.map((s) => s.sequenceNumber).join(", ")}`);
         if (r.outcome !== "applied" && r.outcome !== "notBlocked") stuck += 1;
       }
     }
@@ -78,8 +87,16 @@ async function main(): Promise<number> {
       if (typeof target !== "string") throw new Error("--apply for the bridge needs --target-stream-arn (or TARGET_STREAM_ARN)");
       const kinesis = process.env.ACCESS_MODE ? bridgeKinesisClient(process.env) : kinesisClient();
       const result = await redriveBridge({
-        kinesis, dynamodb, map,
-        config: { targetStreamArn: target, parkedTableName: args["bridge-parked"], retry: DEFAULT_RETRY_BUDGET, maxRecordsPerCall: PUT_RECORDS_MAX_RECORDS, maxBytesPerCall: PUT_RECORDS_MAX_BYTES },
+        kinesis,
+        dynamodb,
+        map,
+        config: {
+          targetStreamArn: target,
+          parkedTableName: args["bridge-parked"],
+          retry: DEFAULT_RETRY_BUDGET,
+          maxRecordsPerCall: PUT_RECORDS_MAX_RECORDS,
+          maxBytesPerCall: PUT_RECORDS_MAX_BYTES,
+        },
       });
       console.log(`re-sent ${result.resent}, deleted ${result.deleted}, still parked ${result.stillParked.length}`);
       for (const s of result.stillParked) console.log(`  ${s.aggregateId}\t${s.sequenceNumber}\t${s.reason}`);
@@ -89,7 +106,10 @@ async function main(): Promise<number> {
   return stuck ? 3 : 0;
 }
 
-main().then((code) => process.exit(code), (err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

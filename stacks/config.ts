@@ -50,7 +50,7 @@ export interface ConsumerOutputs {
 }
 
 /** STS accepts ExternalIds of 2–1224 characters from this set; anything else fails only at AssumeRole time. */
-const EXTERNAL_ID_PATTERN = /^[\w+=,.@:\/-]{2,1224}$/;
+const EXTERNAL_ID_PATTERN = /^[\w+=,.@:/-]{2,1224}$/;
 
 /** The secret ExternalId, checked when the program starts rather than on the bridge's first call. */
 function externalIdSecret(config: pulumi.Config): pulumi.Output<string> {

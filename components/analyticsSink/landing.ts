@@ -23,55 +23,85 @@ export const DELIVERY_LOG_STREAM = "DestinationDelivery";
 export function landingBucket(name: string, key: aws.kms.Key, landing: Required<AnalyticsSinkLandingArgs>, parent: pulumi.Resource): aws.s3.Bucket {
   const opts = { parent };
   const bucket = new aws.s3.Bucket(`${name}-landing`, {}, opts);
-  new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-landing-sse`, {
-    bucket: bucket.id,
-    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }],
-  }, opts);
-  const versioning = new aws.s3.BucketVersioning(`${name}-landing-versioning`, {
-    bucket: bucket.id,
-    versioningConfiguration: { status: "Enabled" },
-  }, opts);
-  const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-landing-public-access`, {
-    bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
-  }, opts);
-  new aws.s3.BucketOwnershipControls(`${name}-landing-ownership`, {
-    bucket: bucket.id,
-    rule: { objectOwnership: "BucketOwnerEnforced" },
-  }, opts);
-  new aws.s3.BucketPolicy(`${name}-landing-tls-only`, {
-    bucket: bucket.id,
-    policy: policyJson([{
-      Sid: "DenyInsecureTransport",
-      Effect: "Deny",
-      // A Deny for everyone: "*" is the only principal that covers every caller.
-      Principal: "*",
-      Action: "s3:*",
-      Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-      Condition: { Bool: { "aws:SecureTransport": "false" } },
-    }]),
-  }, { parent, dependsOn: [publicAccess] });
-  new aws.s3.BucketLifecycleConfiguration(`${name}-landing-lifecycle`, {
-    bucket: bucket.id,
-    rules: [
-      {
-        id: "landed-events",
-        status: "Enabled",
-        filter: { prefix: "events/" },
-        transitions: [{ days: landing.transitionToInfrequentAccessDays, storageClass: "STANDARD_IA" }],
-        expiration: { days: landing.expirationDays },
-      },
-      { id: "delivery-errors", status: "Enabled", filter: { prefix: "errors/" }, expiration: { days: landing.errorExpirationDays } },
-      {
-        id: "housekeeping",
-        status: "Enabled",
-        filter: {},
-        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-        noncurrentVersionExpiration: { noncurrentDays: landing.noncurrentVersionExpirationDays },
-        // Expiring a current version leaves a delete marker; remove it once alone.
-        expiration: { expiredObjectDeleteMarker: true },
-      },
-    ],
-  }, { parent, dependsOn: [versioning] });
+  new aws.s3.BucketServerSideEncryptionConfiguration(
+    `${name}-landing-sse`,
+    {
+      bucket: bucket.id,
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }],
+    },
+    opts,
+  );
+  const versioning = new aws.s3.BucketVersioning(
+    `${name}-landing-versioning`,
+    {
+      bucket: bucket.id,
+      versioningConfiguration: { status: "Enabled" },
+    },
+    opts,
+  );
+  const publicAccess = new aws.s3.BucketPublicAccessBlock(
+    `${name}-landing-public-access`,
+    {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    },
+    opts,
+  );
+  new aws.s3.BucketOwnershipControls(
+    `${name}-landing-ownership`,
+    {
+      bucket: bucket.id,
+      rule: { objectOwnership: "BucketOwnerEnforced" },
+    },
+    opts,
+  );
+  new aws.s3.BucketPolicy(
+    `${name}-landing-tls-only`,
+    {
+      bucket: bucket.id,
+      policy: policyJson([
+        {
+          Sid: "DenyInsecureTransport",
+          Effect: "Deny",
+          // A Deny for everyone: "*" is the only principal that covers every caller.
+          Principal: "*",
+          Action: "s3:*",
+          Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+      ]),
+    },
+    { parent, dependsOn: [publicAccess] },
+  );
+  new aws.s3.BucketLifecycleConfiguration(
+    `${name}-landing-lifecycle`,
+    {
+      bucket: bucket.id,
+      rules: [
+        {
+          id: "landed-events",
+          status: "Enabled",
+          filter: { prefix: "events/" },
+          transitions: [{ days: landing.transitionToInfrequentAccessDays, storageClass: "STANDARD_IA" }],
+          expiration: { days: landing.expirationDays },
+        },
+        { id: "delivery-errors", status: "Enabled", filter: { prefix: "errors/" }, expiration: { days: landing.errorExpirationDays } },
+        {
+          id: "housekeeping",
+          status: "Enabled",
+          filter: {},
+          abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+          noncurrentVersionExpiration: { noncurrentDays: landing.noncurrentVersionExpirationDays },
+          // Expiring a current version leaves a delete marker; remove it once alone.
+          expiration: { expiredObjectDeleteMarker: true },
+        },
+      ],
+    },
+    { parent, dependsOn: [versioning] },
+  );
   return bucket;
 }
 
@@ -96,26 +126,40 @@ export interface DeliveryRole {
 export function deliveryRole(name: string, args: DeliveryArgs, parent: pulumi.Resource): DeliveryRole {
   const logGroup = new aws.cloudwatch.LogGroup(`${name}-delivery-logs`, { retentionInDays: 30 }, { parent });
   const logStream = new aws.cloudwatch.LogStream(`${name}-delivery-log-stream`, { logGroupName: logGroup.name, name: DELIVERY_LOG_STREAM }, { parent });
-  const role = roleWithPolicy(`${name}-delivery`, {
-    description: "Firehose: analytics stream to the landing bucket",
-    assumeRolePolicy: serviceTrust("firehose.amazonaws.com", args.accountId),
-    statements: [
-      {
-        Sid: "ReadAnalyticsStream",
-        Action: ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"],
-        Resource: args.stream.arn,
-      },
-      {
-        Sid: "WriteLanding",
-        Action: ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"],
-        Resource: [args.bucket.arn, pulumi.interpolate`${args.bucket.arn}/*`],
-      },
-      // Decrypt records read from the stream; encrypt (and read back) objects written to S3. Nothing else.
-      { Sid: "DecryptStreamRecords", Action: "kms:Decrypt", Resource: args.key.arn, Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`kinesis.${args.region}.amazonaws.com` } } },
-      { Sid: "EncryptLandedObjects", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: args.key.arn, Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`s3.${args.region}.amazonaws.com` } } },
-      { Sid: "WriteDeliveryLogs", Action: "logs:PutLogEvents", Resource: pulumi.interpolate`${logGroup.arn}:log-stream:${logStream.name}` },
-    ],
-  }, { parent });
+  const role = roleWithPolicy(
+    `${name}-delivery`,
+    {
+      description: "Firehose: analytics stream to the landing bucket",
+      assumeRolePolicy: serviceTrust("firehose.amazonaws.com", args.accountId),
+      statements: [
+        {
+          Sid: "ReadAnalyticsStream",
+          Action: ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"],
+          Resource: args.stream.arn,
+        },
+        {
+          Sid: "WriteLanding",
+          Action: ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"],
+          Resource: [args.bucket.arn, pulumi.interpolate`${args.bucket.arn}/*`],
+        },
+        // Decrypt records read from the stream; encrypt (and read back) objects written to S3. Nothing else.
+        {
+          Sid: "DecryptStreamRecords",
+          Action: "kms:Decrypt",
+          Resource: args.key.arn,
+          Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`kinesis.${args.region}.amazonaws.com` } },
+        },
+        {
+          Sid: "EncryptLandedObjects",
+          Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+          Resource: args.key.arn,
+          Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`s3.${args.region}.amazonaws.com` } },
+        },
+        { Sid: "WriteDeliveryLogs", Action: "logs:PutLogEvents", Resource: pulumi.interpolate`${logGroup.arn}:log-stream:${logStream.name}` },
+      ],
+    },
+    { parent },
+  );
   return { role, logGroup, logStream };
 }
 
@@ -123,23 +167,35 @@ export function deliveryRole(name: string, args: DeliveryArgs, parent: pulumi.Re
  * The delivery stream. `dependsOn` should hold the key policy: Firehose starts
  * reading as soon as it exists and needs kms:Decrypt from the first record.
  */
-export function deliveryStream(name: string, args: DeliveryArgs & DeliveryRole, parent: pulumi.Resource, dependsOn: pulumi.Resource[]): aws.kinesis.FirehoseDeliveryStream {
-  return new aws.kinesis.FirehoseDeliveryStream(`${name}-delivery`, {
-    destination: "extended_s3",
-    kinesisSourceConfiguration: { kinesisStreamArn: args.stream.arn, roleArn: args.role.arn },
-    extendedS3Configuration: {
-      roleArn: args.role.arn,
-      bucketArn: args.bucket.arn,
-      prefix: EVENTS_PREFIX,
-      errorOutputPrefix: ERRORS_PREFIX,
-      bufferingInterval: args.landing.bufferingIntervalSeconds,
-      bufferingSize: args.landing.bufferingSizeMb,
-      compressionFormat: "GZIP",
-      // Objects get SSE-KMS with the sink's key even if the bucket default changes.
-      kmsKeyArn: args.key.arn,
-      // Firehose concatenates records; a newline after each keeps objects JSON Lines.
-      processingConfiguration: { enabled: true, processors: [{ type: "AppendDelimiterToRecord", parameters: [{ parameterName: "Delimiter", parameterValue: "\\n" }] }] },
-      cloudwatchLoggingOptions: { enabled: true, logGroupName: args.logGroup.name, logStreamName: args.logStream.name },
+export function deliveryStream(
+  name: string,
+  args: DeliveryArgs & DeliveryRole,
+  parent: pulumi.Resource,
+  dependsOn: pulumi.Resource[],
+): aws.kinesis.FirehoseDeliveryStream {
+  return new aws.kinesis.FirehoseDeliveryStream(
+    `${name}-delivery`,
+    {
+      destination: "extended_s3",
+      kinesisSourceConfiguration: { kinesisStreamArn: args.stream.arn, roleArn: args.role.arn },
+      extendedS3Configuration: {
+        roleArn: args.role.arn,
+        bucketArn: args.bucket.arn,
+        prefix: EVENTS_PREFIX,
+        errorOutputPrefix: ERRORS_PREFIX,
+        bufferingInterval: args.landing.bufferingIntervalSeconds,
+        bufferingSize: args.landing.bufferingSizeMb,
+        compressionFormat: "GZIP",
+        // Objects get SSE-KMS with the sink's key even if the bucket default changes.
+        kmsKeyArn: args.key.arn,
+        // Firehose concatenates records; a newline after each keeps objects JSON Lines.
+        processingConfiguration: {
+          enabled: true,
+          processors: [{ type: "AppendDelimiterToRecord", parameters: [{ parameterName: "Delimiter", parameterValue: "\\n" }] }],
+        },
+        cloudwatchLoggingOptions: { enabled: true, logGroupName: args.logGroup.name, logStreamName: args.logStream.name },
+      },
     },
-  }, { parent, dependsOn });
+    { parent, dependsOn },
+  );
 }

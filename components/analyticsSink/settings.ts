@@ -88,10 +88,18 @@ function integerIn(value: number, min: number, max: number): boolean {
 
 /** Validates the args and applies defaults; throws a clear error on bad input. */
 export function resolveSinkSettings(component: string, args: AnalyticsSinkArgs): SinkSettings {
-  check(args.accessMode === "assumeRole" || args.accessMode === "resourcePolicy", component, `accessMode must be "assumeRole" or "resourcePolicy", got ${String(args.accessMode)}`);
-  check(args.accessMode !== "assumeRole" || args.externalId !== undefined, component,
-    'externalId is required when accessMode is "assumeRole": the writer role\'s trust policy requires sts:ExternalId');
-  if (typeof args.producerAccountId === "string") check(/^\d{12}$/.test(args.producerAccountId), component, `producerAccountId must be a 12-digit account id, got ${args.producerAccountId}`);
+  check(
+    args.accessMode === "assumeRole" || args.accessMode === "resourcePolicy",
+    component,
+    `accessMode must be "assumeRole" or "resourcePolicy", got ${String(args.accessMode)}`,
+  );
+  check(
+    args.accessMode !== "assumeRole" || args.externalId !== undefined,
+    component,
+    'externalId is required when accessMode is "assumeRole": the writer role\'s trust policy requires sts:ExternalId',
+  );
+  if (typeof args.producerAccountId === "string")
+    check(/^\d{12}$/.test(args.producerAccountId), component, `producerAccountId must be a 12-digit account id, got ${args.producerAccountId}`);
   check(/^[\w+=,.@-]{1,64}$/.test(args.bridgeRoleName), component, `bridgeRoleName is not a valid IAM role name: ${args.bridgeRoleName}`);
   const path = args.bridgeRolePath ?? "/";
   check(path.startsWith("/") && path.endsWith("/"), component, `bridgeRolePath must start and end with "/", got ${path}`);
@@ -100,18 +108,42 @@ export function resolveSinkSettings(component: string, args: AnalyticsSinkArgs):
   check(integerIn(retentionHours, 24, 8760), component, `retentionHours must be an integer from 24 to 8760, got ${retentionHours}`);
   const streamMode = args.streamMode ?? "ON_DEMAND";
   check(streamMode === "ON_DEMAND" || streamMode === "PROVISIONED", component, `streamMode must be ON_DEMAND or PROVISIONED, got ${String(streamMode)}`);
-  if (streamMode === "PROVISIONED") check(args.shardCount !== undefined && integerIn(args.shardCount, 1, 10_000), component, "shardCount (a positive integer) is required when streamMode is PROVISIONED");
+  if (streamMode === "PROVISIONED")
+    check(
+      args.shardCount !== undefined && integerIn(args.shardCount, 1, 10_000),
+      component,
+      "shardCount (a positive integer) is required when streamMode is PROVISIONED",
+    );
   else check(args.shardCount === undefined, component, "shardCount applies only when streamMode is PROVISIONED");
 
   const landing = { ...LANDING_DEFAULTS, ...definedOnly(args.landing ?? {}) };
-  check(integerIn(landing.bufferingIntervalSeconds, 0, 900), component, `landing.bufferingIntervalSeconds must be 0–900, got ${landing.bufferingIntervalSeconds}`);
+  check(
+    integerIn(landing.bufferingIntervalSeconds, 0, 900),
+    component,
+    `landing.bufferingIntervalSeconds must be 0–900, got ${landing.bufferingIntervalSeconds}`,
+  );
   check(integerIn(landing.bufferingSizeMb, 1, 128), component, `landing.bufferingSizeMb must be 1–128, got ${landing.bufferingSizeMb}`);
   // S3 refuses STANDARD_IA before 30 days and an expiration not after the transition.
-  check(integerIn(landing.transitionToInfrequentAccessDays, 30, 36_500), component, `landing.transitionToInfrequentAccessDays must be at least 30, got ${landing.transitionToInfrequentAccessDays}`);
-  check(Number.isInteger(landing.expirationDays) && landing.expirationDays > landing.transitionToInfrequentAccessDays, component,
-    `landing.expirationDays (${landing.expirationDays}) must be an integer greater than transitionToInfrequentAccessDays (${landing.transitionToInfrequentAccessDays})`);
-  check(integerIn(landing.errorExpirationDays, 1, 36_500), component, `landing.errorExpirationDays must be a positive integer, got ${landing.errorExpirationDays}`);
-  check(integerIn(landing.noncurrentVersionExpirationDays, 1, 36_500), component, `landing.noncurrentVersionExpirationDays must be a positive integer, got ${landing.noncurrentVersionExpirationDays}`);
+  check(
+    integerIn(landing.transitionToInfrequentAccessDays, 30, 36_500),
+    component,
+    `landing.transitionToInfrequentAccessDays must be at least 30, got ${landing.transitionToInfrequentAccessDays}`,
+  );
+  check(
+    Number.isInteger(landing.expirationDays) && landing.expirationDays > landing.transitionToInfrequentAccessDays,
+    component,
+    `landing.expirationDays (${landing.expirationDays}) must be an integer greater than transitionToInfrequentAccessDays (${landing.transitionToInfrequentAccessDays})`,
+  );
+  check(
+    integerIn(landing.errorExpirationDays, 1, 36_500),
+    component,
+    `landing.errorExpirationDays must be a positive integer, got ${landing.errorExpirationDays}`,
+  );
+  check(
+    integerIn(landing.noncurrentVersionExpirationDays, 1, 36_500),
+    component,
+    `landing.noncurrentVersionExpirationDays must be a positive integer, got ${landing.noncurrentVersionExpirationDays}`,
+  );
 
   const producer = pulumi.output(args.producerAccountId);
   return {

@@ -27,37 +27,49 @@ export interface ClosureFunctionArgs<E, R> {
 }
 
 /** The function and what was created for it. */
-export interface ClosureFunction {
-  fn: aws.lambda.CallbackFunction<any, any>;
+export interface ClosureFunction<E, R> {
+  fn: aws.lambda.CallbackFunction<E, R>;
   role: aws.iam.Role;
   logGroup: aws.cloudwatch.LogGroup;
 }
 
 /** Creates the log group, the least-privilege role and the function. */
-export function closureFunction<E, R>(name: string, args: ClosureFunctionArgs<E, R>, opts: pulumi.ComponentResourceOptions): ClosureFunction {
-  const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-    retentionInDays: args.logRetentionDays ?? 30,
-  }, opts);
-  const role = roleWithPolicy(`${name}-role`, {
-    name: args.roleName,
-    description: `Execution role of ${name}`,
-    assumeRolePolicy: policyJson([{ Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }]),
-    statements: [
-      ...args.statements,
-      { Sid: "WriteOwnLogs", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroup.arn}:*` },
-    ],
-  }, opts);
-  const fn = new aws.lambda.CallbackFunction<E, R>(name, {
-    description: args.description,
-    callbackFactory: args.callbackFactory,
-    role,
-    runtime: LAMBDA_RUNTIME,
-    architectures: [LAMBDA_ARCHITECTURE],
-    memorySize: args.memorySize ?? 256,
-    timeout: args.timeout ?? 60,
-    environment: { variables: args.environment },
-    loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
-    codePathOptions: { extraExcludePackages: excludedPackages() },
-  }, opts);
+export function closureFunction<E, R>(name: string, args: ClosureFunctionArgs<E, R>, opts: pulumi.ComponentResourceOptions): ClosureFunction<E, R> {
+  const logGroup = new aws.cloudwatch.LogGroup(
+    `${name}-logs`,
+    {
+      retentionInDays: args.logRetentionDays ?? 30,
+    },
+    opts,
+  );
+  const role = roleWithPolicy(
+    `${name}-role`,
+    {
+      name: args.roleName,
+      description: `Execution role of ${name}`,
+      assumeRolePolicy: policyJson([{ Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }]),
+      statements: [
+        ...args.statements,
+        { Sid: "WriteOwnLogs", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroup.arn}:*` },
+      ],
+    },
+    opts,
+  );
+  const fn = new aws.lambda.CallbackFunction<E, R>(
+    name,
+    {
+      description: args.description,
+      callbackFactory: args.callbackFactory,
+      role,
+      runtime: LAMBDA_RUNTIME,
+      architectures: [LAMBDA_ARCHITECTURE],
+      memorySize: args.memorySize ?? 256,
+      timeout: args.timeout ?? 60,
+      environment: { variables: args.environment },
+      loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+      codePathOptions: { extraExcludePackages: excludedPackages() },
+    },
+    opts,
+  );
   return { fn, role, logGroup };
 }

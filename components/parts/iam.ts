@@ -25,11 +25,13 @@ export function policyJson(statements: Statement[]): pulumi.Output<string> {
 
 /** Trust policy letting one AWS service assume the role, confused-deputy safe. */
 export function serviceTrust(service: string, sourceAccount: pulumi.Input<string>): pulumi.Output<string> {
-  return policyJson([{
-    Principal: { Service: service },
-    Action: "sts:AssumeRole",
-    Condition: { StringEquals: { "aws:SourceAccount": sourceAccount } },
-  }]);
+  return policyJson([
+    {
+      Principal: { Service: service },
+      Action: "sts:AssumeRole",
+      Condition: { StringEquals: { "aws:SourceAccount": sourceAccount } },
+    },
+  ]);
 }
 
 /** Args of {@link roleWithPolicy}. */
@@ -50,11 +52,15 @@ export interface RoleWithPolicyArgs {
  * the first time.
  */
 export function roleWithPolicy(name: string, args: RoleWithPolicyArgs, opts: pulumi.CustomResourceOptions): aws.iam.Role {
-  return new aws.iam.Role(name, {
-    name: args.name,
-    description: args.description,
-    assumeRolePolicy: args.assumeRolePolicy,
-    maxSessionDuration: 3600,
-    inlinePolicies: [{ name: "least-privilege", policy: policyJson(args.statements) }],
-  }, opts);
+  return new aws.iam.Role(
+    name,
+    {
+      name: args.name,
+      description: args.description,
+      assumeRolePolicy: args.assumeRolePolicy,
+      maxSessionDuration: 3600,
+      inlinePolicies: [{ name: "least-privilege", policy: policyJson(args.statements) }],
+    },
+    opts,
+  );
 }

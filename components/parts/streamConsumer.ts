@@ -40,13 +40,25 @@ export interface StreamConsumer {
 /** Creates the queue, the function (its statements plus reading the stream), the mapping and the alarms. */
 export function streamConsumer(name: string, args: StreamConsumerArgs, opts: pulumi.ComponentResourceOptions): StreamConsumer {
   const queue = onFailureQueue(args.queueName, opts);
-  const { fn, role } = closureFunction(name, {
-    ...args,
-    statements: [...streamReadStatements(args.streamArn, queue.arn, args.streamKeyArn), ...args.statements],
-  }, opts);
-  const mapping = streamMapping(args.mappingName, {
-    streamArn: args.streamArn, fn, queue, retentionHours: args.retentionHours, options: args.mapping,
-  }, opts);
+  const { fn, role } = closureFunction(
+    name,
+    {
+      ...args,
+      statements: [...streamReadStatements(args.streamArn, queue.arn, args.streamKeyArn), ...args.statements],
+    },
+    opts,
+  );
+  const mapping = streamMapping(
+    args.mappingName,
+    {
+      streamArn: args.streamArn,
+      fn,
+      queue,
+      retentionHours: args.retentionHours,
+      options: args.mapping,
+    },
+    opts,
+  );
   const alarms = streamConsumerAlarms(name, { fn, onFailureQueue: queue, alarmActions: args.alarmActions }, opts);
   return { fn, role, queue, mapping, alarms };
 }

@@ -69,17 +69,21 @@ export interface StreamMappingArgs {
 /** The mapping itself, reporting partial batch failures. */
 export function streamMapping(name: string, args: StreamMappingArgs, opts: pulumi.CustomResourceOptions): aws.lambda.EventSourceMapping {
   const s = mappingSettings(args.options ?? {}, args.retentionHours);
-  return new aws.lambda.EventSourceMapping(name, {
-    eventSourceArn: args.streamArn,
-    functionName: args.fn.arn,
-    startingPosition: s.startingPosition,
-    batchSize: s.batchSize,
-    maximumBatchingWindowInSeconds: s.maximumBatchingWindowInSeconds,
-    parallelizationFactor: s.parallelizationFactor,
-    maximumRetryAttempts: s.maximumRetryAttempts,
-    maximumRecordAgeInSeconds: s.maximumRecordAgeInSeconds,
-    bisectBatchOnFunctionError: s.bisectBatchOnFunctionError,
-    functionResponseTypes: ["ReportBatchItemFailures"],
-    destinationConfig: { onFailure: { destinationArn: args.queue.arn } },
-  }, opts);
+  return new aws.lambda.EventSourceMapping(
+    name,
+    {
+      eventSourceArn: args.streamArn,
+      functionName: args.fn.arn,
+      startingPosition: s.startingPosition,
+      batchSize: s.batchSize,
+      maximumBatchingWindowInSeconds: s.maximumBatchingWindowInSeconds,
+      parallelizationFactor: s.parallelizationFactor,
+      maximumRetryAttempts: s.maximumRetryAttempts,
+      maximumRecordAgeInSeconds: s.maximumRecordAgeInSeconds,
+      bisectBatchOnFunctionError: s.bisectBatchOnFunctionError,
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      destinationConfig: { onFailure: { destinationArn: args.queue.arn } },
+    },
+    opts,
+  );
 }

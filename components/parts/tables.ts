@@ -7,13 +7,17 @@ import * as aws from "@pulumi/aws";
 
 /** A table keyed by `pk` (and `rangeKey`, when given), both strings. */
 export function keyedTable(name: string, rangeKey: string | undefined, deletionProtection: boolean, opts: pulumi.CustomResourceOptions): aws.dynamodb.Table {
-  return new aws.dynamodb.Table(name, {
-    billingMode: "PAY_PER_REQUEST",
-    hashKey: "pk",
-    rangeKey,
-    attributes: [{ name: "pk", type: "S" }, ...(rangeKey ? [{ name: rangeKey, type: "S" }] : [])],
-    pointInTimeRecovery: { enabled: true },
-    serverSideEncryption: { enabled: true },
-    deletionProtectionEnabled: deletionProtection,
-  }, opts);
+  return new aws.dynamodb.Table(
+    name,
+    {
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: "pk",
+      rangeKey,
+      attributes: [{ name: "pk", type: "S" }, ...(rangeKey ? [{ name: rangeKey, type: "S" }] : [])],
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true },
+      deletionProtectionEnabled: deletionProtection,
+    },
+    opts,
+  );
 }

@@ -33,15 +33,16 @@ export async function getAggregate(deps: ApiDeps, event: HttpApiEvent): Promise<
   const min = parseMinPosition(event.queryStringParameters?.minPosition);
   if (!min.ok) return rejectionResponse(min.rejection);
 
-  const out = await deps.dynamodb.send(new GetItemCommand({
-    TableName: deps.config.tableName,
-    Key: { pk: { S: id.value } },
-    ConsistentRead: true,
-  }));
+  const out = await deps.dynamodb.send(
+    new GetItemCommand({
+      TableName: deps.config.tableName,
+      Key: { pk: { S: id.value } },
+      ConsistentRead: true,
+    }),
+  );
   if (!out.Item) {
-    const message = min.value === undefined
-      ? `aggregate ${id.value} not found`
-      : `aggregate ${id.value} not found yet: its first event may not be projected; keep polling`;
+    const message =
+      min.value === undefined ? `aggregate ${id.value} not found` : `aggregate ${id.value} not found yet: its first event may not be projected; keep polling`;
     return errorResponse(404, "NotFound", message, { extra: { visible: false } });
   }
   const view = decodeReadModelItem(out.Item);

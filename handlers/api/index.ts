@@ -21,12 +21,7 @@ export const API_ROUTES: readonly string[] = ["POST /aggregates/{id}/events", "G
 export const DEFAULT_MAX_BODY_BYTES = 65536;
 
 // Kinesis throttling: the client should retry after a pause, so 503, not 500.
-const THROTTLE_NAMES = [
-  "ProvisionedThroughputExceededException",
-  "LimitExceededException",
-  "ThrottlingException",
-  "KMSThrottlingException",
-];
+const THROTTLE_NAMES = ["ProvisionedThroughputExceededException", "LimitExceededException", "ThrottlingException", "KMSThrottlingException"];
 
 /** Reads the API's configuration from the function's environment (fails the cold start when incomplete). */
 export function apiConfigFromEnv(env: NodeJS.ProcessEnv): ApiConfig {
@@ -60,10 +55,15 @@ export function createApi(deps: ApiDeps): (event: HttpApiEvent) => Promise<HttpA
       const e = err as { name?: string; message?: string; stack?: string };
       if (e && typeof e.name === "string" && THROTTLE_NAMES.includes(e.name)) {
         log({ level: "warn", msg: "throttled", requestId, routeKey: event.routeKey, error: e.name });
-        return errorResponse(503, "Throttled", "the event stream is busy right now; nothing was written, retry after 1 second (with the same Idempotency-Key)", {
-          headers: { "retry-after": "1" },
-          requestId,
-        });
+        return errorResponse(
+          503,
+          "Throttled",
+          "the event stream is busy right now; nothing was written, retry after 1 second (with the same Idempotency-Key)",
+          {
+            headers: { "retry-after": "1" },
+            requestId,
+          },
+        );
       }
       log({ level: "error", msg: "request failed", requestId, routeKey: event.routeKey, error: e?.name, message: e?.message, stack: e?.stack });
       return errorResponse(500, "InternalError", `internal error; quote request id ${requestId} when reporting it`, { requestId });

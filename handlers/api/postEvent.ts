@@ -7,15 +7,7 @@ import { PutRecordCommand } from "@aws-sdk/client-kinesis";
 import { ENVELOPE_SCHEMA_VERSION, EventEnvelope, envelopeError } from "../shared/envelope";
 import { errorResponse, jsonResponse, rejectionResponse } from "./responses";
 import type { ApiDeps, HttpApiEvent, HttpApiResult } from "./types";
-import {
-  checkAggregateId,
-  checkContentLength,
-  checkContentType,
-  checkIdempotencyKey,
-  decodeBody,
-  headerValue,
-  parseCommand,
-} from "./validation";
+import { checkAggregateId, checkContentLength, checkContentType, checkIdempotencyKey, decodeBody, headerValue, parseCommand } from "./validation";
 import { idempotentEventId } from "./ulid";
 
 /** The 202 body of an accepted event. */
@@ -68,11 +60,13 @@ export async function postEvent(
   const invalid = envelopeError(envelope);
   if (invalid) throw new Error(`built an invalid envelope: ${invalid}`);
 
-  const out = await deps.kinesis.send(new PutRecordCommand({
-    StreamName: deps.config.streamName,
-    PartitionKey: envelope.aggregateId,
-    Data: Buffer.from(JSON.stringify(envelope), "utf8"),
-  }));
+  const out = await deps.kinesis.send(
+    new PutRecordCommand({
+      StreamName: deps.config.streamName,
+      PartitionKey: envelope.aggregateId,
+      Data: Buffer.from(JSON.stringify(envelope), "utf8"),
+    }),
+  );
   const sequenceNumber = out.SequenceNumber;
   if (!sequenceNumber) throw new Error("PutRecord returned no sequence number");
 

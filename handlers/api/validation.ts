@@ -41,7 +41,11 @@ export function headerValue(event: HttpApiEvent, name: string): string | undefin
 /** The `{id}` path parameter, checked against ID_PATTERN. */
 export function checkAggregateId(id: string | undefined): Checked<string> {
   if (id === undefined || !ID_PATTERN.test(id)) {
-    return no(400, "InvalidAggregateId", `aggregate id ${JSON.stringify(id ?? "")} is invalid: use 1-128 characters from A-Z a-z 0-9 . _ : -, starting with a letter or digit`);
+    return no(
+      400,
+      "InvalidAggregateId",
+      `aggregate id ${JSON.stringify(id ?? "")} is invalid: use 1-128 characters from A-Z a-z 0-9 . _ : -, starting with a letter or digit`,
+    );
   }
   return ok(id);
 }
@@ -69,8 +73,7 @@ function tooLarge<T>(maxBytes: number): Checked<T> {
 
 /** Content-Type must be application/json, optionally with charset=utf-8. */
 export function checkContentType(value: string | undefined): Checked<void> {
-  const unsupported = <T>(why: string): Checked<T> =>
-    no(415, "UnsupportedMediaType", `${why}; send Content-Type: application/json (charset=utf-8 allowed)`);
+  const unsupported = <T>(why: string): Checked<T> => no(415, "UnsupportedMediaType", `${why}; send Content-Type: application/json (charset=utf-8 allowed)`);
   if (value === undefined || value.trim() === "") return unsupported("Content-Type is missing");
   const [mediaType, ...params] = value.split(";");
   if (mediaType.trim().toLowerCase() !== "application/json") return unsupported(`Content-Type ${JSON.stringify(value)} is not supported`);
@@ -119,7 +122,8 @@ export function jsonDepth(text: string, limit: number): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 91 || c === 123) {
@@ -133,7 +137,7 @@ export function jsonDepth(text: string, limit: number): number {
 
 /** Parses `{ "type": "...", "data": { ... } }` with no other top-level keys. */
 export function parseCommand(text: string): Checked<EventCommand> {
-  if (text.trim() === "") return no(400, "InvalidJson", "body is empty; expected a JSON object { \"type\": ..., \"data\": { ... } }");
+  if (text.trim() === "") return no(400, "InvalidJson", 'body is empty; expected a JSON object { "type": ..., "data": { ... } }');
   // Pathological nesting parses, but cannot be serialised again (the envelope would fail with a 500) and burdens every reader downstream.
   if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return no(400, "TooDeep", `body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`);
   let value: unknown;
@@ -143,16 +147,17 @@ export function parseCommand(text: string): Checked<EventCommand> {
     return no(400, "InvalidJson", `body is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return no(400, "InvalidCommand", "body must be a JSON object { \"type\": ..., \"data\": { ... } }");
+    return no(400, "InvalidCommand", 'body must be a JSON object { "type": ..., "data": { ... } }');
   }
   const v = value as Record<string, unknown>;
   const extra = Object.keys(v).filter((k) => !COMMAND_KEYS.includes(k));
-  if (extra.length > 0) return no(400, "InvalidCommand", `unexpected top-level keys: ${extra.map((k) => JSON.stringify(k)).join(", ")}; only "type" and "data" are allowed`);
+  if (extra.length > 0)
+    return no(400, "InvalidCommand", `unexpected top-level keys: ${extra.map((k) => JSON.stringify(k)).join(", ")}; only "type" and "data" are allowed`);
   if (typeof v.type !== "string" || !TYPE_PATTERN.test(v.type)) {
-    return no(400, "InvalidCommand", "\"type\" is missing or invalid: use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter");
+    return no(400, "InvalidCommand", '"type" is missing or invalid: use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter');
   }
   if (typeof v.data !== "object" || v.data === null || Array.isArray(v.data)) {
-    return no(400, "InvalidCommand", "\"data\" is missing or not a JSON object");
+    return no(400, "InvalidCommand", '"data" is missing or not a JSON object');
   }
   return ok({ type: v.type, data: v.data as Record<string, unknown> });
 }
@@ -160,7 +165,8 @@ export function parseCommand(text: string): Checked<EventCommand> {
 /** The optional `minPosition` query parameter: a Kinesis sequence number, returned without leading zeros. */
 export function parseMinPosition(value: string | undefined): Checked<string | undefined> {
   if (value === undefined) return ok(undefined);
-  if (!SEQUENCE_PATTERN.test(value)) return no(400, "InvalidMinPosition", `minPosition ${JSON.stringify(value)} is not a sequence number (1-129 decimal digits)`);
+  if (!SEQUENCE_PATTERN.test(value))
+    return no(400, "InvalidMinPosition", `minPosition ${JSON.stringify(value)} is not a sequence number (1-129 decimal digits)`);
   return ok(value.replace(/^0+(?=\d)/, ""));
 }
 

@@ -35,12 +35,14 @@ export function assumeRoleCredentials(sts: STSClient, params: AssumeRoleParams, 
   const expiresAt = (c: AwsCredentialIdentity) => (c.expiration ? c.expiration.getTime() : Number.POSITIVE_INFINITY);
 
   async function callSts(): Promise<AwsCredentialIdentity> {
-    const out = await sts.send(new AssumeRoleCommand({
-      RoleArn: params.roleArn,
-      ExternalId: params.externalId,
-      RoleSessionName: params.sessionName,
-      DurationSeconds: params.durationSeconds,
-    }));
+    const out = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: params.roleArn,
+        ExternalId: params.externalId,
+        RoleSessionName: params.sessionName,
+        DurationSeconds: params.durationSeconds,
+      }),
+    );
     const c = out.Credentials;
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${params.roleArn} returned no credentials`);
     return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
@@ -50,8 +52,15 @@ export function assumeRoleCredentials(sts: STSClient, params: AssumeRoleParams, 
     if (cached && expiresAt(cached) - refreshBeforeMs > now()) return cached;
     if (!inFlight) {
       inFlight = callSts().then(
-        (fresh) => { cached = fresh; inFlight = undefined; return fresh; },
-        (err) => { inFlight = undefined; throw err; },
+        (fresh) => {
+          cached = fresh;
+          inFlight = undefined;
+          return fresh;
+        },
+        (err) => {
+          inFlight = undefined;
+          throw err;
+        },
       );
     }
     try {

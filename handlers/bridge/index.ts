@@ -90,9 +90,7 @@ export interface OutputEntry {
   bytes: number;
 }
 
-type Decoded =
-  | { ok: true; entries: OutputEntry[] }
-  | { ok: false; kind: string; reason: string; eventId?: string };
+type Decoded = { ok: true; entries: OutputEntry[] } | { ok: false; kind: string; reason: string; eventId?: string };
 
 function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -103,6 +101,10 @@ function decodeRecord(record: KinesisStreamRecord, source: number, map: Mapper):
   const parsed = parseEnvelope(recordBytes(record));
   if (!parsed.ok) return { ok: false, kind: "undecodable", reason: parsed.reason };
   const event = parsed.event;
+  // As in the projector: an event filed under another aggregate's key has no order to keep, and the read model rejects it.
+  if (event.aggregateId !== record.kinesis.partitionKey) {
+    return { ok: false, kind: "aggregateMismatch", reason: "envelope aggregateId does not match the partition key", eventId: event.eventId };
+  }
   let mapped: AnalyticsRecord | AnalyticsRecord[] | undefined;
   try {
     mapped = map(event);
@@ -214,10 +216,12 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
       for (let c = 0; c < chunks.length; c++) {
         const chunk = chunks[c];
         try {
-          const out = await kinesis.send(new PutRecordsCommand({
-            StreamARN: config.targetStreamArn,
-            Records: chunk.map((e) => ({ Data: e.data, PartitionKey: e.partitionKey })),
-          }));
+          const out = await kinesis.send(
+            new PutRecordsCommand({
+              StreamARN: config.targetStreamArn,
+              Records: chunk.map((e) => ({ Data: e.data, PartitionKey: e.partitionKey })),
+            }),
+          );
           const results = out.Records ?? [];
           for (let k = 0; k < chunk.length; k++) {
             const code = results[k]?.ErrorCode;
@@ -266,17 +270,32 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
         shardEventId: record.eventID,
       });
       // The kind, not the reason: a JSON parse message can quote the event's bytes.
-      log({ level: "warn", msg: "bridge parked poison event", kind: decoded.kind, sequenceNumber: record.kinesis.sequenceNumber, aggregateId: record.kinesis.partitionKey, eventId: decoded.eventId, shardEventId: record.eventID });
+      log({
+        level: "warn",
+        msg: "bridge parked poison event",
+        kind: decoded.kind,
+        sequenceNumber: record.kinesis.sequenceNumber,
+        aggregateId: record.kinesis.partitionKey,
+        eventId: decoded.eventId,
+        shardEventId: record.eventID,
+      });
     }
 
-    const parking = poison.length === 0
-      ? Promise.resolve(true)
-      : parkEvents(dynamodb, config.parkedTableName, poison, config.retry, clock).then(
-        () => true,
-        (err) => { log({ level: "error", msg: "bridge could not park poison events", count: poison.length, error: errorText(err) }); return false; },
-      );
+    const parking =
+      poison.length === 0
+        ? Promise.resolve(true)
+        : parkEvents(dynamodb, config.parkedTableName, poison, config.retry, clock).then(
+            () => true,
+            (err) => {
+              log({ level: "error", msg: "bridge could not park poison events", count: poison.length, error: errorText(err) });
+              return false;
+            },
+          );
     const outgoing = aggregateEntries(entries, records, config.aggregate ?? "off");
-    const [parked, sent] = await Promise.all([parking, outgoing.length ? putAll(outgoing) : Promise.resolve({ unacknowledged: [] as OutputEntry[], attempts: 0, lastError: undefined })]);
+    const [parked, sent] = await Promise.all([
+      parking,
+      outgoing.length ? putAll(outgoing) : Promise.resolve({ unacknowledged: [] as OutputEntry[], attempts: 0, lastError: undefined }),
+    ]);
 
     const unacknowledged = sent.unacknowledged.map((e) => e.source);
     if (!parked) unacknowledged.push(...poisonSources);
@@ -287,7 +306,15 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
       const seq = records[i].kinesis.sequenceNumber;
       if (compareSequence(seq, lowest) < 0) lowest = seq;
     }
-    log({ level: "error", msg: "bridge gave up", resumeFrom: lowest, unacknowledgedRecords: sent.unacknowledged.length, parked, attempts: sent.attempts, error: sent.lastError });
+    log({
+      level: "error",
+      msg: "bridge gave up",
+      resumeFrom: lowest,
+      unacknowledgedRecords: sent.unacknowledged.length,
+      parked,
+      attempts: sent.attempts,
+      error: sent.lastError,
+    });
     return resumeFrom(lowest);
   };
 }

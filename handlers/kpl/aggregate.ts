@@ -81,7 +81,10 @@ export function encodeAggregated(records: readonly UserRecord[]): Buffer {
     size += recordFieldSize(k, records[i].data.length);
   }
   const out = Buffer.allocUnsafe(4 + size + 16);
-  out[0] = KPL_MAGIC[0]; out[1] = KPL_MAGIC[1]; out[2] = KPL_MAGIC[2]; out[3] = KPL_MAGIC[3];
+  out[0] = KPL_MAGIC[0];
+  out[1] = KPL_MAGIC[1];
+  out[2] = KPL_MAGIC[2];
+  out[3] = KPL_MAGIC[3];
   let o = 4;
   for (const b of keyBytes) {
     out[o++] = 0x0a; // field 1, length-delimited

@@ -33,7 +33,8 @@ function reader(buf: Buffer, start: number, end: number) {
   const varint = (): number => {
     let n = 0;
     let scale = 1;
-    for (let i = 0; i < 8; i++) { // up to 2^56: far beyond any length or index here
+    for (let i = 0; i < 8; i++) {
+      // up to 2^56: far beyond any length or index here
       if (o >= end) throw new Error("truncated varint");
       const b = buf[o++];
       n += (b & 0x7f) * scale;
@@ -92,8 +93,10 @@ export function deaggregateKpl(data: Uint8Array): KplUserRecord[] | undefined {
           const t = rec.varint();
           if (t === 0x08) key = rec.varint();
           else if (t === 0x10) hashKey = rec.varint();
-          else if (t === 0x1a) { const [a, b] = rec.bytes(); body = buf.subarray(a, b); }
-          else rec.skip(t % 8); // tags (field 4) and anything newer
+          else if (t === 0x1a) {
+            const [a, b] = rec.bytes();
+            body = buf.subarray(a, b);
+          } else rec.skip(t % 8); // tags (field 4) and anything newer
         }
         if (key === undefined || body === undefined) throw new Error("a record without partition_key_index or data");
         records.push({ key, hashKey, data: body });

@@ -72,10 +72,15 @@ export async function parkedOf(dynamodb: DynamoDBClient, parkedTable: string, ag
   const rows: ParkedEvent[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const page = await dynamodb.send(new QueryCommand({
-      TableName: parkedTable, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: aggregateId } },
-      ConsistentRead: true, ExclusiveStartKey: start,
-    }));
+    const page = await dynamodb.send(
+      new QueryCommand({
+        TableName: parkedTable,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": { S: aggregateId } },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
     rows.push(...(page.Items ?? []).map(decodeParkedItem));
     start = page.LastEvaluatedKey;
   } while (start);
@@ -83,7 +88,12 @@ export async function parkedOf(dynamodb: DynamoDBClient, parkedTable: string, ag
 }
 
 /** Lists a parked table; with the read-model table, each row's status. */
-export async function listParked(dynamodb: DynamoDBClient, parkedTable: string, readModelTable?: string, retry: RetryBudget = DEFAULT_RETRY_BUDGET): Promise<ParkedListing[]> {
+export async function listParked(
+  dynamodb: DynamoDBClient,
+  parkedTable: string,
+  readModelTable?: string,
+  retry: RetryBudget = DEFAULT_RETRY_BUDGET,
+): Promise<ParkedListing[]> {
   const rows = await scanParked(dynamodb, parkedTable);
   if (!readModelTable) return rows.map((r) => ({ ...r, table: parkedTable }));
   const items = new Map<string, StoredAggregate | undefined>();
@@ -144,7 +154,13 @@ function decoded(e: ParkedEvent): DecodedRecord {
 }
 
 /** Deletes rows of a parked table, 25 per BatchWriteItem, retrying within the budget. */
-export async function deleteParked(dynamodb: DynamoDBClient, parkedTable: string, rows: ParkedEvent[], retry: RetryBudget = DEFAULT_RETRY_BUDGET, clock: RetryClock = realClock): Promise<void> {
+export async function deleteParked(
+  dynamodb: DynamoDBClient,
+  parkedTable: string,
+  rows: ParkedEvent[],
+  retry: RetryBudget = DEFAULT_RETRY_BUDGET,
+  clock: RetryClock = realClock,
+): Promise<void> {
   const seen = new Set<string>();
   const requests: WriteRequest[] = [];
   for (const r of rows) {
@@ -212,10 +228,19 @@ export interface RedriveConfig {
  * lifted item and applies them itself, in order). Either way no later event overtakes them.
  * Rows above `parkedThrough` are left alone: they belong to such a projector.
  */
-export async function redriveAggregate<S>(dynamodb: DynamoDBClient, reduce: Reducer<S>, config: RedriveConfig, aggregateId: string, clock: RetryClock = realClock): Promise<RedriveResult> {
+export async function redriveAggregate<S>(
+  dynamodb: DynamoDBClient,
+  reduce: Reducer<S>,
+  config: RedriveConfig,
+  aggregateId: string,
+  clock: RetryClock = realClock,
+): Promise<RedriveResult> {
   const { tableName, parkedTableName, retry } = config;
   const base: RedriveResult = { aggregateId, outcome: "notBlocked", applied: 0, deleted: 0, stillParked: 0 };
-  const extras = (skipped: ParkedEvent[], rejected: ParkedEvent[]) => ({ ...(skipped.length ? { stranded: skipped } : {}), ...(rejected.length ? { rejected } : {}) });
+  const extras = (skipped: ParkedEvent[], rejected: ParkedEvent[]) => ({
+    ...(skipped.length ? { stranded: skipped } : {}),
+    ...(rejected.length ? { rejected } : {}),
+  });
   for (let attempt = 1; attempt <= (config.maxAttempts ?? 5); attempt++) {
     const read = await readAggregate(dynamodb, tableName, aggregateId, retry, clock);
     const rows = await parkedOf(dynamodb, parkedTableName, aggregateId);
@@ -251,15 +276,25 @@ export async function redriveAggregate<S>(dynamodb: DynamoDBClient, reduce: Redu
     const outcome = next.parkedAt !== undefined ? "stillBlocked" : "applied";
     const firstFailing = result.parked.find((p) => p.reason !== IDEMPOTENCY_CONFLICT);
     return {
-      ...base, outcome, applied, deleted: done.length, stillParked: rows.length - done.length,
-      ...(outcome === "stillBlocked" && firstFailing ? { reason: firstFailing.reason } : {}), ...extras(skipped, rejected),
+      ...base,
+      outcome,
+      applied,
+      deleted: done.length,
+      stillParked: rows.length - done.length,
+      ...(outcome === "stillBlocked" && firstFailing ? { reason: firstFailing.reason } : {}),
+      ...extras(skipped, rejected),
     };
   }
   return { ...base, outcome: "conflict" };
 }
 
 /** Re-drives every blocked aggregate of a parked table. */
-export async function redriveProjector<S>(dynamodb: DynamoDBClient, reduce: Reducer<S>, config: RedriveConfig, clock: RetryClock = realClock): Promise<RedriveResult[]> {
+export async function redriveProjector<S>(
+  dynamodb: DynamoDBClient,
+  reduce: Reducer<S>,
+  config: RedriveConfig,
+  clock: RetryClock = realClock,
+): Promise<RedriveResult[]> {
   const ids = [...new Set((await scanParked(dynamodb, config.parkedTableName)).map((r) => r.aggregateId))];
   const out: RedriveResult[] = [];
   for (const id of ids) out.push(await redriveAggregate(dynamodb, reduce, config, id, clock));
@@ -319,10 +354,17 @@ export async function redriveBridge(deps: BridgeDeps): Promise<BridgeRedriveResu
   const response = await bridge({ Records: records });
   if (response.batchItemFailures.length > 0) {
     // Partly sent at most: delete nothing, the next run re-sends (the consumer dedups on id).
-    return { resent: 0, deleted: 0, stillParked: stillParked.concat(ready.map((r) => ({ aggregateId: r.aggregateId, sequenceNumber: r.sequenceNumber, reason: "re-send did not complete; run the re-drive again" }))) };
+    return {
+      resent: 0,
+      deleted: 0,
+      stillParked: stillParked.concat(
+        ready.map((r) => ({ aggregateId: r.aggregateId, sequenceNumber: r.sequenceNumber, reason: "re-send did not complete; run the re-drive again" })),
+      ),
+    };
   }
   const sent = ready.filter((r) => !reparked.has(`${r.aggregateId}\u0000${r.sequenceNumber}`));
-  for (const r of ready) if (!sent.includes(r)) stillParked.push({ aggregateId: r.aggregateId, sequenceNumber: r.sequenceNumber, reason: "the bridge parked it again" });
+  for (const r of ready)
+    if (!sent.includes(r)) stillParked.push({ aggregateId: r.aggregateId, sequenceNumber: r.sequenceNumber, reason: "the bridge parked it again" });
   await deleteParked(dynamodb, config.parkedTableName, sent, config.retry, deps.clock);
   return { resent: sent.length, deleted: sent.length, stillParked };
 }

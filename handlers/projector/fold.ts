@@ -8,7 +8,15 @@ import { parseEnvelope } from "../shared/envelope";
 import { KinesisStreamRecord, recordBytes } from "../shared/kinesisEvent";
 import type { ParkedEvent } from "../shared/parkedTable";
 import {
-  emptyAggregate, encodeReadModelItem, MAX_ITEM_BYTES, readModelItemSize, RECENT_SEPARATOR, recentCount, recentEntry, recentLookup, StoredAggregate,
+  emptyAggregate,
+  encodeReadModelItem,
+  MAX_ITEM_BYTES,
+  readModelItemSize,
+  RECENT_SEPARATOR,
+  recentCount,
+  recentEntry,
+  recentLookup,
+  StoredAggregate,
 } from "../shared/readModelItem";
 import { padSequence, unpadSequence } from "../shared/sequence";
 
@@ -51,8 +59,14 @@ export interface AggregateBatch {
 /** Why a record is poison: `reason` goes to the parked table, `kind`/`detail` to logs (no event data). */
 export interface Poison {
   kind:
-    | "undecodable" | "invalid-envelope" | "aggregate-mismatch" | "data-not-serialisable"
-    | "reduce-threw" | "reduce-returned-undefined" | "state-not-serialisable" | "state-too-large"
+    | "undecodable"
+    | "invalid-envelope"
+    | "aggregate-mismatch"
+    | "data-not-serialisable"
+    | "reduce-threw"
+    | "reduce-returned-undefined"
+    | "state-not-serialisable"
+    | "state-too-large"
     /** Not poison strictly: a rejected duplicate, parked without blocking the aggregate. */
     | "idempotency-conflict";
   reason: string;
@@ -199,9 +213,12 @@ function serialiseState(state: unknown): { json: string } | { poison: Poison } {
   } catch (err) {
     const e = err as Error;
     const name = (e && e.name) || "Error";
-    return { poison: { kind: "state-not-serialisable", reason: `reduce returned a state that cannot be serialised (${name}: ${e && e.message})`, detail: name } };
+    return {
+      poison: { kind: "state-not-serialisable", reason: `reduce returned a state that cannot be serialised (${name}: ${e && e.message})`, detail: name },
+    };
   }
-  if (json === undefined) return { poison: { kind: "state-not-serialisable", reason: "reduce returned a state that cannot be serialised (not JSON)", detail: "not JSON" } };
+  if (json === undefined)
+    return { poison: { kind: "state-not-serialisable", reason: "reduce returned a state that cannot be serialised (not JSON)", detail: "not JSON" } };
   return { json };
 }
 
@@ -265,7 +282,14 @@ function foldOnce<S>(
         // the operator but does NOT block the aggregate: it is a rejected duplicate, not a gap in the
         // aggregate's history (the event that owns the id was applied), so later events go on.
         parked.push(parkedEvent(id, rec, IDEMPOTENCY_CONFLICT));
-        poison.push({ kind: "idempotency-conflict", reason: IDEMPOTENCY_CONFLICT, detail: IDEMPOTENCY_CONFLICT, aggregateId: id, sequenceNumber: rec.sequenceNumber, eventId: event.eventId });
+        poison.push({
+          kind: "idempotency-conflict",
+          reason: IDEMPOTENCY_CONFLICT,
+          detail: IDEMPOTENCY_CONFLICT,
+          aggregateId: id,
+          sequenceNumber: rec.sequenceNumber,
+          eventId: event.eventId,
+        });
         continue;
       }
       if (!bad) {
@@ -287,7 +311,21 @@ function foldOnce<S>(
                 const nextWindow = foldWindow(windowString(recent));
                 windowPush(nextWindow, recentEntry(event.eventId, hash), dedupWindow);
                 const nextRecent = windowString(nextWindow);
-                bad = stateProblem({ ...base, stateJson: json, deleted: false, position: rec.padded, version: version + 1, lastEventId: event.eventId, recent: nextRecent, updatedAt: now, parkedAt: undefined, parkedThrough: undefined }, PER_EVENT_LIMIT);
+                bad = stateProblem(
+                  {
+                    ...base,
+                    stateJson: json,
+                    deleted: false,
+                    position: rec.padded,
+                    version: version + 1,
+                    lastEventId: event.eventId,
+                    recent: nextRecent,
+                    updatedAt: now,
+                    parkedAt: undefined,
+                    parkedThrough: undefined,
+                  },
+                  PER_EVENT_LIMIT,
+                );
               }
             }
             if (!bad) {
@@ -330,7 +368,18 @@ function foldOnce<S>(
     }
   }
   const changed = position !== base.position || parkedAt !== base.parkedAt || parkedThrough !== (base.parkedAt === undefined ? undefined : base.parkedThrough);
-  const next: StoredAggregate = { aggregateId: id, stateJson, deleted, position, version, lastEventId, recent: windowString(recent), updatedAt: now, parkedAt, parkedThrough };
+  const next: StoredAggregate = {
+    aggregateId: id,
+    stateJson,
+    deleted,
+    position,
+    version,
+    lastEventId,
+    recent: windowString(recent),
+    updatedAt: now,
+    parkedAt,
+    parkedThrough,
+  };
   if (applied > 0 && !deleted && stateProblem(next, FINAL_LIMIT)) {
     if (checkEach) throw new Error(`the read-model item of aggregate ${id} is too large although every event was checked`);
     return { checkEach: true };
@@ -354,13 +403,7 @@ function foldOnce<S>(
  * An event whose eventId is in the window with other data (an Idempotency-Key
  * reused for another body) is parked as rejected without blocking.
  */
-export function foldAggregate<S>(
-  stored: StoredAggregate | undefined,
-  batch: AggregateBatch,
-  reduce: Reducer<S>,
-  dedupWindow: number,
-  now: string,
-): FoldResult {
+export function foldAggregate<S>(stored: StoredAggregate | undefined, batch: AggregateBatch, reduce: Reducer<S>, dedupWindow: number, now: string): FoldResult {
   const knownPoison = new Map<string, Poison>();
   let checkEach = false;
   for (;;) {

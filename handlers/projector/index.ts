@@ -98,14 +98,36 @@ export function createProjector<S>(deps: ProjectorDeps<S>): (event: KinesisStrea
   const logPoison = (result: FoldResult) => {
     for (const p of result.poison) {
       const msg = p.kind === "idempotency-conflict" ? "parked rejected duplicate (eventId applied before with other data)" : "parked poison event";
-      log({ level: "warn", msg, table: config.tableName, aggregateId: p.aggregateId, sequenceNumber: p.sequenceNumber, eventId: p.eventId, kind: p.kind, detail: p.detail });
+      log({
+        level: "warn",
+        msg,
+        table: config.tableName,
+        aggregateId: p.aggregateId,
+        sequenceNumber: p.sequenceNumber,
+        eventId: p.eventId,
+        kind: p.kind,
+        detail: p.detail,
+      });
     }
     if (result.parked.length > result.poison.length) {
-      log({ level: "info", msg: "parked events behind poison", table: config.tableName, aggregateId: result.next.aggregateId, count: result.parked.length - result.poison.length });
+      log({
+        level: "info",
+        msg: "parked events behind poison",
+        table: config.tableName,
+        aggregateId: result.next.aggregateId,
+        count: result.parked.length - result.poison.length,
+      });
     }
   };
   const giveUp = (stage: string, err: unknown, batches: AggregateBatch[]) => {
-    log({ level: "error", msg: `projector gave up (${stage})`, table: config.tableName, aggregates: batches.length, aggregateIds: batches.slice(0, 10).map((b) => b.aggregateId), ...errorFields(err) });
+    log({
+      level: "error",
+      msg: `projector gave up (${stage})`,
+      table: config.tableName,
+      aggregates: batches.length,
+      aggregateIds: batches.slice(0, 10).map((b) => b.aggregateId),
+      ...errorFields(err),
+    });
   };
 
   /** Writes one aggregate, re-reading and re-folding on a failed condition; true once durable. */
@@ -138,7 +160,13 @@ export function createProjector<S>(deps: ProjectorDeps<S>): (event: KinesisStrea
       const chunk = groups.slice(i, i + READ_CHUNK);
       let items: Map<string, StoredAggregate>;
       try {
-        items = await readAggregates(dynamodb, config.tableName, chunk.map((g) => g.aggregateId), config.retry, clock);
+        items = await readAggregates(
+          dynamodb,
+          config.tableName,
+          chunk.map((g) => g.aggregateId),
+          config.retry,
+          clock,
+        );
       } catch (err) {
         giveUp("read", err, chunk);
         failed.push(...chunk);
@@ -164,7 +192,11 @@ export function createProjector<S>(deps: ProjectorDeps<S>): (event: KinesisStrea
         await parkEvents(dynamodb, config.parkedTableName, events, config.retry, clock);
         parking.forEach((f) => logPoison(f.result));
       } catch (err) {
-        giveUp("park", err, parking.map((f) => f.batch));
+        giveUp(
+          "park",
+          err,
+          parking.map((f) => f.batch),
+        );
         failed.push(...parking.map((f) => f.batch));
         writable = folded.filter((f) => f.result.parked.length === 0);
       }
@@ -172,22 +204,27 @@ export function createProjector<S>(deps: ProjectorDeps<S>): (event: KinesisStrea
 
     // One conditional write per changed aggregate; stop starting new ones once DynamoDB is overwhelmed.
     let overwhelmed = false;
-    await forEachConcurrently(writable.filter((f) => f.result.changed), WRITE_CONCURRENCY, async (f) => {
-      if (overwhelmed) {
-        failed.push(f.batch);
-        return;
-      }
-      try {
-        if (!(await commit(f, now))) failed.push(f.batch);
-      } catch (err) {
-        giveUp("write", err, [f.batch]);
-        failed.push(f.batch);
-        if (isTransient(err)) overwhelmed = true;
-      }
-    });
+    await forEachConcurrently(
+      writable.filter((f) => f.result.changed),
+      WRITE_CONCURRENCY,
+      async (f) => {
+        if (overwhelmed) {
+          failed.push(f.batch);
+          return;
+        }
+        try {
+          if (!(await commit(f, now))) failed.push(f.batch);
+        } catch (err) {
+          giveUp("write", err, [f.batch]);
+          failed.push(f.batch);
+          if (isTransient(err)) overwhelmed = true;
+        }
+      },
+    );
 
     const resume = lowestSequence(failed);
-    if (resume !== undefined) log({ level: "error", msg: "projector reports batch item failure", table: config.tableName, resumeFrom: resume, failedAggregates: failed.length });
+    if (resume !== undefined)
+      log({ level: "error", msg: "projector reports batch item failure", table: config.tableName, resumeFrom: resume, failedAggregates: failed.length });
     return resumeFrom(resume);
   };
 }

@@ -32,6 +32,7 @@ export interface ClientOptions {
  */
 function http1Handler(options: ClientOptions): NodeHttpHandler {
   const kinesisEntry = require.resolve("@aws-sdk/client-kinesis");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- resolved next to the runtime's own client-kinesis at run time (see above); an import would bundle it
   const { NodeHttpHandler: Handler } = require(require.resolve("@smithy/node-http-handler", { paths: [kinesisEntry] }));
   return new Handler(timeouts(options));
 }

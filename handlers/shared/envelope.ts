@@ -26,9 +26,7 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 /** Domain event type names. */
 export const TYPE_PATTERN = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
 
-export type ParseResult =
-  | { ok: true; event: EventEnvelope }
-  | { ok: false; reason: string };
+export type ParseResult = { ok: true; event: EventEnvelope } | { ok: false; reason: string };
 
 /** Returns why `value` is not a valid envelope, or undefined when it is. */
 export function envelopeError(value: unknown): string | undefined {

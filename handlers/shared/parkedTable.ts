@@ -74,10 +74,16 @@ function unprocessedError(count: number): Error {
 }
 
 function writeChunk(dynamodb: DynamoDBClient, tableName: string, requests: WriteRequest[], retry: RetryBudget, clock: RetryClock): Promise<void> {
-  return drainBatch(requests, async (pending) => {
-    const out = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }));
-    return out.UnprocessedItems?.[tableName] ?? [];
-  }, retry, clock, unprocessedError);
+  return drainBatch(
+    requests,
+    async (pending) => {
+      const out = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }));
+      return out.UnprocessedItems?.[tableName] ?? [];
+    },
+    retry,
+    clock,
+    unprocessedError,
+  );
 }
 
 /**

@@ -3,13 +3,7 @@
  * a single consistent re-read, and the conditional write that makes a fold
  * safe against another writer (no transactions: dynalite has none).
  */
-import {
-  AttributeValue,
-  BatchGetItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-} from "@aws-sdk/client-dynamodb";
+import { AttributeValue, BatchGetItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { drainBatch, RetryBudget, RetryClock, withRetry } from "./retry";
 import { decodeStoredAggregate, encodeReadModelItem, StoredAggregate } from "./readModelItem";
 
@@ -37,14 +31,20 @@ export async function readAggregates(
 ): Promise<Map<string, StoredAggregate>> {
   const found = new Map<string, StoredAggregate>();
   const keys: Record<string, AttributeValue>[] = aggregateIds.map((id) => ({ pk: { S: id } }));
-  await drainBatch(keys, async (pending) => {
-    const out = await dynamodb.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }));
-    for (const item of out.Responses?.[tableName] ?? []) {
-      const a = decodeStoredAggregate(item);
-      found.set(a.aggregateId, a);
-    }
-    return out.UnprocessedKeys?.[tableName]?.Keys ?? [];
-  }, retry, clock, unprocessedKeysError);
+  await drainBatch(
+    keys,
+    async (pending) => {
+      const out = await dynamodb.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }));
+      for (const item of out.Responses?.[tableName] ?? []) {
+        const a = decodeStoredAggregate(item);
+        found.set(a.aggregateId, a);
+      }
+      return out.UnprocessedKeys?.[tableName]?.Keys ?? [];
+    },
+    retry,
+    clock,
+    unprocessedKeysError,
+  );
   return found;
 }
 
@@ -104,13 +104,16 @@ export async function writeAggregate(
   }
   try {
     await withRetry(
-      () => dynamodb.send(new PutItemCommand({
-        TableName: tableName,
-        Item: encodeReadModelItem(next),
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
-      })),
+      () =>
+        dynamodb.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: encodeReadModelItem(next),
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+          }),
+        ),
       retry,
       clock,
     );

@@ -74,7 +74,11 @@ function clf(d: Date): string {
 }
 
 function decode(s: string): string {
-  try { return decodeURIComponent(s.replace(/\+/g, " ")); } catch { return s; }
+  try {
+    return decodeURIComponent(s.replace(/\+/g, " "));
+  } catch {
+    return s;
+  }
 }
 
 /** Lower-cased names, repeats comma-joined; the cookie header moves to `cookies`, as in payload 2.0. */
@@ -84,13 +88,26 @@ function headersOf(req: http.IncomingMessage): { headers: Record<string, string>
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i].toLowerCase();
     const value = req.rawHeaders[i + 1];
-    if (name === "cookie") cookies.push(...value.split(";").map((c) => c.trim()).filter(Boolean));
+    if (name === "cookie")
+      cookies.push(
+        ...value
+          .split(";")
+          .map((c) => c.trim())
+          .filter(Boolean),
+      );
     else headers[name] = name in headers ? `${headers[name]},${value}` : value;
   }
   return { headers, cookies };
 }
 
-function buildEvent(req: http.IncomingMessage, body: Buffer, routeKey: string, pathParameters: Record<string, string> | undefined, requestId: string, opts: HttpApiOptions): HttpApiEventV2 {
+function buildEvent(
+  req: http.IncomingMessage,
+  body: Buffer,
+  routeKey: string,
+  pathParameters: Record<string, string> | undefined,
+  requestId: string,
+  opts: HttpApiOptions,
+): HttpApiEventV2 {
   const [rawPath, ...rest] = (req.url ?? "/").split("?");
   const rawQueryString = rest.join("?");
   const query: Record<string, string> = {};
@@ -136,9 +153,17 @@ function buildEvent(req: http.IncomingMessage, body: Buffer, routeKey: string, p
   };
 }
 
-interface Reply { status: number; headers: Record<string, string | string[]>; body: Buffer }
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
 
-const message = (status: number, text: string): Reply => ({ status, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ message: text })) });
+const message = (status: number, text: string): Reply => ({
+  status,
+  headers: { "content-type": "application/json" },
+  body: Buffer.from(JSON.stringify({ message: text })),
+});
 
 /** API Gateway's reading of a payload-2.0 answer; a malformed one is its 500. */
 function replyOf(result: IntegrationResult): Reply {
@@ -146,7 +171,8 @@ function replyOf(result: IntegrationResult): Reply {
   if (!r || typeof r !== "object" || !("statusCode" in r)) {
     return { status: 200, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify(result) ?? "") };
   }
-  if (!Number.isInteger(r.statusCode) || (r.statusCode as number) < 100 || (r.statusCode as number) > 599) throw new Error(`bad statusCode ${String(r.statusCode)}`);
+  if (!Number.isInteger(r.statusCode) || (r.statusCode as number) < 100 || (r.statusCode as number) > 599)
+    throw new Error(`bad statusCode ${String(r.statusCode)}`);
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries((r.headers ?? {}) as Record<string, unknown>)) headers[k.toLowerCase()] = String(v);
   if (Array.isArray(r.cookies) && r.cookies.length) headers["set-cookie"] = r.cookies.map(String);
@@ -166,7 +192,9 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<LocalHttpApi> 
     if (!match) return message(404, "Not Found");
     const event = buildEvent(req, body, match.routeKey, match.pathParameters, requestId, opts);
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<"timeout">((resolve) => { timer = setTimeout(() => resolve("timeout"), opts.timeoutMs ?? 30_000); });
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), opts.timeoutMs ?? 30_000);
+    });
     try {
       const result = await Promise.race([opts.invoke(match.routeKey, event), timeout]);
       if (result === "timeout") return message(503, "Service Unavailable");
@@ -181,27 +209,36 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<LocalHttpApi> 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (d: Buffer) => { size += d.length; if (size <= limit) chunks.push(d); });
+    req.on("data", (d: Buffer) => {
+      size += d.length;
+      if (size <= limit) chunks.push(d);
+    });
     req.on("end", () => {
       // API Gateway's request ids look like "JKJaXmPLIAMEJCA="; the same one goes in the event and the answer.
       const requestId = `${randomBytes(10).toString("base64").slice(0, 14)}=`;
       const reply = size > limit ? Promise.resolve(message(413, "Request Entity Too Large")) : answer(req, Buffer.concat(chunks), requestId);
-      reply.catch(() => message(500, "Internal Server Error")).then((r) => {
-        counters.requests += 1;
-        counters.byStatus[r.status] = (counters.byStatus[r.status] ?? 0) + 1;
-        res.writeHead(r.status, { ...r.headers, "content-length": String(r.body.length), "apigw-requestid": requestId });
-        res.end(r.body);
-      });
+      reply
+        .catch(() => message(500, "Internal Server Error"))
+        .then((r) => {
+          counters.requests += 1;
+          counters.byStatus[r.status] = (counters.byStatus[r.status] ?? 0) + 1;
+          res.writeHead(r.status, { ...r.headers, "content-length": String(r.body.length), "apigw-requestid": requestId });
+          res.end(r.body);
+        });
     });
   });
-  await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", resolve); });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", resolve);
+  });
   const address = server.address() as net.AddressInfo;
   return {
     url: `http://127.0.0.1:${address.port}/`,
     stats: () => ({ requests: counters.requests, byStatus: { ...counters.byStatus } }),
-    stop: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -23,7 +23,10 @@ export function parseRoutes(routeKeys: string[]): RouteTable {
   const routes: Route[] = [];
   let hasDefault = false;
   for (const routeKey of routeKeys) {
-    if (routeKey === "$default") { hasDefault = true; continue; }
+    if (routeKey === "$default") {
+      hasDefault = true;
+      continue;
+    }
     const m = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY) (\/\S*)$/.exec(routeKey);
     if (!m) throw new Error(`route key ${JSON.stringify(routeKey)} is not "METHOD /path" or "$default"`);
     const segments = m[2].split("/").slice(1);
@@ -36,7 +39,11 @@ export function parseRoutes(routeKeys: string[]): RouteTable {
 }
 
 function decode(s: string): string {
-  try { return decodeURIComponent(s); } catch { return s; }
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** Per-segment specificity (literal 3, param 2, greedy 1), then 1 for an exact method. */

@@ -11,7 +11,7 @@ import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { Emulator, startDynalite, startKinesisLocal } from "../emulators/emulators";
+import { startDynalite, startKinesisLocal } from "../emulators/emulators";
 import { LOCAL_ACCOUNTS, LOCAL_REGION, LocalEndpoints, ManifestFunction, ManifestResource, StackManifest, StackRole } from "../shared/manifest";
 import { runStackInChild } from "../deploy/runStack";
 import { FunctionHost, startFunctionHost } from "../lambda/functionHost";
@@ -43,7 +43,12 @@ function runtimeLog(workDir: string): { write(line: string): void; file: string 
   const file = path.join(workDir, "local-cloud.log");
   fs.mkdirSync(workDir, { recursive: true });
   const stream = fs.createWriteStream(file, { flags: "a" });
-  return { write: (line) => { stream.write(`${new Date().toISOString()} ${line}\n`); }, file };
+  return {
+    write: (line) => {
+      stream.write(`${new Date().toISOString()} ${line}\n`);
+    },
+    file,
+  };
 }
 
 /** Counts for the status line. */
@@ -146,10 +151,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       startKinesisLocal({ dataDir: persist("kinesis") }),
       startS3({ directory: persist("s3") }),
     ]);
-    stoppers.push(() => dynamo.close(), () => kinesis.close(), () => s3Emulator.stop());
+    stoppers.push(
+      () => dynamo.close(),
+      () => kinesis.close(),
+      () => s3Emulator.stop(),
+    );
     const manifests = {} as Record<StackRole, StackManifest>;
     const sts = await startLocalSts({
-      roles: () => Object.values(manifests).flatMap((m) => ofType(m, "aws:iam/role:Role").map((r) => ({ arn: r.state.arn, assumeRolePolicy: r.inputs.assumeRolePolicy }))),
+      roles: () =>
+        Object.values(manifests).flatMap((m) => ofType(m, "aws:iam/role:Role").map((r) => ({ arn: r.state.arn, assumeRolePolicy: r.inputs.assumeRolePolicy }))),
     });
     stoppers.push(() => sts.stop());
     const endpoints: LocalEndpoints = { kinesis: kinesis.endpoint, dynamodb: dynamo.endpoint, s3: s3Emulator.endpoint, sts: sts.endpoint };
@@ -171,12 +181,20 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     // The functions' Kinesis, DynamoDB and STS calls go through the IAM enforcer (local/iamEnforcer);
     // the orchestrator's own clients (mappings, Firehose, stats) stay on the emulators.
-    const enforcers = await startIamEnforcers({ kinesis: endpoints.kinesis, dynamodb: endpoints.dynamodb, sts: endpoints.sts }, {
-      region: LOCAL_REGION,
-      policies: manifestPolicies(() => Object.values(manifests)),
-      sessionName: (roleArn) => Object.values(manifests).flatMap((m) => m.functions).find((f) => f.roleArn === roleArn)?.functionName,
-      onDecision: (d) => { if (!d.allowed) runtime.write(`[iam] ${d.message} (${d.reason})`); },
-    });
+    const enforcers = await startIamEnforcers(
+      { kinesis: endpoints.kinesis, dynamodb: endpoints.dynamodb, sts: endpoints.sts },
+      {
+        region: LOCAL_REGION,
+        policies: manifestPolicies(() => Object.values(manifests)),
+        sessionName: (roleArn) =>
+          Object.values(manifests)
+            .flatMap((m) => m.functions)
+            .find((f) => f.roleArn === roleArn)?.functionName,
+        onDecision: (d) => {
+          if (!d.allowed) runtime.write(`[iam] ${d.message} (${d.reason})`);
+        },
+      },
+    );
     stoppers.push(async () => {
       const s = enforcers.stats();
       runtime.write(`[iam] decisions on function calls: ${s.allowed} allowed, ${s.denied} denied, ${s.unchecked} unchecked`);
@@ -192,7 +210,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       for (const fn of manifests[stack].functions) {
         const old = hosts[fn.arn];
         hosts[fn.arn] = await startFunctionHost(fn, functionIdentity(fn, manifests[stack].account, functionEndpoints), {
-          onLog: (line) => { if (line.trim()) runtime.write(`[${fn.name}] ${line}`); },
+          onLog: (line) => {
+            if (line.trim()) runtime.write(`[${fn.name}] ${line}`);
+          },
         });
         coldStarts[fn.name] = hosts[fn.arn].coldStartMs;
         if (old) await old.stop();
@@ -200,7 +220,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     };
     await startHosts("consumer");
     await startHosts("producer");
-    stoppers.push(async () => { await Promise.all(Object.values(hosts).map((h) => h.stop())); });
+    stoppers.push(async () => {
+      await Promise.all(Object.values(hosts).map((h) => h.stop()));
+    });
     const invokeByArn = (arn: string) => (event: any) => {
       const host = hosts[arn];
       if (!host) throw new Error(`no function ${arn}`);
@@ -229,7 +251,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         pollers.push({ name: m.name, fnName: arn.split(":").pop()!, poller });
       }
     }
-    stoppers.push(async () => { await Promise.all(pollers.map((p) => p.poller.stop())); });
+    stoppers.push(async () => {
+      await Promise.all(pollers.map((p) => p.poller.stop()));
+    });
 
     // Firehose delivery streams, landing into the S3 emulator.
     const s3 = s3Client(endpoints.s3);
@@ -239,9 +263,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         s3,
         maxBufferSeconds: options.maxFirehoseBufferSeconds ?? 2,
         log: (e) => runtime.write(`[firehose ${d.state.name}] ${JSON.stringify(e)}`),
-      }));
-    stoppers.push(async () => { await Promise.all(firehoses.map((f) => f.stop())); });
-    const landingBucket = (ofType(manifests.consumer, "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")[0]?.inputs.extendedS3Configuration.bucketArn ?? "").split(":::").pop() ?? "";
+      }),
+    );
+    stoppers.push(async () => {
+      await Promise.all(firehoses.map((f) => f.stop()));
+    });
+    const landingBucket =
+      (ofType(manifests.consumer, "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")[0]?.inputs.extendedS3Configuration.bucketArn ?? "")
+        .split(":::")
+        .pop() ?? "";
 
     // The HTTP API, from the declared routes and their integrations.
     const api = ofType(manifests.producer, "aws:apigatewayv2/api:Api")[0];
@@ -270,8 +300,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     });
     stoppers.push(() => http.stop());
 
-    const dynamoClient = new DynamoDBClient({ region: LOCAL_REGION, endpoint: endpoints.dynamodb, credentials: { accessKeyId: LOCAL_ACCOUNTS.producer, secretAccessKey: "local" } });
-    const parkedTables = ofType(manifests.producer, "aws:dynamodb/table:Table").filter((t) => t.name.endsWith("-parked")).map((t) => t.state.name as string);
+    const dynamoClient = new DynamoDBClient({
+      region: LOCAL_REGION,
+      endpoint: endpoints.dynamodb,
+      credentials: { accessKeyId: LOCAL_ACCOUNTS.producer, secretAccessKey: "local" },
+    });
+    const parkedTables = ofType(manifests.producer, "aws:dynamodb/table:Table")
+      .filter((t) => t.name.endsWith("-parked"))
+      .map((t) => t.state.name as string);
     const countItems = async (table: string) => (await dynamoClient.send(new ScanCommand({ TableName: table, Select: "COUNT" }))).Count ?? 0;
     const projectorMapping = (p: { fnName: string }) => p.fnName.includes("projector");
 

@@ -110,7 +110,10 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
   const poller = async () => {
     while (writing || pending.length) {
       const item = pending.shift();
-      if (!item) { await new Promise((r) => setTimeout(r, 10)); continue; }
+      if (!item) {
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
       if (await pollVisible(`${cloud.apiUrl}${item.poll.replace(/^\//, "")}`, Date.now() + 60_000)) visibleMs.push(Date.now() - item.at);
     }
   };
@@ -145,7 +148,9 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
   summary.ok = summary.projectedAll && summary.landedAll && rejected === 0;
   out.write("\n\n");
   out.write(`accepted   ${accepted} events (${rejected} rejected) in ${acceptSeconds.toFixed(1)} s = ${(accepted / acceptSeconds).toFixed(0)} events/s\n`);
-  out.write(`landed     ${stats.landed - before.landed} records in ${landSeconds.toFixed(1)} s from the first request = ${((stats.landed - before.landed) / landSeconds).toFixed(0)} events/s\n`);
+  out.write(
+    `landed     ${stats.landed - before.landed} records in ${landSeconds.toFixed(1)} s from the first request = ${((stats.landed - before.landed) / landSeconds).toFixed(0)} events/s\n`,
+  );
   out.write(`202→visible p50 ${summary.visibleP50Ms} ms, p99 ${summary.visibleP99Ms} ms (${visibleMs.length} orders polled)\n`);
   out.write(`parked ${stats.parked}, dead-lettered ${stats.deadLettered}\n`);
   out.write(`every accepted event projected: ${summary.projectedAll ? "yes" : "NO"}; landed: ${summary.landedAll ? "yes" : "NO"}\n`);

@@ -16,7 +16,13 @@ import { StackRole } from "../shared/manifest";
 import { banner, statusLine } from "./status";
 import { LOCAL_CLOUD_DIR } from "../shared/project";
 
-interface Args { demo: boolean; dataDir?: string; port: number; orders: number; config: Partial<Record<StackRole, Record<string, string>>> }
+interface Args {
+  demo: boolean;
+  dataDir?: string;
+  port: number;
+  orders: number;
+  config: Partial<Record<StackRole, Record<string, string>>>;
+}
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { demo: false, port: 3000, orders: 200, config: {} };
@@ -31,8 +37,7 @@ function parseArgs(argv: string[]): Args {
       if (!m) throw new Error("--config needs <producer|consumer>.<key>=<value>");
       const stack = m[1] as StackRole;
       args.config[stack] = { ...(args.config[stack] ?? {}), [m[2]]: m[3] };
-    }
-    else throw new Error(`unknown argument ${a}; see the header of local/start.ts`);
+    } else throw new Error(`unknown argument ${a}; see the header of local/start.ts`);
   }
   if (!Number.isInteger(args.port) || args.port < 0) throw new Error("--port needs a number");
   return args;
@@ -45,13 +50,20 @@ async function main() {
   // What `npm run landing` (and you) need to find this running cloud.
   const current = path.join(LOCAL_CLOUD_DIR, "current.json");
   fs.mkdirSync(path.dirname(current), { recursive: true });
-  fs.writeFileSync(current, JSON.stringify({
-    apiUrl: cloud.apiUrl,
-    endpoints: cloud.endpoints,
-    landingBucket: cloud.landingBucket,
-    consumerAccount: cloud.manifests.consumer.account,
-    producer: cloud.manifests.producer.outputs,
-  }, (k, v) => (k === "externalId" ? undefined : v), 2));
+  fs.writeFileSync(
+    current,
+    JSON.stringify(
+      {
+        apiUrl: cloud.apiUrl,
+        endpoints: cloud.endpoints,
+        landingBucket: cloud.landingBucket,
+        consumerAccount: cloud.manifests.consumer.account,
+        producer: cloud.manifests.producer.outputs,
+      },
+      (k, v) => (k === "externalId" ? undefined : v),
+      2,
+    ),
+  );
 
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -85,6 +97,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err instanceof Error ? err.stack ?? err.message : err);
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
   process.exit(1);
 });

@@ -6,9 +6,14 @@ import { CloudStats, LocalCloud } from "./cloud";
 import { StackManifest } from "../shared/manifest";
 
 const DRIVEN = [
-  "aws:kinesis/stream:Stream", "aws:dynamodb/table:Table", "aws:s3/bucket:Bucket", "aws:lambda/function:Function",
-  "aws:lambda/eventSourceMapping:EventSourceMapping", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
-  "aws:iam/role:Role", "aws:apigatewayv2/route:Route",
+  "aws:kinesis/stream:Stream",
+  "aws:dynamodb/table:Table",
+  "aws:s3/bucket:Bucket",
+  "aws:lambda/function:Function",
+  "aws:lambda/eventSourceMapping:EventSourceMapping",
+  "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+  "aws:iam/role:Role",
+  "aws:apigatewayv2/route:Route",
 ];
 
 function label(type: string): string {
@@ -41,7 +46,9 @@ export function banner(cloud: LocalCloud): string[] {
     ...describeStack(cloud.manifests.consumer),
     ...describeStack(cloud.manifests.producer),
     "",
-    `functions cold start: ${Object.entries(cloud.coldStarts).map(([n, ms]) => `${n} ${Math.round(ms)} ms`).join(", ")}`,
+    `functions cold start: ${Object.entries(cloud.coldStarts)
+      .map(([n, ms]) => `${n} ${Math.round(ms)} ms`)
+      .join(", ")}`,
     `emulators: Kinesis ${cloud.endpoints.kinesis}, DynamoDB ${cloud.endpoints.dynamodb}, S3 ${cloud.endpoints.s3}, STS ${cloud.endpoints.sts}`,
     `landing bucket: s3://${cloud.landingBucket} (consumer account ${cloud.manifests.consumer.account})`,
     `parked events: AWS_ENDPOINT_URL_DYNAMODB=${cloud.endpoints.dynamodb} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local npm run redrive -- --table ${cloud.manifests.producer.outputs.readModelTableName} --parked ${cloud.manifests.producer.outputs.parkedTableName}`,

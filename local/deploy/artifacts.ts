@@ -11,7 +11,6 @@ import * as path from "path";
 import * as yazl from "yazl";
 import { PROJECT_MODULES } from "../shared/project";
 
-
 /** A function's archive written out to disk. */
 export interface Artifact {
   /** Plays /var/task. */
@@ -30,7 +29,10 @@ async function copyTree(from: string, to: string, files: string[], prefix: strin
     const src = path.join(from, entry.name);
     const dst = path.join(to, entry.name);
     if (entry.isDirectory()) await copyTree(src, dst, files, `${prefix}${entry.name}/`);
-    else if (entry.isFile()) { fs.copyFileSync(src, dst); files.push(`${prefix}${entry.name}`); }
+    else if (entry.isFile()) {
+      fs.copyFileSync(src, dst);
+      files.push(`${prefix}${entry.name}`);
+    }
   }
 }
 
@@ -41,7 +43,9 @@ function zipSize(dir: string, files: string[]): Promise<number> {
     for (const f of [...files].sort()) zip.addFile(path.join(dir, f), f, { mtime, mode: 0o644 });
     zip.end();
     let bytes = 0;
-    zip.outputStream.on("data", (chunk: Buffer) => { bytes += chunk.length; });
+    zip.outputStream.on("data", (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
     zip.outputStream.on("end", () => resolve(bytes));
     zip.outputStream.on("error", reject);
   });
@@ -107,8 +111,7 @@ export function loadHandler<E = any, R = any>(artifact: Artifact, environment: R
   const runtime = runtimeModules();
   // Resolution from the artifact sees its own node_modules, then the runtime's
   // SDK, never the project's; kept installed, as modules also load lazily.
-  Module._nodeModulePaths = (from: string) =>
-    from.startsWith(artifact.dir) ? [path.join(artifact.dir, "node_modules"), runtime] : originalPaths(from);
+  Module._nodeModulePaths = (from: string) => (from.startsWith(artifact.dir) ? [path.join(artifact.dir, "node_modules"), runtime] : originalPaths(from));
   const restore = applyEnv(environment);
   let handler: (event: E) => Promise<R>;
   try {

@@ -6,8 +6,14 @@
  * encryption); a table whose keys differ is an error, not a silent reuse.
  */
 import {
-  CreateStreamCommand, DecreaseStreamRetentionPeriodCommand, DescribeStreamSummaryCommand, IncreaseStreamRetentionPeriodCommand,
-  KinesisClient, StartStreamEncryptionCommand, StreamDescriptionSummary, UpdateShardCountCommand,
+  CreateStreamCommand,
+  DecreaseStreamRetentionPeriodCommand,
+  DescribeStreamSummaryCommand,
+  IncreaseStreamRetentionPeriodCommand,
+  KinesisClient,
+  StartStreamEncryptionCommand,
+  StreamDescriptionSummary,
+  UpdateShardCountCommand,
 } from "@aws-sdk/client-kinesis";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, KeySchemaElement, TableDescription } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
@@ -37,7 +43,16 @@ export function emulatorClients(endpoints: LocalEndpoints, account: string, regi
   const kinesis = new KinesisClient({ region, endpoint: endpoints.kinesis, credentials, requestHandler: new NodeHttpHandler() });
   const dynamodb = new DynamoDBClient({ region, endpoint: endpoints.dynamodb, credentials });
   const s3 = new S3Client({ region, endpoint: endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
-  return { kinesis, dynamodb, s3, destroy: () => { kinesis.destroy(); dynamodb.destroy(); s3.destroy(); } };
+  return {
+    kinesis,
+    dynamodb,
+    s3,
+    destroy: () => {
+      kinesis.destroy();
+      dynamodb.destroy();
+      s3.destroy();
+    },
+  };
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
@@ -62,7 +77,7 @@ async function activeStream(kinesis: KinesisClient, name: string): Promise<Strea
 /** Creates (or reuses) a stream: 1 shard when ON_DEMAND, else `shardCount`; then retention and KMS encryption as declared. */
 export async function ensureStream(kinesis: KinesisClient, name: string, inputs: Record<string, any>): Promise<StreamDescriptionSummary> {
   const mode = inputs.streamModeDetails?.streamMode ?? (inputs.shardCount ? "PROVISIONED" : "ON_DEMAND");
-  const shards: number = mode === "ON_DEMAND" ? 1 : inputs.shardCount ?? 1;
+  const shards: number = mode === "ON_DEMAND" ? 1 : (inputs.shardCount ?? 1);
   try {
     await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
   } catch (err) {
@@ -95,12 +110,14 @@ export async function ensureTable(dynamodb: DynamoDBClient, name: string, inputs
     ...(inputs.rangeKey ? [{ AttributeName: inputs.rangeKey as string, KeyType: "RANGE" as const }] : []),
   ];
   try {
-    await dynamodb.send(new CreateTableCommand({
-      TableName: name,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: (inputs.attributes ?? []).map((a: { name: string; type: "S" | "N" | "B" }) => ({ AttributeName: a.name, AttributeType: a.type })),
-      KeySchema: keySchema,
-    }));
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: (inputs.attributes ?? []).map((a: { name: string; type: "S" | "N" | "B" }) => ({ AttributeName: a.name, AttributeType: a.type })),
+        KeySchema: keySchema,
+      }),
+    );
   } catch (err) {
     if (!named(err, "ResourceInUseException")) throw err;
   }
@@ -109,7 +126,9 @@ export async function ensureTable(dynamodb: DynamoDBClient, name: string, inputs
     return t.TableStatus === "ACTIVE" ? t : undefined;
   });
   if (keyText(table.KeySchema) !== keyText(keySchema)) {
-    throw new Error(`local cloud: table ${name} exists with keys (${keyText(table.KeySchema)}) but the program declares (${keyText(keySchema)}); remove it from the local data to recreate it`);
+    throw new Error(
+      `local cloud: table ${name} exists with keys (${keyText(table.KeySchema)}) but the program declares (${keyText(keySchema)}); remove it from the local data to recreate it`,
+    );
   }
   return table;
 }

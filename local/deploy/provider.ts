@@ -66,7 +66,9 @@ export function localProvider(options: LocalProviderOptions): LocalProvider {
   const clients = emulatorClients(options.endpoints, options.account, options.region);
   const recorded: ProviderRecord[] = [];
   let fail!: (err: unknown) => void;
-  const failure = new Promise<never>((_, reject) => { fail = reject; });
+  const failure = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
   failure.catch(() => undefined); // observed by whoever races it; never an unhandled rejection
 
   async function create(type: string, inputs: Record<string, any>, state: Record<string, any>): Promise<void> {
@@ -80,7 +82,10 @@ export function localProvider(options: LocalProviderOptions): LocalProvider {
     if (args.type === "pulumi:pulumi:StackReference") {
       const name = args.inputs.name as string;
       const outputs = options.stackReferences?.[name];
-      if (!outputs) throw new Error(`local cloud: no outputs for StackReference "${name}" (known: ${Object.keys(options.stackReferences ?? {}).join(", ") || "none"}); run that stack first`);
+      if (!outputs)
+        throw new Error(
+          `local cloud: no outputs for StackReference "${name}" (known: ${Object.keys(options.stackReferences ?? {}).join(", ") || "none"}); run that stack first`,
+        );
       return { id: name, state: { name, outputs, secretOutputNames: [] } };
     }
     const inputs = reveal(args.inputs);

@@ -27,7 +27,11 @@ export function realisticState(type: string, logicalName: string, inputs: Record
     case "aws:sqs/queue:Queue":
       return { name, arn: `arn:aws:sqs:${region}:${account}:${name}`, url: `https://sqs.${region}.amazonaws.com/${account}/${name}` };
     case "aws:iam/role:Role":
-      return { name, arn: `arn:aws:iam::${account}:role${inputs.path ?? "/"}${name}`, uniqueId: `AROA${createHash("md5").update(name).digest("hex").slice(0, 17).toUpperCase()}` };
+      return {
+        name,
+        arn: `arn:aws:iam::${account}:role${inputs.path ?? "/"}${name}`,
+        uniqueId: `AROA${createHash("md5").update(name).digest("hex").slice(0, 17).toUpperCase()}`,
+      };
     case "aws:iam/policy:Policy":
       return { name, arn: `arn:aws:iam::${account}:policy/${name}` };
     case "aws:lambda/function:Function": {
@@ -37,7 +41,10 @@ export function realisticState(type: string, logicalName: string, inputs: Record
     case "aws:lambda/eventSourceMapping:EventSourceMapping":
       return { uuid: createHash("md5").update(logicalName).digest("hex"), state: "Enabled" };
     case "aws:kms/key:Key": {
-      const keyId = createHash("md5").update(logicalName).digest("hex").replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
+      const keyId = createHash("md5")
+        .update(logicalName)
+        .digest("hex")
+        .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
       return { keyId, arn: `arn:aws:kms:${region}:${account}:key/${keyId}` };
     }
     case "aws:kms/alias:Alias":
@@ -51,7 +58,12 @@ export function realisticState(type: string, logicalName: string, inputs: Record
       return { name, arn: `arn:aws:firehose:${region}:${account}:deliverystream/${name}` };
     case "aws:apigatewayv2/api:Api": {
       const id = createHash("md5").update(logicalName).digest("hex").slice(0, 10);
-      return { name, apiEndpoint: `https://${id}.execute-api.${region}.amazonaws.com`, executionArn: `arn:aws:execute-api:${region}:${account}:${id}`, arn: `arn:aws:apigateway:${region}::/apis/${id}` };
+      return {
+        name,
+        apiEndpoint: `https://${id}.execute-api.${region}.amazonaws.com`,
+        executionArn: `arn:aws:execute-api:${region}:${account}:${id}`,
+        arn: `arn:aws:apigateway:${region}::/apis/${id}`,
+      };
     }
     case "aws:cloudwatch/logGroup:LogGroup":
       return { name, arn: `arn:aws:logs:${region}:${account}:log-group:${name}` };

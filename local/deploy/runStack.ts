@@ -17,7 +17,6 @@ import { LocalEndpoints, ManifestFunction, ManifestResource, StackManifest, Stac
 import { localProvider, ProviderRecord, reveal } from "./provider";
 import { PROJECT_ROOT, projectName } from "../shared/project";
 
-
 /** What one stack run needs. */
 export interface StackJob {
   stack: StackRole;
@@ -74,11 +73,20 @@ export type ManifestResourceWithId = ManifestResource & { id: string };
 function parentTypes(recorded: ProviderRecord[]): ManifestResourceWithId[] {
   const monitor = pulumi.runtime.getMonitor() as unknown as { getRegisteredResources(): Map<string, unknown> };
   const urns = [...monitor.getRegisteredResources().keys()];
-  return recorded.map((r) => {
-    const urn = urns.find((u) => u.endsWith(`::${r.name}`) && u.split("::")[2].split("$").pop() === r.type);
-    const chain = urn ? urn.split("::")[2].split("$") : [];
-    return { type: r.type, name: r.name, id: r.id, parentType: chain.length > 1 ? chain[chain.length - 2] : undefined, inputs: jsonSafe(r.inputs), state: jsonSafe(r.state) };
-  }).sort(byTypeAndName);
+  return recorded
+    .map((r) => {
+      const urn = urns.find((u) => u.endsWith(`::${r.name}`) && u.split("::")[2].split("$").pop() === r.type);
+      const chain = urn ? urn.split("::")[2].split("$") : [];
+      return {
+        type: r.type,
+        name: r.name,
+        id: r.id,
+        parentType: chain.length > 1 ? chain[chain.length - 2] : undefined,
+        inputs: jsonSafe(r.inputs),
+        state: jsonSafe(r.state),
+      };
+    })
+    .sort(byTypeAndName);
 }
 
 // Registration order varies from run to run; the manifest should not.
@@ -119,10 +127,8 @@ export async function runStack(job: StackJob): Promise<StackManifest> {
   try {
     await pulumi.runtime.setMocks(provider.mocks, project, job.stackName ?? job.stack, false);
     const program = async () => {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
       const main: () => unknown = require(path.resolve(PROJECT_ROOT, job.program ?? "index"));
       const outputs = reveal(await unwrap(await main())) as Record<string, unknown>;
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
       await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
       return outputs;
     };
@@ -179,7 +185,10 @@ export function runStackInChild(job: StackJob, options: ChildOptions = {}): Prom
       child.kill("SIGKILL");
       reject(new Error(`local cloud: the ${job.stack} stack run took longer than ${timeoutMs} ms\n${stderr}`));
     }, timeoutMs);
-    child.on("error", (err) => { clearTimeout(timer); reject(err); });
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
       if (code !== 0) return reject(new Error(`local cloud: the ${job.stack} stack run failed (${signal ?? `exit ${code}`}):\n${stderr.trim()}`));
@@ -207,7 +216,7 @@ if (require.main === module) {
       // Explicit exit: nothing of the program (timers, sockets) may keep the process alive.
       () => process.exit(0),
       (err) => {
-        process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+        process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
         process.exit(1);
       },
     );

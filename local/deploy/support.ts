@@ -27,8 +27,10 @@ export interface TypeSupport {
   values?: Readonly<Record<string, (value: unknown) => string | undefined>>;
 }
 
-const oneOf = (...allowed: unknown[]) => (value: unknown) =>
-  allowed.includes(value) ? undefined : `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")} here, got ${JSON.stringify(value)}`;
+const oneOf =
+  (...allowed: unknown[]) =>
+  (value: unknown) =>
+    allowed.includes(value) ? undefined : `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")} here, got ${JSON.stringify(value)}`;
 
 const isArchive = (value: unknown) =>
   value && typeof value === "object" && "assets" in (value as object) ? undefined : "must be an AssetArchive (a CallbackFunction's serialised code)";
@@ -43,8 +45,15 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
   "aws:dynamodb/table:Table": {
     kind: "emulated",
     properties: [
-      "name", "attributes[].name", "attributes[].type", "billingMode", "hashKey", "rangeKey",
-      "deletionProtectionEnabled", "pointInTimeRecovery.enabled", "serverSideEncryption.enabled",
+      "name",
+      "attributes[].name",
+      "attributes[].type",
+      "billingMode",
+      "hashKey",
+      "rangeKey",
+      "deletionProtectionEnabled",
+      "pointInTimeRecovery.enabled",
+      "serverSideEncryption.enabled",
     ],
     // PROVISIONED would need read/write capacity, which is not on the list.
     values: { billingMode: oneOf("PAY_PER_REQUEST") },
@@ -59,8 +68,20 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
   "aws:lambda/function:Function": {
     kind: "driven",
     properties: [
-      "name", "code", "handler", "runtime", "architectures", "role", "description", "memorySize", "timeout", "environment.variables",
-      "loggingConfig.logFormat", "loggingConfig.logGroup", "loggingConfig.applicationLogLevel", "loggingConfig.systemLogLevel",
+      "name",
+      "code",
+      "handler",
+      "runtime",
+      "architectures",
+      "role",
+      "description",
+      "memorySize",
+      "timeout",
+      "environment.variables",
+      "loggingConfig.logFormat",
+      "loggingConfig.logGroup",
+      "loggingConfig.applicationLogLevel",
+      "loggingConfig.systemLogLevel",
     ],
     values: {
       code: isArchive,
@@ -72,8 +93,16 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
   "aws:lambda/eventSourceMapping:EventSourceMapping": {
     kind: "driven",
     properties: [
-      "eventSourceArn", "functionName", "startingPosition", "batchSize", "maximumBatchingWindowInSeconds", "parallelizationFactor",
-      "maximumRetryAttempts", "maximumRecordAgeInSeconds", "bisectBatchOnFunctionError", "functionResponseTypes",
+      "eventSourceArn",
+      "functionName",
+      "startingPosition",
+      "batchSize",
+      "maximumBatchingWindowInSeconds",
+      "parallelizationFactor",
+      "maximumRetryAttempts",
+      "maximumRecordAgeInSeconds",
+      "bisectBatchOnFunctionError",
+      "functionResponseTypes",
       "destinationConfig.onFailure.destinationArn",
     ],
     values: {
@@ -92,19 +121,37 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
   "aws:apigatewayv2/stage:Stage": {
     kind: "driven",
     properties: [
-      "apiId", "name", "autoDeploy", "accessLogSettings.destinationArn", "accessLogSettings.format",
-      "defaultRouteSettings.throttlingRateLimit", "defaultRouteSettings.throttlingBurstLimit",
+      "apiId",
+      "name",
+      "autoDeploy",
+      "accessLogSettings.destinationArn",
+      "accessLogSettings.format",
+      "defaultRouteSettings.throttlingRateLimit",
+      "defaultRouteSettings.throttlingBurstLimit",
     ],
   },
   "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": {
     kind: "driven",
     properties: [
-      "destination", "kinesisSourceConfiguration.kinesisStreamArn", "kinesisSourceConfiguration.roleArn",
+      "destination",
+      "kinesisSourceConfiguration.kinesisStreamArn",
+      "kinesisSourceConfiguration.roleArn",
       ...[
-        "roleArn", "bucketArn", "prefix", "errorOutputPrefix", "bufferingInterval", "bufferingSize", "compressionFormat", "kmsKeyArn",
-        "processingConfiguration.enabled", "processingConfiguration.processors[].type",
-        "processingConfiguration.processors[].parameters[].parameterName", "processingConfiguration.processors[].parameters[].parameterValue",
-        "cloudwatchLoggingOptions.enabled", "cloudwatchLoggingOptions.logGroupName", "cloudwatchLoggingOptions.logStreamName",
+        "roleArn",
+        "bucketArn",
+        "prefix",
+        "errorOutputPrefix",
+        "bufferingInterval",
+        "bufferingSize",
+        "compressionFormat",
+        "kmsKeyArn",
+        "processingConfiguration.enabled",
+        "processingConfiguration.processors[].type",
+        "processingConfiguration.processors[].parameters[].parameterName",
+        "processingConfiguration.processors[].parameters[].parameterValue",
+        "cloudwatchLoggingOptions.enabled",
+        "cloudwatchLoggingOptions.logGroupName",
+        "cloudwatchLoggingOptions.logStreamName",
       ].map((p) => `extendedS3Configuration.${p}`),
     ],
     values: {
@@ -128,7 +175,12 @@ export function supportOf(type: string): TypeSupport | undefined {
 
 /** A property (or value) of an emulated or driven type that the local cloud can't honour. */
 export class UnsupportedPropertyError extends Error {
-  constructor(readonly type: string, readonly resourceName: string, readonly property: string, reason: string) {
+  constructor(
+    readonly type: string,
+    readonly resourceName: string,
+    readonly property: string,
+    reason: string,
+  ) {
     super(`local cloud: ${type} "${resourceName}": property "${property}" ${reason}`);
     this.name = "UnsupportedPropertyError";
   }

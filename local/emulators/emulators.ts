@@ -34,7 +34,6 @@ export interface EmulatorOptions {
 
 /** Starts dynalite in this process, in memory or (with dataDir) on LevelDB. */
 export async function startDynalite(options: EmulatorOptions = {}): Promise<Emulator> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const dynalite = require("dynalite");
   if (options.dataDir) fs.mkdirSync(options.dataDir, { recursive: true });
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: options.dataDir });
@@ -42,10 +41,11 @@ export async function startDynalite(options: EmulatorOptions = {}): Promise<Emul
   const port = (server.address() as net.AddressInfo).port;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections?.();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      }),
   };
 }
 
@@ -55,7 +55,10 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
     if (child.exitCode !== null) throw new Error(`kinesis-local exited with code ${child.exitCode}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => { socket.destroy(); resolve(true); });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once("error", () => resolve(false));
     });
     if (open) return;
@@ -88,16 +91,20 @@ export async function startKinesisLocal(options: EmulatorOptions = {}): Promise<
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
-  child.stderr!.on("data", (d) => { stderr = (stderr + d.toString()).slice(-4000); });
+  child.stderr!.on("data", (d) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
   // Never outlive the process that started it, however that process ends.
-  const reap = () => { if (child.exitCode === null) child.kill("SIGKILL"); };
+  const reap = () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  };
   process.once("exit", reap);
   child.once("exit", () => process.removeListener("exit", reap));
   try {
     await waitForPort(plain, child, 30_000);
   } catch (err) {
     child.kill("SIGKILL");
-    throw new Error(`${(err as Error).message}\n${stderr}`);
+    throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
   }
   return {
     endpoint: `http://127.0.0.1:${plain}`,

@@ -33,7 +33,6 @@ export interface StartS3Options {
  * those are registered too. It does not verify SigV4 signatures.
  */
 function registerAccessKeys(ids: string[]): void {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const AWSAccount = require("s3rver/lib/models/account");
   for (const id of ids) {
     if (AWSAccount.registry.has(id)) continue;
@@ -43,7 +42,6 @@ function registerAccessKeys(ids: string[]): void {
 
 /** Starts s3rver; buckets are created through the S3 API (CreateBucket). */
 export async function startS3(options: StartS3Options = {}): Promise<LocalS3> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const S3rver = require("s3rver");
   const temporary = options.directory === undefined;
   const directory = options.directory ?? fs.mkdtempSync(path.join(os.tmpdir(), "local-s3-"));

@@ -59,8 +59,15 @@ export interface LocalFirehose {
   stats(): FirehoseStats;
 }
 
-interface Buffered { data: Buffer; arrival: Date }
-interface ShardCursor { iterator?: string; lastSequence?: string; done: boolean }
+interface Buffered {
+  data: Buffer;
+  arrival: Date;
+}
+interface ShardCursor {
+  iterator?: string;
+  lastSequence?: string;
+  done: boolean;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // Pages read per shard per poll: bounds one poll while a backlog drains.
@@ -84,7 +91,13 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
   let stopping = false;
   const cursors = new Map<string, ShardCursor>();
   if (settings.intervalSeconds < settings.declaredIntervalSeconds) {
-    log({ level: "info", msg: "firehose buffering interval capped locally", deliveryStream: spec.name, declaredSeconds: settings.declaredIntervalSeconds, seconds: settings.intervalSeconds });
+    log({
+      level: "info",
+      msg: "firehose buffering interval capped locally",
+      deliveryStream: spec.name,
+      declaredSeconds: settings.declaredIntervalSeconds,
+      seconds: settings.intervalSeconds,
+    });
   }
   for (const note of settings.notEmulated) log({ level: "info", msg: "firehose setting recorded, not emulated", deliveryStream: spec.name, setting: note });
 
@@ -94,10 +107,14 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
   };
 
   async function put(key: string, body: Buffer): Promise<void> {
-    await deps.s3.send(new PutObjectCommand({
-      Bucket: settings.bucket, Key: key, Body: body,
-      ContentType: settings.gzip ? "application/gzip" : "application/octet-stream",
-    }));
+    await deps.s3.send(
+      new PutObjectCommand({
+        Bucket: settings.bucket,
+        Key: key,
+        Body: body,
+        ContentType: settings.gzip ? "application/gzip" : "application/octet-stream",
+      }),
+    );
     stats.objects += 1;
   }
 
@@ -126,10 +143,19 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
   async function deliverErrors(records: Buffered[], cause: unknown, attempts: number): Promise<void> {
     const type = "delivery-failed";
     const ended = Date.now();
-    const lines = records.map((r) => JSON.stringify({
-      attemptsMade: attempts, arrivalTimestamp: r.arrival.getTime(), errorCode: (cause as Error)?.name ?? "Error",
-      errorMessage: (cause as Error)?.message ?? String(cause), attemptEndingTimestamp: ended, rawData: r.data.toString("base64"),
-    })).join("\n") + "\n";
+    const lines =
+      records
+        .map((r) =>
+          JSON.stringify({
+            attemptsMade: attempts,
+            arrivalTimestamp: r.arrival.getTime(),
+            errorCode: (cause as Error)?.name ?? "Error",
+            errorMessage: (cause as Error)?.message ?? String(cause),
+            attemptEndingTimestamp: ended,
+            rawData: r.data.toString("base64"),
+          }),
+        )
+        .join("\n") + "\n";
     const oldest = records[0].arrival;
     const key = `${expandPrefix(settings.errorPrefix, oldest, type)}${spec.name}-1-${objectTimestamp(oldest)}-${randomUUID()}${settings.extension}`;
     try {
@@ -171,9 +197,15 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
 
   async function readShard(shardId: string, cursor: ShardCursor): Promise<void> {
     if (!cursor.iterator) {
-      cursor.iterator = (await deps.kinesis.send(new GetShardIteratorCommand(cursor.lastSequence
-        ? { StreamName: settings.streamName, ShardId: shardId, ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: cursor.lastSequence }
-        : { StreamName: settings.streamName, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+      cursor.iterator = (
+        await deps.kinesis.send(
+          new GetShardIteratorCommand(
+            cursor.lastSequence
+              ? { StreamName: settings.streamName, ShardId: shardId, ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: cursor.lastSequence }
+              : { StreamName: settings.streamName, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" },
+          ),
+        )
+      ).ShardIterator;
     }
     for (let page = 0; page < MAX_PAGES_PER_POLL && cursor.iterator && !stopping; page++) {
       let out;
@@ -181,7 +213,10 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
         out = await deps.kinesis.send(new GetRecordsCommand({ ShardIterator: cursor.iterator, Limit: 10_000 }));
       } catch (err) {
         // An expired iterator is renewed from the last sequence read on the next poll.
-        if ((err as Error).name === "ExpiredIteratorException") { cursor.iterator = undefined; return; }
+        if ((err as Error).name === "ExpiredIteratorException") {
+          cursor.iterator = undefined;
+          return;
+        }
         throw err;
       }
       for (const r of out.Records ?? []) {
@@ -221,7 +256,8 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
   async function verifySource(): Promise<void> {
     const summary = await deps.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: settings.streamName }));
     const arn = summary.StreamDescriptionSummary?.StreamARN;
-    if (arn !== settings.streamArn) throw Object.assign(new Error(`the Kinesis client sees ${arn}, not the declared source ${settings.streamArn}`), { fatal: true });
+    if (arn !== settings.streamArn)
+      throw Object.assign(new Error(`the Kinesis client sees ${arn}, not the declared source ${settings.streamArn}`), { fatal: true });
     verified = true;
   }
 

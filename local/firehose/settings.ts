@@ -35,11 +35,35 @@ export interface DeliverySettings {
   notEmulated: string[];
 }
 
-const TOP_LEVEL = new Set(["name", "destination", "kinesisSourceConfiguration", "extendedS3Configuration", "tags", "tagsAll", "arn", "versionId", "destinationId", "region", "serverSideEncryption"]);
+const TOP_LEVEL = new Set([
+  "name",
+  "destination",
+  "kinesisSourceConfiguration",
+  "extendedS3Configuration",
+  "tags",
+  "tagsAll",
+  "arn",
+  "versionId",
+  "destinationId",
+  "region",
+  "serverSideEncryption",
+]);
 const S3_KEYS = new Set([
-  "roleArn", "bucketArn", "prefix", "errorOutputPrefix", "bufferingInterval", "bufferingSize", "compressionFormat", "kmsKeyArn",
-  "processingConfiguration", "cloudwatchLoggingOptions", "s3BackupMode", "fileExtension", "customTimeZone",
-  "dataFormatConversionConfiguration", "dynamicPartitioningConfiguration",
+  "roleArn",
+  "bucketArn",
+  "prefix",
+  "errorOutputPrefix",
+  "bufferingInterval",
+  "bufferingSize",
+  "compressionFormat",
+  "kmsKeyArn",
+  "processingConfiguration",
+  "cloudwatchLoggingOptions",
+  "s3BackupMode",
+  "fileExtension",
+  "customTimeZone",
+  "dataFormatConversionConfiguration",
+  "dynamicPartitioningConfiguration",
 ]);
 const DATE_TOKENS: Record<string, (d: Date) => string> = {
   yyyy: (d) => String(d.getUTCFullYear()),

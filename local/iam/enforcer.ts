@@ -107,17 +107,20 @@ function parsePolicy(value: unknown): PolicyDocument {
  */
 export function policiesFromManifests(manifests: StackManifest[]): PolicySet {
   const resources: ManifestResource[] = manifests.flatMap((m) => m.resources);
-  const roles = resources.filter((r) => r.type === ROLE_TYPE).map((r): EnforcerRole => ({
-    arn: r.state.arn,
-    policies: ((r.inputs.inlinePolicies ?? []) as { name?: string; policy: unknown }[])
-      .filter((p) => p?.policy)
-      .map((p, i) => ({ name: p.name ?? `${r.name}-inline-${i}`, document: parsePolicy(p.policy) })),
-  }));
+  const roles = resources
+    .filter((r) => r.type === ROLE_TYPE)
+    .map((r): EnforcerRole => ({
+      arn: r.state.arn,
+      policies: ((r.inputs.inlinePolicies ?? []) as { name?: string; policy: unknown }[])
+        .filter((p) => p?.policy)
+        .map((p, i) => ({ name: p.name ?? `${r.name}-inline-${i}`, document: parsePolicy(p.policy) })),
+    }));
   for (const rp of resources.filter((r) => r.type === ROLE_POLICY_TYPE)) {
     const role = roles.find((r) => r.arn.endsWith(`/${rp.inputs.role}`) || r.arn === rp.inputs.role);
     if (role) role.policies.push({ name: rp.inputs.name ?? rp.name, document: parsePolicy(rp.inputs.policy) });
   }
-  const resourcePolicies = resources.filter((r) => RESOURCE_POLICY_TYPES.includes(r.type))
+  const resourcePolicies = resources
+    .filter((r) => RESOURCE_POLICY_TYPES.includes(r.type))
     .map((r) => ({ resourceArn: r.inputs.resourceArn as string, document: parsePolicy(r.inputs.policy) }));
   return { roles, resourcePolicies };
 }
@@ -182,20 +185,26 @@ export async function startIamEnforcer(options: IamEnforcerOptions): Promise<Iam
   const sessionName = (roleArn: string) => options.sessionName?.(roleArn) ?? "local";
 
   const forward = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
-    const up = http.request({
-      host: upstream.hostname,
-      port: upstream.port,
-      method: req.method,
-      path: req.url,
-      // As received, byte for byte (Host included, so the signature still covers what the emulator sees).
-      headers: req.rawHeaders as unknown as http.OutgoingHttpHeaders,
-      agent,
-    }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders as unknown as http.OutgoingHttpHeaders);
-      answer.pipe(res);
-    });
+    const up = http.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        // As received, byte for byte (Host included, so the signature still covers what the emulator sees).
+        headers: req.rawHeaders as unknown as http.OutgoingHttpHeaders,
+        agent,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders as unknown as http.OutgoingHttpHeaders);
+        answer.pipe(res);
+      },
+    );
     up.on("error", (err) => {
-      if (res.headersSent) { res.destroy(err); return; }
+      if (res.headersSent) {
+        res.destroy(err);
+        return;
+      }
       res.writeHead(502, { "content-type": "text/plain" });
       res.end(`the ${options.service} emulator did not answer: ${err.message}`);
     });
@@ -210,14 +219,21 @@ export async function startIamEnforcer(options: IamEnforcerOptions): Promise<Iam
 
   const decide = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
     const token = header(req, "x-amz-security-token");
-    if (!token?.startsWith("role:")) { counts.unchecked += 1; forward(req, res, body); return; }
+    if (!token?.startsWith("role:")) {
+      counts.unchecked += 1;
+      forward(req, res, body);
+      return;
+    }
     const set = options.policies();
     const scope = credentialScope(header(req, "authorization"));
     const caller = callerOf(token, scope.keyId, set, sessionName);
     const record = (d: Omit<EnforcerDecision, "at" | "service">): EnforcerDecision => {
       const full = { at: new Date().toISOString(), service: options.service, ...d };
       if (full.allowed) counts.allowed += 1;
-      else { counts.denied += 1; counts.lastDenied = full; }
+      else {
+        counts.denied += 1;
+        counts.lastDenied = full;
+      }
       options.onDecision?.(full);
       return full;
     };
@@ -229,9 +245,27 @@ export async function startIamEnforcer(options: IamEnforcerOptions): Promise<Iam
     }
     const { principal, role } = caller;
     const parsed = adapter.parse(req.headers, body, { account: principal.account, region: scope.region ?? options.region });
-    if (parsed.kind === "free") { record({ caller: principal.sessionArn, action: parsed.action, resource: "*", allowed: true, message: "needs no permission", reason: "needs no permission" }); forward(req, res, body); return; }
+    if (parsed.kind === "free") {
+      record({
+        caller: principal.sessionArn,
+        action: parsed.action,
+        resource: "*",
+        allowed: true,
+        message: "needs no permission",
+        reason: "needs no permission",
+      });
+      forward(req, res, body);
+      return;
+    }
     if (parsed.kind === "unreadable") {
-      record({ caller: principal.sessionArn, action: "?", resource: "?", allowed: false, message: parsed.message, reason: `not understood, refused (fail closed): ${parsed.message}` });
+      record({
+        caller: principal.sessionArn,
+        action: "?",
+        resource: "?",
+        allowed: false,
+        message: parsed.message,
+        reason: `not understood, refused (fail closed): ${parsed.message}`,
+      });
       refuse(res, "AccessDeniedException", `The local IAM enforcer could not read this request, so it refuses it: ${parsed.message}`);
       return;
     }
@@ -265,14 +299,28 @@ export async function startIamEnforcer(options: IamEnforcerOptions): Promise<Iam
       });
       if (!decision.allowed) {
         const message = denialMessage(principal, a.action, a.resource, decision);
-        record({ caller: principal.sessionArn, action: a.action, resource: a.resource, allowed: false, message, reason: role ? decision.reason : `the role ${principal.roleArn} does not exist in any manifest` });
+        record({
+          caller: principal.sessionArn,
+          action: a.action,
+          resource: a.resource,
+          allowed: false,
+          message,
+          reason: role ? decision.reason : `the role ${principal.roleArn} does not exist in any manifest`,
+        });
         refuse(res, options.service === "sts" ? "AccessDenied" : "AccessDeniedException", message);
         return;
       }
       reasons.push(`${a.action} on ${a.resource}: ${decision.reason}`);
     }
     const first = parsed.authorizations[0];
-    record({ caller: principal.sessionArn, action: first.action, resource: parsed.authorizations.map((a) => a.resource).join(","), allowed: true, message: reasons.join("; "), reason: reasons.join("; ") });
+    record({
+      caller: principal.sessionArn,
+      action: first.action,
+      resource: parsed.authorizations.map((a) => a.resource).join(","),
+      allowed: true,
+      message: reasons.join("; "),
+      reason: reasons.join("; "),
+    });
     forward(req, res, body);
   };
 
@@ -280,9 +328,16 @@ export async function startIamEnforcer(options: IamEnforcerOptions): Promise<Iam
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
-    req.on("data", (d: Buffer) => { size += d.length; if (size > MAX_BODY) tooLarge = true; else chunks.push(d); });
+    req.on("data", (d: Buffer) => {
+      size += d.length;
+      if (size > MAX_BODY) tooLarge = true;
+      else chunks.push(d);
+    });
     req.on("end", () => {
-      if (tooLarge) { refuse(res, "SerializationException", `request body over ${MAX_BODY} bytes`, 413); return; }
+      if (tooLarge) {
+        refuse(res, "SerializationException", `request body over ${MAX_BODY} bytes`, 413);
+        return;
+      }
       try {
         decide(req, Buffer.concat(chunks), res);
       } catch (err) {
@@ -292,17 +347,21 @@ export async function startIamEnforcer(options: IamEnforcerOptions): Promise<Iam
       }
     });
   });
-  await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(0, "127.0.0.1", resolve); });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
   return {
     service: options.service,
     endpoint: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     stats: () => ({ ...counts }),
-    stop: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // Keep-alive sockets of the functions' SDK clients would otherwise hold close() open.
-      server.closeAllConnections();
-      agent.destroy();
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive sockets of the functions' SDK clients would otherwise hold close() open.
+        server.closeAllConnections();
+        agent.destroy();
+      }),
   };
 }
 
@@ -314,10 +373,14 @@ export interface IamEnforcers {
 }
 
 /** Starts a proxy for each service in `upstreams` with shared options. */
-export async function startIamEnforcers(upstreams: Record<EnforcedService, string>, options: Omit<IamEnforcerOptions, "service" | "upstream">): Promise<IamEnforcers> {
+export async function startIamEnforcers(
+  upstreams: Record<EnforcedService, string>,
+  options: Omit<IamEnforcerOptions, "service" | "upstream">,
+): Promise<IamEnforcers> {
   const started: IamEnforcer[] = [];
   try {
-    for (const service of Object.keys(upstreams) as EnforcedService[]) started.push(await startIamEnforcer({ ...options, service, upstream: upstreams[service] }));
+    for (const service of Object.keys(upstreams) as EnforcedService[])
+      started.push(await startIamEnforcer({ ...options, service, upstream: upstreams[service] }));
   } catch (err) {
     await Promise.all(started.map((e) => e.stop()));
     throw err;
@@ -326,9 +389,20 @@ export async function startIamEnforcers(upstreams: Record<EnforcedService, strin
     endpoints: Object.fromEntries(started.map((e) => [e.service, e.endpoint])) as Record<EnforcedService, string>,
     stats() {
       const all = started.map((e) => e.stats());
-      const lastDenied = all.map((s) => s.lastDenied).filter((d): d is EnforcerDecision => !!d).sort((a, b) => a.at.localeCompare(b.at)).pop();
-      return { allowed: all.reduce((a, s) => a + s.allowed, 0), denied: all.reduce((a, s) => a + s.denied, 0), unchecked: all.reduce((a, s) => a + s.unchecked, 0), ...(lastDenied ? { lastDenied } : {}) };
+      const lastDenied = all
+        .map((s) => s.lastDenied)
+        .filter((d): d is EnforcerDecision => !!d)
+        .sort((a, b) => a.at.localeCompare(b.at))
+        .pop();
+      return {
+        allowed: all.reduce((a, s) => a + s.allowed, 0),
+        denied: all.reduce((a, s) => a + s.denied, 0),
+        unchecked: all.reduce((a, s) => a + s.unchecked, 0),
+        ...(lastDenied ? { lastDenied } : {}),
+      };
     },
-    stop: async () => { await Promise.all(started.map((e) => e.stop())); },
+    stop: async () => {
+      await Promise.all(started.map((e) => e.stop()));
+    },
   };
 }

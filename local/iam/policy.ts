@@ -58,7 +58,12 @@ export interface EvaluationInput {
 class Unsupported extends Error {}
 
 type Verdict = "allow" | "deny" | "none";
-interface SideResult { verdict: Verdict; label?: string; notes: string[]; allowedByPrincipalName?: boolean }
+interface SideResult {
+  verdict: Verdict;
+  label?: string;
+  notes: string[];
+  allowedByPrincipalName?: boolean;
+}
 
 const IDENTITY_ELEMENTS = new Set(["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"]);
 const RESOURCE_ELEMENTS = new Set([...IDENTITY_ELEMENTS, "Principal"]);
@@ -67,19 +72,32 @@ const RESOURCE_ELEMENTS = new Set([...IDENTITY_ELEMENTS, "Principal"]);
 export function evaluate(input: EvaluationInput): Decision {
   const identity = evaluateSide("identity", input.identityPolicies, input);
   if (identity.verdict === "deny") return { allowed: false, basis: "explicitDenyIdentity", reason: `explicitly denied by ${identity.label}` };
-  const resource = input.resourcePolicy ? evaluateSide("resource", [{ name: "resource policy", document: input.resourcePolicy }], input) : { verdict: "none" as Verdict, notes: ["the resource has no policy"] };
+  const resource = input.resourcePolicy
+    ? evaluateSide("resource", [{ name: "resource policy", document: input.resourcePolicy }], input)
+    : { verdict: "none" as Verdict, notes: ["the resource has no policy"] };
   if (resource.verdict === "deny") return { allowed: false, basis: "explicitDenyResource", reason: `explicitly denied by ${resource.label}` };
 
   const crossAccount = input.resourceAccount !== input.principal.account;
   if (!crossAccount || input.resourceSideUpstream) {
     if (identity.verdict === "allow") return { allowed: true, basis: "identityAllow", reason: `allowed by ${identity.label}` };
     // In the role's own account a resource policy naming the role (not just the account) grants by itself.
-    if (!crossAccount && resource.verdict === "allow" && resource.allowedByPrincipalName) return { allowed: true, basis: "resourceAllow", reason: `allowed by ${resource.label}` };
-    return { allowed: false, basis: "noIdentityAllow", reason: `no identity-based policy allows it: ${identity.notes.join("; ") || "the role has no statements"}` };
+    if (!crossAccount && resource.verdict === "allow" && resource.allowedByPrincipalName)
+      return { allowed: true, basis: "resourceAllow", reason: `allowed by ${resource.label}` };
+    return {
+      allowed: false,
+      basis: "noIdentityAllow",
+      reason: `no identity-based policy allows it: ${identity.notes.join("; ") || "the role has no statements"}`,
+    };
   }
   // Across accounts both sides must allow.
-  if (identity.verdict !== "allow") return { allowed: false, basis: "noIdentityAllow", reason: `no identity-based policy allows it: ${identity.notes.join("; ") || "the role has no statements"}` };
-  if (resource.verdict !== "allow") return { allowed: false, basis: "noResourceAllow", reason: `cross-account, and no resource-based policy allows it: ${resource.notes.join("; ")}` };
+  if (identity.verdict !== "allow")
+    return {
+      allowed: false,
+      basis: "noIdentityAllow",
+      reason: `no identity-based policy allows it: ${identity.notes.join("; ") || "the role has no statements"}`,
+    };
+  if (resource.verdict !== "allow")
+    return { allowed: false, basis: "noResourceAllow", reason: `cross-account, and no resource-based policy allows it: ${resource.notes.join("; ")}` };
   return { allowed: true, basis: "identityAllow", reason: `allowed across accounts by ${identity.label} and ${resource.label}` };
 }
 
@@ -87,10 +105,14 @@ export function evaluate(input: EvaluationInput): Decision {
 export function denialMessage(principal: SessionPrincipal, action: string, resource: string, decision: Decision): string {
   const head = `User: ${principal.sessionArn} is not authorized to perform: ${action} on resource: ${resource}`;
   switch (decision.basis) {
-    case "explicitDenyIdentity": return `${head} with an explicit deny in an identity-based policy`;
-    case "explicitDenyResource": return `${head} with an explicit deny in a resource-based policy`;
-    case "noResourceAllow": return `${head} because no resource-based policy allows the ${action} action`;
-    default: return `${head} because no identity-based policy allows the ${action} action`;
+    case "explicitDenyIdentity":
+      return `${head} with an explicit deny in an identity-based policy`;
+    case "explicitDenyResource":
+      return `${head} with an explicit deny in a resource-based policy`;
+    case "noResourceAllow":
+      return `${head} because no resource-based policy allows the ${action} action`;
+    default:
+      return `${head} because no identity-based policy allows the ${action} action`;
   }
 }
 
@@ -124,7 +146,10 @@ function evaluateSide(side: "identity" | "resource", policies: { name: string; d
 }
 
 function statementMatches(side: "identity" | "resource", s: any, input: EvaluationInput, skip: (why: string) => void): { applies: boolean; byName: boolean } {
-  const no = (why: string) => { skip(why); return { applies: false, byName: false }; };
+  const no = (why: string) => {
+    skip(why);
+    return { applies: false, byName: false };
+  };
   if (!s || typeof s !== "object") throw new Unsupported("a statement that is not an object");
   const allowed = side === "identity" ? IDENTITY_ELEMENTS : RESOURCE_ELEMENTS;
   for (const element of Object.keys(s)) if (!allowed.has(element)) throw new Unsupported(`element ${element}`);
@@ -150,7 +175,10 @@ function list(value: unknown, what: string): string[] {
 
 /** `*` any run of characters, `?` one character; the rest literal. */
 export function wildcard(pattern: string, value: string, ignoreCase = false): boolean {
-  const body = pattern.split("").map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("");
+  const body = pattern
+    .split("")
+    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+    .join("");
   return new RegExp(`^${body}$`, ignoreCase ? "is" : "s").test(value);
 }
 
@@ -165,7 +193,10 @@ function actionMatches(s: any, action: string): boolean {
 export function arnMatches(pattern: string, arn: string): boolean {
   if (pattern === "*") return true;
   if (pattern.includes("${")) throw new Unsupported(`policy variables in ${pattern}`);
-  const split = (a: string) => { const p = a.split(":"); return p.length < 6 ? undefined : [...p.slice(0, 5), p.slice(5).join(":")]; };
+  const split = (a: string) => {
+    const p = a.split(":");
+    return p.length < 6 ? undefined : [...p.slice(0, 5), p.slice(5).join(":")];
+  };
   const [ps, vs] = [split(pattern), split(arn)];
   if (!ps || !vs) return pattern === arn;
   return ps.every((p, i) => wildcard(p, vs[i]));
@@ -230,7 +261,8 @@ function failedCondition(condition: unknown, context: RequestContext): string | 
         if (actual === undefined) holds = ifExists || negated;
         else holds = negated ? !patterns.some((p) => test(p, actual)) : patterns.some((p) => test(p, actual));
       }
-      if (!holds) return `${operator} ${key} ${JSON.stringify(expected)} does not hold for ${actual === undefined ? "a missing value" : JSON.stringify(actual)}`;
+      if (!holds)
+        return `${operator} ${key} ${JSON.stringify(expected)} does not hold for ${actual === undefined ? "a missing value" : JSON.stringify(actual)}`;
     }
   }
   return undefined;

@@ -95,11 +95,12 @@ export const kinesisAdapter: ServiceAdapter = {
     if (!body) return { kind: "unreadable", message: `the ${op} request body is not a JSON object` };
     const action = `kinesis:${op}`;
     // Consumer operations act on the consumer; resource-policy operations on the named resource.
-    const resource = (typeof body.ConsumerARN === "string" && ARN.test(body.ConsumerARN) ? body.ConsumerARN : undefined)
-      ?? (typeof body.ResourceARN === "string" && ARN.test(body.ResourceARN) ? body.ResourceARN : undefined)
-      ?? kinesisStream(body, scope)
+    const resource =
+      (typeof body.ConsumerARN === "string" && ARN.test(body.ConsumerARN) ? body.ConsumerARN : undefined) ??
+      (typeof body.ResourceARN === "string" && ARN.test(body.ResourceARN) ? body.ResourceARN : undefined) ??
+      kinesisStream(body, scope) ??
       // Account-level operations (ListStreams, DescribeLimits, …) are authorised on `*`.
-      ?? "*";
+      "*";
     return { kind: "authorize", authorizations: [{ action, resource }] };
   },
   error: jsonError("application/x-amz-json-1.1"),
@@ -113,7 +114,13 @@ function tableArn(name: string, scope: RequestScope): string {
 }
 
 /** TransactWriteItems/TransactGetItems are authorised per item, with the item's own action. */
-const TRANSACT_ACTIONS: Record<string, string> = { Put: "PutItem", Update: "UpdateItem", Delete: "DeleteItem", ConditionCheck: "ConditionCheckItem", Get: "GetItem" };
+const TRANSACT_ACTIONS: Record<string, string> = {
+  Put: "PutItem",
+  Update: "UpdateItem",
+  Delete: "DeleteItem",
+  ConditionCheck: "ConditionCheckItem",
+  Get: "GetItem",
+};
 
 export const dynamodbAdapter: ServiceAdapter = {
   service: "dynamodb",
@@ -148,7 +155,8 @@ export const dynamodbAdapter: ServiceAdapter = {
       const resource = (op === "Query" || op === "Scan") && typeof body.IndexName === "string" ? `${table}/index/${body.IndexName}` : table;
       return { kind: "authorize", authorizations: [{ action, resource }] };
     }
-    if (typeof body.ResourceArn === "string" && ARN.test(body.ResourceArn)) return { kind: "authorize", authorizations: [{ action, resource: body.ResourceArn }] };
+    if (typeof body.ResourceArn === "string" && ARN.test(body.ResourceArn))
+      return { kind: "authorize", authorizations: [{ action, resource: body.ResourceArn }] };
     // Account-level operations (ListTables, DescribeLimits, …) are authorised on `*`.
     return { kind: "authorize", authorizations: [{ action, resource: "*" }] };
   },

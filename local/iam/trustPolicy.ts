@@ -75,10 +75,19 @@ function statementApplies(s: any, caller: TrustCaller, context: TrustContext, sk
   if (!s || typeof s !== "object") throw new Unsupported("a statement that is not an object");
   for (const element of Object.keys(s)) if (!STATEMENT_ELEMENTS.has(element)) throw new Unsupported(`element ${element}`);
   if (s.Effect !== "Allow" && s.Effect !== "Deny") throw new Unsupported(`Effect ${JSON.stringify(s.Effect)}`);
-  if (!actionMatches(s)) { skip(`action is not ${ACTION}`); return false; }
-  if (!principalMatches(s.Principal, caller)) { skip(`principal ${JSON.stringify(s.Principal)} does not name ${caller.arn}`); return false; }
+  if (!actionMatches(s)) {
+    skip(`action is not ${ACTION}`);
+    return false;
+  }
+  if (!principalMatches(s.Principal, caller)) {
+    skip(`principal ${JSON.stringify(s.Principal)} does not name ${caller.arn}`);
+    return false;
+  }
   const failed = failedCondition(s.Condition ?? {}, caller, context);
-  if (failed) { skip(failed); return false; }
+  if (failed) {
+    skip(failed);
+    return false;
+  }
   return true;
 }
 
@@ -90,7 +99,10 @@ function list(value: unknown, what: string): string[] {
 
 /** `*` any run of characters, `?` one character; the rest literal. */
 function wildcard(pattern: string, value: string, ignoreCase = false): boolean {
-  const body = pattern.split("").map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("");
+  const body = pattern
+    .split("")
+    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+    .join("");
   return new RegExp(`^${body}$`, ignoreCase ? "is" : "s").test(value);
 }
 
@@ -121,10 +133,14 @@ function principalMatches(principal: unknown, caller: TrustCaller): boolean {
 /** Condition keys this evaluator knows, lower-cased (AWS compares key names case-insensitively). */
 function contextValue(key: string, caller: TrustCaller, context: TrustContext): string | undefined {
   switch (key.toLowerCase()) {
-    case "aws:principalarn": return caller.arn;
-    case "aws:principalaccount": return caller.account;
-    case "sts:externalid": return context.externalId;
-    default: throw new Unsupported(`condition key ${key}`);
+    case "aws:principalarn":
+      return caller.arn;
+    case "aws:principalaccount":
+      return caller.account;
+    case "sts:externalid":
+      return context.externalId;
+    default:
+      throw new Unsupported(`condition key ${key}`);
   }
 }
 
@@ -133,7 +149,10 @@ type Test = (pattern: string, value: string) => boolean;
 function arnLike(pattern: string, value: string): boolean {
   // Each of the six colon-delimited parts is matched separately; the last may hold colons.
   if (pattern === "*") return true;
-  const split = (arn: string) => { const p = arn.split(":"); return [...p.slice(0, 5), p.slice(5).join(":")]; };
+  const split = (arn: string) => {
+    const p = arn.split(":");
+    return [...p.slice(0, 5), p.slice(5).join(":")];
+  };
   const [ps, vs] = [split(pattern), split(value)];
   return ps.length === 6 && vs.length === 6 && ps.every((p, i) => wildcard(p, vs[i]));
 }
@@ -162,9 +181,11 @@ function failedCondition(condition: unknown, caller: TrustCaller, context: Trust
       const actual = contextValue(key, caller, context);
       const patterns = list(expected, `${operator} value`);
       let holds: boolean;
-      if (actual === undefined) holds = ifExists || negated; // as AWS: a missing key fails positive operators
+      if (actual === undefined)
+        holds = ifExists || negated; // as AWS: a missing key fails positive operators
       else holds = negated ? !patterns.some((p) => test(p, actual)) : patterns.some((p) => test(p, actual));
-      if (!holds) return `${operator} ${key} ${JSON.stringify(expected)} does not hold for ${actual === undefined ? "a missing value" : JSON.stringify(actual)}`;
+      if (!holds)
+        return `${operator} ${key} ${JSON.stringify(expected)} does not hold for ${actual === undefined ? "a missing value" : JSON.stringify(actual)}`;
     }
   }
   return undefined;

@@ -85,7 +85,9 @@ function lines(stream: NodeJS.ReadableStream | null, emit: (line: string) => voi
     buffered = parts.pop()!;
     for (const line of parts) emit(line);
   });
-  stream.on("end", () => { if (buffered) emit(buffered); });
+  stream.on("end", () => {
+    if (buffered) emit(buffered);
+  });
 }
 
 /** Starts a function's container and waits until its handler is loaded (an init error rejects). */
@@ -99,7 +101,12 @@ export async function startFunctionHost(fn: ManifestFunction, extraEnv: Record<s
 
   const kill = async (c: Container, reason: FunctionError): Promise<void> => {
     if (container === c) container = undefined;
-    for (const [id, p] of c.pending) { clearTimeout(p.timer); c.pending.delete(id); stats.errors += 1; p.reject(reason); }
+    for (const [id, p] of c.pending) {
+      clearTimeout(p.timer);
+      c.pending.delete(id);
+      stats.errors += 1;
+      p.reject(reason);
+    }
     if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
     await c.exited;
   };
@@ -117,7 +124,10 @@ export async function startFunctionHost(fn: ManifestFunction, extraEnv: Record<s
     lines(child.stderr, (l) => onLog(l, "stderr"));
     const pending = new Map<string, Pending>();
     // A container that could not even spawn (e.g. its dir is gone) emits "error" and never "exit".
-    const exited = new Promise<void>((resolve) => { child.once("exit", () => resolve()); child.once("error", () => resolve()); });
+    const exited = new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.once("error", () => resolve());
+    });
     const c: Container = { child, pending, exited, ready: Promise.resolve() };
     c.ready = new Promise<void>((resolve, reject) => {
       const initTimer = setTimeout(() => {
@@ -137,7 +147,10 @@ export async function startFunctionHost(fn: ManifestFunction, extraEnv: Record<s
           if (!p) return; // answered after its timeout: the caller already has its error
           pending.delete(msg.id);
           clearTimeout(p.timer);
-          if (msg.error) { stats.errors += 1; p.reject(new FunctionError(fn.name, msg.error)); } else p.resolve(msg.result);
+          if (msg.error) {
+            stats.errors += 1;
+            p.reject(new FunctionError(fn.name, msg.error));
+          } else p.resolve(msg.result);
         }
       });
       child.once("error", (err) => {
@@ -147,10 +160,18 @@ export async function startFunctionHost(fn: ManifestFunction, extraEnv: Record<s
       });
       child.once("exit", (code, signal) => {
         clearTimeout(initTimer);
-        const err = new FunctionError(fn.name, { name: "Runtime.ExitError", message: `Runtime exited with ${signal ? `signal ${signal}` : `exit status ${code}`}` });
+        const err = new FunctionError(fn.name, {
+          name: "Runtime.ExitError",
+          message: `Runtime exited with ${signal ? `signal ${signal}` : `exit status ${code}`}`,
+        });
         reject(err); // no-op once ready
         if (container === c) container = undefined;
-        for (const [id, p] of pending) { clearTimeout(p.timer); pending.delete(id); stats.errors += 1; p.reject(err); }
+        for (const [id, p] of pending) {
+          clearTimeout(p.timer);
+          pending.delete(id);
+          stats.errors += 1;
+          p.reject(err);
+        }
       });
     });
     c.ready.catch(() => undefined); // observed by whoever awaits it
@@ -174,11 +195,21 @@ export async function startFunctionHost(fn: ManifestFunction, extraEnv: Record<s
 
   return {
     fn,
-    get coldStartMs() { return stats.coldStartMs; },
-    get coldStarts() { return stats.coldStarts; },
-    get invocations() { return stats.invocations; },
-    get errors() { return stats.errors; },
-    get pid() { return container?.child.pid; },
+    get coldStartMs() {
+      return stats.coldStartMs;
+    },
+    get coldStarts() {
+      return stats.coldStarts;
+    },
+    get invocations() {
+      return stats.invocations;
+    },
+    get errors() {
+      return stats.errors;
+    },
+    get pid() {
+      return container?.child.pid;
+    },
     async invoke(event: unknown): Promise<unknown> {
       if (stopped) throw new FunctionError(fn.name, { name: "Runtime.Stopped", message: `${fn.name} is stopped` });
       stats.invocations += 1;
@@ -189,7 +220,10 @@ export async function startFunctionHost(fn: ManifestFunction, extraEnv: Record<s
         stats.errors += 1;
         throw err;
       }
-      if (stopped) { stats.errors += 1; throw new FunctionError(fn.name, { name: "Runtime.Stopped", message: `${fn.name} was stopped` }); }
+      if (stopped) {
+        stats.errors += 1;
+        throw new FunctionError(fn.name, { name: "Runtime.Stopped", message: `${fn.name} was stopped` });
+      }
       const id = randomUUID();
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {

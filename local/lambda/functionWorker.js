@@ -63,7 +63,7 @@ try {
 }
 send({ type: "ready", coldStartMs: Number(process.hrtime.bigint() - started) / 1e6 });
 
-function context(id, deadline) {
+function invocationContext(id, deadline) {
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName: config.functionName,
@@ -91,7 +91,7 @@ function call(event, ctx) {
 process.on("message", (msg) => {
   if (!msg || typeof msg.id !== "string") return;
   const deadline = Date.now() + (config.timeoutMs || 3000);
-  call(msg.event, context(msg.id, deadline)).then(
+  call(msg.event, invocationContext(msg.id, deadline)).then(
     // Lambda returns the JSON of the result; undefined becomes null.
     (result) => send({ id: msg.id, result: result === undefined ? null : result }),
     (err) => send({ id: msg.id, error: serialiseError(err) }),

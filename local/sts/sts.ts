@@ -50,16 +50,22 @@ const MAX_BODY = 64 * 1024;
 const ROLE_CHAINING_LIMIT = 3600;
 
 class StsError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) { super(message); }
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
-
 
 const ROLE_ARN = /^arn:aws:iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/;
 const ASSUMED_ARN = /^arn:aws:sts::(\d{12}):assumed-role\/([\w+=,.@-]{1,64})\/[\w+=,.@-]+$/;
 
 /** The caller from `role:<arn>` (an IAM role ARN, or an STS assumed-role ARN resolved to its role). */
 function callerOf(token: string | undefined, roles: LocalRole[]): { arn: string; account: string; name: string } {
-  if (!token) throw new StsError(403, "AccessDenied", "Request carries no session token; the local cloud identifies callers by x-amz-security-token = role:<role ARN>");
+  if (!token)
+    throw new StsError(403, "AccessDenied", "Request carries no session token; the local cloud identifies callers by x-amz-security-token = role:<role ARN>");
   const arn = token.startsWith("role:") ? token.slice("role:".length) : "";
   const role = ROLE_ARN.exec(arn);
   if (role) return { arn, account: role[1], name: role[3] };
@@ -68,7 +74,11 @@ function callerOf(token: string | undefined, roles: LocalRole[]): { arn: string;
     const known = roles.find((r) => ROLE_ARN.exec(r.arn)?.[1] === assumed[1] && r.arn.endsWith(`/${assumed[2]}`));
     return { arn: known?.arn ?? `arn:aws:iam::${assumed[1]}:role/${assumed[2]}`, account: assumed[1], name: assumed[2] };
   }
-  throw new StsError(403, "InvalidClientTokenId", `The security token included in the request is invalid: expected role:<role ARN>, got ${JSON.stringify(token)}`);
+  throw new StsError(
+    403,
+    "InvalidClientTokenId",
+    `The security token included in the request is invalid: expected role:<role ARN>, got ${JSON.stringify(token)}`,
+  );
 }
 
 /** The access key id of a SigV4 Authorization header: the account, by convention. */
@@ -86,8 +96,14 @@ function assumeRole(params: URLSearchParams, caller: ReturnType<typeof callerOf>
   const externalId = params.get("ExternalId") ?? undefined;
   const session = params.get("RoleSessionName") ?? "";
   if (!roleArn || !ROLE_ARN.test(roleArn)) throw new StsError(400, "ValidationError", `RoleArn is not a role ARN: ${roleArn}`);
-  if (!/^[\w+=,.@-]{2,64}$/.test(session)) throw new StsError(400, "ValidationError", "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and length 2-64");
-  if (externalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) throw new StsError(400, "ValidationError", "Value at 'externalId' failed to satisfy constraint: length 2-1224, pattern [\\w+=,.@:/-]*");
+  if (!/^[\w+=,.@-]{2,64}$/.test(session))
+    throw new StsError(
+      400,
+      "ValidationError",
+      "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and length 2-64",
+    );
+  if (externalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId))
+    throw new StsError(400, "ValidationError", "Value at 'externalId' failed to satisfy constraint: length 2-1224, pattern [\\w+=,.@:/-]*");
   const duration = Number(params.get("DurationSeconds") ?? 3600);
 
   const deny = (reason: string): never => {
@@ -103,7 +119,11 @@ function assumeRole(params: URLSearchParams, caller: ReturnType<typeof callerOf>
 
   const max = Math.min(role.maxSessionDuration ?? 3600, ROLE_CHAINING_LIMIT);
   if (!Number.isInteger(duration) || duration < 900 || duration > max) {
-    throw new StsError(400, "ValidationError", `The requested DurationSeconds (${duration}) must be 900–${max}: the role's maximum session duration, and 1 hour for roles assumed by role chaining`);
+    throw new StsError(
+      400,
+      "ValidationError",
+      `The requested DurationSeconds (${duration}) must be 900–${max}: the role's maximum session duration, and 1 hour for roles assumed by role chaining`,
+    );
   }
   calls.push({ caller: caller.arn, roleArn, externalId, allowed: true, reason: verdict.reason });
   const [, account, , name] = ROLE_ARN.exec(roleArn)!;
@@ -119,10 +139,12 @@ function assumeRole(params: URLSearchParams, caller: ReturnType<typeof callerOf>
 }
 
 function callerIdentity(caller: ReturnType<typeof callerOf>, requestId: string): string {
-  return `<GetCallerIdentityResponse xmlns="${STS_NS}"><GetCallerIdentityResult>`
-    + `<Arn>arn:aws:sts::${caller.account}:assumed-role/${xmlEscape(caller.name)}/local</Arn>`
-    + `<UserId>${roleUniqueId(caller.name)}:local</UserId><Account>${caller.account}</Account>`
-    + `</GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
+  return (
+    `<GetCallerIdentityResponse xmlns="${STS_NS}"><GetCallerIdentityResult>` +
+    `<Arn>arn:aws:sts::${caller.account}:assumed-role/${xmlEscape(caller.name)}/local</Arn>` +
+    `<UserId>${roleUniqueId(caller.name)}:local</UserId><Account>${caller.account}</Account>` +
+    `</GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`
+  );
 }
 
 function handle(body: string, headers: http.IncomingHttpHeaders, opts: LocalStsOptions, calls: StsCallRecord[], requestId: string): string {
@@ -134,13 +156,23 @@ function handle(body: string, headers: http.IncomingHttpHeaders, opts: LocalStsO
   try {
     caller = callerOf(Array.isArray(token) ? token[0] : token, opts.roles());
   } catch (err) {
-    if (action === "AssumeRole") calls.push({ roleArn: params.get("RoleArn") ?? undefined, externalId: params.get("ExternalId") ?? undefined, allowed: false, reason: (err as Error).message });
+    if (action === "AssumeRole")
+      calls.push({
+        roleArn: params.get("RoleArn") ?? undefined,
+        externalId: params.get("ExternalId") ?? undefined,
+        allowed: false,
+        reason: (err as Error).message,
+      });
     throw err;
   }
   // By convention the access key id is the caller's account: a mismatch is a wiring bug worth surfacing.
   const keyId = signingKeyId(headers.authorization);
   if (keyId !== undefined && keyId !== caller.account) {
-    throw new StsError(403, "InvalidClientTokenId", `The security token included in the request is invalid: access key ${keyId} signed a session of account ${caller.account}`);
+    throw new StsError(
+      403,
+      "InvalidClientTokenId",
+      `The security token included in the request is invalid: access key ${keyId} signed a session of account ${caller.account}`,
+    );
   }
   return action === "AssumeRole" ? assumeRole(params, caller, opts, calls, requestId) : callerIdentity(caller, requestId);
 }
@@ -151,7 +183,10 @@ export async function startLocalSts(opts: LocalStsOptions): Promise<LocalSts> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (d: Buffer) => { size += d.length; if (size <= MAX_BODY) chunks.push(d); });
+    req.on("data", (d: Buffer) => {
+      size += d.length;
+      if (size <= MAX_BODY) chunks.push(d);
+    });
     req.on("end", () => {
       const requestId = randomUUID();
       const send = (status: number, text: string) => {
@@ -168,14 +203,18 @@ export async function startLocalSts(opts: LocalStsOptions): Promise<LocalSts> {
       }
     });
   });
-  await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(0, "127.0.0.1", resolve); });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
   return {
     endpoint: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     calls,
-    stop: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // Keep-alive sockets of SDK clients would otherwise hold close() open.
-      server.closeAllConnections();
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive sockets of SDK clients would otherwise hold close() open.
+        server.closeAllConnections();
+      }),
   };
 }

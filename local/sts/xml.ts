@@ -13,8 +13,10 @@ export function xmlEscape(s: string): string {
 
 /** An error answer; 5xx statuses are the Receiver's fault, others the Sender's. */
 export function stsErrorXml(code: string, message: string, requestId: string, status = 400): string {
-  return `<ErrorResponse xmlns="${STS_NS}"><Error><Type>${status < 500 ? "Sender" : "Receiver"}</Type><Code>${code}</Code>`
-    + `<Message>${xmlEscape(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+  return (
+    `<ErrorResponse xmlns="${STS_NS}"><Error><Type>${status < 500 ? "Sender" : "Receiver"}</Type><Code>${code}</Code>` +
+    `<Message>${xmlEscape(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`
+  );
 }
 
 /** What an AssumeRole answer carries. */
@@ -30,9 +32,11 @@ export interface IssuedSession {
 
 /** A successful AssumeRole answer. */
 export function assumeRoleXml(s: IssuedSession): string {
-  return `<AssumeRoleResponse xmlns="${STS_NS}"><AssumeRoleResult>`
-    + `<Credentials><AccessKeyId>${xmlEscape(s.accessKeyId)}</AccessKeyId><SecretAccessKey>local</SecretAccessKey>`
-    + `<SessionToken>${xmlEscape(s.sessionToken)}</SessionToken><Expiration>${s.expiration.toISOString()}</Expiration></Credentials>`
-    + `<AssumedRoleUser><AssumedRoleId>${xmlEscape(s.assumedRoleId)}</AssumedRoleId><Arn>${xmlEscape(s.assumedRoleArn)}</Arn></AssumedRoleUser>`
-    + `</AssumeRoleResult><ResponseMetadata><RequestId>${s.requestId}</RequestId></ResponseMetadata></AssumeRoleResponse>`;
+  return (
+    `<AssumeRoleResponse xmlns="${STS_NS}"><AssumeRoleResult>` +
+    `<Credentials><AccessKeyId>${xmlEscape(s.accessKeyId)}</AccessKeyId><SecretAccessKey>local</SecretAccessKey>` +
+    `<SessionToken>${xmlEscape(s.sessionToken)}</SessionToken><Expiration>${s.expiration.toISOString()}</Expiration></Credentials>` +
+    `<AssumedRoleUser><AssumedRoleId>${xmlEscape(s.assumedRoleId)}</AssumedRoleId><Arn>${xmlEscape(s.assumedRoleArn)}</Arn></AssumedRoleUser>` +
+    `</AssumeRoleResult><ResponseMetadata><RequestId>${s.requestId}</RequestId></ResponseMetadata></AssumeRoleResponse>`
+  );
 }

@@ -10,13 +10,23 @@ import { expect } from "chai";
 import { ProgramRun } from "../support/pulumiMocks";
 import { CONSUMER_OUTPUTS, runProducer } from "../support/producerRun";
 import { Artifact, loadHandler, writeArtifact } from "../../local/deploy/artifacts";
-import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, putJson, readStream, scanAll, testDynamo, testKinesis, PRODUCER_ACCOUNT } from "../support/aws";
+import {
+  accountCredentials,
+  CONSUMER_ACCOUNT,
+  createStream,
+  createTable,
+  putJson,
+  readStream,
+  scanAll,
+  testDynamo,
+  testKinesis,
+  PRODUCER_ACCOUNT,
+} from "../support/aws";
 import { startStsStub, StsStub } from "../support/stsStub";
 import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../../handlers/shared/kinesisEvent";
 import { HttpApiEvent, HttpApiResult } from "../../handlers/api";
 import { KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
 // The official KPL deaggregator (awslabs/kinesis-aggregation), a devDependency: what a consumer of the analytics stream would use.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const agg = require("aws-kinesis-agg");
 
 const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
@@ -89,7 +99,9 @@ describe("Lambda artifacts (serialised closures run against the emulators)", fun
     await createTable(dynamo, run.outputs.parkedTableName, "sk");
     await createTable(dynamo, run.outputs.bridgeParkedTableName, "sk");
   });
-  after(async () => { await sts?.close(); });
+  after(async () => {
+    await sts?.close();
+  });
 
   describe("packaging", () => {
     for (const fn of FUNCTIONS) {
@@ -107,7 +119,7 @@ describe("Lambda artifacts (serialised closures run against the emulators)", fun
     let api: (e: HttpApiEvent) => Promise<HttpApiResult>;
     let projector: (e: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
     let bridge: (e: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
-    let accepted: { eventId: string; sequenceNumber: string; poll: string }[] = [];
+    const accepted: { eventId: string; sequenceNumber: string; poll: string }[] = [];
 
     before(() => {
       api = loadHandler(artifacts["commands-handler"], env["commands-handler"]);
@@ -156,7 +168,10 @@ describe("Lambda artifacts (serialised closures run against the emulators)", fun
       expect(view.state).to.deep.equal({
         status: "paid",
         customerId: "c-1",
-        lines: [{ sku: "A", quantity: 2, unitPriceCents: 500 }, { sku: "B", quantity: 1, unitPriceCents: 250 }],
+        lines: [
+          { sku: "A", quantity: 2, unitPriceCents: 500 },
+          { sku: "B", quantity: 1, unitPriceCents: 250 },
+        ],
         totalCents: 1250,
         paidCents: 1250,
       });
@@ -234,7 +249,11 @@ describe("Lambda artifacts (serialised closures run against the emulators)", fun
         [order, "order-lifecycle.v1", "paid", 600],
       ]);
       // The stream-wide reader sees them as individual records too.
-      expect(wireRecords(await readStream(consumerKinesis, analyticsStream, CONSUMER_ACCOUNT)).filter((w) => w.aggregateId === order).map((w) => w.id)).to.deep.equal(ids);
+      expect(
+        wireRecords(await readStream(consumerKinesis, analyticsStream, CONSUMER_ACCOUNT))
+          .filter((w) => w.aggregateId === order)
+          .map((w) => w.id),
+      ).to.deep.equal(ids);
     });
 
     it("bridge: with a wrong ExternalId it reports the batch for retry and lands nothing", async () => {
@@ -252,7 +271,11 @@ describe("Lambda artifacts (serialised closures run against the emulators)", fun
     expect(process.env.AWS_ACCESS_KEY_ID).to.equal(accountCredentials(PRODUCER_ACCOUNT).accessKeyId);
     await putJson(consumerKinesis, analyticsStream, "probe", { probe: true });
     let error: Error | undefined;
-    try { await putJson(kinesis, analyticsStream, "probe", { probe: true }); } catch (e) { error = e as Error; }
+    try {
+      await putJson(kinesis, analyticsStream, "probe", { probe: true });
+    } catch (e) {
+      error = e as Error;
+    }
     expect(error?.name).to.equal("ResourceNotFoundException");
   });
 });

@@ -21,15 +21,27 @@ function nested(depth: number, open = "[", close = "]"): string {
 }
 const withData = (dataJson: string) => `{"type":"OrderPlaced","data":{"customerId":"c","lines":[],"x":${dataJson}}}`;
 
-interface ApiCase { name: string; event: () => HttpApiEvent; status: number; code: string }
+interface ApiCase {
+  name: string;
+  event: () => HttpApiEvent;
+  status: number;
+  code: string;
+}
 
-const post = (id: string, body: unknown, headers: Record<string, string> = {}, extra: Partial<Parameters<typeof postEventRequest>[1]> = {}) =>
-  () => postEventRequest(id, { body, headers, ...extra });
+const post =
+  (id: string, body: unknown, headers: Record<string, string> = {}, extra: Partial<Parameters<typeof postEventRequest>[1]> = {}) =>
+  () =>
+    postEventRequest(id, { body, headers, ...extra });
 
 const API_CASES: ApiCase[] = [
   // Huge bodies
   { name: "body over the limit", event: post("o1", "x".repeat(MAX_BODY + 1)), status: 413, code: "PayloadTooLarge" },
-  { name: "body over the limit under a small Content-Length", event: post("o1", JSON.stringify({ ...VALID, data: { pad: "y".repeat(MAX_BODY) } }), { "content-length": "10" }), status: 413, code: "PayloadTooLarge" },
+  {
+    name: "body over the limit under a small Content-Length",
+    event: post("o1", JSON.stringify({ ...VALID, data: { pad: "y".repeat(MAX_BODY) } }), { "content-length": "10" }),
+    status: 413,
+    code: "PayloadTooLarge",
+  },
   { name: "Content-Length over the limit", event: post("o1", VALID, { "content-length": String(MAX_BODY + 1) }), status: 413, code: "PayloadTooLarge" },
   { name: "Content-Length of 2^80", event: post("o1", VALID, { "content-length": "1208925819614629174706176" }), status: 413, code: "PayloadTooLarge" },
   { name: "Content-Length not a number", event: post("o1", VALID, { "content-length": "12, 13" }), status: 400, code: "InvalidContentLength" },
@@ -41,23 +53,73 @@ const API_CASES: ApiCase[] = [
   { name: `nesting one past the limit (${MAX_JSON_DEPTH + 1})`, event: post("o1", withData(nested(MAX_JSON_DEPTH - 1))), status: 400, code: "TooDeep" },
   { name: `nesting at the limit (${MAX_JSON_DEPTH}) is accepted`, event: post("o1", withData(nested(MAX_JSON_DEPTH - 2))), status: 202, code: "" },
   { name: "100k-deep unbalanced opening brackets", event: post("o1", "[".repeat(100_000)), status: 400, code: "TooDeep" },
-  { name: "brackets inside strings do not count, but the JSON is checked", event: post("o1", `{"type":"OrderPlaced","data":{"customerId":"${"[".repeat(5000)}"}}`), status: 400, code: "InvalidEvent" },
+  {
+    name: "brackets inside strings do not count, but the JSON is checked",
+    event: post("o1", `{"type":"OrderPlaced","data":{"customerId":"${"[".repeat(5000)}"}}`),
+    status: 400,
+    code: "InvalidEvent",
+  },
   // Content types
   { name: "no Content-Type", event: post("o1", VALID, {}, { noContentType: true }), status: 415, code: "UnsupportedMediaType" },
   { name: "text/plain", event: post("o1", VALID, { "content-type": "text/plain" }), status: 415, code: "UnsupportedMediaType" },
-  { name: "form-urlencoded", event: post("o1", "type=OrderPlaced", { "content-type": "application/x-www-form-urlencoded" }), status: 415, code: "UnsupportedMediaType" },
+  {
+    name: "form-urlencoded",
+    event: post("o1", "type=OrderPlaced", { "content-type": "application/x-www-form-urlencoded" }),
+    status: 415,
+    code: "UnsupportedMediaType",
+  },
   { name: "multipart", event: post("o1", VALID, { "content-type": "multipart/form-data; boundary=x" }), status: 415, code: "UnsupportedMediaType" },
-  { name: "application/json-patch+json", event: post("o1", VALID, { "content-type": "application/json-patch+json" }), status: 415, code: "UnsupportedMediaType" },
-  { name: "JSON with charset latin1", event: post("o1", VALID, { "content-type": "application/json; charset=latin1" }), status: 415, code: "UnsupportedMediaType" },
-  { name: "JSON with charset utf-16", event: post("o1", VALID, { "content-type": "application/json;charset=\"utf-16\"" }), status: 415, code: "UnsupportedMediaType" },
+  {
+    name: "application/json-patch+json",
+    event: post("o1", VALID, { "content-type": "application/json-patch+json" }),
+    status: 415,
+    code: "UnsupportedMediaType",
+  },
+  {
+    name: "JSON with charset latin1",
+    event: post("o1", VALID, { "content-type": "application/json; charset=latin1" }),
+    status: 415,
+    code: "UnsupportedMediaType",
+  },
+  {
+    name: "JSON with charset utf-16",
+    event: post("o1", VALID, { "content-type": 'application/json;charset="utf-16"' }),
+    status: 415,
+    code: "UnsupportedMediaType",
+  },
   { name: "Content-Type with CR/LF", event: post("o1", VALID, { "content-type": "text/html\r\nx: y" }), status: 415, code: "UnsupportedMediaType" },
   // Invalid UTF-8 and encodings
   { name: "invalid UTF-8 bytes", event: () => postBytesRequest("o1", Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), status: 400, code: "InvalidEncoding" },
-  { name: "overlong UTF-8 encoding of /", event: () => postBytesRequest("o1", Buffer.concat([Buffer.from('{"type":"OrderPlaced","data":{"x":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}}')])), status: 400, code: "InvalidEncoding" },
-  { name: "UTF-8-encoded surrogate", event: () => postBytesRequest("o1", Buffer.concat([Buffer.from('{"type":"OrderPlaced","data":{"x":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}}')])), status: 400, code: "InvalidEncoding" },
-  { name: "truncated multi-byte sequence", event: () => postBytesRequest("o1", Buffer.concat([Buffer.from('{"type":"OrderPlaced","data":{"x":"'), Buffer.from([0xe2, 0x82]), Buffer.from('"}}')])), status: 400, code: "InvalidEncoding" },
+  {
+    name: "overlong UTF-8 encoding of /",
+    event: () => postBytesRequest("o1", Buffer.concat([Buffer.from('{"type":"OrderPlaced","data":{"x":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}}')])),
+    status: 400,
+    code: "InvalidEncoding",
+  },
+  {
+    name: "UTF-8-encoded surrogate",
+    event: () =>
+      postBytesRequest("o1", Buffer.concat([Buffer.from('{"type":"OrderPlaced","data":{"x":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}}')])),
+    status: 400,
+    code: "InvalidEncoding",
+  },
+  {
+    name: "truncated multi-byte sequence",
+    event: () => postBytesRequest("o1", Buffer.concat([Buffer.from('{"type":"OrderPlaced","data":{"x":"'), Buffer.from([0xe2, 0x82]), Buffer.from('"}}')])),
+    status: 400,
+    code: "InvalidEncoding",
+  },
   { name: "lone surrogate in a text body", event: post("o1", '{"type":"OrderPlaced","data":{"x":"\ud800"}}'), status: 400, code: "InvalidEncoding" },
-  { name: "body flagged base64 that is not", event: () => { const e = postEventRequest("o1", { body: "{not base64!}" }); e.isBase64Encoded = true; return e; }, status: 400, code: "InvalidBody" },
+  {
+    name: "body flagged base64 that is not",
+    event: () => {
+      const e = postEventRequest("o1", { body: "{not base64!}" });
+      e.isBase64Encoded = true;
+      return e;
+    },
+    status: 400,
+    code: "InvalidBody",
+  },
   { name: "UTF-8 BOM before the JSON", event: post("o1", "\ufeff" + JSON.stringify(VALID)), status: 400, code: "InvalidJson" },
   { name: "NUL bytes around the JSON", event: post("o1", "\u0000" + JSON.stringify(VALID)), status: 400, code: "InvalidJson" },
   // Not the command shape
@@ -73,16 +135,53 @@ const API_CASES: ApiCase[] = [
   { name: "unknown command type", event: post("o1", { type: "DropTables", data: {} }), status: 400, code: "InvalidEvent" },
   { name: "command missing fields", event: post("o1", { type: "LineAdded", data: { sku: "A" } }), status: 400, code: "InvalidEvent" },
   // Ids with path characters, unicode, NUL
-  ...["../x", "..", ".", "a/b", "a%2Fb", "%2F", "a\\b", "ünïcode", "ｆｕｌｌｗｉｄｔｈ", "a\u0000b", "a\u202eb", "a\r\nb", "a b", " a", "-a", "", "a".repeat(129), "😀", "a?b=c", "a#b"].map((id): ApiCase => ({
-    name: `aggregate id ${JSON.stringify(id)}`, event: post(id, VALID), status: 400, code: "InvalidAggregateId",
+  ...[
+    "../x",
+    "..",
+    ".",
+    "a/b",
+    "a%2Fb",
+    "%2F",
+    "a\\b",
+    "ünïcode",
+    "ｆｕｌｌｗｉｄｔｈ",
+    "a\u0000b",
+    "a\u202eb",
+    "a\r\nb",
+    "a b",
+    " a",
+    "-a",
+    "",
+    "a".repeat(129),
+    "😀",
+    "a?b=c",
+    "a#b",
+  ].map((id): ApiCase => ({
+    name: `aggregate id ${JSON.stringify(id)}`,
+    event: post(id, VALID),
+    status: 400,
+    code: "InvalidAggregateId",
   })),
   // Header injection in Idempotency-Key
   ...["k\r\nX-Injected: 1", "k\n", "k\r", "k\u0000", "ключ", "", "k".repeat(129), "k\tv"].map((key): ApiCase => ({
-    name: `Idempotency-Key ${JSON.stringify(key)}`, event: post("o1", VALID, { "idempotency-key": key }), status: 400, code: "InvalidIdempotencyKey",
+    name: `Idempotency-Key ${JSON.stringify(key)}`,
+    event: post("o1", VALID, { "idempotency-key": key }),
+    status: 400,
+    code: "InvalidIdempotencyKey",
   })),
   // Reads and routes
-  ...["../x", "a%2Fb", "a\u0000b", "ünïcode"].map((id): ApiCase => ({ name: `GET id ${JSON.stringify(id)}`, event: () => getAggregateRequest(id), status: 400, code: "InvalidAggregateId" })),
-  ...["1e5", "-1", "0x10", "1 OR 1=1", "9".repeat(130), ""].map((m): ApiCase => ({ name: `GET minPosition ${JSON.stringify(m)}`, event: () => getAggregateRequest("o1", m), status: 400, code: "InvalidMinPosition" })),
+  ...["../x", "a%2Fb", "a\u0000b", "ünïcode"].map((id): ApiCase => ({
+    name: `GET id ${JSON.stringify(id)}`,
+    event: () => getAggregateRequest(id),
+    status: 400,
+    code: "InvalidAggregateId",
+  })),
+  ...["1e5", "-1", "0x10", "1 OR 1=1", "9".repeat(130), ""].map((m): ApiCase => ({
+    name: `GET minPosition ${JSON.stringify(m)}`,
+    event: () => getAggregateRequest("o1", m),
+    status: 400,
+    code: "InvalidMinPosition",
+  })),
   { name: "unknown route", event: () => defaultRouteRequest("DELETE", "/aggregates/o1"), status: 404, code: "RouteNotFound" },
   { name: "path traversal route", event: () => defaultRouteRequest("GET", "/../../etc/passwd"), status: 404, code: "RouteNotFound" },
 ];
@@ -90,7 +189,9 @@ const API_CASES: ApiCase[] = [
 describe("hostile inputs", function () {
   this.timeout(120_000);
   after(() => {
-    console.log(`      hostile inputs tried: ${tried.api + tried.projector + tried.bridge} (API ${tried.api}, projector ${tried.projector}, bridge ${tried.bridge})`);
+    console.log(
+      `      hostile inputs tried: ${tried.api + tried.projector + tried.bridge} (API ${tried.api}, projector ${tried.projector}, bridge ${tried.bridge})`,
+    );
   });
 
   describe("HTTP API: a clear error and nothing written", () => {
@@ -104,7 +205,13 @@ describe("hostile inputs", function () {
       table = uniqueName("hostile-table");
       await createStream(testKinesis(), stream);
       await createTable(testDynamo(), table);
-      api = createApi({ kinesis: kinesisClient(), dynamodb: dynamoClient(), config: { streamName: stream, tableName: table, maxBodyBytes: MAX_BODY }, validate: domainValidate, log: (e) => logs.push(e) });
+      api = createApi({
+        kinesis: kinesisClient(),
+        dynamodb: dynamoClient(),
+        config: { streamName: stream, tableName: table, maxBodyBytes: MAX_BODY },
+        validate: domainValidate,
+        log: (e) => logs.push(e),
+      });
     });
 
     for (const c of API_CASES) {
@@ -114,7 +221,10 @@ describe("hostile inputs", function () {
         expect(res.statusCode, res.body.slice(0, 300)).to.equal(c.status);
         expect(res.headers["content-type"]).to.equal("application/json; charset=utf-8");
         const body = JSON.parse(res.body);
-        if (c.status === 202) { accepted += 1; return; }
+        if (c.status === 202) {
+          accepted += 1;
+          return;
+        }
         expect(body.error.code).to.equal(c.code);
         expect(body.error.message).to.be.a("string").and.not.equal("");
         expect(res.body.length, "the error does not echo a huge input").to.be.below(2000);
@@ -136,8 +246,20 @@ describe("hostile inputs", function () {
     const stream = uniqueName("hostile-replay");
     await createStream(testKinesis(), stream);
     const rig = await setupRig();
-    const api = createApi({ kinesis: kinesisClient(), dynamodb: dynamoClient(), config: { streamName: stream, tableName: rig.table, maxBodyBytes: 4096 }, validate: domainValidate, log: () => {} });
-    const send = (sku: string) => api(postEventRequest("order-r", { body: { type: "OrderPlaced", data: { customerId: "c1", lines: [{ sku, quantity: 1, unitPriceCents: 100 }] } }, headers: { "idempotency-key": "same-key" } }));
+    const api = createApi({
+      kinesis: kinesisClient(),
+      dynamodb: dynamoClient(),
+      config: { streamName: stream, tableName: rig.table, maxBodyBytes: 4096 },
+      validate: domainValidate,
+      log: () => {},
+    });
+    const send = (sku: string) =>
+      api(
+        postEventRequest("order-r", {
+          body: { type: "OrderPlaced", data: { customerId: "c1", lines: [{ sku, quantity: 1, unitPriceCents: 100 }] } },
+          headers: { "idempotency-key": "same-key" },
+        }),
+      );
     const first = JSON.parse((await send("FIRST")).body);
     const second = JSON.parse((await send("SECOND")).body);
     // Without state the API cannot tell a retry from a reuse: both are accepted with the same eventId.
@@ -146,33 +268,80 @@ describe("hostile inputs", function () {
     const records = await readStream(testKinesis(), stream);
     expect(records).to.have.length(2);
 
-    await createProjector({ dynamodb: dynamoClient(), reduce: domainReduce as Reducer<unknown>, clock: fastClock(), log: () => {}, config: { tableName: rig.table, parkedTableName: rig.parked, dedupWindow: 64, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, maxFoldAttempts: 5 } })({ Records: records });
+    await createProjector({
+      dynamodb: dynamoClient(),
+      reduce: domainReduce as Reducer<unknown>,
+      clock: fastClock(),
+      log: () => {},
+      config: {
+        tableName: rig.table,
+        parkedTableName: rig.parked,
+        dedupWindow: 64,
+        retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+        maxFoldAttempts: 5,
+      },
+    })({ Records: records });
     const view = (await views(rig.dynamo, rig.table))["order-r"];
     // The second is not applied (the position moves past it) and not dropped silently: it is parked, with its data, as a
     // rejected duplicate. It does not block the aggregate: the event that owns the id was applied, nothing is missing.
     expect(view).to.include({ version: 1, lastEventId: first.eventId, position: second.sequenceNumber, parked: false });
     expect((view.state as { lines: { sku: string }[] }).lines.map((l) => l.sku)).to.deep.equal(["FIRST"]);
     const parked = await parkedEvents(rig.dynamo, rig.parked);
-    expect(parked.map((p) => [p.sequenceNumber, p.eventId, p.reason, p.parkedBehind])).to.deep.equal([[second.sequenceNumber, first.eventId, "Idempotency-Key reused with different data", undefined]]);
+    expect(parked.map((p) => [p.sequenceNumber, p.eventId, p.reason, p.parkedBehind])).to.deep.equal([
+      [second.sequenceNumber, first.eventId, "Idempotency-Key reused with different data", undefined],
+    ]);
     expect(parked[0].data).to.equal(records[1].kinesis.data);
     // A true retry of the first body (same key, same body, new record) is still dropped without a trace.
     const again = JSON.parse((await send("FIRST")).body);
     const third = (await readStream(testKinesis(), stream)).find((r) => r.kinesis.sequenceNumber === again.sequenceNumber)!;
-    await createProjector({ dynamodb: dynamoClient(), reduce: domainReduce as Reducer<unknown>, clock: fastClock(), log: () => {}, config: { tableName: rig.table, parkedTableName: rig.parked, dedupWindow: 64, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, maxFoldAttempts: 5 } })({ Records: [third] });
+    await createProjector({
+      dynamodb: dynamoClient(),
+      reduce: domainReduce as Reducer<unknown>,
+      clock: fastClock(),
+      log: () => {},
+      config: {
+        tableName: rig.table,
+        parkedTableName: rig.parked,
+        dedupWindow: 64,
+        retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+        maxFoldAttempts: 5,
+      },
+    })({ Records: [third] });
     expect((await views(rig.dynamo, rig.table))["order-r"]).to.include({ version: 1, position: again.sequenceNumber, parked: false });
     expect(await parkedEvents(rig.dynamo, rig.parked)).to.have.length(1);
 
     const target = uniqueName("hostile-replay-target");
     const targetArn = await createStream(testKinesis(CONSUMER_ACCOUNT), target);
-    const config: BridgeConfig = { targetStreamArn: targetArn, parkedTableName: rig.parked, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, maxRecordsPerCall: 500, maxBytesPerCall: 5 << 20 };
-    await createBridge({ kinesis: kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) }), dynamodb: testDynamo(), map: domainMap as Mapper, config, clock: recordingClock(), log: () => {} })({ Records: records });
+    const config: BridgeConfig = {
+      targetStreamArn: targetArn,
+      parkedTableName: rig.parked,
+      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+      maxRecordsPerCall: 500,
+      maxBytesPerCall: 5 << 20,
+    };
+    await createBridge({
+      kinesis: kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) }),
+      dynamodb: testDynamo(),
+      map: domainMap as Mapper,
+      config,
+      clock: recordingClock(),
+      log: () => {},
+    })({ Records: records });
     const out = await landed(target);
     // Both land under one id; a consumer that keeps the first by id agrees with the read model.
     expect(out.map((o) => o.wire.id)).to.deep.equal([first.eventId, first.eventId]);
   });
 
   describe("stream handlers: garbage records are parked with a reason, never applied or forwarded, and never block other aggregates", () => {
-    const envelope = (aggregateId: string, over: Record<string, unknown> = {}) => ({ eventId: `ev-${aggregateId}`, aggregateId, type: "OrderPlaced", occurredAt: "2025-01-01T00:00:00.000Z", schemaVersion: ENVELOPE_SCHEMA_VERSION, data: { customerId: "c", lines: [] }, ...over });
+    const envelope = (aggregateId: string, over: Record<string, unknown> = {}) => ({
+      eventId: `ev-${aggregateId}`,
+      aggregateId,
+      type: "OrderPlaced",
+      occurredAt: "2025-01-01T00:00:00.000Z",
+      schemaVersion: ENVELOPE_SCHEMA_VERSION,
+      data: { customerId: "c", lines: [] },
+      ...over,
+    });
     const json = (v: unknown) => Buffer.from(JSON.stringify(v));
     /** [name, bytes(aggregateId), reason pattern in the parked table] */
     const GARBAGE: [string, (id: string) => Buffer, RegExp][] = [
@@ -184,7 +353,15 @@ describe("hostile inputs", function () {
       ["JSON array", () => Buffer.from("[1,2]"), /not a JSON object/],
       ["JSON number", () => Buffer.from("42"), /not a JSON object/],
       ["wrong schemaVersion", (id) => json(envelope(id, { schemaVersion: 2 })), /schemaVersion 2/],
-      ["no data", (id) => { const e: Record<string, unknown> = envelope(id); delete e.data; return json(e); }, /data is missing/],
+      [
+        "no data",
+        (id) => {
+          const e: Record<string, unknown> = envelope(id);
+          delete e.data;
+          return json(e);
+        },
+        /data is missing/,
+      ],
       ["eventId with path characters", (id) => json(envelope(id, { eventId: "../../etc" })), /eventId/],
       ["eventId with NUL", (id) => json(envelope(id, { eventId: "a\u0000b" })), /eventId/],
       ["aggregateId with %2F", (id) => json(envelope(id, { aggregateId: "a%2Fb" })), /aggregateId/],
@@ -192,7 +369,11 @@ describe("hostile inputs", function () {
       ["occurredAt not a time", (id) => json(envelope(id, { occurredAt: "yesterday" })), /occurredAt/],
       ["another aggregate's envelope", () => json(envelope("someone-else")), /does not match the partition key/],
       ["__proto__ pollution attempt", (id) => Buffer.from(`{"__proto__":{"polluted":true},"eventId":"p-${id}"}`), /aggregateId/],
-      ["reduce throws (LineAdded before OrderPlaced)", (id) => json(envelope(id, { type: "LineAdded", data: { sku: "A", quantity: 1, unitPriceCents: 1 } })), /reduce threw/],
+      [
+        "reduce throws (LineAdded before OrderPlaced)",
+        (id) => json(envelope(id, { type: "LineAdded", data: { sku: "A", quantity: 1, unitPriceCents: 1 } })),
+        /reduce threw/,
+      ],
     ];
 
     it("projector", async () => {
@@ -201,7 +382,19 @@ describe("hostile inputs", function () {
       GARBAGE.forEach(([, bytes], i) => items.push({ partitionKey: `g${i}`, bytes: bytes(`g${i}`) }));
       items.push({ partitionKey: "healthy", bytes: json(envelope("healthy")) });
       const records = await append(rig, items);
-      const res = await createProjector({ dynamodb: dynamoClient(), reduce: domainReduce as Reducer<unknown>, clock: fastClock(), log: () => {}, config: { tableName: rig.table, parkedTableName: rig.parked, dedupWindow: 64, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, maxFoldAttempts: 5 } })({ Records: records });
+      const res = await createProjector({
+        dynamodb: dynamoClient(),
+        reduce: domainReduce as Reducer<unknown>,
+        clock: fastClock(),
+        log: () => {},
+        config: {
+          tableName: rig.table,
+          parkedTableName: rig.parked,
+          dedupWindow: 64,
+          retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+          maxFoldAttempts: 5,
+        },
+      })({ Records: records });
       expect(res).to.deep.equal({ batchItemFailures: [] });
       const v = await views(rig.dynamo, rig.table);
       const parked = await parkedEvents(rig.dynamo, rig.parked);
@@ -229,9 +422,25 @@ describe("hostile inputs", function () {
       const records = await append(rig, items);
       const target = uniqueName("hostile-target");
       const targetArn = await createStream(testKinesis(CONSUMER_ACCOUNT), target);
-      const map: Mapper = (e) => { if (e.type === "Boom") throw new Error("map bug"); return domainMap(e); };
-      const config: BridgeConfig = { targetStreamArn: targetArn, parkedTableName: rig.parked, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, maxRecordsPerCall: 500, maxBytesPerCall: 5 << 20 };
-      const res = await createBridge({ kinesis: kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) }), dynamodb: testDynamo(), map, config, clock: recordingClock(), log: () => {} })({ Records: records });
+      const map: Mapper = (e) => {
+        if (e.type === "Boom") throw new Error("map bug");
+        return domainMap(e);
+      };
+      const config: BridgeConfig = {
+        targetStreamArn: targetArn,
+        parkedTableName: rig.parked,
+        retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+        maxRecordsPerCall: 500,
+        maxBytesPerCall: 5 << 20,
+      };
+      const res = await createBridge({
+        kinesis: kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) }),
+        dynamodb: testDynamo(),
+        map,
+        config,
+        clock: recordingClock(),
+        log: () => {},
+      })({ Records: records });
       expect(res).to.deep.equal({ batchItemFailures: [] });
       expect((await landed(target)).map((l) => l.wire.id)).to.deep.equal(["ev-healthy"]);
       const parked = await parkedEvents(rig.dynamo, rig.parked);
@@ -252,8 +461,15 @@ describe("hostile inputs", function () {
       const deep = Buffer.from(JSON.stringify(envelope("deep")).replace('"lines":[]', `"lines":[],"x":${nested(100_000)}`));
       const kinds = ["deepState", "bigint", "huge"];
       const records = await append(rig, [
-        { partitionKey: "deep", bytes: deep }, { partitionKey: "deep", bytes: json(envelope("deep", { eventId: "ev-deep-2" })) },
-        ...kinds.flatMap((k) => [json(envelope(k, { eventId: `ev-${k}-1`, type: "Fine" })), json(envelope(k, { eventId: `ev-${k}-2`, type: "Bad" })), json(envelope(k, { eventId: `ev-${k}-3`, type: "Fine" }))].map((bytes) => ({ partitionKey: k, bytes }))),
+        { partitionKey: "deep", bytes: deep },
+        { partitionKey: "deep", bytes: json(envelope("deep", { eventId: "ev-deep-2" })) },
+        ...kinds.flatMap((k) =>
+          [
+            json(envelope(k, { eventId: `ev-${k}-1`, type: "Fine" })),
+            json(envelope(k, { eventId: `ev-${k}-2`, type: "Bad" })),
+            json(envelope(k, { eventId: `ev-${k}-3`, type: "Fine" })),
+          ].map((bytes) => ({ partitionKey: k, bytes })),
+        ),
         { partitionKey: "ok", bytes: json(envelope("ok")) },
       ]);
       // The bad part stays in the state (a state that is fine again by the end of the batch is stored as it is).
@@ -268,7 +484,19 @@ describe("hostile inputs", function () {
         if (e.aggregateId === "bigint") return { n, big: BigInt(1) };
         return { n, pad: "x".repeat(400 * 1024) };
       }) as unknown as Reducer<unknown>;
-      const res = await createProjector({ dynamodb: dynamoClient(), reduce, clock: fastClock(), log: () => {}, config: { tableName: rig.table, parkedTableName: rig.parked, dedupWindow: 64, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, maxFoldAttempts: 5 } })({ Records: records });
+      const res = await createProjector({
+        dynamodb: dynamoClient(),
+        reduce,
+        clock: fastClock(),
+        log: () => {},
+        config: {
+          tableName: rig.table,
+          parkedTableName: rig.parked,
+          dedupWindow: 64,
+          retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+          maxFoldAttempts: 5,
+        },
+      })({ Records: records });
       // Before: the fold threw, the aggregate was reported as a batch failure and the mapping held the whole shard
       // behind it until retries ran out.
       expect(res).to.deep.equal({ batchItemFailures: [] });
@@ -277,15 +505,28 @@ describe("hostile inputs", function () {
       tried.projector += 4;
       expect(v.deep).to.include({ version: 0, parked: true });
       const deepRows = parked.filter((p) => p.aggregateId === "deep");
-      expect(deepRows.map((p) => [p.sequenceNumber, p.parkedBehind])).to.deep.equal([[records[0].kinesis.sequenceNumber, undefined], [records[1].kinesis.sequenceNumber, records[0].kinesis.sequenceNumber]]);
+      expect(deepRows.map((p) => [p.sequenceNumber, p.parkedBehind])).to.deep.equal([
+        [records[0].kinesis.sequenceNumber, undefined],
+        [records[1].kinesis.sequenceNumber, records[0].kinesis.sequenceNumber],
+      ]);
       expect(deepRows[0].reason).to.match(/cannot be serialised \(RangeError/);
       expect(deepRows[0].data).to.equal(records[0].kinesis.data);
-      for (const [k, reason] of [["deepState", /state that cannot be serialised \(RangeError/], ["bigint", /state that cannot be serialised \(TypeError.*BigInt/], ["huge", /too large to store: the item would be \d+ bytes \(DynamoDB's limit is 409600\)/]] as [string, RegExp][]) {
+      for (const [k, reason] of [
+        ["deepState", /state that cannot be serialised \(RangeError/],
+        ["bigint", /state that cannot be serialised \(TypeError.*BigInt/],
+        ["huge", /too large to store: the item would be \d+ bytes \(DynamoDB's limit is 409600\)/],
+      ] as [string, RegExp][]) {
         // The event before it is applied, the bad one parked as poison, the one after parked behind it.
         expect(v[k], k).to.include({ version: 1, parked: true, lastEventId: `ev-${k}-1` });
         expect(v[k].state, k).to.deep.include({ n: 1 });
         const rows = parked.filter((p) => p.aggregateId === k);
-        expect(rows.map((p) => [p.eventId, p.parkedBehind === undefined]), k).to.deep.equal([[`ev-${k}-2`, true], [`ev-${k}-3`, false]]);
+        expect(
+          rows.map((p) => [p.eventId, p.parkedBehind === undefined]),
+          k,
+        ).to.deep.equal([
+          [`ev-${k}-2`, true],
+          [`ev-${k}-3`, false],
+        ]);
         expect(rows[0].reason, k).to.match(reason);
       }
       expect(v.ok).to.include({ version: 1, parked: false });

@@ -14,7 +14,10 @@ const MODES: AccessMode[] = ["assumeRole", "resourcePolicy"];
 export async function checkCase(world: World, c: IamCase): Promise<void> {
   const outcome = await simulate(world, c);
   const supplied = Object.keys(c.context ?? {});
-  expect(outcome.ignoredContextKeys.filter((k) => supplied.includes(k)), "context keys the case relies on were ignored as not applicable").to.deep.equal([]);
+  expect(
+    outcome.ignoredContextKeys.filter((k) => supplied.includes(k)),
+    "context keys the case relies on were ignored as not applicable",
+  ).to.deep.equal([]);
   const label = `${c.principal} ${c.action} ${c.resource} → ${outcome.result}`;
   if (c.expect === "allow") {
     expect(outcome.allowed, label).to.equal(true);
@@ -36,7 +39,9 @@ for (const mode of MODES) {
   describe(`IAM simulation (${mode})`, function () {
     this.timeout(120_000);
     let world: World;
-    before(async () => { world = await buildWorld(mode); });
+    before(async () => {
+      world = await buildWorld(mode);
+    });
 
     const cases = casesFor(mode);
     it("has unique case titles", () => {
@@ -47,15 +52,23 @@ for (const mode of MODES) {
 
     it("exercises every grant of every role the program emits with an allowed case", () => {
       const allowed = cases.filter((c) => c.expect === "allow");
-      const missing = emittedGrants(world).filter((g) => !allowed.some((c) =>
-        c.principal === g.principal && c.action.toLowerCase() === g.action.toLowerCase()
-        && g.resources.some((pattern) => globMatches(pattern, world.resources[c.resource]!.arn))));
+      const missing = emittedGrants(world).filter(
+        (g) =>
+          !allowed.some(
+            (c) =>
+              c.principal === g.principal &&
+              c.action.toLowerCase() === g.action.toLowerCase() &&
+              g.resources.some((pattern) => globMatches(pattern, world.resources[c.resource]!.arn)),
+          ),
+      );
       expect(missing.map((g) => `${g.principal} (${g.sid}): ${g.action} on ${g.resources.join(", ")}`)).to.deep.equal([]);
     });
 
     it("has a simulated principal for every role the program emits", () => {
       const roles = [...world.producer.ofType("aws:iam/role:Role"), ...world.consumer.ofType("aws:iam/role:Role")].map((r) => r.state.arn);
-      const simulated = Object.values(world.principals).filter((p) => !p.synthetic).map((p) => p.principalArn);
+      const simulated = Object.values(world.principals)
+        .filter((p) => !p.synthetic)
+        .map((p) => p.principalArn);
       expect(simulated.sort()).to.deep.equal(roles.sort());
     });
   });
@@ -67,13 +80,14 @@ for (const mode of MODES) {
  */
 type Doc = { Version: string; Statement: any[] };
 const editStatements = (doc: Doc, edit: (s: any) => any): Doc => ({ ...doc, Statement: doc.Statement.map((s) => edit(JSON.parse(JSON.stringify(s)))) });
-const dropCondition = (key: string) => (doc: Doc) => editStatements(doc, (s) => {
-  for (const op of Object.keys(s.Condition ?? {})) {
-    delete s.Condition[op][key];
-    if (Object.keys(s.Condition[op]).length === 0) delete s.Condition[op];
-  }
-  return s;
-});
+const dropCondition = (key: string) => (doc: Doc) =>
+  editStatements(doc, (s) => {
+    for (const op of Object.keys(s.Condition ?? {})) {
+      delete s.Condition[op][key];
+      if (Object.keys(s.Condition[op]).length === 0) delete s.Condition[op];
+    }
+    return s;
+  });
 
 interface Mutation {
   title: string;
@@ -87,67 +101,105 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
-    title: "writer trust without the ExternalId condition", mode: "assumeRole", where: "-writer.assumeRolePolicy", mutate: dropCondition("sts:ExternalId"),
+    title: "writer trust without the ExternalId condition",
+    mode: "assumeRole",
+    where: "-writer.assumeRolePolicy",
+    mutate: dropCondition("sts:ExternalId"),
     flips: ["bridge may not assume the writer role without an ExternalId", "bridge may not assume the writer role with a wrong ExternalId"],
   },
   {
-    title: "writer trust without the aws:PrincipalArn condition", mode: "assumeRole", where: "-writer.assumeRolePolicy", mutate: dropCondition("aws:PrincipalArn"),
+    title: "writer trust without the aws:PrincipalArn condition",
+    mode: "assumeRole",
+    where: "-writer.assumeRolePolicy",
+    mutate: dropCondition("aws:PrincipalArn"),
     flips: ["an administrator role of the producer account may not assume the writer role, even with the ExternalId"],
   },
   {
-    title: "writer trust naming any account", mode: "assumeRole", where: "-writer.assumeRolePolicy",
+    title: "writer trust naming any account",
+    mode: "assumeRole",
+    where: "-writer.assumeRolePolicy",
     mutate: (d) => editStatements(dropCondition("aws:PrincipalArn")(d), (s) => ({ ...s, Principal: { AWS: "*" } })),
     flips: [`a role named like the bridge in another account (333333333333) may not assume the writer role`],
   },
   {
-    title: "key policy letting the writer decrypt", mode: "assumeRole", where: "analytics-key-policy",
+    title: "key policy letting the writer decrypt",
+    mode: "assumeRole",
+    where: "analytics-key-policy",
     mutate: (d) => editStatements(d, (s) => (s.Sid === "WriterEncryptsRecords" ? { ...s, Action: ["kms:GenerateDataKey", "kms:Decrypt"] } : s)),
     flips: ["writer may not decrypt with the analytics key via Kinesis"],
   },
   {
-    title: "key policy without the aws:PrincipalArn condition", mode: "resourcePolicy", where: "analytics-key-policy", mutate: dropCondition("aws:PrincipalArn"),
+    title: "key policy without the aws:PrincipalArn condition",
+    mode: "resourcePolicy",
+    where: "analytics-key-policy",
+    mutate: dropCondition("aws:PrincipalArn"),
     flips: ["an administrator role of the producer account may not generate data keys with the analytics key"],
   },
   {
-    title: "key policy without kms:ViaService for the writer", mode: "resourcePolicy", where: "analytics-key-policy", mutate: dropCondition("kms:ViaService"),
+    title: "key policy without kms:ViaService for the writer",
+    mode: "resourcePolicy",
+    where: "analytics-key-policy",
+    mutate: dropCondition("kms:ViaService"),
     flips: ["bridge may not generate data keys outside Kinesis", "bridge may not generate data keys via S3"],
   },
   {
-    title: "stream resource policy without the aws:PrincipalArn condition", mode: "resourcePolicy", where: "analytics-stream-policy", mutate: dropCondition("aws:PrincipalArn"),
+    title: "stream resource policy without the aws:PrincipalArn condition",
+    mode: "resourcePolicy",
+    where: "analytics-stream-policy",
+    mutate: dropCondition("aws:PrincipalArn"),
     flips: ["an administrator role of the producer account may not PutRecords on the analytics stream"],
   },
   {
-    title: "stream resource policy granting kinesis:*", mode: "resourcePolicy", where: "analytics-stream-policy",
+    title: "stream resource policy granting kinesis:*",
+    mode: "resourcePolicy",
+    where: "analytics-stream-policy",
     mutate: (d) => editStatements(d, (s) => ({ ...s, Action: "kinesis:*" })),
     // The bridge's identity policy still refuses reads, so the request stays denied, but by one side only: deniedBy catches it.
     flips: ["bridge may not read the analytics stream"],
   },
   {
-    title: "projector policy on every table", mode: "assumeRole", where: "orders-projector-role.inline",
+    title: "projector policy on every table",
+    mode: "assumeRole",
+    where: "orders-projector-role.inline",
     mutate: (d) => editStatements(d, (s) => (s.Sid === "ProjectReadModel" ? { ...s, Resource: "*" } : s)),
     flips: ["projector may not PutItem on another table of the account", "projector may not PutItem on the bridge's parked table"],
   },
   {
-    title: "projector policy with dynamodb:*", mode: "resourcePolicy", where: "orders-projector-role.inline",
+    title: "projector policy with dynamodb:*",
+    mode: "resourcePolicy",
+    where: "orders-projector-role.inline",
     mutate: (d) => editStatements(d, (s) => (s.Sid === "ProjectReadModel" ? { ...s, Action: "dynamodb:*" } : s)),
     flips: ["projector may not dynamodb:DeleteItem on the read-model table", "projector may not dynamodb:Scan on the read-model table"],
   },
   {
-    title: "API policy able to read the parked table", mode: "assumeRole", where: "commands-handler-role.inline",
-    mutate: (d) => editStatements(d, (s) => (s.Sid === "ReadReadModel" ? { ...s, Resource: [s.Resource, s.Resource.replace(/orders-read-model-[0-9a-f]+$/, "orders-parked-*")] } : s)),
+    title: "API policy able to read the parked table",
+    mode: "assumeRole",
+    where: "commands-handler-role.inline",
+    mutate: (d) =>
+      editStatements(d, (s) =>
+        s.Sid === "ReadReadModel" ? { ...s, Resource: [s.Resource, s.Resource.replace(/orders-read-model-[0-9a-f]+$/, "orders-parked-*")] } : s,
+      ),
     flips: ["API may not read the parked table"],
   },
   {
-    title: "bucket policy without the TLS-only deny", mode: "assumeRole", where: "landing-tls-only",
+    title: "bucket policy without the TLS-only deny",
+    mode: "assumeRole",
+    where: "landing-tls-only",
     mutate: (d) => ({ ...d, Statement: [] }),
     flips: ["Firehose role may not put objects over plain HTTP (TLS-only bucket policy)"],
   },
   {
-    title: "Firehose trust without aws:SourceAccount", mode: "resourcePolicy", where: "-delivery.assumeRolePolicy", mutate: dropCondition("aws:SourceAccount"),
+    title: "Firehose trust without aws:SourceAccount",
+    mode: "resourcePolicy",
+    where: "-delivery.assumeRolePolicy",
+    mutate: dropCondition("aws:SourceAccount"),
     flips: ["Firehose may not assume its role on behalf of another account (confused deputy)"],
   },
   {
-    title: "invoke permission without a source ARN", mode: "assumeRole", where: "commands-invoke", mutate: dropCondition("AWS:SourceArn"),
+    title: "invoke permission without a source ARN",
+    mode: "assumeRole",
+    where: "commands-invoke",
+    mutate: dropCondition("AWS:SourceArn"),
     flips: ["API Gateway may not invoke the function from another API"],
   },
 ];
@@ -162,7 +214,10 @@ describe("IAM simulation (each guarding case fails when its policy is broken)", 
       for (const title of m.flips) {
         const c = casesFor(m.mode).find((x) => x.title === title);
         expect(c, `case "${title}"`).to.not.equal(undefined);
-        const error = await checkCase(world, c!).then(() => undefined, (e: Error) => e);
+        const error = await checkCase(world, c!).then(
+          () => undefined,
+          (e: Error) => e,
+        );
         expect(error, `"${title}" still passes with ${m.title}`).to.be.instanceOf(Error);
       }
     });

@@ -16,7 +16,11 @@ const stackPolicies = policies.filter((p): p is StackValidationPolicy => "valida
 
 class NotApplicable extends Error {}
 
-interface Finding { policy: string; message: string; urn?: string }
+interface Finding {
+  policy: string;
+  message: string;
+  urn?: string;
+}
 
 /** A resource as a resource policy sees it: its inputs. */
 function resourceArgs(r: { type: string; name: string; urn?: string; props: Record<string, any> }, config: object = {}): ResourceValidationArgs {
@@ -25,17 +29,28 @@ function resourceArgs(r: { type: string; name: string; urn?: string; props: Reco
     name: r.name,
     urn: r.urn ?? `urn:pulumi:test::event-sourced-pipeline::${r.type}::${r.name}`,
     props: r.props,
-    opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+    opts: {
+      protect: false,
+      ignoreChanges: [],
+      aliases: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+      additionalSecretOutputs: [],
+    },
     stackTags: new Map(),
     isType: () => false,
     asType: () => undefined,
     getConfig: <C extends object>() => config as C,
-    notApplicable: (reason?: string): never => { throw new NotApplicable(reason); },
+    notApplicable: (reason?: string): never => {
+      throw new NotApplicable(reason);
+    },
   };
 }
 
 /** Runs every resource policy on one resource: the findings, and which policies applied. */
-async function validateResource(r: { type: string; name: string; urn?: string; props: Record<string, any> }, only?: string): Promise<{ findings: Finding[]; applied: string[] }> {
+async function validateResource(
+  r: { type: string; name: string; urn?: string; props: Record<string, any> },
+  only?: string,
+): Promise<{ findings: Finding[]; applied: string[] }> {
   const findings: Finding[] = [];
   const applied: string[] = [];
   for (const p of resourcePolicies.filter((x) => !only || x.name === only)) {
@@ -53,11 +68,15 @@ async function validateResource(r: { type: string; name: string; urn?: string; p
 /** A resource as a stack policy sees it: its state (outputs), with the id the mock answered. */
 function policyResource(r: RecordedResource): PolicyResource {
   return {
-    type: r.type, name: r.name, urn: r.urn,
+    type: r.type,
+    name: r.name,
+    urn: r.urn,
     props: { ...r.state, id: `${r.name}-id` },
     opts: resourceArgs({ type: r.type, name: r.name, props: {} }).opts,
-    dependencies: [], propertyDependencies: {},
-    isType: () => false, asType: () => undefined,
+    dependencies: [],
+    propertyDependencies: {},
+    isType: () => false,
+    asType: () => undefined,
   };
 }
 
@@ -65,8 +84,12 @@ async function validateStack(resources: PolicyResource[], only?: string): Promis
   const findings: Finding[] = [];
   for (const p of stackPolicies.filter((x) => !only || x.name === only)) {
     const args: StackValidationArgs = {
-      resources, stackTags: new Map(), getConfig: <C extends object>() => ({}) as C,
-      notApplicable: (reason?: string): never => { throw new NotApplicable(reason); },
+      resources,
+      stackTags: new Map(),
+      getConfig: <C extends object>() => ({}) as C,
+      notApplicable: (reason?: string): never => {
+        throw new NotApplicable(reason);
+      },
     };
     await p.validateStack(args, (message, urn) => findings.push({ policy: p.name, message, urn }));
   }
@@ -83,7 +106,9 @@ describe("policy pack (rules called directly)", function () {
   before(async () => {
     for (const mode of ["assumeRole", "resourcePolicy"] as const) {
       const consumer = await runProgram({
-        stack: "consumer", account: CONSUMER, region: REGION,
+        stack: "consumer",
+        account: CONSUMER,
+        region: REGION,
         config: { role: "consumer", producerAccountId: PRODUCER, accessMode: mode, ...(mode === "assumeRole" ? { externalId: "ext-policy" } : {}) },
       });
       runs[`consumer (${mode})`] = consumer;
@@ -148,27 +173,70 @@ describe("policy pack (rules called directly)", function () {
 
   it("kinesis-stream-encrypted fires on an unencrypted stream and on KMS without a key", async () => {
     const stream = rec("producer (assumeRole)", T.stream);
-    await fires("kinesis-stream-encrypted", bad(stream, (p) => { delete p.encryptionType; delete p.kmsKeyId; }), /encryptionType is "NONE"/);
-    await fires("kinesis-stream-encrypted", bad(stream, (p) => { delete p.kmsKeyId; }), /no kmsKeyId/);
+    await fires(
+      "kinesis-stream-encrypted",
+      bad(stream, (p) => {
+        delete p.encryptionType;
+        delete p.kmsKeyId;
+      }),
+      /encryptionType is "NONE"/,
+    );
+    await fires(
+      "kinesis-stream-encrypted",
+      bad(stream, (p) => {
+        delete p.kmsKeyId;
+      }),
+      /no kmsKeyId/,
+    );
   });
 
   it("dynamodb-table-encrypted fires on a table without SSE", async () => {
-    await fires("dynamodb-table-encrypted", bad(rec("producer (assumeRole)", T.table, "read-model"), (p) => { p.serverSideEncryption = { enabled: false }; }), /serverSideEncryption/);
+    await fires(
+      "dynamodb-table-encrypted",
+      bad(rec("producer (assumeRole)", T.table, "read-model"), (p) => {
+        p.serverSideEncryption = { enabled: false };
+      }),
+      /serverSideEncryption/,
+    );
     await fires("dynamodb-table-encrypted", { type: T.table, name: "bare", props: { hashKey: "pk" } }, /serverSideEncryption/);
   });
 
   it("dynamodb-point-in-time-recovery fires on a table without PITR", async () => {
-    await fires("dynamodb-point-in-time-recovery", bad(rec("producer (assumeRole)", T.table, "orders-parked"), (p) => { delete p.pointInTimeRecovery; }), /pointInTimeRecovery/);
+    await fires(
+      "dynamodb-point-in-time-recovery",
+      bad(rec("producer (assumeRole)", T.table, "orders-parked"), (p) => {
+        delete p.pointInTimeRecovery;
+      }),
+      /pointInTimeRecovery/,
+    );
   });
 
   it("sqs-queue-encrypted fires on a queue without SSE", async () => {
-    await fires("sqs-queue-encrypted", bad(rec("producer (assumeRole)", T.queue, "projector-failures"), (p) => { p.sqsManagedSseEnabled = false; }), /neither sqsManagedSseEnabled nor kmsMasterKeyId/);
+    await fires(
+      "sqs-queue-encrypted",
+      bad(rec("producer (assumeRole)", T.queue, "projector-failures"), (p) => {
+        p.sqsManagedSseEnabled = false;
+      }),
+      /neither sqsManagedSseEnabled nor kmsMasterKeyId/,
+    );
   });
 
   it("s3-bucket-sse-kms fires on AES256 default encryption", async () => {
     const sse = runs["consumer (assumeRole)"].ofType(T.bucketSse)[0];
-    await fires("s3-bucket-sse-kms", bad(sse, (p) => { p.rules = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]; }), /sseAlgorithm is "AES256"/);
-    await fires("s3-bucket-sse-kms", bad(sse, (p) => { p.rules = []; }), /no encryption rule/);
+    await fires(
+      "s3-bucket-sse-kms",
+      bad(sse, (p) => {
+        p.rules = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }];
+      }),
+      /sseAlgorithm is "AES256"/,
+    );
+    await fires(
+      "s3-bucket-sse-kms",
+      bad(sse, (p) => {
+        p.rules = [];
+      }),
+      /no encryption rule/,
+    );
   });
 
   it("s3-bucket-encrypted (stack) fires on a bucket with no encryption configuration", async () => {
@@ -180,50 +248,92 @@ describe("policy pack (rules called directly)", function () {
 
   it("firehose-s3-encrypted fires on unencrypted S3 delivery and on an unencrypted Direct PUT stream", async () => {
     const firehose = rec("consumer (assumeRole)", T.firehose);
-    await fires("firehose-s3-encrypted", bad(firehose, (p) => { delete p.extendedS3Configuration.kmsKeyArn; }), /kmsKeyArn is not set/);
-    await fires("firehose-s3-encrypted", bad(firehose, (p) => { delete p.kinesisSourceConfiguration; }), /Direct PUT delivery stream needs serverSideEncryption/);
+    await fires(
+      "firehose-s3-encrypted",
+      bad(firehose, (p) => {
+        delete p.extendedS3Configuration.kmsKeyArn;
+      }),
+      /kmsKeyArn is not set/,
+    );
+    await fires(
+      "firehose-s3-encrypted",
+      bad(firehose, (p) => {
+        delete p.kinesisSourceConfiguration;
+      }),
+      /Direct PUT delivery stream needs serverSideEncryption/,
+    );
   });
 
   it("iam-no-wildcards fires on a * action, a service:* action, a * resource, NotAction, and an Allow for everyone", async () => {
     const role = rec("producer (assumeRole)", T.role, "orders-projector-role");
-    const withStatement = (statement: object) => bad(role, (p) => {
-      const doc = JSON.parse(p.inlinePolicies[0].policy);
-      doc.Statement.push(statement);
-      p.inlinePolicies[0].policy = JSON.stringify(doc);
-    });
-    await fires("iam-no-wildcards", withStatement({ Sid: "Everything", Effect: "Allow", Action: "*", Resource: "arn:aws:dynamodb:us-east-1:111111111111:table/t" }), /inlinePolicies\[least-privilege\]: statement "Everything": wildcard action "\*"/);
-    await fires("iam-no-wildcards", withStatement({ Sid: "AllDynamo", Effect: "Allow", Action: "dynamodb:*", Resource: "arn:aws:dynamodb:us-east-1:111111111111:table/t" }), /wildcard action "dynamodb:\*"/);
-    await fires("iam-no-wildcards", withStatement({ Sid: "AnyTable", Effect: "Allow", Action: "dynamodb:PutItem", Resource: "*" }), /Resource "\*" for dynamodb:PutItem/);
+    const withStatement = (statement: object) =>
+      bad(role, (p) => {
+        const doc = JSON.parse(p.inlinePolicies[0].policy);
+        doc.Statement.push(statement);
+        p.inlinePolicies[0].policy = JSON.stringify(doc);
+      });
+    await fires(
+      "iam-no-wildcards",
+      withStatement({ Sid: "Everything", Effect: "Allow", Action: "*", Resource: "arn:aws:dynamodb:us-east-1:111111111111:table/t" }),
+      /inlinePolicies\[least-privilege\]: statement "Everything": wildcard action "\*"/,
+    );
+    await fires(
+      "iam-no-wildcards",
+      withStatement({ Sid: "AllDynamo", Effect: "Allow", Action: "dynamodb:*", Resource: "arn:aws:dynamodb:us-east-1:111111111111:table/t" }),
+      /wildcard action "dynamodb:\*"/,
+    );
+    await fires(
+      "iam-no-wildcards",
+      withStatement({ Sid: "AnyTable", Effect: "Allow", Action: "dynamodb:PutItem", Resource: "*" }),
+      /Resource "\*" for dynamodb:PutItem/,
+    );
     await fires("iam-no-wildcards", withStatement({ Sid: "AllBut", Effect: "Allow", NotAction: "iam:*", Resource: "arn:aws:s3:::b" }), /Allow with NotAction/);
     // A wildcard-only action may name "*", by default and through config.
-    const { findings } = await validateResource(withStatement({ Sid: "Metrics", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*" }), "iam-no-wildcards");
+    const { findings } = await validateResource(
+      withStatement({ Sid: "Metrics", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*" }),
+      "iam-no-wildcards",
+    );
     expect(findings).to.deep.equal([]);
-    const trust = bad(role, (p) => { p.assumeRolePolicy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }] }); });
+    const trust = bad(role, (p) => {
+      p.assumeRolePolicy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }] });
+    });
     await fires("iam-no-wildcards", trust, /assumeRolePolicy: statement #0: Allow for any principal/);
   });
 
   it("iam-no-wildcards fires in resource and key policies, but allows a key policy's own * and its root kms:* statement", async () => {
     const streamPolicy = rec("consumer (resourcePolicy)", "aws:kinesis/resourcePolicy:ResourcePolicy");
-    await fires("iam-no-wildcards", bad(streamPolicy, (p) => {
-      const doc = JSON.parse(p.policy);
-      doc.Statement[0].Principal = "*";
-      doc.Statement[0].Action = "kinesis:*";
-      p.policy = JSON.stringify(doc);
-    }), /Allow for any principal[\s\S]*wildcard action "kinesis:\*"/);
+    await fires(
+      "iam-no-wildcards",
+      bad(streamPolicy, (p) => {
+        const doc = JSON.parse(p.policy);
+        doc.Statement[0].Principal = "*";
+        doc.Statement[0].Action = "kinesis:*";
+        p.policy = JSON.stringify(doc);
+      }),
+      /Allow for any principal[\s\S]*wildcard action "kinesis:\*"/,
+    );
     const keyPolicy = rec("consumer (assumeRole)", T.keyPolicy);
     expect((await validateResource(fromRecorded(keyPolicy), "iam-no-wildcards")).findings).to.deep.equal([]);
-    await fires("iam-no-wildcards", bad(keyPolicy, (p) => {
-      const doc = JSON.parse(p.policy);
-      const writer = doc.Statement.find((s: any) => s.Sid === "WriterEncryptsRecords");
-      writer.Action = "kms:*";
-      p.policy = JSON.stringify(doc);
-    }), /statement "WriterEncryptsRecords": wildcard action "kms:\*"/);
+    await fires(
+      "iam-no-wildcards",
+      bad(keyPolicy, (p) => {
+        const doc = JSON.parse(p.policy);
+        const writer = doc.Statement.find((s: any) => s.Sid === "WriterEncryptsRecords");
+        writer.Action = "kms:*";
+        p.policy = JSON.stringify(doc);
+      }),
+      /statement "WriterEncryptsRecords": wildcard action "kms:\*"/,
+    );
     const bucketPolicy = rec("consumer (assumeRole)", "aws:s3/bucketPolicy:BucketPolicy");
-    await fires("iam-no-wildcards", bad(bucketPolicy, (p) => {
-      const doc = JSON.parse(p.policy);
-      doc.Statement.push({ Sid: "Public", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "*" });
-      p.policy = JSON.stringify(doc);
-    }), /statement "Public": Allow for any principal[\s\S]*statement "Public": Resource "\*"/);
+    await fires(
+      "iam-no-wildcards",
+      bad(bucketPolicy, (p) => {
+        const doc = JSON.parse(p.policy);
+        doc.Statement.push({ Sid: "Public", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "*" });
+        p.policy = JSON.stringify(doc);
+      }),
+      /statement "Public": Allow for any principal[\s\S]*statement "Public": Resource "\*"/,
+    );
   });
 
   for (const [field, value, pattern] of [
@@ -236,12 +346,18 @@ describe("policy pack (rules called directly)", function () {
   ] as const) {
     it(`stream-mapping-failure-handling fires on ${field} = ${JSON.stringify(value)}`, async () => {
       const mapping = rec("producer (resourcePolicy)", T.mapping, "projector-mapping");
-      await fires("stream-mapping-failure-handling", bad(mapping, (p) => { if (value === undefined) delete p[field]; else p[field] = value; }), pattern);
+      await fires(
+        "stream-mapping-failure-handling",
+        bad(mapping, (p) => {
+          if (value === undefined) delete p[field];
+          else p[field] = value;
+        }),
+        pattern,
+      );
     });
   }
 
   it("stream-mapping-failure-handling still applies in a first preview, when the stream's ARN is not known yet", async () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { unknownCheckingProxy, unknownStringValue } = require("@pulumi/policy/proxy");
     const mapping = rec("producer (assumeRole)", T.mapping, "projector-mapping");
     const preview = (edit: (p: Record<string, any>) => void) => {
@@ -250,13 +366,25 @@ describe("policy pack (rules called directly)", function () {
       edit(props);
       return { type: T.mapping, name: mapping.name, props: unknownCheckingProxy(props) };
     };
-    const good = await validateResource(preview(() => undefined), "stream-mapping-failure-handling");
+    const good = await validateResource(
+      preview(() => undefined),
+      "stream-mapping-failure-handling",
+    );
     expect(good).to.deep.equal({ findings: [], applied: ["stream-mapping-failure-handling"] });
-    await fires("stream-mapping-failure-handling", preview((p) => { p.bisectBatchOnFunctionError = false; }), /bisectBatchOnFunctionError is not true/);
+    await fires(
+      "stream-mapping-failure-handling",
+      preview((p) => {
+        p.bisectBatchOnFunctionError = false;
+      }),
+      /bisectBatchOnFunctionError is not true/,
+    );
   });
 
   it("stream-mapping-failure-handling does not apply to an SQS mapping", async () => {
-    const { applied } = await validateResource({ type: T.mapping, name: "sqs", props: { eventSourceArn: "arn:aws:sqs:us-east-1:111111111111:q", functionName: "f" } }, "stream-mapping-failure-handling");
+    const { applied } = await validateResource(
+      { type: T.mapping, name: "sqs", props: { eventSourceArn: "arn:aws:sqs:us-east-1:111111111111:q", functionName: "f" } },
+      "stream-mapping-failure-handling",
+    );
     expect(applied).to.deep.equal([]);
   });
 
@@ -265,15 +393,20 @@ describe("policy pack (rules called directly)", function () {
     const without = (suffix: string) => run.resources.filter((x) => x.custom && !(x.type === T.alarm && x.name.endsWith(suffix))).map(policyResource);
     const projector = run.one(T.fn, "orders-projector").state.name;
     const bridge = run.one(T.fn, "analytics-bridge-forwarder").state.name;
-    expect((await validateStack(without("orders-projector-iterator-age"), "stream-consumer-alarms")).map((f) => f.message))
-      .to.deep.equal([`function ${projector} (fed by orders-projector-mapping) has no IteratorAge alarm`]);
-    expect((await validateStack(without("analytics-bridge-forwarder-errors"), "stream-consumer-alarms")).map((f) => f.message))
-      .to.deep.equal([`function ${bridge} (fed by analytics-bridge-mapping) has no Errors alarm`]);
+    expect((await validateStack(without("orders-projector-iterator-age"), "stream-consumer-alarms")).map((f) => f.message)).to.deep.equal([
+      `function ${projector} (fed by orders-projector-mapping) has no IteratorAge alarm`,
+    ]);
+    expect((await validateStack(without("analytics-bridge-forwarder-errors"), "stream-consumer-alarms")).map((f) => f.message)).to.deep.equal([
+      `function ${bridge} (fed by analytics-bridge-mapping) has no Errors alarm`,
+    ]);
     const queue = run.one(T.queue, "projector-failures").state.name;
-    expect((await validateStack(without("orders-projector-on-failure"), "stream-consumer-alarms")).map((f) => f.message))
-      .to.deep.equal([`on-failure queue ${queue} of orders-projector-mapping has no depth alarm`]);
+    expect((await validateStack(without("orders-projector-on-failure"), "stream-consumer-alarms")).map((f) => f.message)).to.deep.equal([
+      `on-failure queue ${queue} of orders-projector-mapping has no depth alarm`,
+    ]);
     // The API's Errors alarm does not count for a stream-fed function.
     const mislabelled = without("orders-projector-errors");
-    expect((await validateStack(mislabelled, "stream-consumer-alarms")).map((f) => f.message)).to.deep.equal([`function ${projector} (fed by orders-projector-mapping) has no Errors alarm`]);
+    expect((await validateStack(mislabelled, "stream-consumer-alarms")).map((f) => f.message)).to.deep.equal([
+      `function ${projector} (fed by orders-projector-mapping) has no Errors alarm`,
+    ]);
   });
 });

@@ -64,7 +64,15 @@ async function invoke(handler: Handler, plan: FaultPlan, records: KinesisStreamR
 }
 
 /** Delivers one shard's records (in sequence order) until all are acknowledged or given up. */
-export async function runShard(handler: Handler, plan: FaultPlan, records: KinesisStreamRecord[], schedule: Schedule, random: () => number, stats: EsmStats, slow: Handler = handler): Promise<void> {
+export async function runShard(
+  handler: Handler,
+  plan: FaultPlan,
+  records: KinesisStreamRecord[],
+  schedule: Schedule,
+  random: () => number,
+  stats: EsmStats,
+  slow: Handler = handler,
+): Promise<void> {
   let replayMidAt = schedule.replayMid ? Math.floor(random() * (records.length + 1)) : -1;
   let replayEnd = schedule.replayEnd;
   let p = 0;

@@ -29,13 +29,30 @@ const AGGREGATE_MODES: string[] = ((bridgeModule as Record<string, unknown>).AGG
 describe("properties: pipeline", function () {
   this.timeout(900_000);
   let world: World;
-  const t = { runs: 0, records: 0, projInvocations: 0, bridgeInvocations: 0, landed: 0, duplicates: 0, functionErrors: 0, partialFailures: 0, redeliveries: 0, concurrent: 0, replays: 0, givenUp: 0 };
-  before(async () => { world = await createWorld(); });
+  const t = {
+    runs: 0,
+    records: 0,
+    projInvocations: 0,
+    bridgeInvocations: 0,
+    landed: 0,
+    duplicates: 0,
+    functionErrors: 0,
+    partialFailures: 0,
+    redeliveries: 0,
+    concurrent: 0,
+    replays: 0,
+    givenUp: 0,
+  };
+  before(async () => {
+    world = await createWorld();
+  });
   after(async () => {
     await world?.close();
-    console.log(`      ${t.runs} runs, ${t.records} source records; projector ${t.projInvocations} invocations, bridge ${t.bridgeInvocations} invocations; ` +
-      `${t.landed} landed (${t.duplicates} duplicates by id); function errors ${t.functionErrors}, partial batch failures ${t.partialFailures}, ` +
-      `redeliveries ${t.redeliveries}, concurrent duplicates ${t.concurrent}, replays ${t.replays}; given up ${t.givenUp}`);
+    console.log(
+      `      ${t.runs} runs, ${t.records} source records; projector ${t.projInvocations} invocations, bridge ${t.bridgeInvocations} invocations; ` +
+        `${t.landed} landed (${t.duplicates} duplicates by id); function errors ${t.functionErrors}, partial batch failures ${t.partialFailures}, ` +
+        `redeliveries ${t.redeliveries}, concurrent duplicates ${t.concurrent}, replays ${t.replays}; given up ${t.givenUp}`,
+    );
     console.log(`      faults injected by kind: ${formatCounts(FAULT_TOTALS)}`);
   });
   const tally = (r: Awaited<ReturnType<typeof pipelineRun>>) => {
@@ -75,11 +92,21 @@ describe("properties: pipeline", function () {
 
   it("known limit: without aggregation, a partial PutRecords failure lets a later event of an aggregate land first", async () => {
     // e0 and e1 of one aggregate in one batch; the first PutRecords fails e0 only, e1 lands, e0 lands on the retry.
-    const history = { aggregates: 1, steps: [0, 1].map(() => ({ kind: "command" as const, agg: 0, type: "OrderPlaced", data: { customerId: "c", lines: [] } })) };
+    const history = {
+      aggregates: 1,
+      steps: [0, 1].map(() => ({ kind: "command" as const, agg: 0, type: "OrderPlaced", data: { customerId: "c", lines: [] } })),
+    };
     const run = await writeRun(world, history);
     const kinesis = kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) });
     failPutRecordsEntries(kinesis, (id, call) => call === 1 && id.endsWith("-e0"));
-    const config = { targetStreamArn: world.targetArn, parkedTableName: world.bridgeParked, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, maxRecordsPerCall: 500, maxBytesPerCall: 5 << 20, aggregate: "off" } as BridgeConfig;
+    const config = {
+      targetStreamArn: world.targetArn,
+      parkedTableName: world.bridgeParked,
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+      maxRecordsPerCall: 500,
+      maxBytesPerCall: 5 << 20,
+      aggregate: "off",
+    } as BridgeConfig;
     const bridge = createBridge({ kinesis, dynamodb: testDynamo(), map: buggyMap, config, clock: recordingClock(), log: () => {} });
     const records = [...run.shards.values()].flat();
     expect(await bridge({ Records: records })).to.deep.equal({ batchItemFailures: [] });

@@ -36,11 +36,20 @@ export type Step =
   /** A poison record under the aggregate's partition key. */
   | { kind: "garbage"; agg: number; variant: "notJson" | "badUtf8" | "wrongSchema" | "otherAggregate" };
 
-export interface History { aggregates: number; steps: Step[] }
+export interface History {
+  aggregates: number;
+  steps: Step[];
+}
 
 const line = fc.record({ sku: fc.constantFrom("A", "B", "C"), quantity: fc.integer({ min: 1, max: 3 }), unitPriceCents: fc.integer({ min: 1, max: 500 }) });
 const command: fc.Arbitrary<{ type: string; data: Record<string, unknown> }> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ type: fc.constant("OrderPlaced"), data: fc.record({ customerId: fc.constantFrom("c1", "c2"), lines: fc.array(line, { maxLength: 2 }) }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      type: fc.constant("OrderPlaced"),
+      data: fc.record({ customerId: fc.constantFrom("c1", "c2"), lines: fc.array(line, { maxLength: 2 }) }),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ type: fc.constant("LineAdded"), data: line }) },
   { weight: 3, arbitrary: fc.record({ type: fc.constant("OrderPaid"), data: fc.record({ amountCents: fc.integer({ min: 1, max: 2000 }) }) }) },
   { weight: 1, arbitrary: fc.constantFrom("OrderShipped", "OrderCancelled", "OrderErased", "SomethingNew").map((type) => ({ type, data: {} })) },
@@ -56,11 +65,20 @@ export const historyArb: fc.Arbitrary<History> = fc.integer({ min: 1, max: 3 }).
       fc.oneof(
         { weight: 10, arbitrary: fc.tuple(fc.integer({ min: 0, max: aggregates - 1 }), command).map(([agg, c]): Step => ({ kind: "command", agg, ...c })) },
         { weight: 2, arbitrary: fc.nat(15).map((of): Step => ({ kind: "retry", of })) },
-        { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: aggregates - 1 }), fc.constantFrom("notJson", "badUtf8", "wrongSchema", "otherAggregate") as fc.Arbitrary<"notJson">).map(([agg, variant]): Step => ({ kind: "garbage", agg, variant })) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .tuple(
+              fc.integer({ min: 0, max: aggregates - 1 }),
+              fc.constantFrom("notJson", "badUtf8", "wrongSchema", "otherAggregate") as fc.Arbitrary<"notJson">,
+            )
+            .map(([agg, variant]): Step => ({ kind: "garbage", agg, variant })),
+        },
       ),
       { maxLength: 16 },
     ),
-  }));
+  }),
+);
 
 export const scheduleArb: fc.Arbitrary<Schedule & { seed: number; faults: number; maxRecordsPerCall: number }> = fc.record({
   maxBatch: fc.integer({ min: 1, max: 8 }),
@@ -85,7 +103,11 @@ export const buggyMap: Mapper = (event) => {
 };
 
 /** A record as written: the bytes, its partition key and (when valid) the envelope. */
-interface Written { partitionKey: string; bytes: Buffer; envelope?: EventEnvelope }
+interface Written {
+  partitionKey: string;
+  bytes: Buffer;
+  envelope?: EventEnvelope;
+}
 
 let runCounter = 0;
 
@@ -98,7 +120,14 @@ export function materialise(history: History): { runId: string; aggregateIds: st
   const envelopes: EventEnvelope[] = [];
   history.steps.forEach((step, i) => {
     if (step.kind === "command") {
-      const e: EventEnvelope = { eventId: `${runId}-e${i}`, aggregateId: aggregateIds[step.agg], type: step.type, occurredAt: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(), schemaVersion: ENVELOPE_SCHEMA_VERSION, data: step.data };
+      const e: EventEnvelope = {
+        eventId: `${runId}-e${i}`,
+        aggregateId: aggregateIds[step.agg],
+        type: step.type,
+        occurredAt: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(),
+        schemaVersion: ENVELOPE_SCHEMA_VERSION,
+        data: step.data,
+      };
       envelopes.push(e);
       written.push({ partitionKey: e.aggregateId, bytes: Buffer.from(JSON.stringify(e)), envelope: e });
     } else if (step.kind === "retry") {
@@ -107,10 +136,23 @@ export function materialise(history: History): { runId: string; aggregateIds: st
       written.push({ partitionKey: e.aggregateId, bytes: Buffer.from(JSON.stringify(e)), envelope: e });
     } else {
       const pk = aggregateIds[step.agg];
-      const bytes = step.variant === "notJson" ? Buffer.from("{not json")
-        : step.variant === "badUtf8" ? Buffer.from([0x7b, 0xff, 0xfe, 0x7d])
-          : step.variant === "wrongSchema" ? Buffer.from(JSON.stringify({ eventId: `${runId}-g${i}`, aggregateId: pk, schemaVersion: 99 }))
-            : Buffer.from(JSON.stringify({ eventId: `${runId}-g${i}`, aggregateId: `${runId}-elsewhere`, type: "OrderPlaced", occurredAt: "2025-01-01T00:00:00.000Z", schemaVersion: 1, data: { customerId: "c", lines: [] } }));
+      const bytes =
+        step.variant === "notJson"
+          ? Buffer.from("{not json")
+          : step.variant === "badUtf8"
+            ? Buffer.from([0x7b, 0xff, 0xfe, 0x7d])
+            : step.variant === "wrongSchema"
+              ? Buffer.from(JSON.stringify({ eventId: `${runId}-g${i}`, aggregateId: pk, schemaVersion: 99 }))
+              : Buffer.from(
+                  JSON.stringify({
+                    eventId: `${runId}-g${i}`,
+                    aggregateId: `${runId}-elsewhere`,
+                    type: "OrderPlaced",
+                    occurredAt: "2025-01-01T00:00:00.000Z",
+                    schemaVersion: 1,
+                    data: { customerId: "c", lines: [] },
+                  }),
+                );
       written.push({ partitionKey: pk, bytes });
     }
   });
@@ -136,8 +178,11 @@ export async function createWorld(): Promise<World> {
   const producer = testKinesis();
   const dynamo = testDynamo();
   const w = {
-    sourceStream: uniqueName("prop-src"), table: uniqueName("prop-read"), parked: uniqueName("prop-parked"),
-    bridgeParked: uniqueName("prop-bparked"), targetStream: uniqueName("prop-analytics"),
+    sourceStream: uniqueName("prop-src"),
+    table: uniqueName("prop-read"),
+    parked: uniqueName("prop-parked"),
+    bridgeParked: uniqueName("prop-bparked"),
+    targetStream: uniqueName("prop-analytics"),
   };
   const [, targetArn] = await Promise.all([
     createStream(producer, w.sourceStream, 2),
@@ -164,10 +209,20 @@ async function writeSource(kinesis: KinesisClient, stream: string, written: Writ
     const list = shards.get(r.ShardId!) ?? [];
     shards.set(r.ShardId!, list);
     list.push({
-      awsRegion: REGION, eventID: `${r.ShardId}:${r.SequenceNumber}`, eventName: "aws:kinesis:record", eventSource: "aws:kinesis",
-      eventSourceARN: `arn:aws:kinesis:${REGION}:${PRODUCER_ACCOUNT}:stream/${stream}`, eventVersion: "1.0",
+      awsRegion: REGION,
+      eventID: `${r.ShardId}:${r.SequenceNumber}`,
+      eventName: "aws:kinesis:record",
+      eventSource: "aws:kinesis",
+      eventSourceARN: `arn:aws:kinesis:${REGION}:${PRODUCER_ACCOUNT}:stream/${stream}`,
+      eventVersion: "1.0",
       invokeIdentityArn: `arn:aws:iam::${PRODUCER_ACCOUNT}:role/prop`,
-      kinesis: { kinesisSchemaVersion: "1.0", partitionKey: written[i].partitionKey, sequenceNumber: r.SequenceNumber!, data: written[i].bytes.toString("base64"), approximateArrivalTimestamp: arrived },
+      kinesis: {
+        kinesisSchemaVersion: "1.0",
+        partitionKey: written[i].partitionKey,
+        sequenceNumber: r.SequenceNumber!,
+        data: written[i].bytes.toString("base64"),
+        approximateArrivalTimestamp: arrived,
+      },
     });
   });
   for (const list of shards.values()) list.sort((a, b) => (padSequence(a.kinesis.sequenceNumber) < padSequence(b.kinesis.sequenceNumber) ? -1 : 1));
@@ -178,13 +233,18 @@ const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
 
 /** Reads a stream incrementally (each run reads only what it added), de-aggregating KPL records. */
 export class StreamTail {
-  private constructor(private kinesis: KinesisClient, private iterators: string[]) {}
+  private constructor(
+    private kinesis: KinesisClient,
+    private iterators: string[],
+  ) {}
 
   static async open(kinesis: KinesisClient, stream: string): Promise<StreamTail> {
     const shards = (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
     const its: string[] = [];
     for (const s of shards) {
-      its.push((await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: s.ShardId!, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator!);
+      its.push(
+        (await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: s.ShardId!, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator!,
+      );
     }
     return new StreamTail(kinesis, its);
   }
@@ -198,7 +258,8 @@ export class StreamTail {
         this.iterators[s] = page.NextShardIterator!;
         for (const r of page.Records ?? []) {
           const data = Buffer.from(r.Data!);
-          for (const d of deaggregate(data, r.PartitionKey!, r.SequenceNumber!)) out.push({ shard: s, partitionKey: d.partitionKey, wire: JSON.parse(d.data.toString("utf8")) });
+          for (const d of deaggregate(data, r.PartitionKey!, r.SequenceNumber!))
+            out.push({ shard: s, partitionKey: d.partitionKey, wire: JSON.parse(d.data.toString("utf8")) });
         }
         if (!page.Records?.length || page.MillisBehindLatest === 0) break;
       }
@@ -209,13 +270,16 @@ export class StreamTail {
 
 function deaggregate(data: Buffer, partitionKey: string, sequenceNumber: string): { partitionKey: string; data: Buffer }[] {
   if (data.length < 20 || !data.subarray(0, 4).equals(KPL_MAGIC)) return [{ partitionKey, data }];
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const agg = require("aws-kinesis-agg");
   let result: { partitionKey: string; data: Buffer }[] = [];
-  agg.deaggregateSync({ partitionKey, sequenceNumber, data: data.toString("base64"), kinesisSchemaVersion: "1.0", approximateArrivalTimestamp: 0 }, true, (err: Error | null, records?: { partitionKey: string; data: string }[]) => {
-    if (err) throw err;
-    result = (records ?? []).map((u) => ({ partitionKey: u.partitionKey, data: Buffer.from(u.data, "base64") }));
-  });
+  agg.deaggregateSync(
+    { partitionKey, sequenceNumber, data: data.toString("base64"), kinesisSchemaVersion: "1.0", approximateArrivalTimestamp: 0 },
+    true,
+    (err: Error | null, records?: { partitionKey: string; data: string }[]) => {
+      if (err) throw err;
+      result = (records ?? []).map((u) => ({ partitionKey: u.partitionKey, data: Buffer.from(u.data, "base64") }));
+    },
+  );
   return result;
 }
 
@@ -247,7 +311,11 @@ export function expectedProjection(records: KinesisStreamRecord[], reduce: Reduc
     }
     let poison = !parsed.ok || parsed.event.aggregateId !== id;
     if (!poison && parsed.ok) {
-      if (s.applied.includes(parsed.event.eventId)) { s.position = padSequence(r.kinesis.sequenceNumber); s.touched = true; continue; }
+      if (s.applied.includes(parsed.event.eventId)) {
+        s.position = padSequence(r.kinesis.sequenceNumber);
+        s.touched = true;
+        continue;
+      }
       try {
         const next = reduce(s.state === undefined ? undefined : JSON.parse(JSON.stringify(s.state)), parsed.event);
         if (next === undefined) poison = true;
@@ -271,15 +339,23 @@ export function expectedProjection(records: KinesisStreamRecord[], reduce: Reduc
   for (const [id, s] of st) {
     if (!s.touched) continue;
     out.get(id)!.item = {
-      state: s.deleted ? undefined : s.state, deleted: s.deleted, version: s.applied.length, position: s.position,
-      lastEventId: s.applied[s.applied.length - 1], appliedIds: s.applied.slice(-64), parkedAt: s.parkedAt,
+      state: s.deleted ? undefined : s.state,
+      deleted: s.deleted,
+      version: s.applied.length,
+      position: s.position,
+      lastEventId: s.applied[s.applied.length - 1],
+      appliedIds: s.applied.slice(-64),
+      parkedAt: s.parkedAt,
     };
   }
   return out;
 }
 
 /** The wire records the bridge must land, in source order per aggregate (first occurrence), and its poison. */
-export function expectedBridge(records: KinesisStreamRecord[], map: Mapper): { wire: Map<string, AnalyticsWireRecord[]>; order: Map<string, string[]>; poison: { aggregateId: string; sequenceNumber: string; data: string }[] } {
+export function expectedBridge(
+  records: KinesisStreamRecord[],
+  map: Mapper,
+): { wire: Map<string, AnalyticsWireRecord[]>; order: Map<string, string[]>; poison: { aggregateId: string; sequenceNumber: string; data: string }[] } {
   const wire = new Map<string, AnalyticsWireRecord[]>();
   const order = new Map<string, string[]>();
   const poison: { aggregateId: string; sequenceNumber: string; data: string }[] = [];
@@ -289,6 +365,7 @@ export function expectedBridge(records: KinesisStreamRecord[], map: Mapper): { w
     let mapped: ReturnType<Mapper>;
     try {
       if (!parsed.ok) throw new Error("undecodable");
+      if (parsed.event.aggregateId !== r.kinesis.partitionKey) throw new Error("aggregate mismatch");
       mapped = map(parsed.event);
     } catch {
       poison.push({ aggregateId: r.kinesis.partitionKey, sequenceNumber: r.kinesis.sequenceNumber, data: r.kinesis.data });
@@ -313,16 +390,25 @@ export function expectedBridge(records: KinesisStreamRecord[], map: Mapper): { w
 
 /** Delays every write of a client by a few milliseconds (a slow, timed-out container). */
 function slowDown(client: { middlewareStack: { add: (...a: any[]) => void } }): void {
-  client.middlewareStack.add((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-    if (/^(Put|BatchWrite)/.test(String(context.commandName))) await new Promise((r) => setTimeout(r, 3 + Math.floor(Math.random() * 6)));
-    return next(args);
-  }, { step: "initialize", priority: "low", name: "slowWrites" });
+  client.middlewareStack.add(
+    (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      if (/^(Put|BatchWrite)/.test(String(context.commandName))) await new Promise((r) => setTimeout(r, 3 + Math.floor(Math.random() * 6)));
+      return next(args);
+    },
+    { step: "initialize", priority: "low", name: "slowWrites" },
+  );
 }
 
-export interface RunReport { stats: EsmStats; faults: number; records: number }
+export interface RunReport {
+  stats: EsmStats;
+  faults: number;
+  records: number;
+}
 
 async function parkedRows(table: string, aggregateId: string): Promise<ParkedEvent[]> {
-  const out = await testDynamo().send(new QueryCommand({ TableName: table, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: aggregateId } }, ConsistentRead: true }));
+  const out = await testDynamo().send(
+    new QueryCommand({ TableName: table, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: aggregateId } }, ConsistentRead: true }),
+  );
   return (out.Items ?? []).map(decodeParkedItem); // sk order = sequence order
 }
 
@@ -342,7 +428,12 @@ function fail(message: string, detail: unknown): never {
  * exactly the poison and everything behind it, with its data. Nothing is
  * given up while retries last; what would be is accounted for.
  */
-export async function projectorRun(world: World, history: History, schedule: Schedule & { seed: number; faults: number }, reduce: Reducer<unknown> = buggyReduce): Promise<RunReport> {
+export async function projectorRun(
+  world: World,
+  history: History,
+  schedule: Schedule & { seed: number; faults: number },
+  reduce: Reducer<unknown> = buggyReduce,
+): Promise<RunReport> {
   const run = await writeRun(world, history);
   const delivered = await deliverProjector(world, run, schedule, reduce);
   await checkProjector(world, run, delivered.stats, reduce);
@@ -350,7 +441,12 @@ export async function projectorRun(world: World, history: History, schedule: Sch
 }
 
 /** One run's records, written to the source stream. */
-export interface Run { runId: string; aggregateIds: string[]; written: Written[]; shards: Map<string, KinesisStreamRecord[]> }
+export interface Run {
+  runId: string;
+  aggregateIds: string[];
+  written: Written[];
+  shards: Map<string, KinesisStreamRecord[]>;
+}
 
 export async function writeRun(world: World, history: History): Promise<Run> {
   const m = materialise(history);
@@ -358,26 +454,43 @@ export async function writeRun(world: World, history: History): Promise<Run> {
 }
 
 /** Delivers a run to the projector, one container per shard. */
-export async function deliverProjector(world: World, run: Run, schedule: Schedule & { seed: number; faults: number }, reduce: Reducer<unknown>): Promise<{ stats: EsmStats; faults: number }> {
+export async function deliverProjector(
+  world: World,
+  run: Run,
+  schedule: Schedule & { seed: number; faults: number },
+  reduce: Reducer<unknown>,
+): Promise<{ stats: EsmStats; faults: number }> {
   const { shards } = run;
   const stats = newStats();
   let faults = 0;
-  await Promise.all([...shards.values()].map(async (records, s) => {
-    // One container per shard: its own client, fault plan and handler.
-    const plan = new FaultPlan(schedule.seed + s, faultRates(schedule.faults));
-    const dynamodb = dynamoClient();
-    plan.attach(dynamodb, "dynamodb");
-    const build = (client: typeof dynamodb) => createProjector({
-      dynamodb: client, reduce, clock: { sleep: async () => {}, random: plan.random }, log: () => {},
-      config: { tableName: world.table, parkedTableName: world.parked, dedupWindow: 64, retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4 }, maxFoldAttempts: 5 },
-    });
-    // The zombie of a timed-out invocation: another container, its writes late.
-    const slowClient = dynamoClient();
-    plan.attach(slowClient, "dynamodb");
-    slowDown(slowClient);
-    await runShard(build(dynamodb), plan, records, schedule, prng(schedule.seed ^ 0x5eed + s), stats, build(slowClient));
-    faults += plan.total();
-  }));
+  await Promise.all(
+    [...shards.values()].map(async (records, s) => {
+      // One container per shard: its own client, fault plan and handler.
+      const plan = new FaultPlan(schedule.seed + s, faultRates(schedule.faults));
+      const dynamodb = dynamoClient();
+      plan.attach(dynamodb, "dynamodb");
+      const build = (client: typeof dynamodb) =>
+        createProjector({
+          dynamodb: client,
+          reduce,
+          clock: { sleep: async () => {}, random: plan.random },
+          log: () => {},
+          config: {
+            tableName: world.table,
+            parkedTableName: world.parked,
+            dedupWindow: 64,
+            retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4 },
+            maxFoldAttempts: 5,
+          },
+        });
+      // The zombie of a timed-out invocation: another container, its writes late.
+      const slowClient = dynamoClient();
+      plan.attach(slowClient, "dynamodb");
+      slowDown(slowClient);
+      await runShard(build(dynamodb), plan, records, schedule, prng(schedule.seed ^ (0x5eed + s)), stats, build(slowClient));
+      faults += plan.total();
+    }),
+  );
   return { stats, faults };
 }
 
@@ -387,7 +500,11 @@ export async function checkProjector(world: World, run: Run, stats: EsmStats, re
   const all = [...run.shards.values()].flat();
   const expected = expectedProjection(all, reduce);
   const lost = stats.givenUp.length;
-  if (lost > 0) fail(`${lost} records were given up to the on-failure destination`, stats.givenUp.map((r) => r.kinesis.sequenceNumber));
+  if (lost > 0)
+    fail(
+      `${lost} records were given up to the on-failure destination`,
+      stats.givenUp.map((r) => r.kinesis.sequenceNumber),
+    );
   for (const id of aggregateIds) {
     const exp = expected.get(id) ?? { parked: [] };
     const item = await storedItem(world.table, id);
@@ -396,14 +513,20 @@ export async function checkProjector(world: World, run: Run, stats: EsmStats, re
     } else {
       if (!item) fail(`aggregate ${id}: no item`, exp.item);
       const got = {
-        state: item.stateJson === undefined || item.deleted ? undefined : JSON.parse(item.stateJson), deleted: item.deleted, version: item.version,
-        position: item.position, lastEventId: item.lastEventId, appliedIds: recentEntries(item.recent).eventIds, parkedAt: item.parkedAt,
+        state: item.stateJson === undefined || item.deleted ? undefined : JSON.parse(item.stateJson),
+        deleted: item.deleted,
+        version: item.version,
+        position: item.position,
+        lastEventId: item.lastEventId,
+        appliedIds: recentEntries(item.recent).eventIds,
+        parkedAt: item.parkedAt,
       };
       if (JSON.stringify(got) !== JSON.stringify(exp.item)) fail(`aggregate ${id}: read model differs from the model fold`, { got, expected: exp.item });
     }
     const rows = await parkedRows(world.parked, id);
     const gotParked = rows.map((r) => ({ sequenceNumber: r.sequenceNumber, data: r.data, eventId: r.eventId, poison: r.parkedBehind === undefined }));
-    if (JSON.stringify(gotParked) !== JSON.stringify(exp.parked)) fail(`aggregate ${id}: parked table differs (each given-up event with its data)`, { got: gotParked, expected: exp.parked });
+    if (JSON.stringify(gotParked) !== JSON.stringify(exp.parked))
+      fail(`aggregate ${id}: parked table differs (each given-up event with its data)`, { got: gotParked, expected: exp.parked });
     for (const r of rows) if (!r.reason) fail(`aggregate ${id}: parked row without a reason`, r);
   }
 }
@@ -415,7 +538,9 @@ export async function checkProjector(world: World, run: Run, stats: EsmStats, re
  * poison is parked with its data; nothing is given up while retries last.
  */
 export async function bridgeRun(
-  world: World, history: History, schedule: Schedule & { seed: number; faults: number; maxRecordsPerCall: number },
+  world: World,
+  history: History,
+  schedule: Schedule & { seed: number; faults: number; maxRecordsPerCall: number },
   options: BridgeOptions,
 ): Promise<RunReport & { landed: number; duplicates: number }> {
   const run = await writeRun(world, history);
@@ -426,32 +551,56 @@ export async function bridgeRun(
 export type BridgeOptions = { aggregate?: string; checkOrder: boolean; partialFailures: boolean };
 
 /** Delivers a run to the bridge (assumeRole mode, STS stub), one container per shard. */
-export async function deliverBridge(world: World, run: Run, schedule: Schedule & { seed: number; faults: number; maxRecordsPerCall: number }, options: BridgeOptions): Promise<{ stats: EsmStats; faults: number }> {
+export async function deliverBridge(
+  world: World,
+  run: Run,
+  schedule: Schedule & { seed: number; faults: number; maxRecordsPerCall: number },
+  options: BridgeOptions,
+): Promise<{ stats: EsmStats; faults: number }> {
   const { shards } = run;
   const stats = newStats();
   let faults = 0;
-  await Promise.all([...shards.values()].map(async (records, s) => {
-    const rates = faultRates(schedule.faults);
-    if (!options.partialFailures) rates.partialPutRecords = 0;
-    const plan = new FaultPlan(schedule.seed + 7919 * (s + 1), rates);
-    const sts = world.sts.client();
-    plan.attach(sts, "sts");
-    const kinesis = bridgeKinesisClient({ ACCESS_MODE: "assumeRole", WRITER_ROLE_ARN: `arn:aws:iam::${CONSUMER_ACCOUNT}:role/writer`, EXTERNAL_ID: "prop-external-id" }, sts);
-    plan.attach(kinesis, "target");
-    const dynamodb = dynamoClient();
-    plan.attach(dynamodb, "dynamodb");
-    const config = {
-      targetStreamArn: world.targetArn, parkedTableName: world.bridgeParked, retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4 },
-      maxRecordsPerCall: schedule.maxRecordsPerCall, maxBytesPerCall: 5 * 1024 * 1024, aggregate: options.aggregate,
-    } as BridgeConfig;
-    const bridge = createBridge({ kinesis, dynamodb, map: buggyMap, config, clock: { sleep: async () => {}, random: plan.random }, log: () => {} });
-    const slowKinesis = bridgeKinesisClient({ ACCESS_MODE: "assumeRole", WRITER_ROLE_ARN: `arn:aws:iam::${CONSUMER_ACCOUNT}:role/writer`, EXTERNAL_ID: "prop-external-id" }, sts);
-    plan.attach(slowKinesis, "target");
-    slowDown(slowKinesis);
-    const slow = createBridge({ kinesis: slowKinesis, dynamodb, map: buggyMap, config, clock: { sleep: async () => {}, random: plan.random }, log: () => {} });
-    await runShard(bridge, plan, records, schedule, prng(schedule.seed ^ 0xb1d9e + s), stats, slow);
-    faults += plan.total();
-  }));
+  await Promise.all(
+    [...shards.values()].map(async (records, s) => {
+      const rates = faultRates(schedule.faults);
+      if (!options.partialFailures) rates.partialPutRecords = 0;
+      const plan = new FaultPlan(schedule.seed + 7919 * (s + 1), rates);
+      const sts = world.sts.client();
+      plan.attach(sts, "sts");
+      const kinesis = bridgeKinesisClient(
+        { ACCESS_MODE: "assumeRole", WRITER_ROLE_ARN: `arn:aws:iam::${CONSUMER_ACCOUNT}:role/writer`, EXTERNAL_ID: "prop-external-id" },
+        sts,
+      );
+      plan.attach(kinesis, "target");
+      const dynamodb = dynamoClient();
+      plan.attach(dynamodb, "dynamodb");
+      const config = {
+        targetStreamArn: world.targetArn,
+        parkedTableName: world.bridgeParked,
+        retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4 },
+        maxRecordsPerCall: schedule.maxRecordsPerCall,
+        maxBytesPerCall: 5 * 1024 * 1024,
+        aggregate: options.aggregate,
+      } as BridgeConfig;
+      const bridge = createBridge({ kinesis, dynamodb, map: buggyMap, config, clock: { sleep: async () => {}, random: plan.random }, log: () => {} });
+      const slowKinesis = bridgeKinesisClient(
+        { ACCESS_MODE: "assumeRole", WRITER_ROLE_ARN: `arn:aws:iam::${CONSUMER_ACCOUNT}:role/writer`, EXTERNAL_ID: "prop-external-id" },
+        sts,
+      );
+      plan.attach(slowKinesis, "target");
+      slowDown(slowKinesis);
+      const slow = createBridge({
+        kinesis: slowKinesis,
+        dynamodb,
+        map: buggyMap,
+        config,
+        clock: { sleep: async () => {}, random: plan.random },
+        log: () => {},
+      });
+      await runShard(bridge, plan, records, schedule, prng(schedule.seed ^ (0xb1d9e + s)), stats, slow);
+      faults += plan.total();
+    }),
+  );
   return { stats, faults };
 }
 
@@ -460,15 +609,21 @@ export async function checkBridge(world: World, run: Run, stats: EsmStats, optio
   const { runId, aggregateIds } = run;
   const all = [...run.shards.values()].flat();
   const exp = expectedBridge(all, buggyMap);
-  if (stats.givenUp.length > 0) fail(`${stats.givenUp.length} records were given up to the on-failure destination`, stats.givenUp.map((r) => r.kinesis.sequenceNumber));
+  if (stats.givenUp.length > 0)
+    fail(
+      `${stats.givenUp.length} records were given up to the on-failure destination`,
+      stats.givenUp.map((r) => r.kinesis.sequenceNumber),
+    );
   const landed = (await world.tail.drain()).filter((l) => l.wire.eventId?.startsWith(`${runId}-`));
   const firstSeen = new Map<string, string[]>();
   const ids = new Set<string>();
   for (const l of landed) {
     const candidates = exp.wire.get(l.wire.id);
     if (!candidates) fail(`landed a record that should not exist: ${l.wire.id}`, l);
-    if (!candidates.some((c) => JSON.stringify(c) === JSON.stringify(l.wire))) fail(`record ${l.wire.id} landed with the wrong content`, { got: l.wire, expected: candidates });
-    if (l.partitionKey !== l.wire.aggregateId && options.aggregate !== "sourceShard") fail(`record ${l.wire.id} landed under partition key ${l.partitionKey}`, l);
+    if (!candidates.some((c) => JSON.stringify(c) === JSON.stringify(l.wire)))
+      fail(`record ${l.wire.id} landed with the wrong content`, { got: l.wire, expected: candidates });
+    if (l.partitionKey !== l.wire.aggregateId && options.aggregate !== "sourceShard")
+      fail(`record ${l.wire.id} landed under partition key ${l.partitionKey}`, l);
     if (!ids.has(l.wire.id)) {
       ids.add(l.wire.id);
       const o = firstSeen.get(l.wire.aggregateId) ?? [];
@@ -481,14 +636,17 @@ export async function checkBridge(world: World, run: Run, stats: EsmStats, optio
   if (options.checkOrder) {
     for (const [agg, order] of exp.order) {
       // With KPL aggregation by source shard, ordering holds per source shard, which holds each aggregate.
-      if (JSON.stringify(firstSeen.get(agg) ?? []) !== JSON.stringify(order)) fail(`aggregate ${agg}: landed out of order`, { got: firstSeen.get(agg), expected: order });
+      if (JSON.stringify(firstSeen.get(agg) ?? []) !== JSON.stringify(order))
+        fail(`aggregate ${agg}: landed out of order`, { got: firstSeen.get(agg), expected: order });
     }
   }
   const gotPoison: { aggregateId: string; sequenceNumber: string; data: string }[] = [];
-  for (const id of aggregateIds) for (const r of await parkedRows(world.bridgeParked, id)) gotPoison.push({ aggregateId: r.aggregateId, sequenceNumber: r.sequenceNumber, data: r.data });
+  for (const id of aggregateIds)
+    for (const r of await parkedRows(world.bridgeParked, id)) gotPoison.push({ aggregateId: r.aggregateId, sequenceNumber: r.sequenceNumber, data: r.data });
   const sortKey = (p: { aggregateId: string; sequenceNumber: string }) => `${p.aggregateId} ${padSequence(p.sequenceNumber)}`;
   const wantPoison = exp.poison.filter((p) => aggregateIds.includes(p.aggregateId)).sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
-  if (JSON.stringify(gotPoison) !== JSON.stringify(wantPoison)) fail("bridge parked table differs (poison with its data)", { got: gotPoison, expected: wantPoison });
+  if (JSON.stringify(gotPoison) !== JSON.stringify(wantPoison))
+    fail("bridge parked table differs (poison with its data)", { got: gotPoison, expected: wantPoison });
   return { landed: landed.length, duplicates: landed.length - ids.size };
 }
 
@@ -505,7 +663,12 @@ export function runParameters(defaultRuns: number): fc.Parameters<unknown> {
  * mappings deliver the same run concurrently, each on its own schedule and
  * faults; then both properties are checked.
  */
-export async function pipelineRun(world: World, history: History, schedule: Schedule & { seed: number; faults: number; maxRecordsPerCall: number }, options: BridgeOptions): Promise<{ projector: RunReport; bridge: RunReport & { landed: number; duplicates: number } }> {
+export async function pipelineRun(
+  world: World,
+  history: History,
+  schedule: Schedule & { seed: number; faults: number; maxRecordsPerCall: number },
+  options: BridgeOptions,
+): Promise<{ projector: RunReport; bridge: RunReport & { landed: number; duplicates: number } }> {
   const run = await writeRun(world, history);
   const [p, b] = await Promise.all([
     deliverProjector(world, run, schedule, buggyReduce),

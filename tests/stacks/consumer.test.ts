@@ -66,7 +66,9 @@ const asList = (v: unknown) => (Array.isArray(v) ? v : [v]);
 
 describe("consumer stack (assumeRole)", function () {
   let run: ProgramRun;
-  before(async () => { run = await consumerRun(); });
+  before(async () => {
+    run = await consumerRun();
+  });
 
   it("parents every AWS resource to the AnalyticsSink component", () => {
     const custom = run.resources.filter((r) => r.custom);
@@ -81,7 +83,9 @@ describe("consumer stack (assumeRole)", function () {
     expect(key.inputs.deletionWindowInDays).to.equal(30);
     const stream = run.one(T.stream);
     expect(stream.inputs.encryptionType).to.equal("KMS");
-    expect(stream.inputs.kmsKeyId).to.equal(key.state.arn).and.to.match(new RegExp(`^arn:aws:kms:${REGION}:${ACCOUNT}:key/`));
+    expect(stream.inputs.kmsKeyId)
+      .to.equal(key.state.arn)
+      .and.to.match(new RegExp(`^arn:aws:kms:${REGION}:${ACCOUNT}:key/`));
     expect(stream.inputs.retentionPeriod).to.equal(168);
     expect(stream.inputs.streamModeDetails).to.deep.equal({ streamMode: "ON_DEMAND" });
     expect(run.ofType("aws:kms/alias:Alias")).to.have.length(1);
@@ -104,18 +108,22 @@ describe("consumer stack (assumeRole)", function () {
       expect(s.Resource, "a key policy's * is the key itself").to.equal("*");
     }
     expect(statements.slice(1).map((s) => s.Condition.StringEquals["kms:ViaService"])).to.deep.equal([
-      `kinesis.${REGION}.amazonaws.com`, `kinesis.${REGION}.amazonaws.com`, `s3.${REGION}.amazonaws.com`,
+      `kinesis.${REGION}.amazonaws.com`,
+      `kinesis.${REGION}.amazonaws.com`,
+      `s3.${REGION}.amazonaws.com`,
     ]);
   });
 
   it("writer role trusts only the bridge role in the producer account, with the ExternalId", () => {
     const trust = policyDocument(run.one(T.role, "-writer").inputs.assumeRolePolicy).Statement;
-    expect(trust).to.deep.equal([{
-      Effect: "Allow",
-      Principal: { AWS: PRODUCER_ROOT },
-      Action: "sts:AssumeRole",
-      Condition: { ArnEquals: { "aws:PrincipalArn": BRIDGE_ROLE_ARN }, StringEquals: { "sts:ExternalId": "test-external-id" } },
-    }]);
+    expect(trust).to.deep.equal([
+      {
+        Effect: "Allow",
+        Principal: { AWS: PRODUCER_ROOT },
+        Action: "sts:AssumeRole",
+        Condition: { ArnEquals: { "aws:PrincipalArn": BRIDGE_ROLE_ARN }, StringEquals: { "sts:ExternalId": "test-external-id" } },
+      },
+    ]);
   });
 
   it("writer role may only put records on the stream and generate data keys with the key through Kinesis", () => {
@@ -155,15 +163,25 @@ describe("consumer stack (assumeRole)", function () {
 
   it("Firehose role: service trust for this account, exact least-privilege statements", () => {
     const delivery = run.one(T.role, "-delivery");
-    expect(policyDocument(delivery.inputs.assumeRolePolicy).Statement).to.deep.equal([{
-      Effect: "Allow", Principal: { Service: "firehose.amazonaws.com" }, Action: "sts:AssumeRole",
-      Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } },
-    }]);
+    expect(policyDocument(delivery.inputs.assumeRolePolicy).Statement).to.deep.equal([
+      {
+        Effect: "Allow",
+        Principal: { Service: "firehose.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } },
+      },
+    ]);
     const bucketArn = run.one(T.bucket).state.arn;
     const logGroup = run.one("aws:cloudwatch/logGroup:LogGroup");
     expect(inlineStatements(delivery).map((s) => [s.Action, s.Resource])).to.deep.equal([
-      [["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"], run.one(T.stream).state.arn],
-      [["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"], [bucketArn, `${bucketArn}/*`]],
+      [
+        ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"],
+        run.one(T.stream).state.arn,
+      ],
+      [
+        ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"],
+        [bucketArn, `${bucketArn}/*`],
+      ],
       ["kms:Decrypt", run.one(T.key).state.arn],
       [["kms:Decrypt", "kms:GenerateDataKey"], run.one(T.key).state.arn],
       ["logs:PutLogEvents", `${logGroup.state.arn}:log-stream:DestinationDelivery`],
@@ -177,15 +195,23 @@ describe("consumer stack (assumeRole)", function () {
     ]);
     expect(bucketConfig(run, "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).to.deep.equal({ status: "Enabled" });
     expect(bucketConfig(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).to.include({
-      blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
     });
     expect(bucketConfig(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule).to.deep.equal({ objectOwnership: "BucketOwnerEnforced" });
     const bucketArn = run.one(T.bucket).state.arn;
-    expect(policyDocument(bucketConfig(run, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy).Statement).to.deep.equal([{
-      Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*",
-      Resource: [bucketArn, `${bucketArn}/*`],
-      Condition: { Bool: { "aws:SecureTransport": "false" } },
-    }]);
+    expect(policyDocument(bucketConfig(run, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy).Statement).to.deep.equal([
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ]);
   });
 
   it("landing lifecycle: IA transition, expiry, shorter for errors, multipart and noncurrent cleanup", () => {
@@ -216,7 +242,10 @@ describe("consumer stack (assumeRole)", function () {
       ["AWS/Kinesis", "WriteProvisionedThroughputExceeded", "GreaterThanThreshold", 0, { StreamName: streamName }],
     ]);
     expect(alarms.map((a) => [a.inputs.alarmActions, a.inputs.okActions])).to.deep.equal([
-      [[], []], [[], []], [[], []], [[], []],
+      [[], []],
+      [[], []],
+      [[], []],
+      [[], []],
     ]);
   });
 
@@ -248,7 +277,9 @@ describe("consumer stack (assumeRole)", function () {
 
 describe("consumer stack (resourcePolicy)", function () {
   let run: ProgramRun;
-  before(async () => { run = await consumerRun({ accessMode: "resourcePolicy", externalId: undefined, alarmTopicArn: TOPIC }); });
+  before(async () => {
+    run = await consumerRun({ accessMode: "resourcePolicy", externalId: undefined, alarmTopicArn: TOPIC });
+  });
 
   it("has no writer role and grants the bridge role PutRecords on the stream", () => {
     expect(run.resources.filter((r) => r.type === T.role && r.name.endsWith("-writer"))).to.be.empty;
@@ -256,19 +287,26 @@ describe("consumer stack (resourcePolicy)", function () {
     const streamArn = run.one(T.stream).state.arn;
     expect(policy.parentType).to.equal(SINK);
     expect(policy.inputs.resourceArn).to.equal(streamArn);
-    expect(policyDocument(policy.inputs.policy).Statement).to.deep.equal([{
-      Sid: "BridgePutsRecords", Effect: "Allow",
-      Principal: { AWS: PRODUCER_ROOT },
-      Action: "kinesis:PutRecords",
-      Resource: streamArn,
-      Condition: { ArnEquals: { "aws:PrincipalArn": BRIDGE_ROLE_ARN } },
-    }]);
+    expect(policyDocument(policy.inputs.policy).Statement).to.deep.equal([
+      {
+        Sid: "BridgePutsRecords",
+        Effect: "Allow",
+        Principal: { AWS: PRODUCER_ROOT },
+        Action: "kinesis:PutRecords",
+        Resource: streamArn,
+        Condition: { ArnEquals: { "aws:PrincipalArn": BRIDGE_ROLE_ARN } },
+      },
+    ]);
   });
 
   it("lets the bridge role, and only it, generate data keys through Kinesis", () => {
     const writer = policyDocument(run.one(T.keyPolicy).inputs.policy).Statement.find((s) => s.Sid === "WriterEncryptsRecords");
     expect(writer).to.deep.equal({
-      Sid: "WriterEncryptsRecords", Effect: "Allow", Principal: { AWS: PRODUCER_ROOT }, Action: "kms:GenerateDataKey", Resource: "*",
+      Sid: "WriterEncryptsRecords",
+      Effect: "Allow",
+      Principal: { AWS: PRODUCER_ROOT },
+      Action: "kms:GenerateDataKey",
+      Resource: "*",
       Condition: { ArnEquals: { "aws:PrincipalArn": BRIDGE_ROLE_ARN }, StringEquals: { "kms:ViaService": `kinesis.${REGION}.amazonaws.com` } },
     });
   });
@@ -289,20 +327,28 @@ describe("consumer stack (resourcePolicy)", function () {
 
 describe("consumer stack (bad config)", function () {
   it("fails on a missing externalId in assumeRole mode", async () => {
-    const error = await consumerRun({ externalId: undefined }).then(() => undefined, (e: Error) => e);
+    const error = await consumerRun({ externalId: undefined }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).to.match(/Missing required configuration variable 'event-sourced-pipeline:externalId'/);
   });
 
   it("fails on an externalId STS would refuse", async () => {
-    const error = await consumerRun({ externalId: "x" }).then(() => undefined, (e: Error) => e);
+    const error = await consumerRun({ externalId: "x" }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).to.match(/externalId must be 2-1224 characters/);
   });
 
   it("AnalyticsSink itself refuses assumeRole without an externalId, naming the argument", () => {
     // Validation runs before anything is registered, so no mocks are needed.
-    expect(() => new AnalyticsSink("sink", { producerAccountId: PRODUCER, bridgeRoleName: "event-pipeline-bridge", accessMode: "assumeRole" }))
-      .to.throw(/AnalyticsSink sink: externalId is required when accessMode is "assumeRole"/);
-    expect(() => new AnalyticsSink("sink2", { producerAccountId: PRODUCER, bridgeRoleName: "b", accessMode: "resourcePolicy", streamMode: "PROVISIONED" }))
-      .to.throw(/shardCount/);
+    expect(() => new AnalyticsSink("sink", { producerAccountId: PRODUCER, bridgeRoleName: "event-pipeline-bridge", accessMode: "assumeRole" })).to.throw(
+      /AnalyticsSink sink: externalId is required when accessMode is "assumeRole"/,
+    );
+    expect(
+      () => new AnalyticsSink("sink2", { producerAccountId: PRODUCER, bridgeRoleName: "b", accessMode: "resourcePolicy", streamMode: "PROVISIONED" }),
+    ).to.throw(/shardCount/);
   });
 });

@@ -9,13 +9,18 @@ import { CONSUMER_OUTPUTS, CONSUMER_STACK, grants, PRODUCER, REGION, roleStateme
 describe("producer stack (mocks)", function () {
   this.timeout(120_000);
   let run: ProgramRun;
-  before(async () => { run = await runProducer(); });
+  before(async () => {
+    run = await runProducer();
+  });
 
   const arn = (type: string, suffix: string) => run.one(type, suffix).state.arn as string;
   const name = (type: string, suffix: string) => run.one(type, suffix).state.name as string;
 
   it("builds the three components at the top and parents every resource to one of them", () => {
-    const components = run.resources.filter((r) => !r.custom).map((r) => `${r.type} ${r.name}`).sort();
+    const components = run.resources
+      .filter((r) => !r.custom)
+      .map((r) => `${r.type} ${r.name}`)
+      .sort();
     expect(components).to.deep.equal([
       "eventsourced:api:CommandApi commands",
       "eventsourced:bridge:CrossAccountBridge analytics-bridge",
@@ -48,7 +53,10 @@ describe("producer stack (mocks)", function () {
     for (const q of queues) expect(q.inputs).to.include({ sqsManagedSseEnabled: true, messageRetentionSeconds: 1_209_600 });
   });
 
-  for (const [fn, queue] of [["orders-projector-mapping", "orders-projector-failures"], ["analytics-bridge-mapping", "analytics-bridge-failures"]]) {
+  for (const [fn, queue] of [
+    ["orders-projector-mapping", "orders-projector-failures"],
+    ["analytics-bridge-mapping", "analytics-bridge-failures"],
+  ]) {
     it(`sets the design's defaults on ${fn}`, () => {
       const m = run.one("aws:lambda/eventSourceMapping:EventSourceMapping", fn).inputs;
       expect(m).to.include({
@@ -136,9 +144,7 @@ describe("producer stack (mocks)", function () {
     const g = grants(roleStatements(run, "bridge-forwarder-role"));
     expect(g).to.include(`sts:AssumeRole ${CONSUMER_OUTPUTS.writerRoleArn}`);
     expect(g.filter((x) => x.startsWith("kinesis:Put") || x.startsWith("kms:"))).to.deep.equal([]);
-    expect(g.filter((x) => x.startsWith("dynamodb:"))).to.deep.equal([
-      `dynamodb:BatchWriteItem ${arn("aws:dynamodb/table:Table", "bridge-parked")}`,
-    ]);
+    expect(g.filter((x) => x.startsWith("dynamodb:"))).to.deep.equal([`dynamodb:BatchWriteItem ${arn("aws:dynamodb/table:Table", "bridge-parked")}`]);
   });
 
   it("trusts only the Lambda service in every function role and grants no wildcard anywhere", () => {
@@ -155,10 +161,17 @@ describe("producer stack (mocks)", function () {
   });
 
   it("declares exactly the handler's routes plus $default on one Lambda-proxy integration (payload 2.0)", () => {
-    const routes = run.ofType("aws:apigatewayv2/route:Route").map((r) => r.inputs.routeKey).sort();
+    const routes = run
+      .ofType("aws:apigatewayv2/route:Route")
+      .map((r) => r.inputs.routeKey)
+      .sort();
     expect(routes).to.deep.equal(["$default", "GET /aggregates/{id}", "POST /aggregates/{id}/events"]);
     const integration = run.one("aws:apigatewayv2/integration:Integration").inputs;
-    expect(integration).to.include({ integrationType: "AWS_PROXY", payloadFormatVersion: "2.0", integrationUri: arn("aws:lambda/function:Function", "commands-handler") });
+    expect(integration).to.include({
+      integrationType: "AWS_PROXY",
+      payloadFormatVersion: "2.0",
+      integrationUri: arn("aws:lambda/function:Function", "commands-handler"),
+    });
     const stage = run.one("aws:apigatewayv2/stage:Stage").inputs;
     expect(stage).to.include({ name: "$default", autoDeploy: true });
     expect(stage.defaultRouteSettings).to.include({ throttlingRateLimit: 100, throttlingBurstLimit: 200 });
@@ -193,14 +206,23 @@ describe("producer stack (mocks)", function () {
 
   describe("resourcePolicy access mode", () => {
     let rp: ProgramRun;
-    before(async () => { rp = await runProducer({ accessMode: "resourcePolicy" }); });
+    before(async () => {
+      rp = await runProducer({ accessMode: "resourcePolicy" });
+    });
 
     it("writes the analytics stream directly, with no STS and no ExternalId", () => {
       const g = grants(roleStatements(rp, "bridge-forwarder-role"));
-      expect(g.filter((x) => !x.startsWith("dynamodb:") && !x.startsWith("logs:") && !x.startsWith("sqs:") && !x.startsWith("kinesis:Describe") && !x.startsWith("kinesis:Get") && !x.startsWith("kinesis:List"))).to.deep.equal([
-        `kinesis:PutRecords ${CONSUMER_OUTPUTS.analyticsStreamArn}`,
-        `kms:GenerateDataKey ${CONSUMER_OUTPUTS.analyticsKeyArn}`,
-      ]);
+      expect(
+        g.filter(
+          (x) =>
+            !x.startsWith("dynamodb:") &&
+            !x.startsWith("logs:") &&
+            !x.startsWith("sqs:") &&
+            !x.startsWith("kinesis:Describe") &&
+            !x.startsWith("kinesis:Get") &&
+            !x.startsWith("kinesis:List"),
+        ),
+      ).to.deep.equal([`kinesis:PutRecords ${CONSUMER_OUTPUTS.analyticsStreamArn}`, `kms:GenerateDataKey ${CONSUMER_OUTPUTS.analyticsKeyArn}`]);
       const env = rp.one("aws:lambda/function:Function", "bridge-forwarder").inputs.environment.variables;
       expect(env.ACCESS_MODE).to.equal("resourcePolicy");
       expect(env).to.not.have.any.keys("WRITER_ROLE_ARN", "EXTERNAL_ID");
@@ -219,27 +241,42 @@ describe("producer stack (mocks)", function () {
 
     it("refuses an unknown value, naming the key and the accepted values", async () => {
       let error: Error | undefined;
-      try { await runProducer({ aggregateRecords: "shard" }); } catch (e) { error = e as Error; }
+      try {
+        await runProducer({ aggregateRecords: "shard" });
+      } catch (e) {
+        error = e as Error;
+      }
       expect(error?.message).to.match(/aggregateRecords must be one of off, sourceShard, partitionKey, got "shard"/);
     });
   });
 
   describe("without a StackReference (stacks in different backends)", () => {
     it("reads the consumer's outputs from explicit config", async () => {
-      const explicit = await runProducer({
-        consumerStack: "",
-        analyticsStreamArn: CONSUMER_OUTPUTS.analyticsStreamArn,
-        analyticsKeyArn: CONSUMER_OUTPUTS.analyticsKeyArn,
-        writerRoleArn: "arn:aws:iam::222222222222:role/explicit-writer",
-        externalId: "explicit-ext",
-      }, {});
+      const explicit = await runProducer(
+        {
+          consumerStack: "",
+          analyticsStreamArn: CONSUMER_OUTPUTS.analyticsStreamArn,
+          analyticsKeyArn: CONSUMER_OUTPUTS.analyticsKeyArn,
+          writerRoleArn: "arn:aws:iam::222222222222:role/explicit-writer",
+          externalId: "explicit-ext",
+        },
+        {},
+      );
       const env = explicit.one("aws:lambda/function:Function", "bridge-forwarder").inputs.environment.variables;
-      expect(env).to.include({ WRITER_ROLE_ARN: "arn:aws:iam::222222222222:role/explicit-writer", EXTERNAL_ID: "explicit-ext", TARGET_STREAM_ARN: CONSUMER_OUTPUTS.analyticsStreamArn });
+      expect(env).to.include({
+        WRITER_ROLE_ARN: "arn:aws:iam::222222222222:role/explicit-writer",
+        EXTERNAL_ID: "explicit-ext",
+        TARGET_STREAM_ARN: CONSUMER_OUTPUTS.analyticsStreamArn,
+      });
     });
 
     it("refuses to build without the consumer's outputs", async () => {
       let error: Error | undefined;
-      try { await runProducer({ consumerStack: "" }, {}); } catch (e) { error = e as Error; }
+      try {
+        await runProducer({ consumerStack: "" }, {});
+      } catch (e) {
+        error = e as Error;
+      }
       expect(error?.message).to.match(/analyticsStreamArn/);
     });
 

@@ -23,9 +23,22 @@ type Snapshot = Record<string, Record<string, string>>;
 
 const SCENARIOS: Record<string, () => Promise<{ resources: { urn: string; type: string }[]; aliases: string[] }>> = {
   "producer assumeRole": () => runProducer({ accessMode: "assumeRole" }),
-  "producer resourcePolicy": () => runProducer({ accessMode: "resourcePolicy" }, { [CONSUMER_STACK]: { ...CONSUMER_OUTPUTS, writerRoleArn: undefined, externalId: undefined } }),
-  "consumer assumeRole": () => runProgram({ stack: "consumer", account: "222222222222", region: "us-east-1", config: { role: "consumer", producerAccountId: "111111111111", externalId: "test-external-id" } }),
-  "consumer resourcePolicy": () => runProgram({ stack: "consumer", account: "222222222222", region: "us-east-1", config: { role: "consumer", producerAccountId: "111111111111", accessMode: "resourcePolicy" } }),
+  "producer resourcePolicy": () =>
+    runProducer({ accessMode: "resourcePolicy" }, { [CONSUMER_STACK]: { ...CONSUMER_OUTPUTS, writerRoleArn: undefined, externalId: undefined } }),
+  "consumer assumeRole": () =>
+    runProgram({
+      stack: "consumer",
+      account: "222222222222",
+      region: "us-east-1",
+      config: { role: "consumer", producerAccountId: "111111111111", externalId: "test-external-id" },
+    }),
+  "consumer resourcePolicy": () =>
+    runProgram({
+      stack: "consumer",
+      account: "222222222222",
+      region: "us-east-1",
+      config: { role: "consumer", producerAccountId: "111111111111", accessMode: "resourcePolicy" },
+    }),
 };
 
 function readSnapshot(): Snapshot {
@@ -52,7 +65,9 @@ describe("resource URNs and type tokens (mocks): nothing deployed is replaced", 
       const added = Object.keys(now).filter((urn) => recorded[urn] === undefined);
       if (update && added.length) {
         const fresh = readSnapshot();
-        fresh[scenario] = Object.fromEntries(Object.entries({ ...recorded, ...Object.fromEntries(added.map((u) => [u, now[u]])) }).sort(([a], [b]) => a.localeCompare(b)));
+        fresh[scenario] = Object.fromEntries(
+          Object.entries({ ...recorded, ...Object.fromEntries(added.map((u) => [u, now[u]])) }).sort(([a], [b]) => a.localeCompare(b)),
+        );
         fs.writeFileSync(SNAPSHOT, `${JSON.stringify(fresh, null, 2)}\n`);
       }
       expect(missing, "URNs that would be replaced (add an alias, or keep the name and parent)").to.deep.equal([]);

@@ -55,12 +55,14 @@ export async function createStream(kinesis: KinesisClient, name: string, shards 
 
 /** Creates a table with a string hash key `pk` (and optional string range key `sk`). */
 export async function createTable(dynamo: DynamoDBClient, name: string, rangeKey?: string): Promise<void> {
-  await dynamo.send(new CreateTableCommand({
-    TableName: name,
-    BillingMode: "PAY_PER_REQUEST",
-    AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }, ...(rangeKey ? [{ AttributeName: rangeKey, AttributeType: "S" as const }] : [])],
-    KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, ...(rangeKey ? [{ AttributeName: rangeKey, KeyType: "RANGE" as const }] : [])],
-  }));
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }, ...(rangeKey ? [{ AttributeName: rangeKey, AttributeType: "S" as const }] : [])],
+      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, ...(rangeKey ? [{ AttributeName: rangeKey, KeyType: "RANGE" as const }] : [])],
+    }),
+  );
   // dynalite turns a table ACTIVE on a later tick; a request before that fails as if it were absent.
   for (let i = 0; i < 200; i++) {
     const d = await dynamo.send(new DescribeTableCommand({ TableName: name }));
@@ -95,9 +97,15 @@ export async function readStream(kinesis: KinesisClient, stream: string, account
   const shards = (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
   const out: KinesisStreamRecord[] = [];
   for (const shard of shards) {
-    let iterator = (await kinesis.send(new GetShardIteratorCommand({
-      StreamName: stream, ShardId: shard.ShardId!, ShardIteratorType: "TRIM_HORIZON",
-    }))).ShardIterator;
+    let iterator = (
+      await kinesis.send(
+        new GetShardIteratorCommand({
+          StreamName: stream,
+          ShardId: shard.ShardId!,
+          ShardIteratorType: "TRIM_HORIZON",
+        }),
+      )
+    ).ShardIterator;
     while (iterator) {
       const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
       for (const r of page.Records ?? []) {

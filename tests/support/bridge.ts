@@ -16,19 +16,32 @@ type AnyClient = { middlewareStack: KinesisClient["middlewareStack"] };
 export function makeEnvelopes(n: number, aggregates: number, tag: string, type = "OrderPlaced"): EventEnvelope[] {
   const out: EventEnvelope[] = [];
   for (let i = 0; i < n; i++) {
-    out.push({ eventId: `${tag}-e${i}`, aggregateId: `${tag}-agg${i % aggregates}`, type, occurredAt: new Date(Date.UTC(2025, 0, 1, 0, 0, i % 60)).toISOString(), schemaVersion: 1, data: { n: i } });
+    out.push({
+      eventId: `${tag}-e${i}`,
+      aggregateId: `${tag}-agg${i % aggregates}`,
+      type,
+      occurredAt: new Date(Date.UTC(2025, 0, 1, 0, 0, i % 60)).toISOString(),
+      schemaVersion: 1,
+      data: { n: i },
+    });
   }
   return out;
 }
 
 /** Writes raw records (envelopes as JSON, or bytes as given) in order with PutRecords; returns them as Lambda delivers them. */
-export async function sourceRecords(kinesis: KinesisClient, stream: string, items: { partitionKey: string; body: EventEnvelope | Uint8Array }[]): Promise<KinesisStreamRecord[]> {
+export async function sourceRecords(
+  kinesis: KinesisClient,
+  stream: string,
+  items: { partitionKey: string; body: EventEnvelope | Uint8Array }[],
+): Promise<KinesisStreamRecord[]> {
   for (let i = 0; i < items.length; i += 500) {
     const slice = items.slice(i, i + 500);
-    const out = await kinesis.send(new PutRecordsCommand({
-      StreamName: stream,
-      Records: slice.map((it) => ({ PartitionKey: it.partitionKey, Data: it.body instanceof Uint8Array ? it.body : Buffer.from(JSON.stringify(it.body)) })),
-    }));
+    const out = await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: stream,
+        Records: slice.map((it) => ({ PartitionKey: it.partitionKey, Data: it.body instanceof Uint8Array ? it.body : Buffer.from(JSON.stringify(it.body)) })),
+      }),
+    );
     if (out.FailedRecordCount) throw new Error(`source PutRecords failed ${out.FailedRecordCount} entries`);
   }
   const records = await readStream(kinesis, stream);
@@ -115,5 +128,11 @@ function throttled() {
 /** A RetryClock that never waits and remembers the delays asked for. */
 export function recordingClock(): { sleep(ms: number): Promise<void>; random(): number; delays: number[] } {
   const delays: number[] = [];
-  return { delays, sleep: async (ms) => { delays.push(ms); }, random: () => 0.5 };
+  return {
+    delays,
+    sleep: async (ms) => {
+      delays.push(ms);
+    },
+    random: () => 0.5,
+  };
 }

@@ -21,8 +21,15 @@ import { serviceError } from "./sdkMiddleware";
 type AnyClient = { middlewareStack: MiddlewareStack<any, any> };
 
 export const FAULT_KINDS = [
-  "throttle", "serverError", "timeout", "timeoutAfterSend", "connectionReset",
-  "partialPutRecords", "stsFailure", "streamUnavailable", "crash",
+  "throttle",
+  "serverError",
+  "timeout",
+  "timeoutAfterSend",
+  "connectionReset",
+  "partialPutRecords",
+  "stsFailure",
+  "streamUnavailable",
+  "crash",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -30,8 +37,16 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 export type FaultRates = Record<FaultKind, number> & { /** Longest outage, in calls. */ outageCalls: number };
 
 export const NO_FAULTS: FaultRates = {
-  throttle: 0, serverError: 0, timeout: 0, timeoutAfterSend: 0, connectionReset: 0,
-  partialPutRecords: 0, stsFailure: 0, streamUnavailable: 0, crash: 0, outageCalls: 0,
+  throttle: 0,
+  serverError: 0,
+  timeout: 0,
+  timeoutAfterSend: 0,
+  connectionReset: 0,
+  partialPutRecords: 0,
+  stsFailure: 0,
+  streamUnavailable: 0,
+  crash: 0,
+  outageCalls: 0,
 };
 
 /** Fault levels the properties pick from: none, some, a lot. */
@@ -39,8 +54,16 @@ export function faultRates(level: number): FaultRates {
   if (level <= 0) return NO_FAULTS;
   const k = level >= 2 ? 2 : 1;
   return {
-    throttle: 0.06 * k, serverError: 0.04 * k, timeout: 0.03 * k, timeoutAfterSend: 0.04 * k, connectionReset: 0.03 * k,
-    partialPutRecords: 0.1 * k, stsFailure: 0.1 * k, streamUnavailable: 0.03 * k, crash: 0.04 * k, outageCalls: 3 * k,
+    throttle: 0.06 * k,
+    serverError: 0.04 * k,
+    timeout: 0.03 * k,
+    timeoutAfterSend: 0.04 * k,
+    connectionReset: 0.03 * k,
+    partialPutRecords: 0.1 * k,
+    stsFailure: 0.1 * k,
+    streamUnavailable: 0.03 * k,
+    crash: 0.04 * k,
+    outageCalls: 3 * k,
   };
 }
 
@@ -93,7 +116,10 @@ export class FaultPlan {
   crashed = false;
   private outageLeft = 0;
 
-  constructor(readonly seed: number, readonly rates: FaultRates) {
+  constructor(
+    readonly seed: number,
+    readonly rates: FaultRates,
+  ) {
     this.random = prng(seed);
   }
 
@@ -113,64 +139,63 @@ export class FaultPlan {
 
   /** Attaches the plan to a client. `role` picks which faults apply. */
   attach(client: AnyClient, role: "dynamodb" | "target" | "sts"): void {
-    const plan = this;
     client.middlewareStack.add(
       (next, context) => async (args: any) => {
         const name = String(context.commandName);
-        if (plan.crashed) throw new LambdaCrash();
-        const r = plan.rates;
+        if (this.crashed) throw new LambdaCrash();
+        const r = this.rates;
         if (role === "sts") {
-          if (plan.roll(r.stsFailure)) {
-            plan.count("stsFailure");
-            throw plan.random() < 0.5 ? serviceError("ServiceUnavailable", 503) : serviceError("Throttling", 400);
+          if (this.roll(r.stsFailure)) {
+            this.count("stsFailure");
+            throw this.random() < 0.5 ? serviceError("ServiceUnavailable", 503) : serviceError("Throttling", 400);
           }
           return next(args);
         }
         if (role === "target" && name === "PutRecordsCommand") {
-          if (plan.outageLeft === 0 && plan.roll(r.streamUnavailable)) plan.outageLeft = 1 + Math.floor(plan.random() * Math.max(1, r.outageCalls));
-          if (plan.outageLeft > 0 && plan.enabled) {
-            plan.outageLeft -= 1;
-            plan.count("streamUnavailable");
-            throw plan.random() < 0.5 ? serviceError("ResourceNotFoundException", 400) : serviceError("ServiceUnavailable", 503);
+          if (this.outageLeft === 0 && this.roll(r.streamUnavailable)) this.outageLeft = 1 + Math.floor(this.random() * Math.max(1, r.outageCalls));
+          if (this.outageLeft > 0 && this.enabled) {
+            this.outageLeft -= 1;
+            this.count("streamUnavailable");
+            throw this.random() < 0.5 ? serviceError("ResourceNotFoundException", 400) : serviceError("ServiceUnavailable", 503);
           }
         }
-        if (plan.roll(r.throttle)) {
-          plan.count("throttle");
+        if (this.roll(r.throttle)) {
+          this.count("throttle");
           const e = serviceError("ProvisionedThroughputExceededException", 400) as Error & { $retryable?: object };
           e.$retryable = { throttling: true };
           throw e;
         }
-        if (plan.roll(r.serverError)) {
-          plan.count("serverError");
-          throw plan.random() < 0.5 ? serviceError("InternalServerError", 500) : serviceError("ServiceUnavailable", 503);
+        if (this.roll(r.serverError)) {
+          this.count("serverError");
+          throw this.random() < 0.5 ? serviceError("InternalServerError", 500) : serviceError("ServiceUnavailable", 503);
         }
-        if (plan.roll(r.timeout)) {
-          plan.count("timeout");
+        if (this.roll(r.timeout)) {
+          this.count("timeout");
           throw timeoutError();
         }
-        const resetAfter = plan.roll(r.connectionReset) ? (plan.random() < 0.5 ? "before" : "after") : undefined;
+        const resetAfter = this.roll(r.connectionReset) ? (this.random() < 0.5 ? "before" : "after") : undefined;
         if (resetAfter === "before") {
-          plan.count("connectionReset");
+          this.count("connectionReset");
           throw networkError("ECONNRESET", "socket hang up");
         }
-        const timeoutAfter = plan.roll(r.timeoutAfterSend);
+        const timeoutAfter = this.roll(r.timeoutAfterSend);
 
         let result: any;
-        if (role === "target" && name === "PutRecordsCommand") result = await plan.partialPutRecords(next, args);
+        if (role === "target" && name === "PutRecordsCommand") result = await this.partialPutRecords(next, args);
         else result = await next(args);
 
         // The write is durable now; what follows is what the caller sees.
-        if (WRITES.includes(name) && plan.roll(r.crash)) {
-          plan.count("crash");
-          plan.crashed = true;
+        if (WRITES.includes(name) && this.roll(r.crash)) {
+          this.count("crash");
+          this.crashed = true;
           throw new LambdaCrash();
         }
         if (resetAfter === "after") {
-          plan.count("connectionReset");
+          this.count("connectionReset");
           throw networkError("ECONNRESET", "socket hang up after the request was sent");
         }
         if (timeoutAfter) {
-          plan.count("timeoutAfterSend");
+          this.count("timeoutAfterSend");
           throw timeoutError();
         }
         return result;
@@ -201,5 +226,9 @@ export class FaultPlan {
 
 /** "kind=n, ..." for the non-zero counters. */
 export function formatCounts(counts: Record<FaultKind, number>): string {
-  return FAULT_KINDS.filter((k) => counts[k] > 0).map((k) => `${k}=${counts[k]}`).join(", ") || "none";
+  return (
+    FAULT_KINDS.filter((k) => counts[k] > 0)
+      .map((k) => `${k}=${counts[k]}`)
+      .join(", ") || "none"
+  );
 }

@@ -55,18 +55,50 @@ export interface SimResource {
   policy?: PolicyDoc;
 }
 
-export const PRINCIPALS = ["projector", "api", "bridge", "writer", "firehose", "producerAdmin", "consumerAdmin", "stranger",
-  "lambdaService", "firehoseService", "apigatewayService"] as const;
-export type PrincipalKey = typeof PRINCIPALS[number];
+export const PRINCIPALS = [
+  "projector",
+  "api",
+  "bridge",
+  "writer",
+  "firehose",
+  "producerAdmin",
+  "consumerAdmin",
+  "stranger",
+  "lambdaService",
+  "firehoseService",
+  "apigatewayService",
+] as const;
+export type PrincipalKey = (typeof PRINCIPALS)[number];
 
 export const RESOURCES = [
-  "sourceStream", "readModelTable", "parkedTable", "bridgeParkedTable", "projectorQueue", "bridgeQueue",
-  "projectorLogStream", "apiLogStream", "bridgeLogStream", "apiFunction",
-  "projectorRole", "apiRole", "bridgeRole", "writerRole", "firehoseRole",
-  "analyticsStream", "analyticsKey", "landingBucket", "landingObject", "deliveryLogStream",
-  "otherTable", "otherStream", "otherQueue", "otherKey", "otherBucketObject", "otherRole",
+  "sourceStream",
+  "readModelTable",
+  "parkedTable",
+  "bridgeParkedTable",
+  "projectorQueue",
+  "bridgeQueue",
+  "projectorLogStream",
+  "apiLogStream",
+  "bridgeLogStream",
+  "apiFunction",
+  "projectorRole",
+  "apiRole",
+  "bridgeRole",
+  "writerRole",
+  "firehoseRole",
+  "analyticsStream",
+  "analyticsKey",
+  "landingBucket",
+  "landingObject",
+  "deliveryLogStream",
+  "otherTable",
+  "otherStream",
+  "otherQueue",
+  "otherKey",
+  "otherBucketObject",
+  "otherRole",
 ] as const;
-export type ResourceKey = typeof RESOURCES[number];
+export type ResourceKey = (typeof RESOURCES)[number];
 
 /** Both stacks of one access mode, and what the simulation needs from them. */
 export interface World {
@@ -116,14 +148,16 @@ function permissionPolicy(permission: RecordedResource, functionArn: string): Po
   const i = permission.inputs;
   return {
     Version: "2012-10-17",
-    Statement: [{
-      Sid: permission.name,
-      Effect: "Allow",
-      Principal: { Service: i.principal },
-      Action: i.action,
-      Resource: functionArn,
-      ...(i.sourceArn ? { Condition: { ArnLike: { "AWS:SourceArn": i.sourceArn } } } : {}),
-    }],
+    Statement: [
+      {
+        Sid: permission.name,
+        Effect: "Allow",
+        Principal: { Service: i.principal },
+        Action: i.action,
+        Resource: functionArn,
+        ...(i.sourceArn ? { Condition: { ArnLike: { "AWS:SourceArn": i.sourceArn } } } : {}),
+      },
+    ],
   };
 }
 
@@ -138,17 +172,20 @@ const captured = new Map<AccessMode, Promise<{ consumer: ProgramRun; producer: P
 /** Runs both stacks of `mode` under mocks, once per process (the runs are plain data afterwards). */
 function captureStacks(mode: AccessMode): Promise<{ consumer: ProgramRun; producer: ProgramRun }> {
   if (!captured.has(mode)) {
-    captured.set(mode, (async () => {
-      const consumer = await runProgram({
-        stack: "consumer",
-        account: CONSUMER,
-        region: REGION,
-        config: { role: "consumer", producerAccountId: PRODUCER, accessMode: mode, ...(mode === "assumeRole" ? { externalId: EXTERNAL_ID } : {}) },
-      });
-      // The producer reads the consumer's actual outputs, as its StackReference does on AWS.
-      const producer = await runProducer({ accessMode: mode }, { [CONSUMER_STACK]: consumer.outputs });
-      return { consumer, producer };
-    })());
+    captured.set(
+      mode,
+      (async () => {
+        const consumer = await runProgram({
+          stack: "consumer",
+          account: CONSUMER,
+          region: REGION,
+          config: { role: "consumer", producerAccountId: PRODUCER, accessMode: mode, ...(mode === "assumeRole" ? { externalId: EXTERNAL_ID } : {}) },
+        });
+        // The producer reads the consumer's actual outputs, as its StackReference does on AWS.
+        const producer = await runProducer({ accessMode: mode }, { [CONSUMER_STACK]: consumer.outputs });
+        return { consumer, producer };
+      })(),
+    );
   }
   return captured.get(mode)!;
 }
@@ -163,8 +200,10 @@ export async function buildWorld(mode: AccessMode, options: WorldOptions = {}): 
 
   const t = (run: ProgramRun, type: string, suffix?: string) => run.one(type, suffix);
   const arnOf = (run: ProgramRun, type: string, suffix?: string) => t(run, type, suffix).state.arn as string;
-  const logStream = (run: ProgramRun, suffix: string) => `${arnOf(run, "aws:cloudwatch/logGroup:LogGroup", suffix)}:log-stream:2025/01/01/[$LATEST]0123456789abcdef`;
-  const trustOf = (run: ProgramRun, suffix: string) => tamper(`${suffix}.assumeRolePolicy`, policyDocument(t(run, ROLE, suffix).inputs.assumeRolePolicy) as PolicyDoc);
+  const logStream = (run: ProgramRun, suffix: string) =>
+    `${arnOf(run, "aws:cloudwatch/logGroup:LogGroup", suffix)}:log-stream:2025/01/01/[$LATEST]0123456789abcdef`;
+  const trustOf = (run: ProgramRun, suffix: string) =>
+    tamper(`${suffix}.assumeRolePolicy`, policyDocument(t(run, ROLE, suffix).inputs.assumeRolePolicy) as PolicyDoc);
   const session = (run: ProgramRun, suffix: string, account: string): SimPrincipal => {
     const p = roleSession(run, suffix, account);
     p.identityPolicies = p.identityPolicies.map((x) => ({ ...x, policy: tamper(`${suffix}.inline`, x.policy) }));
@@ -199,13 +238,19 @@ export async function buildWorld(mode: AccessMode, options: WorldOptions = {}): 
     projectorLogStream: p(logStream(producer, "orders-projector-logs")),
     apiLogStream: p(logStream(producer, "commands-handler-logs")),
     bridgeLogStream: p(logStream(producer, "analytics-bridge-forwarder-logs")),
-    apiFunction: p(apiFn.state.arn, tamper("commands-invoke", permissionPolicy(t(producer, "aws:lambda/permission:Permission", "commands-invoke"), apiFn.state.arn))),
+    apiFunction: p(
+      apiFn.state.arn,
+      tamper("commands-invoke", permissionPolicy(t(producer, "aws:lambda/permission:Permission", "commands-invoke"), apiFn.state.arn)),
+    ),
     projectorRole: p(arnOf(producer, ROLE, "orders-projector-role"), trustOf(producer, "orders-projector-role")),
     apiRole: p(arnOf(producer, ROLE, "commands-handler-role"), trustOf(producer, "commands-handler-role")),
     bridgeRole: p(arnOf(producer, ROLE, "analytics-bridge-forwarder-role"), trustOf(producer, "analytics-bridge-forwarder-role")),
     firehoseRole: p(arnOf(consumer, ROLE, "-delivery"), trustOf(consumer, "-delivery")),
     analyticsStream: p(arnOf(consumer, "aws:kinesis/stream:Stream")),
-    analyticsKey: p(arnOf(consumer, "aws:kms/key:Key"), tamper("analytics-key-policy", policyDocument(t(consumer, "aws:kms/keyPolicy:KeyPolicy").inputs.policy) as PolicyDoc)),
+    analyticsKey: p(
+      arnOf(consumer, "aws:kms/key:Key"),
+      tamper("analytics-key-policy", policyDocument(t(consumer, "aws:kms/keyPolicy:KeyPolicy").inputs.policy) as PolicyDoc),
+    ),
     landingBucket: { arn: `arn:aws:s3:::${bucketName}`, account: CONSUMER, policy: bucketPolicy },
     landingObject: { arn: `arn:aws:s3:::${bucketName}/events/year=2025/month=01/day=01/analytics-delivery-1.gz`, account: CONSUMER, policy: bucketPolicy },
     deliveryLogStream: p(`${arnOf(consumer, "aws:cloudwatch/logGroup:LogGroup", "delivery-logs")}:log-stream:DestinationDelivery`),
@@ -214,11 +259,17 @@ export async function buildWorld(mode: AccessMode, options: WorldOptions = {}): 
     otherQueue: p(`arn:aws:sqs:${REGION}:${PRODUCER}:payments-dlq`),
     otherKey: p(`arn:aws:kms:${REGION}:${PRODUCER}:key/99999999-8888-7777-6666-555555555555`),
     otherBucketObject: { arn: "arn:aws:s3:::acme-payroll/2025/01.csv", account: PRODUCER },
-    otherRole: p(`arn:aws:iam::${CONSUMER}:role/analytics-admin`, { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${CONSUMER}:root` }, Action: "sts:AssumeRole" }] }),
+    otherRole: p(`arn:aws:iam::${CONSUMER}:role/analytics-admin`, {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${CONSUMER}:root` }, Action: "sts:AssumeRole" }],
+    }),
   };
   if (mode === "assumeRole") resources.writerRole = p(arnOf(consumer, ROLE, "-writer"), trustOf(consumer, "-writer"));
   if (mode === "resourcePolicy") {
-    resources.analyticsStream!.policy = tamper("analytics-stream-policy", policyDocument(t(consumer, "aws:kinesis/resourcePolicy:ResourcePolicy").inputs.policy) as PolicyDoc);
+    resources.analyticsStream!.policy = tamper(
+      "analytics-stream-policy",
+      policyDocument(t(consumer, "aws:kinesis/resourcePolicy:ResourcePolicy").inputs.policy) as PolicyDoc,
+    );
   }
   return { mode, consumer, producer, principals, resources };
 }
@@ -269,13 +320,21 @@ export async function simulate(world: World, request: IamRequest): Promise<IamOu
   }
   for (const key of request.omit ?? []) delete context[key];
 
-  const raw = await runSimulation({
-    request: { principal: principal.arn, action: request.action, resource: { resource: resource.arn, accountId: resource.account }, contextVariables: context },
-    identityPolicies: principal.identityPolicies,
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-    resourcePolicy: resource.policy,
-  }, { simulationMode: "Strict" });
+  const raw = await runSimulation(
+    {
+      request: {
+        principal: principal.arn,
+        action: request.action,
+        resource: { resource: resource.arn, accountId: resource.account },
+        contextVariables: context,
+      },
+      identityPolicies: principal.identityPolicies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: resource.policy,
+    },
+    { simulationMode: "Strict" },
+  );
   if (raw.resultType === "error") throw new Error(`simulation rejected the request: ${JSON.stringify(raw.errors)}`);
   if (raw.resultType !== "single") throw new Error(`expected a single-resource simulation, got ${raw.resultType}`);
   const analysis = raw.result.analysis;
@@ -285,7 +344,8 @@ export async function simulate(world: World, request: IamRequest): Promise<IamOu
     result: raw.overallResult,
     crossAccount: principal.account !== undefined && principal.account !== resource.account,
     identityAllows: analysis.identityAnalysis?.result === "Allowed",
-    resourceAllows: resourceResult === undefined || resourceResult === "NotApplicable" ? undefined : resourceResult === "Allowed" || resourceResult === "AllowedForAccount",
+    resourceAllows:
+      resourceResult === undefined || resourceResult === "NotApplicable" ? undefined : resourceResult === "Allowed" || resourceResult === "AllowedForAccount",
     ignoredContextKeys: raw.result.ignoredContextKeys ?? [],
     raw,
   };
@@ -313,6 +373,12 @@ export function emittedGrants(world: World): { principal: PrincipalKey; sid?: st
 
 /** IAM-style glob: `*` any run of characters, `?` one character. */
 export function globMatches(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+    "i",
+  );
   return re.test(value);
 }

@@ -18,7 +18,10 @@ export const CONSUMER_OUTPUTS = {
 };
 
 /** Runs the producer stack; extra config overrides the defaults. */
-export function runProducer(config: Record<string, string> = {}, stackReferences: Record<string, Record<string, unknown>> = { [CONSUMER_STACK]: CONSUMER_OUTPUTS }): Promise<ProgramRun> {
+export function runProducer(
+  config: Record<string, string> = {},
+  stackReferences: Record<string, Record<string, unknown>> = { [CONSUMER_STACK]: CONSUMER_OUTPUTS },
+): Promise<ProgramRun> {
   return runProgram({
     stack: "producer",
     account: PRODUCER,

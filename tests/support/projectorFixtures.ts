@@ -79,10 +79,12 @@ export async function createTables(rig: Rig): Promise<void> {
 export async function append(rig: Rig, items: (EventEnvelope | RawRecord)[]): Promise<KinesisStreamRecord[]> {
   const raws = items.map((item) => ("bytes" in item ? item : { partitionKey: item.aggregateId, bytes: Buffer.from(JSON.stringify(item)) }));
   for (let i = 0; i < raws.length; i += 500) {
-    const out = await rig.kinesis.send(new PutRecordsCommand({
-      StreamName: rig.stream,
-      Records: raws.slice(i, i + 500).map((r) => ({ PartitionKey: r.partitionKey, Data: r.bytes })),
-    }));
+    const out = await rig.kinesis.send(
+      new PutRecordsCommand({
+        StreamName: rig.stream,
+        Records: raws.slice(i, i + 500).map((r) => ({ PartitionKey: r.partitionKey, Data: r.bytes })),
+      }),
+    );
     if (out.FailedRecordCount) throw new Error(`${out.FailedRecordCount} test records were not written`);
   }
   return readStream(rig.kinesis, rig.stream);
@@ -91,7 +93,13 @@ export async function append(rig: Rig, items: (EventEnvelope | RawRecord)[]): Pr
 /** A clock that never waits and records the delays asked for. */
 export function fastClock(): RetryClock & { sleeps: number[] } {
   const sleeps: number[] = [];
-  return { sleeps, sleep: async (ms) => { sleeps.push(ms); }, random: () => 0.5 };
+  return {
+    sleeps,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    random: () => 0.5,
+  };
 }
 
 /** A projector over its own DynamoDB client (so middleware stays per test), with captured logs. */
@@ -137,7 +145,9 @@ export async function views(dynamo: DynamoDBClient, table: string): Promise<Reco
 
 /** The parked table's events, by aggregate and sequence number. */
 export async function parkedEvents(dynamo: DynamoDBClient, table: string): Promise<ParkedEvent[]> {
-  return (await scanAll(dynamo, table)).map(decodeParkedItem).sort((a, b) => a.aggregateId.localeCompare(b.aggregateId) || compareSequence(a.sequenceNumber, b.sequenceNumber));
+  return (await scanAll(dynamo, table))
+    .map(decodeParkedItem)
+    .sort((a, b) => a.aggregateId.localeCompare(b.aggregateId) || compareSequence(a.sequenceNumber, b.sequenceNumber));
 }
 
 /** The reference model: event ids per aggregate in stream order, each id once (no poison, no deletes). */

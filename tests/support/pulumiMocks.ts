@@ -79,7 +79,10 @@ function captureAliases(project: string, stack: string): string[] {
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, callback: unknown) => {
     for (const alias of req.getAliasesList?.() ?? []) {
-      if (alias.getUrn?.()) { out.push(alias.getUrn()); continue; }
+      if (alias.getUrn?.()) {
+        out.push(alias.getUrn());
+        continue;
+      }
       const spec = alias.getSpec?.();
       if (!spec) continue;
       const parentUrn: string = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
@@ -125,10 +128,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   );
 
   const aliases = captureAliases(project, options.stack);
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const program: () => Promise<Record<string, unknown>> = require("../../index");
   const outputs = (await unwrap(await program())) as Record<string, any>;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
 
   const monitor = pulumi.runtime.getMonitor() as any;
@@ -145,7 +146,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     ofType: (type) => resources.filter((r) => r.type === type),
     one(type, suffix) {
       const matches = resources.filter((r) => r.type === type && (suffix === undefined || r.name.endsWith(suffix)));
-      if (matches.length !== 1) throw new Error(`expected one ${type}${suffix ? ` named *${suffix}` : ""}, found ${matches.length}: ${matches.map((m) => m.name).join(", ")}`);
+      if (matches.length !== 1)
+        throw new Error(`expected one ${type}${suffix ? ` named *${suffix}` : ""}, found ${matches.length}: ${matches.map((m) => m.name).join(", ")}`);
       return matches[0];
     },
   };

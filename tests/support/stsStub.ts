@@ -61,21 +61,25 @@ export async function startStsStub(options: { expectedExternalId?: string } = {}
     expectedExternalId: options.expectedExternalId,
     failNext: { count: 0, code: "ServiceUnavailable", status: 503 },
     expiration: (seconds) => new Date(Date.now() + seconds * 1000),
-    client: () => new STSClient({
-      region: REGION,
-      endpoint: stub.endpoint,
-      credentials: accountCredentials(PRODUCER_ACCOUNT),
-      maxAttempts: 1,
-      requestHandler: new NodeHttpHandler(),
-    }),
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    client: () =>
+      new STSClient({
+        region: REGION,
+        endpoint: stub.endpoint,
+        credentials: accountCredentials(PRODUCER_ACCOUNT),
+        maxAttempts: 1,
+        requestHandler: new NodeHttpHandler(),
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
   const server = http.createServer((req, res) => {
     let body = "";
-    req.on("data", (d) => { body += d.toString(); });
+    req.on("data", (d) => {
+      body += d.toString();
+    });
     req.on("end", () => {
       const params = new URLSearchParams(body);
       const send = (status: number, xml: string) => {

@@ -46,7 +46,11 @@ export interface BatchContext {
 export function sleep(ms: number, signal: AbortSignal, wake?: Promise<void>): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
-    const done = () => { clearTimeout(timer); signal.removeEventListener("abort", done); resolve(); };
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
     const timer = setTimeout(done, Math.max(0, ms));
     signal.addEventListener("abort", done, { once: true });
     wake?.then(done, done);
@@ -59,8 +63,14 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<{ value?: 
     const onAbort = () => resolve({ aborted: true });
     signal.addEventListener("abort", onAbort, { once: true });
     p.then(
-      (value) => { signal.removeEventListener("abort", onAbort); resolve({ value }); },
-      (error) => { signal.removeEventListener("abort", onAbort); resolve({ error }); },
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve({ value });
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve({ error });
+      },
     );
   });
 }
@@ -75,8 +85,18 @@ interface Work {
 async function giveUp(ctx: BatchContext, work: Work, records: PolledRecord[], condition: FailureCondition): Promise<void> {
   const s = ctx.settings;
   const message = onFailureRecord(records, s, condition, work.invokes, work.functionError, ctx.now());
-  ctx.log({ event: "onFailure", function: s.functionArn, condition, shardId: records[0].shardId, records: records.length, destination: s.onFailureArn ?? null });
-  if (!s.onFailureArn) { ctx.stats.discarded += records.length; return; }
+  ctx.log({
+    event: "onFailure",
+    function: s.functionArn,
+    condition,
+    shardId: records[0].shardId,
+    records: records.length,
+    destination: s.onFailureArn ?? null,
+  });
+  if (!s.onFailureArn) {
+    ctx.stats.discarded += records.length;
+    return;
+  }
   for (let attempt = 1; ; attempt++) {
     try {
       await ctx.sendToOnFailure(s.onFailureArn, message);
@@ -109,7 +129,10 @@ export async function deliverBatch(batch: PolledRecord[], ctx: BatchContext): Pr
       if (cut > 0) {
         await giveUp(ctx, work, work.records.slice(0, cut), "RecordAgeExceeded");
         work.records = work.records.slice(cut);
-        if (work.records.length === 0) { queue.shift(); continue; }
+        if (work.records.length === 0) {
+          queue.shift();
+          continue;
+        }
       }
     }
     const records = work.records;
@@ -119,11 +142,15 @@ export async function deliverBatch(batch: PolledRecord[], ctx: BatchContext): Pr
     const event: KinesisStreamEvent = { Records: records.map((r) => toEventRecord(r, s, ctx.invokeIdentityArn)) };
     ctx.log({ event: "invoke", function: s.functionArn, shardId: records[0].shardId, records: records.length, attempt: work.invokes });
     // A synchronous throw (e.g. no such function) is a failed invocation too, never a lost batch.
-    const answer = await untilAborted(Promise.resolve().then(() => ctx.invoke(event)), ctx.signal);
+    const answer = await untilAborted(
+      Promise.resolve().then(() => ctx.invoke(event)),
+      ctx.signal,
+    );
     if (answer.aborted) return;
-    const outcome = answer.error !== undefined
-      ? { kind: "failure" as const, functionError: true, message: (answer.error as Error)?.message ?? String(answer.error) }
-      : batchOutcome(answer.value, records, s.reportBatchItemFailures);
+    const outcome =
+      answer.error !== undefined
+        ? { kind: "failure" as const, functionError: true, message: (answer.error as Error)?.message ?? String(answer.error) }
+        : batchOutcome(answer.value, records, s.reportBatchItemFailures);
     if (outcome.kind === "success") {
       ctx.stats.succeeded += records.length;
       queue.shift();
@@ -142,9 +169,12 @@ export async function deliverBatch(batch: PolledRecord[], ctx: BatchContext): Pr
     // A function error on a batch of several: split it; the halves keep the retry count (splitting is not a retry).
     if (outcome.kind === "failure" && outcome.functionError && s.bisect && failing.length > 1) {
       const mid = Math.ceil(failing.length / 2);
-      queue.splice(0, 1,
+      queue.splice(
+        0,
+        1,
         { records: failing.slice(0, mid), retries: work.retries, invokes: work.invokes, functionError: true },
-        { records: failing.slice(mid), retries: work.retries, invokes: work.invokes, functionError: true });
+        { records: failing.slice(mid), retries: work.retries, invokes: work.invokes, functionError: true },
+      );
       continue;
     }
     if (s.maximumRetryAttempts >= 0 && work.retries >= s.maximumRetryAttempts) {

@@ -66,7 +66,10 @@ export function createQueues(optionsOrDir: QueueOptions | string = {}): OnFailur
   if (options.dir) {
     fs.mkdirSync(options.dir, { recursive: true });
     // Each line names its queue, so counts() lists persisted queues before any new send.
-    for (const name of fs.readdirSync(options.dir).filter((f) => f.endsWith(".jsonl")).sort()) {
+    for (const name of fs
+      .readdirSync(options.dir)
+      .filter((f) => f.endsWith(".jsonl"))
+      .sort()) {
       for (const line of fs.readFileSync(path.join(options.dir, name), "utf8").split("\n")) {
         if (!line.trim()) continue;
         const entry: QueueMessage = JSON.parse(line);

@@ -96,7 +96,9 @@ export function startMappingPoller(spec: MappingSpec, deps: MappingDeps): Mappin
   };
 
   const iterator = async (start: ShardStart): Promise<string | undefined> => {
-    const out = await deps.kinesis.send(new GetShardIteratorCommand({ StreamName: s.streamName, ShardId: start.shardId, ...start.input }), { abortSignal: signal });
+    const out = await deps.kinesis.send(new GetShardIteratorCommand({ StreamName: s.streamName, ShardId: start.shardId, ...start.input }), {
+      abortSignal: signal,
+    });
     return out.ShardIterator;
   };
 
@@ -123,8 +125,17 @@ export function startMappingPoller(spec: MappingSpec, deps: MappingDeps): Mappin
     // A lane that finishes wakes the loop; `kicked` covers a finish between the dispatch and the wait.
     let kicked = false;
     let wake!: () => void;
-    let woken = new Promise<void>((r) => { wake = r; });
-    const nudge = () => { kicked = true; const w = wake; woken = new Promise<void>((r) => { wake = r; }); w(); };
+    let woken = new Promise<void>((r) => {
+      wake = r;
+    });
+    const nudge = () => {
+      kicked = true;
+      const w = wake;
+      woken = new Promise<void>((r) => {
+        wake = r;
+      });
+      w();
+    };
     for (let attempt = 1; !signal.aborted && it === undefined; attempt++) {
       try {
         it = await iterator(start);
@@ -151,7 +162,11 @@ export function startMappingPoller(spec: MappingSpec, deps: MappingDeps): Mappin
           if (errorName(err) === "ExpiredIteratorException") {
             // Held while batches were retried: resume right after the last record read.
             start = { shardId, input: lastSeq ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: lastSeq } : start.input };
-            try { it = await iterator(start); } catch (e) { if (!signal.aborted) fail(`GetShardIterator ${shardId}`, e); }
+            try {
+              it = await iterator(start);
+            } catch (e) {
+              if (!signal.aborted) fail(`GetShardIterator ${shardId}`, e);
+            }
           } else {
             fail(`GetRecords ${shardId}`, err);
           }
@@ -186,7 +201,10 @@ export function startMappingPoller(spec: MappingSpec, deps: MappingDeps): Mappin
           const batch = cut(lane);
           lane.busy = deliverBatch(batch, ctx)
             .catch((err) => fail(`batch on ${shardId}`, err))
-            .finally(() => { lane.busy = undefined; nudge(); });
+            .finally(() => {
+              lane.busy = undefined;
+              nudge();
+            });
         } else {
           nextWindowEnd = Math.min(nextWindowEnd, windowEnd);
         }
@@ -222,8 +240,15 @@ export function startMappingPoller(spec: MappingSpec, deps: MappingDeps): Mappin
       const isOpen = !sh.SequenceNumberRange?.EndingSequenceNumber;
       if (initial && s.startingPosition !== "TRIM_HORIZON") {
         // LATEST / AT_TIMESTAMP: only open shards; closed ones hold nothing new.
-        if (!isOpen) { started.add(id); done.add(id); continue; }
-        starts.push({ shardId: id, input: s.startingPosition === "LATEST" ? { ShardIteratorType: "LATEST" } : { ShardIteratorType: "AT_TIMESTAMP", Timestamp: s.startingTimestamp } });
+        if (!isOpen) {
+          started.add(id);
+          done.add(id);
+          continue;
+        }
+        starts.push({
+          shardId: id,
+          input: s.startingPosition === "LATEST" ? { ShardIteratorType: "LATEST" } : { ShardIteratorType: "AT_TIMESTAMP", Timestamp: s.startingTimestamp },
+        });
         continue;
       }
       const parents = [sh.ParentShardId, sh.AdjacentParentShardId].filter((p): p is string => !!p && listed.has(p));
@@ -234,7 +259,11 @@ export function startMappingPoller(spec: MappingSpec, deps: MappingDeps): Mappin
     for (const start of starts) {
       started.add(start.shardId);
       let markReady!: () => void;
-      ready.push(new Promise<void>((r) => { markReady = r; }));
+      ready.push(
+        new Promise<void>((r) => {
+          markReady = r;
+        }),
+      );
       log({ event: "shardStarted", function: s.functionArn, shardId: start.shardId, position: start.input.ShardIteratorType });
       const loop: Promise<void> = runShard(start, markReady)
         .catch((err) => fail(`shard ${start.shardId}`, err))
@@ -251,13 +280,19 @@ export function startMappingPoller(spec: MappingSpec, deps: MappingDeps): Mappin
     await Promise.all(ready);
   };
 
-  const track = (p: Promise<void>) => { loops.add(p); void p.finally(() => loops.delete(p)); };
+  const track = (p: Promise<void>) => {
+    loops.add(p);
+    void p.finally(() => loops.delete(p));
+  };
   // Discoveries one at a time, so a shard never starts twice.
   let chain: Promise<void> = Promise.resolve();
   const discoverWithRetry = (): Promise<void> => {
     chain = chain.then(async () => {
       for (let attempt = 1; !signal.aborted; attempt++) {
-        try { await discover(); return; } catch (err) {
+        try {
+          await discover();
+          return;
+        } catch (err) {
           if (signal.aborted) return;
           fail("ListShards", err);
           await sleep(ctx.retryDelayMs(Math.min(attempt, 8)), signal);

@@ -170,9 +170,10 @@ export function onFailureRecord(
   return {
     requestContext: { requestId: randomUUID(), functionArn: s.functionArn, condition, approximateInvokeCount: invokeCount },
     // A batch never invoked (expired before its turn) has no response.
-    responseContext: invokeCount > 0
-      ? { statusCode: 200, executedVersion: "$LATEST", functionError: functionError ? "Unhandled" : "" }
-      : { statusCode: 0, executedVersion: "", functionError: "" },
+    responseContext:
+      invokeCount > 0
+        ? { statusCode: 200, executedVersion: "$LATEST", functionError: functionError ? "Unhandled" : "" }
+        : { statusCode: 0, executedVersion: "", functionError: "" },
     version: "1.0",
     timestamp: new Date(nowMs).toISOString(),
     KinesisBatchInfo: {

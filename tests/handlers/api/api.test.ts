@@ -9,13 +9,7 @@ import { padSequence } from "../../../handlers/shared/sequence";
 import { ULID_PATTERN, createUlidGenerator, idempotentEventId, ulidTime } from "../../../handlers/api/ulid";
 import { createStream, createTable, readStream, testKinesis, uniqueName } from "../../support/aws";
 import { injectFaults, serviceError } from "../../support/sdkMiddleware";
-import {
-  defaultRouteRequest,
-  getAggregateRequest,
-  postBytesRequest,
-  postEventRequest,
-  readModelItem,
-} from "../../support/apiFixtures";
+import { defaultRouteRequest, getAggregateRequest, postBytesRequest, postEventRequest, readModelItem } from "../../support/apiFixtures";
 
 const NOW = new Date("2024-05-06T07:08:09.010Z");
 const MAX_BODY = 1024;
@@ -101,7 +95,9 @@ describe("handlers/ulid", () => {
   it("derives idempotent ids deterministically per aggregate and key, matching ID_PATTERN", () => {
     const a = idempotentEventId("order-1", "key-1");
     expect(a).to.equal(idempotentEventId("order-1", "key-1"));
-    expect(a).to.match(ID_PATTERN).and.match(/^idem-[0-9A-HJKMNP-TV-Z]{32}$/);
+    expect(a)
+      .to.match(ID_PATTERN)
+      .and.match(/^idem-[0-9A-HJKMNP-TV-Z]{32}$/);
     expect(idempotentEventId("order-1", "key-2")).to.not.equal(a);
     expect(idempotentEventId("order-2", "key-1")).to.not.equal(a);
   });
@@ -114,7 +110,9 @@ describe("handlers/api", () => {
       expect(apiConfigFromEnv({ STREAM_NAME: "s", TABLE_NAME: "t", MAX_BODY_BYTES: "2048" }).maxBodyBytes).to.equal(2048);
       expect(() => apiConfigFromEnv({ STREAM_NAME: "s", TABLE_NAME: "t", MAX_BODY_BYTES: String(900 * 1024 + 1) })).to.throw(/maxBodyBytes/);
       expect(() => apiConfigFromEnv({ TABLE_NAME: "t" })).to.throw(/STREAM_NAME/);
-      expect(() => createApi({ kinesis: kinesisClient(), dynamodb: dynamoClient(), config: { streamName: "s", tableName: "t", maxBodyBytes: 2 ** 20 } })).to.throw(/maxBodyBytes/);
+      expect(() =>
+        createApi({ kinesis: kinesisClient(), dynamodb: dynamoClient(), config: { streamName: "s", tableName: "t", maxBodyBytes: 2 ** 20 } }),
+      ).to.throw(/maxBodyBytes/);
     });
 
     it("declares the two routes the handler serves", () => {
@@ -155,11 +153,13 @@ describe("handlers/api", () => {
     it("accepts charset=utf-8 and a base64-encoded body with non-ASCII data", async () => {
       const h = await harness();
       const data = { note: "café ☕ 𝄞" };
-      const res = await h.api(postEventRequest("order-2", {
-        body: { type: "NoteAdded", data },
-        base64: true,
-        headers: { "content-type": "Application/JSON; charset=\"UTF-8\"" },
-      }));
+      const res = await h.api(
+        postEventRequest("order-2", {
+          body: { type: "NoteAdded", data },
+          base64: true,
+          headers: { "content-type": 'Application/JSON; charset="UTF-8"' },
+        }),
+      );
       expect(res.statusCode, res.body).to.equal(202);
       const records = await readStream(testKinesis(), h.stream);
       expect(records).to.have.length(1);
@@ -191,31 +191,160 @@ describe("handlers/api", () => {
     describe("bad input: a clear error and nothing written", () => {
       const big = "x".repeat(MAX_BODY);
       const cases: { name: string; event: () => HttpApiEvent; status: number; code: string; message: string }[] = [
-        { name: "an id outside ID_PATTERN", event: () => postEventRequest("bad id!", { body: ORDER }), status: 400, code: "InvalidAggregateId", message: "aggregate id" },
-        { name: "an id starting with a dash", event: () => postEventRequest("-x", { body: ORDER }), status: 400, code: "InvalidAggregateId", message: "aggregate id" },
-        { name: "a body that is not JSON", event: () => postEventRequest("o", { body: "{type: OrderPlaced" }), status: 400, code: "InvalidJson", message: "not valid JSON" },
+        {
+          name: "an id outside ID_PATTERN",
+          event: () => postEventRequest("bad id!", { body: ORDER }),
+          status: 400,
+          code: "InvalidAggregateId",
+          message: "aggregate id",
+        },
+        {
+          name: "an id starting with a dash",
+          event: () => postEventRequest("-x", { body: ORDER }),
+          status: 400,
+          code: "InvalidAggregateId",
+          message: "aggregate id",
+        },
+        {
+          name: "a body that is not JSON",
+          event: () => postEventRequest("o", { body: "{type: OrderPlaced" }),
+          status: 400,
+          code: "InvalidJson",
+          message: "not valid JSON",
+        },
         { name: "an empty body", event: () => postEventRequest("o", {}), status: 400, code: "InvalidJson", message: "empty" },
-        { name: "invalid UTF-8", event: () => postBytesRequest("o", Buffer.concat([Buffer.from('{"type":"A","data":{"n":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}}')]), { "content-type": "application/json" }), status: 400, code: "InvalidEncoding", message: "UTF-8" },
-        { name: "an unpaired surrogate", event: () => postEventRequest("o", { body: '{"type":"A","data":{"n":"\uD800"}}' }), status: 400, code: "InvalidEncoding", message: "UTF-8" },
-        { name: "invalid base64", event: () => ({ ...postEventRequest("o", { body: ORDER }), isBase64Encoded: true, body: "!!!!" }), status: 400, code: "InvalidBody", message: "base64" },
+        {
+          name: "invalid UTF-8",
+          event: () =>
+            postBytesRequest("o", Buffer.concat([Buffer.from('{"type":"A","data":{"n":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}}')]), {
+              "content-type": "application/json",
+            }),
+          status: 400,
+          code: "InvalidEncoding",
+          message: "UTF-8",
+        },
+        {
+          name: "an unpaired surrogate",
+          event: () => postEventRequest("o", { body: '{"type":"A","data":{"n":"\uD800"}}' }),
+          status: 400,
+          code: "InvalidEncoding",
+          message: "UTF-8",
+        },
+        {
+          name: "invalid base64",
+          event: () => ({ ...postEventRequest("o", { body: ORDER }), isBase64Encoded: true, body: "!!!!" }),
+          status: 400,
+          code: "InvalidBody",
+          message: "base64",
+        },
         { name: "a JSON array", event: () => postEventRequest("o", { body: [ORDER] }), status: 400, code: "InvalidCommand", message: "JSON object" },
-        { name: "a missing type", event: () => postEventRequest("o", { body: { data: {} } }), status: 400, code: "InvalidCommand", message: "\"type\"" },
-        { name: "a type outside TYPE_PATTERN", event: () => postEventRequest("o", { body: { type: "1Order", data: {} } }), status: 400, code: "InvalidCommand", message: "\"type\"" },
-        { name: "missing data", event: () => postEventRequest("o", { body: { type: "A" } }), status: 400, code: "InvalidCommand", message: "\"data\"" },
-        { name: "data that is an array", event: () => postEventRequest("o", { body: { type: "A", data: [1] } }), status: 400, code: "InvalidCommand", message: "\"data\"" },
-        { name: "data that is null", event: () => postEventRequest("o", { body: { type: "A", data: null } }), status: 400, code: "InvalidCommand", message: "\"data\"" },
-        { name: "extra top-level keys", event: () => postEventRequest("o", { body: { ...ORDER, eventId: "x" } }), status: 400, code: "InvalidCommand", message: "\"eventId\"" },
-        { name: "a Content-Length over the limit", event: () => postEventRequest("o", { body: ORDER, headers: { "content-length": String(MAX_BODY + 1) } }), status: 413, code: "PayloadTooLarge", message: `${MAX_BODY} bytes` },
-        { name: "a malformed Content-Length", event: () => postEventRequest("o", { body: ORDER, headers: { "content-length": "12abc" } }), status: 400, code: "InvalidContentLength", message: "Content-Length" },
-        { name: "a body over the limit", event: () => postEventRequest("o", { body: { type: "A", data: { big } } }), status: 413, code: "PayloadTooLarge", message: `${MAX_BODY} bytes` },
-        { name: "a base64 body over the limit", event: () => postEventRequest("o", { body: { type: "A", data: { big } }, base64: true }), status: 413, code: "PayloadTooLarge", message: `${MAX_BODY} bytes` },
-        { name: "a body just over the limit in UTF-8 bytes", event: () => postEventRequest("o", { body: { type: "A", data: { s: "é".repeat(MAX_BODY / 2) } } }), status: 413, code: "PayloadTooLarge", message: "limit" },
-        { name: "a text/plain content type", event: () => postEventRequest("o", { body: ORDER, headers: { "content-type": "text/plain" } }), status: 415, code: "UnsupportedMediaType", message: "application/json" },
-        { name: "a missing content type", event: () => postEventRequest("o", { body: ORDER, noContentType: true }), status: 415, code: "UnsupportedMediaType", message: "missing" },
-        { name: "a non-UTF-8 charset", event: () => postEventRequest("o", { body: ORDER, headers: { "content-type": "application/json; charset=iso-8859-1" } }), status: 415, code: "UnsupportedMediaType", message: "charset" },
-        { name: "an empty Idempotency-Key", event: () => postEventRequest("o", { body: ORDER, headers: { "idempotency-key": "" } }), status: 400, code: "InvalidIdempotencyKey", message: "Idempotency-Key" },
-        { name: "an Idempotency-Key of 129 characters", event: () => postEventRequest("o", { body: ORDER, headers: { "idempotency-key": "k".repeat(129) } }), status: 400, code: "InvalidIdempotencyKey", message: "1-128" },
-        { name: "a non-ASCII Idempotency-Key", event: () => postEventRequest("o", { body: ORDER, headers: { "idempotency-key": "clé" } }), status: 400, code: "InvalidIdempotencyKey", message: "printable ASCII" },
+        { name: "a missing type", event: () => postEventRequest("o", { body: { data: {} } }), status: 400, code: "InvalidCommand", message: '"type"' },
+        {
+          name: "a type outside TYPE_PATTERN",
+          event: () => postEventRequest("o", { body: { type: "1Order", data: {} } }),
+          status: 400,
+          code: "InvalidCommand",
+          message: '"type"',
+        },
+        { name: "missing data", event: () => postEventRequest("o", { body: { type: "A" } }), status: 400, code: "InvalidCommand", message: '"data"' },
+        {
+          name: "data that is an array",
+          event: () => postEventRequest("o", { body: { type: "A", data: [1] } }),
+          status: 400,
+          code: "InvalidCommand",
+          message: '"data"',
+        },
+        {
+          name: "data that is null",
+          event: () => postEventRequest("o", { body: { type: "A", data: null } }),
+          status: 400,
+          code: "InvalidCommand",
+          message: '"data"',
+        },
+        {
+          name: "extra top-level keys",
+          event: () => postEventRequest("o", { body: { ...ORDER, eventId: "x" } }),
+          status: 400,
+          code: "InvalidCommand",
+          message: '"eventId"',
+        },
+        {
+          name: "a Content-Length over the limit",
+          event: () => postEventRequest("o", { body: ORDER, headers: { "content-length": String(MAX_BODY + 1) } }),
+          status: 413,
+          code: "PayloadTooLarge",
+          message: `${MAX_BODY} bytes`,
+        },
+        {
+          name: "a malformed Content-Length",
+          event: () => postEventRequest("o", { body: ORDER, headers: { "content-length": "12abc" } }),
+          status: 400,
+          code: "InvalidContentLength",
+          message: "Content-Length",
+        },
+        {
+          name: "a body over the limit",
+          event: () => postEventRequest("o", { body: { type: "A", data: { big } } }),
+          status: 413,
+          code: "PayloadTooLarge",
+          message: `${MAX_BODY} bytes`,
+        },
+        {
+          name: "a base64 body over the limit",
+          event: () => postEventRequest("o", { body: { type: "A", data: { big } }, base64: true }),
+          status: 413,
+          code: "PayloadTooLarge",
+          message: `${MAX_BODY} bytes`,
+        },
+        {
+          name: "a body just over the limit in UTF-8 bytes",
+          event: () => postEventRequest("o", { body: { type: "A", data: { s: "é".repeat(MAX_BODY / 2) } } }),
+          status: 413,
+          code: "PayloadTooLarge",
+          message: "limit",
+        },
+        {
+          name: "a text/plain content type",
+          event: () => postEventRequest("o", { body: ORDER, headers: { "content-type": "text/plain" } }),
+          status: 415,
+          code: "UnsupportedMediaType",
+          message: "application/json",
+        },
+        {
+          name: "a missing content type",
+          event: () => postEventRequest("o", { body: ORDER, noContentType: true }),
+          status: 415,
+          code: "UnsupportedMediaType",
+          message: "missing",
+        },
+        {
+          name: "a non-UTF-8 charset",
+          event: () => postEventRequest("o", { body: ORDER, headers: { "content-type": "application/json; charset=iso-8859-1" } }),
+          status: 415,
+          code: "UnsupportedMediaType",
+          message: "charset",
+        },
+        {
+          name: "an empty Idempotency-Key",
+          event: () => postEventRequest("o", { body: ORDER, headers: { "idempotency-key": "" } }),
+          status: 400,
+          code: "InvalidIdempotencyKey",
+          message: "Idempotency-Key",
+        },
+        {
+          name: "an Idempotency-Key of 129 characters",
+          event: () => postEventRequest("o", { body: ORDER, headers: { "idempotency-key": "k".repeat(129) } }),
+          status: 400,
+          code: "InvalidIdempotencyKey",
+          message: "1-128",
+        },
+        {
+          name: "a non-ASCII Idempotency-Key",
+          event: () => postEventRequest("o", { body: ORDER, headers: { "idempotency-key": "clé" } }),
+          status: 400,
+          code: "InvalidIdempotencyKey",
+          message: "printable ASCII",
+        },
       ];
       for (const c of cases) {
         it(`rejects ${c.name} with ${c.status}`, async () => {
@@ -234,7 +363,12 @@ describe("handlers/api", () => {
 
       it("rejects with 400 and the hook's message when validate() objects", async () => {
         const seen: unknown[] = [];
-        const h = await harness({ validate: (type, data) => { seen.push([type, data]); return type === "OrderPlaced" && (data as any).qty > 1 ? "qty must be 1 for now" : undefined; } });
+        const h = await harness({
+          validate: (type, data) => {
+            seen.push([type, data]);
+            return type === "OrderPlaced" && (data as any).qty > 1 ? "qty must be 1 for now" : undefined;
+          },
+        });
         await expectRejected(h, postEventRequest("o", { body: ORDER }), 400, "InvalidEvent", "qty must be 1 for now");
         expect(seen).to.deep.equal([["OrderPlaced", ORDER.data]]);
         const ok = await h.api(postEventRequest("o", { body: { type: "OrderPlaced", data: { qty: 1 } } }));
@@ -272,13 +406,20 @@ describe("handlers/api", () => {
         expect(body.error.message).to.include(event.requestContext.requestId);
         expect(res.body).to.not.include("secret-arn-123");
         expect(res.body).to.not.include("AccessDenied");
-        expect(h.logs.some((l) => l.level === "error" && String(l.error).includes("secret-arn-123") && l.requestId === event.requestContext.requestId)).to.equal(true);
+        expect(
+          h.logs.some((l) => l.level === "error" && String(l.error).includes("secret-arn-123") && l.requestId === event.requestContext.requestId),
+        ).to.equal(true);
         expect(await recordCount(h.stream)).to.equal(0);
       });
 
       it("answers a missing stream (a real emulator error) with 500", async () => {
         const h = await harness();
-        const api = createApi({ kinesis: h.kinesis, dynamodb: h.dynamodb, config: { streamName: uniqueName("absent"), tableName: h.table, maxBodyBytes: MAX_BODY }, log: () => undefined });
+        const api = createApi({
+          kinesis: h.kinesis,
+          dynamodb: h.dynamodb,
+          config: { streamName: uniqueName("absent"), tableName: h.table, maxBodyBytes: MAX_BODY },
+          log: () => undefined,
+        });
         const res = await api(postEventRequest("order-9", { body: ORDER }));
         expect(res.statusCode).to.equal(500);
         expect(res.body).to.not.include("ResourceNotFound");
@@ -306,8 +447,14 @@ describe("handlers/api", () => {
       const b = json(before);
       expect(before.statusCode).to.equal(200);
       expect(b).to.deep.equal({
-        aggregateId: "order-5", state: { qty: 2 }, version: 1, position: p1,
-        lastEventId: "01HZZZZZZZZZZZZZZZZZZZZZZZ", updatedAt: "2024-01-02T03:04:05.000Z", parked: false, visible: false,
+        aggregateId: "order-5",
+        state: { qty: 2 },
+        version: 1,
+        position: p1,
+        lastEventId: "01HZZZZZZZZZZZZZZZZZZZZZZZ",
+        updatedAt: "2024-01-02T03:04:05.000Z",
+        parked: false,
+        visible: false,
       });
       expect(before.headers.etag).to.equal('"1"');
       expect(before.headers["cache-control"]).to.equal("no-store");
@@ -355,15 +502,31 @@ describe("handlers/api", () => {
       expect(res.statusCode).to.equal(200);
       expect(json(res)).to.include({ parked: true, position: "100" });
       // Parked at its first event: the projector keeps an item with no state at position 0.
-      await h.dynamodb.send(new PutItemCommand({ TableName: h.table, Item: {
-        pk: { S: "order-8" }, deleted: { BOOL: false }, position: { S: padSequence("0") }, version: { N: "0" },
-        recentEventIds: { L: [] }, updatedAt: { S: "2024-01-02T03:04:06.000Z" }, parkedAt: { S: padSequence("7") },
-      } }));
+      await h.dynamodb.send(
+        new PutItemCommand({
+          TableName: h.table,
+          Item: {
+            pk: { S: "order-8" },
+            deleted: { BOOL: false },
+            position: { S: padSequence("0") },
+            version: { N: "0" },
+            recentEventIds: { L: [] },
+            updatedAt: { S: "2024-01-02T03:04:06.000Z" },
+            parkedAt: { S: padSequence("7") },
+          },
+        }),
+      );
       const first = await h.api(getAggregateRequest("order-8", "7"));
       expect(first.statusCode).to.equal(200);
       expect(json(first)).to.deep.equal({
-        aggregateId: "order-8", state: null, version: 0, position: "0", lastEventId: null,
-        updatedAt: "2024-01-02T03:04:06.000Z", parked: true, visible: false,
+        aggregateId: "order-8",
+        state: null,
+        version: 0,
+        position: "0",
+        lastEventId: null,
+        updatedAt: "2024-01-02T03:04:06.000Z",
+        parked: true,
+        visible: false,
       });
     });
 
@@ -388,7 +551,11 @@ describe("handlers/api", () => {
   describe("$default", () => {
     it("answers any other route or method with 404 naming the method and path", async () => {
       const h = await harness();
-      for (const [method, path] of [["GET", "/nope"], ["DELETE", "/aggregates/x"], ["PUT", "/aggregates/x/events"]]) {
+      for (const [method, path] of [
+        ["GET", "/nope"],
+        ["DELETE", "/aggregates/x"],
+        ["PUT", "/aggregates/x/events"],
+      ]) {
         const res = await h.api(defaultRouteRequest(method, path));
         expect(res.statusCode).to.equal(404);
         const body = json(res);

@@ -6,8 +6,12 @@ const ROLE = "arn:aws:iam::222222222222:role/analytics-writer";
 
 describe("assumeRoleCredentials", () => {
   let stub: StsStub;
-  beforeEach(async () => { stub = await startStsStub({ expectedExternalId: "ext-1" }); });
-  afterEach(async () => { await stub.close(); });
+  beforeEach(async () => {
+    stub = await startStsStub({ expectedExternalId: "ext-1" });
+  });
+  afterEach(async () => {
+    await stub.close();
+  });
 
   it("calls STS once for many uses and passes RoleArn, ExternalId and session name", async () => {
     const provider = assumeRoleCredentials(stub.client(), { roleArn: ROLE, externalId: "ext-1", sessionName: "event-bridge" });
@@ -48,7 +52,11 @@ describe("assumeRoleCredentials", () => {
     stub.failNext = { count: 1, code: "AccessDenied", status: 403 };
     const provider = assumeRoleCredentials(stub.client(), { roleArn: ROLE, externalId: "ext-1", sessionName: "s" });
     let error: unknown;
-    try { await provider(); } catch (err) { error = err; }
+    try {
+      await provider();
+    } catch (err) {
+      error = err;
+    }
     expect((error as Error)?.name).to.equal("AccessDenied");
     const creds = await provider();
     expect(creds.accessKeyId).to.equal("222222222222");
@@ -77,7 +85,11 @@ describe("assumeRoleCredentials", () => {
     now = t0 + 3600_000 + 1;
     stub.failNext = { count: 1, code: "ServiceUnavailable", status: 503 };
     let error: unknown;
-    try { await provider(); } catch (err) { error = err; }
+    try {
+      await provider();
+    } catch (err) {
+      error = err;
+    }
     expect((error as Error)?.name).to.equal("ServiceUnavailable");
     expect(stub.calls).to.have.length(3);
   });
@@ -85,7 +97,11 @@ describe("assumeRoleCredentials", () => {
   it("reports a wrong ExternalId as AccessDenied", async () => {
     const provider = assumeRoleCredentials(stub.client(), { roleArn: ROLE, externalId: "wrong", sessionName: "s" });
     let error: unknown;
-    try { await provider(); } catch (err) { error = err; }
+    try {
+      await provider();
+    } catch (err) {
+      error = err;
+    }
     expect((error as Error)?.name).to.equal("AccessDenied");
     expect(stub.calls[0].ExternalId).to.equal("wrong");
   });

@@ -13,7 +13,13 @@ import { startStsStub } from "../../support/stsStub";
 const RETRY = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2000 };
 const orderMap: Mapper = (e) => ({ contract: "order-lifecycle.v1", data: { kind: e.type, n: (e.data as { n: number }).n } });
 
-interface Setup { sourceStream: string; targetStream: string; targetArn: string; parkedTable: string; config: BridgeConfig }
+interface Setup {
+  sourceStream: string;
+  targetStream: string;
+  targetArn: string;
+  parkedTable: string;
+  config: BridgeConfig;
+}
 
 async function setup(overrides: Partial<BridgeConfig> = {}): Promise<Setup> {
   const sourceStream = uniqueName("bridge-src");
@@ -24,7 +30,14 @@ async function setup(overrides: Partial<BridgeConfig> = {}): Promise<Setup> {
     createStream(testKinesis(CONSUMER_ACCOUNT), targetStream, 2),
     createTable(testDynamo(), parkedTable, "sk"),
   ]);
-  const config: BridgeConfig = { targetStreamArn: targetArn, parkedTableName: parkedTable, retry: RETRY, maxRecordsPerCall: 500, maxBytesPerCall: 5 * 1024 * 1024, ...overrides };
+  const config: BridgeConfig = {
+    targetStreamArn: targetArn,
+    parkedTableName: parkedTable,
+    retry: RETRY,
+    maxRecordsPerCall: 500,
+    maxBytesPerCall: 5 * 1024 * 1024,
+    ...overrides,
+  };
   return { sourceStream, targetStream, targetArn, parkedTable, config };
 }
 
@@ -34,7 +47,11 @@ function consumerKinesis() {
 }
 
 async function envelopeRecords(s: Setup, events: EventEnvelope[]): Promise<KinesisStreamRecord[]> {
-  return sourceRecords(testKinesis(), s.sourceStream, events.map((e) => ({ partitionKey: e.aggregateId, body: e })));
+  return sourceRecords(
+    testKinesis(),
+    s.sourceStream,
+    events.map((e) => ({ partitionKey: e.aggregateId, body: e })),
+  );
 }
 
 function idsOf(items: { wire: { id: string } }[]): string[] {
@@ -52,17 +69,31 @@ describe("bridge", () => {
     const map: Mapper = (e) => {
       if (e.type === "Internal") return undefined;
       if (e.type === "Nothing") return [];
-      if (e.type === "OrderSplit") return [{ contract: "order-lifecycle.v1", data: { part: 0 } }, { contract: "order-lifecycle.v1", data: { part: 1 } }];
+      if (e.type === "OrderSplit")
+        return [
+          { contract: "order-lifecycle.v1", data: { part: 0 } },
+          { contract: "order-lifecycle.v1", data: { part: 1 } },
+        ];
       return orderMap(e);
     };
     const records = await envelopeRecords(s, events);
     const logs: Record<string, unknown>[] = [];
-    const bridge = createBridge({ kinesis: consumerKinesis(), dynamodb: testDynamo(), map, config: s.config, clock: recordingClock(), log: (e) => logs.push(e) });
+    const bridge = createBridge({
+      kinesis: consumerKinesis(),
+      dynamodb: testDynamo(),
+      map,
+      config: s.config,
+      clock: recordingClock(),
+      log: (e) => logs.push(e),
+    });
     expect(await bridge({ Records: records })).to.deep.equal({ batchItemFailures: [] });
 
     const out = await landed(s.targetStream);
-    const expectedIds = events.filter((e) => !["Internal", "Nothing", "OrderSplit"].includes(e.type)).map((e) => e.eventId)
-      .concat([`${tag}-e3#0`, `${tag}-e3#1`]).sort();
+    const expectedIds = events
+      .filter((e) => !["Internal", "Nothing", "OrderSplit"].includes(e.type))
+      .map((e) => e.eventId)
+      .concat([`${tag}-e3#0`, `${tag}-e3#1`])
+      .sort();
     expect(idsOf(out)).to.deep.equal(expectedIds);
     for (const { partitionKey, wire } of out) {
       const source = events.find((e) => e.eventId === wire.eventId)!;
@@ -75,8 +106,12 @@ describe("bridge", () => {
     // Per aggregate, the order on the target is the source order.
     for (let a = 0; a < 4; a++) {
       const agg = `${tag}-agg${a}`;
-      expect(out.filter((o) => o.partitionKey === agg).map((o) => o.wire.id))
-        .to.deep.equal(out.filter((o) => o.partitionKey === agg).map((o) => o.wire.id).sort((x, y) => idNum(x) - idNum(y)));
+      expect(out.filter((o) => o.partitionKey === agg).map((o) => o.wire.id)).to.deep.equal(
+        out
+          .filter((o) => o.partitionKey === agg)
+          .map((o) => o.wire.id)
+          .sort((x, y) => idNum(x) - idNum(y)),
+      );
     }
     expect(logs).to.deep.equal([]);
   });
@@ -138,9 +173,13 @@ describe("bridge", () => {
     const tag = uniqueName("budget");
     const events = makeEnvelopes(30, 6, tag);
     events[12].type = "OrderSplit";
-    const map: Mapper = (e) => e.type === "OrderSplit"
-      ? [{ contract: "order-lifecycle.v1", data: 0 }, { contract: "order-lifecycle.v1", data: 1 }]
-      : orderMap(e);
+    const map: Mapper = (e) =>
+      e.type === "OrderSplit"
+        ? [
+            { contract: "order-lifecycle.v1", data: 0 },
+            { contract: "order-lifecycle.v1", data: 1 },
+          ]
+        : orderMap(e);
     const records = await envelopeRecords(s, events);
     const kinesis = consumerKinesis();
     const calls = observePutRecords(kinesis);
@@ -167,7 +206,7 @@ describe("bridge", () => {
     const from = records.findIndex((r) => r.kinesis.sequenceNumber === result.batchItemFailures[0].itemIdentifier);
     expect(await bridge({ Records: records.slice(from) })).to.deep.equal({ batchItemFailures: [] });
     const after = await landed(s.targetStream);
-    const expected = events.flatMap((e) => e.type === "OrderSplit" ? [`${e.eventId}#0`, `${e.eventId}#1`] : [e.eventId]).sort();
+    const expected = events.flatMap((e) => (e.type === "OrderSplit" ? [`${e.eventId}#0`, `${e.eventId}#1`] : [e.eventId])).sort();
     expect([...new Set(idsOf(after))].sort()).to.deep.equal(expected);
   });
 
@@ -228,7 +267,14 @@ describe("bridge", () => {
       ...events.slice(1).map((e) => ({ partitionKey: e.aggregateId, body: e })),
     ];
     const records = await sourceRecords(testKinesis(), s.sourceStream, items);
-    const bridge = createBridge({ kinesis: consumerKinesis(), dynamodb: testDynamo(), map: orderMap, config: s.config, clock: recordingClock(), log: () => undefined });
+    const bridge = createBridge({
+      kinesis: consumerKinesis(),
+      dynamodb: testDynamo(),
+      map: orderMap,
+      config: s.config,
+      clock: recordingClock(),
+      log: () => undefined,
+    });
     expect(await bridge({ Records: records })).to.deep.equal({ batchItemFailures: [{ itemIdentifier: records[1].kinesis.sequenceNumber }] });
     expect(idsOf(await landed(s.targetStream))).to.deep.equal(events.map((e) => e.eventId).sort());
   });
@@ -238,7 +284,8 @@ describe("bridge", () => {
     const events = makeEnvelopes(10, 3, uniqueName("throttle"));
     const kinesis = consumerKinesis();
     const faults = injectFaults(kinesis, (name, _input, attempt) =>
-      name === "PutRecordsCommand" && attempt <= 2 ? serviceError("ProvisionedThroughputExceededException") : undefined);
+      name === "PutRecordsCommand" && attempt <= 2 ? serviceError("ProvisionedThroughputExceededException") : undefined,
+    );
     const clock = recordingClock();
     const bridge = createBridge({ kinesis, dynamodb: testDynamo(), map: orderMap, config: s.config, clock, log: () => undefined });
     expect(await bridge({ Records: await envelopeRecords(s, events) })).to.deep.equal({ batchItemFailures: [] });
@@ -301,8 +348,17 @@ describe("bridge", () => {
   });
 
   it("reads its configuration from the environment", () => {
-    const config = bridgeConfigFromEnv({ TARGET_STREAM_ARN: "arn:aws:kinesis:us-east-1:222222222222:stream/a", PARKED_TABLE_NAME: "p", RETRY_MAX_ATTEMPTS: "4" });
-    expect(config).to.deep.include({ targetStreamArn: "arn:aws:kinesis:us-east-1:222222222222:stream/a", parkedTableName: "p", maxRecordsPerCall: 500, maxBytesPerCall: 5 * 1024 * 1024 });
+    const config = bridgeConfigFromEnv({
+      TARGET_STREAM_ARN: "arn:aws:kinesis:us-east-1:222222222222:stream/a",
+      PARKED_TABLE_NAME: "p",
+      RETRY_MAX_ATTEMPTS: "4",
+    });
+    expect(config).to.deep.include({
+      targetStreamArn: "arn:aws:kinesis:us-east-1:222222222222:stream/a",
+      parkedTableName: "p",
+      maxRecordsPerCall: 500,
+      maxBytesPerCall: 5 * 1024 * 1024,
+    });
     expect(config.retry.maxAttempts).to.equal(4);
     expect(() => bridgeConfigFromEnv({ PARKED_TABLE_NAME: "p" })).to.throw(/TARGET_STREAM_ARN/);
   });
@@ -326,7 +382,12 @@ describe("chunkBySize at the PutRecords limits", () => {
 
   it("keeps order and loses nothing", () => {
     const sizes = Array.from({ length: 3000 }, (_, i) => (i * 7919) % 20_000);
-    const chunks = chunkBySize(sizes.map((size, i) => ({ size, i })), (x) => x.size, PUT_RECORDS_MAX_RECORDS, PUT_RECORDS_MAX_BYTES);
+    const chunks = chunkBySize(
+      sizes.map((size, i) => ({ size, i })),
+      (x) => x.size,
+      PUT_RECORDS_MAX_RECORDS,
+      PUT_RECORDS_MAX_BYTES,
+    );
     expect(chunks.flat().map((x) => x.i)).to.deep.equal(sizes.map((_, i) => i));
     for (const c of chunks) {
       expect(c.length).to.be.at.most(500);

@@ -1,9 +1,17 @@
 import { expect } from "chai";
 import { createHash } from "crypto";
 // The official deaggregator (awslabs/kinesis-aggregation), a devDependency only.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const agg = require("aws-kinesis-agg");
-import { aggregateEntries, aggregateModeFromEnv, AnalyticsWireRecord, BridgeConfig, bridgeConfigFromEnv, createBridge, Mapper, OutputEntry } from "../../../handlers/bridge";
+import {
+  aggregateEntries,
+  aggregateModeFromEnv,
+  AnalyticsWireRecord,
+  BridgeConfig,
+  bridgeConfigFromEnv,
+  createBridge,
+  Mapper,
+  OutputEntry,
+} from "../../../handlers/bridge";
 import { kinesisClient } from "../../../handlers/shared/clients";
 import { EventEnvelope } from "../../../handlers/shared/envelope";
 import { KinesisStreamRecord } from "../../../handlers/shared/kinesisEvent";
@@ -12,16 +20,24 @@ import { KINESIS_MAX_RECORD_BYTES } from "../../../handlers/bridge/putRecordsChu
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, readStream, testDynamo, testKinesis, uniqueName } from "../../support/aws";
 import { makeEnvelopes, recordingClock, sourceRecords } from "../../support/bridge";
 
-interface Deaggregated { partitionKey: string; data: Buffer; subSequenceNumber?: number }
+interface Deaggregated {
+  partitionKey: string;
+  data: Buffer;
+  subSequenceNumber?: number;
+}
 
 /** Deaggregates one Kinesis record with the official module, checksums verified. */
 function deaggregate(partitionKey: string, data: Buffer, sequenceNumber = "1"): Deaggregated[] {
   let out: Deaggregated[] = [];
   let error: Error | undefined;
-  agg.deaggregateSync({ partitionKey, sequenceNumber, data: data.toString("base64"), kinesisSchemaVersion: "1.0", approximateArrivalTimestamp: 0 }, true, (err: Error, records?: any[]) => {
-    if (err) error = err;
-    else out = (records ?? []).map((r) => ({ partitionKey: r.partitionKey, data: Buffer.from(r.data, "base64"), subSequenceNumber: r.subSequenceNumber }));
-  });
+  agg.deaggregateSync(
+    { partitionKey, sequenceNumber, data: data.toString("base64"), kinesisSchemaVersion: "1.0", approximateArrivalTimestamp: 0 },
+    true,
+    (err: Error, records?: any[]) => {
+      if (err) error = err;
+      else out = (records ?? []).map((r) => ({ partitionKey: r.partitionKey, data: Buffer.from(r.data, "base64"), subSequenceNumber: r.subSequenceNumber }));
+    },
+  );
   if (error) throw error;
   return out;
 }
@@ -29,7 +45,7 @@ function deaggregate(partitionKey: string, data: Buffer, sequenceNumber = "1"): 
 /** Deterministic pseudo-random bytes. */
 function bytes(n: number, seed: number): Buffer {
   const b = Buffer.alloc(n);
-  let x = seed * 2654435761 >>> 0;
+  let x = (seed * 2654435761) >>> 0;
   for (let i = 0; i < n; i++) {
     x = (x * 1103515245 + 12345) >>> 0;
     b[i] = x >>> 24;
@@ -44,7 +60,11 @@ describe("kplAggregate: the aws-kinesis-agg format", () => {
     for (let i = 0; i < 40; i++) records.push({ partitionKey: `agg-${i % 7}-ü`, data: bytes(sizes[i % sizes.length], i) });
     const data = encodeAggregated(records);
     expect([...data.subarray(0, 4)]).to.deep.equal([0xf3, 0x89, 0x9a, 0xc2]);
-    expect(data.subarray(data.length - 16)).to.deep.equal(createHash("md5").update(data.subarray(4, data.length - 16)).digest());
+    expect(data.subarray(data.length - 16)).to.deep.equal(
+      createHash("md5")
+        .update(data.subarray(4, data.length - 16))
+        .digest(),
+    );
     const out = deaggregate("outer", data);
     expect(out.map((r) => r.partitionKey)).to.deep.equal(records.map((r) => r.partitionKey));
     expect(out.map((r) => r.data.toString("hex"))).to.deep.equal(records.map((r) => Buffer.from(r.data).toString("hex")));
@@ -55,7 +75,17 @@ describe("kplAggregate: the aws-kinesis-agg format", () => {
     const records = Array.from({ length: 25 }, (_, i) => ({ partitionKey: `k${i % 4}`, data: bytes(50 + i * 13, i) }));
     const ours = encodeAggregated(records);
     const theirs: Buffer[] = [];
-    await new Promise<void>((resolve, reject) => agg.aggregate(records, (encoded: { data: Buffer }, done: () => void) => { theirs.push(encoded.data); done(); }, resolve, reject));
+    await new Promise<void>((resolve, reject) =>
+      agg.aggregate(
+        records,
+        (encoded: { data: Buffer }, done: () => void) => {
+          theirs.push(encoded.data);
+          done();
+        },
+        resolve,
+        reject,
+      ),
+    );
     expect(theirs).to.have.length(1);
     expect(ours.toString("hex")).to.equal(Buffer.from(theirs[0]).toString("hex"));
   });
@@ -71,7 +101,7 @@ describe("kplAggregate: the aws-kinesis-agg format", () => {
   });
 
   it("packs in order within the 1 MiB record limit, exactly (the predicted size is the encoded size)", () => {
-    const items = Array.from({ length: 900 }, (_, i) => ({ partitionKey: `agg-${i % 13}`, data: bytes(1000 + (i * 37) % 9000, i), i }));
+    const items = Array.from({ length: 900 }, (_, i) => ({ partitionKey: `agg-${i % 13}`, data: bytes(1000 + ((i * 37) % 9000), i), i }));
     const keyBytes = "shardId-000000000000".length;
     const packs = packAggregates(items, keyBytes, KINESIS_MAX_RECORD_BYTES);
     expect(packs.flatMap((p) => p.items.map((x) => x.i))).to.deep.equal(items.map((x) => x.i));
@@ -89,8 +119,16 @@ describe("kplAggregate: the aws-kinesis-agg format", () => {
 
   it("sends a record too large to aggregate on its own, unaggregated", () => {
     const big = { partitionKey: "k", data: Buffer.alloc(KINESIS_MAX_RECORD_BYTES - 30) };
-    const packs = packAggregates([{ partitionKey: "k", data: Buffer.alloc(10) }, big, { partitionKey: "k", data: Buffer.alloc(10) }], 20, KINESIS_MAX_RECORD_BYTES);
-    expect(packs.map((p) => [p.items.length, p.aggregate])).to.deep.equal([[1, true], [1, false], [1, true]]);
+    const packs = packAggregates(
+      [{ partitionKey: "k", data: Buffer.alloc(10) }, big, { partitionKey: "k", data: Buffer.alloc(10) }],
+      20,
+      KINESIS_MAX_RECORD_BYTES,
+    );
+    expect(packs.map((p) => [p.items.length, p.aggregate])).to.deep.equal([
+      [1, true],
+      [1, false],
+      [1, true],
+    ]);
     expect(KPL_FRAMING_BYTES).to.equal(20);
   });
 
@@ -101,9 +139,15 @@ describe("kplAggregate: the aws-kinesis-agg format", () => {
     expect(aggregateEntries(entries, records, "off")).to.equal(entries);
     const byShard = aggregateEntries(entries, records, "sourceShard");
     expect(byShard.map((e) => [e.partitionKey, e.source])).to.deep.equal([["shardId-000000000007", 0]]);
-    expect(deaggregate(byShard[0].partitionKey, Buffer.from(byShard[0].data)).map((r) => r.data.toString())).to.deep.equal(entries.map((e) => Buffer.from(e.data).toString()));
+    expect(deaggregate(byShard[0].partitionKey, Buffer.from(byShard[0].data)).map((r) => r.data.toString())).to.deep.equal(
+      entries.map((e) => Buffer.from(e.data).toString()),
+    );
     const byKey = aggregateEntries(entries, records, "partitionKey");
-    expect(byKey.map((e) => [e.partitionKey, e.source])).to.deep.equal([["a0", 0], ["a1", 1], ["a2", 2]]);
+    expect(byKey.map((e) => [e.partitionKey, e.source])).to.deep.equal([
+      ["a0", 0],
+      ["a1", 1],
+      ["a2", 2],
+    ]);
     // A group of one goes out plain.
     expect(aggregateEntries(entries.slice(0, 2), records, "partitionKey").map((e) => Buffer.from(e.data).toString())).to.deep.equal(['{"n":0}', '{"n":1}']);
   });
@@ -129,32 +173,52 @@ describe("bridge with KPL aggregation on (emulators, official deaggregator)", ()
       createStream(testKinesis(CONSUMER_ACCOUNT), targetStream, 4),
       createTable(testDynamo(), parkedTable, "sk"),
     ]);
-    const config: BridgeConfig = { targetStreamArn: targetArn, parkedTableName: parkedTable, retry: RETRY, maxRecordsPerCall: 500, maxBytesPerCall: 5 * 1024 * 1024, aggregate };
+    const config: BridgeConfig = {
+      targetStreamArn: targetArn,
+      parkedTableName: parkedTable,
+      retry: RETRY,
+      maxRecordsPerCall: 500,
+      maxBytesPerCall: 5 * 1024 * 1024,
+      aggregate,
+    };
     return { sourceStream, targetStream, config };
   }
 
   /** Every wire record on the target, deaggregated, with the shard it landed on and its outer key. */
   async function landedDeaggregated(stream: string) {
     const raw = await readStream(testKinesis(CONSUMER_ACCOUNT), stream, CONSUMER_ACCOUNT);
-    return raw.flatMap((r) => deaggregate(r.kinesis.partitionKey, Buffer.from(r.kinesis.data, "base64"), r.kinesis.sequenceNumber)
-      .map((u) => ({ shard: r.eventID.split(":")[0], outerKey: r.kinesis.partitionKey, innerKey: u.partitionKey, wire: JSON.parse(u.data.toString("utf8")) as AnalyticsWireRecord })));
+    return raw.flatMap((r) =>
+      deaggregate(r.kinesis.partitionKey, Buffer.from(r.kinesis.data, "base64"), r.kinesis.sequenceNumber).map((u) => ({
+        shard: r.eventID.split(":")[0],
+        outerKey: r.kinesis.partitionKey,
+        innerKey: u.partitionKey,
+        wire: JSON.parse(u.data.toString("utf8")) as AnalyticsWireRecord,
+      })),
+    );
   }
 
   function observe(kinesis: ReturnType<typeof kinesisClient>) {
     const calls: { records: number; keys: string[]; sizes: number[] }[] = [];
-    kinesis.middlewareStack.add((next, context) => async (args: any) => {
-      if (context.commandName === "PutRecordsCommand") {
-        const r = args.input.Records as { Data: Uint8Array; PartitionKey: string }[];
-        calls.push({ records: r.length, keys: r.map((x) => x.PartitionKey), sizes: r.map((x) => x.Data.length) });
-      }
-      return next(args);
-    }, { step: "initialize", name: "kplObserve", priority: "high" });
+    kinesis.middlewareStack.add(
+      (next, context) => async (args: any) => {
+        if (context.commandName === "PutRecordsCommand") {
+          const r = args.input.Records as { Data: Uint8Array; PartitionKey: string }[];
+          calls.push({ records: r.length, keys: r.map((x) => x.PartitionKey), sizes: r.map((x) => x.Data.length) });
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "kplObserve", priority: "high" },
+    );
     return calls;
   }
 
   async function run(aggregate: BridgeConfig["aggregate"], events: EventEnvelope[]) {
     const s = await setup(aggregate);
-    const records = await sourceRecords(testKinesis(), s.sourceStream, events.map((e) => ({ partitionKey: e.aggregateId, body: e })));
+    const records = await sourceRecords(
+      testKinesis(),
+      s.sourceStream,
+      events.map((e) => ({ partitionKey: e.aggregateId, body: e })),
+    );
     const kinesis = kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) });
     const calls = observe(kinesis);
     const bridge = createBridge({ kinesis, dynamodb: testDynamo(), map, config: s.config, clock: recordingClock(), log: () => undefined });
@@ -197,26 +261,34 @@ describe("bridge with KPL aggregation on (emulators, official deaggregator)", ()
     const events = makeEnvelopes(120, 9, tag);
     const s = await setup("sourceShard");
     s.config.retry = { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 };
-    const records = await sourceRecords(testKinesis(), s.sourceStream, events.map((e) => ({ partitionKey: e.aggregateId, body: e })));
+    const records = await sourceRecords(
+      testKinesis(),
+      s.sourceStream,
+      events.map((e) => ({ partitionKey: e.aggregateId, body: e })),
+    );
     const kinesis = kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) });
     const calls = observe(kinesis);
     // The second aggregated record always fails (its entries are not JSON, so fail by position).
     let call = 0;
-    kinesis.middlewareStack.add((next, context) => async (args: any) => {
-      if (context.commandName !== "PutRecordsCommand") return next(args);
-      call += 1;
-      const entries = args.input.Records as unknown[];
-      const failIndex = call === 1 ? 1 : call === 2 ? 0 : -1;
-      if (failIndex < 0) return next(args);
-      const kept = entries.filter((_, i) => i !== failIndex);
-      const result: any = kept.length ? await next({ ...args, input: { ...args.input, Records: kept } }) : { output: { Records: [] }, response: {} };
-      const answered = result.output.Records as object[];
-      const merged: object[] = [];
-      let k = 0;
-      for (let i = 0; i < entries.length; i++) merged.push(i === failIndex ? { ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: "injected" } : answered[k++]);
-      result.output = { ...result.output, Records: merged, FailedRecordCount: 1 };
-      return result;
-    }, { step: "initialize", name: "kplFailSecond", priority: "low" });
+    kinesis.middlewareStack.add(
+      (next, context) => async (args: any) => {
+        if (context.commandName !== "PutRecordsCommand") return next(args);
+        call += 1;
+        const entries = args.input.Records as unknown[];
+        const failIndex = call === 1 ? 1 : call === 2 ? 0 : -1;
+        if (failIndex < 0) return next(args);
+        const kept = entries.filter((_, i) => i !== failIndex);
+        const result: any = kept.length ? await next({ ...args, input: { ...args.input, Records: kept } }) : { output: { Records: [] }, response: {} };
+        const answered = result.output.Records as object[];
+        const merged: object[] = [];
+        let k = 0;
+        for (let i = 0; i < entries.length; i++)
+          merged.push(i === failIndex ? { ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: "injected" } : answered[k++]);
+        result.output = { ...result.output, Records: merged, FailedRecordCount: 1 };
+        return result;
+      },
+      { step: "initialize", name: "kplFailSecond", priority: "low" },
+    );
     const bridge = createBridge({ kinesis, dynamodb: testDynamo(), map: big, config: s.config, clock: recordingClock(), log: () => undefined });
     const result = await bridge({ Records: records });
     // ~20 KB each: 51 fit in 1 MiB, so the aggregates hold 51, 51 and 18 source records.

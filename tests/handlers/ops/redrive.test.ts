@@ -51,7 +51,13 @@ function afterSend(client: DynamoDBClient, commandName: string, hook: () => Prom
 }
 
 function projector(rig: Pick<Rig, "table" | "parked">, reduce: Reducer<unknown>, dynamodb = dynamoClient()) {
-  return createProjector({ dynamodb, reduce, clock: fastClock(), log: () => {}, config: { tableName: rig.table, parkedTableName: rig.parked, dedupWindow: 64, retry: RETRY, maxFoldAttempts: 5 } });
+  return createProjector({
+    dynamodb,
+    reduce,
+    clock: fastClock(),
+    log: () => {},
+    config: { tableName: rig.table, parkedTableName: rig.parked, dedupWindow: 64, retry: RETRY, maxFoldAttempts: 5 },
+  });
 }
 const config = (rig: Rig): RedriveConfig => ({ tableName: rig.table, parkedTableName: rig.parked, dedupWindow: 64, retry: RETRY });
 
@@ -74,7 +80,16 @@ describe("re-drive", function () {
   describe("projector", () => {
     it("lists parked events (table, aggregate, sequence, reason, status) and, after the fix, applies the backlog in order and lifts the block", async () => {
       const rig = await setupRig();
-      const records = await append(rig, [placed("a"), placed("b"), explode("a"), line("a", 3), line("b"), line("a", 4), { partitionKey: "c", bytes: Buffer.from("not json") }, placed("c")]);
+      const records = await append(rig, [
+        placed("a"),
+        placed("b"),
+        explode("a"),
+        line("a", 3),
+        line("b"),
+        line("a", 4),
+        { partitionKey: "c", bytes: Buffer.from("not json") },
+        placed("c"),
+      ]);
       await projector(rig, buggyReduce)({ Records: records });
 
       const listing = await listParked(rig.dynamo, rig.parked, rig.table);
@@ -90,7 +105,10 @@ describe("re-drive", function () {
       expect(listing[3].reason).to.match(/not UTF-8 JSON/);
 
       const results = await redriveProjector(rig.dynamo, fixedReduce, config(rig));
-      expect(results.map((r) => [r.aggregateId, r.outcome, r.applied, r.deleted, r.stillParked])).to.deep.equal([["a", "applied", 3, 3, 0], ["c", "stillBlocked", 0, 0, 2]]);
+      expect(results.map((r) => [r.aggregateId, r.outcome, r.applied, r.deleted, r.stillParked])).to.deep.equal([
+        ["a", "applied", 3, 3, 0],
+        ["c", "stillBlocked", 0, 0, 2],
+      ]);
 
       // Aggregate a: as if the fix had been deployed from the start; c still waits behind its garbage; b untouched.
       const expected = await projectedFromScratch(rig, records, fixedReduce);
@@ -110,7 +128,10 @@ describe("re-drive", function () {
       expect(r).to.include({ outcome: "stillBlocked", applied: 2, deleted: 2, stillParked: 2 });
       expect(r.reason).to.match(/not UTF-8 JSON/);
       const parked = await parkedEvents(rig.dynamo, rig.parked);
-      expect(parked.map((p) => [p.sequenceNumber, p.parkedBehind])).to.deep.equal([[records[3].kinesis.sequenceNumber, undefined], [records[4].kinesis.sequenceNumber, records[3].kinesis.sequenceNumber]]);
+      expect(parked.map((p) => [p.sequenceNumber, p.parkedBehind])).to.deep.equal([
+        [records[3].kinesis.sequenceNumber, undefined],
+        [records[4].kinesis.sequenceNumber, records[3].kinesis.sequenceNumber],
+      ]);
       const item = (await snapshot(rig.dynamo, rig.table))[0];
       expect(item.position.S!.replace(/^0+/, "")).to.equal(records[2].kinesis.sequenceNumber);
       expect(item.parkedAt.S!.replace(/^0+/, "")).to.equal(records[3].kinesis.sequenceNumber);
@@ -130,7 +151,11 @@ describe("re-drive", function () {
       const crashing = dynamoClient();
       injectFaults(crashing, (name) => (name === "BatchWriteItemCommand" ? serviceError("AccessDeniedException", 400) : undefined));
       let error: unknown;
-      try { await redriveAggregate(crashing, fixedReduce, config(rig), "a"); } catch (e) { error = e; }
+      try {
+        await redriveAggregate(crashing, fixedReduce, config(rig), "a");
+      } catch (e) {
+        error = e;
+      }
       expect(String(error)).to.match(/AccessDenied/);
       const afterCrash = await tables(rig);
       expect(afterCrash.parked).to.have.length(3); // applied but not yet cleaned up
@@ -187,13 +212,20 @@ describe("re-drive", function () {
         let redriven: Awaited<ReturnType<typeof redriveAggregate>> | undefined;
         let redriving: Promise<Awaited<ReturnType<typeof redriveAggregate>>> | undefined;
         let openGate = () => {};
-        const gate = new Promise<void>((resolve) => { openGate = resolve; });
+        const gate = new Promise<void>((resolve) => {
+          openGate = resolve;
+        });
         beforeSend(client, "BatchWriteItemCommand", async () => {
           if (redriving) return;
           // The re-drive reads the item and the rows before e is parked, then waits at its write...
           let ready = () => {};
-          const readyToWrite = new Promise<void>((resolve) => { ready = resolve; });
-          beforeSend(redriveClient, "PutItemCommand", async () => { ready(); await gate; });
+          const readyToWrite = new Promise<void>((resolve) => {
+            ready = resolve;
+          });
+          beforeSend(redriveClient, "PutItemCommand", async () => {
+            ready();
+            await gate;
+          });
           redriving = redriveAggregate(redriveClient, fixedReduce, config(rig), "a");
           await readyToWrite;
         });
@@ -210,7 +242,9 @@ describe("re-drive", function () {
         const expected = await projectedFromScratch(rig, all, fixedReduce);
         expect((await tables(rig)).readModel).to.deep.equal(expected.readModel);
         // e's row, parked before the projector applied it, is listed as applied; the next re-drive deletes it.
-        expect((await listParked(rig.dynamo, rig.parked, rig.table)).map((r) => [r.sequenceNumber, r.status])).to.deep.equal([[e.kinesis.sequenceNumber, "applied"]]);
+        expect((await listParked(rig.dynamo, rig.parked, rig.table)).map((r) => [r.sequenceNumber, r.status])).to.deep.equal([
+          [e.kinesis.sequenceNumber, "applied"],
+        ]);
         expect(await redriveAggregate(rig.dynamo, fixedReduce, config(rig), "a")).to.include({ outcome: "notBlocked", deleted: 1, stillParked: 0 });
         expect(await tables(rig)).to.deep.equal({ readModel: expected.readModel, parked: [] });
       }
@@ -225,16 +259,20 @@ describe("re-drive", function () {
       const pause = (maxMs: number) => new Promise((r) => setTimeout(r, Math.floor(random() * maxMs)));
       const jittered = (who: keyof typeof conflicts) => {
         const client = dynamoClient();
-        client.middlewareStack.add((next, context) => async (args) => {
-          await pause(who === "redrive" ? 6 : 3);
-          if (who === "projector" && context.commandName === "PutItemCommand" && (args.input as { Item?: Record<string, unknown> }).Item?.parkedThrough) parkedThroughWrites += 1;
-          try {
-            return await next(args);
-          } catch (err) {
-            if ((err as Error).name === "ConditionalCheckFailedException") conflicts[who] += 1;
-            throw err;
-          }
-        }, { step: "initialize", name: "jitter", priority: "high" });
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            await pause(who === "redrive" ? 6 : 3);
+            if (who === "projector" && context.commandName === "PutItemCommand" && (args.input as { Item?: Record<string, unknown> }).Item?.parkedThrough)
+              parkedThroughWrites += 1;
+            try {
+              return await next(args);
+            } catch (err) {
+              if ((err as Error).name === "ConditionalCheckFailedException") conflicts[who] += 1;
+              throw err;
+            }
+          },
+          { step: "initialize", name: "jitter", priority: "high" },
+        );
         return client;
       };
       for (let round = 0; round < ROUNDS; round++) {
@@ -264,12 +302,17 @@ describe("re-drive", function () {
         await redriveProjector(rig.dynamo, fixedReduce, config(rig));
         await fixed({ Records: all });
         const results = await redriveProjector(rig.dynamo, fixedReduce, config(rig));
-        expect(results.every((r) => r.outcome === "notBlocked" && r.stranded === undefined), `round ${round}`).to.equal(true);
+        expect(
+          results.every((r) => r.outcome === "notBlocked" && r.stranded === undefined),
+          `round ${round}`,
+        ).to.equal(true);
         const expected = await projectedFromScratch(rig, all, fixedReduce);
         // Applied once each, in order (the state lists lines in the order applied; recentEventIds are in order too).
         expect(await tables(rig), `round ${round}`).to.deep.equal({ readModel: expected.readModel, parked: [] });
       }
-      console.log(`      re-drive racing the projector: ${ROUNDS}/${ROUNDS} rounds in order; projector writes advancing parkedThrough: ${parkedThroughWrites}; conditional-write conflicts: re-drive ${conflicts.redrive}, projector ${conflicts.projector}`);
+      console.log(
+        `      re-drive racing the projector: ${ROUNDS}/${ROUNDS} rounds in order; projector writes advancing parkedThrough: ${parkedThroughWrites}; conditional-write conflicts: re-drive ${conflicts.redrive}, projector ${conflicts.projector}`,
+      );
     });
 
     it("keeps a rejected duplicate (an eventId applied before with other data) parked behind a block as rejected, and applies the rest", async () => {
@@ -281,11 +324,22 @@ describe("re-drive", function () {
       expect(r).to.include({ outcome: "applied", applied: 3, deleted: 3, stillParked: 1 });
       expect(r.rejected!.map((x) => x.sequenceNumber)).to.deep.equal([records[3].kinesis.sequenceNumber]);
       const listing = await listParked(rig.dynamo, rig.parked, rig.table);
-      expect(listing.map((x) => [x.sequenceNumber, x.status, x.reason])).to.deep.equal([[records[3].kinesis.sequenceNumber, "rejected", "Idempotency-Key reused with different data"]]);
+      expect(listing.map((x) => [x.sequenceNumber, x.status, x.reason])).to.deep.equal([
+        [records[3].kinesis.sequenceNumber, "rejected", "Idempotency-Key reused with different data"],
+      ]);
       const expected = await projectedFromScratch(rig, records, fixedReduce);
       expect(await tables(rig)).to.deep.equal(expected);
       // Running it again changes nothing and never deletes the rejected row.
-      expect(await redriveProjector(rig.dynamo, fixedReduce, config(rig))).to.deep.equal([{ aggregateId: "a", outcome: "notBlocked", applied: 0, deleted: 0, stillParked: 1, rejected: listing.map(({ table, status, ...row }) => row) }]);
+      expect(await redriveProjector(rig.dynamo, fixedReduce, config(rig))).to.deep.equal([
+        {
+          aggregateId: "a",
+          outcome: "notBlocked",
+          applied: 0,
+          deleted: 0,
+          stillParked: 1,
+          rejected: listing.map(({ table: _table, status: _status, ...row }) => row),
+        },
+      ]);
       expect(await tables(rig)).to.deep.equal(expected);
     });
 
@@ -293,11 +347,12 @@ describe("re-drive", function () {
       const rig = await setupRig();
       const records = await append(rig, [placed("a"), explode("a"), line("a")]);
       await projector(rig, buggyReduce)({ Records: records });
-      const run = (args: string[]) => promisify(execFile)("npx", ["ts-node", "--transpile-only", "scripts/redrive.ts", ...args], { env: process.env, cwd: process.cwd() });
+      const run = (args: string[]) =>
+        promisify(execFile)("npx", ["ts-node", "--transpile-only", "scripts/redrive.ts", ...args], { env: process.env, cwd: process.cwd() });
       const listed = await run(["--table", rig.table, "--parked", rig.parked]);
       expect(listed.stdout).to.contain("2 parked event(s)");
       expect(listed.stdout).to.contain(`${rig.parked}\ta\t${records[1].kinesis.sequenceNumber}\tblocked`);
-      expect((await parkedEvents(rig.dynamo, rig.parked))).to.have.length(2); // listing alone changes nothing
+      expect(await parkedEvents(rig.dynamo, rig.parked)).to.have.length(2); // listing alone changes nothing
       const applied = await run(["--table", rig.table, "--parked", rig.parked, "--apply"]);
       expect(applied.stdout).to.match(/applied\ta\tapplied 2, deleted 2, still parked 0/);
       expect(await parkedEvents(rig.dynamo, rig.parked)).to.deep.equal([]);
@@ -310,7 +365,11 @@ describe("re-drive", function () {
       const source = uniqueName("rd-src");
       const target = uniqueName("rd-analytics");
       const parked = uniqueName("rd-bparked");
-      const [, arn] = await Promise.all([createStream(testKinesis(), source), createStream(testKinesis(CONSUMER_ACCOUNT), target), createTable(testDynamo(), parked, "sk")]);
+      const [, arn] = await Promise.all([
+        createStream(testKinesis(), source),
+        createStream(testKinesis(CONSUMER_ACCOUNT), target),
+        createTable(testDynamo(), parked, "sk"),
+      ]);
       const cfg: BridgeConfig = { targetStreamArn: arn, parkedTableName: parked, retry: RETRY, maxRecordsPerCall: 500, maxBytesPerCall: 5 << 20 };
       const kinesis = kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) });
       return { source, target, parked, cfg, kinesis };
@@ -321,7 +380,9 @@ describe("re-drive", function () {
       const rig = { kinesis: testKinesis(), dynamo: testDynamo(), stream: s.source, table: "", parked: s.parked };
       const events = [placed("x"), explode("x"), line("x")];
       const records = await append(rig, [...events, { partitionKey: "x", bytes: Buffer.from("garbage") }]);
-      await createBridge({ kinesis: s.kinesis, dynamodb: testDynamo(), map: buggyMap, config: s.cfg, clock: recordingClock(), log: () => {} })({ Records: records });
+      await createBridge({ kinesis: s.kinesis, dynamodb: testDynamo(), map: buggyMap, config: s.cfg, clock: recordingClock(), log: () => {} })({
+        Records: records,
+      });
       expect((await landed(s.target)).map((l) => l.wire.id).sort()).to.deep.equal([events[0].eventId, events[2].eventId].sort());
 
       const listing = await listParked(testDynamo(), s.parked);
@@ -349,10 +410,19 @@ describe("re-drive", function () {
       const s = await bridgeSetup();
       const rig = { kinesis: testKinesis(), dynamo: testDynamo(), stream: s.source, table: "", parked: s.parked };
       const records = await append(rig, [explode("y")]);
-      await createBridge({ kinesis: s.kinesis, dynamodb: testDynamo(), map: buggyMap, config: s.cfg, clock: recordingClock(), log: () => {} })({ Records: records });
+      await createBridge({ kinesis: s.kinesis, dynamodb: testDynamo(), map: buggyMap, config: s.cfg, clock: recordingClock(), log: () => {} })({
+        Records: records,
+      });
       const broken = kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) });
       injectFaults(broken, () => serviceError("AccessDeniedException", 400));
-      const r = await redriveBridge({ kinesis: broken, dynamodb: testDynamo(), map: domainMap as Mapper, config: s.cfg, clock: recordingClock(), log: () => {} });
+      const r = await redriveBridge({
+        kinesis: broken,
+        dynamodb: testDynamo(),
+        map: domainMap as Mapper,
+        config: s.cfg,
+        clock: recordingClock(),
+        log: () => {},
+      });
       expect(r).to.deep.include({ resent: 0, deleted: 0 });
       expect(await listParked(testDynamo(), s.parked)).to.have.length(1);
       expect(await landed(s.target)).to.deep.equal([]);

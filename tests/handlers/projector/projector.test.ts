@@ -9,8 +9,22 @@ import { padSequence } from "../../../handlers/shared/sequence";
 import { createTable, scanAll, toBatches, uniqueName, testDynamo } from "../../support/aws";
 import { countRequests, injectFaults, rewriteOutput, serviceError } from "../../support/sdkMiddleware";
 import {
-  append, appliedIds, beforeSend, createTables, deliver, envelope, expectedIds, fastClock, ListState,
-  listReducer, newProjector, parkedEvents, recordsOf, setupRig, snapshot, views,
+  append,
+  appliedIds,
+  beforeSend,
+  createTables,
+  deliver,
+  envelope,
+  expectedIds,
+  fastClock,
+  ListState,
+  listReducer,
+  newProjector,
+  parkedEvents,
+  recordsOf,
+  setupRig,
+  snapshot,
+  views,
 } from "../../support/projectorFixtures";
 
 const noFailures = { batchItemFailures: [] };
@@ -47,7 +61,10 @@ describe("projector", function () {
 
   it("keeps the dedup window bounded (newest last)", async () => {
     const rig = await setupRig();
-    const records = await append(rig, ["e1", "e2", "e3", "e1"].map((id) => envelope("a", id)));
+    const records = await append(
+      rig,
+      ["e1", "e2", "e3", "e1"].map((id) => envelope("a", id)),
+    );
     const { project } = newProjector(rig, { dedupWindow: 2 });
 
     await deliver(project, [{ Records: records }]);
@@ -65,8 +82,14 @@ describe("projector", function () {
     const rig = await setupRig();
     const other = (agg: string, id: string, note: string) => ({ ...envelope(agg, id), data: { note } });
     const records = await append(rig, [
-      envelope("a", "a1"), other("a", "a1", "another body"), envelope("a", "a1"), envelope("a", "a2"),
-      envelope("b", "b1"), envelope("b", "b2"), { ...envelope("b", "b1"), type: "Removed" }, envelope("b", "b3"),
+      envelope("a", "a1"),
+      other("a", "a1", "another body"),
+      envelope("a", "a1"),
+      envelope("a", "a2"),
+      envelope("b", "b1"),
+      envelope("b", "b2"),
+      { ...envelope("b", "b1"), type: "Removed" },
+      envelope("b", "b3"),
     ]);
     const seq = (i: number) => records[i].kinesis.sequenceNumber;
     for (const size of [1, records.length]) {
@@ -101,8 +124,15 @@ describe("projector", function () {
     const rig = await setupRig();
     const records = await append(rig, [{ ...envelope("old", "o2"), data: { note: "changed" } }, envelope("old", "o3"), envelope("oldBlocked", "x9")]);
     const legacy = (pk: string, extra: Record<string, AttributeValue> = {}): Record<string, AttributeValue> => ({
-      pk: { S: pk }, deleted: { BOOL: false }, position: { S: padSequence("1") }, version: { N: "2" }, lastEventId: { S: "o2" },
-      recentEventIds: { L: [{ S: "o1" }, { S: "o2" }] }, updatedAt: { S: "2024-01-01T00:00:00.000Z" }, state: { S: JSON.stringify({ ids: ["o1", "o2"], count: 2 }) }, ...extra,
+      pk: { S: pk },
+      deleted: { BOOL: false },
+      position: { S: padSequence("1") },
+      version: { N: "2" },
+      lastEventId: { S: "o2" },
+      recentEventIds: { L: [{ S: "o1" }, { S: "o2" }] },
+      updatedAt: { S: "2024-01-01T00:00:00.000Z" },
+      state: { S: JSON.stringify({ ids: ["o1", "o2"], count: 2 }) },
+      ...extra,
     });
     await rig.dynamo.send(new PutItemCommand({ TableName: rig.table, Item: legacy("old") }));
     await rig.dynamo.send(new PutItemCommand({ TableName: rig.table, Item: legacy("oldBlocked", { parkedAt: { S: padSequence("2") } }) }));
@@ -123,7 +153,10 @@ describe("projector", function () {
     expect(counts.PutItemCommand).to.equal(2);
     expect((await parkedEvents(rig.dynamo, rig.parked)).map((p) => [p.aggregateId, p.reason])).to.deep.equal([["oldBlocked", "parked behind 2"]]);
     const decoded = recentEntries(decodeStoredAggregate(items.old).recent);
-    expect([decoded.eventIds, decoded.dataHashes]).to.deep.equal([["o1", "o2", "o3"], ["", "", eventDataHash(envelope("old", "o3"))]]);
+    expect([decoded.eventIds, decoded.dataHashes]).to.deep.equal([
+      ["o1", "o2", "o3"],
+      ["", "", eventDataHash(envelope("old", "o3"))],
+    ]);
     // The legacy list decodes to the same window.
     expect(decodeStoredAggregate(legacy("old")).recent).to.equal("o1 o2");
   });
@@ -156,7 +189,10 @@ describe("projector", function () {
   it("parks the event whose state outgrows the 400 KB item limit (found within a batch too) and blocks the aggregate", async () => {
     const rig = await setupRig();
     // Each event adds 150 KB to the state: the third would make the item too large.
-    const growing: Reducer<{ pad: string[]; ids: string[] }> = (s, e) => ({ pad: [...(s?.pad ?? []), "x".repeat(150 * 1024)], ids: [...(s?.ids ?? []), e.eventId] });
+    const growing: Reducer<{ pad: string[]; ids: string[] }> = (s, e) => ({
+      pad: [...(s?.pad ?? []), "x".repeat(150 * 1024)],
+      ids: [...(s?.ids ?? []), e.eventId],
+    });
     const records = await append(rig, [envelope("a", "a1"), envelope("b", "b1"), envelope("a", "a2"), envelope("a", "a3"), envelope("a", "a4")]);
     const results = [];
     for (const size of [1, records.length]) {
@@ -169,7 +205,10 @@ describe("projector", function () {
       expect(v.a).to.include({ version: 2, parked: true, lastEventId: "a2" });
       expect(v.b).to.include({ version: 1, parked: false });
       const parked = await parkedEvents(rig.dynamo, tables.parked);
-      expect(parked.map((p) => [p.eventId, p.parkedBehind])).to.deep.equal([["a3", undefined], ["a4", records[3].kinesis.sequenceNumber]]);
+      expect(parked.map((p) => [p.eventId, p.parkedBehind])).to.deep.equal([
+        ["a3", undefined],
+        ["a4", records[3].kinesis.sequenceNumber],
+      ]);
       expect(parked[0].reason).to.match(/too large to store/);
       results.push({ table: await snapshot(rig.dynamo, tables.table), parked: await snapshot(rig.dynamo, tables.parked) });
     }
@@ -264,10 +303,21 @@ describe("projector", function () {
     const rig = await setupRig();
     const badSchema = { ...envelope("b", "b-bad"), schemaVersion: 2 };
     const records = await append(rig, [
-      envelope("a", "a1"), envelope("b", "b1"), envelope("d", "d1"), envelope("a", "a2"),
-      { partitionKey: "a", bytes: Buffer.from("SECRET-PAYLOAD {not json") }, envelope("a", "a3"), envelope("c", "c1"), envelope("c", "c2", "Boom"),
-      { partitionKey: "b", bytes: Buffer.from(JSON.stringify(badSchema)) }, envelope("b", "b2"), envelope("c", "c3"), { partitionKey: "g", bytes: Buffer.from([0xff, 0xfe, 0x00]) },
-      { partitionKey: "e", bytes: Buffer.from(JSON.stringify(envelope("f", "e1"))) }, envelope("d", "d2"), envelope("d", "d3"),
+      envelope("a", "a1"),
+      envelope("b", "b1"),
+      envelope("d", "d1"),
+      envelope("a", "a2"),
+      { partitionKey: "a", bytes: Buffer.from("SECRET-PAYLOAD {not json") },
+      envelope("a", "a3"),
+      envelope("c", "c1"),
+      envelope("c", "c2", "Boom"),
+      { partitionKey: "b", bytes: Buffer.from(JSON.stringify(badSchema)) },
+      envelope("b", "b2"),
+      envelope("c", "c3"),
+      { partitionKey: "g", bytes: Buffer.from([0xff, 0xfe, 0x00]) },
+      { partitionKey: "e", bytes: Buffer.from(JSON.stringify(envelope("f", "e1"))) },
+      envelope("d", "d2"),
+      envelope("d", "d3"),
     ]);
     const seq = (i: number) => records[i].kinesis.sequenceNumber;
     const { project, logs } = newProjector(rig);
@@ -290,9 +340,12 @@ describe("projector", function () {
     const parked = await parkedEvents(rig.dynamo, rig.parked);
     const summary = parked.map((p) => [p.aggregateId, p.sequenceNumber, p.eventId, p.parkedBehind]);
     expect(summary).to.deep.equal([
-      ["a", seq(4), undefined, undefined], ["a", seq(5), "a3", seq(4)],
-      ["b", seq(8), undefined, undefined], ["b", seq(9), "b2", seq(8)],
-      ["c", seq(7), "c2", undefined], ["c", seq(10), "c3", seq(7)],
+      ["a", seq(4), undefined, undefined],
+      ["a", seq(5), "a3", seq(4)],
+      ["b", seq(8), undefined, undefined],
+      ["b", seq(9), "b2", seq(8)],
+      ["c", seq(7), "c2", undefined],
+      ["c", seq(10), "c3", seq(7)],
       ["e", seq(12), "e1", undefined],
       ["g", seq(11), undefined, undefined],
     ]);
@@ -331,8 +384,12 @@ describe("projector", function () {
   it("keeps a tombstone as an item and applies later events on a fresh state", async () => {
     const rig = await setupRig();
     const records = await append(rig, [
-      envelope("x", "x1"), envelope("x", "x2"), envelope("x", "x3", "Delete"), envelope("x", "x4"),
-      envelope("y", "y1"), envelope("y", "y2", "Delete"),
+      envelope("x", "x1"),
+      envelope("x", "x2"),
+      envelope("x", "x3", "Delete"),
+      envelope("x", "x4"),
+      envelope("y", "y1"),
+      envelope("y", "y2", "Delete"),
     ]);
     const { project } = newProjector(rig);
     await deliver(project, toBatches(records, 3));
@@ -351,7 +408,10 @@ describe("projector", function () {
 
   it("retries throttling and unprocessed keys within the budget and succeeds", async () => {
     const rig = await setupRig();
-    const records = await append(rig, ["a", "b", "a", "c", "b"].map((agg, i) => envelope(agg, `${agg}-${i}`)));
+    const records = await append(
+      rig,
+      ["a", "b", "a", "c", "b"].map((agg, i) => envelope(agg, `${agg}-${i}`)),
+    );
     const { project, dynamodb, clock } = newProjector(rig, { retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 100 } });
     const seen: Record<string, number> = {};
     const faults = injectFaults(dynamodb, (name) => {
@@ -376,9 +436,14 @@ describe("projector", function () {
 
   it("reports the lowest unapplied sequence number once the budget is spent; redelivery applies nothing twice", async () => {
     const rig = await setupRig();
-    const records = await append(rig, ["a", "a", "b", "c", "b", "a", "c", "b"].map((agg, i) => envelope(agg, `${agg}-${i}`)));
+    const records = await append(
+      rig,
+      ["a", "a", "b", "c", "b", "a", "c", "b"].map((agg, i) => envelope(agg, `${agg}-${i}`)),
+    );
     const { project, dynamodb, logs } = newProjector(rig, { retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 } });
-    const faults = injectFaults(dynamodb, (name, input) => (name === "PutItemCommand" && input.Item.pk.S === "b" ? serviceError("ThrottlingException") : undefined));
+    const faults = injectFaults(dynamodb, (name, input) =>
+      name === "PutItemCommand" && input.Item.pk.S === "b" ? serviceError("ThrottlingException") : undefined,
+    );
 
     const response = await project({ Records: records });
 
@@ -412,7 +477,9 @@ describe("projector", function () {
     const rig = await setupRig();
     const records = await append(rig, [envelope("a", "a1"), envelope("b", "b1"), envelope("a", "a2")]);
     const { project, dynamodb, logs } = newProjector(rig);
-    const faults = injectFaults(dynamodb, (name, input) => (name === "PutItemCommand" && input.Item.pk.S === "a" ? serviceError("ValidationException") : undefined));
+    const faults = injectFaults(dynamodb, (name, input) =>
+      name === "PutItemCommand" && input.Item.pk.S === "a" ? serviceError("ValidationException") : undefined,
+    );
 
     expect(await project({ Records: records })).to.deep.equal({ batchItemFailures: [{ itemIdentifier: records[0].kinesis.sequenceNumber }] });
     expect(faults.injected).to.equal(1);
@@ -423,7 +490,9 @@ describe("projector", function () {
   it("gives the same tables whatever the batch sizes", async () => {
     const rig = await setupRig();
     const events = [];
-    for (let i = 1; i <= 8; i++) for (const agg of ["a", "b", "c", "d"]) events.push(envelope(agg, `${agg}${i}`, agg === "c" && i === 5 ? "Delete" : agg === "d" && i === 6 ? "Boom" : "Added"));
+    for (let i = 1; i <= 8; i++)
+      for (const agg of ["a", "b", "c", "d"])
+        events.push(envelope(agg, `${agg}${i}`, agg === "c" && i === 5 ? "Delete" : agg === "d" && i === 6 ? "Boom" : "Added"));
     events.push(envelope("a", "a3"), envelope("b", "b9"));
     const records = await append(rig, events);
 
@@ -444,8 +513,13 @@ describe("projector", function () {
 
 describe("parkEvents", () => {
   const event = (i: number): ParkedEvent => ({
-    aggregateId: `agg${i % 7}`, sequenceNumber: String(1000 + i), reason: "test", data: Buffer.from(`raw ${i}`).toString("base64"),
-    arrivedAt: "2025-01-01T00:00:00.000Z", shardEventId: `shardId-000000000000:${1000 + i}`, ...(i % 2 ? { eventId: `e${i}` } : {}),
+    aggregateId: `agg${i % 7}`,
+    sequenceNumber: String(1000 + i),
+    reason: "test",
+    data: Buffer.from(`raw ${i}`).toString("base64"),
+    arrivedAt: "2025-01-01T00:00:00.000Z",
+    shardEventId: `shardId-000000000000:${1000 + i}`,
+    ...(i % 2 ? { eventId: `e${i}` } : {}),
   });
 
   it("writes in chunks of 25, retries unprocessed items, and is idempotent by key", async () => {
@@ -480,7 +554,10 @@ describe("parkEvents", () => {
     const counts = countRequests(client);
     rewriteOutput(client, "BatchWriteItemCommand", (output, input) => ({ ...output, UnprocessedItems: input.RequestItems }));
 
-    const err = await parkEvents(client, table, [event(1)], { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, fastClock()).then(() => undefined, (e) => e);
+    const err = await parkEvents(client, table, [event(1)], { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, fastClock()).then(
+      () => undefined,
+      (e) => e,
+    );
 
     expect(err).to.have.property("name", "UnprocessedItemsException");
     expect(counts.BatchWriteItemCommand).to.equal(3);
@@ -489,7 +566,12 @@ describe("parkEvents", () => {
 
 describe("projectorConfigFromEnv", () => {
   it("reads names and numbers, with defaults", () => {
-    expect(projectorConfigFromEnv({ TABLE_NAME: "t", PARKED_TABLE_NAME: "p" })).to.deep.include({ tableName: "t", parkedTableName: "p", dedupWindow: 64, maxFoldAttempts: 5 });
+    expect(projectorConfigFromEnv({ TABLE_NAME: "t", PARKED_TABLE_NAME: "p" })).to.deep.include({
+      tableName: "t",
+      parkedTableName: "p",
+      dedupWindow: 64,
+      maxFoldAttempts: 5,
+    });
     const c = projectorConfigFromEnv({ TABLE_NAME: "t", PARKED_TABLE_NAME: "p", DEDUP_WINDOW: "8", RETRY_MAX_ATTEMPTS: "2" });
     expect(c.dedupWindow).to.equal(8);
     expect(c.retry.maxAttempts).to.equal(2);
@@ -500,7 +582,10 @@ describe("projectorConfigFromEnv", () => {
     const rig = await setupRig();
     const records = await append(rig, [envelope("a", "a1")]);
     const project = createProjector({
-      dynamodb: dynamoClient(), reduce: listReducer, clock: fastClock(), log: () => undefined,
+      dynamodb: dynamoClient(),
+      reduce: listReducer,
+      clock: fastClock(),
+      log: () => undefined,
       config: projectorConfigFromEnv({ TABLE_NAME: rig.table, PARKED_TABLE_NAME: rig.parked }),
     });
     expect(await project({ Records: records })).to.deep.equal(noFailures);

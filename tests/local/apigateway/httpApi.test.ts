@@ -9,16 +9,25 @@ import { HttpApiEventV2, LocalHttpApi, startHttpApi } from "../../../local/apiga
 
 const ROUTES = ["POST /aggregates/{id}/events", "GET /aggregates/{id}", "GET /aggregates/special", "ANY /files/{path+}"];
 
-interface Seen { routeKey: string; event: HttpApiEventV2 }
+interface Seen {
+  routeKey: string;
+  event: HttpApiEventV2;
+}
 
 /** A server whose integration records each event and answers what `reply` says. */
-async function serve(routes: string[], reply: (e: HttpApiEventV2) => unknown = () => ({ statusCode: 200, headers: { "content-type": "application/json" }, body: "{}" })) {
+async function serve(
+  routes: string[],
+  reply: (e: HttpApiEventV2) => unknown = () => ({ statusCode: 200, headers: { "content-type": "application/json" }, body: "{}" }),
+) {
   const seen: Seen[] = [];
   const api = await startHttpApi({
     routes,
     accountId: "111111111111",
     apiId: "abc123",
-    invoke: async (routeKey, event) => { seen.push({ routeKey, event }); return reply(event); },
+    invoke: async (routeKey, event) => {
+      seen.push({ routeKey, event });
+      return reply(event);
+    },
   });
   return { api, seen };
 }
@@ -26,7 +35,10 @@ async function serve(routes: string[], reply: (e: HttpApiEventV2) => unknown = (
 /** One request with raw, repeated headers (fetch would merge them). */
 function rawRequest(url: string, headers: Record<string, string | string[]>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: "GET", headers, agent: false }, (res) => { res.resume(); res.on("end", () => resolve(res.statusCode!)); });
+    const req = http.request(url, { method: "GET", headers, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode!));
+    });
     req.on("error", reject);
     req.end();
   });
@@ -35,14 +47,26 @@ function rawRequest(url: string, headers: Record<string, string | string[]>): Pr
 describe("local HTTP API (startHttpApi)", () => {
   let api: LocalHttpApi;
   let seen: Seen[];
-  before(async () => { ({ api, seen } = await serve([...ROUTES, "$default"], (e) => {
-    if (e.rawPath === "/boom") throw new Error("handler failed");
-    if (e.rawPath === "/plain") return { ok: true };
-    if (e.routeKey === "ANY /files/{path+}") return { statusCode: 201, headers: { "Content-Type": "application/octet-stream" }, body: e.body ?? "", isBase64Encoded: e.isBase64Encoded };
-    return { statusCode: 202, headers: { "content-type": "application/json", "x-route": e.routeKey }, body: JSON.stringify({ ok: true }), cookies: ["a=1", "b=2"] };
-  })); });
-  beforeEach(() => { seen.length = 0; });
-  after(async () => { await api.stop(); });
+  before(async () => {
+    ({ api, seen } = await serve([...ROUTES, "$default"], (e) => {
+      if (e.rawPath === "/boom") throw new Error("handler failed");
+      if (e.rawPath === "/plain") return { ok: true };
+      if (e.routeKey === "ANY /files/{path+}")
+        return { statusCode: 201, headers: { "Content-Type": "application/octet-stream" }, body: e.body ?? "", isBase64Encoded: e.isBase64Encoded };
+      return {
+        statusCode: 202,
+        headers: { "content-type": "application/json", "x-route": e.routeKey },
+        body: JSON.stringify({ ok: true }),
+        cookies: ["a=1", "b=2"],
+      };
+    }));
+  });
+  beforeEach(() => {
+    seen.length = 0;
+  });
+  after(async () => {
+    await api.stop();
+  });
 
   it("routes to the declared route and builds the payload-2.0 event", async () => {
     const res = await fetch(`${api.url}aggregates/order%201/events?x=1&x=2&y=a%20b`, {
@@ -56,7 +80,14 @@ describe("local HTTP API (startHttpApi)", () => {
     expect(seen).to.have.length(1);
     const { routeKey, event } = seen[0];
     expect(routeKey).to.equal("POST /aggregates/{id}/events");
-    expect(event).to.include({ version: "2.0", routeKey, rawPath: "/aggregates/order%201/events", rawQueryString: "x=1&x=2&y=a%20b", isBase64Encoded: false, body: '{"type":"OrderPlaced"}' });
+    expect(event).to.include({
+      version: "2.0",
+      routeKey,
+      rawPath: "/aggregates/order%201/events",
+      rawQueryString: "x=1&x=2&y=a%20b",
+      isBase64Encoded: false,
+      body: '{"type":"OrderPlaced"}',
+    });
     expect(event.pathParameters).to.deep.equal({ id: "order 1" });
     expect(event.queryStringParameters).to.deep.equal({ x: "1,2", y: "a b" });
     expect(event.cookies).to.deep.equal(["s=1", "t=2"]);
@@ -116,11 +147,19 @@ describe("local HTTP API (startHttpApi)", () => {
   });
 
   it("answers 413 above 10 MB without invoking the handler", async () => {
-    const res = await fetch(`${api.url}aggregates/a1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.alloc(10 * 1024 * 1024 + 1, 0x20) });
+    const res = await fetch(`${api.url}aggregates/a1/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: Buffer.alloc(10 * 1024 * 1024 + 1, 0x20),
+    });
     expect(res.status).to.equal(413);
     expect(await res.json()).to.deep.equal({ message: "Request Entity Too Large" });
     expect(seen).to.have.length(0);
-    const ok = await fetch(`${api.url}aggregates/a1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.alloc(1024, 0x20) });
+    const ok = await fetch(`${api.url}aggregates/a1/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: Buffer.alloc(1024, 0x20),
+    });
     expect(ok.status).to.equal(202);
   });
 
@@ -146,7 +185,11 @@ describe("local HTTP API without $default", () => {
     expect(seen).to.have.length(0);
     await api.stop();
     let refused = false;
-    try { await fetch(`${api.url}aggregates/a1`); } catch { refused = true; }
+    try {
+      await fetch(`${api.url}aggregates/a1`);
+    } catch {
+      refused = true;
+    }
     expect(refused, "the port is closed after stop()").to.equal(true);
   });
 });

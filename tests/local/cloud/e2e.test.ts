@@ -30,19 +30,32 @@ async function landedRecords(cloud: LocalCloud): Promise<any[]> {
     const body = await cloud.s3.send(new GetObjectCommand({ Bucket: cloud.landingBucket, Key: o.Key! }));
     const bytes = Buffer.from(await body.Body!.transformToByteArray());
     const text = (o.Key!.endsWith(".gz") ? zlib.gunzipSync(bytes) : bytes).toString("utf8");
-    out.push(...text.split("\n").filter(Boolean).map((l) => ({ key: o.Key, ...JSON.parse(l) })));
+    out.push(
+      ...text
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => ({ key: o.Key, ...JSON.parse(l) })),
+    );
   }
   return out;
 }
 
 const post = (cloud: LocalCloud, id: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${cloud.apiUrl}aggregates/${id}/events`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  fetch(`${cloud.apiUrl}aggregates/${id}/events`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 
 describe("local cloud end to end", function () {
   this.timeout(300_000);
   let cloud: LocalCloud;
-  before(async () => { cloud = await startLocalCloud({ apiPort: 0, maxFirehoseBufferSeconds: 1 }); });
-  after(async () => { await cloud?.stop(); });
+  before(async () => {
+    cloud = await startLocalCloud({ apiPort: 0, maxFirehoseBufferSeconds: 1 });
+  });
+  after(async () => {
+    await cloud?.stop();
+  });
 
   it("deploys both accounts from the program and lists what it does not emulate", () => {
     expect(cloud.manifests.consumer.account).to.equal("222222222222");
@@ -56,7 +69,7 @@ describe("local cloud end to end", function () {
     const id = `e2e-${Date.now().toString(36)}`;
     const res = await post(cloud, id, { type: "OrderPlaced", data: { customerId: "c-9", lines: [{ sku: "X", quantity: 3, unitPriceCents: 100 }] } });
     expect(res.status).to.equal(202);
-    const accepted = await res.json() as { eventId: string; poll: string };
+    const accepted = (await res.json()) as { eventId: string; poll: string };
     const view = await until("the read model", async () => {
       const r = await fetch(`${cloud.apiUrl}${accepted.poll.replace(/^\//, "")}`);
       const body: any = await r.json();
@@ -79,7 +92,7 @@ describe("local cloud end to end", function () {
       await fetch(`${cloud.apiUrl}nowhere`),
     ];
     expect(bad.map((r) => r.status)).to.deep.equal([400, 400, 400, 415, 404]);
-    for (const r of bad) expect((await r.json() as any).error?.message ?? "").to.not.equal("");
+    for (const r of bad) expect(((await r.json()) as any).error?.message ?? "").to.not.equal("");
     await new Promise((r) => setTimeout(r, 1500));
     const after = await cloud.stats();
     expect([after.accepted, after.projected, after.forwarded]).to.deep.equal([before.accepted, before.projected, before.forwarded]);
@@ -98,14 +111,18 @@ describe("local cloud end to end", function () {
     const id = `backlog-${Date.now().toString(36)}`;
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const res = await post(cloud, id, i === 0 ? { type: "OrderPlaced", data: { customerId: "c", lines: [] } } : { type: "OrderPaid", data: { amountCents: i } });
+      const res = await post(
+        cloud,
+        id,
+        i === 0 ? { type: "OrderPlaced", data: { customerId: "c", lines: [] } } : { type: "OrderPaid", data: { amountCents: i } },
+      );
       expect(res.status).to.equal(202);
-      ids.push((await res.json() as any).eventId);
+      ids.push(((await res.json()) as any).eventId);
     }
     // The projector is unaffected; the bridge keeps failing.
     await until("the projection", async () => {
       const r = await fetch(`${cloud.apiUrl}aggregates/${id}`);
-      return r.status === 200 && (await r.json() as any).version === 3 ? true : undefined;
+      return r.status === 200 && ((await r.json()) as any).version === 3 ? true : undefined;
     });
     await until("a bridge failure", async () => ((await cloud.stats()).mappings.some((m) => m.name.includes("bridge") && m.retries > 0) ? true : undefined));
     expect((await landedRecords(cloud)).filter((w) => w.aggregateId === id)).to.deep.equal([]);
@@ -124,19 +141,26 @@ describe("local cloud end to end", function () {
 /** The analytics stream as its consumers read it: each Kinesis record, and its user records (KPL aggregates split). */
 async function analyticsRecords(cloud: LocalCloud): Promise<{ partitionKey: string; aggregated: boolean; wire: any[] }[]> {
   const kinesis = new KinesisClient({
-    region: LOCAL_REGION, endpoint: cloud.endpoints.kinesis, requestHandler: new NodeHttpHandler(),
+    region: LOCAL_REGION,
+    endpoint: cloud.endpoints.kinesis,
+    requestHandler: new NodeHttpHandler(),
     credentials: { accessKeyId: LOCAL_ACCOUNTS.consumer, secretAccessKey: "local" },
   });
   const stream = String(cloud.manifests.consumer.outputs.analyticsStreamArn).split("/").pop()!;
   const out: { partitionKey: string; aggregated: boolean; wire: any[] }[] = [];
   for (const shard of (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? []) {
-    let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId!, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+    let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId!, ShardIteratorType: "TRIM_HORIZON" })))
+      .ShardIterator;
     while (iterator) {
       const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
       for (const r of page.Records ?? []) {
         const data = Buffer.from(r.Data!);
         const users = deaggregateKpl(data);
-        out.push({ partitionKey: r.PartitionKey!, aggregated: users !== undefined, wire: (users?.map((u) => u.data) ?? [data]).map((d) => JSON.parse(d.toString("utf8"))) });
+        out.push({
+          partitionKey: r.PartitionKey!,
+          aggregated: users !== undefined,
+          wire: (users?.map((u) => u.data) ?? [data]).map((d) => JSON.parse(d.toString("utf8"))),
+        });
       }
       if (!page.Records?.length || page.MillisBehindLatest === 0) break;
       iterator = page.NextShardIterator;
@@ -148,8 +172,12 @@ async function analyticsRecords(cloud: LocalCloud): Promise<{ partitionKey: stri
 describe("local cloud end to end, KPL aggregation on (aggregateRecords: sourceShard)", function () {
   this.timeout(300_000);
   let cloud: LocalCloud;
-  before(async () => { cloud = await startLocalCloud({ apiPort: 0, maxFirehoseBufferSeconds: 1, config: { producer: { aggregateRecords: "sourceShard" } } }); });
-  after(async () => { await cloud?.stop(); });
+  before(async () => {
+    cloud = await startLocalCloud({ apiPort: 0, maxFirehoseBufferSeconds: 1, config: { producer: { aggregateRecords: "sourceShard" } } });
+  });
+  after(async () => {
+    await cloud?.stop();
+  });
 
   it("aggregates the bridge's writes, and Firehose lands them as individual records with their ids", async () => {
     const bridge = cloud.manifests.producer.functions.find((f) => f.name === "analytics-bridge-forwarder")!;
@@ -160,9 +188,13 @@ describe("local cloud end to end, KPL aggregation on (aggregateRecords: sourceSh
     // Written back to back, so the bridge's batches (1 s window) hold several events each.
     for (let i = 0; i < 4; i++) {
       for (const id of orders) {
-        const res = await post(cloud, id, i === 0 ? { type: "OrderPlaced", data: { customerId: "c", lines: [] } } : { type: "OrderPaid", data: { amountCents: i } });
+        const res = await post(
+          cloud,
+          id,
+          i === 0 ? { type: "OrderPlaced", data: { customerId: "c", lines: [] } } : { type: "OrderPaid", data: { amountCents: i } },
+        );
         expect(res.status).to.equal(202);
-        ids[id].push((await res.json() as any).eventId);
+        ids[id].push(((await res.json()) as any).eventId);
       }
     }
     const all = orders.flatMap((o) => ids[o]);
@@ -177,10 +209,17 @@ describe("local cloud end to end, KPL aggregation on (aggregateRecords: sourceSh
 
     // On the analytics stream they travelled as KPL aggregates keyed by the source shard, each aggregate's order kept.
     const records = (await analyticsRecords(cloud)).filter((r) => r.wire.some((w) => orders.includes(w.aggregateId)));
-    expect(records.some((r) => r.aggregated && r.wire.length > 1), "at least one KPL aggregate of several records").to.equal(true);
+    expect(
+      records.some((r) => r.aggregated && r.wire.length > 1),
+      "at least one KPL aggregate of several records",
+    ).to.equal(true);
     for (const r of records) expect(r.partitionKey).to.match(/^shardId-\d+$/);
     const wire = records.flatMap((r) => r.wire);
-    for (const id of orders) expect(wire.filter((w) => w.aggregateId === id).map((w) => w.id), id).to.deep.equal(ids[id]);
+    for (const id of orders)
+      expect(
+        wire.filter((w) => w.aggregateId === id).map((w) => w.id),
+        id,
+      ).to.deep.equal(ids[id]);
     expect((await cloud.stats()).landed).to.be.at.least(all.length);
   });
 });

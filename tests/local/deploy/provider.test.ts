@@ -15,7 +15,7 @@ import { DescribeStreamSummaryCommand, KinesisClient, ListStreamsCommand } from 
 import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { HeadBucketCommand, ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { Emulator, freePort, startDynalite, startKinesisLocal } from "../../support/emulators";
+import { freePort, startDynalite, startKinesisLocal } from "../../support/emulators";
 import { accountCredentials, putJson, readStream } from "../../support/aws";
 import { LocalEndpoints, StackManifest } from "../../../local/shared/manifest";
 import { localProvider } from "../../../local/deploy/provider";
@@ -34,26 +34,42 @@ describe("local provider: both stacks run into the emulators", function () {
   let consumer: StackManifest;
   let producer: StackManifest;
 
-  const kinesisOf = (account: string) => new KinesisClient({ region: REGION, endpoint: endpoints.kinesis, credentials: accountCredentials(account), requestHandler: new NodeHttpHandler() });
+  const kinesisOf = (account: string) =>
+    new KinesisClient({ region: REGION, endpoint: endpoints.kinesis, credentials: accountCredentials(account), requestHandler: new NodeHttpHandler() });
   const dynamo = () => new DynamoDBClient({ region: REGION, endpoint: endpoints.dynamodb, credentials: accountCredentials(PRODUCER) });
-  const s3 = () => new S3Client({ region: REGION, endpoint: endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+  const s3 = () =>
+    new S3Client({ region: REGION, endpoint: endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
   const streamsOf = async (account: string) => (await kinesisOf(account).send(new ListStreamsCommand({}))).StreamNames ?? [];
-  const tempDir = (prefix: string) => { const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix)); tempDirs.push(d); return d; };
+  const tempDir = (prefix: string) => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    tempDirs.push(d);
+    return d;
+  };
 
   const consumerJob = (): StackJob => ({
-    stack: "consumer", account: CONSUMER, region: REGION, endpoints, outputDir,
+    stack: "consumer",
+    account: CONSUMER,
+    region: REGION,
+    endpoints,
+    outputDir,
     config: { role: "consumer", producerAccountId: PRODUCER, externalId: "local-external-id" },
   });
   const producerJob = (consumerOutputs: Record<string, unknown>): StackJob => ({
-    stack: "producer", account: PRODUCER, region: REGION, endpoints, outputDir,
+    stack: "producer",
+    account: PRODUCER,
+    region: REGION,
+    endpoints,
+    outputDir,
     config: { role: "producer", consumerStack: "consumer" },
     stackReferences: { consumer: consumerOutputs },
   });
 
   before(async () => {
     const [dynalite, kinesisLocal] = await Promise.all([startDynalite(), startKinesisLocal()]);
-    closers.push(() => dynalite.close(), () => kinesisLocal.close());
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    closers.push(
+      () => dynalite.close(),
+      () => kinesisLocal.close(),
+    );
     const S3rver = require("s3rver");
     const port = await freePort();
     const s3rver = new S3rver({ address: "127.0.0.1", port, silent: true, directory: tempDir("provider-s3-"), vhostBuckets: false });
@@ -75,7 +91,14 @@ describe("local provider: both stacks run into the emulators", function () {
     expect(await streamsOf(CONSUMER)).to.include(name);
     expect(await streamsOf(PRODUCER)).not.to.include(name);
     const s = (await kinesisOf(CONSUMER).send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary!;
-    expect(s).to.include({ StreamStatus: "ACTIVE", StreamARN: consumer.outputs.analyticsStreamArn, OpenShardCount: 1, RetentionPeriodHours: 168, EncryptionType: "KMS", KeyId: consumer.outputs.analyticsKeyArn });
+    expect(s).to.include({
+      StreamStatus: "ACTIVE",
+      StreamARN: consumer.outputs.analyticsStreamArn,
+      OpenShardCount: 1,
+      RetentionPeriodHours: 168,
+      EncryptionType: "KMS",
+      KeyId: consumer.outputs.analyticsKeyArn,
+    });
   });
 
   it("creates the orders stream in the producer account only", async () => {
@@ -83,7 +106,13 @@ describe("local provider: both stacks run into the emulators", function () {
     expect(await streamsOf(PRODUCER)).to.deep.equal([name]);
     expect(await streamsOf(CONSUMER)).not.to.include(name);
     const s = (await kinesisOf(PRODUCER).send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary!;
-    expect(s).to.include({ StreamStatus: "ACTIVE", StreamARN: producer.outputs.eventStreamArn, OpenShardCount: 1, EncryptionType: "KMS", KeyId: "alias/aws/kinesis" });
+    expect(s).to.include({
+      StreamStatus: "ACTIVE",
+      StreamARN: producer.outputs.eventStreamArn,
+      OpenShardCount: 1,
+      EncryptionType: "KMS",
+      KeyId: "alias/aws/kinesis",
+    });
   });
 
   it("creates the read-model and both parked tables in dynalite with the declared keys", async () => {
@@ -92,12 +121,20 @@ describe("local provider: both stacks run into the emulators", function () {
       return { keys: t.KeySchema, attributes: t.AttributeDefinitions, status: t.TableStatus };
     };
     expect(await keysOf(producer.outputs.readModelTableName)).to.deep.equal({
-      keys: [{ AttributeName: "pk", KeyType: "HASH" }], attributes: [{ AttributeName: "pk", AttributeType: "S" }], status: "ACTIVE",
+      keys: [{ AttributeName: "pk", KeyType: "HASH" }],
+      attributes: [{ AttributeName: "pk", AttributeType: "S" }],
+      status: "ACTIVE",
     });
     for (const table of [producer.outputs.parkedTableName, producer.outputs.bridgeParkedTableName]) {
       expect(await keysOf(table), table).to.deep.equal({
-        keys: [{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }],
-        attributes: [{ AttributeName: "pk", AttributeType: "S" }, { AttributeName: "sk", AttributeType: "S" }],
+        keys: [
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ],
+        attributes: [
+          { AttributeName: "pk", AttributeType: "S" },
+          { AttributeName: "sk", AttributeType: "S" },
+        ],
         status: "ACTIVE",
       });
     }
@@ -150,7 +187,11 @@ describe("local provider: both stacks run into the emulators", function () {
 
   it("answers physical ids as AWS does, so the API's routes, integration and stage link up", () => {
     const withId = producer.resources as ManifestResourceWithId[];
-    const one = (type: string) => { const all = withId.filter((r) => r.type === type); expect(all, type).to.have.length(1); return all[0]; };
+    const one = (type: string) => {
+      const all = withId.filter((r) => r.type === type);
+      expect(all, type).to.have.length(1);
+      return all[0];
+    };
     const api = one("aws:apigatewayv2/api:Api");
     const integration = one("aws:apigatewayv2/integration:Integration");
     expect(api.state.apiEndpoint).to.equal(`https://${api.id}.execute-api.${REGION}.amazonaws.com`);
@@ -161,7 +202,8 @@ describe("local provider: both stacks run into the emulators", function () {
     for (const r of routes) expect(r.inputs, r.name).to.include({ apiId: api.id, target: `integrations/${integration.id}` });
     const bucket = consumer.resources.find((r) => r.type === "aws:s3/bucket:Bucket") as ManifestResourceWithId;
     expect(bucket.id).to.equal(consumer.outputs.landingBucketName);
-    for (const r of consumer.resources.filter((x) => x.type.startsWith("aws:s3/bucket") && x.type !== "aws:s3/bucket:Bucket")) expect(r.inputs.bucket, r.type).to.equal(bucket.id);
+    for (const r of consumer.resources.filter((x) => x.type.startsWith("aws:s3/bucket") && x.type !== "aws:s3/bucket:Bucket"))
+      expect(r.inputs.bucket, r.type).to.equal(bucket.id);
   });
 
   it("lists log groups, alarms and S3 configuration as not emulated, with counts, and nothing it emulates or drives", () => {
@@ -172,9 +214,19 @@ describe("local provider: both stacks run into the emulators", function () {
     });
     expect(producer.notEmulated["aws:cloudwatch/logGroup:LogGroup"]).to.equal(4);
     expect(producer.notEmulated["aws:cloudwatch/metricAlarm:MetricAlarm"]).to.equal(7);
-    expect(consumer.notEmulated).to.include({ "aws:cloudwatch/logGroup:LogGroup": 1, "aws:cloudwatch/metricAlarm:MetricAlarm": 4, "aws:s3/bucketPolicy:BucketPolicy": 1 });
+    expect(consumer.notEmulated).to.include({
+      "aws:cloudwatch/logGroup:LogGroup": 1,
+      "aws:cloudwatch/metricAlarm:MetricAlarm": 4,
+      "aws:s3/bucketPolicy:BucketPolicy": 1,
+    });
     for (const m of [consumer, producer]) {
-      for (const type of ["aws:kinesis/stream:Stream", "aws:dynamodb/table:Table", "aws:s3/bucket:Bucket", "aws:lambda/function:Function", "aws:iam/role:Role"]) {
+      for (const type of [
+        "aws:kinesis/stream:Stream",
+        "aws:dynamodb/table:Table",
+        "aws:s3/bucket:Bucket",
+        "aws:lambda/function:Function",
+        "aws:iam/role:Role",
+      ]) {
         expect(m.notEmulated, type).not.to.have.property(type);
       }
     }
@@ -207,10 +259,14 @@ describe("local provider: both stacks run into the emulators", function () {
     it("rejects an unknown property of a driven type, naming the type and the property", async () => {
       const p = provider();
       try {
-        const err = await rejection(p.mocks.newResource({
-          type: "aws:lambda/function:Function", name: "fn", custom: true,
-          inputs: { handler: "__index.handler", runtime: "nodejs22.x", role: "arn:aws:iam::111111111111:role/r", vpcConfig: { subnetIds: ["subnet-1"] } },
-        }));
+        const err = await rejection(
+          p.mocks.newResource({
+            type: "aws:lambda/function:Function",
+            name: "fn",
+            custom: true,
+            inputs: { handler: "__index.handler", runtime: "nodejs22.x", role: "arn:aws:iam::111111111111:role/r", vpcConfig: { subnetIds: ["subnet-1"] } },
+          }),
+        );
         expect(err.message).to.contain("aws:lambda/function:Function").and.to.contain('"vpcConfig"');
         expect(p.recorded).to.deep.equal([]);
       } finally {
@@ -221,17 +277,32 @@ describe("local provider: both stacks run into the emulators", function () {
     it("rejects an unknown nested property and a value it can't honour, and creates nothing", async () => {
       const p = provider();
       try {
-        const nested = await rejection(p.mocks.newResource({
-          type: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", name: "delivery", custom: true,
-          inputs: { destination: "extended_s3", extendedS3Configuration: { bucketArn: "arn:aws:s3:::b", dynamicPartitioningConfiguration: { enabled: true } } },
-        }));
+        const nested = await rejection(
+          p.mocks.newResource({
+            type: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+            name: "delivery",
+            custom: true,
+            inputs: {
+              destination: "extended_s3",
+              extendedS3Configuration: { bucketArn: "arn:aws:s3:::b", dynamicPartitioningConfiguration: { enabled: true } },
+            },
+          }),
+        );
         expect(nested.message).to.contain('"extendedS3Configuration.dynamicPartitioningConfiguration"');
-        const value = await rejection(p.mocks.newResource({
-          type: "aws:dynamodb/table:Table", name: "provisioned", custom: true,
-          inputs: { billingMode: "PROVISIONED", hashKey: "pk", attributes: [{ name: "pk", type: "S" }] },
-        }));
+        const value = await rejection(
+          p.mocks.newResource({
+            type: "aws:dynamodb/table:Table",
+            name: "provisioned",
+            custom: true,
+            inputs: { billingMode: "PROVISIONED", hashKey: "pk", attributes: [{ name: "pk", type: "S" }] },
+          }),
+        );
         expect(value.message).to.contain("aws:dynamodb/table:Table").and.to.contain('"billingMode"').and.to.contain("PROVISIONED");
-        expect(await dynamo().send(new DescribeTableCommand({ TableName: "provisioned" })).catch((e) => e.name)).to.equal("ResourceNotFoundException");
+        expect(
+          await dynamo()
+            .send(new DescribeTableCommand({ TableName: "provisioned" }))
+            .catch((e) => e.name),
+        ).to.equal("ResourceNotFoundException");
       } finally {
         p.close();
       }
@@ -249,10 +320,13 @@ describe("local provider: both stacks run into the emulators", function () {
 
     it("fails the stack run (non-zero, the error printed) when a program declares an unsupported property, before creating it", async () => {
       const program = path.join(tempDir("provider-program-"), "bad.js");
-      fs.writeFileSync(program, [
-        `const aws = require(${JSON.stringify(require.resolve("@pulumi/aws"))});`,
-        `module.exports = async () => ({ name: new aws.kinesis.Stream("tagged", { shardCount: 1, tags: { team: "data" } }).name });`,
-      ].join("\n"));
+      fs.writeFileSync(
+        program,
+        [
+          `const aws = require(${JSON.stringify(require.resolve("@pulumi/aws"))});`,
+          `module.exports = async () => ({ name: new aws.kinesis.Stream("tagged", { shardCount: 1, tags: { team: "data" } }).name });`,
+        ].join("\n"),
+      );
       const err = await rejection(runStackInChild({ ...consumerJob(), outputDir: tempDir("provider-bad-out-"), program }));
       expect(err.message).to.contain("stack run failed (exit 1)").and.to.contain("aws:kinesis/stream:Stream").and.to.contain('"tags"');
       expect((await streamsOf(CONSUMER)).filter((s) => s.startsWith("tagged"))).to.deep.equal([]);

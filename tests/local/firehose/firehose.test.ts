@@ -19,13 +19,22 @@ import { injectFaults } from "../../support/sdkMiddleware";
 import { runProgram } from "../../support/pulumiMocks";
 
 // The official aggregator/deaggregator (awslabs/kinesis-aggregation), a devDependency: a cross-check only.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const agg = require("aws-kinesis-agg");
 
 /** Aggregates records with the official encoder (one aggregated record expected). */
 async function officialAggregate(records: { partitionKey: string; explicitHashKey?: string; data: Buffer }[]): Promise<Buffer> {
   const out: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => agg.aggregate(records.map((r) => ({ ...r })), (encoded: { data: Buffer }, done: () => void) => { out.push(Buffer.from(encoded.data)); done(); }, resolve, reject));
+  await new Promise<void>((resolve, reject) =>
+    agg.aggregate(
+      records.map((r) => ({ ...r })),
+      (encoded: { data: Buffer }, done: () => void) => {
+        out.push(Buffer.from(encoded.data));
+        done();
+      },
+      resolve,
+      reject,
+    ),
+  );
   expect(out).to.have.length(1);
   return out[0];
 }
@@ -34,10 +43,19 @@ async function officialAggregate(records: { partitionKey: string; explicitHashKe
 function officialDeaggregate(data: Buffer): { partitionKey: string; explicitHashKey?: string; data: Buffer }[] {
   let result: { partitionKey: string; explicitHashKey?: string; data: Buffer }[] = [];
   let error: Error | undefined;
-  agg.deaggregateSync({ partitionKey: "outer", sequenceNumber: "1", data: data.toString("base64"), kinesisSchemaVersion: "1.0", approximateArrivalTimestamp: 0 }, true, (err: Error, records?: any[]) => {
-    if (err) error = err;
-    else result = (records ?? []).map((u) => ({ partitionKey: u.partitionKey, ...(u.explicitPartitionKey === undefined ? {} : { explicitHashKey: u.explicitPartitionKey }), data: Buffer.from(u.data, "base64") }));
-  });
+  agg.deaggregateSync(
+    { partitionKey: "outer", sequenceNumber: "1", data: data.toString("base64"), kinesisSchemaVersion: "1.0", approximateArrivalTimestamp: 0 },
+    true,
+    (err: Error, records?: any[]) => {
+      if (err) error = err;
+      else
+        result = (records ?? []).map((u) => ({
+          partitionKey: u.partitionKey,
+          ...(u.explicitPartitionKey === undefined ? {} : { explicitHashKey: u.explicitPartitionKey }),
+          data: Buffer.from(u.data, "base64"),
+        }));
+    },
+  );
   if (error) throw error;
   return result;
 }
@@ -66,7 +84,9 @@ async function objects(s3: S3Client, bucket: string, prefix: string): Promise<{ 
 }
 
 async function putAll(kinesis: KinesisClient, stream: string, records: string[]): Promise<void> {
-  const out = await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: records.map((r, i) => ({ Data: Buffer.from(r), PartitionKey: `pk-${i}` })) }));
+  const out = await kinesis.send(
+    new PutRecordsCommand({ StreamName: stream, Records: records.map((r, i) => ({ Data: Buffer.from(r), PartitionKey: `pk-${i}` })) }),
+  );
   expect(out.FailedRecordCount ?? 0).to.equal(0);
 }
 
@@ -94,15 +114,25 @@ describe("local Firehose (startFirehose)", () => {
   }
 
   before(async () => {
-    const run = await runProgram({ stack: "consumer", account: CONSUMER_ACCOUNT, region: REGION, config: { role: "consumer", producerAccountId: PRODUCER_ACCOUNT, externalId: "ext-firehose" } });
+    const run = await runProgram({
+      stack: "consumer",
+      account: CONSUMER_ACCOUNT,
+      region: REGION,
+      config: { role: "consumer", producerAccountId: PRODUCER_ACCOUNT, externalId: "ext-firehose" },
+    });
     const resource = run.one(FIREHOSE);
     declared = { ...resource.inputs, name: resource.state.name } as FirehoseSpec;
     s3Server = await startS3();
     s3 = s3Client(s3Server.endpoint);
     kinesis = testKinesis(CONSUMER_ACCOUNT);
   });
-  afterEach(async () => { await Promise.all(running.map((f) => f.stop())); running = []; });
-  after(async () => { await s3Server?.stop(); });
+  afterEach(async () => {
+    await Promise.all(running.map((f) => f.stop()));
+    running = [];
+  });
+  after(async () => {
+    await s3Server?.stop();
+  });
 
   it("lands the declared stream's records as GZIP JSON Lines under events/year=/month=/day=", async () => {
     const { stream, bucket, spec } = await deliveryFor();
@@ -131,7 +161,10 @@ describe("local Firehose (startFirehose)", () => {
     const wire = (i: number) => JSON.stringify({ id: `kpl-${i}`, contract: "order-lifecycle.v1", data: { n: i } });
     const ours = encodeAggregated(Array.from({ length: 10 }, (_, i) => ({ partitionKey: "shardId-000000000000", data: Buffer.from(wire(i)) })));
     const theirs = await officialAggregate(Array.from({ length: 5 }, (_, i) => ({ partitionKey: `order-${i % 2}`, data: Buffer.from(wire(10 + i)) })));
-    const corrupted = encodeAggregated([{ partitionKey: "k", data: Buffer.from(wire(99)) }, { partitionKey: "k", data: Buffer.from(wire(98)) }]);
+    const corrupted = encodeAggregated([
+      { partitionKey: "k", data: Buffer.from(wire(99)) },
+      { partitionKey: "k", data: Buffer.from(wire(98)) },
+    ]);
     corrupted[corrupted.length - 17] ^= 0x01; // the last data byte: the protobuf parses, the MD5 does not match
     // One partition key: one shard, read in order.
     for (const data of [ours, Buffer.from(wire(100)), theirs, corrupted]) {
@@ -144,12 +177,17 @@ describe("local Firehose (startFirehose)", () => {
     await firehose.stop();
 
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "events/" }));
-    const bodies = await Promise.all((listed.Contents ?? []).map(async (o) => gunzipSync(Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))).Body!.transformToByteArray()))));
+    const bodies = await Promise.all(
+      (listed.Contents ?? []).map(async (o) =>
+        gunzipSync(Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))).Body!.transformToByteArray())),
+      ),
+    );
     expect(bodies, "read in one poll, flushed once").to.have.length(1);
     // 10 + 1 plain + 5 user records, each followed by the delimiter; the corrupted aggregate as it is (AWS delivers it too).
     const expected = Buffer.concat([
       ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100, 10, 11, 12, 13, 14].map((i) => Buffer.from(`${wire(i)}\n`)),
-      corrupted, Buffer.from("\n"),
+      corrupted,
+      Buffer.from("\n"),
     ]);
     expect(bodies[0].toString("hex")).to.equal(expected.toString("hex"));
     expect(firehose.stats()).to.include({ records: 17, deaggregated: 2, errors: 0 });
@@ -195,7 +233,12 @@ describe("local Firehose (startFirehose)", () => {
     running.push(firehose);
     await until("a size-triggered object", () => firehose.stats().objects >= 1);
     const [first] = await objects(s3, bucket, "events/");
-    expect(first.text.split("\n").slice(0, -1).map((l) => l[0])).to.deep.equal(["a", "b", "c"]);
+    expect(
+      first.text
+        .split("\n")
+        .slice(0, -1)
+        .map((l) => l[0]),
+    ).to.deep.equal(["a", "b", "c"]);
     await until("the last record read", () => firehose.stats().records === 3);
     await firehose.stop();
     expect(firehose.stats()).to.include({ records: 4, objects: 2 });
@@ -204,7 +247,11 @@ describe("local Firehose (startFirehose)", () => {
   it("writes records it can't deliver to the error output prefix", async () => {
     const { stream, bucket, spec } = await deliveryFor();
     const failing = s3Client(s3Server.endpoint);
-    injectFaults(failing, (command, input) => (command === "PutObjectCommand" && String(input.Key).startsWith("events/") ? Object.assign(new Error("injected"), { name: "ServiceUnavailable" }) : undefined));
+    injectFaults(failing, (command, input) =>
+      command === "PutObjectCommand" && String(input.Key).startsWith("events/")
+        ? Object.assign(new Error("injected"), { name: "ServiceUnavailable" })
+        : undefined,
+    );
     await putAll(kinesis, stream, ["r1", "r2"]);
     const firehose = startFirehose(spec, { kinesis, s3: failing, now: () => ARRIVAL, maxBufferSeconds: 0, deliveryAttempts: 1, log: () => undefined });
     running.push(firehose);
@@ -212,7 +259,12 @@ describe("local Firehose (startFirehose)", () => {
     const errors = await objects(s3, bucket, "errors/");
     expect(errors.length).to.be.greaterThan(0);
     for (const o of errors) expect(o.key).to.match(/^errors\/delivery-failed\/year=2024\/month=02\/day=03\//);
-    const lines = errors.flatMap((o) => o.text.split("\n").filter(Boolean).map((l) => JSON.parse(l)));
+    const lines = errors.flatMap((o) =>
+      o.text
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    );
     expect(lines.map((l) => Buffer.from(l.rawData, "base64").toString()).sort()).to.deep.equal(["r1", "r2"]);
     expect(lines[0]).to.include({ errorCode: "ServiceUnavailable", attemptsMade: 1 });
     expect(firehose.stats()).to.include({ records: 0 });
@@ -245,7 +297,10 @@ describe("local Firehose (startFirehose)", () => {
   });
 
   it("appends Firehose's default yyyy/MM/dd/HH/ to a prefix without a timestamp", () => {
-    const settings = resolveDelivery({ ...declared, extendedS3Configuration: { ...declared.extendedS3Configuration, prefix: "plain/", errorOutputPrefix: undefined } }, 1);
+    const settings = resolveDelivery(
+      { ...declared, extendedS3Configuration: { ...declared.extendedS3Configuration, prefix: "plain/", errorOutputPrefix: undefined } },
+      1,
+    );
     expect(settings.prefix).to.equal("plain/!{timestamp:yyyy/MM/dd/HH}/");
   });
 });

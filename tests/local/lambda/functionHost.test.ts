@@ -18,16 +18,28 @@ const ROLE = `arn:aws:iam::${CONSUMER_ACCOUNT}:role/host-test-role`;
 /** The code under test: one closure, driven by `event.op`. */
 const behaviour = async (event: any) => {
   switch (event.op) {
-    case "env": return { ...process.env };
-    case "echo": return { event, cwd: process.cwd() };
-    case "pid": return process.pid;
-    case "throw": throw new TypeError(`bad input ${event.detail}`);
-    case "crash": setImmediate(() => process.exit(3)); return new Promise(() => undefined);
-    case "sleep": await new Promise((r) => setTimeout(r, event.ms)); return "slept";
+    case "env":
+      return { ...process.env };
+    case "echo":
+      return { event, cwd: process.cwd() };
+    case "pid":
+      return process.pid;
+    case "throw":
+      throw new TypeError(`bad input ${event.detail}`);
+    case "crash":
+      setImmediate(() => process.exit(3));
+      return new Promise(() => undefined);
+    case "sleep":
+      await new Promise((r) => setTimeout(r, event.ms));
+      return "slept";
     case "resolve": {
       const sdk = require.resolve("@aws-sdk/client-kinesis");
       let chai: string;
-      try { chai = require.resolve("chai"); } catch (e) { chai = (e as any).code; }
+      try {
+        chai = require.resolve("chai");
+      } catch (e) {
+        chai = (e as any).code;
+      }
       return { sdk, chai };
     }
     case "describe": {
@@ -37,11 +49,12 @@ const behaviour = async (event: any) => {
       const out = await new KinesisClient({ requestHandler: new NodeHttpHandler() }).send(new DescribeStreamSummaryCommand({ StreamName: event.stream }));
       return out.StreamDescriptionSummary.StreamARN;
     }
-    default: return undefined;
+    default:
+      return undefined;
   }
 };
 
-async function writeClosureArtifact(parent: string, fn: Function): Promise<string> {
+async function writeClosureArtifact(parent: string, fn: (...args: never[]) => unknown): Promise<string> {
   const serialised = await pulumi.runtime.serializeFunction(fn, { exportName: "handler" });
   const dir = path.join(parent, "task");
   fs.mkdirSync(dir, { recursive: true });
@@ -77,7 +90,11 @@ function identity(): Record<string, string> {
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
-  try { await p; } catch (e) { return e as Error; }
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
   throw new Error("expected a rejection");
 }
 
@@ -104,14 +121,14 @@ describe("Function host (a serialised closure in its own process)", function () 
   it("loads the archive, measures its cold start and answers an invocation with the JSON result", async () => {
     expect(host.coldStarts).to.equal(1);
     expect(host.coldStartMs).to.be.a("number").and.to.be.above(0);
-    const out = await host.invoke({ op: "echo", n: 1, nested: { ok: true } }) as any;
+    const out = (await host.invoke({ op: "echo", n: 1, nested: { ok: true } })) as any;
     expect(out.event).to.deep.equal({ op: "echo", n: 1, nested: { ok: true } });
     expect(fs.realpathSync(out.cwd)).to.equal(fs.realpathSync(dir));
     expect(await host.invoke({ op: "unknown" })).to.equal(null);
   });
 
   it("runs in a process of its own with a clean environment: PATH, declared variables, identity, NODE_PATH only", async () => {
-    const env = await host.invoke({ op: "env" }) as Record<string, string>;
+    const env = (await host.invoke({ op: "env" })) as Record<string, string>;
     expect(await host.invoke({ op: "pid" })).to.not.equal(process.pid);
     expect(Object.keys(env).sort()).to.deep.equal(["GREETING", "NODE_PATH", "PATH", "TABLE_NAME", ...Object.keys(identity())].sort());
     expect(env).to.include({ GREETING: "hello", TABLE_NAME: "orders-0a1b2c3", AWS_ACCESS_KEY_ID: CONSUMER_ACCOUNT, AWS_SESSION_TOKEN: `role:${ROLE}` });
@@ -119,7 +136,7 @@ describe("Function host (a serialised closure in its own process)", function () 
   });
 
   it("resolves the runtime's @aws-sdk but no package outside the archive, even one above the task root", async () => {
-    const out = await host.invoke({ op: "resolve" }) as { sdk: string; chai: string };
+    const out = (await host.invoke({ op: "resolve" })) as { sdk: string; chai: string };
     expect(out.sdk).to.include(`${path.sep}@aws-sdk${path.sep}client-kinesis${path.sep}`);
     expect(out.chai).to.equal("MODULE_NOT_FOUND");
   });

@@ -18,7 +18,12 @@ const STRANGER = "arn:aws:iam::333333333333:role/event-pipeline-bridge";
 
 /** The consumer stack's writer role, as the program declares it. */
 async function writerRole(externalId: string): Promise<{ arn: string; assumeRolePolicy: string }> {
-  const run = await runProgram({ stack: "consumer", account: CONSUMER, region: "us-east-1", config: { role: "consumer", producerAccountId: PRODUCER, externalId } });
+  const run = await runProgram({
+    stack: "consumer",
+    account: CONSUMER,
+    region: "us-east-1",
+    config: { role: "consumer", producerAccountId: PRODUCER, externalId },
+  });
   const writer = run.ofType("aws:iam/role:Role").filter((r) => r.name.endsWith("-writer"));
   expect(writer, "one writer role").to.have.length(1);
   return { arn: writer[0].state.arn, assumeRolePolicy: writer[0].inputs.assumeRolePolicy };
@@ -36,13 +41,19 @@ function sts(endpoint: string, callerRoleArn?: string): STSClient {
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
-  try { await p; } catch (err) { return err as Error; }
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
   throw new Error("expected a rejection");
 }
 
 describe("local trust policy (mayAssume)", () => {
   let writer: { arn: string; assumeRolePolicy: string };
-  before(async () => { writer = await writerRole("ext-x"); });
+  before(async () => {
+    writer = await writerRole("ext-x");
+  });
 
   const cases: [string, string, string | undefined, boolean][] = [
     ["the bridge role with the right ExternalId", BRIDGE, "ext-x", true],
@@ -75,23 +86,40 @@ describe("local trust policy (mayAssume)", () => {
     expect(mayAssume(policy([{ Effect: "Allow", Principal: { AWS: BRIDGE }, Action: ["sts:AssumeRole"] }]), bridge, {}).allowed).to.equal(true);
     expect(mayAssume(policy([{ Effect: "Allow", Principal: { AWS: [OTHER_ROLE, STRANGER] }, Action: "sts:AssumeRole" }]), bridge, {}).allowed).to.equal(false);
     expect(mayAssume(policy([{ Effect: "Allow", Principal: "*", Action: "sts:Assume*" }]), bridge, {}).allowed).to.equal(true);
-    expect(mayAssume(policy([{ Effect: "Allow", Principal: { Service: "firehose.amazonaws.com" }, Action: "sts:AssumeRole" }]), bridge, {}).allowed).to.equal(false);
+    expect(mayAssume(policy([{ Effect: "Allow", Principal: { Service: "firehose.amazonaws.com" }, Action: "sts:AssumeRole" }]), bridge, {}).allowed).to.equal(
+      false,
+    );
   });
 
   it("ORs a key's values and ANDs keys (ArnLike, aws:PrincipalAccount)", () => {
-    const doc = policy([{
-      Effect: "Allow", Principal: "*", Action: "sts:AssumeRole",
-      Condition: { ArnLike: { "aws:PrincipalArn": ["arn:aws:iam::*:role/nope", "arn:aws:iam::*:role/event-*"] }, StringEquals: { "aws:PrincipalAccount": PRODUCER } },
-    }]);
+    const doc = policy([
+      {
+        Effect: "Allow",
+        Principal: "*",
+        Action: "sts:AssumeRole",
+        Condition: {
+          ArnLike: { "aws:PrincipalArn": ["arn:aws:iam::*:role/nope", "arn:aws:iam::*:role/event-*"] },
+          StringEquals: { "aws:PrincipalAccount": PRODUCER },
+        },
+      },
+    ]);
     expect(mayAssume(doc, bridge, {}).allowed).to.equal(true);
     expect(mayAssume(doc, { arn: STRANGER, account: "333333333333" }, {}).allowed).to.equal(false);
   });
 
   it("fails closed on an unknown operator or key, and on bad JSON", () => {
-    const op = mayAssume(policy([{ Effect: "Allow", Principal: "*", Action: "sts:AssumeRole", Condition: { DateGreaterThan: { "aws:CurrentTime": "2020-01-01T00:00:00Z" } } }]), bridge, {});
+    const op = mayAssume(
+      policy([{ Effect: "Allow", Principal: "*", Action: "sts:AssumeRole", Condition: { DateGreaterThan: { "aws:CurrentTime": "2020-01-01T00:00:00Z" } } }]),
+      bridge,
+      {},
+    );
     expect(op.allowed).to.equal(false);
     expect(op.reason).to.contain("DateGreaterThan");
-    const key = mayAssume(policy([{ Effect: "Allow", Principal: "*", Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceIp": "1.2.3.4" } } }]), bridge, {});
+    const key = mayAssume(
+      policy([{ Effect: "Allow", Principal: "*", Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceIp": "1.2.3.4" } } }]),
+      bridge,
+      {},
+    );
     expect(key.allowed).to.equal(false);
     expect(key.reason).to.contain("aws:SourceIp");
     expect(mayAssume("{", bridge, {}).allowed).to.equal(false);
@@ -108,11 +136,15 @@ describe("local STS (startLocalSts)", () => {
     writer = await writerRole(EXT);
     server = await startLocalSts({ roles: () => [writer] });
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   it("assumes the writer role for the bridge role with the ExternalId, with identity-convention credentials", async () => {
     const before = Date.now();
-    const out = await sts(server.endpoint, BRIDGE).send(new AssumeRoleCommand({ RoleArn: writer.arn, RoleSessionName: "event-bridge", ExternalId: EXT, DurationSeconds: 900 }));
+    const out = await sts(server.endpoint, BRIDGE).send(
+      new AssumeRoleCommand({ RoleArn: writer.arn, RoleSessionName: "event-bridge", ExternalId: EXT, DurationSeconds: 900 }),
+    );
     expect(out.Credentials).to.include({ AccessKeyId: CONSUMER, SecretAccessKey: "local", SessionToken: `role:${writer.arn}` });
     const expiresIn = out.Credentials!.Expiration!.getTime() - before;
     expect(expiresIn).to.be.within(899_000, 901_000 + (Date.now() - before));
@@ -127,7 +159,10 @@ describe("local STS (startLocalSts)", () => {
     expect(id.Arn).to.match(/^arn:aws:sts::111111111111:assumed-role\/event-pipeline-bridge\//);
     const assumed = await sts(server.endpoint, BRIDGE).send(new AssumeRoleCommand({ RoleArn: writer.arn, RoleSessionName: "s1", ExternalId: EXT }));
     const asWriter = new STSClient({
-      region: "us-east-1", endpoint: server.endpoint, maxAttempts: 1, requestHandler: new NodeHttpHandler(),
+      region: "us-east-1",
+      endpoint: server.endpoint,
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler(),
       credentials: { accessKeyId: assumed.Credentials!.AccessKeyId!, secretAccessKey: "local", sessionToken: assumed.Credentials!.SessionToken! },
     });
     expect((await asWriter.send(new GetCallerIdentityCommand({}))).Account).to.equal(CONSUMER);
@@ -142,10 +177,13 @@ describe("local STS (startLocalSts)", () => {
   for (const [title, caller, params, reason] of denials) {
     it(`answers 403 AccessDenied to ${title}`, async () => {
       const n = server.calls.length;
-      const err = await rejection(sts(server.endpoint, caller).send(new AssumeRoleCommand({ RoleArn: writer.arn, RoleSessionName: "event-bridge", ...params })));
+      const err = await rejection(
+        sts(server.endpoint, caller).send(new AssumeRoleCommand({ RoleArn: writer.arn, RoleSessionName: "event-bridge", ...params })),
+      );
       expect(err.name).to.equal("AccessDenied");
       expect(err.$metadata?.httpStatusCode).to.equal(403);
-      if (caller) expect(err.message).to.match(/^User: arn:aws:sts::\d{12}:assumed-role\/.+ is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::/);
+      if (caller)
+        expect(err.message).to.match(/^User: arn:aws:sts::\d{12}:assumed-role\/.+ is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::/);
       expect(server.calls).to.have.length(n + 1);
       expect(server.calls[n].allowed).to.equal(false);
       expect(server.calls[n].reason).to.contain(reason);
@@ -158,7 +196,9 @@ describe("local STS (startLocalSts)", () => {
   });
 
   it("refuses a session longer than role chaining allows", async () => {
-    const err = await rejection(sts(server.endpoint, BRIDGE).send(new AssumeRoleCommand({ RoleArn: writer.arn, RoleSessionName: "s", ExternalId: EXT, DurationSeconds: 7200 })));
+    const err = await rejection(
+      sts(server.endpoint, BRIDGE).send(new AssumeRoleCommand({ RoleArn: writer.arn, RoleSessionName: "s", ExternalId: EXT, DurationSeconds: 7200 })),
+    );
     expect(err.name).to.equal("ValidationError");
   });
 });

@@ -82,14 +82,22 @@ describe("Event-source mapping poller (kinesis-local)", function () {
     return out;
   }
 
-  beforeEach(() => { queues = createQueues(); logs.length = 0; });
-  afterEach(async () => { await Promise.all(pollers.splice(0).map((p) => p.stop())); });
+  beforeEach(() => {
+    queues = createQueues();
+    logs.length = 0;
+  });
+  afterEach(async () => {
+    await Promise.all(pollers.splice(0).map((p) => p.stop()));
+  });
 
   it("delivers every record once, in order per shard, in batches of at most batchSize, shaped as AWS sends them", async () => {
     await fresh(2);
     await put(40, (i) => `key-${i % 6}`);
     const events: KinesisStreamEvent[] = [];
-    const poller = start(spec({ batchSize: 7 }), async (e) => { events.push(e); return { batchItemFailures: [] }; });
+    const poller = start(spec({ batchSize: 7 }), async (e) => {
+      events.push(e);
+      return { batchItemFailures: [] };
+    });
     await waitFor("40 records", () => events.reduce((n, e) => n + e.Records.length, 0) >= 40);
     const delivered = events.flatMap((e) => e.Records);
     expect(Math.max(...events.map((e) => e.Records.length))).to.equal(7);
@@ -110,7 +118,9 @@ describe("Event-source mapping poller (kinesis-local)", function () {
   it("gathers records for up to the batching window before invoking", async () => {
     await fresh(1);
     const events: KinesisStreamEvent[] = [];
-    const poller = start(spec({ batchSize: 100, maximumBatchingWindowInSeconds: 2 }), async (e) => { events.push(e); });
+    const poller = start(spec({ batchSize: 100, maximumBatchingWindowInSeconds: 2 }), async (e) => {
+      events.push(e);
+    });
     await poller.ready;
     for (let i = 0; i < 3; i++) {
       await put(1, () => "k", `w${i}`);
@@ -123,7 +133,9 @@ describe("Event-source mapping poller (kinesis-local)", function () {
   it("invokes as soon as a batch is full, without waiting out the window", async () => {
     await fresh(1);
     const events: KinesisStreamEvent[] = [];
-    const poller = start(spec({ batchSize: 4, maximumBatchingWindowInSeconds: 300 }), async (e) => { events.push(e); });
+    const poller = start(spec({ batchSize: 4, maximumBatchingWindowInSeconds: 300 }), async (e) => {
+      events.push(e);
+    });
     await poller.ready;
     await put(4, (i) => `k${i}`);
     await waitFor("a full batch", () => events.length > 0);
@@ -176,7 +188,9 @@ describe("Event-source mapping poller (kinesis-local)", function () {
     expect(record.version).to.equal("1.0");
     expect(new Date(record.timestamp).toISOString()).to.equal(record.timestamp);
     expect(record.KinesisBatchInfo).to.include({ shardId, startSequenceNumber: bad[0], endSequenceNumber: bad[2], batchSize: 3, streamArn });
-    expect(Date.parse(record.KinesisBatchInfo.approximateArrivalOfFirstRecord)).to.be.at.most(Date.parse(record.KinesisBatchInfo.approximateArrivalOfLastRecord));
+    expect(Date.parse(record.KinesisBatchInfo.approximateArrivalOfFirstRecord)).to.be.at.most(
+      Date.parse(record.KinesisBatchInfo.approximateArrivalOfLastRecord),
+    );
     expect(poller.stats()).to.include({ retries: 2, sentToOnFailure: 3, succeeded: 1 });
     expect(poller.stats().lastError).to.match(/cannot process/);
   });
@@ -203,7 +217,13 @@ describe("Event-source mapping poller (kinesis-local)", function () {
     await fresh(1);
     const old = await put(3, () => "k");
     let invocations = 0;
-    start(spec({ maximumRecordAgeInSeconds: 60 }), async () => { invocations += 1; }, () => Date.now() + 120_000);
+    start(
+      spec({ maximumRecordAgeInSeconds: 60 }),
+      async () => {
+        invocations += 1;
+      },
+      () => Date.now() + 120_000,
+    );
     await waitFor("the on-failure record", () => queues.messages(QUEUE).length === 1);
     const record = queues.messages(QUEUE)[0].body;
     expect(record.requestContext).to.include({ condition: "RecordAgeExceeded", approximateInvokeCount: 0 });
@@ -215,7 +235,9 @@ describe("Event-source mapping poller (kinesis-local)", function () {
     await fresh(2);
     await put(5, (i) => `k${i}`, "old");
     const tags: string[] = [];
-    const poller = start(spec({ startingPosition: "LATEST" }), async (e) => { tags.push(...e.Records.map((r) => body(r).tag)); });
+    const poller = start(spec({ startingPosition: "LATEST" }), async (e) => {
+      tags.push(...e.Records.map((r) => body(r).tag));
+    });
     await poller.ready;
     await put(4, (i) => `k${i}`, "new");
     await waitFor("the new records", () => tags.length >= 4);
@@ -287,8 +309,13 @@ describe("Event-source mapping poller (kinesis-local)", function () {
     await fresh(1);
     await put(1, () => "k");
     let calls = 0;
-    const hanging = start(spec(), async () => { calls += 1; return new Promise(() => undefined); });
-    const windowed = start(spec({ batchSize: 100, maximumBatchingWindowInSeconds: 300 }), async () => { calls += 100; });
+    const hanging = start(spec(), async () => {
+      calls += 1;
+      return new Promise(() => undefined);
+    });
+    const windowed = start(spec({ batchSize: 100, maximumBatchingWindowInSeconds: 300 }), async () => {
+      calls += 100;
+    });
     await waitFor("the hanging invocation", () => calls === 1);
     await waitFor("the windowed poller to hold the record", () => windowed.stats().records === 1);
     await Promise.all([hanging.stop(), windowed.stop()]);
@@ -318,7 +345,11 @@ describe("On-failure queues (local stand-in for SQS)", () => {
       expect(reloaded.messages(a).map((m) => m.body)).to.deep.equal([{ n: 1 }, { n: 2 }]);
       expect(reloaded.messages(a)[0].messageId).to.equal(queues.messages(a)[0].messageId);
       let error: Error | undefined;
-      try { await reloaded.send("arn:aws:sns:us-east-1:111111111111:topic", {}); } catch (e) { error = e as Error; }
+      try {
+        await reloaded.send("arn:aws:sns:us-east-1:111111111111:topic", {});
+      } catch (e) {
+        error = e as Error;
+      }
       expect(error?.message).to.match(/not an SQS queue ARN/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
