@@ -14,6 +14,7 @@ import { writeArtifact } from "../local/deploy/artifacts";
 import { CONSUMER_OUTPUTS, runProducer } from "../tests/support/producerRun";
 import { CONSUMER_ACCOUNT, createStream, createTable, testDynamo, testKinesis } from "../tests/support/aws";
 import { startStsStub } from "../tests/support/stsStub";
+import { TYPES } from "../components/parts/typeTokens";
 
 export const FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder"];
 
@@ -96,7 +97,7 @@ export async function artifactRows(outDir: string, runs: number): Promise<{ rows
     };
     const rows: ArtifactRow[] = [];
     for (const fn of FUNCTIONS) {
-      const r = run.one("aws:lambda/function:Function", fn);
+      const r = run.one(TYPES.function, fn);
       const artifact = await writeArtifact(r.inputs.code, fn, path.join(outDir, "artifacts", fn));
       const env = { ...r.inputs.environment.variables, ...endpoints };
       const samples_ = await samples(runs, artifact.dir, fn, env);

@@ -7,13 +7,15 @@
  * record, keyed by the first record's partition key).
  */
 import { KinesisClient, PutRecordCommand } from "@aws-sdk/client-kinesis";
-import { AggregateMode, BridgeConfig, createBridge, Mapper } from "../handlers/bridge";
+import { BridgeConfig, createBridge } from "../handlers/bridge";
 import { kinesisClient } from "../handlers/shared/clients";
 import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../handlers/shared/kinesisEvent";
 import { parseEnvelope } from "../handlers/shared/envelope";
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, testDynamo, testKinesis } from "../tests/support/aws";
 import { fakeKinesis, medianCpuPerEvent } from "./fakes";
 import { batches, envelopes, toRecords } from "./workload";
+import { Mapper } from "../handlers/shared/domain";
+import { AggregateMode } from "../handlers/bridge/contract";
 const agg = require("aws-kinesis-agg");
 
 /** A PUT payload unit: 25 KB chunks of a record (counted as 25 × 1024 bytes, data + partition key). */

@@ -3,13 +3,12 @@
  * beside the raw emulators' own PutRecords and PutItem rates measured in the
  * same run on the same emulators, so the ratios say what the pipeline adds.
  */
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { CreateTableCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { Writable } from "stream";
 import { startLocalCloud } from "../local/cloud/cloud";
 import { runDemo } from "../local/cloud/demo";
-import { LOCAL_ACCOUNTS, LOCAL_REGION } from "../local/shared/manifest";
+import { emulatorDynamo, emulatorKinesis } from "../local/emulators/clients";
 
 /** One measured figure beside its raw-emulator reference. */
 export interface EndToEndRow {
@@ -35,9 +34,8 @@ async function concurrently(n: number, op: (i: number) => Promise<unknown>): Pro
 
 /** Raw emulator rates with the same concurrency as the demo's clients. */
 async function rawRates(endpoints: { kinesis: string; dynamodb: string }, n: number) {
-  const credentials = { accessKeyId: LOCAL_ACCOUNTS.producer, secretAccessKey: "local" };
-  const kinesis = new KinesisClient({ region: LOCAL_REGION, endpoint: endpoints.kinesis, credentials, requestHandler: new NodeHttpHandler() });
-  const dynamo = new DynamoDBClient({ region: LOCAL_REGION, endpoint: endpoints.dynamodb, credentials });
+  const kinesis = emulatorKinesis({ endpoint: endpoints.kinesis });
+  const dynamo = emulatorDynamo({ endpoint: endpoints.dynamodb });
   const stream = `bench-raw-${Date.now()}`;
   await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
   while ((await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary?.StreamStatus !== "ACTIVE")

@@ -6,7 +6,7 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { parseEnvelope } from "../handlers/shared/envelope";
 import { KinesisStreamEvent, recordBytes } from "../handlers/shared/kinesisEvent";
-import type { Reducer } from "../handlers/projector/fold";
+import type { Reducer } from "../handlers/shared/domain";
 
 export function naiveProjector<S>(dynamodb: Pick<DynamoDBClient, "send">, tableName: string, reduce: Reducer<S>) {
   return async (event: KinesisStreamEvent) => {

@@ -9,8 +9,9 @@ import { policyJson, roleWithPolicy, Statement } from "./parts/iam";
 import { sinkAlarms } from "./analyticsSink/alarms";
 import { deliveryRole, deliveryStream, landingBucket } from "./analyticsSink/landing";
 import { AnalyticsSinkArgs, resolveSinkSettings, SinkSettings } from "./analyticsSink/settings";
+import { COMPONENT_TYPES } from "./parts/typeTokens";
 
-export { AnalyticsSinkArgs, AnalyticsSinkLandingArgs, SinkAccessMode } from "./analyticsSink/settings";
+export { AnalyticsSinkArgs, AnalyticsSinkLandingArgs } from "./analyticsSink/settings";
 
 /**
  * The analytics stream, its customer-managed key, the bridge's write access
@@ -46,7 +47,7 @@ export class AnalyticsSink extends pulumi.ComponentResource {
   constructor(name: string, args: AnalyticsSinkArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything: a bad arg fails with no half-built component.
     const settings = resolveSinkSettings(name, args);
-    super("eventsourced:analytics:AnalyticsSink", name, {}, opts);
+    super(COMPONENT_TYPES.AnalyticsSink, name, {}, opts);
     const parent = { parent: this };
     const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
     const region = aws.getRegionOutput({}, parent).region;

@@ -12,6 +12,7 @@ import { API_ROUTES, apiConfigFromEnv, createApi, HttpApiEvent, HttpApiResult } 
 import { dynamoClient, kinesisClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
 import { closureFunction } from "./parts/closureFunction";
+import { COMPONENT_TYPES } from "./parts/typeTokens";
 
 /** Args of {@link CommandApi}. */
 export interface CommandApiArgs {
@@ -49,7 +50,7 @@ export class CommandApi extends pulumi.ComponentResource {
   public readonly routes: aws.apigatewayv2.Route[];
 
   constructor(name: string, args: CommandApiArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("eventsourced:api:CommandApi", name, {}, opts);
+    super(COMPONENT_TYPES.CommandApi, name, {}, opts);
     const child = { parent: this };
     const validate = args.validate;
 

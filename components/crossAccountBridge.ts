@@ -5,13 +5,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { AggregateMode, bridgeConfigFromEnv, bridgeKinesisClient, createBridge, Mapper } from "../handlers/bridge";
+import { bridgeConfigFromEnv, bridgeKinesisClient, createBridge } from "../handlers/bridge";
 import { dynamoClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
 import { keyedTable } from "./parts/tables";
 import { streamConsumer } from "./parts/streamConsumer";
 import { Statement } from "./parts/iam";
 import { StreamMappingOptions } from "./parts/streamMapping";
+import { COMPONENT_TYPES } from "./parts/typeTokens";
+import { Mapper } from "../handlers/shared/domain";
+import { AggregateMode } from "../handlers/bridge/contract";
 
 /**
  * How the bridge reaches the analytics stream:
@@ -112,7 +115,7 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
   public readonly alarms: aws.cloudwatch.MetricAlarm[];
 
   constructor(name: string, args: CrossAccountBridgeArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("eventsourced:bridge:CrossAccountBridge", name, {}, opts);
+    super(COMPONENT_TYPES.CrossAccountBridge, name, {}, opts);
     const child = { parent: this };
 
     this.parkedTable = keyedTable(`${name}-parked`, "sk", args.deletionProtection ?? true, child);

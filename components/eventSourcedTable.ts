@@ -5,12 +5,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { createProjector, projectorConfigFromEnv, Reducer } from "../handlers/projector";
+import { createProjector, projectorConfigFromEnv } from "../handlers/projector";
 import { dynamoClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
 import { keyedTable } from "./parts/tables";
 import { streamConsumer } from "./parts/streamConsumer";
 import { StreamMappingOptions } from "./parts/streamMapping";
+import { COMPONENT_TYPES } from "./parts/typeTokens";
+import { Reducer } from "../handlers/shared/domain";
 
 /** The source stream's settings. */
 export interface EventStreamOptions {
@@ -81,7 +83,7 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
   public readonly alarms: aws.cloudwatch.MetricAlarm[];
 
   constructor(name: string, args: EventSourcedTableArgs<S>, opts?: pulumi.ComponentResourceOptions) {
-    super("eventsourced:projection:EventSourcedTable", name, {}, opts);
+    super(COMPONENT_TYPES.EventSourcedTable, name, {}, opts);
     const child = { parent: this };
     const streamOptions = args.stream ?? {};
     const retentionHours = streamOptions.retentionHours ?? 168;

@@ -5,7 +5,7 @@
  * pure and self-contained (no I/O, no module-level Set/Map), since they run
  * serialised, and operator tools (re-drive) and tests use the same ones.
  */
-import type { AnalyticsRecord } from "../handlers/bridge";
+import type { AnalyticsRecord } from "../handlers/shared/domain";
 import type { EventEnvelope } from "../handlers/shared/envelope";
 
 /** An order line. */

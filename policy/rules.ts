@@ -20,37 +20,21 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
-
-export const T = {
-  stream: "aws:kinesis/stream:Stream",
-  table: "aws:dynamodb/table:Table",
-  queue: "aws:sqs/queue:Queue",
-  bucket: "aws:s3/bucket:Bucket",
-  bucketV2: "aws:s3/bucketV2:BucketV2",
-  bucketSse: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-  bucketSseV2: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-  firehose: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
-  mapping: "aws:lambda/eventSourceMapping:EventSourceMapping",
-  fn: "aws:lambda/function:Function",
-  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-  role: "aws:iam/role:Role",
-  keyPolicy: "aws:kms/keyPolicy:KeyPolicy",
-  key: "aws:kms/key:Key",
-} as const;
+import { TYPES } from "../components/parts/typeTokens";
 
 /** Resource types holding IAM policy documents, and the properties that hold them. */
 export const POLICY_PROPERTIES: Record<string, { fields: string[]; keyPolicy?: boolean; trust?: string[] }> = {
-  [T.role]: { fields: ["inlinePolicies[].policy"], trust: ["assumeRolePolicy"] },
-  "aws:iam/policy:Policy": { fields: ["policy"] },
-  "aws:iam/rolePolicy:RolePolicy": { fields: ["policy"] },
-  "aws:iam/userPolicy:UserPolicy": { fields: ["policy"] },
-  "aws:iam/groupPolicy:GroupPolicy": { fields: ["policy"] },
-  "aws:kinesis/resourcePolicy:ResourcePolicy": { fields: ["policy"] },
-  "aws:s3/bucketPolicy:BucketPolicy": { fields: ["policy"] },
-  "aws:sqs/queuePolicy:QueuePolicy": { fields: ["policy"] },
-  "aws:sns/topicPolicy:TopicPolicy": { fields: ["policy"] },
-  [T.keyPolicy]: { fields: ["policy"], keyPolicy: true },
-  [T.key]: { fields: ["policy"], keyPolicy: true },
+  [TYPES.role]: { fields: ["inlinePolicies[].policy"], trust: ["assumeRolePolicy"] },
+  [TYPES.policy]: { fields: ["policy"] },
+  [TYPES.rolePolicy]: { fields: ["policy"] },
+  [TYPES.userPolicy]: { fields: ["policy"] },
+  [TYPES.groupPolicy]: { fields: ["policy"] },
+  [TYPES.streamResourcePolicy]: { fields: ["policy"] },
+  [TYPES.bucketPolicy]: { fields: ["policy"] },
+  [TYPES.queuePolicy]: { fields: ["policy"] },
+  [TYPES.topicPolicy]: { fields: ["policy"] },
+  [TYPES.keyPolicy]: { fields: ["policy"], keyPolicy: true },
+  [TYPES.key]: { fields: ["policy"], keyPolicy: true },
 };
 
 /**
@@ -163,7 +147,7 @@ export const encryptedStreams = resourcePolicy({
   description: "Kinesis streams are encrypted at rest with KMS.",
   severity: "high",
   validateResource: (args, report) => {
-    only(args, T.stream);
+    only(args, TYPES.stream);
     if (args.props.encryptionType !== "KMS") report(`encryptionType is ${JSON.stringify(args.props.encryptionType ?? "NONE")}; set "KMS"`);
     else if (!args.props.kmsKeyId) report("encryptionType is KMS but no kmsKeyId is set");
   },
@@ -174,7 +158,7 @@ export const encryptedTables = resourcePolicy({
   description: "DynamoDB tables use KMS server-side encryption (serverSideEncryption.enabled).",
   severity: "high",
   validateResource: (args, report) => {
-    only(args, T.table);
+    only(args, TYPES.table);
     if (args.props.serverSideEncryption?.enabled !== true) report("serverSideEncryption.enabled is not true");
   },
 });
@@ -184,7 +168,7 @@ export const tablePitr = resourcePolicy({
   description: "DynamoDB tables have point-in-time recovery on.",
   severity: "high",
   validateResource: (args, report) => {
-    only(args, T.table);
+    only(args, TYPES.table);
     if (args.props.pointInTimeRecovery?.enabled !== true) report("pointInTimeRecovery.enabled is not true");
   },
 });
@@ -194,7 +178,7 @@ export const encryptedQueues = resourcePolicy({
   description: "SQS queues are encrypted at rest (SQS-managed SSE or a KMS key).",
   severity: "high",
   validateResource: (args, report) => {
-    only(args, T.queue);
+    only(args, TYPES.queue);
     if (args.props.sqsManagedSseEnabled !== true && !args.props.kmsMasterKeyId) report("neither sqsManagedSseEnabled nor kmsMasterKeyId is set");
   },
 });
@@ -206,12 +190,12 @@ export const bucketSseKms = resourcePolicy({
   description: "S3 default encryption uses KMS (aws:kms or aws:kms:dsse), in the configuration resource or inline on the bucket.",
   severity: "high",
   validateResource: (args, report) => {
-    only(args, T.bucketSse, T.bucketSseV2, T.bucket, T.bucketV2);
+    only(args, TYPES.bucketSse, TYPES.bucketSseV2, TYPES.bucket, TYPES.bucketV2);
     const rules =
-      args.type === T.bucketSse || args.type === T.bucketSseV2
+      args.type === TYPES.bucketSse || args.type === TYPES.bucketSseV2
         ? list<any>(args.props.rules)
         : list<any>(args.props.serverSideEncryptionConfiguration?.rule ?? args.props.serverSideEncryptionConfigurations?.[0]?.rules);
-    if ((args.type === T.bucket || args.type === T.bucketV2) && rules.length === 0) return; // checked by s3-bucket-encrypted (stack)
+    if ((args.type === TYPES.bucket || args.type === TYPES.bucketV2) && rules.length === 0) return; // checked by s3-bucket-encrypted (stack)
     if (rules.length === 0) report("no encryption rule");
     for (const r of rules) {
       const algorithm = r?.applyServerSideEncryptionByDefault?.sseAlgorithm;
@@ -225,7 +209,7 @@ export const firehoseEncrypted = resourcePolicy({
   description: "Firehose deliveries to S3 encrypt objects with a KMS key; Direct PUT streams also encrypt at rest.",
   severity: "high",
   validateResource: (args, report) => {
-    only(args, T.firehose);
+    only(args, TYPES.firehose);
     const s3 = args.props.extendedS3Configuration;
     if (args.props.destination === "extended_s3" && !s3?.kmsKeyArn) report("extendedS3Configuration.kmsKeyArn is not set");
     // A stream fed by Kinesis is encrypted by its source; server-side encryption applies to Direct PUT only.
@@ -257,7 +241,7 @@ export const mappingFailureHandling = resourcePolicy({
     "Every Kinesis/DynamoDB-stream event-source mapping has bounded retries and record age, bisects on error, reports batch item failures, and sends what it gives up to an on-failure destination.",
   severity: "high",
   validateResource: (args, report) => {
-    only(args, T.mapping);
+    only(args, TYPES.mapping);
     const p = args.props;
     if (!isStreamMapping(p)) args.notApplicable("not a stream event source");
     const retries = p.maximumRetryAttempts;
@@ -280,8 +264,8 @@ export const bucketEncrypted = stackPolicy({
   description: "Every S3 bucket has a KMS default-encryption configuration (a configuration resource naming it, or inline).",
   severity: "high",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-    const configs = ofType(args.resources, T.bucketSse, T.bucketSseV2);
-    for (const bucket of ofType(args.resources, T.bucket, T.bucketV2)) {
+    const configs = ofType(args.resources, TYPES.bucketSse, TYPES.bucketSseV2);
+    for (const bucket of ofType(args.resources, TYPES.bucket, TYPES.bucketV2)) {
       const ids = [bucket.props.bucket, bucket.props.id].filter(Boolean);
       const inline = bucket.props.serverSideEncryptionConfiguration?.rule ?? bucket.props.serverSideEncryptionConfigurations?.[0]?.rules;
       const configured = configs.some((c) => ids.includes(c.props.bucket) || (c.propertyDependencies?.bucket ?? []).some((d) => d.urn === bucket.urn));
@@ -295,11 +279,11 @@ export const streamConsumerAlarms = stackPolicy({
   description: "Each Lambda fed by a stream event-source mapping has an IteratorAge alarm and an Errors alarm, and its on-failure queue a depth alarm.",
   severity: "medium",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-    const alarms = ofType(args.resources, T.alarm).map((a) => a.props);
-    const functions = ofType(args.resources, T.fn);
+    const alarms = ofType(args.resources, TYPES.alarm).map((a) => a.props);
+    const functions = ofType(args.resources, TYPES.function);
     const has = (namespace: string, metric: string, dimension: string, value: string) =>
       alarms.some((a) => a.namespace === namespace && a.metricName === metric && a.dimensions?.[dimension] === value);
-    for (const m of ofType(args.resources, T.mapping)) {
+    for (const m of ofType(args.resources, TYPES.mapping)) {
       if (!isStreamMapping(m.props)) continue;
       const ref = String(m.props.functionName ?? "");
       const fn = functions.find((f) => f.props.arn === ref || f.props.name === ref || f.props.name === functionNameOf(ref));

@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { writeArtifact } from "../local/deploy/artifacts";
 import { runProducer } from "../tests/support/producerRun";
+import { TYPES } from "../components/parts/typeTokens";
 
 const FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder"];
 
@@ -27,7 +28,7 @@ async function main() {
   const run = await runProducer();
   const rows: { fn: string; files: number; packages: number; zipBytes: number }[] = [];
   for (const fn of FUNCTIONS) {
-    const artifact = await writeArtifact(run.one("aws:lambda/function:Function", fn).inputs.code, fn);
+    const artifact = await writeArtifact(run.one(TYPES.function, fn).inputs.code, fn);
     rows.push({ fn, files: artifact.files.length, packages: artifact.packages.length, zipBytes: artifact.zipBytes });
   }
   const defaults = await defaultPackagingBytes();

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { s3Client } from "../local/emulators/s3";
+import { emulatorS3 } from "../local/emulators/clients";
 import { LOCAL_CLOUD_DIR } from "../local/shared/project";
 
 async function main() {
@@ -17,7 +17,7 @@ async function main() {
   if (!fs.existsSync(file)) throw new Error("no local cloud is running: start one with `npm start`");
   const current = JSON.parse(fs.readFileSync(file, "utf8"));
   const only = process.argv.indexOf("--aggregate") >= 0 ? process.argv[process.argv.indexOf("--aggregate") + 1] : undefined;
-  const s3 = s3Client(current.endpoints.s3, current.consumerAccount);
+  const s3 = emulatorS3({ endpoint: current.endpoints.s3, account: current.consumerAccount });
   let token: string | undefined;
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: current.landingBucket, Prefix: "events/", ContinuationToken: token }));

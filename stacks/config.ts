@@ -3,7 +3,7 @@
  * with worked examples in Pulumi.producer.yaml and Pulumi.consumer.yaml.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AGGREGATE_MODES, AggregateMode } from "../handlers/bridge";
+import { AGGREGATE_MODES, AggregateMode } from "../handlers/bridge/contract";
 
 /** How the bridge reaches the analytics stream. */
 export type AccessMode = "assumeRole" | "resourcePolicy";

@@ -6,8 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { CommandApi } from "../components/commandApi";
 import { BridgeAccess, CrossAccountBridge } from "../components/crossAccountBridge";
 import { EventSourcedTable } from "../components/eventSourcedTable";
-import type { Mapper } from "../handlers/bridge";
-import type { Reducer } from "../handlers/projector";
+import type { Mapper } from "../handlers/shared/domain";
+import type { Reducer } from "../handlers/shared/domain";
 import { ProducerConfig } from "./config";
 
 /** The user's domain: three closures, serialised into the functions. */

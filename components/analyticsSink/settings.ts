@@ -3,9 +3,7 @@
  * fails fast, before any resource is registered, with a message naming it.
  */
 import * as pulumi from "@pulumi/pulumi";
-
-/** How the producer's bridge reaches the analytics stream. */
-export type SinkAccessMode = "assumeRole" | "resourcePolicy";
+import type { AccessMode } from "../../handlers/bridge/contract";
 
 /** Landing (Firehose to S3) settings; every field has a default. */
 export interface AnalyticsSinkLandingArgs {
@@ -35,7 +33,7 @@ export interface AnalyticsSinkArgs {
    * `assumeRole`: a writer role here, assumed by the bridge with an ExternalId.
    * `resourcePolicy`: the stream's resource policy grants the bridge role directly.
    */
-  accessMode: SinkAccessMode;
+  accessMode: AccessMode;
   /** The ExternalId the writer role's trust requires. Required for assumeRole; ignored otherwise. */
   externalId?: pulumi.Input<string>;
   /** Analytics stream retention in hours, 24–8760. Default 168. */
@@ -52,7 +50,7 @@ export interface AnalyticsSinkArgs {
 
 /** Every setting resolved, defaults applied. */
 export interface SinkSettings {
-  accessMode: SinkAccessMode;
+  accessMode: AccessMode;
   /** Only in assumeRole mode. */
   externalId?: pulumi.Input<string>;
   /** `arn:aws:iam::<producer>:root`: the account the bridge runs in. */

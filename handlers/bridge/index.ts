@@ -13,48 +13,14 @@ import { assumeRoleCredentials } from "./assumeRole";
 import { kinesisClient, stsClient } from "../shared/clients";
 import { ENV, intEnv, requireEnv } from "../shared/env";
 import { encodeAggregated, packAggregates } from "../kpl/aggregate";
-import { EventEnvelope, parseEnvelope } from "../shared/envelope";
+import { parseEnvelope } from "../shared/envelope";
 import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord, recordBytes, resumeFrom } from "../shared/kinesisEvent";
 import { ParkedEvent, parkEvents } from "../shared/parkedTable";
 import { chunkBySize, KINESIS_MAX_RECORD_BYTES, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from "./putRecordsChunks";
 import { backoffDelay, DEFAULT_RETRY_BUDGET, isTransient, realClock, RetryBudget, RetryClock } from "../shared/retry";
 import { compareSequence } from "../shared/sequence";
-
-/** One record of the versioned analytics contract. */
-export interface AnalyticsRecord {
-  /** Contract name and version, e.g. `order-lifecycle.v1`. */
-  contract: string;
-  data: unknown;
-}
-
-/** Turns an internal event into contract records; undefined or [] forwards nothing. */
-export type Mapper = (event: EventEnvelope) => AnalyticsRecord | AnalyticsRecord[] | undefined;
-
-/** What goes on the wire into the consumer account (JSON). `id` is what the consumer dedups on: the eventId, or `${eventId}#${i}` when map returns several. */
-export interface AnalyticsWireRecord {
-  id: string;
-  eventId: string;
-  aggregateId: string;
-  occurredAt: string;
-  contract: string;
-  data: unknown;
-}
-
-/**
- * KPL aggregation of the records the bridge writes (the `aws-kinesis-agg`
- * format; Firehose and the official deaggregators read it):
- * - `off`: one Kinesis record per wire record, keyed by aggregateId;
- * - `sourceShard`: every wire record of a batch (one source shard) packed
- *   into records of up to 1 MiB keyed by the source shard id, so one source
- *   shard maps to one target shard and the source order, hence every
- *   aggregate's order, holds on the target;
- * - `partitionKey`: records packed per aggregateId (keyed by it): the same
- *   key spread as `off`, but packing only helps when a batch holds many
- *   events of one aggregate.
- */
-export type AggregateMode = "off" | "sourceShard" | "partitionKey";
-/** The accepted values of ENV.AGGREGATE_RECORDS. */
-export const AGGREGATE_MODES: readonly AggregateMode[] = ["off", "sourceShard", "partitionKey"];
+import { AGGREGATE_MODES, AggregateMode, AnalyticsWireRecord } from "./contract";
+import type { AnalyticsRecord, Mapper } from "../shared/domain";
 
 /** Where and how the bridge writes. */
 export interface BridgeConfig {

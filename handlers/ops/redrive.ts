@@ -36,11 +36,12 @@ import { createBridge } from "../bridge";
 import { parseEnvelope } from "../shared/envelope";
 import type { KinesisStreamRecord } from "../shared/kinesisEvent";
 import { decodeParkedItem, ParkedEvent, parkEvents } from "../shared/parkedTable";
-import { AggregateBatch, DecodedRecord, eventDataHash, foldAggregate, IDEMPOTENCY_CONFLICT, Reducer } from "../projector/fold";
+import { AggregateBatch, DecodedRecord, eventDataHash, foldAggregate, IDEMPOTENCY_CONFLICT } from "../projector/fold";
 import { readAggregate, writeAggregate } from "../shared/readModelStore";
 import { recentLookup, StoredAggregate } from "../shared/readModelItem";
 import { backoffDelay, DEFAULT_RETRY_BUDGET, isTransient, realClock, RetryBudget, RetryClock } from "../shared/retry";
 import { compareSequence, padSequence } from "../shared/sequence";
+import { Reducer } from "../shared/domain";
 
 /** What `listParked` shows per row. */
 export interface ParkedListing extends ParkedEvent {

@@ -4,6 +4,7 @@
  */
 import * as crypto from "crypto";
 import type { EventEnvelope, ParseResult } from "../shared/envelope";
+import type { Reducer } from "../shared/domain";
 import { parseEnvelope } from "../shared/envelope";
 import { KinesisStreamRecord, recordBytes } from "../shared/kinesisEvent";
 import type { ParkedEvent } from "../shared/parkedTable";
@@ -19,9 +20,6 @@ import {
   StoredAggregate,
 } from "../shared/readModelItem";
 import { padSequence, unpadSequence } from "../shared/sequence";
-
-/** The reducer a user writes: `null` deletes (a tombstone). */
-export type Reducer<S = unknown> = (state: S | undefined, event: EventEnvelope) => S | null;
 
 /** Why an event is parked when its eventId was applied before with other data. */
 export const IDEMPOTENCY_CONFLICT = "Idempotency-Key reused with different data";

@@ -14,13 +14,12 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ENV, intEnv, requireEnv } from "../shared/env";
 import { KinesisStreamBatchResponse, KinesisStreamEvent, resumeFrom } from "../shared/kinesisEvent";
 import { parkEvents, ParkedEvent } from "../shared/parkedTable";
-import { AggregateBatch, foldAggregate, FoldResult, groupRecords, Reducer } from "./fold";
+import { AggregateBatch, foldAggregate, FoldResult, groupRecords } from "./fold";
 import { READ_CHUNK, readAggregate, readAggregates, writeAggregate } from "../shared/readModelStore";
 import type { StoredAggregate } from "../shared/readModelItem";
 import { DEFAULT_RETRY_BUDGET, isTransient, realClock, RetryBudget, RetryClock } from "../shared/retry";
 import { compareSequence } from "../shared/sequence";
-
-export type { Reducer } from "./fold";
+import { Reducer } from "../shared/domain";
 
 /** How a projector runs; `projectorConfigFromEnv` builds it in the Lambda. */
 export interface ProjectorConfig {

@@ -7,10 +7,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { KinesisClient } from "@aws-sdk/client-kinesis";
-import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { startDynalite, startKinesisLocal } from "../emulators/emulators";
 import { LOCAL_ACCOUNTS, LOCAL_REGION, LocalEndpoints, ManifestFunction, ManifestResource, StackManifest, StackRole } from "../shared/manifest";
 import { runStackInChild } from "../deploy/runStack";
@@ -20,9 +18,11 @@ import { createQueues } from "../lambda/mapping/onFailureQueue";
 import { startLocalSts } from "../sts/sts";
 import { startFirehose } from "../firehose/firehose";
 import { startHttpApi } from "../apigateway/httpApi";
-import { s3Client, startS3 } from "../emulators/s3";
+import { startS3 } from "../emulators/s3";
+import { emulatorDynamo, emulatorKinesis, emulatorS3 } from "../emulators/clients";
 import { EnforcerStats, manifestPolicies, startIamEnforcers } from "../iam/enforcer";
 import { LOCAL_CLOUD_DIR } from "../shared/project";
+import { TYPES } from "../../components/parts/typeTokens";
 
 /** Options of {@link startLocalCloud}. */
 export interface LocalCloudOptions {
@@ -104,15 +104,6 @@ function accountOf(arn: string): string {
   return account;
 }
 
-function kinesisFor(account: string, endpoint: string): KinesisClient {
-  return new KinesisClient({
-    region: LOCAL_REGION,
-    endpoint,
-    credentials: { accessKeyId: account, secretAccessKey: "local" },
-    requestHandler: new NodeHttpHandler(),
-  });
-}
-
 /** What every function process gets besides its declared environment: its identity and the emulators. */
 function functionIdentity(fn: ManifestFunction, account: string, endpoints: LocalEndpoints): Record<string, string> {
   return {
@@ -159,7 +150,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const manifests = {} as Record<StackRole, StackManifest>;
     const sts = await startLocalSts({
       roles: () =>
-        Object.values(manifests).flatMap((m) => ofType(m, "aws:iam/role:Role").map((r) => ({ arn: r.state.arn, assumeRolePolicy: r.inputs.assumeRolePolicy }))),
+        Object.values(manifests).flatMap((m) => ofType(m, TYPES.role).map((r) => ({ arn: r.state.arn, assumeRolePolicy: r.inputs.assumeRolePolicy }))),
     });
     stoppers.push(() => sts.stop());
     const endpoints: LocalEndpoints = { kinesis: kinesis.endpoint, dynamodb: dynamo.endpoint, s3: s3Emulator.endpoint, sts: sts.endpoint };
@@ -229,7 +220,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       return host.invoke(event);
     };
     const functionArnByName = (m: StackManifest, name: string) => {
-      const fn = ofType(m, "aws:lambda/function:Function").find((f) => f.state.arn === name || f.state.name === name);
+      const fn = ofType(m, TYPES.function).find((f) => f.state.arn === name || f.state.name === name);
       if (!fn) throw new Error(`mapping names an unknown function ${name}`);
       return fn.state.arn as string;
     };
@@ -238,11 +229,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const queues = createQueues({ dir: options.dataDir ? path.join(workDir, "queues") : undefined });
     const pollers: { name: string; fnName: string; poller: MappingPoller }[] = [];
     for (const stack of ["consumer", "producer"] as StackRole[]) {
-      for (const m of ofType(manifests[stack], "aws:lambda/eventSourceMapping:EventSourceMapping")) {
+      for (const m of ofType(manifests[stack], TYPES.mapping)) {
         const arn = functionArnByName(manifests[stack], m.inputs.functionName);
         const fn = manifests[stack].functions.find((f) => f.arn === arn)!;
         const poller = startMappingPoller(m.inputs as any, {
-          kinesis: kinesisFor(accountOf(m.inputs.eventSourceArn), endpoints.kinesis),
+          kinesis: emulatorKinesis({ account: accountOf(m.inputs.eventSourceArn), endpoint: endpoints.kinesis }),
           invoke: invokeByArn(arn),
           invokeIdentityArn: fn.roleArn,
           sendToOnFailure: (destinationArn, message) => queues.send(destinationArn, message),
@@ -256,10 +247,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     });
 
     // Firehose delivery streams, landing into the S3 emulator.
-    const s3 = s3Client(endpoints.s3);
-    const firehoses = ofType(manifests.consumer, "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream").map((d) =>
+    const s3 = emulatorS3({ endpoint: endpoints.s3 });
+    const firehoses = ofType(manifests.consumer, TYPES.firehose).map((d) =>
       startFirehose({ ...d.inputs, name: d.state.name } as any, {
-        kinesis: kinesisFor(accountOf(d.inputs.kinesisSourceConfiguration.kinesisStreamArn), endpoints.kinesis),
+        kinesis: emulatorKinesis({ account: accountOf(d.inputs.kinesisSourceConfiguration.kinesisStreamArn), endpoint: endpoints.kinesis }),
         s3,
         maxBufferSeconds: options.maxFirehoseBufferSeconds ?? 2,
         log: (e) => runtime.write(`[firehose ${d.state.name}] ${JSON.stringify(e)}`),
@@ -268,15 +259,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stoppers.push(async () => {
       await Promise.all(firehoses.map((f) => f.stop()));
     });
-    const landingBucket =
-      (ofType(manifests.consumer, "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")[0]?.inputs.extendedS3Configuration.bucketArn ?? "")
-        .split(":::")
-        .pop() ?? "";
+    const landingBucket = (ofType(manifests.consumer, TYPES.firehose)[0]?.inputs.extendedS3Configuration.bucketArn ?? "").split(":::").pop() ?? "";
 
     // The HTTP API, from the declared routes and their integrations.
-    const api = ofType(manifests.producer, "aws:apigatewayv2/api:Api")[0];
-    const integrations = ofType(manifests.producer, "aws:apigatewayv2/integration:Integration");
-    const routes = ofType(manifests.producer, "aws:apigatewayv2/route:Route").filter((r) => r.inputs.apiId === api.id);
+    const api = ofType(manifests.producer, TYPES.httpApi)[0];
+    const integrations = ofType(manifests.producer, TYPES.integration);
+    const routes = ofType(manifests.producer, TYPES.route).filter((r) => r.inputs.apiId === api.id);
     const routeTarget: Record<string, string> = {};
     let timeoutMs = 30_000;
     for (const r of routes) {
@@ -300,12 +288,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     });
     stoppers.push(() => http.stop());
 
-    const dynamoClient = new DynamoDBClient({
-      region: LOCAL_REGION,
-      endpoint: endpoints.dynamodb,
-      credentials: { accessKeyId: LOCAL_ACCOUNTS.producer, secretAccessKey: "local" },
-    });
-    const parkedTables = ofType(manifests.producer, "aws:dynamodb/table:Table")
+    const dynamoClient = emulatorDynamo({ endpoint: endpoints.dynamodb });
+    const parkedTables = ofType(manifests.producer, TYPES.table)
       .filter((t) => t.name.endsWith("-parked"))
       .map((t) => t.state.name as string);
     const countItems = async (table: string) => (await dynamoClient.send(new ScanCommand({ TableName: table, Select: "COUNT" }))).Count ?? 0;

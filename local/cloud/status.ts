@@ -4,17 +4,9 @@
  */
 import { CloudStats, LocalCloud } from "./cloud";
 import { StackManifest } from "../shared/manifest";
+import { TYPES } from "../../components/parts/typeTokens";
 
-const DRIVEN = [
-  "aws:kinesis/stream:Stream",
-  "aws:dynamodb/table:Table",
-  "aws:s3/bucket:Bucket",
-  "aws:lambda/function:Function",
-  "aws:lambda/eventSourceMapping:EventSourceMapping",
-  "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
-  "aws:iam/role:Role",
-  "aws:apigatewayv2/route:Route",
-];
+const DRIVEN = [TYPES.stream, TYPES.table, TYPES.bucket, TYPES.function, TYPES.mapping, TYPES.firehose, TYPES.role, TYPES.route];
 
 function label(type: string): string {
   return type.split(":").pop()!;

@@ -17,7 +17,7 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, KeySchemaElement, TableDescription } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { emulatorDynamo, emulatorKinesis, emulatorS3 } from "../emulators/clients";
 import type { LocalEndpoints } from "../shared/manifest";
 
 /** How long one resource may take to become ACTIVE; kinesis-local's defaults are 500 ms per transition. */
@@ -39,10 +39,9 @@ export interface EmulatorClients {
  * Kinesis over HTTP/1.1: the SDK's default HTTP/2 is not spoken by the emulator.
  */
 export function emulatorClients(endpoints: LocalEndpoints, account: string, region: string): EmulatorClients {
-  const credentials = { accessKeyId: account, secretAccessKey: "local" };
-  const kinesis = new KinesisClient({ region, endpoint: endpoints.kinesis, credentials, requestHandler: new NodeHttpHandler() });
-  const dynamodb = new DynamoDBClient({ region, endpoint: endpoints.dynamodb, credentials });
-  const s3 = new S3Client({ region, endpoint: endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+  const kinesis = emulatorKinesis({ endpoint: endpoints.kinesis, account, region });
+  const dynamodb = emulatorDynamo({ endpoint: endpoints.dynamodb, account, region });
+  const s3 = emulatorS3({ endpoint: endpoints.s3, account, region });
   return {
     kinesis,
     dynamodb,

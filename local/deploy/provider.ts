@@ -12,6 +12,7 @@ import type { LocalEndpoints, ManifestResource, StackRole } from "../shared/mani
 import { emulatorClients, ensureBucket, ensureStream, ensureTable } from "./emulatorResources";
 import { checkInputs, supportOf } from "./support";
 import { realisticCall, realisticId, realisticState } from "./resourceState";
+import { TYPES } from "../../components/parts/typeTokens";
 
 /** Options of {@link localProvider}. */
 export interface LocalProviderOptions {
@@ -72,14 +73,14 @@ export function localProvider(options: LocalProviderOptions): LocalProvider {
   failure.catch(() => undefined); // observed by whoever races it; never an unhandled rejection
 
   async function create(type: string, inputs: Record<string, any>, state: Record<string, any>): Promise<void> {
-    if (type === "aws:kinesis/stream:Stream") await ensureStream(clients.kinesis, state.name, inputs);
-    else if (type === "aws:dynamodb/table:Table") await ensureTable(clients.dynamodb, state.name, inputs);
-    else if (type === "aws:s3/bucket:Bucket" || type === "aws:s3/bucketV2:BucketV2") await ensureBucket(clients.s3, state.bucket);
+    if (type === TYPES.stream) await ensureStream(clients.kinesis, state.name, inputs);
+    else if (type === TYPES.table) await ensureTable(clients.dynamodb, state.name, inputs);
+    else if (type === TYPES.bucket || type === TYPES.bucketV2) await ensureBucket(clients.s3, state.bucket);
     else throw new Error(`local cloud: ${type} is marked emulated but has no emulator call`);
   }
 
   async function newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
-    if (args.type === "pulumi:pulumi:StackReference") {
+    if (args.type === TYPES.stackReference) {
       const name = args.inputs.name as string;
       const outputs = options.stackReferences?.[name];
       if (!outputs)

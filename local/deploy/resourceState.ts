@@ -4,6 +4,7 @@
  * is built from looks as it will in the account.
  */
 import { createHash } from "crypto";
+import { FUNCTION_TOKENS, TYPES } from "../../components/parts/typeTokens";
 
 export interface AccountContext {
   account: string;
@@ -20,43 +21,43 @@ export function realisticState(type: string, logicalName: string, inputs: Record
   const { account, region } = ctx;
   const name: string = inputs.name ?? physicalName(logicalName);
   switch (type) {
-    case "aws:kinesis/stream:Stream":
+    case TYPES.stream:
       return { name, arn: `arn:aws:kinesis:${region}:${account}:stream/${name}` };
-    case "aws:dynamodb/table:Table":
+    case TYPES.table:
       return { name, arn: `arn:aws:dynamodb:${region}:${account}:table/${name}` };
-    case "aws:sqs/queue:Queue":
+    case TYPES.queue:
       return { name, arn: `arn:aws:sqs:${region}:${account}:${name}`, url: `https://sqs.${region}.amazonaws.com/${account}/${name}` };
-    case "aws:iam/role:Role":
+    case TYPES.role:
       return {
         name,
         arn: `arn:aws:iam::${account}:role${inputs.path ?? "/"}${name}`,
         uniqueId: `AROA${createHash("md5").update(name).digest("hex").slice(0, 17).toUpperCase()}`,
       };
-    case "aws:iam/policy:Policy":
+    case TYPES.policy:
       return { name, arn: `arn:aws:iam::${account}:policy/${name}` };
-    case "aws:lambda/function:Function": {
+    case TYPES.function: {
       const arn = `arn:aws:lambda:${region}:${account}:function:${name}`;
       return { name, arn, qualifiedArn: `${arn}:$LATEST`, invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations` };
     }
-    case "aws:lambda/eventSourceMapping:EventSourceMapping":
+    case TYPES.mapping:
       return { uuid: createHash("md5").update(logicalName).digest("hex"), state: "Enabled" };
-    case "aws:kms/key:Key": {
+    case TYPES.key: {
       const keyId = createHash("md5")
         .update(logicalName)
         .digest("hex")
         .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
       return { keyId, arn: `arn:aws:kms:${region}:${account}:key/${keyId}` };
     }
-    case "aws:kms/alias:Alias":
+    case TYPES.keyAlias:
       return { arn: `arn:aws:kms:${region}:${account}:${inputs.name}` };
-    case "aws:s3/bucket:Bucket":
-    case "aws:s3/bucketV2:BucketV2": {
+    case TYPES.bucket:
+    case TYPES.bucketV2: {
       const bucket = inputs.bucket ?? physicalName(logicalName).toLowerCase();
       return { bucket, arn: `arn:aws:s3:::${bucket}`, bucketDomainName: `${bucket}.s3.amazonaws.com`, region };
     }
-    case "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
+    case TYPES.firehose:
       return { name, arn: `arn:aws:firehose:${region}:${account}:deliverystream/${name}` };
-    case "aws:apigatewayv2/api:Api": {
+    case TYPES.httpApi: {
       const id = createHash("md5").update(logicalName).digest("hex").slice(0, 10);
       return {
         name,
@@ -65,11 +66,11 @@ export function realisticState(type: string, logicalName: string, inputs: Record
         arn: `arn:aws:apigateway:${region}::/apis/${id}`,
       };
     }
-    case "aws:cloudwatch/logGroup:LogGroup":
+    case TYPES.logGroup:
       return { name, arn: `arn:aws:logs:${region}:${account}:log-group:${name}` };
-    case "aws:cloudwatch/metricAlarm:MetricAlarm":
+    case TYPES.alarm:
       return { name, arn: `arn:aws:cloudwatch:${region}:${account}:alarm:${name}` };
-    case "aws:sns/topic:Topic":
+    case TYPES.topic:
       return { name, arn: `arn:aws:sns:${region}:${account}:${name}` };
     default: {
       const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
@@ -81,11 +82,11 @@ export function realisticState(type: string, logicalName: string, inputs: Record
 /** Answers the provider functions the program calls. */
 export function realisticCall(token: string, inputs: Record<string, any>, ctx: AccountContext): Record<string, unknown> {
   switch (token) {
-    case "aws:index/getCallerIdentity:getCallerIdentity":
+    case FUNCTION_TOKENS.getCallerIdentity:
       return { accountId: ctx.account, arn: `arn:aws:iam::${ctx.account}:user/deployer`, userId: "AIDADEPLOYER", id: ctx.account };
-    case "aws:index/getRegion:getRegion":
+    case FUNCTION_TOKENS.getRegion:
       return { name: ctx.region, region: ctx.region, id: ctx.region, endpoint: `ec2.${ctx.region}.amazonaws.com` };
-    case "aws:index/getPartition:getPartition":
+    case FUNCTION_TOKENS.getPartition:
       return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
     default:
       throw new Error(`no mock for provider function ${token}`);
@@ -101,27 +102,27 @@ const shortHash = (text: string, length: number) => createHash("md5").update(tex
  */
 export function realisticId(type: string, logicalName: string, state: Record<string, any>): string {
   switch (type) {
-    case "aws:kinesis/stream:Stream":
-    case "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
-    case "aws:kinesis/resourcePolicy:ResourcePolicy":
+    case TYPES.stream:
+    case TYPES.firehose:
+    case TYPES.streamResourcePolicy:
       return state.arn ?? state.resourceArn;
-    case "aws:s3/bucket:Bucket":
-    case "aws:s3/bucketV2:BucketV2":
+    case TYPES.bucket:
+    case TYPES.bucketV2:
       return state.bucket;
-    case "aws:sqs/queue:Queue":
+    case TYPES.queue:
       return state.url;
-    case "aws:kms/key:Key":
-    case "aws:kms/keyPolicy:KeyPolicy":
+    case TYPES.key:
+    case TYPES.keyPolicy:
       return state.keyId;
-    case "aws:lambda/eventSourceMapping:EventSourceMapping":
+    case TYPES.mapping:
       return state.uuid;
-    case "aws:apigatewayv2/api:Api":
+    case TYPES.httpApi:
       // The same id realisticState puts in apiEndpoint and executionArn.
       return shortHash(logicalName, 10);
-    case "aws:apigatewayv2/integration:Integration":
-    case "aws:apigatewayv2/route:Route":
+    case TYPES.integration:
+    case TYPES.route:
       return shortHash(logicalName, 7);
-    case "aws:lambda/permission:Permission":
+    case TYPES.permission:
       return `${state.function}|${logicalName}`;
     default:
       return state.name ?? `${logicalName}-id`;

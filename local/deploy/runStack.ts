@@ -16,6 +16,7 @@ import { writeArtifact } from "./artifacts";
 import { LocalEndpoints, ManifestFunction, ManifestResource, StackManifest, StackRole } from "../shared/manifest";
 import { localProvider, ProviderRecord, reveal } from "./provider";
 import { PROJECT_ROOT, projectName } from "../shared/project";
+import { TYPES } from "../../components/parts/typeTokens";
 
 /** What one stack run needs. */
 export interface StackJob {
@@ -95,8 +96,8 @@ const byTypeAndName = (a: { type?: string; name: string }, b: { type?: string; n
 
 async function functionsOf(recorded: ProviderRecord[], functionsDir: string): Promise<ManifestFunction[]> {
   const out: ManifestFunction[] = [];
-  for (const fn of recorded.filter((r) => r.type === "aws:lambda/function:Function")) {
-    const role = recorded.find((r) => r.type === "aws:iam/role:Role" && r.state.arn === fn.inputs.role);
+  for (const fn of recorded.filter((r) => r.type === TYPES.function)) {
+    const role = recorded.find((r) => r.type === TYPES.role && r.state.arn === fn.inputs.role);
     if (!role) throw new Error(`local cloud: function ${fn.name}'s role ${fn.inputs.role} is not a role of this stack`);
     const artifact = await writeArtifact(fn.inputs.code, fn.name, path.join(functionsDir, fn.name));
     const variables: Record<string, unknown> = fn.inputs.environment?.variables ?? {};

@@ -1,3 +1,4 @@
+import { TYPES } from "../../components/parts/typeTokens";
 /**
  * What the local provider honours, per resource type. A type is either
  * `emulated` (created for real in an emulator), `driven` (no emulator call,
@@ -37,12 +38,12 @@ const isArchive = (value: unknown) =>
 
 /** The table. Keys are Pulumi type tokens. */
 export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
-  "aws:kinesis/stream:Stream": {
+  [TYPES.stream]: {
     kind: "emulated",
     properties: ["name", "encryptionType", "kmsKeyId", "retentionPeriod", "shardCount", "streamModeDetails.streamMode"],
     values: { encryptionType: oneOf("KMS", "NONE") },
   },
-  "aws:dynamodb/table:Table": {
+  [TYPES.table]: {
     kind: "emulated",
     properties: [
       "name",
@@ -58,14 +59,14 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
     // PROVISIONED would need read/write capacity, which is not on the list.
     values: { billingMode: oneOf("PAY_PER_REQUEST") },
   },
-  "aws:s3/bucket:Bucket": { kind: "emulated", properties: ["bucket"] },
-  "aws:s3/bucketV2:BucketV2": { kind: "emulated", properties: ["bucket"] },
+  [TYPES.bucket]: { kind: "emulated", properties: ["bucket"] },
+  [TYPES.bucketV2]: { kind: "emulated", properties: ["bucket"] },
 
-  "aws:iam/role:Role": {
+  [TYPES.role]: {
     kind: "driven",
     properties: ["name", "path", "description", "assumeRolePolicy", "maxSessionDuration", "inlinePolicies[].name", "inlinePolicies[].policy"],
   },
-  "aws:lambda/function:Function": {
+  [TYPES.function]: {
     kind: "driven",
     properties: [
       "name",
@@ -90,7 +91,7 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
       runtime: (v) => (typeof v === "string" && v.startsWith("nodejs") ? undefined : `must be a nodejs runtime, got ${JSON.stringify(v)}`),
     },
   },
-  "aws:lambda/eventSourceMapping:EventSourceMapping": {
+  [TYPES.mapping]: {
     kind: "driven",
     properties: [
       "eventSourceArn",
@@ -110,15 +111,15 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
       startingPosition: oneOf("TRIM_HORIZON", "LATEST"),
     },
   },
-  "aws:lambda/permission:Permission": { kind: "driven", properties: ["action", "function", "principal", "sourceArn"] },
-  "aws:apigatewayv2/api:Api": { kind: "driven", properties: ["description", "protocolType"], values: { protocolType: oneOf("HTTP") } },
-  "aws:apigatewayv2/integration:Integration": {
+  [TYPES.permission]: { kind: "driven", properties: ["action", "function", "principal", "sourceArn"] },
+  [TYPES.httpApi]: { kind: "driven", properties: ["description", "protocolType"], values: { protocolType: oneOf("HTTP") } },
+  [TYPES.integration]: {
     kind: "driven",
     properties: ["apiId", "integrationType", "integrationUri", "payloadFormatVersion", "timeoutMilliseconds"],
     values: { integrationType: oneOf("AWS_PROXY"), payloadFormatVersion: oneOf("2.0") },
   },
-  "aws:apigatewayv2/route:Route": { kind: "driven", properties: ["apiId", "routeKey", "target"] },
-  "aws:apigatewayv2/stage:Stage": {
+  [TYPES.route]: { kind: "driven", properties: ["apiId", "routeKey", "target"] },
+  [TYPES.stage]: {
     kind: "driven",
     properties: [
       "apiId",
@@ -130,7 +131,7 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
       "defaultRouteSettings.throttlingBurstLimit",
     ],
   },
-  "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": {
+  [TYPES.firehose]: {
     kind: "driven",
     properties: [
       "destination",
@@ -160,12 +161,12 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
       "extendedS3Configuration.processingConfiguration.processors[].type": oneOf("AppendDelimiterToRecord"),
     },
   },
-  "aws:kms/key:Key": { kind: "driven", properties: ["description", "enableKeyRotation", "deletionWindowInDays"] },
-  "aws:kms/alias:Alias": { kind: "driven", properties: ["name", "targetKeyId"] },
-  "aws:kms/keyPolicy:KeyPolicy": { kind: "driven", properties: ["keyId", "policy"] },
-  "aws:kinesis/resourcePolicy:ResourcePolicy": { kind: "driven", properties: ["resourceArn", "policy"] },
+  [TYPES.key]: { kind: "driven", properties: ["description", "enableKeyRotation", "deletionWindowInDays"] },
+  [TYPES.keyAlias]: { kind: "driven", properties: ["name", "targetKeyId"] },
+  [TYPES.keyPolicy]: { kind: "driven", properties: ["keyId", "policy"] },
+  [TYPES.streamResourcePolicy]: { kind: "driven", properties: ["resourceArn", "policy"] },
   // On-failure destinations: the runtime keeps their messages in memory.
-  "aws:sqs/queue:Queue": { kind: "driven", properties: ["name", "sqsManagedSseEnabled", "messageRetentionSeconds"] },
+  [TYPES.queue]: { kind: "driven", properties: ["name", "sqsManagedSseEnabled", "messageRetentionSeconds"] },
 };
 
 /** The type's row, or undefined when the type is recorded only. */

@@ -7,9 +7,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { S3Client } from "@aws-sdk/client-s3";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { LOCAL_ACCOUNTS, LOCAL_REGION } from "../shared/manifest";
+import { LOCAL_ACCOUNTS } from "../shared/manifest";
 
 /** A running S3 emulator. */
 export interface LocalS3 {
@@ -66,20 +64,4 @@ export async function startS3(options: StartS3Options = {}): Promise<LocalS3> {
       if (temporary) fs.rmSync(directory, { recursive: true, force: true });
     },
   };
-}
-
-/**
- * An S3 client for the emulator: path-style, HTTP/1.1, checksums only when an
- * operation requires them (s3rver predates the SDK's default CRC32 checksums).
- */
-export function s3Client(endpoint: string, account: string = LOCAL_ACCOUNTS.consumer): S3Client {
-  return new S3Client({
-    endpoint,
-    region: LOCAL_REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: account, secretAccessKey: "local" },
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-    requestHandler: new NodeHttpHandler(),
-  });
 }

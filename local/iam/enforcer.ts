@@ -23,6 +23,7 @@ import { randomUUID } from "crypto";
 import { ManifestResource, StackManifest } from "../shared/manifest";
 import { Decision, denialMessage, evaluate, PolicyDocument, RequestContext, SessionPrincipal } from "./policy";
 import { ADAPTERS, EnforcedService, ServiceAdapter } from "./request";
+import { TYPES } from "../../components/parts/typeTokens";
 
 export { EnforcedService } from "./request";
 
@@ -91,9 +92,9 @@ const MAX_BODY = 32 * 1024 * 1024;
 const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/(?:[\x21-\x7e]*\/)?([\w+=,.@-]{1,64})$/;
 const ASSUMED_ARN = /^arn:aws:sts::(\d{12}):assumed-role\/([\w+=,.@-]{1,64})\/([\w+=,.@-]+)$/;
 
-const ROLE_TYPE = "aws:iam/role:Role";
-const ROLE_POLICY_TYPE = "aws:iam/rolePolicy:RolePolicy";
-const RESOURCE_POLICY_TYPES = ["aws:kinesis/resourcePolicy:ResourcePolicy", "aws:dynamodb/resourcePolicy:ResourcePolicy"];
+const ROLE_TYPE = TYPES.role;
+const ROLE_POLICY_TYPE = TYPES.rolePolicy;
+const RESOURCE_POLICY_TYPES: readonly string[] = [TYPES.streamResourcePolicy, TYPES.tableResourcePolicy];
 
 function parsePolicy(value: unknown): PolicyDocument {
   return (typeof value === "string" ? JSON.parse(value) : value) as PolicyDocument;

@@ -2,14 +2,16 @@ import { expect } from "chai";
 import { map as domainMap, reduce as domainReduce, validate as domainValidate } from "../../domain";
 import { createApi, HttpApiEvent, HttpApiResult } from "../../handlers/api";
 import { MAX_JSON_DEPTH } from "../../handlers/api/validation";
-import { BridgeConfig, createBridge, Mapper } from "../../handlers/bridge";
+import { BridgeConfig, createBridge } from "../../handlers/bridge";
 import { dynamoClient, kinesisClient } from "../../handlers/shared/clients";
 import { ENVELOPE_SCHEMA_VERSION } from "../../handlers/shared/envelope";
-import { createProjector, Reducer } from "../../handlers/projector";
+import { createProjector } from "../../handlers/projector";
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, readStream, scanAll, testDynamo, testKinesis, uniqueName } from "../support/aws";
 import { defaultRouteRequest, getAggregateRequest, postBytesRequest, postEventRequest } from "../support/apiFixtures";
 import { landed, recordingClock } from "../support/bridge";
 import { append, fastClock, parkedEvents, RawRecord, setupRig, views } from "../support/projectorFixtures";
+import { Mapper } from "../../handlers/shared/domain";
+import { Reducer } from "../../handlers/shared/domain";
 
 /** Counts the hostile cases tried, for the report. */
 const tried = { api: 0, projector: 0, bridge: 0 };

@@ -7,7 +7,7 @@
  * cross-account denial may say which side refuses it (`deniedBy`): the
  * caller's identity policy, the consumer's resource/trust/key policy, or both.
  */
-import type { AccessMode } from "../../stacks/config";
+import type { AccessMode } from "../../handlers/bridge/contract";
 import { CONSUMER, EXTERNAL_ID, IamRequest, PRODUCER, REGION, STRANGER, VIA } from "../support/iamSimulation";
 
 export interface IamCase extends IamRequest {

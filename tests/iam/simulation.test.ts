@@ -4,7 +4,7 @@
  * emits for both stacks (captured under mocks), in each access mode.
  */
 import { expect } from "chai";
-import type { AccessMode } from "../../stacks/config";
+import type { AccessMode } from "../../handlers/bridge/contract";
 import { buildWorld, emittedGrants, globMatches, simulate, World } from "../support/iamSimulation";
 import { casesFor, IamCase } from "./cases";
 

@@ -7,7 +7,8 @@
 import { expect } from "chai";
 import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import * as rules from "../../policy/rules";
-import { policies, T } from "../../policy/rules";
+import { policies } from "../../policy/rules";
+import { TYPES } from "../../components/parts/typeTokens";
 import { ProgramRun, RecordedResource, runProgram } from "../support/pulumiMocks";
 import { CONSUMER, CONSUMER_STACK, PRODUCER, REGION, runProducer } from "../support/producerRun";
 
@@ -154,7 +155,9 @@ describe("policy pack (rules called directly)", function () {
         if (typeof r.inputs.policy === "string" || r.inputs.assumeRolePolicy !== undefined || r.inputs.inlinePolicies !== undefined) carriers.add(r.type);
       }
     }
-    expect([...carriers].sort()).to.deep.equal([T.role, "aws:kinesis/resourcePolicy:ResourcePolicy", T.keyPolicy, "aws:s3/bucketPolicy:BucketPolicy"].sort());
+    expect([...carriers].sort()).to.deep.equal(
+      [TYPES.role, "aws:kinesis/resourcePolicy:ResourcePolicy", TYPES.keyPolicy, "aws:s3/bucketPolicy:BucketPolicy"].sort(),
+    );
     for (const type of carriers) expect(rules.POLICY_PROPERTIES, type).to.have.property(type);
   });
 
@@ -172,7 +175,7 @@ describe("policy pack (rules called directly)", function () {
   };
 
   it("kinesis-stream-encrypted fires on an unencrypted stream and on KMS without a key", async () => {
-    const stream = rec("producer (assumeRole)", T.stream);
+    const stream = rec("producer (assumeRole)", TYPES.stream);
     await fires(
       "kinesis-stream-encrypted",
       bad(stream, (p) => {
@@ -193,18 +196,18 @@ describe("policy pack (rules called directly)", function () {
   it("dynamodb-table-encrypted fires on a table without SSE", async () => {
     await fires(
       "dynamodb-table-encrypted",
-      bad(rec("producer (assumeRole)", T.table, "read-model"), (p) => {
+      bad(rec("producer (assumeRole)", TYPES.table, "read-model"), (p) => {
         p.serverSideEncryption = { enabled: false };
       }),
       /serverSideEncryption/,
     );
-    await fires("dynamodb-table-encrypted", { type: T.table, name: "bare", props: { hashKey: "pk" } }, /serverSideEncryption/);
+    await fires("dynamodb-table-encrypted", { type: TYPES.table, name: "bare", props: { hashKey: "pk" } }, /serverSideEncryption/);
   });
 
   it("dynamodb-point-in-time-recovery fires on a table without PITR", async () => {
     await fires(
       "dynamodb-point-in-time-recovery",
-      bad(rec("producer (assumeRole)", T.table, "orders-parked"), (p) => {
+      bad(rec("producer (assumeRole)", TYPES.table, "orders-parked"), (p) => {
         delete p.pointInTimeRecovery;
       }),
       /pointInTimeRecovery/,
@@ -214,7 +217,7 @@ describe("policy pack (rules called directly)", function () {
   it("sqs-queue-encrypted fires on a queue without SSE", async () => {
     await fires(
       "sqs-queue-encrypted",
-      bad(rec("producer (assumeRole)", T.queue, "projector-failures"), (p) => {
+      bad(rec("producer (assumeRole)", TYPES.queue, "projector-failures"), (p) => {
         p.sqsManagedSseEnabled = false;
       }),
       /neither sqsManagedSseEnabled nor kmsMasterKeyId/,
@@ -222,7 +225,7 @@ describe("policy pack (rules called directly)", function () {
   });
 
   it("s3-bucket-sse-kms fires on AES256 default encryption", async () => {
-    const sse = runs["consumer (assumeRole)"].ofType(T.bucketSse)[0];
+    const sse = runs["consumer (assumeRole)"].ofType(TYPES.bucketSse)[0];
     await fires(
       "s3-bucket-sse-kms",
       bad(sse, (p) => {
@@ -240,14 +243,14 @@ describe("policy pack (rules called directly)", function () {
   });
 
   it("s3-bucket-encrypted (stack) fires on a bucket with no encryption configuration", async () => {
-    const resources = runs["consumer (assumeRole)"].resources.filter((x) => x.custom && x.type !== T.bucketSse).map(policyResource);
+    const resources = runs["consumer (assumeRole)"].resources.filter((x) => x.custom && x.type !== TYPES.bucketSse).map(policyResource);
     const findings = await validateStack(resources, "s3-bucket-encrypted");
     expect(findings.map((f) => f.message)).to.deep.equal(["bucket analytics-landing has no server-side encryption configuration"]);
-    expect(findings[0].urn).to.equal(rec("consumer (assumeRole)", T.bucket).urn);
+    expect(findings[0].urn).to.equal(rec("consumer (assumeRole)", TYPES.bucket).urn);
   });
 
   it("firehose-s3-encrypted fires on unencrypted S3 delivery and on an unencrypted Direct PUT stream", async () => {
-    const firehose = rec("consumer (assumeRole)", T.firehose);
+    const firehose = rec("consumer (assumeRole)", TYPES.firehose);
     await fires(
       "firehose-s3-encrypted",
       bad(firehose, (p) => {
@@ -265,7 +268,7 @@ describe("policy pack (rules called directly)", function () {
   });
 
   it("iam-no-wildcards fires on a * action, a service:* action, a * resource, NotAction, and an Allow for everyone", async () => {
-    const role = rec("producer (assumeRole)", T.role, "orders-projector-role");
+    const role = rec("producer (assumeRole)", TYPES.role, "orders-projector-role");
     const withStatement = (statement: object) =>
       bad(role, (p) => {
         const doc = JSON.parse(p.inlinePolicies[0].policy);
@@ -312,7 +315,7 @@ describe("policy pack (rules called directly)", function () {
       }),
       /Allow for any principal[\s\S]*wildcard action "kinesis:\*"/,
     );
-    const keyPolicy = rec("consumer (assumeRole)", T.keyPolicy);
+    const keyPolicy = rec("consumer (assumeRole)", TYPES.keyPolicy);
     expect((await validateResource(fromRecorded(keyPolicy), "iam-no-wildcards")).findings).to.deep.equal([]);
     await fires(
       "iam-no-wildcards",
@@ -345,7 +348,7 @@ describe("policy pack (rules called directly)", function () {
     ["destinationConfig", undefined, /no destinationConfig.onFailure.destinationArn/],
   ] as const) {
     it(`stream-mapping-failure-handling fires on ${field} = ${JSON.stringify(value)}`, async () => {
-      const mapping = rec("producer (resourcePolicy)", T.mapping, "projector-mapping");
+      const mapping = rec("producer (resourcePolicy)", TYPES.mapping, "projector-mapping");
       await fires(
         "stream-mapping-failure-handling",
         bad(mapping, (p) => {
@@ -359,12 +362,12 @@ describe("policy pack (rules called directly)", function () {
 
   it("stream-mapping-failure-handling still applies in a first preview, when the stream's ARN is not known yet", async () => {
     const { unknownCheckingProxy, unknownStringValue } = require("@pulumi/policy/proxy");
-    const mapping = rec("producer (assumeRole)", T.mapping, "projector-mapping");
+    const mapping = rec("producer (assumeRole)", TYPES.mapping, "projector-mapping");
     const preview = (edit: (p: Record<string, any>) => void) => {
       const props = clone(mapping.inputs);
       props.eventSourceArn = unknownStringValue;
       edit(props);
-      return { type: T.mapping, name: mapping.name, props: unknownCheckingProxy(props) };
+      return { type: TYPES.mapping, name: mapping.name, props: unknownCheckingProxy(props) };
     };
     const good = await validateResource(
       preview(() => undefined),
@@ -382,7 +385,7 @@ describe("policy pack (rules called directly)", function () {
 
   it("stream-mapping-failure-handling does not apply to an SQS mapping", async () => {
     const { applied } = await validateResource(
-      { type: T.mapping, name: "sqs", props: { eventSourceArn: "arn:aws:sqs:us-east-1:111111111111:q", functionName: "f" } },
+      { type: TYPES.mapping, name: "sqs", props: { eventSourceArn: "arn:aws:sqs:us-east-1:111111111111:q", functionName: "f" } },
       "stream-mapping-failure-handling",
     );
     expect(applied).to.deep.equal([]);
@@ -390,16 +393,16 @@ describe("policy pack (rules called directly)", function () {
 
   it("stream-consumer-alarms (stack) fires when a stream-fed function lacks its IteratorAge or Errors alarm, or its queue a depth alarm", async () => {
     const run = runs["producer (assumeRole)"];
-    const without = (suffix: string) => run.resources.filter((x) => x.custom && !(x.type === T.alarm && x.name.endsWith(suffix))).map(policyResource);
-    const projector = run.one(T.fn, "orders-projector").state.name;
-    const bridge = run.one(T.fn, "analytics-bridge-forwarder").state.name;
+    const without = (suffix: string) => run.resources.filter((x) => x.custom && !(x.type === TYPES.alarm && x.name.endsWith(suffix))).map(policyResource);
+    const projector = run.one(TYPES.function, "orders-projector").state.name;
+    const bridge = run.one(TYPES.function, "analytics-bridge-forwarder").state.name;
     expect((await validateStack(without("orders-projector-iterator-age"), "stream-consumer-alarms")).map((f) => f.message)).to.deep.equal([
       `function ${projector} (fed by orders-projector-mapping) has no IteratorAge alarm`,
     ]);
     expect((await validateStack(without("analytics-bridge-forwarder-errors"), "stream-consumer-alarms")).map((f) => f.message)).to.deep.equal([
       `function ${bridge} (fed by analytics-bridge-mapping) has no Errors alarm`,
     ]);
-    const queue = run.one(T.queue, "projector-failures").state.name;
+    const queue = run.one(TYPES.queue, "projector-failures").state.name;
     expect((await validateStack(without("orders-projector-on-failure"), "stream-consumer-alarms")).map((f) => f.message)).to.deep.equal([
       `on-failure queue ${queue} of orders-projector-mapping has no depth alarm`,
     ]);

@@ -13,18 +13,21 @@ import * as fc from "fast-check";
 import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { map as domainMap, reduce as domainReduce } from "../../domain";
-import { AnalyticsWireRecord, BridgeConfig, bridgeKinesisClient, createBridge, Mapper } from "../../handlers/bridge";
+import { BridgeConfig, bridgeKinesisClient, createBridge } from "../../handlers/bridge";
 import { dynamoClient } from "../../handlers/shared/clients";
 import { ENVELOPE_SCHEMA_VERSION, EventEnvelope, parseEnvelope } from "../../handlers/shared/envelope";
 import type { KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
 import { decodeParkedItem, ParkedEvent } from "../../handlers/shared/parkedTable";
-import { createProjector, Reducer } from "../../handlers/projector";
+import { createProjector } from "../../handlers/projector";
 import { decodeStoredAggregate, INITIAL_POSITION, recentEntries, StoredAggregate } from "../../handlers/shared/readModelItem";
 import { padSequence } from "../../handlers/shared/sequence";
 import { CONSUMER_ACCOUNT, createStream, createTable, PRODUCER_ACCOUNT, REGION, testDynamo, testKinesis, uniqueName } from "../support/aws";
 import { faultRates, FaultPlan, prng } from "../support/faults";
 import { startStsStub, StsStub } from "../support/stsStub";
 import { EsmStats, newStats, runShard, Schedule } from "./esm";
+import { Mapper } from "../../handlers/shared/domain";
+import { AnalyticsWireRecord } from "../../handlers/bridge/contract";
+import { Reducer } from "../../handlers/shared/domain";
 
 // ---------------------------------------------------------------- histories
 

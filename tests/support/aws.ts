@@ -12,8 +12,8 @@ import {
   PutRecordCommand,
 } from "@aws-sdk/client-kinesis";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ScanCommand, AttributeValue } from "@aws-sdk/client-dynamodb";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { KinesisStreamEvent, KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
+import { accountCredentials, emulatorDynamo, emulatorKinesis } from "../../local/emulators/clients";
 
 export const REGION = "us-east-1";
 /** kinesis-local namespaces streams by the 12-digit access key id. */
@@ -27,19 +27,16 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
 }
 
-/** Credentials that select an account in kinesis-local (dynalite ignores them). */
-export function accountCredentials(account: string) {
-  return { accessKeyId: account, secretAccessKey: "local" };
-}
+export { accountCredentials };
 
 /** A Kinesis client for one emulated account, over HTTP/1.1. */
 export function testKinesis(account = PRODUCER_ACCOUNT): KinesisClient {
-  return new KinesisClient({ region: REGION, credentials: accountCredentials(account), requestHandler: new NodeHttpHandler() });
+  return emulatorKinesis({ account });
 }
 
 /** A DynamoDB client against dynalite. */
 export function testDynamo(): DynamoDBClient {
-  return new DynamoDBClient({ region: REGION, credentials: accountCredentials(PRODUCER_ACCOUNT) });
+  return emulatorDynamo();
 }
 
 /** Creates a stream and waits until it is ACTIVE; returns its ARN. */

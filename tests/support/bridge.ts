@@ -5,7 +5,7 @@
  * (failed entries never reach the emulator and are marked in the answer).
  */
 import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
-import type { AnalyticsWireRecord } from "../../handlers/bridge";
+import type { AnalyticsWireRecord } from "../../handlers/bridge/contract";
 import type { EventEnvelope } from "../../handlers/shared/envelope";
 import type { KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
 import { CONSUMER_ACCOUNT, readStream, testKinesis } from "./aws";

@@ -20,7 +20,7 @@
  * caller's account and the resource or trust policy in the resource's.
  */
 import { runSimulation, type RunSimulationResults } from "@cloud-copilot/iam-simulate";
-import type { AccessMode } from "../../stacks/config";
+import type { AccessMode } from "../../handlers/bridge/contract";
 import { policyDocument, ProgramRun, RecordedResource, runProgram } from "./pulumiMocks";
 import { CONSUMER, CONSUMER_STACK, PRODUCER, REGION, runProducer } from "./producerRun";
 

@@ -9,11 +9,12 @@ import { dynamoClient } from "../../handlers/shared/clients";
 import { ENVELOPE_SCHEMA_VERSION, EventEnvelope, parseEnvelope } from "../../handlers/shared/envelope";
 import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
 import { decodeParkedItem, ParkedEvent } from "../../handlers/shared/parkedTable";
-import { createProjector, ProjectorConfig, Reducer } from "../../handlers/projector";
+import { createProjector, ProjectorConfig } from "../../handlers/projector";
 import { decodeReadModelItem, ReadModelView } from "../../handlers/shared/readModelItem";
 import { RetryClock } from "../../handlers/shared/retry";
 import { compareSequence } from "../../handlers/shared/sequence";
 import { createStream, createTable, readStream, scanAll, testDynamo, testKinesis, uniqueName } from "./aws";
+import { Reducer } from "../../handlers/shared/domain";
 
 /** The test reducer's state: every applied event id in order, and a count. */
 export interface ListState {

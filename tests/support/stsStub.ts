@@ -8,9 +8,8 @@
 import * as http from "http";
 import * as net from "net";
 import { STSClient } from "@aws-sdk/client-sts";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { accountCredentials, PRODUCER_ACCOUNT, REGION } from "./aws";
 import { assumeRoleXml, stsErrorXml } from "../../local/sts/xml";
+import { emulatorSts } from "../../local/emulators/clients";
 
 /** The AssumeRole parameters one call carried. */
 export interface StsCall {
@@ -61,14 +60,7 @@ export async function startStsStub(options: { expectedExternalId?: string } = {}
     expectedExternalId: options.expectedExternalId,
     failNext: { count: 0, code: "ServiceUnavailable", status: 503 },
     expiration: (seconds) => new Date(Date.now() + seconds * 1000),
-    client: () =>
-      new STSClient({
-        region: REGION,
-        endpoint: stub.endpoint,
-        credentials: accountCredentials(PRODUCER_ACCOUNT),
-        maxAttempts: 1,
-        requestHandler: new NodeHttpHandler(),
-      }),
+    client: () => emulatorSts({ endpoint: stub.endpoint, maxAttempts: 1 }),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

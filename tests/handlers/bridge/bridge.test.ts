@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { bridgeConfigFromEnv, bridgeKinesisClient, BridgeConfig, createBridge, Mapper } from "../../../handlers/bridge";
+import { bridgeConfigFromEnv, bridgeKinesisClient, BridgeConfig, createBridge } from "../../../handlers/bridge";
 import { kinesisClient } from "../../../handlers/shared/clients";
 import { EventEnvelope } from "../../../handlers/shared/envelope";
 import { KinesisStreamRecord } from "../../../handlers/shared/kinesisEvent";
@@ -9,6 +9,7 @@ import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, scanAl
 import { failPutRecordsEntries, landed, makeEnvelopes, observePutRecords, recordingClock, sourceRecords } from "../../support/bridge";
 import { injectFaults, serviceError } from "../../support/sdkMiddleware";
 import { startStsStub } from "../../support/stsStub";
+import { Mapper } from "../../../handlers/shared/domain";
 
 const RETRY = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2000 };
 const orderMap: Mapper = (e) => ({ contract: "order-lifecycle.v1", data: { kind: e.type, n: (e.data as { n: number }).n } });

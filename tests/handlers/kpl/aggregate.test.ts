@@ -2,16 +2,7 @@ import { expect } from "chai";
 import { createHash } from "crypto";
 // The official deaggregator (awslabs/kinesis-aggregation), a devDependency only.
 const agg = require("aws-kinesis-agg");
-import {
-  aggregateEntries,
-  aggregateModeFromEnv,
-  AnalyticsWireRecord,
-  BridgeConfig,
-  bridgeConfigFromEnv,
-  createBridge,
-  Mapper,
-  OutputEntry,
-} from "../../../handlers/bridge";
+import { aggregateEntries, aggregateModeFromEnv, BridgeConfig, bridgeConfigFromEnv, createBridge, OutputEntry } from "../../../handlers/bridge";
 import { kinesisClient } from "../../../handlers/shared/clients";
 import { EventEnvelope } from "../../../handlers/shared/envelope";
 import { KinesisStreamRecord } from "../../../handlers/shared/kinesisEvent";
@@ -19,6 +10,8 @@ import { encodeAggregated, KPL_FRAMING_BYTES, packAggregates, UserRecord, varint
 import { KINESIS_MAX_RECORD_BYTES } from "../../../handlers/bridge/putRecordsChunks";
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, readStream, testDynamo, testKinesis, uniqueName } from "../../support/aws";
 import { makeEnvelopes, recordingClock, sourceRecords } from "../../support/bridge";
+import { Mapper } from "../../../handlers/shared/domain";
+import { AnalyticsWireRecord } from "../../../handlers/bridge/contract";
 
 interface Deaggregated {
   partitionKey: string;

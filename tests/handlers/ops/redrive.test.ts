@@ -3,17 +3,19 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { execFile } from "child_process";
 import { promisify } from "util";
 import { map as domainMap, reduce as domainReduce } from "../../../domain";
-import { BridgeConfig, createBridge, Mapper } from "../../../handlers/bridge";
+import { BridgeConfig, createBridge } from "../../../handlers/bridge";
 import { dynamoClient, kinesisClient } from "../../../handlers/shared/clients";
 import { ENVELOPE_SCHEMA_VERSION, EventEnvelope } from "../../../handlers/shared/envelope";
 import { KinesisStreamRecord } from "../../../handlers/shared/kinesisEvent";
-import { createProjector, Reducer } from "../../../handlers/projector";
+import { createProjector } from "../../../handlers/projector";
 import { listParked, redriveAggregate, redriveBridge, redriveProjector, RedriveConfig } from "../../../handlers/ops/redrive";
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, testDynamo, testKinesis, toBatches, uniqueName } from "../../support/aws";
 import { landed, recordingClock } from "../../support/bridge";
 import { prng } from "../../support/faults";
 import { append, beforeSend, fastClock, parkedEvents, Rig, setupRig, snapshot } from "../../support/projectorFixtures";
 import { injectFaults, serviceError } from "../../support/sdkMiddleware";
+import { Mapper } from "../../../handlers/shared/domain";
+import { Reducer } from "../../../handlers/shared/domain";
 
 const RETRY = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4 };
 /** The bug: reduce and map throw on `explode`. The fix is domain.ts as it is. */

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { AttributeValue, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { dynamoClient } from "../../../handlers/shared/clients";
 import { parkEvents, ParkedEvent } from "../../../handlers/shared/parkedTable";
-import { createProjector, projectorConfigFromEnv, Reducer } from "../../../handlers/projector";
+import { createProjector, projectorConfigFromEnv } from "../../../handlers/projector";
 import { eventDataHash } from "../../../handlers/projector/fold";
 import { decodeStoredAggregate, recentEntries } from "../../../handlers/shared/readModelItem";
 import { padSequence } from "../../../handlers/shared/sequence";
@@ -26,6 +26,7 @@ import {
   snapshot,
   views,
 } from "../../support/projectorFixtures";
+import { Reducer } from "../../../handlers/shared/domain";
 
 const noFailures = { batchItemFailures: [] };
 

@@ -6,12 +6,12 @@
  */
 import { expect } from "chai";
 import * as zlib from "zlib";
-import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from "@aws-sdk/client-kinesis";
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from "@aws-sdk/client-kinesis";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { LocalCloud, startLocalCloud } from "../../../local/cloud/cloud";
 import { deaggregateKpl } from "../../../handlers/kpl/deaggregate";
-import { LOCAL_ACCOUNTS, LOCAL_REGION } from "../../../local/shared/manifest";
+import { LOCAL_ACCOUNTS } from "../../../local/shared/manifest";
+import { emulatorKinesis } from "../../../local/emulators/clients";
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -140,12 +140,7 @@ describe("local cloud end to end", function () {
 
 /** The analytics stream as its consumers read it: each Kinesis record, and its user records (KPL aggregates split). */
 async function analyticsRecords(cloud: LocalCloud): Promise<{ partitionKey: string; aggregated: boolean; wire: any[] }[]> {
-  const kinesis = new KinesisClient({
-    region: LOCAL_REGION,
-    endpoint: cloud.endpoints.kinesis,
-    requestHandler: new NodeHttpHandler(),
-    credentials: { accessKeyId: LOCAL_ACCOUNTS.consumer, secretAccessKey: "local" },
-  });
+  const kinesis = emulatorKinesis({ endpoint: cloud.endpoints.kinesis, account: LOCAL_ACCOUNTS.consumer });
   const stream = String(cloud.manifests.consumer.outputs.analyticsStreamArn).split("/").pop()!;
   const out: { partitionKey: string; aggregated: boolean; wire: any[] }[] = [];
   for (const shard of (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? []) {

@@ -11,15 +11,15 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DescribeStreamSummaryCommand, KinesisClient, ListStreamsCommand } from "@aws-sdk/client-kinesis";
-import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { HeadBucketCommand, ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { DescribeStreamSummaryCommand, ListStreamsCommand } from "@aws-sdk/client-kinesis";
+import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
+import { HeadBucketCommand, ListBucketsCommand } from "@aws-sdk/client-s3";
 import { freePort, startDynalite, startKinesisLocal } from "../../support/emulators";
-import { accountCredentials, putJson, readStream } from "../../support/aws";
+import { putJson, readStream } from "../../support/aws";
 import { LocalEndpoints, StackManifest } from "../../../local/shared/manifest";
 import { localProvider } from "../../../local/deploy/provider";
 import { ManifestResourceWithId, runStackInChild, StackJob } from "../../../local/deploy/runStack";
+import { emulatorDynamo, emulatorKinesis, emulatorS3 } from "../../../local/emulators/clients";
 
 const PRODUCER = "111111111111";
 const CONSUMER = "222222222222";
@@ -34,11 +34,9 @@ describe("local provider: both stacks run into the emulators", function () {
   let consumer: StackManifest;
   let producer: StackManifest;
 
-  const kinesisOf = (account: string) =>
-    new KinesisClient({ region: REGION, endpoint: endpoints.kinesis, credentials: accountCredentials(account), requestHandler: new NodeHttpHandler() });
-  const dynamo = () => new DynamoDBClient({ region: REGION, endpoint: endpoints.dynamodb, credentials: accountCredentials(PRODUCER) });
-  const s3 = () =>
-    new S3Client({ region: REGION, endpoint: endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+  const kinesisOf = (account: string) => emulatorKinesis({ endpoint: endpoints.kinesis, account });
+  const dynamo = () => emulatorDynamo({ endpoint: endpoints.dynamodb, account: PRODUCER });
+  const s3 = () => emulatorS3({ endpoint: endpoints.s3 });
   const streamsOf = async (account: string) => (await kinesisOf(account).send(new ListStreamsCommand({}))).StreamNames ?? [];
   const tempDir = (prefix: string) => {
     const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -13,7 +13,8 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client }
 import { FirehoseSpec, LocalFirehose, resolveDelivery, startFirehose } from "../../../local/firehose/firehose";
 import { deaggregateKpl } from "../../../handlers/kpl/deaggregate";
 import { encodeAggregated } from "../../../handlers/kpl/aggregate";
-import { LocalS3, s3Client, startS3 } from "../../../local/emulators/s3";
+import { LocalS3, startS3 } from "../../../local/emulators/s3";
+import { emulatorS3 } from "../../../local/emulators/clients";
 import { CONSUMER_ACCOUNT, createStream, PRODUCER_ACCOUNT, REGION, testKinesis, uniqueName } from "../../support/aws";
 import { injectFaults } from "../../support/sdkMiddleware";
 import { runProgram } from "../../support/pulumiMocks";
@@ -123,7 +124,7 @@ describe("local Firehose (startFirehose)", () => {
     const resource = run.one(FIREHOSE);
     declared = { ...resource.inputs, name: resource.state.name } as FirehoseSpec;
     s3Server = await startS3();
-    s3 = s3Client(s3Server.endpoint);
+    s3 = emulatorS3({ endpoint: s3Server.endpoint });
     kinesis = testKinesis(CONSUMER_ACCOUNT);
   });
   afterEach(async () => {
@@ -246,7 +247,7 @@ describe("local Firehose (startFirehose)", () => {
 
   it("writes records it can't deliver to the error output prefix", async () => {
     const { stream, bucket, spec } = await deliveryFor();
-    const failing = s3Client(s3Server.endpoint);
+    const failing = emulatorS3({ endpoint: s3Server.endpoint });
     injectFaults(failing, (command, input) =>
       command === "PutObjectCommand" && String(input.Key).startsWith("events/")
         ? Object.assign(new Error("injected"), { name: "ServiceUnavailable" })

@@ -11,10 +11,9 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DescribeStreamSummaryCommand, KinesisClient, PutRecordCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { DescribeStreamSummaryCommand, PutRecordCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { freePort, startDynalite, startKinesisLocal } from "../../support/emulators";
 import { LocalEndpoints, StackManifest } from "../../../local/shared/manifest";
@@ -23,6 +22,7 @@ import { startLocalSts } from "../../../local/sts/sts";
 import { EnforcerDecision, IamEnforcers, PolicySet, policiesFromManifests, startIamEnforcers } from "../../../local/iam/enforcer";
 import { evaluate, SessionPrincipal } from "../../../local/iam/policy";
 import { dynamodbAdapter, kinesisAdapter, stsAdapter } from "../../../local/iam/request";
+import { emulatorDynamo, emulatorKinesis, emulatorSts } from "../../../local/emulators/clients";
 
 const PRODUCER = "111111111111";
 const CONSUMER = "222222222222";
@@ -60,12 +60,10 @@ describe("local IAM enforcer", function () {
   /** Lets a test drop the analytics stream's resource policy to show what it contributes. */
   let withoutResourcePolicies = false;
 
-  const kinesis = (mode: Mode, s: Session) =>
-    new KinesisClient({ region: REGION, endpoint: enforcers[mode].endpoints.kinesis, credentials: s, requestHandler: new NodeHttpHandler(), maxAttempts: 1 });
-  const dynamo = (mode: Mode, s: Session) =>
-    new DynamoDBClient({ region: REGION, endpoint: enforcers[mode].endpoints.dynamodb, credentials: s, maxAttempts: 1 });
-  const sts = (mode: Mode, s: Session) => new STSClient({ region: REGION, endpoint: enforcers[mode].endpoints.sts, credentials: s, maxAttempts: 1 });
-  const direct = () => new DynamoDBClient({ region: REGION, endpoint: endpoints.dynamodb, credentials: { accessKeyId: PRODUCER, secretAccessKey: "local" } });
+  const kinesis = (mode: Mode, s: Session) => emulatorKinesis({ endpoint: enforcers[mode].endpoints.kinesis, credentials: s, maxAttempts: 1 });
+  const dynamo = (mode: Mode, s: Session) => emulatorDynamo({ endpoint: enforcers[mode].endpoints.dynamodb, credentials: s, maxAttempts: 1 });
+  const sts = (mode: Mode, s: Session) => emulatorSts({ endpoint: enforcers[mode].endpoints.sts, credentials: s, maxAttempts: 1 });
+  const direct = () => emulatorDynamo({ endpoint: endpoints.dynamodb, account: PRODUCER });
   const roleArn = (m: StackManifest, suffix: string) => {
     const role = m.resources.find((r) => r.type === "aws:iam/role:Role" && r.name.endsWith(suffix));
     if (!role) throw new Error(`no role *${suffix} in the ${m.stack} manifest`);

@@ -5,10 +5,10 @@
  */
 import { expect } from "chai";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { mayAssume } from "../../../local/iam/trustPolicy";
 import { LocalSts, startLocalSts } from "../../../local/sts/sts";
 import { runProgram } from "../../support/pulumiMocks";
+import { accountCredentials, emulatorSts } from "../../../local/emulators/clients";
 
 const PRODUCER = "111111111111";
 const CONSUMER = "222222222222";
@@ -31,13 +31,7 @@ async function writerRole(externalId: string): Promise<{ arn: string; assumeRole
 
 function sts(endpoint: string, callerRoleArn?: string): STSClient {
   const account = callerRoleArn?.split(":")[4] ?? PRODUCER;
-  return new STSClient({
-    region: "us-east-1",
-    endpoint,
-    credentials: { accessKeyId: account, secretAccessKey: "local", sessionToken: callerRoleArn && `role:${callerRoleArn}` },
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler(),
-  });
+  return emulatorSts({ endpoint, credentials: accountCredentials(account, callerRoleArn), maxAttempts: 1 });
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
@@ -158,11 +152,9 @@ describe("local STS (startLocalSts)", () => {
     expect(id.Account).to.equal(PRODUCER);
     expect(id.Arn).to.match(/^arn:aws:sts::111111111111:assumed-role\/event-pipeline-bridge\//);
     const assumed = await sts(server.endpoint, BRIDGE).send(new AssumeRoleCommand({ RoleArn: writer.arn, RoleSessionName: "s1", ExternalId: EXT }));
-    const asWriter = new STSClient({
-      region: "us-east-1",
+    const asWriter = emulatorSts({
       endpoint: server.endpoint,
       maxAttempts: 1,
-      requestHandler: new NodeHttpHandler(),
       credentials: { accessKeyId: assumed.Credentials!.AccessKeyId!, secretAccessKey: "local", sessionToken: assumed.Credentials!.SessionToken! },
     });
     expect((await asWriter.send(new GetCallerIdentityCommand({}))).Account).to.equal(CONSUMER);
