@@ -1,13 +1,14 @@
 /**
- * `npm start -- --demo`: realistic order traffic through the local API, a
- * progress bar, then a summary: throughput accepted and landed, the time
+ * `npm start -- --demo`: the domain's demo traffic (domain/demo.ts) through
+ * the local API, a progress bar, then a summary: throughput accepted and landed, the time
  * from 202 to visible in the read model, and whether every accepted event
  * was projected and landed.
  */
 import { LocalCloud } from "./cloud";
+import { demoHistory } from "../../domain/demo";
 
 interface DemoOptions {
-  /** Orders to place; each has 2–5 events. */
+  /** Demo aggregates to write (`--orders`: orders, in the example domain); each gets the commands `demoHistory` gives it. */
   orders: number;
   /** Concurrent clients. Default 16. */
   concurrency?: number;
@@ -28,23 +29,6 @@ export interface DemoSummary {
   landedAll: boolean;
   /** Every event accepted, projected and landed. */
   ok: boolean;
-}
-
-type Command = { type: string; data: Record<string, unknown> };
-
-/** A plausible order history; deterministic per index. */
-export function orderHistory(i: number): Command[] {
-  const lines = [{ sku: `SKU-${i % 17}`, quantity: 1 + (i % 3), unitPriceCents: 199 + (i % 7) * 100 }];
-  const history: Command[] = [{ type: "OrderPlaced", data: { customerId: `c-${i % 50}`, lines } }];
-  let total = lines[0].quantity * lines[0].unitPriceCents;
-  for (let k = 0; k < i % 3; k++) {
-    const line = { sku: `SKU-${(i + k) % 23}`, quantity: 1, unitPriceCents: 350 };
-    total += 350;
-    history.push({ type: "LineAdded", data: line });
-  }
-  history.push({ type: "OrderPaid", data: { amountCents: total } });
-  if (i % 4 === 0) history.push({ type: "OrderShipped", data: {} });
-  return history;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -71,7 +55,7 @@ async function pollVisible(url: string, deadline: number): Promise<boolean> {
 export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<DemoSummary> {
   const out = options.out;
   const runId = Date.now().toString(36);
-  const histories = Array.from({ length: options.orders }, (_, i) => orderHistory(i));
+  const histories = Array.from({ length: options.orders }, (_, i) => demoHistory(i));
   const total = histories.reduce((n, h) => n + h.length, 0);
   const before = await cloud.stats();
   let accepted = 0;
@@ -79,9 +63,9 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
   const visibleMs: number[] = [];
   const t0 = Date.now();
 
-  out.write(`demo: ${options.orders} orders, ${total} events, ${options.concurrency ?? 16} clients\n`);
+  out.write(`demo: ${options.orders} aggregates, ${total} events, ${options.concurrency ?? 16} clients\n`);
   // Writers don't wait for visibility (clients poll independently); a few
-  // pollers time each order's last event from 202 to visible.
+  // pollers time each aggregate's last event from 202 to visible.
   const pending: { poll: string; at: number }[] = [];
   let writing = true;
   let next = 0;
@@ -151,7 +135,7 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
   out.write(
     `landed     ${stats.landed - before.landed} records in ${landSeconds.toFixed(1)} s from the first request = ${((stats.landed - before.landed) / landSeconds).toFixed(0)} events/s\n`,
   );
-  out.write(`202→visible p50 ${summary.visibleP50Ms} ms, p99 ${summary.visibleP99Ms} ms (${visibleMs.length} orders polled)\n`);
+  out.write(`202→visible p50 ${summary.visibleP50Ms} ms, p99 ${summary.visibleP99Ms} ms (${visibleMs.length} aggregates polled)\n`);
   out.write(`parked ${stats.parked}, dead-lettered ${stats.deadLettered}\n`);
   out.write(`every accepted event projected: ${summary.projectedAll ? "yes" : "NO"}; landed: ${summary.landedAll ? "yes" : "NO"}\n`);
   return summary;

@@ -37,7 +37,7 @@ function parseArgs(argv: string[]): Args {
       if (!m) throw new Error("--config needs <producer|consumer>.<key>=<value>");
       const stack = m[1] as StackRole;
       args.config[stack] = { ...(args.config[stack] ?? {}), [m[2]]: m[3] };
-    } else throw new Error(`unknown argument ${a}; see the header of local/start.ts`);
+    } else throw new Error(`unknown argument ${a}; see the header of local/cloud/start.ts`);
   }
   if (!Number.isInteger(args.port) || args.port < 0) throw new Error("--port needs a number");
   return args;

@@ -5,6 +5,7 @@
 import { CloudStats, LocalCloud } from "./cloud";
 import { StackManifest } from "../shared/manifest";
 import { TYPES } from "../../components/parts/typeTokens";
+import { sampleCommand } from "../../domain/demo";
 
 const DRIVEN = [TYPES.stream, TYPES.table, TYPES.bucket, TYPES.function, TYPES.mapping, TYPES.firehose, TYPES.role, TYPES.route];
 
@@ -31,6 +32,9 @@ export function statusLine(s: CloudStats): string {
   return `accepted ${s.accepted} · projected ${s.projected} · forwarded ${s.forwarded} · landed ${s.landed} · parked ${s.parked} · dead-lettered ${s.deadLettered} · lag ${lag}${denied}`;
 }
 
+/** Text to put between single quotes in a shell command: each `'` closes the quote, is escaped, and reopens it. */
+const shellQuoted = (text: string) => text.replace(/'/g, "'\\''");
+
 /** What `npm start` prints once everything is up. */
 export function banner(cloud: LocalCloud): string[] {
   return [
@@ -48,8 +52,8 @@ export function banner(cloud: LocalCloud): string[] {
     `up in ${cloud.startupSeconds.toFixed(1)} s`,
     "",
     `API: ${cloud.apiUrl}`,
-    `  curl -s -X POST ${cloud.apiUrl}aggregates/order-1/events -H 'content-type: application/json' \\`,
-    `       -d '{"type":"OrderPlaced","data":{"customerId":"c-1","lines":[{"sku":"A","quantity":2,"unitPriceCents":500}]}}'`,
+    `  curl -s -X POST ${cloud.apiUrl}aggregates/${sampleCommand.aggregateId}/events -H 'content-type: application/json' \\`,
+    `       -d '${shellQuoted(JSON.stringify(sampleCommand.command))}'`,
     "",
   ];
 }

@@ -6,15 +6,27 @@
  * setting it can't honour rather than landing something AWS would not. Like
  * Firehose with a Kinesis Data Streams source, it deaggregates KPL records
  * (magic and MD5 checked) into their user records before buffering; a record
- * that fails the check is delivered as it is.
+ * that fails the check is delivered as it is. The decisions and formats are
+ * pure functions (delivery.ts); here are the reading loop and the buffer.
  */
 import { randomUUID } from "crypto";
 import { performance } from "perf_hooks";
-import { gzipSync } from "zlib";
-import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, Shard, DescribeStreamSummaryCommand } from "@aws-sdk/client-kinesis";
+import { DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from "@aws-sdk/client-kinesis";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { DeliverySettings, expandPrefix, FirehoseSpec, objectTimestamp, resolveDelivery } from "./settings";
-import { deaggregateKpl } from "../../handlers/kpl/deaggregate";
+import { listShards, parentsDrained, resumeFrom } from "../emulators/kinesisShards";
+import {
+  Buffered,
+  deliveryBackoffMs,
+  errorRecords,
+  intervalReached,
+  landedRecords,
+  objectBody,
+  objectBytes,
+  objectKey,
+  readBackoffMs,
+  sizeReached,
+} from "./delivery";
+import { DeliverySettings, FirehoseSpec, resolveDelivery } from "./settings";
 
 export { DeliverySettings, FirehoseSpec, resolveDelivery } from "./settings";
 
@@ -59,10 +71,7 @@ export interface LocalFirehose {
   stats(): FirehoseStats;
 }
 
-interface Buffered {
-  data: Buffer;
-  arrival: Date;
-}
+/** How far a shard has been read. */
 interface ShardCursor {
   iterator?: string;
   lastSequence?: string;
@@ -72,6 +81,49 @@ interface ShardCursor {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // Pages read per shard per poll: bounds one poll while a backlog drains.
 const MAX_PAGES_PER_POLL = 20;
+
+/** The declared source must be the stream this client sees: another account is a wiring bug, not a retry. */
+async function verifySource(kinesis: KinesisClient, settings: DeliverySettings): Promise<void> {
+  const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: settings.streamName }));
+  const arn = summary.StreamDescriptionSummary?.StreamARN;
+  if (arn !== settings.streamArn)
+    throw Object.assign(new Error(`the Kinesis client sees ${arn}, not the declared source ${settings.streamArn}`), { fatal: true });
+}
+
+/** Reads up to a poll's worth of pages of one shard, handing each record to `onRecord` in order. */
+async function readShard(
+  kinesis: KinesisClient,
+  streamName: string,
+  shardId: string,
+  cursor: ShardCursor,
+  onRecord: (data: Buffer) => Promise<void>,
+  stopping: () => boolean,
+): Promise<void> {
+  if (!cursor.iterator) {
+    const start = resumeFrom(cursor.lastSequence, { ShardIteratorType: "TRIM_HORIZON" });
+    cursor.iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ...start }))).ShardIterator;
+  }
+  for (let page = 0; page < MAX_PAGES_PER_POLL && cursor.iterator && !stopping(); page++) {
+    let out;
+    try {
+      out = await kinesis.send(new GetRecordsCommand({ ShardIterator: cursor.iterator, Limit: 10_000 }));
+    } catch (err) {
+      // An expired iterator is renewed from the last sequence read on the next poll.
+      if ((err as Error).name === "ExpiredIteratorException") {
+        cursor.iterator = undefined;
+        return;
+      }
+      throw err;
+    }
+    for (const r of out.Records ?? []) {
+      cursor.lastSequence = r.SequenceNumber;
+      await onRecord(Buffer.from(r.Data ?? new Uint8Array()));
+    }
+    cursor.iterator = out.NextShardIterator;
+    if (!cursor.iterator) cursor.done = true; // a closed shard, read to its end
+    if (!out.Records?.length || out.MillisBehindLatest === 0) return;
+  }
+}
 
 /**
  * Starts delivering `spec` (the declared `aws:kinesis/firehoseDeliveryStream`
@@ -89,6 +141,7 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
   let bufferBytes = 0;
   let bufferSince = 0;
   let stopping = false;
+  let verified = false;
   const cursors = new Map<string, ShardCursor>();
   if (settings.intervalSeconds < settings.declaredIntervalSeconds) {
     log({
@@ -107,59 +160,31 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
   };
 
   async function put(key: string, body: Buffer): Promise<void> {
-    await deps.s3.send(
-      new PutObjectCommand({
-        Bucket: settings.bucket,
-        Key: key,
-        Body: body,
-        ContentType: settings.gzip ? "application/gzip" : "application/octet-stream",
-      }),
-    );
+    const ContentType = settings.gzip ? "application/gzip" : "application/octet-stream";
+    await deps.s3.send(new PutObjectCommand({ Bucket: settings.bucket, Key: key, Body: body, ContentType }));
     stats.objects += 1;
   }
 
   async function deliver(records: Buffered[]): Promise<void> {
-    const oldest = records[0].arrival;
-    const body = Buffer.concat(records.flatMap((r) => (settings.delimiter === undefined ? [r.data] : [r.data, settings.delimiter])));
-    const key = `${expandPrefix(settings.prefix, oldest)}${spec.name}-1-${objectTimestamp(oldest)}-${randomUUID()}${settings.extension}`;
+    const key = objectKey(settings.prefix, spec.name, records[0].arrival, randomUUID(), settings.extension);
+    const body = objectBytes(objectBody(records, settings.delimiter), settings.gzip);
     const attempts = deps.deliveryAttempts ?? 3;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        await put(key, settings.gzip ? gzipSync(body) : body);
+        await put(key, body);
         stats.records += records.length;
         stats.bytes += records.reduce((n, r) => n + r.data.length, 0);
         return;
       } catch (err) {
         lastError = err;
-        if (attempt < attempts) await sleep(100 * 2 ** attempt);
+        if (attempt < attempts) await sleep(deliveryBackoffMs(attempt));
       }
     }
     fail(lastError, `delivery of ${records.length} records to s3://${settings.bucket}/${key}`);
-    await deliverErrors(records, lastError, attempts);
-  }
-
-  /** Error records as Firehose writes them: one JSON line per record, data base64. */
-  async function deliverErrors(records: Buffered[], cause: unknown, attempts: number): Promise<void> {
-    const type = "delivery-failed";
-    const ended = Date.now();
-    const lines =
-      records
-        .map((r) =>
-          JSON.stringify({
-            attemptsMade: attempts,
-            arrivalTimestamp: r.arrival.getTime(),
-            errorCode: (cause as Error)?.name ?? "Error",
-            errorMessage: (cause as Error)?.message ?? String(cause),
-            attemptEndingTimestamp: ended,
-            rawData: r.data.toString("base64"),
-          }),
-        )
-        .join("\n") + "\n";
-    const oldest = records[0].arrival;
-    const key = `${expandPrefix(settings.errorPrefix, oldest, type)}${spec.name}-1-${objectTimestamp(oldest)}-${randomUUID()}${settings.extension}`;
+    const errorKey = objectKey(settings.errorPrefix, spec.name, records[0].arrival, randomUUID(), settings.extension, "delivery-failed");
     try {
-      await put(key, settings.gzip ? gzipSync(lines) : Buffer.from(lines));
+      await put(errorKey, objectBytes(errorRecords(records, lastError, attempts, Date.now()), settings.gzip));
     } catch (err) {
       fail(err, `error output of ${records.length} records (they are lost)`);
     }
@@ -179,101 +204,46 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
     if (buffer.length === 0) bufferSince = performance.now();
     buffer.push({ data, arrival: now() });
     bufferBytes += data.length;
-    if (bufferBytes >= settings.sizeBytes) await flush();
+    if (sizeReached(bufferBytes, settings)) await flush();
   }
 
-  /** Shards to read: parents before children, as Firehose and the KCL do. */
-  async function listShards(): Promise<Shard[]> {
-    const shards: Shard[] = [];
-    let token: string | undefined;
-    for (let page = 0; page < 100; page++) {
-      const out = await deps.kinesis.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: settings.streamName }));
-      shards.push(...(out.Shards ?? []));
-      token = out.NextToken;
-      if (!token) break;
-    }
-    return shards;
+  /** As Firehose from a Kinesis source: a KPL aggregate whose MD5 checks out lands as its user records. */
+  async function land(data: Buffer): Promise<void> {
+    const { records, aggregated } = landedRecords(data);
+    if (aggregated) stats.deaggregated += 1;
+    for (const r of records) await add(r);
   }
 
-  async function readShard(shardId: string, cursor: ShardCursor): Promise<void> {
-    if (!cursor.iterator) {
-      cursor.iterator = (
-        await deps.kinesis.send(
-          new GetShardIteratorCommand(
-            cursor.lastSequence
-              ? { StreamName: settings.streamName, ShardId: shardId, ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: cursor.lastSequence }
-              : { StreamName: settings.streamName, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" },
-          ),
-        )
-      ).ShardIterator;
-    }
-    for (let page = 0; page < MAX_PAGES_PER_POLL && cursor.iterator && !stopping; page++) {
-      let out;
-      try {
-        out = await deps.kinesis.send(new GetRecordsCommand({ ShardIterator: cursor.iterator, Limit: 10_000 }));
-      } catch (err) {
-        // An expired iterator is renewed from the last sequence read on the next poll.
-        if ((err as Error).name === "ExpiredIteratorException") {
-          cursor.iterator = undefined;
-          return;
-        }
-        throw err;
-      }
-      for (const r of out.Records ?? []) {
-        cursor.lastSequence = r.SequenceNumber;
-        const data = Buffer.from(r.Data ?? new Uint8Array());
-        // As Firehose from a Kinesis source: a KPL aggregate whose MD5 checks out lands as its user records.
-        const users = deaggregateKpl(data);
-        if (users === undefined) {
-          await add(data);
-          continue;
-        }
-        stats.deaggregated += 1;
-        for (const u of users) await add(u.data);
-      }
-      cursor.iterator = out.NextShardIterator;
-      if (!cursor.iterator) cursor.done = true; // a closed shard, read to its end
-      if (!out.Records?.length || out.MillisBehindLatest === 0) return;
-    }
-  }
-
+  /** Reads the shards in ListShards' order, a child only once its parents are read to their end, as Firehose and the KCL do. */
   async function poll(): Promise<void> {
-    const shards = await listShards();
+    const shards = await listShards(deps.kinesis, settings.streamName);
     const listed = new Set(shards.map((s) => s.ShardId!));
     for (const shard of shards) {
       const id = shard.ShardId!;
-      const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => !!p && listed.has(p));
-      if (parents.some((p) => !cursors.get(p)?.done)) continue;
+      if (!parentsDrained(shard, listed, (p) => cursors.get(p)?.done === true)) continue;
       if (!cursors.has(id)) cursors.set(id, { done: false });
       const cursor = cursors.get(id)!;
-      if (!cursor.done) await readShard(id, cursor);
+      if (!cursor.done) await readShard(deps.kinesis, settings.streamName, id, cursor, land, () => stopping);
       if (stopping) return;
     }
-  }
-
-  let verified = false;
-  /** The declared source must be the stream this client sees: another account is a wiring bug, not a retry. */
-  async function verifySource(): Promise<void> {
-    const summary = await deps.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: settings.streamName }));
-    const arn = summary.StreamDescriptionSummary?.StreamARN;
-    if (arn !== settings.streamArn)
-      throw Object.assign(new Error(`the Kinesis client sees ${arn}, not the declared source ${settings.streamArn}`), { fatal: true });
-    verified = true;
   }
 
   const loop = (async () => {
     let backoff = 0;
     while (!stopping) {
       try {
-        if (!verified) await verifySource();
+        if (!verified) {
+          await verifySource(deps.kinesis, settings);
+          verified = true;
+        }
         await poll();
         backoff = 0;
       } catch (err) {
         fail(err, "reading the source stream");
         if ((err as { fatal?: boolean }).fatal) return;
-        backoff = Math.min(5000, (backoff || 250) * 2);
+        backoff = readBackoffMs(backoff);
       }
-      if (buffer.length > 0 && performance.now() - bufferSince >= settings.intervalSeconds * 1000) await flush();
+      if (intervalReached(buffer.length, bufferSince, performance.now(), settings)) await flush();
       for (let waited = 0; waited < (deps.pollMs ?? 250) + backoff && !stopping; waited += 50) await sleep(50);
     }
   })();

@@ -3,22 +3,18 @@
  * shard, in order, honouring the declared starting position, batch size,
  * batching window, parallelization factor (concurrent batches per shard, order
  * kept per partition key), partial batch responses, retries, bisection,
- * maximum record age and the on-failure destination (see
- * eventSourceMappingBatch.ts). Child shards start once their parents are
- * drained, so order holds across resharding.
+ * maximum record age and the on-failure destination (see batch.ts). Child
+ * shards start once their parents are drained, so order holds across
+ * resharding. The decisions are pure functions (lanes.ts, discovery.ts);
+ * here are the loops and their state.
  */
-import {
-  GetRecordsCommand,
-  GetRecordsCommandOutput,
-  GetShardIteratorCommand,
-  GetShardIteratorCommandInput,
-  KinesisClient,
-  ListShardsCommand,
-  Shard,
-} from "@aws-sdk/client-kinesis";
+import { GetRecordsCommand, GetRecordsCommandOutput, GetShardIteratorCommand, KinesisClient } from "@aws-sdk/client-kinesis";
 import { KinesisStreamEvent } from "../../../handlers/shared/kinesisEvent";
+import { listShards, resumeFrom } from "../../emulators/kinesisShards";
 import { BatchContext, deliverBatch, MappingStats, sleep } from "./batch";
-import { laneOf, MappingSettings, mappingSettingsOf, MappingSpec, PolledRecord } from "./records";
+import { planDiscovery, ShardStart } from "./discovery";
+import { batchLength, idleWaitMs, Lane, lanesDue, readAheadCap, retryDelayMs, shardFinished } from "./lanes";
+import { laneOf, MappingSettings, mappingSettingsOf, MappingSpec, polledRecord } from "./records";
 
 export { MappingSpec, MappingStats };
 
@@ -47,23 +43,131 @@ export interface MappingPoller {
   stop(): Promise<void>;
 }
 
-const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
-/** JSON overhead of one record in the event besides its data. */
-const RECORD_OVERHEAD_BYTES = 600;
-const MAX_BACKOFF_MS = 5_000;
-
-interface Lane {
-  buffer: PolledRecord[];
-  busy?: Promise<void>;
-}
-
-interface ShardStart {
-  shardId: string;
-  input: Omit<GetShardIteratorCommandInput, "StreamName" | "ShardId">;
+/** What a shard loop shares with its mapping. */
+interface ShardLoopEnv {
+  kinesis: KinesisClient;
+  settings: MappingSettings;
+  /** Also holds the stop signal, the counters and the retry backoff. */
+  batch: BatchContext;
+  pollMs: number;
+  fail(where: string, err: unknown): void;
+  /** Records a shard's MillisBehindLatest; undefined once the shard's loop ends. */
+  setLag(shardId: string, ms: number | undefined): void;
 }
 
 function errorName(err: unknown): string {
   return (err as Error)?.name ?? "Error";
+}
+
+async function openIterator(env: ShardLoopEnv, start: ShardStart): Promise<string | undefined> {
+  const input = { StreamName: env.settings.streamName, ShardId: start.shardId, ...start.input };
+  return (await env.kinesis.send(new GetShardIteratorCommand(input), { abortSignal: env.batch.signal })).ShardIterator;
+}
+
+/** The shard's first iterator, retried until it comes or the mapping stops; none for a shard already closed and gone. */
+async function firstIterator(env: ShardLoopEnv, start: ShardStart): Promise<{ iterator?: string; closed: boolean }> {
+  const { signal } = env.batch;
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    try {
+      const iterator = await openIterator(env, start);
+      return { iterator, closed: iterator === undefined };
+    } catch (err) {
+      if (signal.aborted) break;
+      env.fail(`GetShardIterator ${start.shardId}`, err);
+      await sleep(env.batch.retryDelayMs(attempt), signal);
+    }
+  }
+  return { closed: false };
+}
+
+/** Lets a finishing batch wake the shard loop; a wake-up between the dispatch and the wait is kept, not lost. */
+function wakeSignal(): { nudge(): void; woken(): Promise<void>; takeKick(): boolean } {
+  let kicked = false;
+  let wake!: () => void;
+  let woken = new Promise<void>((r) => (wake = r));
+  return {
+    nudge() {
+      kicked = true;
+      const w = wake;
+      woken = new Promise<void>((r) => (wake = r));
+      w();
+    },
+    woken: () => woken,
+    takeKick() {
+      const was = kicked;
+      kicked = false;
+      return was;
+    },
+  };
+}
+
+/** Reads one shard until it is drained (closed and every record delivered or given up on) or the mapping stops. */
+async function runShard(first: ShardStart, env: ShardLoopEnv, markReady: () => void): Promise<void> {
+  const { settings: s, batch: ctx } = env;
+  const { signal } = ctx;
+  const shardId = first.shardId;
+  let start = first;
+  const lanes: Lane[] = Array.from({ length: s.parallelizationFactor }, () => ({ buffer: [] }));
+  const buffered = () => lanes.reduce((n, l) => n + l.buffer.length, 0);
+  const cap = readAheadCap(s);
+  const wakeup = wakeSignal();
+  let { iterator: it, closed } = await firstIterator(env, start);
+  let lastSeq: string | undefined;
+  markReady();
+  let failures = 0;
+  while (!signal.aborted) {
+    let page: GetRecordsCommandOutput | undefined;
+    if (!closed && it !== undefined && buffered() < cap) {
+      try {
+        page = await env.kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: Math.min(10_000, cap - buffered()) }), { abortSignal: signal });
+        failures = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        failures += 1;
+        if (errorName(err) === "ExpiredIteratorException") {
+          // Held while batches were retried: resume right after the last record read.
+          start = { shardId, input: resumeFrom(lastSeq, start.input) };
+          try {
+            it = await openIterator(env, start);
+          } catch (e) {
+            if (!signal.aborted) env.fail(`GetShardIterator ${shardId}`, e);
+          }
+        } else {
+          env.fail(`GetRecords ${shardId}`, err);
+        }
+        await sleep(ctx.retryDelayMs(Math.min(failures, 8)), signal);
+        continue;
+      }
+      const fetchedAt = Date.now();
+      for (const r of page.Records ?? []) {
+        const record = polledRecord(r, shardId, fetchedAt);
+        lanes[laneOf(record.partitionKey, s.parallelizationFactor)].buffer.push(record);
+        lastSeq = record.sequenceNumber;
+      }
+      ctx.stats.records += page.Records?.length ?? 0;
+      env.setLag(shardId, page.MillisBehindLatest ?? 0);
+      it = page.NextShardIterator;
+      if (!it) closed = true; // a closed shard, read to its end
+    }
+    const { due, nextWindowEnd } = lanesDue(lanes, s, Date.now(), closed);
+    for (const lane of due.map((i) => lanes[i])) {
+      const batch = lane.buffer.splice(0, batchLength(lane.buffer, s.batchSize));
+      lane.busy = deliverBatch(batch, ctx)
+        .catch((err) => env.fail(`batch on ${shardId}`, err))
+        .finally(() => {
+          lane.busy = undefined;
+          wakeup.nudge();
+        });
+    }
+    if (shardFinished(lanes, closed)) break;
+    if (wakeup.takeKick()) continue;
+    const behind = (page?.Records?.length ?? 0) > 0 && (page?.MillisBehindLatest ?? 0) > 0;
+    const wait = idleWaitMs({ behind, room: buffered() < cap, closed, pollMs: env.pollMs, nextWindowEnd, now: Date.now() });
+    if (wait !== undefined) await sleep(wait, signal, wakeup.woken());
+  }
+  // Stopping: in-flight batches end promptly on the abort.
+  await Promise.all(lanes.map((l) => l.busy));
+  env.setLag(shardId, undefined);
 }
 
 /** Starts polling; returns at once (see {@link MappingPoller.ready}). */
@@ -76,214 +180,72 @@ export function startMappingPoller(spec: MappingSpec, deps: MappingDeps): Mappin
   const stats: MappingStats = { batches: 0, records: 0, succeeded: 0, retries: 0, sentToOnFailure: 0, discarded: 0, lagMs: 0 };
   const lag = new Map<string, number>();
   const functionName = s.functionArn.split(":").pop()!;
-  const ctx: BatchContext = {
-    settings: s,
-    invokeIdentityArn: deps.invokeIdentityArn ?? `arn:aws:iam::${s.account}:role/${functionName}`,
-    invoke: deps.invoke,
-    sendToOnFailure: deps.sendToOnFailure,
-    now: deps.now ?? Date.now,
-    log,
-    stats,
-    signal,
-    retryDelayMs: (n) => Math.min(MAX_BACKOFF_MS, pollMs * 2 ** (n - 1)),
-  };
-  const started = new Set<string>();
-  const done = new Set<string>();
-  const loops = new Set<Promise<void>>();
   const fail = (where: string, err: unknown) => {
     stats.lastError = `${where}: ${(err as Error)?.message ?? String(err)}`;
     log({ event: "error", function: s.functionArn, where, error: stats.lastError });
   };
-
-  const iterator = async (start: ShardStart): Promise<string | undefined> => {
-    const out = await deps.kinesis.send(new GetShardIteratorCommand({ StreamName: s.streamName, ShardId: start.shardId, ...start.input }), {
-      abortSignal: signal,
-    });
-    return out.ShardIterator;
+  const env: ShardLoopEnv = {
+    kinesis: deps.kinesis,
+    settings: s,
+    batch: {
+      settings: s,
+      invokeIdentityArn: deps.invokeIdentityArn ?? `arn:aws:iam::${s.account}:role/${functionName}`,
+      invoke: deps.invoke,
+      sendToOnFailure: deps.sendToOnFailure,
+      now: deps.now ?? Date.now,
+      log,
+      stats,
+      signal,
+      retryDelayMs: (n) => retryDelayMs(n, pollMs),
+    },
+    pollMs,
+    fail,
+    setLag: (shardId, ms) => {
+      if (ms === undefined) lag.delete(shardId);
+      else lag.set(shardId, ms);
+      stats.lagMs = Math.max(0, ...lag.values());
+    },
   };
-
-  /** Cuts the next batch off a lane: at most batchSize records and Lambda's 6 MB payload. */
-  const cut = (lane: Lane): PolledRecord[] => {
-    let bytes = 0;
-    let n = 0;
-    while (n < lane.buffer.length && n < s.batchSize) {
-      bytes += Math.ceil(lane.buffer[n].data.length / 3) * 4 + RECORD_OVERHEAD_BYTES;
-      if (n > 0 && bytes > MAX_PAYLOAD_BYTES) break;
-      n += 1;
-    }
-    return lane.buffer.splice(0, n);
-  };
-
-  const runShard = async (start: ShardStart, markReady: () => void): Promise<void> => {
-    const { shardId } = start;
-    const lanes: Lane[] = Array.from({ length: s.parallelizationFactor }, () => ({ buffer: [] }));
-    // Bounded read-ahead while batches are in flight.
-    const cap = Math.min(s.batchSize * s.parallelizationFactor * 2, 20_000);
-    let it: string | undefined;
-    let lastSeq: string | undefined;
-    let closed = false;
-    // A lane that finishes wakes the loop; `kicked` covers a finish between the dispatch and the wait.
-    let kicked = false;
-    let wake!: () => void;
-    let woken = new Promise<void>((r) => {
-      wake = r;
-    });
-    const nudge = () => {
-      kicked = true;
-      const w = wake;
-      woken = new Promise<void>((r) => {
-        wake = r;
-      });
-      w();
-    };
-    for (let attempt = 1; !signal.aborted && it === undefined; attempt++) {
-      try {
-        it = await iterator(start);
-        if (it === undefined) closed = true;
-        break;
-      } catch (err) {
-        if (signal.aborted) break;
-        fail(`GetShardIterator ${shardId}`, err);
-        await sleep(ctx.retryDelayMs(attempt), signal);
-      }
-    }
-    markReady();
-    let failures = 0;
-    while (!signal.aborted) {
-      const buffered = lanes.reduce((n, l) => n + l.buffer.length, 0);
-      let page: GetRecordsCommandOutput | undefined;
-      if (!closed && it !== undefined && buffered < cap) {
-        try {
-          page = await deps.kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: Math.min(10_000, cap - buffered) }), { abortSignal: signal });
-          failures = 0;
-        } catch (err) {
-          if (signal.aborted) break;
-          failures += 1;
-          if (errorName(err) === "ExpiredIteratorException") {
-            // Held while batches were retried: resume right after the last record read.
-            start = { shardId, input: lastSeq ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: lastSeq } : start.input };
-            try {
-              it = await iterator(start);
-            } catch (e) {
-              if (!signal.aborted) fail(`GetShardIterator ${shardId}`, e);
-            }
-          } else {
-            fail(`GetRecords ${shardId}`, err);
-          }
-          await sleep(ctx.retryDelayMs(Math.min(failures, 8)), signal);
-          continue;
-        }
-        const fetchedAt = Date.now();
-        for (const r of page.Records ?? []) {
-          lanes[laneOf(r.PartitionKey!, s.parallelizationFactor)].buffer.push({
-            shardId,
-            sequenceNumber: r.SequenceNumber!,
-            partitionKey: r.PartitionKey!,
-            data: Buffer.from(r.Data ?? new Uint8Array()),
-            arrivalMs: (r.ApproximateArrivalTimestamp ?? new Date(fetchedAt)).getTime(),
-            fetchedAt,
-          });
-          lastSeq = r.SequenceNumber!;
-        }
-        stats.records += page.Records?.length ?? 0;
-        lag.set(shardId, page.MillisBehindLatest ?? 0);
-        stats.lagMs = Math.max(0, ...lag.values());
-        it = page.NextShardIterator;
-        if (!it) closed = true; // a closed shard, read to its end
-      }
-      // Start a batch on each idle lane that is full, past its window, or holds the last records of a closed shard.
-      const now = Date.now();
-      let nextWindowEnd = Infinity;
-      for (const lane of lanes) {
-        if (lane.busy || lane.buffer.length === 0) continue;
-        const windowEnd = lane.buffer[0].fetchedAt + s.windowMs;
-        if (lane.buffer.length >= s.batchSize || now >= windowEnd || closed) {
-          const batch = cut(lane);
-          lane.busy = deliverBatch(batch, ctx)
-            .catch((err) => fail(`batch on ${shardId}`, err))
-            .finally(() => {
-              lane.busy = undefined;
-              nudge();
-            });
-        } else {
-          nextWindowEnd = Math.min(nextWindowEnd, windowEnd);
-        }
-      }
-      if (closed && lanes.every((l) => !l.busy && l.buffer.length === 0)) break;
-      const behind = (page?.Records?.length ?? 0) > 0 && (page?.MillisBehindLatest ?? 0) > 0;
-      const room = lanes.reduce((n, l) => n + l.buffer.length, 0) < cap;
-      // Read on at once while behind; otherwise wait for a poll interval, a window's end or a lane to finish.
-      if (kicked) kicked = false;
-      else if (!(behind && room && !closed)) await sleep(Math.min(closed || !room ? 60_000 : pollMs, nextWindowEnd - Date.now()), signal, woken);
-    }
-    // Stopping: in-flight batches end promptly on the abort.
-    await Promise.all(lanes.map((l) => l.busy));
-    lag.delete(shardId);
-    stats.lagMs = Math.max(0, ...lag.values());
-  };
-
-  /** Lists the shards and starts those whose parents are done (all of them at the first call, per the starting position). */
+  const started = new Set<string>();
+  const done = new Set<string>();
+  const loops = new Set<Promise<void>>();
   let initial = true;
-  const discover = async (): Promise<void> => {
-    const shards: Shard[] = [];
-    let token: string | undefined;
-    do {
-      const page = await deps.kinesis.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: s.streamName }), { abortSignal: signal });
-      shards.push(...(page.Shards ?? []));
-      token = page.NextToken;
-    } while (token && !signal.aborted);
-    const listed = new Set(shards.map((sh) => sh.ShardId!));
-    const starts: ShardStart[] = [];
-    for (const sh of shards) {
-      const id = sh.ShardId!;
-      if (started.has(id)) continue;
-      const isOpen = !sh.SequenceNumberRange?.EndingSequenceNumber;
-      if (initial && s.startingPosition !== "TRIM_HORIZON") {
-        // LATEST / AT_TIMESTAMP: only open shards; closed ones hold nothing new.
-        if (!isOpen) {
-          started.add(id);
-          done.add(id);
-          continue;
-        }
-        starts.push({
-          shardId: id,
-          input: s.startingPosition === "LATEST" ? { ShardIteratorType: "LATEST" } : { ShardIteratorType: "AT_TIMESTAMP", Timestamp: s.startingTimestamp },
-        });
-        continue;
-      }
-      const parents = [sh.ParentShardId, sh.AdjacentParentShardId].filter((p): p is string => !!p && listed.has(p));
-      if (parents.every((p) => done.has(p))) starts.push({ shardId: id, input: { ShardIteratorType: "TRIM_HORIZON" } });
-    }
-    initial = false;
-    const ready: Promise<void>[] = [];
-    for (const start of starts) {
-      started.add(start.shardId);
-      let markReady!: () => void;
-      ready.push(
-        new Promise<void>((r) => {
-          markReady = r;
-        }),
-      );
-      log({ event: "shardStarted", function: s.functionArn, shardId: start.shardId, position: start.input.ShardIteratorType });
-      const loop: Promise<void> = runShard(start, markReady)
-        .catch((err) => fail(`shard ${start.shardId}`, err))
-        .then(() => {
-          loops.delete(loop);
-          if (signal.aborted) return;
-          done.add(start.shardId);
-          log({ event: "shardDone", function: s.functionArn, shardId: start.shardId });
-          // A drained shard was closed by resharding: its children may start now.
-          track(discoverWithRetry());
-        });
-      loops.add(loop);
-    }
-    await Promise.all(ready);
-  };
-
   const track = (p: Promise<void>) => {
     loops.add(p);
     void p.finally(() => loops.delete(p));
   };
+
+  /** Starts a shard's loop; resolves once it has its iterator. */
+  const startShard = (start: ShardStart): Promise<void> => {
+    started.add(start.shardId);
+    let markReady!: () => void;
+    const ready = new Promise<void>((r) => (markReady = r));
+    log({ event: "shardStarted", function: s.functionArn, shardId: start.shardId, position: start.input.ShardIteratorType });
+    const loop: Promise<void> = runShard(start, env, markReady)
+      .catch((err) => fail(`shard ${start.shardId}`, err))
+      .then(() => {
+        loops.delete(loop);
+        if (signal.aborted) return;
+        done.add(start.shardId);
+        log({ event: "shardDone", function: s.functionArn, shardId: start.shardId });
+        // A drained shard was closed by resharding: its children may start now.
+        track(discoverWithRetry());
+      });
+    loops.add(loop);
+    return ready;
+  };
+
+  /** Lists the shards and starts those the plan says (all of them at the first call, per the starting position). */
+  const discover = async (): Promise<void> => {
+    const plan = planDiscovery(await listShards(deps.kinesis, s.streamName, signal), { started, done }, initial, s);
+    for (const id of plan.skipped) {
+      started.add(id);
+      done.add(id);
+    }
+    initial = false;
+    await Promise.all(plan.starts.map(startShard));
+  };
+
   // Discoveries one at a time, so a shard never starts twice.
   let chain: Promise<void> = Promise.resolve();
   const discoverWithRetry = (): Promise<void> => {
@@ -295,7 +257,7 @@ export function startMappingPoller(spec: MappingSpec, deps: MappingDeps): Mappin
         } catch (err) {
           if (signal.aborted) return;
           fail("ListShards", err);
-          await sleep(ctx.retryDelayMs(Math.min(attempt, 8)), signal);
+          await sleep(env.batch.retryDelayMs(Math.min(attempt, 8)), signal);
         }
       }
     });

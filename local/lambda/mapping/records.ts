@@ -5,6 +5,7 @@
  * invocation record it sends to its destination.
  */
 import { createHash, randomUUID } from "crypto";
+import type { _Record } from "@aws-sdk/client-kinesis";
 import { KinesisStreamRecord } from "../../../handlers/shared/kinesisEvent";
 
 /** An EventSourceMapping's declared inputs (as the manifest records them). */
@@ -97,6 +98,18 @@ export interface PolledRecord {
   arrivalMs: number;
   /** Epoch ms (wall clock of this process), for the batching window. */
   fetchedAt: number;
+}
+
+/** A record of a GetRecords page, as the poller keeps it (arrival defaults to when it was fetched). */
+export function polledRecord(r: _Record, shardId: string, fetchedAt: number): PolledRecord {
+  return {
+    shardId,
+    sequenceNumber: r.SequenceNumber!,
+    partitionKey: r.PartitionKey!,
+    data: Buffer.from(r.Data ?? new Uint8Array()),
+    arrivalMs: (r.ApproximateArrivalTimestamp ?? new Date(fetchedAt)).getTime(),
+    fetchedAt,
+  };
 }
 
 /** The record as Lambda puts it into the event. */

@@ -1,0 +1,90 @@
+/**
+ * What the steps of the local cloud share: the service shape each step
+ * returns (a common `stop()`), the ordered set that stops them in reverse,
+ * the run's directories and logs, and the manifest lookups every step makes.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ManifestResource, StackManifest } from "../shared/manifest";
+import { LOCAL_CLOUD_DIR } from "../shared/project";
+
+/** What every step returns: something running that stops. */
+export interface Service {
+  stop(): Promise<void>;
+}
+
+/** Services in the order they started; stopping stops them in reverse, each failure swallowed so the rest still stop. */
+export class Services implements Service {
+  private readonly started: Service[] = [];
+
+  /** Records a started service and hands it back. */
+  add<T extends Service>(service: T): T {
+    this.started.push(service);
+    return service;
+  }
+
+  async stop(): Promise<void> {
+    for (const service of this.started.splice(0).reverse())
+      await Promise.resolve()
+        .then(() => service.stop())
+        .catch(() => undefined);
+  }
+}
+
+/** The runtime's own log (functions, mappings, Firehose, IAM decisions), one timestamped line per entry. */
+export interface RuntimeLog {
+  write(line: string): void;
+  file: string;
+}
+
+/** One run of the local cloud: where it keeps things and where it reports. */
+export interface CloudContext {
+  /** Holds the stack runs' output, and the emulators' data when it persists. */
+  workDir: string;
+  /** Where an emulator's data persists (`<dataDir>/<name>`), or undefined to keep it in memory. */
+  persistDir(name: string): string | undefined;
+  /** Progress lines while starting. */
+  progress(line: string): void;
+  runtime: RuntimeLog;
+  /** Removes what the run leaves behind when nothing persists. */
+  cleanUp(): void;
+}
+
+/** Appends to `<dir>/local-cloud.log`. */
+function runtimeLog(dir: string): RuntimeLog {
+  const file = path.join(dir, "local-cloud.log");
+  fs.mkdirSync(dir, { recursive: true });
+  const stream = fs.createWriteStream(file, { flags: "a" });
+  return {
+    write: (line) => {
+      stream.write(`${new Date().toISOString()} ${line}\n`);
+    },
+    file,
+  };
+}
+
+/** A run in `dataDir` (kept across restarts) or in a temporary directory (removed by cleanUp). */
+export function cloudContext(options: { dataDir?: string; log?: (line: string) => void }): CloudContext {
+  const workDir = options.dataDir ? path.resolve(options.dataDir) : fs.mkdtempSync(path.join(os.tmpdir(), "local-cloud-"));
+  return {
+    workDir,
+    persistDir: (name) => (options.dataDir ? path.join(workDir, name) : undefined),
+    progress: options.log ?? (() => undefined),
+    // The log outlives an in-memory run, for reading after Ctrl-C.
+    runtime: runtimeLog(options.dataDir ? workDir : LOCAL_CLOUD_DIR),
+    cleanUp: () => {
+      if (!options.dataDir) fs.rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The resources of one type a stack declared. */
+export const ofType = (m: StackManifest, type: string): ManifestResource[] => m.resources.filter((r) => r.type === type);
+
+/** The account an ARN names. */
+export function accountOf(arn: string): string {
+  const account = arn.split(":")[4];
+  if (!/^\d{12}$/.test(account)) throw new Error(`local cloud: an ARN names its account in the fifth field as 12 digits, got ${arn}`);
+  return account;
+}

@@ -1,0 +1,73 @@
+/**
+ * Step 4 of the local cloud: every function the stacks declare, each in its
+ * own process running its serialised archive with its declared environment,
+ * its execution role's identity and the endpoints functions see. A redeploy
+ * swaps a stack's functions in; callers find them by ARN at each call.
+ */
+import { FunctionHost, startFunctionHost } from "../../lambda/functionHost";
+import { LOCAL_REGION, LocalEndpoints, ManifestFunction, StackRole } from "../../shared/manifest";
+import { CloudContext, Service } from "../context";
+import { Manifests } from "./stacks";
+
+/** The running functions. */
+export interface FunctionsService extends Service {
+  /** Cold start of each function, ms, by logical name. */
+  coldStarts: Record<string, number>;
+  /** Invokes the function with this ARN synchronously; a function error rejects. */
+  invoke(arn: string, event: unknown): Promise<unknown>;
+  /** Starts the stack's functions as its manifest now declares them, then stops the ones they replace. */
+  restart(stack: StackRole): Promise<void>;
+}
+
+/** What every function process gets besides its declared environment: its identity and the emulators. */
+export function functionIdentity(fn: ManifestFunction, account: string, endpoints: LocalEndpoints): Record<string, string> {
+  return {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: account,
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_SESSION_TOKEN: `role:${fn.roleArn}`,
+    AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_STS: endpoints.sts,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
+  };
+}
+
+/** Starts the consumer's functions, then the producer's. */
+export async function startFunctions(ctx: CloudContext, manifests: Manifests, endpoints: LocalEndpoints): Promise<FunctionsService> {
+  const hosts: Record<string, FunctionHost> = {};
+  const coldStarts: Record<string, number> = {};
+  const restart = async (stack: StackRole) => {
+    for (const fn of manifests[stack].functions) {
+      const old = hosts[fn.arn];
+      hosts[fn.arn] = await startFunctionHost(fn, functionIdentity(fn, manifests[stack].account, endpoints), {
+        onLog: (line) => {
+          if (line.trim()) ctx.runtime.write(`[${fn.name}] ${line}`);
+        },
+      });
+      coldStarts[fn.name] = hosts[fn.arn].coldStartMs;
+      if (old) await old.stop();
+    }
+  };
+  const stop = async () => {
+    await Promise.all(Object.values(hosts).map((h) => h.stop()));
+  };
+  try {
+    await restart("consumer");
+    await restart("producer");
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    coldStarts,
+    invoke: async (arn, event) => {
+      const host = hosts[arn];
+      if (!host) throw new Error(`local cloud: no function has the ARN ${arn}; the stacks declare ${Object.keys(hosts).join(", ")}`);
+      return host.invoke(event);
+    },
+    restart,
+    stop,
+  };
+}

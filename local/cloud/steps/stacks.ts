@@ -1,0 +1,63 @@
+/**
+ * Step 2 of the local cloud: both stacks of the program, each deployed by
+ * running index.ts in its own process under the local provider (consumer
+ * first: the producer reads its outputs through a StackReference). The
+ * manifests they leave are all the later steps know of the topology.
+ */
+import * as path from "path";
+import { runStackInChild } from "../../deploy/runStack";
+import { LOCAL_ACCOUNTS, LOCAL_REGION, LocalEndpoints, StackManifest, StackRole } from "../../shared/manifest";
+import { LocalRole } from "../../sts/sts";
+import { TYPES } from "../../../components/parts/typeTokens";
+import { CloudContext, ofType, Service } from "../context";
+
+/** The consumer stack's name as the producer's StackReference names it locally. */
+export const LOCAL_CONSUMER_STACK = "local/event-sourced-pipeline/consumer";
+/** The ExternalId both local stacks share unless config overrides it. */
+export const LOCAL_EXTERNAL_ID = "local-external-id";
+
+/** The manifests of both stacks, as last deployed; later steps read them when they act, so a redeploy is seen. */
+export type Manifests = Record<StackRole, StackManifest>;
+
+/** The deployed stacks. */
+export interface StacksService extends Service {
+  manifests: Manifests;
+  /** Re-runs one stack's program with extra config, like `pulumi up`, and replaces its manifest. */
+  deploy(stack: StackRole, extra: Record<string, string>): Promise<void>;
+}
+
+function baseConfig(stack: StackRole): Record<string, string> {
+  return stack === "consumer"
+    ? { role: "consumer", producerAccountId: LOCAL_ACCOUNTS.producer, externalId: LOCAL_EXTERNAL_ID }
+    : { role: "producer", consumerStack: LOCAL_CONSUMER_STACK };
+}
+
+/** The roles both stacks declare, with their trust policies, as the local STS checks them. */
+export function declaredRoles(manifests: Partial<Manifests>): LocalRole[] {
+  return Object.values(manifests).flatMap((m) => ofType(m, TYPES.role).map((r) => ({ arn: r.state.arn, assumeRolePolicy: r.inputs.assumeRolePolicy })));
+}
+
+/** Deploys the consumer, then the producer, into `manifests` (filled in place: the emulators' STS already reads it). */
+export async function deployStacks(
+  ctx: CloudContext,
+  endpoints: LocalEndpoints,
+  config: Partial<Record<StackRole, Record<string, string>>>,
+  manifests: Manifests,
+): Promise<StacksService> {
+  const deploy = async (stack: StackRole, extra: Record<string, string>) => {
+    ctx.progress(`deploying the ${stack} stack (account ${LOCAL_ACCOUNTS[stack]}): running index.ts under the local provider`);
+    manifests[stack] = await runStackInChild({
+      stack,
+      account: LOCAL_ACCOUNTS[stack],
+      region: LOCAL_REGION,
+      endpoints,
+      config: { ...baseConfig(stack), ...(config[stack] ?? {}), ...extra },
+      stackReferences: stack === "producer" ? { [LOCAL_CONSUMER_STACK]: manifests.consumer.outputs } : {},
+      outputDir: path.join(ctx.workDir, "stacks"),
+    });
+  };
+  await deploy("consumer", {});
+  await deploy("producer", {});
+  // What was deployed lives in the emulators, which stop on their own.
+  return { manifests, deploy, stop: async () => undefined };
+}

@@ -1,0 +1,85 @@
+/**
+ * Step 8 of the local cloud: the counts on the status line. What a count
+ * covers is found by what the resources are — mappings by the component that
+ * declared them, parked tables by the functions' declared environment —
+ * never by their names.
+ */
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
+import { COMPONENT_TYPES, TYPES } from "../../../components/parts/typeTokens";
+import { ENV } from "../../../handlers/shared/env";
+import { emulatorDynamo } from "../../emulators/clients";
+import { EnforcerStats } from "../../iam/enforcer";
+import { LocalEndpoints, StackManifest } from "../../shared/manifest";
+import { ofType, Service } from "../context";
+import { ApiService } from "./api";
+import { FirehosesService } from "./firehoses";
+import { IamService } from "./iam";
+import { MappingsService, RunningMapping } from "./mappings";
+
+/** Counts for the status line. */
+export interface CloudStats {
+  accepted: number;
+  projected: number;
+  forwarded: number;
+  landed: number;
+  parked: number;
+  deadLettered: number;
+  mappings: { name: string; lagMs: number; retries: number; lastError?: string }[];
+  /** Decisions of the local IAM enforcer on the functions' calls. */
+  iam: EnforcerStats;
+}
+
+/** The counting service. */
+export interface StatsService extends Service {
+  stats(): Promise<CloudStats>;
+}
+
+/** What the counts are read from. */
+export interface StatsSources {
+  producer: StackManifest;
+  endpoints: LocalEndpoints;
+  mappings: MappingsService;
+  firehoses: FirehosesService;
+  api: ApiService;
+  iam: IamService;
+}
+
+/** The physical names of the stack's parked tables: the tables a function's environment names as its `PARKED_TABLE_NAME`. */
+export function parkedTables(m: StackManifest): string[] {
+  const named = new Set(m.functions.map((f) => f.environment[ENV.PARKED_TABLE_NAME]).filter((name) => !!name));
+  return ofType(m, TYPES.table)
+    .map((t) => t.state.name as string)
+    .filter((name) => named.has(name));
+}
+
+/** Records processed by the mappings a component of this type declared. */
+export function succeededUnder(mappings: RunningMapping[], componentType: string): number {
+  return mappings.filter((m) => m.parentType === componentType).reduce((n, m) => n + m.poller.stats().succeeded, 0);
+}
+
+/** Counts accepted (API), projected (EventSourcedTable mappings), forwarded (CrossAccountBridge mappings), landed, parked, dead-lettered. */
+export function startStats(sources: StatsSources): StatsService {
+  const dynamo = emulatorDynamo({ endpoint: sources.endpoints.dynamodb });
+  const tables = parkedTables(sources.producer);
+  const countItems = async (table: string) => (await dynamo.send(new ScanCommand({ TableName: table, Select: "COUNT" }))).Count ?? 0;
+  const { mappings, queues } = sources.mappings;
+  return {
+    async stats() {
+      const parked = (await Promise.all(tables.map(countItems))).reduce((a, b) => a + b, 0);
+      return {
+        accepted: sources.api.accepted(),
+        projected: succeededUnder(mappings, COMPONENT_TYPES.EventSourcedTable),
+        forwarded: succeededUnder(mappings, COMPONENT_TYPES.CrossAccountBridge),
+        landed: sources.firehoses.landed(),
+        parked,
+        deadLettered: Object.values(queues.counts()).reduce((a, b) => a + b, 0),
+        mappings: mappings.map((p) => {
+          const { lagMs, retries, lastError } = p.poller.stats();
+          return { name: p.name, lagMs, retries, lastError };
+        }),
+        iam: sources.iam.stats(),
+      };
+    },
+    stop: async () => dynamo.destroy(),
+  };
+}
