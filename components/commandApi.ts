@@ -8,28 +8,71 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
-import { API_ROUTES, apiConfigFromEnv, createApi, HttpApiEvent, HttpApiResult } from "../handlers/api";
+import { API_ROUTES, apiConfigFromEnv, createApi, DEFAULT_MAX_BODY_BYTES, HttpApiEvent, HttpApiResult } from "../handlers/api";
+import { MAX_BODY_BYTES_LIMIT } from "../handlers/api/validation";
 import { dynamoClient, kinesisClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
+import type { Validator } from "../handlers/shared/domain";
 import { closureFunction } from "./parts/closureFunction";
+import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
+import { ArgCheck, withDefaults } from "./parts/validation";
 
 /** Args of {@link CommandApi}. */
 export interface CommandApiArgs {
-  /** Name and ARN of the event stream writes go to. */
+  /** Name and ARN of the event stream writes go to. Required. */
   stream: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
-  /** Name and ARN of the read-model table reads come from. */
+  /** Name and ARN of the read-model table reads come from. Required. */
   table: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
-  /** Largest accepted body in bytes (≤ 900 KiB: the envelope must fit Kinesis's 1 MiB). Default 65,536. */
+  /** Largest accepted body, 1–921600 bytes (the envelope must fit Kinesis's 1 MiB). Default 65536 (the handler's): far above a command, far below a record. */
   maxBodyBytes?: number;
-  /** Optional domain validation of a command, serialised into the function; returns a message to reject with. */
-  validate?: (type: string, data: unknown) => string | undefined;
-  /** Steady-state requests per second across the API. Default 100. */
+  /** Domain validation of a command, serialised into the function; a message rejects it with 400. Default none: every well-formed command is accepted. */
+  validate?: Validator;
+  /** Steady-state requests per second across the API, above 0 and at most 10000. Default 100: caps what a runaway client costs. */
   rateLimit?: number;
-  /** Burst above the rate. Default 200. */
+  /** Requests above the rate in a burst, 1–5000. Default 200: absorbs a spike of two seconds at the rate. */
   burstLimit?: number;
-  /** Where alarms notify. */
+  /** Function memory, 128–10240 MB. Default 256 (FUNCTION_DEFAULTS): room for the SDK clients. */
+  memorySize?: number;
+  /** Function timeout, 1–30 s (an HTTP API integration waits at most 30 s); the integration waits as long. Default 10: a request stays short, and SDK retries fit. */
+  timeout?: number;
+  /** Where alarms notify. Default none: the alarm still shows in the console. */
   alarmActions?: pulumi.Input<string>[];
+}
+
+/** CommandApi's own defaults; the function's are in FUNCTION_DEFAULTS. */
+export const COMMAND_API_DEFAULTS = { maxBodyBytes: DEFAULT_MAX_BODY_BYTES, rateLimit: 100, burstLimit: 200, timeout: 10 };
+
+/** API Gateway's default account quotas per region: a stage limit above them has no effect. */
+const THROTTLE_QUOTA = { rate: 10_000, burst: 5_000 } as const;
+/** The longest an HTTP API waits for its integration. */
+const MAX_INTEGRATION_SECONDS = 30;
+
+/** Every arg resolved and checked. */
+interface ApiSettings {
+  maxBodyBytes: number;
+  rateLimit: number;
+  burstLimit: number;
+  sizing: FunctionSettings;
+}
+
+/** Applies the defaults and checks every arg; throws `CommandApi <name>: …` on the first bad one. */
+function resolveApiSettings(name: string, args: CommandApiArgs): ApiSettings {
+  const check = new ArgCheck("CommandApi", name);
+  const { timeout, ...own } = withDefaults(COMMAND_API_DEFAULTS, {
+    maxBodyBytes: args.maxBodyBytes,
+    rateLimit: args.rateLimit,
+    burstLimit: args.burstLimit,
+    timeout: args.timeout,
+  });
+  check.integer("maxBodyBytes", own.maxBodyBytes, 1, MAX_BODY_BYTES_LIMIT);
+  check.positive("rateLimit", own.rateLimit, THROTTLE_QUOTA.rate, " requests/s");
+  check.integer("burstLimit", own.burstLimit, 1, THROTTLE_QUOTA.burst);
+  check.that(
+    args.validate === undefined || typeof args.validate === "function",
+    `validate must be a function (type, data) => message | undefined, got ${typeof args.validate}`,
+  );
+  return { ...own, sizing: resolveFunction(check, { memorySize: args.memorySize, timeout }, MAX_INTEGRATION_SECONDS) };
 }
 
 /**
@@ -37,9 +80,11 @@ export interface CommandApiArgs {
  *
  * | Resource | Secure default |
  * |---|---|
- * | HTTP API + `$default` stage | auto-deploy, throttled, JSON access logs |
+ * | HTTP API + `$default` stage | auto-deploy, throttled (100 requests/s, burst 200), JSON access logs (30 d) |
  * | Routes | exactly the handler's routes, plus `$default` answered with a clear 404 |
- * | Function | nodejs22.x arm64; role may PutRecord on the stream and GetItem on the table, nothing else |
+ * | Integration | Lambda proxy, payload 2.0, waits as long as the function's timeout (10 s) |
+ * | Function | nodejs22.x arm64, 256 MB, 10 s; bodies over 65536 bytes refused (413); JSON logs in its own log group (30 d) |
+ * | Function role | trusts Lambda only; may PutRecord on the stream and GetItem on the table, nothing else |
  * | Permission | invoke only from this API's execution ARN |
  * | Alarm | function errors |
  */
@@ -50,6 +95,8 @@ export class CommandApi extends pulumi.ComponentResource {
   public readonly routes: aws.apigatewayv2.Route[];
 
   constructor(name: string, args: CommandApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Validate before registering anything: a bad maxBodyBytes would otherwise pass the deploy and fail every cold start.
+    const s = resolveApiSettings(name, args);
     super(COMPONENT_TYPES.CommandApi, name, {}, opts);
     const child = { parent: this };
     const validate = args.validate;
@@ -66,11 +113,11 @@ export class CommandApi extends pulumi.ComponentResource {
             config: apiConfigFromEnv(process.env),
             validate,
           }),
-        timeout: 10,
+        sizing: s.sizing,
         environment: {
           [ENV.STREAM_NAME]: args.stream.name,
           [ENV.TABLE_NAME]: args.table.name,
-          [ENV.MAX_BODY_BYTES]: String(args.maxBodyBytes ?? 65_536),
+          [ENV.MAX_BODY_BYTES]: String(s.maxBodyBytes),
         },
         statements: [
           { Sid: "AppendEvents", Action: "kinesis:PutRecord", Resource: args.stream.arn },
@@ -89,7 +136,7 @@ export class CommandApi extends pulumi.ComponentResource {
         integrationType: "AWS_PROXY",
         integrationUri: fn.arn,
         payloadFormatVersion: "2.0",
-        timeoutMilliseconds: 10_000,
+        timeoutMilliseconds: s.sizing.timeout * 1000,
       },
       child,
     );
@@ -112,7 +159,7 @@ export class CommandApi extends pulumi.ComponentResource {
         apiId: this.api.id,
         name: "$default",
         autoDeploy: true,
-        defaultRouteSettings: { throttlingRateLimit: args.rateLimit ?? 100, throttlingBurstLimit: args.burstLimit ?? 200 },
+        defaultRouteSettings: { throttlingRateLimit: s.rateLimit, throttlingBurstLimit: s.burstLimit },
         accessLogSettings: {
           destinationArn: accessLogs.arn,
           format: JSON.stringify({

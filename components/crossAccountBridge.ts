@@ -8,42 +8,46 @@ import * as aws from "@pulumi/aws";
 import { bridgeConfigFromEnv, bridgeKinesisClient, createBridge } from "../handlers/bridge";
 import { dynamoClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
+import { Mapper } from "../handlers/shared/domain";
+import { ACCESS_MODES, AccessMode, AGGREGATE_MODES, AggregateMode } from "../handlers/bridge/contract";
+import { CROSS_ACCOUNT_DEFAULTS } from "./parts/crossAccount";
+import { Statement } from "./parts/iam";
+import { RETENTION_HOURS } from "./parts/kinesisStream";
+import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
 import { keyedTable } from "./parts/tables";
 import { streamConsumer } from "./parts/streamConsumer";
-import { Statement } from "./parts/iam";
-import { StreamMappingOptions } from "./parts/streamMapping";
+import { MappingSettings, resolveMappingSettings, StreamMappingOptions } from "./parts/streamMapping";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
-import { Mapper } from "../handlers/shared/domain";
-import { AggregateMode } from "../handlers/bridge/contract";
+import { ArgCheck, withDefaults } from "./parts/validation";
 
 /**
- * How the bridge reaches the analytics stream:
- * - `assumeRole`: it assumes the consumer's writer role with an ExternalId
- *   (credentials cached per container, STS about once an hour);
- * - `resourcePolicy`: the analytics stream's resource policy grants this
- *   bridge's role directly; no STS, no writer role.
+ * The access args: which {@link AccessMode} the bridge uses and what that
+ * mode needs. `mode` defaults to assumeRole (CROSS_ACCOUNT_DEFAULTS), the
+ * design's original access, which then needs the consumer's writer role and
+ * its ExternalId; resourcePolicy needs nothing more.
  */
-export type BridgeAccess = { mode: "assumeRole"; writerRoleArn: pulumi.Input<string>; externalId: pulumi.Input<string> } | { mode: "resourcePolicy" };
+export type CrossAccountBridgeAccessArgs =
+  { mode?: "assumeRole"; writerRoleArn: pulumi.Input<string>; externalId: pulumi.Input<string> } | { mode: "resourcePolicy" };
 
 /** Args of {@link CrossAccountBridge}. */
 export interface CrossAccountBridgeArgs {
-  /** The source stream (EventSourcedTable.stream). */
+  /** The source stream (EventSourcedTable.stream). Required: the bridge reads it with its own mapping. */
   sourceStreamArn: pulumi.Input<string>;
-  /** Hours the source stream keeps records; bounds the mapping's record age. */
+  /** Hours the source stream keeps records, 24–8760 (EventSourcedTable.retentionHours); bounds the mapping's record age. Required: it is the stream's, not the bridge's. */
   sourceRetentionHours: number;
-  /** The source stream's KMS key when it is customer-managed. */
+  /** The source stream's KMS key when it is customer-managed. Default none: the AWS-managed key needs no grant. */
   sourceKeyArn?: pulumi.Input<string>;
-  /** Internal event → analytics contract record(s); serialised into the bridge. */
+  /** Internal event → analytics contract record(s); serialised into the bridge. Required: it is the contract. */
   map: Mapper;
-  /** The analytics stream in the consumer account. */
+  /** The analytics stream in the consumer account. Required. */
   targetStreamArn: pulumi.Input<string>;
-  /** Its customer-managed key (writers need kms:GenerateDataKey). */
+  /** Its customer-managed key (writers need kms:GenerateDataKey). Required. */
   targetKeyArn: pulumi.Input<string>;
-  /** Access to the consumer account. */
-  access: BridgeAccess;
-  /** The bridge role's fixed name; the consumer's trust or resource policy names it. */
-  roleName: string;
-  /** The bridge's event-source mapping. */
+  /** Access to the consumer account; see {@link CrossAccountBridgeAccessArgs} (mode default assumeRole). */
+  access: CrossAccountBridgeAccessArgs;
+  /** The bridge role's fixed name, an IAM role name. Default "event-pipeline-bridge" (CROSS_ACCOUNT_DEFAULTS): AnalyticsSink's default names it too. */
+  roleName?: string;
+  /** The bridge's event-source mapping. Default: see {@link StreamMappingOptions}. */
   mapping?: StreamMappingOptions;
   /**
    * KPL aggregation of the records written to the analytics stream (the
@@ -61,17 +65,73 @@ export interface CrossAccountBridgeArgs {
    * `"partitionKey"` packs per aggregate only (helps with hot keys alone).
    */
   aggregateRecords?: AggregateMode;
-  /** Bridge memory in MB. Default 256. */
+  /** Bridge memory, 128–10240 MB. Default 256 (FUNCTION_DEFAULTS): room for the SDK and a batch. */
   memorySize?: number;
-  /** Refuse to delete the parked table. Default true. */
+  /** Bridge timeout, 1–900 s. Default 60 (FUNCTION_DEFAULTS): room for PutRecords retries with backoff. */
+  timeout?: number;
+  /** Refuse to delete the parked table. Default true: parked events exist nowhere else once the stream trims them. */
   deletionProtection?: boolean;
-  /** Where alarms notify. */
+  /** Where alarms notify. Default none: alarms still show in the console. */
   alarmActions?: pulumi.Input<string>[];
 }
 
-function accessStatements(args: CrossAccountBridgeArgs): Statement[] {
-  if (args.access.mode === "assumeRole") {
-    return [{ Sid: "AssumeWriterRole", Action: "sts:AssumeRole", Resource: args.access.writerRoleArn }];
+/** CrossAccountBridge's own defaults; the mapping's and the function's are beside their builders. */
+export const CROSS_ACCOUNT_BRIDGE_DEFAULTS = {
+  roleName: CROSS_ACCOUNT_DEFAULTS.bridgeRoleName,
+  aggregateRecords: "off" as AggregateMode,
+  deletionProtection: true,
+};
+
+/** The access as applied: the mode always set. */
+type ResolvedAccess = CrossAccountBridgeAccessArgs & { mode: AccessMode };
+
+/** Every arg resolved and checked. */
+interface BridgeSettings {
+  access: ResolvedAccess;
+  roleName: string;
+  aggregateRecords: AggregateMode;
+  deletionProtection: boolean;
+  mapping: MappingSettings;
+  sizing: FunctionSettings;
+}
+
+const ROLE_ARN_PATTERN = /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
+function resolveAccess(check: ArgCheck, access: CrossAccountBridgeAccessArgs | undefined): ResolvedAccess {
+  const given = check.present("access", access, "(assumeRole with writerRoleArn and externalId, or resourcePolicy)");
+  check.oneOf("access.mode", given.mode ?? CROSS_ACCOUNT_DEFAULTS.accessMode, ACCESS_MODES);
+  if (given.mode === "resourcePolicy") return { mode: "resourcePolicy" };
+  const why = 'when access.mode is "assumeRole": the bridge assumes the consumer\'s writer role';
+  const writerRoleArn = check.present("access.writerRoleArn", given.writerRoleArn, why);
+  const externalId = check.present("access.externalId", given.externalId, `${why} with it`);
+  check.matches("access.writerRoleArn", writerRoleArn, ROLE_ARN_PATTERN, "an IAM role ARN");
+  check.externalId("access.externalId", externalId);
+  return { mode: "assumeRole", writerRoleArn, externalId };
+}
+
+/** Applies the defaults and checks every arg; throws `CrossAccountBridge <name>: …` on the first bad one. */
+function resolveBridgeSettings(name: string, args: CrossAccountBridgeArgs): BridgeSettings {
+  const check = new ArgCheck("CrossAccountBridge", name);
+  check.that(typeof args.map === "function", `map must be a function (event) => record | record[] | undefined, got ${typeof args.map}`);
+  const own = withDefaults(CROSS_ACCOUNT_BRIDGE_DEFAULTS, {
+    roleName: args.roleName,
+    aggregateRecords: args.aggregateRecords,
+    deletionProtection: args.deletionProtection,
+  });
+  check.roleName("roleName", own.roleName);
+  check.oneOf("aggregateRecords", own.aggregateRecords, AGGREGATE_MODES);
+  const retentionHours = check.integer("sourceRetentionHours", args.sourceRetentionHours, RETENTION_HOURS.min, RETENTION_HOURS.max, " h");
+  return {
+    ...own,
+    access: resolveAccess(check, args.access),
+    mapping: resolveMappingSettings(check, "mapping", args.mapping, retentionHours),
+    sizing: resolveFunction(check, { memorySize: args.memorySize, timeout: args.timeout }),
+  };
+}
+
+function accessStatements(access: ResolvedAccess, args: CrossAccountBridgeArgs): Statement[] {
+  if (access.mode === "assumeRole") {
+    return [{ Sid: "AssumeWriterRole", Action: "sts:AssumeRole", Resource: access.writerRoleArn }];
   }
   return [
     { Sid: "WriteAnalyticsStream", Action: "kinesis:PutRecords", Resource: args.targetStreamArn },
@@ -85,7 +145,7 @@ function accessStatements(args: CrossAccountBridgeArgs): Statement[] {
   ];
 }
 
-function accessEnvironment(access: BridgeAccess): Record<string, pulumi.Input<string>> {
+function accessEnvironment(access: ResolvedAccess): Record<string, pulumi.Input<string>> {
   if (access.mode === "assumeRole") {
     // Stays a secret in Pulumi state; in the function's configuration it is
     // readable by whoever may read that, which suits an ExternalId (a guard
@@ -100,9 +160,11 @@ function accessEnvironment(access: BridgeAccess): Record<string, pulumi.Input<st
  *
  * | Resource | Secure default |
  * |---|---|
- * | Bridge function | nodejs22.x arm64; role with a fixed name, limited to reading the source, parking, and the one access mode |
- * | Event-source mapping | its own on the source stream: TRIM_HORIZON, bisect, ReportBatchItemFailures, bounded retries and age |
- * | Parked table | poison events (undecodable, `map` throws) with their data |
+ * | Bridge function | nodejs22.x arm64, 256 MB, 60 s; JSON logs in its own log group (30 d) |
+ * | Bridge role | fixed name (default `event-pipeline-bridge`), trusts Lambda only; reads the source, parks, and holds only the one access mode's grant (`sts:AssumeRole` on the writer role, or `kinesis:PutRecords` + `kms:GenerateDataKey` via Kinesis) |
+ * | Event-source mapping | its own on the source stream: TRIM_HORIZON, batch 100, bisect, ReportBatchItemFailures, 10 retries, record age half the retention |
+ * | Records written | plain JSON (`aggregateRecords` off) unless KPL aggregation is chosen |
+ * | Parked table (`pk`, `sk`) | poison events (undecodable, `map` throws) with their data; on-demand, PITR, SSE, deletion protection |
  * | On-failure queue | SQS-managed SSE, 14 days |
  * | Alarms | iterator age, function errors, on-failure queue depth |
  */
@@ -113,12 +175,17 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
   public readonly parkedTable: aws.dynamodb.Table;
   public readonly onFailureQueue: aws.sqs.Queue;
   public readonly alarms: aws.cloudwatch.MetricAlarm[];
+  /** The access mode as applied: the consumer stack must use the same. */
+  public readonly accessMode: AccessMode;
 
   constructor(name: string, args: CrossAccountBridgeArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Validate before registering anything: a bad arg fails with no half-built component.
+    const s = resolveBridgeSettings(name, args);
     super(COMPONENT_TYPES.CrossAccountBridge, name, {}, opts);
     const child = { parent: this };
+    this.accessMode = s.access.mode;
 
-    this.parkedTable = keyedTable(`${name}-parked`, "sk", args.deletionProtection ?? true, child);
+    this.parkedTable = keyedTable(`${name}-parked`, "sk", s.deletionProtection, child);
 
     const map = args.map;
     const forwarder = streamConsumer(
@@ -133,19 +200,18 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
             map,
             config: bridgeConfigFromEnv(process.env),
           }),
-        roleName: args.roleName,
-        memorySize: args.memorySize,
+        roleName: s.roleName,
+        sizing: s.sizing,
         environment: {
           [ENV.TARGET_STREAM_ARN]: args.targetStreamArn,
           [ENV.PARKED_TABLE_NAME]: this.parkedTable.name,
-          [ENV.AGGREGATE_RECORDS]: args.aggregateRecords ?? "off",
-          ...accessEnvironment(args.access),
+          [ENV.AGGREGATE_RECORDS]: s.aggregateRecords,
+          ...accessEnvironment(s.access),
         },
-        statements: [{ Sid: "ParkPoisonEvents", Action: "dynamodb:BatchWriteItem", Resource: this.parkedTable.arn }, ...accessStatements(args)],
+        statements: [{ Sid: "ParkPoisonEvents", Action: "dynamodb:BatchWriteItem", Resource: this.parkedTable.arn }, ...accessStatements(s.access, args)],
         streamArn: args.sourceStreamArn,
-        retentionHours: args.sourceRetentionHours,
         streamKeyArn: args.sourceKeyArn,
-        mapping: args.mapping,
+        mapping: s.mapping,
         queueName: `${name}-failures`,
         mappingName: `${name}-mapping`,
         alarmActions: args.alarmActions,

@@ -5,59 +5,78 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { createProjector, projectorConfigFromEnv } from "../handlers/projector";
+import { createProjector, DEFAULT_DEDUP_WINDOW, projectorConfigFromEnv } from "../handlers/projector";
 import { dynamoClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
+import { Reducer } from "../handlers/shared/domain";
+import { AWS_MANAGED_KINESIS_KEY, kinesisStream, resolveStream, StreamMode, StreamSettings } from "./parts/kinesisStream";
+import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
 import { keyedTable } from "./parts/tables";
 import { streamConsumer } from "./parts/streamConsumer";
-import { StreamMappingOptions } from "./parts/streamMapping";
+import { MappingSettings, resolveMappingSettings, StreamMappingOptions } from "./parts/streamMapping";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
-import { Reducer } from "../handlers/shared/domain";
+import { ArgCheck, withDefaults } from "./parts/validation";
 
 /** The source stream's settings. */
 export interface EventStreamOptions {
   /** Hours records are kept, 24–8760. Default 168: a week to notice and replay. */
   retentionHours?: number;
-  /** ON_DEMAND (default) scales itself; PROVISIONED needs `shardCount`. */
-  mode?: "ON_DEMAND" | "PROVISIONED";
-  /** Shards, for PROVISIONED. */
+  /** Capacity mode. Default ON_DEMAND: scales itself, no shard planning; PROVISIONED needs `shardCount`. */
+  mode?: StreamMode;
+  /** Shards, 1–10000; required for, and only allowed with, PROVISIONED. No default: capacity is the caller's choice. */
   shardCount?: number;
-  /** KMS key for encryption at rest. Default the AWS-managed `alias/aws/kinesis`. */
+  /** KMS key for encryption at rest. Default the AWS-managed `alias/aws/kinesis`: encrypted, nothing to administer, no other account reads it. */
   kmsKeyArn?: pulumi.Input<string>;
 }
 
 /** Args of {@link EventSourcedTable}. */
 export interface EventSourcedTableArgs<S> {
-  /** Folds one event into an aggregate's state; `null` deletes it. Serialised into the projector. */
+  /** Folds one event into an aggregate's state; `null` deletes it. Serialised into the projector. Required: it is the read model. */
   reduce: Reducer<S>;
-  /** The source stream. */
+  /** The source stream. Default: see {@link EventStreamOptions}. */
   stream?: EventStreamOptions;
-  /** The projector's event-source mapping. */
+  /** The projector's event-source mapping. Default: see {@link StreamMappingOptions}. */
   mapping?: StreamMappingOptions;
-  /** Event ids remembered per aggregate to drop producer-retry duplicates. Default 64. */
+  /** Event ids remembered per aggregate to drop producer-retry duplicates, 1–1000. Default 64 (the projector's): covers a client's retries, and every KB of item is a WCU on every write. */
   dedupWindow?: number;
-  /** Projector memory in MB. Default 256. */
+  /** Projector memory, 128–10240 MB. Default 256 (FUNCTION_DEFAULTS): room for the SDK and a batch. */
   memorySize?: number;
-  /** Refuse to delete the tables (the read model is rebuildable, parked events are not). Default true. */
+  /** Projector timeout, 1–900 s. Default 60 (FUNCTION_DEFAULTS): well above a batch's work, short enough to retry a hung call soon. */
+  timeout?: number;
+  /** Refuse to delete the tables. Default true: the read model is rebuildable, parked events are not. */
   deletionProtection?: boolean;
-  /** Where alarms notify. */
+  /** Where alarms notify. Default none: alarms still show in the console. */
   alarmActions?: pulumi.Input<string>[];
 }
 
-function eventStream(name: string, options: EventStreamOptions, opts: pulumi.CustomResourceOptions): aws.kinesis.Stream {
-  const mode = options.mode ?? "ON_DEMAND";
-  if (mode === "PROVISIONED" && !options.shardCount) throw new Error(`${name}: a PROVISIONED stream needs shardCount`);
-  return new aws.kinesis.Stream(
-    name,
-    {
-      retentionPeriod: options.retentionHours ?? 168,
-      streamModeDetails: { streamMode: mode },
-      shardCount: mode === "PROVISIONED" ? options.shardCount : undefined,
-      encryptionType: "KMS",
-      kmsKeyId: options.kmsKeyArn ?? "alias/aws/kinesis",
-    },
-    opts,
-  );
+/** EventSourcedTable's own defaults; the stream's, the mapping's and the function's are beside their builders. */
+export const EVENT_SOURCED_TABLE_DEFAULTS = { dedupWindow: DEFAULT_DEDUP_WINDOW, deletionProtection: true };
+
+/** The most event ids a window may hold: about 36 KB of item with ULIDs (138 KB with 128-character ids), each KB a WCU on every write. */
+const MAX_DEDUP_WINDOW = 1000;
+
+/** Every arg resolved and checked. */
+interface TableSettings {
+  stream: StreamSettings;
+  mapping: MappingSettings;
+  sizing: FunctionSettings;
+  dedupWindow: number;
+  deletionProtection: boolean;
+}
+
+/** Applies the defaults and checks every arg; throws `EventSourcedTable <name>: …` on the first bad one. */
+function resolveTableSettings<S>(name: string, args: EventSourcedTableArgs<S>): TableSettings {
+  const check = new ArgCheck("EventSourcedTable", name);
+  check.that(typeof args.reduce === "function", `reduce must be a function (state, event) => state | null, got ${typeof args.reduce}`);
+  const own = withDefaults(EVENT_SOURCED_TABLE_DEFAULTS, { dedupWindow: args.dedupWindow, deletionProtection: args.deletionProtection });
+  check.integer("dedupWindow", own.dedupWindow, 1, MAX_DEDUP_WINDOW);
+  const stream = resolveStream(check, { retentionHours: "stream.retentionHours", mode: "stream.mode", shardCount: "stream.shardCount" }, args.stream ?? {});
+  return {
+    ...own,
+    stream,
+    mapping: resolveMappingSettings(check, "mapping", args.mapping, stream.retentionHours),
+    sizing: resolveFunction(check, { memorySize: args.memorySize, timeout: args.timeout }),
+  };
 }
 
 /**
@@ -65,16 +84,19 @@ function eventStream(name: string, options: EventStreamOptions, opts: pulumi.Cus
  *
  * | Resource | Secure default |
  * |---|---|
- * | Kinesis stream | KMS-encrypted, on-demand, 7-day retention |
+ * | Kinesis stream | KMS-encrypted (AWS-managed key unless `kmsKeyArn`), ON_DEMAND, 168 h retention |
  * | Read-model table (`pk`) | on-demand, point-in-time recovery, SSE, deletion protection |
- * | Parked table (`pk`, `sk`) | poison events and those parked behind them, with their data |
- * | Projector function | nodejs22.x arm64, role limited to these tables, this stream and its queue |
- * | Event-source mapping | TRIM_HORIZON, bisect, ReportBatchItemFailures, bounded retries and age |
+ * | Parked table (`pk`, `sk`) | poison events and those parked behind them, with their data; same protections |
+ * | Projector function | nodejs22.x arm64, 256 MB, 60 s, dedup window 64; JSON logs in its own log group (30 d) |
+ * | Projector role | trusts Lambda only; limited to these tables, this stream and its queue |
+ * | Event-source mapping | TRIM_HORIZON, batch 100, bisect, ReportBatchItemFailures, 10 retries, record age half the retention |
  * | On-failure queue | SQS-managed SSE, 14 days |
  * | Alarms | iterator age, function errors, on-failure queue depth |
  */
 export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
   public readonly stream: aws.kinesis.Stream;
+  /** The stream's retention as applied: a reader's mapping bounds its record age by it. */
+  public readonly retentionHours: number;
   public readonly table: aws.dynamodb.Table;
   public readonly parkedTable: aws.dynamodb.Table;
   public readonly projector: aws.lambda.Function;
@@ -83,15 +105,16 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
   public readonly alarms: aws.cloudwatch.MetricAlarm[];
 
   constructor(name: string, args: EventSourcedTableArgs<S>, opts?: pulumi.ComponentResourceOptions) {
+    // Validate before registering anything: a bad arg fails with no half-built component.
+    const s = resolveTableSettings(name, args);
     super(COMPONENT_TYPES.EventSourcedTable, name, {}, opts);
     const child = { parent: this };
-    const streamOptions = args.stream ?? {};
-    const retentionHours = streamOptions.retentionHours ?? 168;
-    const deletionProtection = args.deletionProtection ?? true;
+    const streamKeyArn = args.stream?.kmsKeyArn;
 
-    this.stream = eventStream(`${name}-events`, streamOptions, child);
-    this.table = keyedTable(`${name}-read-model`, undefined, deletionProtection, child);
-    this.parkedTable = keyedTable(`${name}-parked`, "sk", deletionProtection, child);
+    this.retentionHours = s.stream.retentionHours;
+    this.stream = kinesisStream(`${name}-events`, s.stream, streamKeyArn ?? AWS_MANAGED_KINESIS_KEY, child);
+    this.table = keyedTable(`${name}-read-model`, undefined, s.deletionProtection, child);
+    this.parkedTable = keyedTable(`${name}-parked`, "sk", s.deletionProtection, child);
 
     const reduce = args.reduce;
     const projector = streamConsumer(
@@ -100,20 +123,19 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
         description: "Projects events from the stream into the read-model table",
         // Runs once per container: the client and its connections are reused across invocations.
         callbackFactory: () => createProjector({ dynamodb: dynamoClient(), reduce, config: projectorConfigFromEnv(process.env) }),
-        memorySize: args.memorySize,
+        sizing: s.sizing,
         environment: {
           [ENV.TABLE_NAME]: this.table.name,
           [ENV.PARKED_TABLE_NAME]: this.parkedTable.name,
-          [ENV.DEDUP_WINDOW]: String(args.dedupWindow ?? 64),
+          [ENV.DEDUP_WINDOW]: String(s.dedupWindow),
         },
         statements: [
           { Sid: "ProjectReadModel", Action: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"], Resource: this.table.arn },
           { Sid: "ParkPoisonEvents", Action: "dynamodb:BatchWriteItem", Resource: this.parkedTable.arn },
         ],
         streamArn: this.stream.arn,
-        retentionHours,
-        streamKeyArn: streamOptions.kmsKeyArn,
-        mapping: args.mapping,
+        streamKeyArn,
+        mapping: s.mapping,
         queueName: `${name}-projector-failures`,
         mappingName: `${name}-projector-mapping`,
         alarmActions: args.alarmActions,

@@ -3,40 +3,40 @@
  * with worked examples in Pulumi.producer.yaml and Pulumi.consumer.yaml.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AGGREGATE_MODES, AggregateMode } from "../handlers/bridge/contract";
+import { ACCESS_MODES, AccessMode, AGGREGATE_MODES, AggregateMode } from "../handlers/bridge/contract";
+import { CROSS_ACCOUNT_DEFAULTS } from "../components/parts/crossAccount";
+import { STREAM_MODES, StreamMode } from "../components/parts/kinesisStream";
+import { ACCOUNT_ID_PATTERN, EXTERNAL_ID_PATTERN, EXTERNAL_ID_RULE } from "../components/parts/validation";
 
-/** How the bridge reaches the analytics stream. */
-export type AccessMode = "assumeRole" | "resourcePolicy";
-export const ACCESS_MODES: readonly AccessMode[] = ["assumeRole", "resourcePolicy"];
-
-/** The bridge role's fixed name: the consumer's trust policy names it before it exists. */
-export const DEFAULT_BRIDGE_ROLE_NAME = "event-pipeline-bridge";
-
+/**
+ * The consumer stack's config. A key left unset is undefined here and takes
+ * the component's default: the components own every default, this file
+ * restates none.
+ */
 export interface ConsumerConfig {
   producerAccountId: string;
-  bridgeRoleName: string;
+  bridgeRoleName?: string;
+  /** Resolved here (the default is CROSS_ACCOUNT_DEFAULTS'), since it decides which keys are required. */
   accessMode: AccessMode;
   externalId?: pulumi.Output<string>;
-  retentionHours: number;
-  landingExpirationDays: number;
+  retentionHours?: number;
+  landingExpirationDays?: number;
   alarmTopicArn?: string;
 }
 
+/** The producer stack's config; unset keys are undefined, as in {@link ConsumerConfig}. */
 export interface ProducerConfig {
-  bridgeRoleName: string;
+  bridgeRoleName?: string;
+  /** Resolved here (the default is CROSS_ACCOUNT_DEFAULTS'), since it decides which keys are required. */
   accessMode: AccessMode;
-  streamRetentionHours: number;
-  streamMode: "ON_DEMAND" | "PROVISIONED";
+  streamRetentionHours?: number;
+  streamMode?: StreamMode;
   shardCount?: number;
-  maxBodyBytes: number;
-  parallelizationFactor: number;
+  maxBodyBytes?: number;
+  parallelizationFactor?: number;
   alarmTopicArn?: string;
-  /**
-   * KPL aggregation of what the bridge writes to the analytics stream
-   * (CrossAccountBridge `aggregateRecords`). Default "off": every consumer of
-   * the analytics stream then reads plain JSON records.
-   */
-  aggregateRecords: AggregateMode;
+  /** KPL aggregation of what the bridge writes to the analytics stream (CrossAccountBridge `aggregateRecords`). */
+  aggregateRecords?: AggregateMode;
   /** The consumer stack's outputs, from a StackReference or explicit config. */
   consumer: ConsumerOutputs;
 }
@@ -49,46 +49,42 @@ export interface ConsumerOutputs {
   externalId: pulumi.Output<string | undefined>;
 }
 
-/** STS accepts ExternalIds of 2–1224 characters from this set; anything else fails only at AssumeRole time. */
-const EXTERNAL_ID_PATTERN = /^[\w+=,.@:/-]{2,1224}$/;
-
 /** The secret ExternalId, checked when the program starts rather than on the bridge's first call. */
 function externalIdSecret(config: pulumi.Config): pulumi.Output<string> {
   const secret = config.requireSecret("externalId");
   // The raw value, read without unwrapping the secret output, so a bad one fails before anything is registered.
   const raw = pulumi.runtime.getConfig(`${config.name}:externalId`);
   if (raw !== undefined && !EXTERNAL_ID_PATTERN.test(raw)) {
-    throw new Error("externalId must be 2-1224 characters of letters, digits and +=,.@:/-_ (as STS requires)");
+    throw new Error(`externalId must be ${EXTERNAL_ID_RULE}`);
   }
   return secret;
 }
 
-function accessMode(config: pulumi.Config): AccessMode {
-  const mode = config.get("accessMode") ?? "assumeRole";
-  if (!(ACCESS_MODES as readonly string[]).includes(mode)) throw new Error(`accessMode must be one of ${ACCESS_MODES.join(", ")}, got ${mode}`);
-  return mode as AccessMode;
+/** A key that takes one of `allowed`, or undefined when unset. */
+function choice<T extends string>(config: pulumi.Config, key: string, allowed: readonly T[]): T | undefined {
+  const value = config.get(key);
+  if (value !== undefined && !(allowed as readonly string[]).includes(value)) {
+    throw new Error(`${key} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
+  }
+  return value as T | undefined;
 }
 
-function aggregateRecords(config: pulumi.Config): AggregateMode {
-  const value = config.get("aggregateRecords") ?? "off";
-  if (!(AGGREGATE_MODES as readonly string[]).includes(value)) {
-    throw new Error(`aggregateRecords must be one of ${AGGREGATE_MODES.join(", ")}, got ${JSON.stringify(value)}`);
-  }
-  return value as AggregateMode;
+function accessMode(config: pulumi.Config): AccessMode {
+  return choice(config, "accessMode", ACCESS_MODES) ?? CROSS_ACCOUNT_DEFAULTS.accessMode;
 }
 
 /** Reads the consumer (analytics account) stack's config. */
 export function readConsumerConfig(config = new pulumi.Config()): ConsumerConfig {
   const producerAccountId = config.require("producerAccountId");
-  if (!/^\d{12}$/.test(producerAccountId)) throw new Error(`producerAccountId must be a 12-digit account id, got ${producerAccountId}`);
+  if (!ACCOUNT_ID_PATTERN.test(producerAccountId)) throw new Error(`producerAccountId must be a 12-digit account id, got ${producerAccountId}`);
   const mode = accessMode(config);
   return {
     producerAccountId,
-    bridgeRoleName: config.get("bridgeRoleName") ?? DEFAULT_BRIDGE_ROLE_NAME,
+    bridgeRoleName: config.get("bridgeRoleName"),
     accessMode: mode,
     externalId: mode === "assumeRole" ? externalIdSecret(config) : undefined,
-    retentionHours: config.getNumber("retentionHours") ?? 168,
-    landingExpirationDays: config.getNumber("landingExpirationDays") ?? 400,
+    retentionHours: config.getNumber("retentionHours"),
+    landingExpirationDays: config.getNumber("landingExpirationDays"),
     alarmTopicArn: config.get("alarmTopicArn"),
   };
 }
@@ -119,18 +115,16 @@ function consumerOutputs(config: pulumi.Config, mode: AccessMode): ConsumerOutpu
 /** Reads the producer (service account) stack's config. */
 export function readProducerConfig(config = new pulumi.Config()): ProducerConfig {
   const mode = accessMode(config);
-  const streamMode = config.get("streamMode") ?? "ON_DEMAND";
-  if (streamMode !== "ON_DEMAND" && streamMode !== "PROVISIONED") throw new Error(`streamMode must be ON_DEMAND or PROVISIONED, got ${streamMode}`);
   return {
-    bridgeRoleName: config.get("bridgeRoleName") ?? DEFAULT_BRIDGE_ROLE_NAME,
+    bridgeRoleName: config.get("bridgeRoleName"),
     accessMode: mode,
-    streamRetentionHours: config.getNumber("streamRetentionHours") ?? 168,
-    streamMode,
+    streamRetentionHours: config.getNumber("streamRetentionHours"),
+    streamMode: choice(config, "streamMode", STREAM_MODES),
     shardCount: config.getNumber("shardCount"),
-    maxBodyBytes: config.getNumber("maxBodyBytes") ?? 65_536,
-    parallelizationFactor: config.getNumber("parallelizationFactor") ?? 1,
+    maxBodyBytes: config.getNumber("maxBodyBytes"),
+    parallelizationFactor: config.getNumber("parallelizationFactor"),
     alarmTopicArn: config.get("alarmTopicArn"),
-    aggregateRecords: aggregateRecords(config),
+    aggregateRecords: choice(config, "aggregateRecords", AGGREGATE_MODES),
     consumer: consumerOutputs(config, mode),
   };
 }

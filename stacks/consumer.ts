@@ -24,7 +24,7 @@ export function consumerStack(config: ConsumerConfig) {
     writerRoleArn: sink.writerRoleArn,
     landingBucketName: sink.bucketName,
     deliveryStreamArn: sink.deliveryStreamArn,
-    accessMode: config.accessMode,
+    accessMode: sink.accessMode,
     // Secret: the producer reads it through the StackReference.
     externalId: config.externalId ? pulumi.secret(config.externalId) : undefined,
   };

@@ -4,10 +4,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CommandApi } from "../components/commandApi";
-import { BridgeAccess, CrossAccountBridge } from "../components/crossAccountBridge";
+import { CrossAccountBridge, CrossAccountBridgeAccessArgs } from "../components/crossAccountBridge";
 import { EventSourcedTable } from "../components/eventSourcedTable";
-import type { Mapper } from "../handlers/shared/domain";
-import type { Reducer } from "../handlers/shared/domain";
+import type { Mapper, Reducer, Validator } from "../handlers/shared/domain";
 import { ProducerConfig } from "./config";
 
 /** The user's domain: three closures, serialised into the functions. */
@@ -17,7 +16,7 @@ export interface Domain<S> {
   /** Analytics contract: internal event → versioned record(s). */
   map: Mapper;
   /** Command validation in the API; a message rejects the command with 400. */
-  validate?: (type: string, data: unknown) => string | undefined;
+  validate?: Validator;
 }
 
 function required(value: pulumi.Output<string | undefined>, what: string): pulumi.Output<string> {
@@ -27,7 +26,7 @@ function required(value: pulumi.Output<string | undefined>, what: string): pulum
   });
 }
 
-function bridgeAccess(config: ProducerConfig): BridgeAccess {
+function bridgeAccess(config: ProducerConfig): CrossAccountBridgeAccessArgs {
   if (config.accessMode === "resourcePolicy") return { mode: "resourcePolicy" };
   return {
     mode: "assumeRole",
@@ -54,7 +53,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
   });
   const bridge = new CrossAccountBridge("analytics-bridge", {
     sourceStreamArn: events.stream.arn,
-    sourceRetentionHours: config.streamRetentionHours,
+    sourceRetentionHours: events.retentionHours,
     map: domain.map,
     targetStreamArn: config.consumer.analyticsStreamArn,
     targetKeyArn: config.consumer.analyticsKeyArn,
@@ -75,6 +74,6 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     bridgeFunctionName: bridge.fn.name,
     bridgeRoleArn: bridge.role.arn,
     bridgeParkedTableName: bridge.parkedTable.name,
-    accessMode: config.accessMode,
+    accessMode: bridge.accessMode,
   };
 }

@@ -1,50 +1,56 @@
 /**
- * AnalyticsSink's defaults and validation, in one place so the component
- * fails fast, before any resource is registered, with a message naming it.
+ * AnalyticsSink's args, defaults and validation, in one place so the
+ * component fails fast, before any resource is registered, with a message
+ * naming it. The stream's defaults are KINESIS_STREAM_DEFAULTS and the
+ * cross-account ones CROSS_ACCOUNT_DEFAULTS, shared with the producer side.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { AccessMode } from "../../handlers/bridge/contract";
+import { ACCESS_MODES, AccessMode } from "../../handlers/bridge/contract";
+import { CROSS_ACCOUNT_DEFAULTS } from "../parts/crossAccount";
+import { resolveStream, StreamMode, StreamSettings } from "../parts/kinesisStream";
+import { ACCOUNT_ID_PATTERN, ArgCheck, withDefaults } from "../parts/validation";
 
 /** Landing (Firehose to S3) settings; every field has a default. */
 export interface AnalyticsSinkLandingArgs {
-  /** Firehose buffering interval, 0–900 s. Default 300. */
+  /** Firehose buffering interval, 0–900 s. Default 300: an object every five minutes, fresh enough for analytics, few small objects. */
   bufferingIntervalSeconds?: number;
-  /** Firehose buffering size, 1–128 MiB. Default 64. */
+  /** Firehose buffering size, 1–128 MiB. Default 64: large objects for cheap scans, well below the cap. */
   bufferingSizeMb?: number;
-  /** Days before landed event objects expire. Default 400. */
+  /** Days before landed event objects expire, after the IA transition. Default 400: over a year, so year-on-year queries still find last year. */
   expirationDays?: number;
-  /** Days before landed event objects move to STANDARD_IA (S3 minimum 30). Default 30. */
+  /** Days before landed event objects move to STANDARD_IA, at least 30 (S3's minimum). Default 30: recent data is what gets queried. */
   transitionToInfrequentAccessDays?: number;
-  /** Days before objects under `errors/` expire. Default 30. */
+  /** Days before objects under `errors/` expire, 1–36500. Default 30: a month to notice, inspect and re-land. */
   errorExpirationDays?: number;
-  /** Days before a noncurrent (overwritten or deleted) version expires. Default 30. */
+  /** Days before a noncurrent (overwritten or deleted) version expires, 1–36500. Default 30: a month to undo a mistake. */
   noncurrentVersionExpirationDays?: number;
 }
 
 /** Args of {@link AnalyticsSink}. */
 export interface AnalyticsSinkArgs {
-  /** The producer (service) account's 12-digit id. */
+  /** The producer (service) account's 12-digit id. Required: it is who may write. */
   producerAccountId: pulumi.Input<string>;
-  /** The producer's bridge role name; fixed, so this stack can name it before it exists. */
-  bridgeRoleName: string;
-  /** The bridge role's IAM path. Default "/". */
+  /** The producer's bridge role name, an IAM role name; fixed, so this stack can name it before it exists. Default "event-pipeline-bridge" (CROSS_ACCOUNT_DEFAULTS): CrossAccountBridge's default. */
+  bridgeRoleName?: string;
+  /** The bridge role's IAM path, starting and ending with "/". Default "/": the path IAM gives a role unless told otherwise. */
   bridgeRolePath?: string;
   /**
    * `assumeRole`: a writer role here, assumed by the bridge with an ExternalId.
    * `resourcePolicy`: the stream's resource policy grants the bridge role directly.
+   * Default assumeRole (CROSS_ACCOUNT_DEFAULTS): CrossAccountBridge's default.
    */
-  accessMode: AccessMode;
-  /** The ExternalId the writer role's trust requires. Required for assumeRole; ignored otherwise. */
+  accessMode?: AccessMode;
+  /** The ExternalId the writer role's trust requires, 2–1224 characters. Required for assumeRole; ignored otherwise. */
   externalId?: pulumi.Input<string>;
-  /** Analytics stream retention in hours, 24–8760. Default 168. */
+  /** Analytics stream retention, 24–8760 h. Default 168 (KINESIS_STREAM_DEFAULTS): a week to notice a stalled landing and replay. */
   retentionHours?: number;
-  /** Analytics stream capacity mode. Default ON_DEMAND. */
-  streamMode?: "ON_DEMAND" | "PROVISIONED";
-  /** Shard count; required for, and only allowed with, PROVISIONED. */
+  /** Analytics stream capacity mode. Default ON_DEMAND (KINESIS_STREAM_DEFAULTS): scales with the producer, no shard planning. */
+  streamMode?: StreamMode;
+  /** Shards, 1–10000; required for, and only allowed with, PROVISIONED. No default: capacity is the caller's choice. */
   shardCount?: number;
-  /** Firehose buffering and S3 lifecycle; see {@link AnalyticsSinkLandingArgs} for defaults. */
+  /** Firehose buffering and S3 lifecycle. Default: see {@link AnalyticsSinkLandingArgs}. */
   landing?: AnalyticsSinkLandingArgs;
-  /** Actions (SNS topic ARNs) for the alarms' ALARM and OK transitions. Default none. */
+  /** Actions (SNS topic ARNs) for the alarms' ALARM and OK transitions. Default none: alarms still show in the console. */
   alarmActions?: pulumi.Input<string>[];
 }
 
@@ -57,13 +63,14 @@ export interface SinkSettings {
   producerRoot: pulumi.Output<string>;
   /** The bridge role's ARN, built from its fixed name: it may not exist yet. */
   bridgeRoleArn: pulumi.Output<string>;
-  retentionHours: number;
-  streamMode: "ON_DEMAND" | "PROVISIONED";
-  shardCount?: number;
+  stream: StreamSettings;
   landing: Required<AnalyticsSinkLandingArgs>;
 }
 
-/** Landing defaults. */
+/** AnalyticsSink's own defaults (the cross-account ones shared with CrossAccountBridge); each field's JSDoc says why. */
+export const ANALYTICS_SINK_DEFAULTS = { ...CROSS_ACCOUNT_DEFAULTS, bridgeRolePath: "/" };
+
+/** Landing defaults, as data; each field's JSDoc above says why. */
 export const LANDING_DEFAULTS: Required<AnalyticsSinkLandingArgs> = {
   bufferingIntervalSeconds: 300,
   bufferingSizeMb: 64,
@@ -73,90 +80,63 @@ export const LANDING_DEFAULTS: Required<AnalyticsSinkLandingArgs> = {
   noncurrentVersionExpirationDays: 30,
 };
 
-/** Kinesis retention default: 7 days. */
-export const DEFAULT_RETENTION_HOURS = 168;
+/** The longest lifecycle S3 takes here: a hundred years. */
+const MAX_DAYS = 36_500;
 
-function check(condition: boolean, component: string, message: string): void {
-  if (!condition) throw new Error(`AnalyticsSink ${component}: ${message}`);
-}
-
-function integerIn(value: number, min: number, max: number): boolean {
-  return Number.isInteger(value) && value >= min && value <= max;
-}
-
-/** Validates the args and applies defaults; throws a clear error on bad input. */
-export function resolveSinkSettings(component: string, args: AnalyticsSinkArgs): SinkSettings {
-  check(
-    args.accessMode === "assumeRole" || args.accessMode === "resourcePolicy",
-    component,
-    `accessMode must be "assumeRole" or "resourcePolicy", got ${String(args.accessMode)}`,
-  );
-  check(
-    args.accessMode !== "assumeRole" || args.externalId !== undefined,
-    component,
-    'externalId is required when accessMode is "assumeRole": the writer role\'s trust policy requires sts:ExternalId',
-  );
-  if (typeof args.producerAccountId === "string")
-    check(/^\d{12}$/.test(args.producerAccountId), component, `producerAccountId must be a 12-digit account id, got ${args.producerAccountId}`);
-  check(/^[\w+=,.@-]{1,64}$/.test(args.bridgeRoleName), component, `bridgeRoleName is not a valid IAM role name: ${args.bridgeRoleName}`);
-  const path = args.bridgeRolePath ?? "/";
-  check(path.startsWith("/") && path.endsWith("/"), component, `bridgeRolePath must start and end with "/", got ${path}`);
-
-  const retentionHours = args.retentionHours ?? DEFAULT_RETENTION_HOURS;
-  check(integerIn(retentionHours, 24, 8760), component, `retentionHours must be an integer from 24 to 8760, got ${retentionHours}`);
-  const streamMode = args.streamMode ?? "ON_DEMAND";
-  check(streamMode === "ON_DEMAND" || streamMode === "PROVISIONED", component, `streamMode must be ON_DEMAND or PROVISIONED, got ${String(streamMode)}`);
-  if (streamMode === "PROVISIONED")
-    check(
-      args.shardCount !== undefined && integerIn(args.shardCount, 1, 10_000),
-      component,
-      "shardCount (a positive integer) is required when streamMode is PROVISIONED",
-    );
-  else check(args.shardCount === undefined, component, "shardCount applies only when streamMode is PROVISIONED");
-
-  const landing = { ...LANDING_DEFAULTS, ...definedOnly(args.landing ?? {}) };
-  check(
-    integerIn(landing.bufferingIntervalSeconds, 0, 900),
-    component,
-    `landing.bufferingIntervalSeconds must be 0–900, got ${landing.bufferingIntervalSeconds}`,
-  );
-  check(integerIn(landing.bufferingSizeMb, 1, 128), component, `landing.bufferingSizeMb must be 1–128, got ${landing.bufferingSizeMb}`);
+/** Landing defaults applied and checked against Firehose's and S3's ranges. */
+function resolveLanding(check: ArgCheck, args: AnalyticsSinkLandingArgs | undefined): Required<AnalyticsSinkLandingArgs> {
+  const landing = withDefaults(LANDING_DEFAULTS, args);
+  check.integer("landing.bufferingIntervalSeconds", landing.bufferingIntervalSeconds, 0, 900, " s");
+  check.integer("landing.bufferingSizeMb", landing.bufferingSizeMb, 1, 128, " MiB");
   // S3 refuses STANDARD_IA before 30 days and an expiration not after the transition.
-  check(
-    integerIn(landing.transitionToInfrequentAccessDays, 30, 36_500),
-    component,
-    `landing.transitionToInfrequentAccessDays must be at least 30, got ${landing.transitionToInfrequentAccessDays}`,
+  check.integer("landing.transitionToInfrequentAccessDays", landing.transitionToInfrequentAccessDays, 30, MAX_DAYS, " days");
+  check.integer(
+    "landing.expirationDays",
+    landing.expirationDays,
+    landing.transitionToInfrequentAccessDays + 1,
+    MAX_DAYS,
+    " days (after transitionToInfrequentAccessDays)",
   );
-  check(
-    Number.isInteger(landing.expirationDays) && landing.expirationDays > landing.transitionToInfrequentAccessDays,
-    component,
-    `landing.expirationDays (${landing.expirationDays}) must be an integer greater than transitionToInfrequentAccessDays (${landing.transitionToInfrequentAccessDays})`,
+  check.integer("landing.errorExpirationDays", landing.errorExpirationDays, 1, MAX_DAYS, " days");
+  check.integer("landing.noncurrentVersionExpirationDays", landing.noncurrentVersionExpirationDays, 1, MAX_DAYS, " days");
+  return landing;
+}
+
+/** Validates the args and applies defaults; throws `AnalyticsSink <name>: …` on the first bad one. */
+export function resolveSinkSettings(name: string, args: AnalyticsSinkArgs): SinkSettings {
+  const check = new ArgCheck("AnalyticsSink", name);
+  const own = withDefaults(ANALYTICS_SINK_DEFAULTS, {
+    accessMode: args.accessMode,
+    bridgeRoleName: args.bridgeRoleName,
+    bridgeRolePath: args.bridgeRolePath,
+  });
+  const { accessMode, bridgeRoleName, bridgeRolePath: path } = own;
+  check.oneOf("accessMode", accessMode, ACCESS_MODES);
+  if (accessMode === "assumeRole") {
+    check.present("externalId", args.externalId, 'when accessMode is "assumeRole": the writer role\'s trust policy requires sts:ExternalId');
+    check.externalId("externalId", args.externalId);
+  }
+  check.matches("producerAccountId", args.producerAccountId, ACCOUNT_ID_PATTERN, "a 12-digit account id");
+  check.roleName("bridgeRoleName", bridgeRoleName);
+  check.that(path.startsWith("/") && path.endsWith("/"), `bridgeRolePath must start and end with "/", got ${JSON.stringify(path)}`);
+  const stream = resolveStream(
+    check,
+    { retentionHours: "retentionHours", mode: "streamMode", shardCount: "shardCount" },
+    {
+      retentionHours: args.retentionHours,
+      mode: args.streamMode,
+      shardCount: args.shardCount,
+    },
   );
-  check(
-    integerIn(landing.errorExpirationDays, 1, 36_500),
-    component,
-    `landing.errorExpirationDays must be a positive integer, got ${landing.errorExpirationDays}`,
-  );
-  check(
-    integerIn(landing.noncurrentVersionExpirationDays, 1, 36_500),
-    component,
-    `landing.noncurrentVersionExpirationDays must be a positive integer, got ${landing.noncurrentVersionExpirationDays}`,
-  );
+  const landing = resolveLanding(check, args.landing);
 
   const producer = pulumi.output(args.producerAccountId);
   return {
-    accessMode: args.accessMode,
-    externalId: args.accessMode === "assumeRole" ? args.externalId : undefined,
+    accessMode,
+    externalId: accessMode === "assumeRole" ? args.externalId : undefined,
     producerRoot: pulumi.interpolate`arn:aws:iam::${producer}:root`,
-    bridgeRoleArn: pulumi.interpolate`arn:aws:iam::${producer}:role${path}${args.bridgeRoleName}`,
-    retentionHours,
-    streamMode,
-    shardCount: streamMode === "PROVISIONED" ? args.shardCount : undefined,
+    bridgeRoleArn: pulumi.interpolate`arn:aws:iam::${producer}:role${path}${bridgeRoleName}`,
+    stream,
     landing,
   };
-}
-
-/** Drops keys set to undefined so they don't override defaults. */
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

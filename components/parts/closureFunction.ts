@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { policyJson, roleWithPolicy, Statement } from "./iam";
-import { excludedPackages, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from "./lambdaDefaults";
+import { excludedPackages, FunctionSettings, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from "./lambdaDefaults";
 
 /** Args of {@link closureFunction}. */
 export interface ClosureFunctionArgs<E, R> {
@@ -16,12 +16,8 @@ export interface ClosureFunctionArgs<E, R> {
   /** Environment variables: the handler's whole configuration. */
   environment: Record<string, pulumi.Input<string>>;
   description?: string;
-  /** Memory in MB; CPU scales with it. Default 256. */
-  memorySize?: number;
-  /** Seconds. Default 60. */
-  timeout?: number;
-  /** Days to keep logs. Default 30. */
-  logRetentionDays?: number;
+  /** Memory, timeout and log retention, resolved by the component (see FUNCTION_DEFAULTS). */
+  sizing: FunctionSettings;
   /** Fixed role name, when another account's trust policy must name the role. */
   roleName?: string;
 }
@@ -38,7 +34,7 @@ export function closureFunction<E, R>(name: string, args: ClosureFunctionArgs<E,
   const logGroup = new aws.cloudwatch.LogGroup(
     `${name}-logs`,
     {
-      retentionInDays: args.logRetentionDays ?? 30,
+      retentionInDays: args.sizing.logRetentionDays,
     },
     opts,
   );
@@ -63,8 +59,8 @@ export function closureFunction<E, R>(name: string, args: ClosureFunctionArgs<E,
       role,
       runtime: LAMBDA_RUNTIME,
       architectures: [LAMBDA_ARCHITECTURE],
-      memorySize: args.memorySize ?? 256,
-      timeout: args.timeout ?? 60,
+      memorySize: args.sizing.memorySize,
+      timeout: args.sizing.timeout,
       environment: { variables: args.environment },
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
       codePathOptions: { extraExcludePackages: excludedPackages() },

@@ -9,18 +9,16 @@ import * as aws from "@pulumi/aws";
 import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../../handlers/shared/kinesisEvent";
 import { streamConsumerAlarms } from "./alarms";
 import { closureFunction, ClosureFunctionArgs } from "./closureFunction";
-import { onFailureQueue, streamMapping, StreamMappingOptions, streamReadStatements } from "./streamMapping";
+import { MappingSettings, onFailureQueue, streamMapping, streamReadStatements } from "./streamMapping";
 
 /** Args of {@link streamConsumer}. */
 export interface StreamConsumerArgs extends ClosureFunctionArgs<KinesisStreamEvent, KinesisStreamBatchResponse> {
   /** The source stream. */
   streamArn: pulumi.Input<string>;
-  /** Hours the stream keeps records; bounds the mapping's record age. */
-  retentionHours: number;
   /** The stream's KMS key when it is customer-managed. */
   streamKeyArn?: pulumi.Input<string>;
-  /** Mapping settings; unset ones take the defaults. */
-  mapping?: StreamMappingOptions;
+  /** Mapping settings, resolved by the component (resolveMappingSettings). */
+  mapping: MappingSettings;
   /** Logical names of the on-failure queue and the mapping. */
   queueName: string;
   mappingName: string;
@@ -54,8 +52,7 @@ export function streamConsumer(name: string, args: StreamConsumerArgs, opts: pul
       streamArn: args.streamArn,
       fn,
       queue,
-      retentionHours: args.retentionHours,
-      options: args.mapping,
+      settings: args.mapping,
     },
     opts,
   );

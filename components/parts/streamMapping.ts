@@ -5,37 +5,62 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Statement } from "./iam";
+import { ArgCheck, withDefaults } from "./validation";
 
-/** Event-source mapping settings; every one has a safe default. */
+/** Event-source mapping settings; every one has a safe default (MAPPING_DEFAULTS). */
 export interface StreamMappingOptions {
   /** Default TRIM_HORIZON: a new mapping starts from the oldest record, so nothing written before it existed is lost. */
   startingPosition?: "TRIM_HORIZON" | "LATEST";
-  /** Records per invocation. Default 100. */
+  /** Records per invocation, 1–10000. Default 100: small enough that a retried batch repeats little work. */
   batchSize?: number;
-  /** Seconds to gather a batch. Default 1. */
+  /** Seconds to gather a batch, 0–300. Default 1: fuller batches for at most a second of latency. */
   maximumBatchingWindowInSeconds?: number;
-  /** Concurrent batches per shard (1–10); order per partition key is kept. Default 1. */
+  /** Concurrent batches per shard, 1–10; order per partition key is kept. Default 1: one batch per shard is enough until iterator age says otherwise. */
   parallelizationFactor?: number;
-  /** Retries of a failing batch. Default 10. */
+  /** Retries of a failing batch, -1 (until the record expires) to 10000. Default 10: a transient fault clears, a poison batch is given up soon. */
   maximumRetryAttempts?: number;
-  /** Give up on records older than this. Default: half the stream's retention, so a pointer in the on-failure queue still has data behind it. */
+  /** Give up on records older than this: -1, or 60–604800 s and below the stream's retention. Default half the retention, so a pointer in the on-failure queue still has data behind it. */
   maximumRecordAgeInSeconds?: number;
-  /** Split a failing batch to isolate the bad record. Default true. */
+  /** Split a failing batch to isolate the bad record. Default true: one poison record then costs a few retries, not the whole batch's. */
   bisectBatchOnFunctionError?: boolean;
 }
 
-/** The settings as applied, defaults filled in. */
-export function mappingSettings(options: StreamMappingOptions, retentionHours: number): Required<StreamMappingOptions> {
-  const halfRetention = Math.floor((retentionHours * 3600) / 2);
-  return {
-    startingPosition: options.startingPosition ?? "TRIM_HORIZON",
-    batchSize: options.batchSize ?? 100,
-    maximumBatchingWindowInSeconds: options.maximumBatchingWindowInSeconds ?? 1,
-    parallelizationFactor: options.parallelizationFactor ?? 1,
-    maximumRetryAttempts: options.maximumRetryAttempts ?? 10,
-    maximumRecordAgeInSeconds: options.maximumRecordAgeInSeconds ?? Math.min(604_800, Math.max(60, halfRetention)),
-    bisectBatchOnFunctionError: options.bisectBatchOnFunctionError ?? true,
-  };
+/** The mapping settings as applied, defaults filled in. */
+export type MappingSettings = Required<StreamMappingOptions>;
+
+/** The defaults that do not depend on the stream (the record age is half its retention). */
+export const MAPPING_DEFAULTS: Omit<MappingSettings, "maximumRecordAgeInSeconds"> = {
+  startingPosition: "TRIM_HORIZON",
+  batchSize: 100,
+  maximumBatchingWindowInSeconds: 1,
+  parallelizationFactor: 1,
+  maximumRetryAttempts: 10,
+  bisectBatchOnFunctionError: true,
+};
+
+/** Lambda's range of a Kinesis mapping's record age, in seconds (-1: no limit but the retention). */
+export const RECORD_AGE_SECONDS = { min: 60, max: 604_800 } as const;
+
+/** Our defaults over the options, checked against Lambda's ranges for a Kinesis source (`field`: how the component names the options). */
+export function resolveMappingSettings(check: ArgCheck, field: string, options: StreamMappingOptions | undefined, retentionHours: number): MappingSettings {
+  const retentionSeconds = retentionHours * 3600;
+  const halfRetention = Math.floor(retentionSeconds / 2);
+  const ageDefault = Math.min(RECORD_AGE_SECONDS.max, Math.max(RECORD_AGE_SECONDS.min, halfRetention));
+  const s = withDefaults({ ...MAPPING_DEFAULTS, maximumRecordAgeInSeconds: ageDefault }, options);
+  check.oneOf(`${field}.startingPosition`, s.startingPosition, ["TRIM_HORIZON", "LATEST"]);
+  check.integer(`${field}.batchSize`, s.batchSize, 1, 10_000);
+  check.integer(`${field}.maximumBatchingWindowInSeconds`, s.maximumBatchingWindowInSeconds, 0, 300, " s");
+  check.integer(`${field}.parallelizationFactor`, s.parallelizationFactor, 1, 10);
+  check.integer(`${field}.maximumRetryAttempts`, s.maximumRetryAttempts, -1, 10_000);
+  const age = s.maximumRecordAgeInSeconds;
+  if (age !== -1) {
+    check.integer(`${field}.maximumRecordAgeInSeconds`, age, RECORD_AGE_SECONDS.min, RECORD_AGE_SECONDS.max, " s (or -1)");
+    check.that(
+      age < retentionSeconds,
+      `${field}.maximumRecordAgeInSeconds must be below the stream's retention (${retentionSeconds} s), or the on-failure pointer can outlive its record, got ${age}`,
+    );
+  }
+  return s;
 }
 
 /** Where Lambda sends pointers to batches it gave up on: encrypted, kept 14 days. */
@@ -62,25 +87,18 @@ export interface StreamMappingArgs {
   streamArn: pulumi.Input<string>;
   fn: aws.lambda.Function;
   queue: aws.sqs.Queue;
-  retentionHours: number;
-  options?: StreamMappingOptions;
+  /** Resolved by the component with {@link resolveMappingSettings}. */
+  settings: MappingSettings;
 }
 
 /** The mapping itself, reporting partial batch failures. */
 export function streamMapping(name: string, args: StreamMappingArgs, opts: pulumi.CustomResourceOptions): aws.lambda.EventSourceMapping {
-  const s = mappingSettings(args.options ?? {}, args.retentionHours);
   return new aws.lambda.EventSourceMapping(
     name,
     {
       eventSourceArn: args.streamArn,
       functionName: args.fn.arn,
-      startingPosition: s.startingPosition,
-      batchSize: s.batchSize,
-      maximumBatchingWindowInSeconds: s.maximumBatchingWindowInSeconds,
-      parallelizationFactor: s.parallelizationFactor,
-      maximumRetryAttempts: s.maximumRetryAttempts,
-      maximumRecordAgeInSeconds: s.maximumRecordAgeInSeconds,
-      bisectBatchOnFunctionError: s.bisectBatchOnFunctionError,
+      ...args.settings,
       functionResponseTypes: ["ReportBatchItemFailures"],
       destinationConfig: { onFailure: { destinationArn: args.queue.arn } },
     },

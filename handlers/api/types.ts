@@ -30,6 +30,7 @@ export interface HttpApiResult {
 
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { Validator } from "../shared/domain";
 
 /** Where the command API writes and reads. */
 export interface ApiConfig {
@@ -51,5 +52,5 @@ export interface ApiDeps {
   /** Structured log sink; defaults to one JSON line on stdout. */
   log?: (e: Record<string, unknown>) => void;
   /** Domain validation of a command's payload: a message rejects it with 400. */
-  validate?: (type: string, data: unknown) => string | undefined;
+  validate?: Validator;
 }

@@ -1,5 +1,5 @@
 /**
- * The CrossGuard rules of policy/rules.ts, called as the CLI calls them but
+ * The CrossGuard rules of policy/rules/, called as the CLI calls them but
  * without it: every resource of both stacks (both access modes) captured
  * under mocks passes, every rule applies to something there, and hand-made
  * bad resources make each rule fire.

@@ -1,0 +1,116 @@
+/**
+ * AnalyticsSink's access: how the producer's bridge is let write the
+ * analytics stream in each access mode (a writer role it assumes, or the
+ * stream's resource policy), and the key policy naming every principal that
+ * uses the sink's key. Apart from the component so each reads on its own.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { policyJson, roleWithPolicy, Statement } from "../parts/iam";
+import { SinkSettings } from "./settings";
+
+/** The writing principal, as it appears in the key policy. */
+export interface WriterKeyStatement {
+  Principal: { AWS: pulumi.Input<string> };
+  Condition?: Record<string, Record<string, pulumi.Input<string>>>;
+}
+
+/** The bridge's write access for the mode, and how the key policy names the writer. */
+export function writerAccess(
+  name: string,
+  settings: SinkSettings,
+  stream: aws.kinesis.Stream,
+  key: aws.kms.Key,
+  region: pulumi.Input<string>,
+  parent: pulumi.Resource,
+): { role?: aws.iam.Role; keyStatement: WriterKeyStatement } {
+  const kinesisVia = pulumi.interpolate`kinesis.${region}.amazonaws.com`;
+  // The producer root, narrowed to the bridge role by aws:PrincipalArn: an ARN
+  // compared at request time, so it survives the role's replacement, and valid
+  // before the bridge role exists (the consumer deploys first; a role ARN as
+  // principal is rejected until the role exists, then pinned to its unique id).
+  const bridgeOnly = { ArnEquals: { "aws:PrincipalArn": settings.bridgeRoleArn } };
+  if (settings.accessMode === "assumeRole") {
+    const role = roleWithPolicy(
+      `${name}-writer`,
+      {
+        description: "Assumed by the producer's bridge to write the analytics stream",
+        assumeRolePolicy: policyJson([
+          {
+            Principal: { AWS: settings.producerRoot },
+            Action: "sts:AssumeRole",
+            Condition: { ...bridgeOnly, StringEquals: { "sts:ExternalId": settings.externalId! } },
+          },
+        ]),
+        statements: [
+          // The bridge sends only PutRecords.
+          { Sid: "PutAnalyticsRecords", Action: "kinesis:PutRecords", Resource: stream.arn },
+          // Only through Kinesis: the writer cannot mint data keys for anything else.
+          { Sid: "EncryptAnalyticsRecords", Action: "kms:GenerateDataKey", Resource: key.arn, Condition: { StringEquals: { "kms:ViaService": kinesisVia } } },
+        ],
+      },
+      { parent },
+    );
+    return { role, keyStatement: { Principal: { AWS: role.arn } } };
+  }
+  new aws.kinesis.ResourcePolicy(
+    `${name}-stream-policy`,
+    {
+      resourceArn: stream.arn,
+      policy: policyJson([
+        {
+          Sid: "BridgePutsRecords",
+          Principal: { AWS: settings.producerRoot },
+          // PutRecords takes the stream ARN and needs no describe or list call, so
+          // DescribeStreamSummary and ListShards are not granted; the bridge never sends PutRecord.
+          Action: "kinesis:PutRecords",
+          Resource: stream.arn,
+          Condition: bridgeOnly,
+        },
+      ]),
+    },
+    { parent },
+  );
+  return { keyStatement: { Principal: { AWS: settings.producerRoot }, Condition: bridgeOnly } };
+}
+
+/** Inputs of {@link keyStatements}. */
+export interface KeyPolicyInputs {
+  accountId: pulumi.Input<string>;
+  region: pulumi.Input<string>;
+  writer: WriterKeyStatement;
+  firehoseRoleArn: pulumi.Input<string>;
+}
+
+/**
+ * The key policy. `Resource: "*"` in a key policy means this key itself. The
+ * root statement is the standard admin grant that keeps the key manageable
+ * (and lets IAM policies in this account apply); the rest name each principal.
+ */
+export function keyStatements(k: KeyPolicyInputs): Statement[] {
+  const via = (service: string) => pulumi.interpolate`${service}.${k.region}.amazonaws.com`;
+  return [
+    { Sid: "ConsumerAccountAdministers", Principal: { AWS: pulumi.interpolate`arn:aws:iam::${k.accountId}:root` }, Action: "kms:*", Resource: "*" },
+    {
+      Sid: "WriterEncryptsRecords",
+      Principal: k.writer.Principal,
+      Action: "kms:GenerateDataKey",
+      Resource: "*",
+      Condition: { ...k.writer.Condition, StringEquals: { "kms:ViaService": via("kinesis") } },
+    },
+    {
+      Sid: "FirehoseReadsStream",
+      Principal: { AWS: k.firehoseRoleArn },
+      Action: "kms:Decrypt",
+      Resource: "*",
+      Condition: { StringEquals: { "kms:ViaService": via("kinesis") } },
+    },
+    {
+      Sid: "FirehoseWritesObjects",
+      Principal: { AWS: k.firehoseRoleArn },
+      Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+      Resource: "*",
+      Condition: { StringEquals: { "kms:ViaService": via("s3") } },
+    },
+  ];
+}
