@@ -30,7 +30,7 @@ async function main(): Promise<number> {
     { name: "P1-P4 without partial PutRecords failures", options: () => ({ checkOrder: true, partialFailures: false }) },
     { name: "P1-P4 with partial PutRecords failures", options: (mode) => ({ aggregate: mode, checkOrder: mode === "sourceShard", partialFailures: true }) },
   ];
-  const modes: string[] = (require("../handlers/bridge").AGGREGATE_MODES as string[] | undefined)?.slice() ?? ["off"];
+  const modes: string[] = (require("../handlers/bridge/contract").AGGREGATE_MODES as string[] | undefined)?.slice() ?? ["off"];
   try {
     for (const v of variants) {
       const started = Date.now();

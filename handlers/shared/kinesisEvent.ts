@@ -37,6 +37,16 @@ export function recordBytes(record: KinesisStreamRecord): Buffer {
   return Buffer.from(record.kinesis.data, "base64");
 }
 
+/**
+ * The ISO time a record arrived in the stream. Lambda gives seconds with fractions: rounded to the
+ * millisecond, so that a parked row rebuilt into a record (re-drive) parks again with the same time.
+ * Now, for a record without a usable timestamp.
+ */
+export function arrivedAt(record: KinesisStreamRecord): string {
+  const ms = Math.round(record.kinesis.approximateArrivalTimestamp * 1000);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : new Date().toISOString();
+}
+
 /** The response that tells Lambda to resume at `sequenceNumber`, or no failures. */
 export function resumeFrom(sequenceNumber: string | undefined): KinesisStreamBatchResponse {
   return { batchItemFailures: sequenceNumber === undefined ? [] : [{ itemIdentifier: sequenceNumber }] };

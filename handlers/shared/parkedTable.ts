@@ -2,15 +2,19 @@
  * The parked-events table: poison events and the events parked behind them,
  * kept with their raw bytes so an operator can inspect and re-drive them.
  * Shared by the projector and the bridge (each with its own table, same schema).
+ * `parkedTable(...)` holds the client, name, retry budget and clock once; the
+ * item codec below it is pure.
  *
  * Schema: hash key `pk` (S) = aggregateId, range key `sk` (S) = padded
  * sequence number. Other attributes mirror {@link ParkedEvent}.
  * Every value is derived from the record itself, so parking again on a
  * replay writes the same item under the same key.
  */
-import { AttributeValue, BatchWriteItemCommand, DynamoDBClient, WriteRequest } from "@aws-sdk/client-dynamodb";
-import { drainBatch, realClock, RetryBudget, RetryClock } from "./retry";
-import { padSequence } from "./sequence";
+import { AttributeValue, BatchWriteItemCommand, QueryCommand, ScanCommand, WriteRequest } from "@aws-sdk/client-dynamodb";
+import { drainBatch, leftoverError, realClock, RetryClock, withRetry } from "./retry";
+import { arrivedAt, KinesisStreamRecord } from "./kinesisEvent";
+import { compareSequence, padSequence } from "./sequence";
+import type { TableAccess } from "./table";
 
 /** One parked event. */
 export interface ParkedEvent {
@@ -31,14 +35,33 @@ export interface ParkedEvent {
   parkedBehind?: string;
 }
 
+/** The row that parks `record` as Lambda delivered it, under its partition key. */
+export function parkedEventOf(record: KinesisStreamRecord, reason: string, eventId?: string, parkedBehind?: string): ParkedEvent {
+  const e: ParkedEvent = {
+    aggregateId: record.kinesis.partitionKey,
+    sequenceNumber: record.kinesis.sequenceNumber,
+    reason,
+    data: record.kinesis.data,
+    arrivedAt: arrivedAt(record),
+    shardEventId: record.eventID,
+  };
+  if (eventId !== undefined) e.eventId = eventId;
+  if (parkedBehind !== undefined) e.parkedBehind = parkedBehind;
+  return e;
+}
+
 /** BatchWriteItem's limit. */
 const WRITE_CHUNK = 25;
+
+/** The key of a parked event's item. */
+export function parkedItemKey(e: Pick<ParkedEvent, "aggregateId" | "sequenceNumber">): Record<string, AttributeValue> {
+  return { pk: { S: e.aggregateId }, sk: { S: padSequence(e.sequenceNumber) } };
+}
 
 /** Encodes a parked event as an item of the parked table. */
 export function encodeParkedItem(e: ParkedEvent): Record<string, AttributeValue> {
   const item: Record<string, AttributeValue> = {
-    pk: { S: e.aggregateId },
-    sk: { S: padSequence(e.sequenceNumber) },
+    ...parkedItemKey(e),
     sequenceNumber: { S: e.sequenceNumber },
     reason: { S: e.reason },
     data: { S: e.data },
@@ -65,44 +88,74 @@ export function decodeParkedItem(item: Record<string, AttributeValue>): ParkedEv
   return e;
 }
 
-/** Raised when UnprocessedItems remain after the budget; retryable, as throttling causes it. */
-function unprocessedError(count: number): Error {
-  const err = new Error(`${count} parked events left unprocessed after the retry budget`) as Error & { $retryable: { throttling: boolean } };
-  err.name = "UnprocessedItemsException";
-  err.$retryable = { throttling: true };
-  return err;
+/** A parked table's reads and writes, each retrying transient errors within the budget. */
+export interface ParkedTable {
+  /**
+   * Writes parked events in BatchWriteItem chunks of 25, re-sending UnprocessedItems; throws once the
+   * budget is spent. Idempotent by key: the same event parked twice is one item.
+   */
+  park(events: ParkedEvent[]): Promise<void>;
+  /** Every row, by aggregate and sequence number. */
+  list(): Promise<ParkedEvent[]>;
+  /** One aggregate's rows, in sequence order. */
+  listOf(aggregateId: string): Promise<ParkedEvent[]>;
+  /** Deletes rows by key, 25 per BatchWriteItem, re-sending UnprocessedItems; throws once the budget is spent. */
+  delete(rows: ParkedEvent[]): Promise<void>;
 }
 
-function writeChunk(dynamodb: DynamoDBClient, tableName: string, requests: WriteRequest[], retry: RetryBudget, clock: RetryClock): Promise<void> {
-  return drainBatch(
-    requests,
-    async (pending) => {
-      const out = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }));
-      return out.UnprocessedItems?.[tableName] ?? [];
-    },
-    retry,
-    clock,
-    unprocessedError,
-  );
+/** The parked table `tableName`, through `dynamodb`. */
+export function parkedTable(access: TableAccess): ParkedTable {
+  const table: Table = { ...access, clock: access.clock ?? realClock };
+  return {
+    park: (events) => writeByKey(table, events, (e) => ({ PutRequest: { Item: encodeParkedItem(e) } }), "parked events left unprocessed"),
+    list: async () =>
+      (await readPages(table, (start) => new ScanCommand({ TableName: table.tableName, ExclusiveStartKey: start, ConsistentRead: true }))).sort(byKey),
+    listOf: (aggregateId) => readPages(table, (start) => new QueryCommand({ ...aggregateQuery(table.tableName, aggregateId), ExclusiveStartKey: start })),
+    delete: (rows) => writeByKey(table, rows, (r) => ({ DeleteRequest: { Key: parkedItemKey(r) } }), "parked rows left undeleted"),
+  };
 }
 
-/**
- * Writes parked events in BatchWriteItem chunks of 25, retrying transient
- * errors and UnprocessedItems within the budget; throws once it is spent.
- * Idempotent by key: the same event parked twice is one item.
- */
-export async function parkEvents(
-  dynamodb: DynamoDBClient,
-  tableName: string,
-  events: ParkedEvent[],
-  retry: RetryBudget,
-  clock: RetryClock = realClock,
-): Promise<void> {
-  // BatchWriteItem rejects a request that names one key twice: keep the last.
+type Table = TableAccess & { clock: RetryClock };
+
+function byKey(a: ParkedEvent, b: ParkedEvent): number {
+  return a.aggregateId < b.aggregateId ? -1 : a.aggregateId > b.aggregateId ? 1 : compareSequence(a.sequenceNumber, b.sequenceNumber);
+}
+
+/** One write request per key (BatchWriteItem rejects a request that names one key twice: the last wins), in chunks of 25. */
+async function writeByKey(table: Table, events: ParkedEvent[], request: (e: ParkedEvent) => WriteRequest, left: string): Promise<void> {
   const byKey = new Map<string, WriteRequest>();
-  for (const e of events) byKey.set(`${e.aggregateId}\u0000${e.sequenceNumber}`, { PutRequest: { Item: encodeParkedItem(e) } });
+  for (const e of events) byKey.set(`${e.aggregateId}\u0000${e.sequenceNumber}`, request(e));
   const requests = [...byKey.values()];
   for (let i = 0; i < requests.length; i += WRITE_CHUNK) {
-    await writeChunk(dynamodb, tableName, requests.slice(i, i + WRITE_CHUNK), retry, clock);
+    await drainBatch(
+      requests.slice(i, i + WRITE_CHUNK),
+      async (pending) => {
+        const out = await table.dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [table.tableName]: pending } }));
+        return out.UnprocessedItems?.[table.tableName] ?? [];
+      },
+      table.retry,
+      table.clock,
+      (count) => leftoverError("UnprocessedItemsException", `${count} ${left} after the retry budget`),
+    );
   }
+}
+
+type Key = Record<string, AttributeValue>;
+
+function aggregateQuery(tableName: string, aggregateId: string) {
+  return { TableName: tableName, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: aggregateId } }, ConsistentRead: true };
+}
+
+/** Every page of a Scan or Query (`page` builds the request for the page from `start`), each page retried within the budget. */
+async function readPages(table: Table, page: (start: Key | undefined) => ScanCommand | QueryCommand): Promise<ParkedEvent[]> {
+  const rows: ParkedEvent[] = [];
+  let start: Key | undefined;
+  do {
+    const from = start;
+    // Both commands answer with Items and LastEvaluatedKey; send's overloads take one command type at a time.
+    const out = await withRetry(() => table.dynamodb.send(page(from) as ScanCommand), table.retry, table.clock);
+    rows.push(...(out.Items ?? []).map(decodeParkedItem));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return rows;
 }

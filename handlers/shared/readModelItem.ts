@@ -12,7 +12,7 @@
  * - `recent` (S): the dedup window, the last `dedupWindow` applied events oldest first, as ONE
  *   string: entries joined by a single space ({@link RECENT_SEPARATOR}; ids never contain one,
  *   see ID_PATTERN in envelope.ts). Each entry is `<eventId>#<dataHash>` (8 hex of sha256 over
- *   the event's type and data, see `eventDataHash` in projectorFold.ts), so an eventId seen again
+ *   the event's type and data, see `eventDataHash` in handlers/projector/dedupWindow.ts), so an eventId seen again
  *   with different data is told from a retry. Absent while the window is empty. One string rather
  *   than a list so that reading, searching and rewriting the window costs one attribute, not 64.
  * - `recentEventIds` (L of S): the window as written before `recent` (same entries, newest last);

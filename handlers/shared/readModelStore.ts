@@ -1,122 +1,108 @@
 /**
- * The projector's reads and writes of read-model items: bulk consistent reads,
- * a single consistent re-read, and the conditional write that makes a fold
- * safe against another writer (no transactions: dynalite has none).
+ * The read-model table as the projector and the re-drive use it: bulk
+ * consistent reads, a single consistent re-read, and the conditional write
+ * that makes a fold safe against another writer (no transactions: dynalite
+ * has none). `readModelStore(...)` holds the client, name, retry budget and
+ * clock once; the item codec is readModelItem.ts.
  */
-import { AttributeValue, BatchGetItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { drainBatch, RetryBudget, RetryClock, withRetry } from "./retry";
+import { AttributeValue, BatchGetItemCommand, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { drainBatch, leftoverError, realClock, RetryClock, withRetry } from "./retry";
 import { decodeStoredAggregate, encodeReadModelItem, StoredAggregate } from "./readModelItem";
+import type { TableAccess } from "./table";
 
 /** BatchGetItem's limit. */
 export const READ_CHUNK = 100;
 
-function unprocessedKeysError(count: number): Error {
-  const err = new Error(`${count} keys left unprocessed after the retry budget`) as Error & { $retryable: { throttling: boolean } };
-  err.name = "UnprocessedKeysException";
-  err.$retryable = { throttling: true };
-  return err;
+/** A read-model table's reads and writes, each retrying transient errors within the budget. */
+export interface ReadModelStore {
+  /**
+   * Reads up to {@link READ_CHUNK} items with one consistent BatchGetItem, re-sending UnprocessedKeys.
+   * Absent items are absent from the result. Throws once the budget is spent.
+   */
+  readMany(aggregateIds: string[]): Promise<Map<string, StoredAggregate>>;
+  /** Reads one item consistently (e.g. again after a failed condition). */
+  read(aggregateId: string): Promise<StoredAggregate | undefined>;
+  /**
+   * Writes `next` only if the item is still as it was read (`read`, undefined when absent): same
+   * position and same block (`parkedAt`, and `parkedThrough` while blocked). Returns false when the
+   * condition failed, i.e. someone else wrote in between.
+   */
+  write(next: StoredAggregate, read: StoredAggregate | undefined): Promise<boolean>;
 }
 
-/**
- * Reads up to 100 items with one consistent BatchGetItem, retrying transient
- * errors and UnprocessedKeys within the budget. Absent items are absent from
- * the result. Throws once the budget is spent.
- */
-export async function readAggregates(
-  dynamodb: DynamoDBClient,
-  tableName: string,
-  aggregateIds: string[],
-  retry: RetryBudget,
-  clock: RetryClock,
-): Promise<Map<string, StoredAggregate>> {
+/** The read-model table `tableName`, through `dynamodb`. */
+export function readModelStore(access: TableAccess): ReadModelStore {
+  const table: Table = { ...access, clock: access.clock ?? realClock };
+  return {
+    readMany: (aggregateIds) => readMany(table, aggregateIds),
+    read: async (aggregateId) => {
+      const get = () => new GetItemCommand({ TableName: table.tableName, Key: { pk: { S: aggregateId } }, ConsistentRead: true });
+      const out = await withRetry(() => table.dynamodb.send(get()), table.retry, table.clock);
+      return out.Item ? decodeStoredAggregate(out.Item) : undefined;
+    },
+    write: (next, read) => write(table, next, read),
+  };
+}
+
+type Table = TableAccess & { clock: RetryClock };
+
+async function readMany(table: Table, aggregateIds: string[]): Promise<Map<string, StoredAggregate>> {
   const found = new Map<string, StoredAggregate>();
   const keys: Record<string, AttributeValue>[] = aggregateIds.map((id) => ({ pk: { S: id } }));
   await drainBatch(
     keys,
     async (pending) => {
-      const out = await dynamodb.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }));
-      for (const item of out.Responses?.[tableName] ?? []) {
+      const out = await table.dynamodb.send(new BatchGetItemCommand({ RequestItems: { [table.tableName]: { Keys: pending, ConsistentRead: true } } }));
+      for (const item of out.Responses?.[table.tableName] ?? []) {
         const a = decodeStoredAggregate(item);
         found.set(a.aggregateId, a);
       }
-      return out.UnprocessedKeys?.[tableName]?.Keys ?? [];
+      return out.UnprocessedKeys?.[table.tableName]?.Keys ?? [];
     },
-    retry,
-    clock,
-    unprocessedKeysError,
+    table.retry,
+    table.clock,
+    (count) => leftoverError("UnprocessedKeysException", `${count} keys left unprocessed after the retry budget`),
   );
   return found;
 }
 
-/** Re-reads one item consistently (after a failed condition). */
-export async function readAggregate(
-  dynamodb: DynamoDBClient,
-  tableName: string,
-  aggregateId: string,
-  retry: RetryBudget,
-  clock: RetryClock,
-): Promise<StoredAggregate | undefined> {
-  const out = await withRetry(
-    () => dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: aggregateId } }, ConsistentRead: true })),
-    retry,
-    clock,
-  );
-  return out.Item ? decodeStoredAggregate(out.Item) : undefined;
+/** The condition that the item is as `read` left it (absent when `read` is undefined). */
+function unchangedSince(read: StoredAggregate | undefined): { condition: string; names: Record<string, string>; values?: Record<string, AttributeValue> } {
+  if (!read) return { condition: "attribute_not_exists(#pk)", names: { "#pk": "pk" } };
+  // POSITION is a reserved word; parkedAt is checked too so a block set meanwhile is never lost.
+  const names: Record<string, string> = { "#position": "position", "#parkedAt": "parkedAt" };
+  const values: Record<string, AttributeValue> = { ":position": { S: read.position } };
+  let condition = "#position = :position";
+  if (read.parkedAt === undefined) condition += " AND attribute_not_exists(#parkedAt)";
+  else {
+    // While blocked, parkedThrough too: events parked behind the block meanwhile are never lost
+    // (a re-drive lifting the block fails, re-reads and applies them; see handlers/ops/projectorRedrive.ts).
+    names["#parkedThrough"] = "parkedThrough";
+    values[":parkedAt"] = { S: read.parkedAt };
+    condition += " AND #parkedAt = :parkedAt";
+    if (read.parkedThrough === undefined) condition += " AND attribute_not_exists(#parkedThrough)";
+    else {
+      values[":parkedThrough"] = { S: read.parkedThrough };
+      condition += " AND #parkedThrough = :parkedThrough";
+    }
+  }
+  return { condition, names, values };
 }
 
-/**
- * Writes `next` only if the item is still as it was read (`read`, undefined
- * when absent): same position and same block (`parkedAt`, and `parkedThrough`
- * while blocked). Returns false when the condition failed, i.e. someone else
- * wrote in between.
- */
-export async function writeAggregate(
-  dynamodb: DynamoDBClient,
-  tableName: string,
-  next: StoredAggregate,
-  read: StoredAggregate | undefined,
-  retry: RetryBudget,
-  clock: RetryClock,
-): Promise<boolean> {
-  const names: Record<string, string> = { "#pk": "pk" };
-  const values: Record<string, AttributeValue> = {};
-  let condition = "attribute_not_exists(#pk)";
-  if (read) {
-    // POSITION is a reserved word; parkedAt is checked too so a block set meanwhile is never lost.
-    names["#position"] = "position";
-    names["#parkedAt"] = "parkedAt";
-    values[":position"] = { S: read.position };
-    condition = "#position = :position";
-    if (read.parkedAt === undefined) condition += " AND attribute_not_exists(#parkedAt)";
-    else {
-      // While blocked, parkedThrough too: events parked behind the block meanwhile are never lost
-      // (a re-drive lifting the block fails, re-reads and applies them; see handlers/redrive.ts).
-      names["#parkedThrough"] = "parkedThrough";
-      values[":parkedAt"] = { S: read.parkedAt };
-      condition += " AND #parkedAt = :parkedAt";
-      if (read.parkedThrough === undefined) condition += " AND attribute_not_exists(#parkedThrough)";
-      else {
-        values[":parkedThrough"] = { S: read.parkedThrough };
-        condition += " AND #parkedThrough = :parkedThrough";
-      }
-    }
-    delete names["#pk"];
-  }
+async function write(table: Table, next: StoredAggregate, read: StoredAggregate | undefined): Promise<boolean> {
+  const { condition, names, values } = unchangedSince(read);
+  const item = encodeReadModelItem(next);
+  // A command per attempt, as the SDK expects.
+  const put = () =>
+    new PutItemCommand({
+      TableName: table.tableName,
+      Item: item,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
   try {
-    await withRetry(
-      () =>
-        dynamodb.send(
-          new PutItemCommand({
-            TableName: tableName,
-            Item: encodeReadModelItem(next),
-            ConditionExpression: condition,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
-          }),
-        ),
-      retry,
-      clock,
-    );
+    await withRetry(() => table.dynamodb.send(put()), table.retry, table.clock);
     return true;
   } catch (err) {
     if ((err as Error)?.name === "ConditionalCheckFailedException") return false;

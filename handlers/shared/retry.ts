@@ -74,10 +74,21 @@ export async function withRetry<T>(op: () => Promise<T>, budget: RetryBudget, cl
 }
 
 /**
+ * The error `drainBatch` raises once the budget is spent with work left:
+ * retryable, as throttling is what leaves work unprocessed.
+ */
+export function leftoverError(name: string, message: string): Error {
+  const err = new Error(message) as Error & { $retryable: { throttling: boolean } };
+  err.name = name;
+  err.$retryable = { throttling: true };
+  return err;
+}
+
+/**
  * Sends a batch and re-sends what the service leaves unprocessed
  * (UnprocessedItems, UnprocessedKeys), with backoff, within the budget.
  * `send` returns the leftover; `exhausted` builds the error once the budget
- * is spent with work left (make it retryable: throttling causes leftovers).
+ * is spent with work left (see `leftoverError`).
  */
 export async function drainBatch<T>(
   initial: T[],

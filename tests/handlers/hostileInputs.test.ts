@@ -188,6 +188,20 @@ const API_CASES: ApiCase[] = [
   { name: "path traversal route", event: () => defaultRouteRequest("GET", "/../../etc/passwd"), status: 404, code: "RouteNotFound" },
 ];
 
+/** A bridge as the hostile cases run it: parking in `parked`, writing to a fresh target stream (named, to read what landed). */
+async function hostileBridge(label: string, parked: string, map: Mapper, log: (e: Record<string, unknown>) => void = () => {}) {
+  const target = uniqueName(label);
+  const config: BridgeConfig = {
+    targetStreamArn: await createStream(testKinesis(CONSUMER_ACCOUNT), target),
+    parkedTableName: parked,
+    retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+    maxRecordsPerCall: 500,
+    maxBytesPerCall: 5 << 20,
+  };
+  const kinesis = kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) });
+  return { target, bridge: createBridge({ kinesis, dynamodb: testDynamo(), map, config, clock: recordingClock(), log }) };
+}
+
 describe("hostile inputs", function () {
   this.timeout(120_000);
   after(() => {
@@ -312,23 +326,8 @@ describe("hostile inputs", function () {
     expect((await views(rig.dynamo, rig.table))["order-r"]).to.include({ version: 1, position: again.sequenceNumber, parked: false });
     expect(await parkedEvents(rig.dynamo, rig.parked)).to.have.length(1);
 
-    const target = uniqueName("hostile-replay-target");
-    const targetArn = await createStream(testKinesis(CONSUMER_ACCOUNT), target);
-    const config: BridgeConfig = {
-      targetStreamArn: targetArn,
-      parkedTableName: rig.parked,
-      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
-      maxRecordsPerCall: 500,
-      maxBytesPerCall: 5 << 20,
-    };
-    await createBridge({
-      kinesis: kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) }),
-      dynamodb: testDynamo(),
-      map: domainMap as Mapper,
-      config,
-      clock: recordingClock(),
-      log: () => {},
-    })({ Records: records });
+    const { target, bridge } = await hostileBridge("hostile-replay-target", rig.parked, domainMap as Mapper);
+    await bridge({ Records: records });
     const out = await landed(target);
     // Both land under one id; a consumer that keeps the first by id agrees with the read model.
     expect(out.map((o) => o.wire.id)).to.deep.equal([first.eventId, first.eventId]);
@@ -416,33 +415,18 @@ describe("hostile inputs", function () {
     it("bridge", async () => {
       const rig = await setupRig();
       const items: RawRecord[] = [];
-      // The bridge maps valid envelopes whatever their partition key, and reduce plays no part: those two are not poison to it.
+      // reduce plays no part in the bridge: not poison to it. Another aggregate's envelope is, and has its own case below.
       const forBridge = GARBAGE.filter(([name]) => !/another aggregate|reduce throws/.test(name));
       forBridge.forEach(([, bytes], i) => items.push({ partitionKey: `g${i}`, bytes: bytes(`g${i}`) }));
       items.push({ partitionKey: "healthy", bytes: json(envelope("healthy")) });
       items.push({ partitionKey: "m", bytes: json(envelope("m", { type: "Boom" })) });
       const records = await append(rig, items);
-      const target = uniqueName("hostile-target");
-      const targetArn = await createStream(testKinesis(CONSUMER_ACCOUNT), target);
       const map: Mapper = (e) => {
         if (e.type === "Boom") throw new Error("map bug");
         return domainMap(e);
       };
-      const config: BridgeConfig = {
-        targetStreamArn: targetArn,
-        parkedTableName: rig.parked,
-        retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
-        maxRecordsPerCall: 500,
-        maxBytesPerCall: 5 << 20,
-      };
-      const res = await createBridge({
-        kinesis: kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) }),
-        dynamodb: testDynamo(),
-        map,
-        config,
-        clock: recordingClock(),
-        log: () => {},
-      })({ Records: records });
+      const { target, bridge } = await hostileBridge("hostile-target", rig.parked, map);
+      const res = await bridge({ Records: records });
       expect(res).to.deep.equal({ batchItemFailures: [] });
       expect((await landed(target)).map((l) => l.wire.id)).to.deep.equal(["ev-healthy"]);
       const parked = await parkedEvents(rig.dynamo, rig.parked);
@@ -456,6 +440,33 @@ describe("hostile inputs", function () {
       tried.bridge += 1;
       expect(parked.find((p) => p.aggregateId === "m")!.reason).to.match(/map threw Error: map bug/);
       expect(parked).to.have.length(forBridge.length + 1);
+    });
+
+    it("bridge: another aggregate's envelope is parked under its partition key (aggregateMismatch) and never forwarded; neither aggregate is held", async () => {
+      const rig = await setupRig();
+      // "someone-else"'s envelope filed under "x", between events of "someone-else" and "x" filed under their own keys.
+      const records = await append(rig, [
+        { partitionKey: "someone-else", bytes: json(envelope("someone-else", { eventId: "ev-own-1" })) },
+        { partitionKey: "x", bytes: json(envelope("someone-else", { eventId: "ev-stray" })) },
+        { partitionKey: "someone-else", bytes: json(envelope("someone-else", { eventId: "ev-own-2" })) },
+        { partitionKey: "x", bytes: json(envelope("x")) },
+      ]);
+      const logs: Record<string, unknown>[] = [];
+      const { target, bridge } = await hostileBridge("hostile-mismatch-target", rig.parked, domainMap as Mapper, (e) => logs.push(e));
+      const res = await bridge({ Records: records });
+      tried.bridge += 1;
+      expect(res).to.deep.equal({ batchItemFailures: [] });
+      const out = await landed(target);
+      expect(out.map((l) => [l.partitionKey, l.wire.id])).to.deep.equal([
+        ["someone-else", "ev-own-1"],
+        ["someone-else", "ev-own-2"],
+        ["x", "ev-x"],
+      ]);
+      const parked = await parkedEvents(rig.dynamo, rig.parked);
+      expect(parked.map((p) => [p.aggregateId, p.sequenceNumber, p.eventId])).to.deep.equal([["x", records[1].kinesis.sequenceNumber, "ev-stray"]]);
+      expect(parked[0].reason).to.match(/does not match the partition key/);
+      expect(parked[0].data).to.equal(records[1].kinesis.data);
+      expect(logs.map((l) => l.kind)).to.deep.equal(["aggregateMismatch"]);
     });
 
     it("projector: a state that cannot be stored (data or state nested too deep for JSON.stringify, a BigInt, an item over 400 KB) is parked and blocks its aggregate like a throwing reduce; the shard is not held", async () => {

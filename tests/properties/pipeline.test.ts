@@ -1,15 +1,12 @@
 import { expect } from "chai";
 import * as fc from "fast-check";
-import * as bridgeModule from "../../handlers/bridge";
 import { FAULT_TOTALS, formatCounts } from "../support/faults";
 import { BridgeConfig, createBridge } from "../../handlers/bridge";
+import { AGGREGATE_MODES } from "../../handlers/bridge/contract";
 import { kinesisClient } from "../../handlers/shared/clients";
 import { accountCredentials, CONSUMER_ACCOUNT, testDynamo } from "../support/aws";
 import { failPutRecordsEntries, recordingClock } from "../support/bridge";
 import { buggyMap, createWorld, historyArb, pipelineRun, runParameters, scheduleArb, World, writeRun } from "./pipeline";
-
-/** KPL aggregation modes the bridge offers, when it offers them. */
-const AGGREGATE_MODES: string[] = ((bridgeModule as Record<string, unknown>).AGGREGATE_MODES as string[] | undefined)?.slice() ?? ["off"];
 
 /**
  * The properties of issue 4, over random histories (several aggregates, the

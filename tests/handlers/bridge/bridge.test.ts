@@ -258,6 +258,48 @@ describe("bridge", () => {
     expect(JSON.stringify(logs)).to.not.include("secret payload");
   });
 
+  it("parks an event filed under another aggregate's key (aggregateMismatch) with its data, and lands every aggregate's own events in order", async () => {
+    const s = await setup();
+    const tag = uniqueName("mismatch");
+    const events = makeEnvelopes(6, 2, tag); // agg0: e0 e2 e4, agg1: e1 e3 e5
+    const stray = { ...events[1], eventId: `${tag}-stray` }; // agg1's envelope, filed under agg0's key
+    const items = [
+      ...events.slice(0, 3).map((e) => ({ partitionKey: e.aggregateId, body: e })),
+      { partitionKey: events[0].aggregateId, body: stray },
+      ...events.slice(3).map((e) => ({ partitionKey: e.aggregateId, body: e })),
+    ];
+    const records = await sourceRecords(testKinesis(), s.sourceStream, items);
+    const logs: Record<string, unknown>[] = [];
+    const dynamo = testDynamo();
+    const bridge = createBridge({
+      kinesis: consumerKinesis(),
+      dynamodb: dynamo,
+      map: orderMap,
+      config: s.config,
+      clock: recordingClock(),
+      log: (e) => logs.push(e),
+    });
+    expect(await bridge({ Records: records })).to.deep.equal({ batchItemFailures: [] });
+
+    const out = await landed(s.targetStream);
+    expect(idsOf(out)).to.deep.equal(events.map((e) => e.eventId).sort());
+    for (const agg of [events[0].aggregateId, events[1].aggregateId]) {
+      const own = events.filter((e) => e.aggregateId === agg).map((e) => e.eventId);
+      expect(out.filter((o) => o.partitionKey === agg).map((o) => o.wire.id)).to.deep.equal(own);
+    }
+    const parked = (await scanAll(dynamo, s.parkedTable)).map(decodeParkedItem);
+    expect(parked).to.have.length(1);
+    expect(parked[0]).to.include({
+      aggregateId: events[0].aggregateId,
+      sequenceNumber: records[3].kinesis.sequenceNumber,
+      eventId: stray.eventId,
+      reason: "envelope aggregateId does not match the partition key",
+      shardEventId: records[3].eventID,
+    });
+    expect(JSON.parse(Buffer.from(parked[0].data, "base64").toString("utf8"))).to.deep.equal(stray);
+    expect(logs.map((l) => [l.kind, l.eventId])).to.deep.equal([["aggregateMismatch", stray.eventId]]);
+  });
+
   it("resumes from a poison event when it cannot be parked", async () => {
     const s = await setup({ parkedTableName: uniqueName("missing-table") });
     const tag = uniqueName("unparked");

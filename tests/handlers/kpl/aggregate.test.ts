@@ -2,7 +2,9 @@ import { expect } from "chai";
 import { createHash } from "crypto";
 // The official deaggregator (awslabs/kinesis-aggregation), a devDependency only.
 const agg = require("aws-kinesis-agg");
-import { aggregateEntries, aggregateModeFromEnv, BridgeConfig, bridgeConfigFromEnv, createBridge, OutputEntry } from "../../../handlers/bridge";
+import { aggregateModeFromEnv, BridgeConfig, bridgeConfigFromEnv, createBridge } from "../../../handlers/bridge";
+import type { OutputEntry } from "../../../handlers/bridge/decode";
+import { aggregateEntries } from "../../../handlers/bridge/kplEntries";
 import { kinesisClient } from "../../../handlers/shared/clients";
 import { EventEnvelope } from "../../../handlers/shared/envelope";
 import { KinesisStreamRecord } from "../../../handlers/shared/kinesisEvent";

@@ -1,12 +1,11 @@
 import { expect } from "chai";
-import { AttributeValue, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { AttributeValue, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { dynamoClient } from "../../../handlers/shared/clients";
-import { parkEvents, ParkedEvent } from "../../../handlers/shared/parkedTable";
 import { createProjector, projectorConfigFromEnv } from "../../../handlers/projector";
-import { eventDataHash } from "../../../handlers/projector/fold";
+import { eventDataHash } from "../../../handlers/projector/dedupWindow";
 import { decodeStoredAggregate, recentEntries } from "../../../handlers/shared/readModelItem";
 import { padSequence } from "../../../handlers/shared/sequence";
-import { createTable, scanAll, toBatches, uniqueName, testDynamo } from "../../support/aws";
+import { scanAll, toBatches, uniqueName } from "../../support/aws";
 import { countRequests, injectFaults, rewriteOutput, serviceError } from "../../support/sdkMiddleware";
 import {
   append,
@@ -509,59 +508,6 @@ describe("projector", function () {
 
     for (const r of results.slice(1)) expect(r).to.deep.equal(results[0]);
     expect(results[0].parked).to.have.length(3); // d6, d7, d8
-  });
-});
-
-describe("parkEvents", () => {
-  const event = (i: number): ParkedEvent => ({
-    aggregateId: `agg${i % 7}`,
-    sequenceNumber: String(1000 + i),
-    reason: "test",
-    data: Buffer.from(`raw ${i}`).toString("base64"),
-    arrivedAt: "2025-01-01T00:00:00.000Z",
-    shardEventId: `shardId-000000000000:${1000 + i}`,
-    ...(i % 2 ? { eventId: `e${i}` } : {}),
-  });
-
-  it("writes in chunks of 25, retries unprocessed items, and is idempotent by key", async () => {
-    const dynamo = testDynamo();
-    const table = uniqueName("parked");
-    await createTable(dynamo, table, "sk");
-    const client = dynamoClient();
-    const counts = countRequests(client);
-    let calls = 0;
-    rewriteOutput(client, "BatchWriteItemCommand", (output, input) => {
-      if (calls++ > 0) return output;
-      return { ...output, UnprocessedItems: { [table]: input.RequestItems[table].slice(0, 5) } };
-    });
-    const events = Array.from({ length: 60 }, (_, i) => event(i));
-
-    await parkEvents(client, table, [...events, events[0]], { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, fastClock());
-    await parkEvents(client, table, events, { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, fastClock());
-
-    expect(counts.BatchWriteItemCommand).to.equal(4 + 3);
-    const items = await scanAll(dynamo, table);
-    expect(items).to.have.length(60);
-    const one = await dynamo.send(new GetItemCommand({ TableName: table, Key: { pk: { S: "agg3" }, sk: { S: padSequence("1003") } } }));
-    expect(one.Item!.eventId.S).to.equal("e3");
-    expect(one.Item!.data.S).to.equal(Buffer.from("raw 3").toString("base64"));
-  });
-
-  it("throws a retryable error when unprocessed items remain after the budget", async () => {
-    const dynamo = testDynamo();
-    const table = uniqueName("parked");
-    await createTable(dynamo, table, "sk");
-    const client = dynamoClient();
-    const counts = countRequests(client);
-    rewriteOutput(client, "BatchWriteItemCommand", (output, input) => ({ ...output, UnprocessedItems: input.RequestItems }));
-
-    const err = await parkEvents(client, table, [event(1)], { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, fastClock()).then(
-      () => undefined,
-      (e) => e,
-    );
-
-    expect(err).to.have.property("name", "UnprocessedItemsException");
-    expect(counts.BatchWriteItemCommand).to.equal(3);
   });
 });
 

@@ -1,0 +1,140 @@
+/**
+ * The steps of one projector batch, each over every aggregate of the batch:
+ * read the items and fold (one consistent BatchGetItem per 100 aggregates),
+ * park poison durably, then one conditional PutItem per changed aggregate
+ * (re-read and re-fold when the condition fails). Each step returns the
+ * aggregates it gave up on; createProjector reports them to Lambda.
+ */
+import type { Reducer } from "../shared/domain";
+import type { ParkedTable } from "../shared/parkedTable";
+import type { StoredAggregate } from "../shared/readModelItem";
+import { READ_CHUNK, ReadModelStore } from "../shared/readModelStore";
+import { isTransient } from "../shared/retry";
+import { compareSequence } from "../shared/sequence";
+import { foldAggregate, FoldResult } from "./fold";
+import type { ProjectorLog } from "./log";
+import type { AggregateBatch } from "./records";
+
+/** What every step works with, built once per projector. */
+export interface BatchContext<S> {
+  store: ReadModelStore;
+  parked: ParkedTable;
+  reduce: Reducer<S>;
+  dedupWindow: number;
+  /** Reads, folds and conditional writes per aggregate before giving up. */
+  maxFoldAttempts: number;
+  log: ProjectorLog;
+}
+
+/** One aggregate folded onto its item as read. */
+export interface Folded {
+  batch: AggregateBatch;
+  read: StoredAggregate | undefined;
+  result: FoldResult;
+}
+
+/** Conditional writes in flight at once. */
+const WRITE_CONCURRENCY = 16;
+
+/** Reads every aggregate's item, 100 per request, and folds its records onto it. */
+export async function readAndFold<S>(ctx: BatchContext<S>, groups: AggregateBatch[], now: string): Promise<{ folded: Folded[]; failed: AggregateBatch[] }> {
+  const folded: Folded[] = [];
+  const failed: AggregateBatch[] = [];
+  for (let i = 0; i < groups.length; i += READ_CHUNK) {
+    const chunk = groups.slice(i, i + READ_CHUNK);
+    let items: Map<string, StoredAggregate>;
+    try {
+      items = await ctx.store.readMany(chunk.map((g) => g.aggregateId));
+    } catch (err) {
+      ctx.log.gaveUp("read", err, chunk);
+      failed.push(...chunk);
+      continue;
+    }
+    for (const batch of chunk) {
+      const read = items.get(batch.aggregateId);
+      try {
+        folded.push({ batch, read, result: foldAggregate(read, batch, ctx.reduce, ctx.dedupWindow, now) });
+      } catch (err) {
+        ctx.log.gaveUp("fold", err, [batch]);
+        failed.push(batch);
+      }
+    }
+  }
+  return { folded, failed };
+}
+
+/** Parks poison (and what waits behind it) before any item records the block; what may be written then. */
+export async function parkFolded<S>(ctx: BatchContext<S>, folded: Folded[]): Promise<{ writable: Folded[]; failed: AggregateBatch[] }> {
+  const parking = folded.filter((f) => f.result.parked.length > 0);
+  if (parking.length === 0) return { writable: folded, failed: [] };
+  try {
+    await ctx.parked.park(parking.flatMap((f) => f.result.parked));
+    parking.forEach((f) => ctx.log.parked(f.result));
+    return { writable: folded, failed: [] };
+  } catch (err) {
+    const failed = parking.map((f) => f.batch);
+    ctx.log.gaveUp("park", err, failed);
+    return { writable: folded.filter((f) => f.result.parked.length === 0), failed };
+  }
+}
+
+/** One conditional write per changed aggregate; stops starting new ones once DynamoDB is overwhelmed. */
+export async function writeFolded<S>(ctx: BatchContext<S>, writable: Folded[], now: string): Promise<AggregateBatch[]> {
+  const failed: AggregateBatch[] = [];
+  let overwhelmed = false;
+  await forEachConcurrently(
+    writable.filter((f) => f.result.changed),
+    WRITE_CONCURRENCY,
+    async (f) => {
+      if (overwhelmed) {
+        failed.push(f.batch);
+        return;
+      }
+      try {
+        if (!(await commit(ctx, f, now))) failed.push(f.batch);
+      } catch (err) {
+        ctx.log.gaveUp("write", err, [f.batch]);
+        failed.push(f.batch);
+        if (isTransient(err)) overwhelmed = true;
+      }
+    },
+  );
+  return failed;
+}
+
+/** Writes one aggregate, re-reading and re-folding on a failed condition; true once durable. */
+export async function commit<S>(ctx: BatchContext<S>, f: Folded, now: string): Promise<boolean> {
+  let { read, result } = f;
+  for (let attempt = 1; ; attempt++) {
+    if (attempt > 1 && result.parked.length > 0) {
+      await ctx.parked.park(result.parked);
+      ctx.log.parked(result);
+    }
+    if (!result.changed) return true;
+    if (await ctx.store.write(result.next, read)) return true;
+    if (attempt >= ctx.maxFoldAttempts) {
+      ctx.log.gaveUp("condition kept failing", { name: "ConditionalCheckFailedException", message: `${attempt} attempts` }, [f.batch]);
+      return false;
+    }
+    read = await ctx.store.read(f.batch.aggregateId);
+    result = foldAggregate(read, f.batch, ctx.reduce, ctx.dedupWindow, now);
+  }
+}
+
+/** The lowest sequence number among the batches' records (where Lambda resumes), undefined when none. */
+export function lowestSequence(batches: AggregateBatch[]): string | undefined {
+  let lowest: string | undefined;
+  for (const b of batches) {
+    for (const r of b.records) if (lowest === undefined || compareSequence(r.sequenceNumber, lowest) < 0) lowest = r.sequenceNumber;
+  }
+  return lowest;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function forEachConcurrently<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
