@@ -3,20 +3,18 @@
  * it (the producer stack under Pulumi mocks, as scripts/artifact-sizes.ts
  * does), beside what CallbackFunction packages with its defaults; and cold
  * start: a fresh child process per measurement loads the archive as
- * local/artifacts.ts loadHandler does and serves one event against the
+ * local/deploy/artifacts.ts loadHandler does and serves one event against the
  * emulators (timed inside the child, after its own start-up).
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
-import { writeArtifact } from "../local/deploy/artifacts";
-import { CONSUMER_OUTPUTS, runProducer } from "../tests/support/producerRun";
-import { CONSUMER_ACCOUNT, createStream, createTable, testDynamo, testKinesis } from "../tests/support/aws";
+import { defaultPackagingBytes, writeArtifact } from "../local/deploy/artifacts";
+import { ensureStream, ensureTable } from "../local/deploy/emulatorResources";
+import { CONSUMER, CONSUMER_OUTPUTS, PRODUCER_FUNCTIONS, runProducer } from "../local/deploy/sampleProducer";
+import { emulatorDynamo, emulatorKinesis } from "../local/emulators/clients";
 import { startStsStub } from "../tests/support/stsStub";
 import { TYPES } from "../components/parts/typeTokens";
-
-export const FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder"];
 
 export interface ArtifactRow {
   fn: string;
@@ -24,18 +22,6 @@ export interface ArtifactRow {
   files: number;
   packages: number;
   coldStart?: { loadMs: number; firstEventMs: number; totalMs: number; runs: number };
-}
-
-/** What a CallbackFunction with default packaging would upload (same mocks must be active). */
-async function defaultPackagingBytes(): Promise<number> {
-  const aws = require("@pulumi/aws");
-  const fn = new aws.lambda.CallbackFunction("defaults-probe", {
-    role: "arn:aws:iam::111111111111:role/probe",
-    runtime: "nodejs22.x",
-    callback: async () => ({ ok: true }),
-  });
-  const code = await new Promise<any>((resolve) => (fn.code as pulumi.Output<any>).apply(resolve));
-  return (await writeArtifact(code, "defaults")).zipBytes;
 }
 
 function median(xs: number[]): number {
@@ -81,12 +67,13 @@ export async function artifactRows(outDir: string, runs: number): Promise<{ rows
   const run = await runProducer();
   const sts = await startStsStub({ expectedExternalId: CONSUMER_OUTPUTS.externalId });
   try {
-    // The resources the program declared, created in the emulators under their names.
-    const dynamo = testDynamo();
-    await createTable(dynamo, run.outputs.readModelTableName);
-    await createTable(dynamo, run.outputs.parkedTableName, "sk");
-    await createTable(dynamo, run.outputs.bridgeParkedTableName, "sk");
-    await createStream(testKinesis(CONSUMER_ACCOUNT), CONSUMER_OUTPUTS.analyticsStreamArn.split("/").pop()!, 1);
+    // The tables the program declared, created in the emulators as declared; the consumer's stream it writes to.
+    const dynamo = emulatorDynamo();
+    const kinesis = emulatorKinesis({ account: CONSUMER });
+    for (const table of run.ofType(TYPES.table)) await ensureTable(dynamo, table.state.name, table.inputs);
+    await ensureStream(kinesis, CONSUMER_OUTPUTS.analyticsStreamArn.split("/").pop()!, { shardCount: 1 });
+    dynamo.destroy();
+    kinesis.destroy();
     const endpoints = {
       AWS_REGION: process.env.AWS_REGION!,
       AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID!,
@@ -96,7 +83,7 @@ export async function artifactRows(outDir: string, runs: number): Promise<{ rows
       AWS_ENDPOINT_URL_STS: sts.endpoint,
     };
     const rows: ArtifactRow[] = [];
-    for (const fn of FUNCTIONS) {
+    for (const fn of PRODUCER_FUNCTIONS) {
       const r = run.one(TYPES.function, fn);
       const artifact = await writeArtifact(r.inputs.code, fn, path.join(outDir, "artifacts", fn));
       const env = { ...r.inputs.environment.variables, ...endpoints };

@@ -11,7 +11,9 @@ import { BridgeConfig, createBridge } from "../handlers/bridge";
 import { kinesisClient } from "../handlers/shared/clients";
 import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../handlers/shared/kinesisEvent";
 import { parseEnvelope } from "../handlers/shared/envelope";
-import { accountCredentials, CONSUMER_ACCOUNT, createStream, testDynamo, testKinesis } from "../tests/support/aws";
+import { accountCredentials, emulatorDynamo, emulatorKinesis } from "../local/emulators/clients";
+import { ensureStream } from "../local/deploy/emulatorResources";
+import { LOCAL_ACCOUNTS } from "../local/shared/manifest";
 import { fakeKinesis, medianCpuPerEvent } from "./fakes";
 import { batches, envelopes, toRecords } from "./workload";
 import { Mapper } from "../handlers/shared/domain";
@@ -119,7 +121,7 @@ function build(impl: BridgeImpl, kinesis: Pick<KinesisClient, "send">, targetStr
   };
   return createBridge({
     kinesis: kinesis as KinesisClient,
-    dynamodb: testDynamo(),
+    dynamodb: emulatorDynamo(),
     map: benchMap,
     config,
     clock: { sleep: async () => undefined, random: () => 0.5 },
@@ -135,8 +137,10 @@ let streams = 0;
 
 /** Counts against kinesis-local (AWS_ENDPOINT_URL_KINESIS), consumer account, a 4-shard target stream. */
 export async function bridgeCounts(impl: BridgeImpl, n: number, size: string, batchSize: number): Promise<BridgeCounts> {
-  const arn = await createStream(testKinesis(CONSUMER_ACCOUNT), `bench-analytics-${process.pid}-${++streams}`, 4);
-  const kinesis = kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) });
+  const admin = emulatorKinesis({ account: LOCAL_ACCOUNTS.consumer });
+  const arn = (await ensureStream(admin, `bench-analytics-${process.pid}-${++streams}`, { shardCount: 4 })).StreamARN!;
+  admin.destroy();
+  const kinesis = kinesisClient({ credentials: accountCredentials(LOCAL_ACCOUNTS.consumer) });
   const stats = observe(kinesis);
   const handler = build(impl, kinesis, arn);
   const bs = batches(workload(n, size), batchSize);

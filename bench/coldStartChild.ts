@@ -1,6 +1,6 @@
 /**
  * One cold start, in a fresh process: load the archive's `__index.js` as
- * local/artifacts.ts loadHandler does (the factory runs at load), then serve
+ * local/deploy/artifacts.ts loadHandler does (the factory runs at load), then serve
  * one event. Prints {loadMs, firstEventMs} as JSON. Run by bench/artifacts.ts.
  *
  *   node -r ts-node/register/transpile-only bench/coldStartChild.ts <dir> <function> '<env json>'

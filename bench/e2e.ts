@@ -3,11 +3,12 @@
  * beside the raw emulators' own PutRecords and PutItem rates measured in the
  * same run on the same emulators, so the ratios say what the pipeline adds.
  */
-import { CreateTableCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { PutRecordCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { Writable } from "stream";
 import { startLocalCloud } from "../local/cloud/cloud";
 import { runDemo } from "../local/cloud/demo";
+import { ensureStream, ensureTable, stringKeys } from "../local/deploy/emulatorResources";
 import { emulatorDynamo, emulatorKinesis } from "../local/emulators/clients";
 
 /** One measured figure beside its raw-emulator reference. */
@@ -37,18 +38,8 @@ async function rawRates(endpoints: { kinesis: string; dynamodb: string }, n: num
   const kinesis = emulatorKinesis({ endpoint: endpoints.kinesis });
   const dynamo = emulatorDynamo({ endpoint: endpoints.dynamodb });
   const stream = `bench-raw-${Date.now()}`;
-  await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
-  while ((await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary?.StreamStatus !== "ACTIVE")
-    await new Promise((r) => setTimeout(r, 20));
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: stream,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
-      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
-    }),
-  );
-  await new Promise((r) => setTimeout(r, 50));
+  await ensureStream(kinesis, stream, { shardCount: 1 });
+  await ensureTable(dynamo, stream, stringKeys("pk"));
   const data = Buffer.from(JSON.stringify({ type: "OrderPaid", data: { amountCents: 100 }, pad: "x".repeat(150) }));
   const putRecord = n / (await concurrently(n, (i) => kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: `k${i}`, Data: data }))));
   const batches = Math.ceil(n / 100);

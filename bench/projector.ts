@@ -7,8 +7,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { dynamoClient } from "../handlers/shared/clients";
 import { createProjector } from "../handlers/projector";
 import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../handlers/shared/kinesisEvent";
-import { countRequests } from "../tests/support/sdkMiddleware";
-import { createTable } from "../tests/support/aws";
+import { countRequests } from "../local/shared/sdkMiddleware";
+import { ensureTable, stringKeys } from "../local/deploy/emulatorResources";
 import { fakeDynamo, medianCpuPerEvent } from "./fakes";
 import { naiveProjector } from "./naiveProjector";
 import { batches, benchReduce, BenchState, envelopes, KeyShape, toRecords } from "./workload";
@@ -60,8 +60,8 @@ function sum(counts: Record<string, number>, names: string[]): number {
 export async function projectorCounts(impl: ProjectorImpl, n: number, keys: KeyShape): Promise<ProjectorCounts> {
   const client = dynamoClient();
   const table = `bench-${impl}-${keys}-${n}-${process.pid}-${++tables}`;
-  await createTable(client, table);
-  await createTable(client, `${table}-parked`, "sk");
+  await ensureTable(client, table, stringKeys("pk"));
+  await ensureTable(client, `${table}-parked`, stringKeys("pk", "sk"));
   const counts = countRequests(client);
   const project = build(impl, client, table);
   const bs = batches(toRecords(envelopes(n, keys)), BATCH_SIZE);

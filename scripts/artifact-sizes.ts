@@ -5,29 +5,14 @@
  *
  *   npm run artifacts
  */
-import * as pulumi from "@pulumi/pulumi";
-import { writeArtifact } from "../local/deploy/artifacts";
-import { runProducer } from "../tests/support/producerRun";
+import { defaultPackagingBytes, writeArtifact } from "../local/deploy/artifacts";
+import { PRODUCER_FUNCTIONS, runProducer } from "../local/deploy/sampleProducer";
 import { TYPES } from "../components/parts/typeTokens";
-
-const FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder"];
-
-/** What a CallbackFunction with default packaging would upload for the same code. */
-async function defaultPackagingBytes(): Promise<number> {
-  const aws = require("@pulumi/aws");
-  const fn = new aws.lambda.CallbackFunction("defaults-probe", {
-    role: "arn:aws:iam::111111111111:role/probe",
-    runtime: "nodejs22.x",
-    callback: async () => ({ ok: true }),
-  });
-  const code = await new Promise<any>((resolve) => (fn.code as pulumi.Output<any>).apply(resolve));
-  return (await writeArtifact(code, "defaults")).zipBytes;
-}
 
 async function main() {
   const run = await runProducer();
   const rows: { fn: string; files: number; packages: number; zipBytes: number }[] = [];
-  for (const fn of FUNCTIONS) {
+  for (const fn of PRODUCER_FUNCTIONS) {
     const artifact = await writeArtifact(run.one(TYPES.function, fn).inputs.code, fn);
     rows.push({ fn, files: artifact.files.length, packages: artifact.packages.length, zipBytes: artifact.zipBytes });
   }

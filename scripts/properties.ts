@@ -1,74 +1,69 @@
 /**
- * The long property run, on demand: `npm run properties` (10,000 runs per
- * property by default; `NUM_RUNS=n` or the first argument overrides). Starts
- * the emulators like the test hooks, runs the properties of
- * tests/properties/pipeline.test.ts through fast-check, prints progress, the
- * faults injected by kind and, for any failure, the seed, the path and the
- * shrunk counterexample. Replay a failure with
- *   SEED=<seed> FC_PATH=<path> NUM_RUNS=1 npm run properties
- * (or the same variables with `npx mocha -g "properties"`).
+ * `npm run properties`: the long property run, on demand. Runs the suites of
+ * tests/properties/pipeline.test.ts through mocha, with the tests' own root
+ * hooks (emulators started, AWS_* set), 10,000 runs per property by default,
+ * and no time limit per test. The suite prints its totals and the faults
+ * injected by kind; a failing property prints fast-check's seed, path and
+ * shrunk counterexample.
+ *
+ *   npm run properties                          10,000 runs per property
+ *   npm run properties -- 500                   500 runs (or NUM_RUNS=500)
+ *   npm run properties -- 500 -g "partial"      further arguments go to mocha
+ *
+ * Replay a failure (runParameters in tests/properties/pipeline.ts reads
+ * NUM_RUNS, SEED and FC_PATH):
+ *   SEED=<seed> FC_PATH=<path> npm run properties -- 1 -g "<the failing test's title>"
+ *
+ * This file is also the mocha `--require` that lifts the suites' time limits
+ * (its `mochaHooks`), so the launcher and what it installs stay together.
  */
-import * as fc from "fast-check";
-import { startDynalite, startKinesisLocal } from "../tests/support/emulators";
-import { REGION } from "../tests/support/aws";
-import { FAULT_TOTALS, formatCounts } from "../tests/support/faults";
-import { BridgeOptions, createWorld, historyArb, pipelineRun, runParameters, scheduleArb } from "../tests/properties/pipeline";
+import { spawn } from "child_process";
+import * as path from "path";
+import { PROJECT_MODULES, PROJECT_ROOT } from "../local/shared/project";
 
-async function main(): Promise<number> {
-  const runs = Number(process.argv[2] ?? process.env.NUM_RUNS ?? 10_000);
-  if (!Number.isInteger(runs) || runs <= 0) throw new Error(`runs must be a positive integer, got ${process.argv[2] ?? process.env.NUM_RUNS}`);
-  process.env.NUM_RUNS = String(runs);
-  const [dynamo, kinesis] = await Promise.all([startDynalite(), startKinesisLocal()]);
-  process.env.AWS_REGION = REGION;
-  process.env.AWS_ACCESS_KEY_ID = "111111111111";
-  process.env.AWS_SECRET_ACCESS_KEY = "local";
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
-  process.env.AWS_ENDPOINT_URL_KINESIS = kinesis.endpoint;
-  const world = await createWorld();
-  let failed = 0;
-  const variants: { name: string; options: (mode: string) => BridgeOptions }[] = [
-    { name: "P1-P4 without partial PutRecords failures", options: () => ({ checkOrder: true, partialFailures: false }) },
-    { name: "P1-P4 with partial PutRecords failures", options: (mode) => ({ aggregate: mode, checkOrder: mode === "sourceShard", partialFailures: true }) },
-  ];
-  const modes: string[] = (require("../handlers/bridge/contract").AGGREGATE_MODES as string[] | undefined)?.slice() ?? ["off"];
-  try {
-    for (const v of variants) {
-      const started = Date.now();
-      let done = 0;
-      let records = 0;
-      const result = await fc.check(
-        fc.asyncProperty(historyArb, scheduleArb, fc.constantFrom(...modes), async (history, schedule, mode) => {
-          const r = await pipelineRun(world, history, schedule, v.options(mode));
-          done += 1;
-          records += r.projector.records;
-          if (done % 500 === 0) console.log(`  ${v.name}: ${done}/${runs} runs, ${records} records, ${Math.round((Date.now() - started) / 1000)} s`);
-        }),
-        runParameters(runs),
-      );
-      if (result.failed) {
-        failed += 1;
-        console.log(`FAILED ${v.name} after ${result.numRuns} runs`);
-        console.log(`  seed: ${result.seed}`);
-        console.log(`  path: ${result.counterexamplePath}`);
-        console.log(`  replay: SEED=${result.seed} FC_PATH=${result.counterexamplePath} NUM_RUNS=1 npm run properties`);
-        console.log(`  counterexample: ${fc.stringify(result.counterexample)}`);
-        console.log(`  error: ${result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance)}`);
-      } else {
-        console.log(`ok ${v.name}: ${result.numRuns} runs (seed ${result.seed}), ${records} records, ${Math.round((Date.now() - started) / 1000)} s`);
-      }
-    }
-    console.log(`faults injected by kind: ${formatCounts(FAULT_TOTALS)}`);
-  } finally {
-    await world.close();
-    await Promise.all([dynamo.close(), kinesis.close()]);
-  }
-  return failed ? 1 : 0;
+const SUITE = "tests/properties/pipeline.test.ts";
+const USAGE = `usage: npm run properties -- [runs] [mocha options]   (runs: a positive integer, default NUM_RUNS or 10000)`;
+
+/** Root hook for the mocha child: the suites set 15-minute limits, which 10,000 runs outlast. */
+export const mochaHooks = {
+  beforeEach(this: Mocha.Context) {
+    this.currentTest?.timeout(0);
+  },
+};
+
+/** The runs per property and the arguments for mocha, or an error naming the bad value. */
+function parseArgs(argv: string[], env: NodeJS.ProcessEnv): { runs: number; mochaArgs: string[] } {
+  const explicit = argv[0] !== undefined && !argv[0].startsWith("-");
+  const text = explicit ? argv[0] : (env.NUM_RUNS ?? "10000");
+  const runs = Number(text);
+  if (!/^\d+$/.test(text) || runs <= 0) throw new Error(`npm run properties: runs must be a positive integer, got "${text}" (see --help)`);
+  return { runs, mochaArgs: explicit ? argv.slice(1) : argv };
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
+function main(): void {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(`${USAGE}\nreplay: SEED=<seed> FC_PATH=<path> npm run properties -- 1 -g "<test title>"`);
+    return;
+  }
+  let parsed: { runs: number; mochaArgs: string[] };
+  try {
+    parsed = parseArgs(argv, process.env);
+  } catch (err) {
+    console.error((err as Error).message);
     process.exit(2);
-  },
-);
+  }
+  const args = [
+    path.join(PROJECT_MODULES, "mocha", "bin", "mocha.js"),
+    "--no-config",
+    ...["-r", "ts-node/register/transpile-only", "-r", "tests/support/hooks.ts", "-r", path.relative(PROJECT_ROOT, __filename)],
+    ...["--extension", "ts", "--exit"],
+    SUITE,
+    ...parsed.mochaArgs,
+  ];
+  console.log(`properties: ${parsed.runs} runs per property (${SUITE})`);
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: "inherit", env: { ...process.env, NUM_RUNS: String(parsed.runs) } });
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+if (require.main === module) main();

@@ -79,6 +79,23 @@ export async function writeArtifact(code: any, label: string, targetDir?: string
   return { dir, files, packages, zipBytes: await zipSize(dir, files) };
 }
 
+/**
+ * The zip bytes a CallbackFunction with default packaging uploads for a
+ * trivial callback: the reference the archive sizes are read against. Needs
+ * Pulumi's mocks installed (a program run in this process, see program.ts);
+ * loaded lazily so the function runtime never loads Pulumi.
+ */
+export async function defaultPackagingBytes(): Promise<number> {
+  const aws = require("@pulumi/aws");
+  const fn = new aws.lambda.CallbackFunction("defaults-probe", {
+    role: "arn:aws:iam::111111111111:role/probe",
+    runtime: "nodejs22.x",
+    callback: async () => ({ ok: true }),
+  });
+  const code = await new Promise<any>((resolve) => fn.code.apply(resolve));
+  return (await writeArtifact(code, "defaults")).zipBytes;
+}
+
 /** A directory that plays /var/runtime/node_modules: only the runtime's `@aws-sdk` scope (a symlink), created once per process. */
 export function runtimeModules(): string {
   const dir = path.join(os.tmpdir(), `lambda-runtime-${process.pid}`, "node_modules");

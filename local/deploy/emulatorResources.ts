@@ -1,9 +1,11 @@
 /**
- * The emulator calls behind the local provider: streams in kinesis-local
- * (under the stack's account), tables in dynalite, buckets in s3rver. Each
- * is idempotent, so a restart against persisted emulators reuses what it
- * finds, and converges settings the emulator can change (shards, retention,
- * encryption); a table whose keys differ is an error, not a silent reuse.
+ * The emulator calls behind the local provider, and behind every stream and
+ * table the bench and the tests create: streams in kinesis-local (under the
+ * client's account), tables in dynalite, buckets in s3rver, each taking the
+ * inputs a Pulumi resource declares. Each is idempotent, so a restart
+ * against persisted emulators reuses what it finds, and converges settings
+ * the emulator can change (shards, retention, encryption); a table whose
+ * keys differ is an error, not a silent reuse.
  */
 import {
   CreateStreamCommand,
@@ -59,7 +61,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>): Prom
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`local cloud: ${what} did not become ACTIVE within ${READY_TIMEOUT_MS} ms`);
+    if (Date.now() > deadline) throw new Error(`emulator: ${what} must become ACTIVE within ${READY_TIMEOUT_MS} ms, and did not`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
@@ -98,6 +100,12 @@ export async function ensureStream(kinesis: KinesisClient, name: string, inputs:
     summary = await activeStream(kinesis, name);
   }
   return summary;
+}
+
+/** String-typed keys `hashKey` (and `rangeKey`), as a table's `hashKey`, `rangeKey` and `attributes` inputs declare them. */
+export function stringKeys(hashKey: string, rangeKey?: string): { hashKey: string; rangeKey?: string; attributes: { name: string; type: "S" }[] } {
+  const attributes = [hashKey, ...(rangeKey ? [rangeKey] : [])].map((name) => ({ name, type: "S" as const }));
+  return { hashKey, ...(rangeKey ? { rangeKey } : {}), attributes };
 }
 
 const keyText = (keys: KeySchemaElement[] | undefined) => (keys ?? []).map((k) => `${k.AttributeName} ${k.KeyType}`).join(", ");

@@ -1,10 +1,13 @@
 /**
  * Realistic state for mocked resources: the names, ARNs and URLs AWS would
  * return, with the stack's account id and region, so that every ARN a policy
- * is built from looks as it will in the account.
+ * is built from looks as it will in the account. {@link mockResources} answers
+ * with it alone (the stack tests, `npm run artifacts`); the local provider
+ * adds the emulators (provider.ts).
  */
 import { createHash } from "crypto";
 import { FUNCTION_TOKENS, TYPES } from "../../components/parts/typeTokens";
+import type { ResourceHandler } from "./program";
 
 export interface AccountContext {
   account: string;
@@ -127,4 +130,15 @@ export function realisticId(type: string, logicalName: string, state: Record<str
     default:
       return state.name ?? `${logicalName}-id`;
   }
+}
+
+/**
+ * The resource handler that creates nothing: realistic state over the inputs,
+ * and `<logical name>-id` as every id, so a test can tell an id from a name.
+ */
+export function mockResources(ctx: AccountContext): ResourceHandler {
+  return {
+    newResource: (args, inputs) => ({ id: `${args.name}-id`, state: { ...args.inputs, ...realisticState(args.type, args.name, inputs, ctx) } }),
+    call: (token, inputs) => realisticCall(token, inputs, ctx),
+  };
 }

@@ -1,4 +1,3 @@
-import { TYPES } from "../../components/parts/typeTokens";
 /**
  * What the local provider honours, per resource type. A type is either
  * `emulated` (created for real in an emulator), `driven` (no emulator call,
@@ -15,6 +14,7 @@ import { TYPES } from "../../components/parts/typeTokens";
  * Paths: `a.b` is a field of an object, `a[].b` a field of every element of
  * an array; a listed path accepts any value below it (e.g. the variables map).
  */
+import { TYPES } from "../../components/parts/typeTokens";
 
 /** How the local cloud treats a resource type. */
 export type SupportKind = "emulated" | "driven";
@@ -174,6 +174,13 @@ export function supportOf(type: string): TypeSupport | undefined {
   return SUPPORT[type];
 }
 
+/** Custom resource types with no row here, with counts: what the local cloud lists at start as not emulated. */
+export function notEmulated(resources: readonly { type: string; custom: boolean }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of resources) if (r.custom && !supportOf(r.type)) counts[r.type] = (counts[r.type] ?? 0) + 1;
+  return counts;
+}
+
 /** A property (or value) of an emulated or driven type that the local cloud can't honour. */
 export class UnsupportedPropertyError extends Error {
   constructor(
@@ -213,7 +220,7 @@ export function checkInputs(type: string, name: string, inputs: Record<string, u
     } else if (Array.isArray(value) && below(`${path}[]`)) {
       for (const v of value) visit(`${path}[]`, v);
     } else {
-      throw new UnsupportedPropertyError(type, name, path, "is not supported by the local cloud (it would be ignored); see local/providerSupport.ts");
+      throw new UnsupportedPropertyError(type, name, path, "is not supported by the local cloud (it would be ignored); see SUPPORT in local/deploy/support.ts");
     }
   };
   for (const [k, v] of Object.entries(inputs)) visit(k, v);

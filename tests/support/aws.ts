@@ -1,24 +1,19 @@
 /**
- * Helpers over the emulators with real SDK clients: accounts, streams, tables,
- * and reading a stream back as the Kinesis events Lambda would deliver.
+ * Helpers over the emulators with real SDK clients: accounts, streams and
+ * tables (created as the local provider creates them), and reading a stream
+ * back as the Kinesis events Lambda would deliver.
  */
-import {
-  CreateStreamCommand,
-  DescribeStreamSummaryCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  KinesisClient,
-  ListShardsCommand,
-  PutRecordCommand,
-} from "@aws-sdk/client-kinesis";
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ScanCommand, AttributeValue } from "@aws-sdk/client-dynamodb";
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordCommand } from "@aws-sdk/client-kinesis";
+import { DynamoDBClient, ScanCommand, AttributeValue } from "@aws-sdk/client-dynamodb";
 import { KinesisStreamEvent, KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
 import { accountCredentials, emulatorDynamo, emulatorKinesis } from "../../local/emulators/clients";
+import { ensureStream, ensureTable, stringKeys } from "../../local/deploy/emulatorResources";
+import { LOCAL_ACCOUNTS, LOCAL_REGION } from "../../local/shared/manifest";
 
-export const REGION = "us-east-1";
+export const REGION = LOCAL_REGION;
 /** kinesis-local namespaces streams by the 12-digit access key id. */
-export const PRODUCER_ACCOUNT = "111111111111";
-export const CONSUMER_ACCOUNT = "222222222222";
+export const PRODUCER_ACCOUNT = LOCAL_ACCOUNTS.producer;
+export const CONSUMER_ACCOUNT = LOCAL_ACCOUNTS.consumer;
 
 let counter = 0;
 /** A name no other test uses. */
@@ -39,34 +34,14 @@ export function testDynamo(): DynamoDBClient {
   return emulatorDynamo();
 }
 
-/** Creates a stream and waits until it is ACTIVE; returns its ARN. */
+/** Creates a provisioned stream of `shards` shards and waits until it is ACTIVE; returns its ARN. */
 export async function createStream(kinesis: KinesisClient, name: string, shards = 1): Promise<string> {
-  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
-  for (let i = 0; i < 200; i++) {
-    const d = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    if (d.StreamDescriptionSummary?.StreamStatus === "ACTIVE") return d.StreamDescriptionSummary.StreamARN!;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`stream ${name} did not become ACTIVE`);
+  return (await ensureStream(kinesis, name, { shardCount: shards })).StreamARN!;
 }
 
-/** Creates a table with a string hash key `pk` (and optional string range key `sk`). */
+/** Creates a table with a string hash key `pk` (and optional string range key) and waits until it is ACTIVE. */
 export async function createTable(dynamo: DynamoDBClient, name: string, rangeKey?: string): Promise<void> {
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }, ...(rangeKey ? [{ AttributeName: rangeKey, AttributeType: "S" as const }] : [])],
-      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, ...(rangeKey ? [{ AttributeName: rangeKey, KeyType: "RANGE" as const }] : [])],
-    }),
-  );
-  // dynalite turns a table ACTIVE on a later tick; a request before that fails as if it were absent.
-  for (let i = 0; i < 200; i++) {
-    const d = await dynamo.send(new DescribeTableCommand({ TableName: name }));
-    if (d.Table?.TableStatus === "ACTIVE") return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`table ${name} did not become ACTIVE`);
+  await ensureTable(dynamo, name, stringKeys("pk", rangeKey));
 }
 
 /** Every item of a table (small tables only). */

@@ -1,41 +1,17 @@
 /**
- * The producer stack as the tests run it under mocks: account 111111111111,
- * reading a mocked consumer stack (account 222222222222) by StackReference.
+ * The producer stack as the tests run it under mocks (local/deploy/sampleProducer.ts:
+ * account 111111111111, reading a mocked consumer stack in 222222222222 by
+ * StackReference), and readers of its roles' policies.
  */
-import { ProgramRun, runProgram } from "./pulumiMocks";
+import { ProgramRun } from "./pulumiMocks";
 
-export const PRODUCER = "111111111111";
-export const CONSUMER = "222222222222";
-export const REGION = "us-east-1";
-export const CONSUMER_STACK = "acme/event-sourced-pipeline/consumer";
-
-/** The consumer stack's outputs, as the StackReference answers them. */
-export const CONSUMER_OUTPUTS = {
-  analyticsStreamArn: `arn:aws:kinesis:${REGION}:${CONSUMER}:stream/analytics-stream-0a1b2c3`,
-  analyticsKeyArn: `arn:aws:kms:${REGION}:${CONSUMER}:key/11111111-2222-3333-4444-555555555555`,
-  writerRoleArn: `arn:aws:iam::${CONSUMER}:role/analytics-writer-4d5e6f7`,
-  externalId: "ext-7f3a9c",
-};
-
-/** Runs the producer stack; extra config overrides the defaults. */
-export function runProducer(
-  config: Record<string, string> = {},
-  stackReferences: Record<string, Record<string, unknown>> = { [CONSUMER_STACK]: CONSUMER_OUTPUTS },
-): Promise<ProgramRun> {
-  return runProgram({
-    stack: "producer",
-    account: PRODUCER,
-    region: REGION,
-    config: { role: "producer", consumerStack: CONSUMER_STACK, ...config },
-    stackReferences,
-  });
-}
+export { CONSUMER, CONSUMER_OUTPUTS, CONSUMER_STACK, PRODUCER, REGION, runProducer } from "../../local/deploy/sampleProducer";
 
 /** The statements of a role's one inline policy. */
 export function roleStatements(run: ProgramRun, roleNameSuffix: string): any[] {
   const role = run.one("aws:iam/role:Role", roleNameSuffix);
   const policies = role.inputs.inlinePolicies ?? [];
-  if (policies.length !== 1) throw new Error(`${role.name} has ${policies.length} inline policies`);
+  if (policies.length !== 1) throw new Error(`role ${role.name} must have exactly one inline policy, got ${policies.length}`);
   return JSON.parse(policies[0].policy).Statement;
 }
 

@@ -14,11 +14,13 @@ import * as path from "path";
 import { DescribeStreamSummaryCommand, ListStreamsCommand } from "@aws-sdk/client-kinesis";
 import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
 import { HeadBucketCommand, ListBucketsCommand } from "@aws-sdk/client-s3";
-import { freePort, startDynalite, startKinesisLocal } from "../../support/emulators";
+import { startDynalite, startKinesisLocal } from "../../support/emulators";
+import { startS3 } from "../../../local/emulators/s3";
 import { putJson, readStream } from "../../support/aws";
 import { LocalEndpoints, StackManifest } from "../../../local/shared/manifest";
 import { localProvider } from "../../../local/deploy/provider";
-import { ManifestResourceWithId, runStackInChild, StackJob } from "../../../local/deploy/runStack";
+import { programMocks } from "../../../local/deploy/program";
+import { runStackInChild, StackJob } from "../../../local/deploy/runStack";
 import { emulatorDynamo, emulatorKinesis, emulatorS3 } from "../../../local/emulators/clients";
 
 const PRODUCER = "111111111111";
@@ -68,12 +70,10 @@ describe("local provider: both stacks run into the emulators", function () {
       () => dynalite.close(),
       () => kinesisLocal.close(),
     );
-    const S3rver = require("s3rver");
-    const port = await freePort();
-    const s3rver = new S3rver({ address: "127.0.0.1", port, silent: true, directory: tempDir("provider-s3-"), vhostBuckets: false });
-    await s3rver.run();
-    closers.push(() => s3rver.close());
-    endpoints = { kinesis: kinesisLocal.endpoint, dynamodb: dynalite.endpoint, s3: `http://127.0.0.1:${port}`, sts: "http://127.0.0.1:9" };
+    // As the local cloud starts it: s3rver with the local accounts' access keys registered.
+    const s3 = await startS3({ directory: tempDir("provider-s3-") });
+    closers.push(() => s3.stop());
+    endpoints = { kinesis: kinesisLocal.endpoint, dynamodb: dynalite.endpoint, s3: s3.endpoint, sts: "http://127.0.0.1:9" };
     outputDir = tempDir("provider-out-");
     consumer = await runStackInChild(consumerJob());
     producer = await runStackInChild(producerJob(consumer.outputs));
@@ -184,7 +184,7 @@ describe("local provider: both stacks run into the emulators", function () {
   });
 
   it("answers physical ids as AWS does, so the API's routes, integration and stage link up", () => {
-    const withId = producer.resources as ManifestResourceWithId[];
+    const withId = producer.resources;
     const one = (type: string) => {
       const all = withId.filter((r) => r.type === type);
       expect(all, type).to.have.length(1);
@@ -198,7 +198,7 @@ describe("local provider: both stacks run into the emulators", function () {
     const routes = withId.filter((r) => r.type === "aws:apigatewayv2/route:Route");
     expect(routes.length).to.be.above(1);
     for (const r of routes) expect(r.inputs, r.name).to.include({ apiId: api.id, target: `integrations/${integration.id}` });
-    const bucket = consumer.resources.find((r) => r.type === "aws:s3/bucket:Bucket") as ManifestResourceWithId;
+    const bucket = consumer.resources.find((r) => r.type === "aws:s3/bucket:Bucket")!;
     expect(bucket.id).to.equal(consumer.outputs.landingBucketName);
     for (const r of consumer.resources.filter((x) => x.type.startsWith("aws:s3/bucket") && x.type !== "aws:s3/bucket:Bucket"))
       expect(r.inputs.bucket, r.type).to.equal(bucket.id);
@@ -244,7 +244,11 @@ describe("local provider: both stacks run into the emulators", function () {
   });
 
   describe("what it cannot honour", () => {
-    const provider = () => localProvider({ stack: "producer", account: PRODUCER, region: REGION, endpoints });
+    // The provider behind the harness's mocks, as a stack run installs them (no StackReference outputs given).
+    const provider = () => {
+      const local = localProvider({ account: PRODUCER, region: REGION, endpoints });
+      return { ...programMocks(local), close: () => local.close() };
+    };
     const rejection = async (p: Promise<unknown> | unknown): Promise<Error> => {
       try {
         await p;
