@@ -13,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { writeArtifact } from "../local/deploy/artifacts";
 import { CONSUMER_OUTPUTS, runProducer } from "../tests/support/producerRun";
 import { CONSUMER_ACCOUNT, createStream, createTable, testDynamo, testKinesis } from "../tests/support/aws";
-import { startStsStub } from "../tests/support/stsStub";
+import { startStsStub } from "../local/sts/stub";
 import { TYPES } from "../components/parts/typeTokens";
 
 export const FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder"];
@@ -129,6 +129,6 @@ export async function artifactRows(outDir: string, runs: number): Promise<{ rows
     };
     return { rows, defaultPackagingBytes: await defaultPackagingBytes(), baseline };
   } finally {
-    await sts.close();
+    await sts.stop();
   }
 }
