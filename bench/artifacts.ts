@@ -13,7 +13,7 @@ import { defaultPackagingBytes, writeArtifact } from "../local/deploy/artifacts"
 import { ensureStream, ensureTable } from "../local/deploy/emulatorResources";
 import { CONSUMER, CONSUMER_OUTPUTS, PRODUCER_FUNCTIONS, runProducer } from "../local/deploy/sampleProducer";
 import { emulatorDynamo, emulatorKinesis } from "../local/emulators/clients";
-import { startStsStub } from "../tests/support/stsStub";
+import { startStsStub } from "../local/sts/stub";
 import { TYPES } from "../components/parts/typeTokens";
 
 export interface ArtifactRow {
@@ -116,6 +116,6 @@ export async function artifactRows(outDir: string, runs: number): Promise<{ rows
     };
     return { rows, defaultPackagingBytes: await defaultPackagingBytes(), baseline };
   } finally {
-    await sts.close();
+    await sts.stop();
   }
 }

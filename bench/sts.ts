@@ -5,7 +5,7 @@
  * real HTTP); beside the naive AssumeRole on every invocation.
  */
 import { assumeRoleCredentials } from "../handlers/bridge/assumeRole";
-import { startStsStub } from "../tests/support/stsStub";
+import { startStsStub } from "../local/sts/stub";
 
 export interface StsResult {
   hours: number;
@@ -36,6 +36,6 @@ export async function stsCallsPerHour(hours: number, everySeconds = 1, naive = f
     }
     return { hours, invocations, calls: stub.calls.length, callsPerHour: stub.calls.length / hours, firstHourCalls };
   } finally {
-    await stub.close();
+    await stub.stop();
   }
 }

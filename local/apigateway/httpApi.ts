@@ -4,9 +4,9 @@
  * the integration's answer (or failure) to HTTP the way API Gateway does.
  */
 import * as http from "http";
-import * as net from "net";
 import { randomBytes } from "crypto";
 import type { HttpApiEvent, HttpApiResult } from "../../handlers/api/types";
+import { LocalService, startLoopbackServer } from "../shared/loopback";
 import { LOCAL_ACCOUNTS } from "../shared/manifest";
 import { matchRoute, parseRoutes } from "./routes";
 
@@ -40,6 +40,7 @@ export interface HttpApiOptions {
   invoke: (routeKey: string, event: HttpApiEventV2) => Promise<IntegrationResult>;
   /** Default 0: a free port. */
   port?: number;
+  /** The only address: loopback (the local cloud serves nothing beyond this machine). */
   host?: "127.0.0.1";
   /** In the event's requestContext. Defaults: the producer account, "local". */
   accountId?: string;
@@ -51,11 +52,10 @@ export interface HttpApiOptions {
 }
 
 /** A running HTTP API. */
-export interface LocalHttpApi {
+export interface LocalHttpApi extends LocalService {
   /** Base URL with a trailing slash, like the stage's invoke URL. */
   url: string;
   stats(): { requests: number; byStatus: Record<number, number> };
-  stop(): Promise<void>;
 }
 
 const TEN_MB = 10 * 1024 * 1024;
@@ -206,39 +206,26 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<LocalHttpApi> 
     }
   }
 
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (d: Buffer) => {
-      size += d.length;
-      if (size <= limit) chunks.push(d);
-    });
-    req.on("end", () => {
-      // API Gateway's request ids look like "JKJaXmPLIAMEJCA="; the same one goes in the event and the answer.
-      const requestId = `${randomBytes(10).toString("base64").slice(0, 14)}=`;
-      const reply = size > limit ? Promise.resolve(message(413, "Request Entity Too Large")) : answer(req, Buffer.concat(chunks), requestId);
-      reply
-        .catch(() => message(500, "Internal Server Error"))
-        .then((r) => {
-          counters.requests += 1;
-          counters.byStatus[r.status] = (counters.byStatus[r.status] ?? 0) + 1;
-          res.writeHead(r.status, { ...r.headers, "content-length": String(r.body.length), "apigw-requestid": requestId });
-          res.end(r.body);
-        });
-    });
+  const send = (res: http.ServerResponse, r: Reply, requestId: string) => {
+    counters.requests += 1;
+    counters.byStatus[r.status] = (counters.byStatus[r.status] ?? 0) + 1;
+    res.writeHead(r.status, { ...r.headers, "content-length": String(r.body.length), "apigw-requestid": requestId });
+    res.end(r.body);
+  };
+  // API Gateway's request ids look like "JKJaXmPLIAMEJCA="; the same one goes in the event and the answer.
+  const newRequestId = () => `${randomBytes(10).toString("base64").slice(0, 14)}=`;
+  const server = await startLoopbackServer({
+    port: opts.port,
+    maxBodyBytes: limit,
+    onTooLarge: (_req, res) => send(res, message(413, "Request Entity Too Large"), newRequestId()),
+    handle: async (req, body, res) => {
+      const requestId = newRequestId();
+      send(res, await answer(req, body, requestId).catch(() => message(500, "Internal Server Error")), requestId);
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", resolve);
-  });
-  const address = server.address() as net.AddressInfo;
   return {
-    url: `http://127.0.0.1:${address.port}/`,
+    url: `${server.endpoint}/`,
     stats: () => ({ requests: counters.requests, byStatus: { ...counters.byStatus } }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    stop: server.stop,
   };
 }

@@ -8,6 +8,7 @@
 import { createHash } from "crypto";
 import { FUNCTION_TOKENS, TYPES } from "../../components/parts/typeTokens";
 import type { ResourceHandler } from "./program";
+import { roleUniqueId } from "../shared/identity";
 
 export interface AccountContext {
   account: string;
@@ -34,7 +35,7 @@ export function realisticState(type: string, logicalName: string, inputs: Record
       return {
         name,
         arn: `arn:aws:iam::${account}:role${inputs.path ?? "/"}${name}`,
-        uniqueId: `AROA${createHash("md5").update(name).digest("hex").slice(0, 17).toUpperCase()}`,
+        uniqueId: roleUniqueId(name),
       };
     case TYPES.policy:
       return { name, arn: `arn:aws:iam::${account}:policy/${name}` };

@@ -3,7 +3,7 @@
  * its deploy step, the bench and the tests. By the local identity convention
  * the access key id is the 12-digit account (kinesis-local keeps one
  * namespace per account) and the session token, when there is one, is
- * `role:<role ARN>` (see local/shared/manifest.ts). Kinesis and S3 speak
+ * `role:<role ARN>` (see local/shared/identity.ts). Kinesis and S3 speak
  * HTTP/1.1 (the emulators do not speak the SDK's HTTP/2); S3 is path-style and
  * sends checksums only where an operation requires them (s3rver predates the
  * SDK's default CRC32 checksums).
@@ -14,6 +14,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { sessionToken } from "../shared/identity";
 import { LOCAL_ACCOUNTS, LOCAL_REGION } from "../shared/manifest";
 
 /** How to reach an emulator and as whom. */
@@ -34,7 +35,7 @@ export interface EmulatorClientOptions {
 
 /** Credentials that select `account` (and, with `roleArn`, name a role session). */
 export function accountCredentials(account: string, roleArn?: string): AwsCredentialIdentity {
-  return { accessKeyId: account, secretAccessKey: "local", ...(roleArn ? { sessionToken: `role:${roleArn}` } : {}) };
+  return { accessKeyId: account, secretAccessKey: "local", ...(roleArn ? { sessionToken: sessionToken(roleArn) } : {}) };
 }
 
 function common(o: EmulatorClientOptions) {

@@ -1,19 +1,13 @@
 /**
- * A small IAM policy evaluator for the local cloud's enforcer: a role
- * session's identity policies and, where one exists, the resource's policy,
- * combined the way AWS combines them within one account and across accounts.
- * It covers the policy grammar this program emits and a little more;
- * anything it does not understand fails closed (an Allow it can't read never
- * grants, a Deny it can't read always applies), with the reason, so the local
- * cloud never grants what AWS might refuse. Not covered: SCPs, RCPs,
- * permission boundaries, session policies, managed policy attachments.
+ * The enforcer's decision for one action on one resource by a role session:
+ * the role's identity policies and, where one exists, the resource's policy,
+ * each read by the one evaluator (statement.ts), combined the way AWS
+ * combines them within one account and across accounts. Not covered: SCPs,
+ * RCPs, permission boundaries, session policies, managed policy attachments.
  */
+import { evaluatePolicies, NamedPolicy, PolicyDocument, PolicyVerdict, RequestContext } from "./statement";
 
-/** One policy document, as parsed JSON. */
-export interface PolicyDocument {
-  Version?: string;
-  Statement: unknown;
-}
+export type { PolicyDocument, RequestContext } from "./statement";
 
 /** Who makes the request: a session of a role. */
 export interface SessionPrincipal {
@@ -23,9 +17,6 @@ export interface SessionPrincipal {
   sessionArn: string;
   account: string;
 }
-
-/** Request context a condition can test; keys compared case-insensitively. Values absent = key absent. */
-export type RequestContext = Record<string, string | undefined>;
 
 /** The decision for one action on one resource. */
 export interface Decision {
@@ -55,26 +46,40 @@ export interface EvaluationInput {
   context: RequestContext;
 }
 
-class Unsupported extends Error {}
-
-type Verdict = "allow" | "deny" | "none";
-interface SideResult {
-  verdict: Verdict;
-  label?: string;
-  notes: string[];
-  allowedByPrincipalName?: boolean;
+/**
+ * The global condition keys of a request by a role session, as AWS sets them
+ * for a function calling over TLS (only the local hop is plain HTTP). Keys set
+ * to undefined are known to be absent (no organisation, no calling service);
+ * request-specific keys are the caller's to add.
+ */
+export function sessionContext(principal: { roleArn: string; account: string }): RequestContext {
+  return {
+    "aws:PrincipalArn": principal.roleArn,
+    "aws:PrincipalAccount": principal.account,
+    "aws:PrincipalType": "AssumedRole",
+    "aws:PrincipalOrgID": undefined,
+    "aws:SecureTransport": "true",
+    "aws:ViaAWSService": "false",
+    "aws:SourceAccount": undefined,
+    "aws:SourceArn": undefined,
+  };
 }
 
-const IDENTITY_ELEMENTS = new Set(["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"]);
-const RESOURCE_ELEMENTS = new Set([...IDENTITY_ELEMENTS, "Principal"]);
+const noIdentityAllow = (identity: PolicyVerdict): Decision => ({
+  allowed: false,
+  basis: "noIdentityAllow",
+  reason: `no identity-based policy allows it: ${identity.notes.join("; ") || "the role has no statements"}`,
+});
 
-/** Decides one request the way AWS does for a role session in the policies' grammar this evaluator knows. */
+/** Decides one request the way AWS does for a role session, in the policy grammar the evaluator knows. */
 export function evaluate(input: EvaluationInput): Decision {
-  const identity = evaluateSide("identity", input.identityPolicies, input);
+  const request = { principal: input.principal, action: input.action, resource: input.resource, context: input.context };
+  const identity = evaluatePolicies("identity", input.identityPolicies, request);
   if (identity.verdict === "deny") return { allowed: false, basis: "explicitDenyIdentity", reason: `explicitly denied by ${identity.label}` };
-  const resource = input.resourcePolicy
-    ? evaluateSide("resource", [{ name: "resource policy", document: input.resourcePolicy }], input)
-    : { verdict: "none" as Verdict, notes: ["the resource has no policy"] };
+  const resourcePolicies: NamedPolicy[] = input.resourcePolicy ? [{ document: input.resourcePolicy }] : [];
+  const resource: PolicyVerdict = input.resourcePolicy
+    ? evaluatePolicies("resource", resourcePolicies, request)
+    : { verdict: "none", notes: ["the resource has no policy"] };
   if (resource.verdict === "deny") return { allowed: false, basis: "explicitDenyResource", reason: `explicitly denied by ${resource.label}` };
 
   const crossAccount = input.resourceAccount !== input.principal.account;
@@ -83,19 +88,10 @@ export function evaluate(input: EvaluationInput): Decision {
     // In the role's own account a resource policy naming the role (not just the account) grants by itself.
     if (!crossAccount && resource.verdict === "allow" && resource.allowedByPrincipalName)
       return { allowed: true, basis: "resourceAllow", reason: `allowed by ${resource.label}` };
-    return {
-      allowed: false,
-      basis: "noIdentityAllow",
-      reason: `no identity-based policy allows it: ${identity.notes.join("; ") || "the role has no statements"}`,
-    };
+    return noIdentityAllow(identity);
   }
   // Across accounts both sides must allow.
-  if (identity.verdict !== "allow")
-    return {
-      allowed: false,
-      basis: "noIdentityAllow",
-      reason: `no identity-based policy allows it: ${identity.notes.join("; ") || "the role has no statements"}`,
-    };
+  if (identity.verdict !== "allow") return noIdentityAllow(identity);
   if (resource.verdict !== "allow")
     return { allowed: false, basis: "noResourceAllow", reason: `cross-account, and no resource-based policy allows it: ${resource.notes.join("; ")}` };
   return { allowed: true, basis: "identityAllow", reason: `allowed across accounts by ${identity.label} and ${resource.label}` };
@@ -114,156 +110,4 @@ export function denialMessage(principal: SessionPrincipal, action: string, resou
     default:
       return `${head} because no identity-based policy allows the ${action} action`;
   }
-}
-
-function statementsOf(document: PolicyDocument): unknown[] {
-  const s = document?.Statement;
-  return Array.isArray(s) ? s : s ? [s] : [];
-}
-
-function evaluateSide(side: "identity" | "resource", policies: { name: string; document: PolicyDocument }[], input: EvaluationInput): SideResult {
-  const notes: string[] = [];
-  let allow: { label: string; byName: boolean } | undefined;
-  for (const { name, document } of policies) {
-    for (const [i, s] of statementsOf(document).entries()) {
-      const label = `${side} policy "${name}" statement ${(s as any)?.Sid ? `"${(s as any).Sid}"` : `#${i}`}`;
-      let match: { applies: boolean; byName: boolean };
-      try {
-        match = statementMatches(side, s, input, (why) => notes.push(`${label}: ${why}`));
-      } catch (err) {
-        const effect = (s as any)?.Effect;
-        // Fail closed: an unreadable Deny applies, an unreadable Allow grants nothing.
-        if (effect !== "Allow") return { verdict: "deny", label: `${label} (which uses ${(err as Error).message}, unsupported locally)`, notes };
-        notes.push(`${label}: uses ${(err as Error).message}, unsupported locally; not granting`);
-        continue;
-      }
-      if (!match.applies) continue;
-      if ((s as any).Effect === "Deny") return { verdict: "deny", label, notes };
-      if (!allow || (match.byName && !allow.byName)) allow = { label, byName: match.byName };
-    }
-  }
-  return allow ? { verdict: "allow", label: allow.label, notes, allowedByPrincipalName: allow.byName } : { verdict: "none", notes };
-}
-
-function statementMatches(side: "identity" | "resource", s: any, input: EvaluationInput, skip: (why: string) => void): { applies: boolean; byName: boolean } {
-  const no = (why: string) => {
-    skip(why);
-    return { applies: false, byName: false };
-  };
-  if (!s || typeof s !== "object") throw new Unsupported("a statement that is not an object");
-  const allowed = side === "identity" ? IDENTITY_ELEMENTS : RESOURCE_ELEMENTS;
-  for (const element of Object.keys(s)) if (!allowed.has(element)) throw new Unsupported(`element ${element}`);
-  if (s.Effect !== "Allow" && s.Effect !== "Deny") throw new Unsupported(`Effect ${JSON.stringify(s.Effect)}`);
-  if (!actionMatches(s, input.action)) return no(`action does not cover ${input.action}`);
-  if (!resourceMatches(s, input.resource)) return no(`resource does not cover ${input.resource}`);
-  let byName = false;
-  if (side === "resource") {
-    const p = principalMatch(s.Principal, input.principal);
-    if (!p.matches) return no(`principal ${JSON.stringify(s.Principal)} does not name ${input.principal.roleArn}`);
-    byName = p.byName;
-  }
-  const failed = failedCondition(s.Condition ?? {}, input.context);
-  if (failed) return no(failed);
-  return { applies: true, byName };
-}
-
-function list(value: unknown, what: string): string[] {
-  const values = Array.isArray(value) ? value : [value];
-  if (values.some((v) => typeof v !== "string")) throw new Unsupported(`a non-string ${what}`);
-  return values as string[];
-}
-
-/** `*` any run of characters, `?` one character; the rest literal. */
-export function wildcard(pattern: string, value: string, ignoreCase = false): boolean {
-  const body = pattern
-    .split("")
-    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
-    .join("");
-  return new RegExp(`^${body}$`, ignoreCase ? "is" : "s").test(value);
-}
-
-function actionMatches(s: any, action: string): boolean {
-  if (s.Action !== undefined && s.NotAction !== undefined) throw new Unsupported("both Action and NotAction");
-  if (s.Action === undefined && s.NotAction === undefined) throw new Unsupported("no Action");
-  const matches = (patterns: string[]) => patterns.some((p) => wildcard(p, action, true));
-  return s.Action !== undefined ? matches(list(s.Action, "Action")) : !matches(list(s.NotAction, "NotAction"));
-}
-
-/** ARN match part by part (the last part may hold colons); `*` and `?` within each part; case-sensitive. */
-export function arnMatches(pattern: string, arn: string): boolean {
-  if (pattern === "*") return true;
-  if (pattern.includes("${")) throw new Unsupported(`policy variables in ${pattern}`);
-  const split = (a: string) => {
-    const p = a.split(":");
-    return p.length < 6 ? undefined : [...p.slice(0, 5), p.slice(5).join(":")];
-  };
-  const [ps, vs] = [split(pattern), split(arn)];
-  if (!ps || !vs) return pattern === arn;
-  return ps.every((p, i) => wildcard(p, vs[i]));
-}
-
-function resourceMatches(s: any, resource: string): boolean {
-  if (s.Resource !== undefined && s.NotResource !== undefined) throw new Unsupported("both Resource and NotResource");
-  if (s.Resource === undefined && s.NotResource === undefined) throw new Unsupported("no Resource");
-  const matches = (patterns: string[]) => patterns.some((p) => arnMatches(p, resource));
-  return s.Resource !== undefined ? matches(list(s.Resource, "Resource")) : !matches(list(s.NotResource, "NotResource"));
-}
-
-/** Whether a resource policy's Principal names this session; `byName` when it names the role or session itself (or `*`), not just its account. */
-function principalMatch(principal: unknown, p: SessionPrincipal): { matches: boolean; byName: boolean } {
-  if (principal === undefined) throw new Unsupported("a resource policy statement without Principal");
-  if (principal === "*") return { matches: true, byName: true };
-  if (!principal || typeof principal !== "object") throw new Unsupported(`Principal ${JSON.stringify(principal)}`);
-  const aws = (principal as Record<string, unknown>).AWS;
-  // Service, Federated and CanonicalUser principals never name a role session.
-  if (aws === undefined) return { matches: false, byName: false };
-  let result = { matches: false, byName: false };
-  for (const entry of list(aws, "AWS principal")) {
-    if (entry === "*" || entry === p.roleArn || entry === p.sessionArn) return { matches: true, byName: true };
-    // An account id or its root ARN delegates to the account's own IAM policies.
-    if (entry === p.account || entry === `arn:aws:iam::${p.account}:root`) result = { matches: true, byName: false };
-  }
-  return result;
-}
-
-type Test = (pattern: string, value: string) => boolean;
-const OPERATORS: Record<string, Test> = {
-  StringEquals: (p, v) => p === v,
-  StringEqualsIgnoreCase: (p, v) => p.toLowerCase() === v.toLowerCase(),
-  StringLike: (p, v) => wildcard(p, v),
-  // ArnEquals and ArnLike behave identically in IAM.
-  ArnEquals: (p, v) => arnMatches(p, v),
-  ArnLike: (p, v) => arnMatches(p, v),
-  Bool: (p, v) => p.toLowerCase() === v.toLowerCase(),
-};
-
-/** The first condition that fails, described; undefined when all hold. Unknown keys or operators throw (fail closed). */
-function failedCondition(condition: unknown, context: RequestContext): string | undefined {
-  if (!condition || typeof condition !== "object") throw new Unsupported("a Condition that is not an object");
-  const lowered = new Map(Object.entries(context).map(([k, v]) => [k.toLowerCase(), v]));
-  for (const [operator, block] of Object.entries(condition as Record<string, unknown>)) {
-    if (!block || typeof block !== "object") throw new Unsupported(`a ${operator} block that is not an object`);
-    if (operator.includes(":")) throw new Unsupported(`condition set operator ${operator}`);
-    for (const [key, expected] of Object.entries(block as Record<string, unknown>)) {
-      if (!lowered.has(key.toLowerCase())) throw new Unsupported(`condition key ${key}`);
-      const actual = lowered.get(key.toLowerCase());
-      const patterns = list(expected, `${operator} value`);
-      let holds: boolean;
-      if (operator === "Null") {
-        holds = patterns.some((p) => (p.toLowerCase() === "true") === (actual === undefined));
-      } else {
-        const ifExists = operator.endsWith("IfExists");
-        const base = ifExists ? operator.slice(0, -"IfExists".length) : operator;
-        const negated = /^(String|Arn)Not/.test(base);
-        const test = OPERATORS[negated ? base.replace("Not", "") : base];
-        if (!test) throw new Unsupported(`condition operator ${operator}`);
-        // As AWS: a missing key fails positive operators and satisfies negated ones and …IfExists.
-        if (actual === undefined) holds = ifExists || negated;
-        else holds = negated ? !patterns.some((p) => test(p, actual)) : patterns.some((p) => test(p, actual));
-      }
-      if (!holds)
-        return `${operator} ${key} ${JSON.stringify(expected)} does not hold for ${actual === undefined ? "a missing value" : JSON.stringify(actual)}`;
-    }
-  }
-  return undefined;
 }

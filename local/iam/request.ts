@@ -5,6 +5,8 @@
  * emulated service the functions call: Kinesis and DynamoDB (JSON protocol,
  * `x-amz-target`), STS (Query protocol, form-encoded).
  */
+import { header } from "../shared/loopback";
+import { stsErrorXml } from "../sts/xml";
 
 /** The caller's account and region, for names that are not ARNs. */
 export interface RequestScope {
@@ -45,11 +47,6 @@ export interface ServiceAdapter {
   /** AccessDenied (and the other errors the enforcer answers) in the service's own format. */
   error(code: string, message: string, requestId: string, status?: number): ErrorAnswer;
 }
-
-const header = (headers: Record<string, string | string[] | undefined>, name: string): string | undefined => {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-};
 
 function jsonBody(body: Buffer): Record<string, any> | undefined {
   try {
@@ -165,9 +162,6 @@ export const dynamodbAdapter: ServiceAdapter = {
 
 // ---- STS --------------------------------------------------------------------
 
-const STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/";
-const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-
 export const stsAdapter: ServiceAdapter = {
   service: "sts",
   resourceSideUpstream: true,
@@ -193,7 +187,7 @@ export const stsAdapter: ServiceAdapter = {
     return {
       status,
       headers: { "content-type": "text/xml", "x-amzn-requestid": requestId },
-      body: `<ErrorResponse xmlns="${STS_NS}"><Error><Type>Sender</Type><Code>${xml(code)}</Code><Message>${xml(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+      body: stsErrorXml(code, message, requestId, status),
     };
   },
 };

@@ -1,6 +1,6 @@
 /**
- * The STS Query API's XML answers, shared by the local STS and the test stub
- * so both speak exactly what the SDK parses.
+ * The STS Query API's XML answers, shared by the local STS, its stub and the
+ * IAM enforcer's STS denials, so all speak exactly what the SDK parses.
  */
 
 /** The STS response namespace. */
@@ -14,7 +14,7 @@ export function xmlEscape(s: string): string {
 /** An error answer; 5xx statuses are the Receiver's fault, others the Sender's. */
 export function stsErrorXml(code: string, message: string, requestId: string, status = 400): string {
   return (
-    `<ErrorResponse xmlns="${STS_NS}"><Error><Type>${status < 500 ? "Sender" : "Receiver"}</Type><Code>${code}</Code>` +
+    `<ErrorResponse xmlns="${STS_NS}"><Error><Type>${status < 500 ? "Sender" : "Receiver"}</Type><Code>${xmlEscape(code)}</Code>` +
     `<Message>${xmlEscape(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`
   );
 }

@@ -22,7 +22,7 @@ import {
   testKinesis,
   PRODUCER_ACCOUNT,
 } from "../support/aws";
-import { startStsStub, StsStub } from "../support/stsStub";
+import { startStsStub, StsStub } from "../../local/sts/stub";
 import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../../handlers/shared/kinesisEvent";
 import { HttpApiEvent, HttpApiResult } from "../../handlers/api";
 import { KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
@@ -100,7 +100,7 @@ describe("Lambda artifacts (serialised closures run against the emulators)", fun
     await createTable(dynamo, run.outputs.bridgeParkedTableName, "sk");
   });
   after(async () => {
-    await sts?.close();
+    await sts?.stop();
   });
 
   describe("packaging", () => {

@@ -23,7 +23,7 @@ import { decodeStoredAggregate, INITIAL_POSITION, recentEntries, StoredAggregate
 import { padSequence } from "../../handlers/shared/sequence";
 import { CONSUMER_ACCOUNT, createStream, createTable, PRODUCER_ACCOUNT, REGION, testDynamo, testKinesis, uniqueName } from "../support/aws";
 import { faultRates, FaultPlan, prng } from "../support/faults";
-import { startStsStub, StsStub } from "../support/stsStub";
+import { startStsStub, StsStub } from "../../local/sts/stub";
 import { EsmStats, newStats, runShard, Schedule } from "./esm";
 import { Mapper } from "../../handlers/shared/domain";
 import { AnalyticsWireRecord } from "../../handlers/bridge/contract";
@@ -198,7 +198,7 @@ export async function createWorld(): Promise<World> {
   const sts = await startStsStub({ expectedExternalId: "prop-external-id" });
   // Credentials that always need refreshing: every PutRecords asks STS, so STS faults bite.
   sts.expiration = () => new Date(Date.now() + 1000);
-  return { ...w, targetArn, tail, sts, close: () => sts.close() };
+  return { ...w, targetArn, tail, sts, close: () => sts.stop() };
 }
 
 /** Writes the run's records with PutRecords; returns them per shard, as Lambda would deliver them. */

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { assumeRoleCredentials } from "../../../handlers/bridge/assumeRole";
-import { startStsStub, StsStub } from "../../support/stsStub";
+import { startStsStub, StsStub } from "../../../local/sts/stub";
 
 const ROLE = "arn:aws:iam::222222222222:role/analytics-writer";
 
@@ -10,7 +10,7 @@ describe("assumeRoleCredentials", () => {
     stub = await startStsStub({ expectedExternalId: "ext-1" });
   });
   afterEach(async () => {
-    await stub.close();
+    await stub.stop();
   });
 
   it("calls STS once for many uses and passes RoleArn, ExternalId and session name", async () => {

@@ -8,7 +8,7 @@ import { chunkBySize, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from "../
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, scanAll, testDynamo, testKinesis, toBatches, uniqueName } from "../../support/aws";
 import { failPutRecordsEntries, landed, makeEnvelopes, observePutRecords, recordingClock, sourceRecords } from "../../support/bridge";
 import { injectFaults, serviceError } from "../../support/sdkMiddleware";
-import { startStsStub } from "../../support/stsStub";
+import { startStsStub } from "../../../local/sts/stub";
 import { Mapper } from "../../../handlers/shared/domain";
 
 const RETRY = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2000 };
@@ -378,7 +378,7 @@ describe("bridge", () => {
       const out = await landed(s.targetStream);
       expect([...new Set(idsOf(out))].sort()).to.deep.equal(events.map((e) => e.eventId).sort());
     } finally {
-      await stub.close();
+      await stub.stop();
     }
   });
 

@@ -15,7 +15,8 @@ import { DescribeStreamSummaryCommand, PutRecordCommand, PutRecordsCommand } fro
 import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
-import { freePort, startDynalite, startKinesisLocal } from "../../support/emulators";
+import { startDynalite, startKinesisLocal } from "../../support/emulators";
+import { startS3 } from "../../../local/emulators/s3";
 import { LocalEndpoints, StackManifest } from "../../../local/shared/manifest";
 import { runStackInChild } from "../../../local/deploy/runStack";
 import { startLocalSts } from "../../../local/sts/sts";
@@ -82,12 +83,9 @@ describe("local IAM enforcer", function () {
       () => dynalite.close(),
       () => kinesisLocal.close(),
     );
-    // The consumer stack creates its landing bucket.
-    const S3rver = require("s3rver");
-    const s3Port = await freePort();
-    const s3rver = new S3rver({ address: "127.0.0.1", port: s3Port, silent: true, directory: tempDir("enforcer-s3-"), vhostBuckets: false });
-    await s3rver.run();
-    closers.push(() => s3rver.close());
+    // The consumer stack creates its landing bucket (startS3 registers the accounts' access keys, whatever ran before).
+    const s3 = await startS3();
+    closers.push(() => s3.stop());
     const stsServer = await startLocalSts({
       roles: () =>
         Object.values(manifests)
@@ -97,7 +95,7 @@ describe("local IAM enforcer", function () {
           .map((r) => ({ arn: r.state.arn, assumeRolePolicy: r.inputs.assumeRolePolicy })),
     });
     closers.push(() => stsServer.stop());
-    endpoints = { kinesis: kinesisLocal.endpoint, dynamodb: dynalite.endpoint, s3: `http://127.0.0.1:${s3Port}`, sts: stsServer.endpoint };
+    endpoints = { kinesis: kinesisLocal.endpoint, dynamodb: dynalite.endpoint, s3: s3.endpoint, sts: stsServer.endpoint };
     for (const mode of ["assumeRole", "resourcePolicy"] as Mode[]) {
       const outputDir = tempDir(`enforcer-${mode}-`);
       const consumer = await runStackInChild({
