@@ -7,6 +7,7 @@
 import { FunctionHost, startFunctionHost } from "../../lambda/functionHost";
 import { LOCAL_REGION, LocalEndpoints, ManifestFunction, StackRole } from "../../shared/manifest";
 import { CloudContext, Service } from "../context";
+import { sessionToken } from "../../shared/identity";
 import { Manifests } from "./stacks";
 
 /** The running functions. */
@@ -25,7 +26,7 @@ export function functionIdentity(fn: ManifestFunction, account: string, endpoint
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: account,
     AWS_SECRET_ACCESS_KEY: "local",
-    AWS_SESSION_TOKEN: `role:${fn.roleArn}`,
+    AWS_SESSION_TOKEN: sessionToken(fn.roleArn),
     AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_STS: endpoints.sts,

@@ -9,10 +9,11 @@ import { runStackInChild } from "../../deploy/runStack";
 import { LOCAL_ACCOUNTS, LOCAL_REGION, LocalEndpoints, StackManifest, StackRole } from "../../shared/manifest";
 import { LocalRole } from "../../sts/sts";
 import { TYPES } from "../../../components/parts/typeTokens";
+import { projectName } from "../../shared/project";
 import { CloudContext, ofType, Service } from "../context";
 
 /** The consumer stack's name as the producer's StackReference names it locally. */
-export const LOCAL_CONSUMER_STACK = "local/event-sourced-pipeline/consumer";
+export const LOCAL_CONSUMER_STACK = `local/${projectName()}/consumer`;
 /** The ExternalId both local stacks share unless config overrides it. */
 export const LOCAL_EXTERNAL_ID = "local-external-id";
 
