@@ -10,6 +10,7 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import type { STSClient } from "@aws-sdk/client-sts";
+import { regionOfArn } from "../shared/arn";
 import { kinesisClient, stsClient } from "../shared/clients";
 import type { Mapper } from "../shared/domain";
 import { ENV, intEnv, requireEnv } from "../shared/env";
@@ -137,17 +138,26 @@ export function aggregateModeFromEnv(env: NodeJS.ProcessEnv): AggregateMode {
   return value as AggregateMode;
 }
 
-/** The target Kinesis client for ENV.ACCESS_MODE: "assumeRole" → credentials from assumeRoleCredentials(ENV.WRITER_ROLE_ARN, ENV.EXTERNAL_ID, session name "event-bridge"); "resourcePolicy" → the function's own credentials. Throws on any other mode. */
+/**
+ * The target Kinesis client for ENV.ACCESS_MODE: "assumeRole" → credentials
+ * from assumeRoleCredentials(ENV.WRITER_ROLE_ARN, ENV.EXTERNAL_ID, session
+ * name "event-bridge"); "resourcePolicy" → the function's own credentials.
+ * Either way it calls the region of ENV.TARGET_STREAM_ARN, not the
+ * function's: a stream is only found in its own region. Throws on any other mode.
+ */
 export function bridgeKinesisClient(env: NodeJS.ProcessEnv, sts?: STSClient): KinesisClient {
   const mode = env[ENV.ACCESS_MODE];
-  if (mode === "resourcePolicy") return kinesisClient();
+  const target = env[ENV.TARGET_STREAM_ARN];
+  // Unset only in tests: bridgeConfigFromEnv, in the same factory, requires it.
+  const region = target ? regionOfArn(target, ENV.TARGET_STREAM_ARN) : undefined;
+  if (mode === "resourcePolicy") return kinesisClient({ region });
   if (mode === "assumeRole") {
     const credentials = assumeRoleCredentials(sts ?? stsClient(), {
       roleArn: requireEnv(env, ENV.WRITER_ROLE_ARN),
       externalId: env[ENV.EXTERNAL_ID] || undefined,
       sessionName: "event-bridge",
     });
-    return kinesisClient({ credentials });
+    return kinesisClient({ credentials, region });
   }
   throw new Error(`${ENV.ACCESS_MODE} must be "assumeRole" or "resourcePolicy", got ${JSON.stringify(mode)}`);
 }

@@ -21,6 +21,10 @@ export interface ClientOptions {
   maxAttempts?: number;
   /** Per-request timeout in milliseconds. */
   requestTimeoutMs?: number;
+  /** Connection timeout in milliseconds; default 3000. */
+  connectionTimeoutMs?: number;
+  /** The region to call; default the environment's (the function's own). */
+  region?: string;
 }
 
 /**
@@ -39,12 +43,13 @@ function http1Handler(options: ClientOptions): NodeHttpHandler {
 
 /** Timeouts for the client's default HTTP/1.1 handler (the SDK builds it from these options). */
 function timeouts(options: ClientOptions): { connectionTimeout: number; requestTimeout: number } {
-  return { connectionTimeout: 3000, requestTimeout: options.requestTimeoutMs ?? 10_000 };
+  return { connectionTimeout: options.connectionTimeoutMs ?? 3000, requestTimeout: options.requestTimeoutMs ?? 10_000 };
 }
 
 /** A Kinesis client over HTTP/1.1. */
 export function kinesisClient(options: ClientOptions = {}): KinesisClient {
   return new KinesisClient({
+    region: options.region,
     credentials: options.credentials,
     maxAttempts: options.maxAttempts ?? 1,
     requestHandler: http1Handler(options),

@@ -50,8 +50,8 @@ export async function sourceRecords(
 }
 
 /** Every record on the consumer stream, decoded, with its partition key. */
-export async function landed(stream: string): Promise<{ partitionKey: string; wire: AnalyticsWireRecord }[]> {
-  const records = await readStream(testKinesis(CONSUMER_ACCOUNT), stream, CONSUMER_ACCOUNT);
+export async function landed(stream: string, kinesis = testKinesis(CONSUMER_ACCOUNT)): Promise<{ partitionKey: string; wire: AnalyticsWireRecord }[]> {
+  const records = await readStream(kinesis, stream, CONSUMER_ACCOUNT);
   return records.map((r) => ({ partitionKey: r.kinesis.partitionKey, wire: JSON.parse(Buffer.from(r.kinesis.data, "base64").toString("utf8")) }));
 }
 

@@ -9,6 +9,7 @@ import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, scanAl
 import { failPutRecordsEntries, landed, makeEnvelopes, observePutRecords, recordingClock, sourceRecords } from "../../support/bridge";
 import { injectFaults, serviceError } from "../../support/sdkMiddleware";
 import { startStsStub } from "../../../local/sts/stub";
+import { emulatorKinesis } from "../../../local/emulators/clients";
 import { Mapper } from "../../../handlers/shared/domain";
 
 const RETRY = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2000 };
@@ -388,6 +389,30 @@ describe("bridge", () => {
     expect(creds.accessKeyId).to.equal(process.env.AWS_ACCESS_KEY_ID);
     expect(() => bridgeKinesisClient({ ACCESS_MODE: "both" })).to.throw(/ACCESS_MODE/);
     expect(() => bridgeKinesisClient({})).to.throw(/ACCESS_MODE/);
+  });
+
+  it("writes to the target stream in its own region, not the function's (stacks in two regions)", async () => {
+    // kinesis-local keeps one namespace per account and region, as Kinesis does.
+    const region = "eu-central-1";
+    expect(region).to.not.equal(process.env.AWS_REGION);
+    const s = await setup();
+    const targetStream = uniqueName("analytics-eu");
+    const targetArn = await createStream(emulatorKinesis({ account: CONSUMER_ACCOUNT, region }), targetStream, 1);
+    expect(targetArn).to.match(new RegExp(`^arn:aws:kinesis:${region}:`));
+    const events = makeEnvelopes(3, 1, uniqueName("eu"));
+    const records = await envelopeRecords(s, events);
+    const env = { ACCESS_MODE: "resourcePolicy", TARGET_STREAM_ARN: targetArn };
+    const kinesis = bridgeKinesisClient(env);
+    expect(await kinesis.config.region()).to.equal(region);
+    // The consumer account's credentials, as resourcePolicy mode would get through the stream's policy.
+    kinesis.config.credentials = async () => accountCredentials(CONSUMER_ACCOUNT);
+    const bridge = createBridge({ kinesis, dynamodb: testDynamo(), map: orderMap, config: { ...s.config, targetStreamArn: targetArn }, clock: recordingClock() });
+    expect(await bridge({ Records: records })).to.deep.equal({ batchItemFailures: [] });
+    const out = await landed(targetStream, emulatorKinesis({ account: CONSUMER_ACCOUNT, region }));
+    expect(idsOf(out)).to.deep.equal(events.map((e) => e.eventId).sort());
+    const assumed = bridgeKinesisClient({ ...env, ACCESS_MODE: "assumeRole", WRITER_ROLE_ARN: `arn:aws:iam::${CONSUMER_ACCOUNT}:role/w` });
+    expect(await assumed.config.region()).to.equal(region);
+    expect(() => bridgeKinesisClient({ ...env, TARGET_STREAM_ARN: "analytics" })).to.throw(/TARGET_STREAM_ARN must be an ARN with a region/);
   });
 
   it("reads its configuration from the environment", () => {
