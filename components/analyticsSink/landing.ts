@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { policyJson, roleWithPolicy, serviceTrust } from "../parts/iam";
+import { firehoseTrust, policyJson, roleWithPolicy } from "../parts/iam";
 import { AnalyticsSinkLandingArgs } from "./settings";
 
 /** Where landed events go: Hive-style date partitions Athena and Glue read as they are. */
@@ -130,7 +130,7 @@ export function deliveryRole(name: string, args: DeliveryArgs, parent: pulumi.Re
     `${name}-delivery`,
     {
       description: "Firehose: analytics stream to the landing bucket",
-      assumeRolePolicy: serviceTrust("firehose.amazonaws.com", args.accountId),
+      assumeRolePolicy: firehoseTrust(args.accountId),
       statements: [
         {
           Sid: "ReadAnalyticsStream",

@@ -23,13 +23,21 @@ export function policyJson(statements: Statement[]): pulumi.Output<string> {
   });
 }
 
-/** Trust policy letting one AWS service assume the role, confused-deputy safe. */
-export function serviceTrust(service: string, sourceAccount: pulumi.Input<string>): pulumi.Output<string> {
+/**
+ * Trust policy letting Firehose assume a role for `accountId` only. Firehose
+ * passes the delivery stream's account id as the ExternalId when it assumes
+ * its role, and AWS's Firehose developer guide conditions the trust on
+ * exactly that ("Allow Firehose to assume an IAM role": `sts:ExternalId` =
+ * the account id); it is not documented to send `aws:SourceAccount`, and a
+ * trust requiring that key fails CreateDeliveryStream with "Firehose is
+ * unable to assume role".
+ */
+export function firehoseTrust(accountId: pulumi.Input<string>): pulumi.Output<string> {
   return policyJson([
     {
-      Principal: { Service: service },
+      Principal: { Service: "firehose.amazonaws.com" },
       Action: "sts:AssumeRole",
-      Condition: { StringEquals: { "aws:SourceAccount": sourceAccount } },
+      Condition: { StringEquals: { "sts:ExternalId": accountId } },
     },
   ]);
 }

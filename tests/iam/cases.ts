@@ -303,19 +303,19 @@ export const CASES: IamCase[] = [
     principal: "firehoseService",
     action: "sts:AssumeRole",
     resource: "firehoseRole",
-    context: { "aws:SourceAccount": CONSUMER },
+    context: { "sts:ExternalId": CONSUMER },
   }),
   deny("Firehose may not assume its role on behalf of another account (confused deputy)", {
     principal: "firehoseService",
     action: "sts:AssumeRole",
     resource: "firehoseRole",
-    context: { "aws:SourceAccount": STRANGER },
+    context: { "sts:ExternalId": STRANGER },
   }),
   deny("Lambda may not assume the Firehose role", {
     principal: "lambdaService",
     action: "sts:AssumeRole",
     resource: "firehoseRole",
-    context: { "aws:SourceAccount": CONSUMER },
+    context: { "sts:ExternalId": CONSUMER },
   }),
   ...STREAM_READ.map((action) => allow(`Firehose role may ${action} on the analytics stream`, { principal: "firehose", action, resource: "analyticsStream" })),
   allow("Firehose role may decrypt stream records via Kinesis", {

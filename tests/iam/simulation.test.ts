@@ -189,10 +189,10 @@ const MUTATIONS: Mutation[] = [
     flips: ["Firehose role may not put objects over plain HTTP (TLS-only bucket policy)"],
   },
   {
-    title: "Firehose trust without aws:SourceAccount",
+    title: "Firehose trust without its sts:ExternalId (the account id Firehose passes)",
     mode: "resourcePolicy",
     where: "-delivery.assumeRolePolicy",
-    mutate: dropCondition("aws:SourceAccount"),
+    mutate: dropCondition("sts:ExternalId"),
     flips: ["Firehose may not assume its role on behalf of another account (confused deputy)"],
   },
   {

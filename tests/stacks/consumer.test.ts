@@ -163,12 +163,13 @@ describe("consumer stack (assumeRole)", function () {
 
   it("Firehose role: service trust for this account, exact least-privilege statements", () => {
     const delivery = run.one(T.role, "-delivery");
+    // Firehose passes the account id as the ExternalId (AWS's own Firehose trust examples); it is not documented to send aws:SourceAccount.
     expect(policyDocument(delivery.inputs.assumeRolePolicy).Statement).to.deep.equal([
       {
         Effect: "Allow",
         Principal: { Service: "firehose.amazonaws.com" },
         Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } },
+        Condition: { StringEquals: { "sts:ExternalId": ACCOUNT } },
       },
     ]);
     const bucketArn = run.one(T.bucket).state.arn;
