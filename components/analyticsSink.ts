@@ -24,7 +24,7 @@ export { AnalyticsSinkArgs, AnalyticsSinkLandingArgs } from "./analyticsSink/set
  * |---|---|
  * | `aws.kms.Key` + `Alias` + `KeyPolicy` | rotation on, 30-day deletion window; consumer root administers, the writer may `GenerateDataKey`, Firehose may `Decrypt`/`GenerateDataKey` via Kinesis and S3 only |
  * | `aws.kinesis.Stream` | SSE-KMS with that key, 168 h retention, ON_DEMAND |
- * | Access | `assumeRole` (a writer role and ExternalId) unless `accessMode` says `resourcePolicy`; the bridge role named `event-pipeline-bridge` unless `bridgeRoleName` says otherwise |
+ * | Access | `assumeRole` (a writer role and ExternalId) unless `accessMode` says `resourcePolicy`; the bridge role named after `producerStack` (`event-pipeline-bridge` for "producer") unless `bridgeRoleName` says otherwise |
  * | `aws.iam.Role` (writer, assumeRole mode) | trusts the producer root only for `aws:PrincipalArn` = the bridge role and `sts:ExternalId`; `PutRecords` on the stream, `GenerateDataKey` on the key via Kinesis only |
  * | `aws.kinesis.ResourcePolicy` (resourcePolicy mode) | the bridge role may `PutRecords` |
  * | `aws.s3.Bucket` + configuration | SSE-KMS with bucket key, versioned, public access blocked, BucketOwnerEnforced, TLS-only; STANDARD_IA at 30 d, expiry at 400 d, errors at 30 d, noncurrent at 30 d, multipart aborted at 7 d |
@@ -32,7 +32,9 @@ export { AnalyticsSinkArgs, AnalyticsSinkLandingArgs } from "./analyticsSink/set
  * | `aws.cloudwatch.MetricAlarm` ×4 | landing freshness, landing failures, Firehose lag, write throttling |
  *
  * Outputs: `streamArn`, `streamName`, `keyArn`, `writerRoleArn` (undefined in
- * resourcePolicy mode), `bucketName`, `deliveryStreamArn`.
+ * resourcePolicy mode), `bucketName`, `deliveryStreamArn`, and what the
+ * producer's preflight compares with its own config: `accessMode`,
+ * `bridgeRoleArn`, `region`.
  */
 export class AnalyticsSink extends pulumi.ComponentResource {
   /** The analytics stream's ARN: what the bridge writes to. */
@@ -49,6 +51,10 @@ export class AnalyticsSink extends pulumi.ComponentResource {
   public readonly deliveryStreamArn: pulumi.Output<string>;
   /** The access mode as applied: the producer's bridge must use the same. */
   public readonly accessMode: AccessMode;
+  /** The bridge role ARN this sink lets write: the producer's bridge role must be exactly this. */
+  public readonly bridgeRoleArn: pulumi.Output<string>;
+  /** This stack's region: the analytics stream's, where the bridge must call. */
+  public readonly region: pulumi.Output<string>;
 
   constructor(name: string, args: AnalyticsSinkArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything: a bad arg fails with no half-built component.
@@ -100,6 +106,8 @@ export class AnalyticsSink extends pulumi.ComponentResource {
     );
 
     this.accessMode = settings.accessMode;
+    this.bridgeRoleArn = settings.bridgeRoleArn;
+    this.region = region;
     this.streamArn = stream.arn;
     this.streamName = stream.name;
     this.keyArn = key.arn;

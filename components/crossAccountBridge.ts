@@ -10,7 +10,7 @@ import { dynamoClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
 import { Mapper } from "../handlers/shared/domain";
 import { ACCESS_MODES, AccessMode, AGGREGATE_MODES, AggregateMode } from "../handlers/bridge/contract";
-import { CROSS_ACCOUNT_DEFAULTS } from "./parts/crossAccount";
+import { CROSS_ACCOUNT_DEFAULTS, defaultBridgeRoleName } from "./parts/crossAccount";
 import { Statement } from "./parts/iam";
 import { RETENTION_HOURS } from "./parts/kinesisStream";
 import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
@@ -45,7 +45,7 @@ export interface CrossAccountBridgeArgs {
   targetKeyArn: pulumi.Input<string>;
   /** Access to the consumer account; see {@link CrossAccountBridgeAccessArgs} (mode default assumeRole). */
   access: CrossAccountBridgeAccessArgs;
-  /** The bridge role's fixed name, an IAM role name. Default "event-pipeline-bridge" (CROSS_ACCOUNT_DEFAULTS): AnalyticsSink's default names it too. */
+  /** The bridge role's fixed name, an IAM role name (at most 64 characters). Default `defaultBridgeRoleName(<this stack>)`: "event-pipeline-bridge" in the stack named "producer", "event-pipeline-bridge-<stack>" elsewhere, so two producer stacks in one account never collide; AnalyticsSink derives the same from its `producerStack`. */
   roleName?: string;
   /** The bridge's event-source mapping. Default: see {@link StreamMappingOptions}. */
   mapping?: StreamMappingOptions;
@@ -77,7 +77,6 @@ export interface CrossAccountBridgeArgs {
 
 /** CrossAccountBridge's own defaults; the mapping's and the function's are beside their builders. */
 export const CROSS_ACCOUNT_BRIDGE_DEFAULTS = {
-  roleName: CROSS_ACCOUNT_DEFAULTS.bridgeRoleName,
   aggregateRecords: "off" as AggregateMode,
   deletionProtection: true,
 };
@@ -113,7 +112,8 @@ function resolveAccess(check: ArgCheck, access: CrossAccountBridgeAccessArgs | u
 function resolveBridgeSettings(name: string, args: CrossAccountBridgeArgs): BridgeSettings {
   const check = new ArgCheck("CrossAccountBridge", name);
   check.that(typeof args.map === "function", `map must be a function (event) => record | record[] | undefined, got ${typeof args.map}`);
-  const own = withDefaults(CROSS_ACCOUNT_BRIDGE_DEFAULTS, {
+  // The role name's default depends on the stack, so it is not in the data above.
+  const own = withDefaults({ ...CROSS_ACCOUNT_BRIDGE_DEFAULTS, roleName: defaultBridgeRoleName(pulumi.getStack()) }, {
     roleName: args.roleName,
     aggregateRecords: args.aggregateRecords,
     deletionProtection: args.deletionProtection,
@@ -161,7 +161,7 @@ function accessEnvironment(access: ResolvedAccess): Record<string, pulumi.Input<
  * | Resource | Secure default |
  * |---|---|
  * | Bridge function | nodejs22.x arm64, 256 MB, 60 s; JSON logs in its own log group (30 d) |
- * | Bridge role | fixed name (default `event-pipeline-bridge`), trusts Lambda only; reads the source, parks, and holds only the one access mode's grant (`sts:AssumeRole` on the writer role, or `kinesis:PutRecords` + `kms:GenerateDataKey` via Kinesis) |
+ * | Bridge role | fixed name (default `event-pipeline-bridge` in the stack named "producer", `event-pipeline-bridge-<stack>` elsewhere), trusts Lambda only; reads the source, parks, and holds only the one access mode's grant (`sts:AssumeRole` on the writer role, or `kinesis:PutRecords` + `kms:GenerateDataKey` via Kinesis) |
  * | Event-source mapping | its own on the source stream: TRIM_HORIZON, batch 100, bisect, ReportBatchItemFailures, 10 retries, record age half the retention |
  * | Records written | plain JSON (`aggregateRecords` off) unless KPL aggregation is chosen |
  * | Parked table (`pk`, `sk`) | poison events (undecodable, `map` throws) with their data; on-demand, PITR, SSE, deletion protection |

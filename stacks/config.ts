@@ -16,6 +16,8 @@ import { ACCOUNT_ID_PATTERN, EXTERNAL_ID_PATTERN, EXTERNAL_ID_RULE } from "../co
 export interface ConsumerConfig {
   producerAccountId: string;
   bridgeRoleName?: string;
+  /** The producer stack's name, which the bridge role's default name derives from. */
+  producerStack?: string;
   /** Resolved here (the default is CROSS_ACCOUNT_DEFAULTS'), since it decides which keys are required. */
   accessMode: AccessMode;
   externalId?: pulumi.Output<string>;
@@ -81,6 +83,7 @@ export function readConsumerConfig(config = new pulumi.Config()): ConsumerConfig
   return {
     producerAccountId,
     bridgeRoleName: config.get("bridgeRoleName"),
+    producerStack: config.get("producerStack"),
     accessMode: mode,
     externalId: mode === "assumeRole" ? externalIdSecret(config) : undefined,
     retentionHours: config.getNumber("retentionHours"),

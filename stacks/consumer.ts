@@ -11,6 +11,7 @@ export function consumerStack(config: ConsumerConfig) {
   const sink = new AnalyticsSink("analytics", {
     producerAccountId: config.producerAccountId,
     bridgeRoleName: config.bridgeRoleName,
+    producerStack: config.producerStack,
     accessMode: config.accessMode,
     externalId: config.externalId,
     retentionHours: config.retentionHours,
@@ -25,6 +26,10 @@ export function consumerStack(config: ConsumerConfig) {
     landingBucketName: sink.bucketName,
     deliveryStreamArn: sink.deliveryStreamArn,
     accessMode: sink.accessMode,
+    // What the producer's preflight checks its own config against (stacks/preflight.ts).
+    bridgeRoleArn: sink.bridgeRoleArn,
+    producerAccountId: config.producerAccountId,
+    region: sink.region,
     // Secret: the producer reads it through the StackReference.
     externalId: config.externalId ? pulumi.secret(config.externalId) : undefined,
   };

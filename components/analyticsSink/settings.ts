@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ACCESS_MODES, AccessMode } from "../../handlers/bridge/contract";
-import { CROSS_ACCOUNT_DEFAULTS } from "../parts/crossAccount";
+import { CROSS_ACCOUNT_DEFAULTS, DEFAULT_PRODUCER_STACK, defaultBridgeRoleName } from "../parts/crossAccount";
 import { resolveStream, StreamMode, StreamSettings } from "../parts/kinesisStream";
 import { ACCOUNT_ID_PATTERN, ArgCheck, withDefaults } from "../parts/validation";
 
@@ -30,8 +30,10 @@ export interface AnalyticsSinkLandingArgs {
 export interface AnalyticsSinkArgs {
   /** The producer (service) account's 12-digit id. Required: it is who may write. */
   producerAccountId: pulumi.Input<string>;
-  /** The producer's bridge role name, an IAM role name; fixed, so this stack can name it before it exists. Default "event-pipeline-bridge" (CROSS_ACCOUNT_DEFAULTS): CrossAccountBridge's default. */
+  /** The producer's bridge role name, an IAM role name; fixed, so this stack can name it before it exists. Default `defaultBridgeRoleName(producerStack)`: CrossAccountBridge's default in that stack. */
   bridgeRoleName?: string;
+  /** The producer stack's name, which its bridge role's default name derives from. Default "producer" (DEFAULT_PRODUCER_STACK): the stack name the README uses. */
+  producerStack?: string;
   /** The bridge role's IAM path, starting and ending with "/". Default "/": the path IAM gives a role unless told otherwise. */
   bridgeRolePath?: string;
   /**
@@ -68,7 +70,7 @@ export interface SinkSettings {
 }
 
 /** AnalyticsSink's own defaults (the cross-account ones shared with CrossAccountBridge); each field's JSDoc says why. */
-export const ANALYTICS_SINK_DEFAULTS = { ...CROSS_ACCOUNT_DEFAULTS, bridgeRolePath: "/" };
+export const ANALYTICS_SINK_DEFAULTS = { accessMode: CROSS_ACCOUNT_DEFAULTS.accessMode, producerStack: DEFAULT_PRODUCER_STACK, bridgeRolePath: "/" };
 
 /** Landing defaults, as data; each field's JSDoc above says why. */
 export const LANDING_DEFAULTS: Required<AnalyticsSinkLandingArgs> = {
@@ -107,10 +109,11 @@ export function resolveSinkSettings(name: string, args: AnalyticsSinkArgs): Sink
   const check = new ArgCheck("AnalyticsSink", name);
   const own = withDefaults(ANALYTICS_SINK_DEFAULTS, {
     accessMode: args.accessMode,
-    bridgeRoleName: args.bridgeRoleName,
+    producerStack: args.producerStack,
     bridgeRolePath: args.bridgeRolePath,
   });
-  const { accessMode, bridgeRoleName, bridgeRolePath: path } = own;
+  const { accessMode, bridgeRolePath: path } = own;
+  const bridgeRoleName = args.bridgeRoleName ?? defaultBridgeRoleName(own.producerStack);
   check.oneOf("accessMode", accessMode, ACCESS_MODES);
   if (accessMode === "assumeRole") {
     check.present("externalId", args.externalId, 'when accessMode is "assumeRole": the writer role\'s trust policy requires sts:ExternalId');

@@ -287,3 +287,33 @@ describe("producer stack (mocks)", function () {
     });
   });
 });
+
+describe("bridge role name (two producer stacks in one account)", function () {
+  this.timeout(120_000);
+
+  it("a producer stack not named 'producer' gets its own default role name, and a consumer told that stack's name trusts it", async () => {
+    const { runProgram } = await import("../support/pulumiMocks");
+    const eu = await runProgram({
+      stack: "producer-eu",
+      account: PRODUCER,
+      region: REGION,
+      config: { role: "producer", consumerStack: CONSUMER_STACK },
+      stackReferences: { [CONSUMER_STACK]: { ...CONSUMER_OUTPUTS, bridgeRoleArn: `arn:aws:iam::${PRODUCER}:role/event-pipeline-bridge-producer-eu` } },
+    });
+    expect(eu.one("aws:iam/role:Role", "bridge-forwarder-role").inputs.name).to.equal("event-pipeline-bridge-producer-eu");
+    const consumer = await runProgram({
+      stack: "consumer-eu",
+      account: "222222222222",
+      region: REGION,
+      config: { role: "consumer", producerAccountId: PRODUCER, producerStack: "producer-eu", externalId: "test-external-id" },
+    });
+    const trust = JSON.parse(consumer.one("aws:iam/role:Role", "-writer").inputs.assumeRolePolicy).Statement[0];
+    expect(trust.Condition.ArnEquals["aws:PrincipalArn"]).to.equal(`arn:aws:iam::${PRODUCER}:role/event-pipeline-bridge-producer-eu`);
+    expect(consumer.outputs.bridgeRoleArn).to.equal(`arn:aws:iam::${PRODUCER}:role/event-pipeline-bridge-producer-eu`);
+  });
+
+  it("the stack named 'producer' keeps event-pipeline-bridge, so no deployed role is replaced", async () => {
+    const run = await runProducer();
+    expect(run.one("aws:iam/role:Role", "bridge-forwarder-role").inputs.name).to.equal("event-pipeline-bridge");
+  });
+});
