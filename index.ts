@@ -3,18 +3,28 @@
  * `consumer` (analytics) is deployed first, then `producer` (the service).
  * The stack's `role` config (default: the stack name) picks which is built.
  * The domain — `reduce`, `map`, `validate` — lives in domain.ts; the
- * components serialise those closures into the Lambdas.
+ * components serialise those closures into the Lambdas. The preflight runs
+ * first and refuses bad config, listing every problem, before any resource
+ * is registered.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { map, reduce, validate } from "./domain";
-import { readConsumerConfig, readProducerConfig } from "./stacks/config";
+import { preflightConsumer, preflightProducer } from "./preflight/program";
+import { consumerReference, readConsumerConfig, readProducerConfig } from "./stacks/config";
 import { consumerStack } from "./stacks/consumer";
 import { producerStack } from "./stacks/producer";
 
 export = async () => {
   const config = new pulumi.Config();
   const role = config.get("role") ?? pulumi.getStack();
-  if (role === "consumer") return consumerStack(readConsumerConfig(config));
-  if (role === "producer") return producerStack(readProducerConfig(config), { reduce, map, validate });
+  if (role === "consumer") {
+    await preflightConsumer();
+    return consumerStack(readConsumerConfig(config));
+  }
+  if (role === "producer") {
+    const consumer = consumerReference(config);
+    await preflightProducer(consumer);
+    return producerStack(readProducerConfig(config, consumer), { reduce, map, validate });
+  }
   throw new Error(`config "role" (or the stack name) must be "producer" or "consumer", got "${role}"`);
 };

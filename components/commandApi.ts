@@ -49,7 +49,7 @@ const THROTTLE_QUOTA = { rate: 10_000, burst: 5_000 } as const;
 const MAX_INTEGRATION_SECONDS = 30;
 
 /** Every arg resolved and checked. */
-interface ApiSettings {
+export interface ApiSettings {
   maxBodyBytes: number;
   rateLimit: number;
   burstLimit: number;
@@ -57,7 +57,7 @@ interface ApiSettings {
 }
 
 /** Applies the defaults and checks every arg; throws `CommandApi <name>: …` on the first bad one. */
-function resolveApiSettings(name: string, args: CommandApiArgs): ApiSettings {
+export function resolveApiSettings(name: string, args: CommandApiArgs): ApiSettings {
   const check = new ArgCheck("CommandApi", name);
   const { timeout, ...own } = withDefaults(COMMAND_API_DEFAULTS, {
     maxBodyBytes: args.maxBodyBytes,

@@ -82,10 +82,10 @@ export const CROSS_ACCOUNT_BRIDGE_DEFAULTS = {
 };
 
 /** The access as applied: the mode always set. */
-type ResolvedAccess = CrossAccountBridgeAccessArgs & { mode: AccessMode };
+export type ResolvedAccess = CrossAccountBridgeAccessArgs & { mode: AccessMode };
 
 /** Every arg resolved and checked. */
-interface BridgeSettings {
+export interface BridgeSettings {
   access: ResolvedAccess;
   roleName: string;
   aggregateRecords: AggregateMode;
@@ -109,7 +109,7 @@ function resolveAccess(check: ArgCheck, access: CrossAccountBridgeAccessArgs | u
 }
 
 /** Applies the defaults and checks every arg; throws `CrossAccountBridge <name>: …` on the first bad one. */
-function resolveBridgeSettings(name: string, args: CrossAccountBridgeArgs): BridgeSettings {
+export function resolveBridgeSettings(name: string, args: CrossAccountBridgeArgs): BridgeSettings {
   const check = new ArgCheck("CrossAccountBridge", name);
   check.that(typeof args.map === "function", `map must be a function (event) => record | record[] | undefined, got ${typeof args.map}`);
   // The role name's default depends on the stack, so it is not in the data above.

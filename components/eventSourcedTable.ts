@@ -56,7 +56,7 @@ export const EVENT_SOURCED_TABLE_DEFAULTS = { dedupWindow: DEFAULT_DEDUP_WINDOW,
 const MAX_DEDUP_WINDOW = 1000;
 
 /** Every arg resolved and checked. */
-interface TableSettings {
+export interface TableSettings {
   stream: StreamSettings;
   mapping: MappingSettings;
   sizing: FunctionSettings;
@@ -65,7 +65,7 @@ interface TableSettings {
 }
 
 /** Applies the defaults and checks every arg; throws `EventSourcedTable <name>: …` on the first bad one. */
-function resolveTableSettings<S>(name: string, args: EventSourcedTableArgs<S>): TableSettings {
+export function resolveTableSettings<S>(name: string, args: EventSourcedTableArgs<S>): TableSettings {
   const check = new ArgCheck("EventSourcedTable", name);
   check.that(typeof args.reduce === "function", `reduce must be a function (state, event) => state | null, got ${typeof args.reduce}`);
   const own = withDefaults(EVENT_SOURCED_TABLE_DEFAULTS, { dedupWindow: args.dedupWindow, deletionProtection: args.deletionProtection });

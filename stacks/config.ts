@@ -92,14 +92,18 @@ export function readConsumerConfig(config = new pulumi.Config()): ConsumerConfig
   };
 }
 
-/**
- * The consumer's outputs: through a StackReference when `consumerStack` is
- * set (same backend), otherwise from explicit config (different backends).
- */
-function consumerOutputs(config: pulumi.Config, mode: AccessMode): ConsumerOutputs {
+/** The StackReference to the consumer stack when `consumerStack` is set (same backend); created once, shared by the preflight and the config. */
+export function consumerReference(config = new pulumi.Config()): pulumi.StackReference | undefined {
   const stackName = config.get("consumerStack");
-  if (stackName) {
-    const ref = new pulumi.StackReference(stackName);
+  return stackName ? new pulumi.StackReference(stackName) : undefined;
+}
+
+/**
+ * The consumer's outputs: through the StackReference when there is one,
+ * otherwise from explicit config (different backends).
+ */
+function consumerOutputs(config: pulumi.Config, mode: AccessMode, ref: pulumi.StackReference | undefined): ConsumerOutputs {
+  if (ref) {
     return {
       analyticsStreamArn: ref.requireOutput("analyticsStreamArn") as pulumi.Output<string>,
       analyticsKeyArn: ref.requireOutput("analyticsKeyArn") as pulumi.Output<string>,
@@ -116,7 +120,7 @@ function consumerOutputs(config: pulumi.Config, mode: AccessMode): ConsumerOutpu
 }
 
 /** Reads the producer (service account) stack's config. */
-export function readProducerConfig(config = new pulumi.Config()): ProducerConfig {
+export function readProducerConfig(config = new pulumi.Config(), ref = consumerReference(config)): ProducerConfig {
   const mode = accessMode(config);
   return {
     bridgeRoleName: config.get("bridgeRoleName"),
@@ -128,6 +132,6 @@ export function readProducerConfig(config = new pulumi.Config()): ProducerConfig
     parallelizationFactor: config.getNumber("parallelizationFactor"),
     alarmTopicArn: config.get("alarmTopicArn"),
     aggregateRecords: choice(config, "aggregateRecords", AGGREGATE_MODES),
-    consumer: consumerOutputs(config, mode),
+    consumer: consumerOutputs(config, mode, ref),
   };
 }

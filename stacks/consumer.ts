@@ -6,9 +6,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { AnalyticsSink } from "../components/analyticsSink";
 import { ConsumerConfig } from "./config";
 
+/** The component's name: part of every URN (never change it), and how the preflight names it. */
+export const CONSUMER_COMPONENTS = { sink: "analytics" } as const;
+
 /** Builds the consumer stack and returns the outputs the producer stack reads. */
 export function consumerStack(config: ConsumerConfig) {
-  const sink = new AnalyticsSink("analytics", {
+  const sink = new AnalyticsSink(CONSUMER_COMPONENTS.sink, {
     producerAccountId: config.producerAccountId,
     bridgeRoleName: config.bridgeRoleName,
     producerStack: config.producerStack,

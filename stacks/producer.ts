@@ -35,23 +35,26 @@ function bridgeAccess(config: ProducerConfig): CrossAccountBridgeAccessArgs {
   };
 }
 
+/** The components' names: part of every URN (never change them), and how the preflight names them. */
+export const PRODUCER_COMPONENTS = { table: "orders", api: "commands", bridge: "analytics-bridge" } as const;
+
 /** Builds the producer stack and returns its outputs. */
 export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
   const alarmActions = config.alarmTopicArn ? [config.alarmTopicArn] : [];
-  const events = new EventSourcedTable("orders", {
+  const events = new EventSourcedTable(PRODUCER_COMPONENTS.table, {
     reduce: domain.reduce,
     stream: { retentionHours: config.streamRetentionHours, mode: config.streamMode, shardCount: config.shardCount },
     mapping: { parallelizationFactor: config.parallelizationFactor },
     alarmActions,
   });
-  const api = new CommandApi("commands", {
+  const api = new CommandApi(PRODUCER_COMPONENTS.api, {
     stream: { name: events.stream.name, arn: events.stream.arn },
     table: { name: events.table.name, arn: events.table.arn },
     maxBodyBytes: config.maxBodyBytes,
     validate: domain.validate,
     alarmActions,
   });
-  const bridge = new CrossAccountBridge("analytics-bridge", {
+  const bridge = new CrossAccountBridge(PRODUCER_COMPONENTS.bridge, {
     sourceStreamArn: events.stream.arn,
     sourceRetentionHours: events.retentionHours,
     map: domain.map,
