@@ -14,14 +14,15 @@ import { dynamoClient, kinesisClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
 import type { Validator } from "../handlers/shared/domain";
 import { closureFunction } from "./parts/closureFunction";
+import { viaKinesis } from "./parts/iam";
 import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
 import { ArgCheck, withDefaults } from "./parts/validation";
 
 /** Args of {@link CommandApi}. */
 export interface CommandApiArgs {
-  /** Name and ARN of the event stream writes go to. Required. */
-  stream: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
+  /** Name and ARN of the event stream writes go to, and its customer-managed key if it has one (EventSourcedTable.streamKeyArn). Required. */
+  stream: { name: pulumi.Input<string>; arn: pulumi.Input<string>; keyArn?: pulumi.Input<string> };
   /** Name and ARN of the read-model table reads come from. Required. */
   table: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
   /** Largest accepted body, 1–921600 bytes (the envelope must fit Kinesis's 1 MiB). Default 65536 (the handler's): far above a command, far below a record. */
@@ -84,13 +85,14 @@ export function resolveApiSettings(name: string, args: CommandApiArgs): ApiSetti
  * | Routes | exactly the handler's routes, plus `$default` answered with a clear 404 |
  * | Integration | Lambda proxy, payload 2.0, waits as long as the function's timeout (10 s) |
  * | Function | nodejs22.x arm64, 256 MB, 10 s; bodies over 65536 bytes refused (413); JSON logs in its own log group (30 d) |
- * | Function role | trusts Lambda only; may PutRecord on the stream and GetItem on the table, nothing else |
+ * | Function role | trusts Lambda only; may PutRecord on the stream (and GenerateDataKey via Kinesis on its customer-managed key) and GetItem on the table, nothing else |
  * | Permission | invoke only from this API's execution ARN |
  * | Alarm | function errors |
  */
 export class CommandApi extends pulumi.ComponentResource {
   public readonly api: aws.apigatewayv2.Api;
   public readonly fn: aws.lambda.Function;
+  public readonly role: aws.iam.Role;
   public readonly url: pulumi.Output<string>;
   public readonly routes: aws.apigatewayv2.Route[];
 
@@ -101,7 +103,7 @@ export class CommandApi extends pulumi.ComponentResource {
     const child = { parent: this };
     const validate = args.validate;
 
-    const { fn } = closureFunction<HttpApiEvent, HttpApiResult>(
+    const { fn, role } = closureFunction<HttpApiEvent, HttpApiResult>(
       `${name}-handler`,
       {
         description: "Appends commands to the event stream and serves the read model",
@@ -122,11 +124,16 @@ export class CommandApi extends pulumi.ComponentResource {
         statements: [
           { Sid: "AppendEvents", Action: "kinesis:PutRecord", Resource: args.stream.arn },
           { Sid: "ReadReadModel", Action: "dynamodb:GetItem", Resource: args.table.arn },
+          // A PutRecord on a stream with a customer-managed key needs a data key from it ("Permissions to use user-generated KMS keys").
+          ...(args.stream.keyArn
+            ? [{ Sid: "EncryptEvents", Action: "kms:GenerateDataKey", Resource: args.stream.keyArn, Condition: viaKinesis(args.stream.arn) }]
+            : []),
         ],
       },
       child,
     );
     this.fn = fn;
+    this.role = role;
 
     this.api = new aws.apigatewayv2.Api(`${name}-http`, { protocolType: "HTTP", description: "Event-sourced command API" }, child);
     const integration = new aws.apigatewayv2.Integration(

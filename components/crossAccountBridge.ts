@@ -11,7 +11,7 @@ import { ENV } from "../handlers/shared/env";
 import { Mapper } from "../handlers/shared/domain";
 import { ACCESS_MODES, AccessMode, AGGREGATE_MODES, AggregateMode } from "../handlers/bridge/contract";
 import { CROSS_ACCOUNT_DEFAULTS, defaultBridgeRoleName } from "./parts/crossAccount";
-import { Statement } from "./parts/iam";
+import { Statement, viaKinesis } from "./parts/iam";
 import { RETENTION_HOURS } from "./parts/kinesisStream";
 import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
 import { keyedTable } from "./parts/tables";
@@ -140,7 +140,7 @@ function accessStatements(access: ResolvedAccess, args: CrossAccountBridgeArgs):
       Action: "kms:GenerateDataKey",
       Resource: args.targetKeyArn,
       // Defence in depth: the consumer's key policy already limits this to Kinesis.
-      Condition: { StringEquals: { "kms:ViaService": pulumi.output(args.targetStreamArn).apply((arn) => `kinesis.${arn.split(":")[3]}.amazonaws.com`) } },
+      Condition: viaKinesis(args.targetStreamArn),
     },
   ];
 }

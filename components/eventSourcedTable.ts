@@ -25,7 +25,12 @@ export interface EventStreamOptions {
   mode?: StreamMode;
   /** Shards, 1–10000; required for, and only allowed with, PROVISIONED. No default: capacity is the caller's choice. */
   shardCount?: number;
-  /** KMS key for encryption at rest. Default the AWS-managed `alias/aws/kinesis`: encrypted, nothing to administer, no other account reads it. */
+  /**
+   * KMS key ARN for encryption at rest. Default the AWS-managed `alias/aws/kinesis`: encrypted, nothing to administer, no other account reads it.
+   * With a customer-managed key, the projector (and every reader given `streamKeyArn`) gets `kms:Decrypt` and the API `kms:GenerateDataKey`
+   * on it, through Kinesis only; the key's policy must let this account's IAM policies apply (the default key policy does) or name
+   * `keyUserRoleArns`' roles.
+   */
   kmsKeyArn?: pulumi.Input<string>;
 }
 
@@ -84,7 +89,7 @@ export function resolveTableSettings<S>(name: string, args: EventSourcedTableArg
  *
  * | Resource | Secure default |
  * |---|---|
- * | Kinesis stream | KMS-encrypted (AWS-managed key unless `kmsKeyArn`), ON_DEMAND, 168 h retention |
+ * | Kinesis stream | KMS-encrypted (AWS-managed key unless `kmsKeyArn`; then readers get `kms:Decrypt` via Kinesis), ON_DEMAND, 168 h retention |
  * | Read-model table (`pk`) | on-demand, point-in-time recovery, SSE, deletion protection |
  * | Parked table (`pk`, `sk`) | poison events and those parked behind them, with their data; same protections |
  * | Projector function | nodejs22.x arm64, 256 MB, 60 s, dedup window 64; JSON logs in its own log group (30 d) |
@@ -95,11 +100,14 @@ export function resolveTableSettings<S>(name: string, args: EventSourcedTableArg
  */
 export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
   public readonly stream: aws.kinesis.Stream;
+  /** The stream's customer-managed key, when one was given: writers need kms:GenerateDataKey on it, readers kms:Decrypt. */
+  public readonly streamKeyArn: pulumi.Input<string> | undefined;
   /** The stream's retention as applied: a reader's mapping bounds its record age by it. */
   public readonly retentionHours: number;
   public readonly table: aws.dynamodb.Table;
   public readonly parkedTable: aws.dynamodb.Table;
   public readonly projector: aws.lambda.Function;
+  public readonly projectorRole: aws.iam.Role;
   public readonly mapping: aws.lambda.EventSourceMapping;
   public readonly onFailureQueue: aws.sqs.Queue;
   public readonly alarms: aws.cloudwatch.MetricAlarm[];
@@ -110,6 +118,7 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
     super(COMPONENT_TYPES.EventSourcedTable, name, {}, opts);
     const child = { parent: this };
     const streamKeyArn = args.stream?.kmsKeyArn;
+    this.streamKeyArn = streamKeyArn;
 
     this.retentionHours = s.stream.retentionHours;
     this.stream = kinesisStream(`${name}-events`, s.stream, streamKeyArn ?? AWS_MANAGED_KINESIS_KEY, child);
@@ -143,6 +152,7 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
       child,
     );
     this.projector = projector.fn;
+    this.projectorRole = projector.role;
     this.onFailureQueue = projector.queue;
     this.mapping = projector.mapping;
     this.alarms = projector.alarms;

@@ -127,6 +127,17 @@ function agreementProblems(config: StackConfig, view: ConsumerView, target: Targ
   }
 }
 
+/** `streamKmsKeyArn`: a key ARN (not an alias: the roles' grants name the key) of this account and region, where Kinesis can use it. */
+function streamKeyProblem(value: string | undefined, target: Target): string | undefined {
+  if (value === undefined) return undefined;
+  const arn = parseArn(value);
+  if (!arn || arn.service !== "kms" || !KEY_ARN.test(arn.resource)) return `config streamKmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got ${JSON.stringify(value)}`;
+  if ((target.region && arn.region !== target.region) || (target.accountId && arn.account !== target.accountId)) {
+    return `config streamKmsKeyArn is in ${arn.account} ${arn.region} but the stream in ${target.accountId} ${target.region}: Kinesis encrypts only with a key of its own region`;
+  }
+  return undefined;
+}
+
 /** Every problem of the producer stack's config and of its agreement with the consumer; empty when it may deploy. */
 export function producerProblems(config: StackConfig, view: ConsumerView, target: Target): string[] {
   const problems: string[] = [];
@@ -136,6 +147,8 @@ export function producerProblems(config: StackConfig, view: ConsumerView, target
   if (nameIssue && !plain(config.bridgeRoleName)) problems.push(`${nameIssue}: set bridgeRoleName (and the same in the consumer stack)`);
   const topic = alarmTopicProblem(config, target);
   if (topic) problems.push(topic);
+  const key = streamKeyProblem(plain(config.streamKmsKeyArn), target);
+  if (key) problems.push(key);
   agreementProblems(config, view, target, problems);
   return problems;
 }

@@ -34,6 +34,8 @@ export interface ProducerConfig {
   streamRetentionHours?: number;
   streamMode?: StreamMode;
   shardCount?: number;
+  /** A customer-managed key for the event stream (EventSourcedTable `stream.kmsKeyArn`). */
+  streamKmsKeyArn?: string;
   maxBodyBytes?: number;
   parallelizationFactor?: number;
   alarmTopicArn?: string;
@@ -128,6 +130,7 @@ export function readProducerConfig(config = new pulumi.Config(), ref = consumerR
     streamRetentionHours: config.getNumber("streamRetentionHours"),
     streamMode: choice(config, "streamMode", STREAM_MODES),
     shardCount: config.getNumber("shardCount"),
+    streamKmsKeyArn: config.get("streamKmsKeyArn"),
     maxBodyBytes: config.getNumber("maxBodyBytes"),
     parallelizationFactor: config.getNumber("parallelizationFactor"),
     alarmTopicArn: config.get("alarmTopicArn"),

@@ -43,12 +43,12 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
   const alarmActions = config.alarmTopicArn ? [config.alarmTopicArn] : [];
   const events = new EventSourcedTable(PRODUCER_COMPONENTS.table, {
     reduce: domain.reduce,
-    stream: { retentionHours: config.streamRetentionHours, mode: config.streamMode, shardCount: config.shardCount },
+    stream: { retentionHours: config.streamRetentionHours, mode: config.streamMode, shardCount: config.shardCount, kmsKeyArn: config.streamKmsKeyArn },
     mapping: { parallelizationFactor: config.parallelizationFactor },
     alarmActions,
   });
   const api = new CommandApi(PRODUCER_COMPONENTS.api, {
-    stream: { name: events.stream.name, arn: events.stream.arn },
+    stream: { name: events.stream.name, arn: events.stream.arn, keyArn: events.streamKeyArn },
     table: { name: events.table.name, arn: events.table.arn },
     maxBodyBytes: config.maxBodyBytes,
     validate: domain.validate,
@@ -57,6 +57,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
   const bridge = new CrossAccountBridge(PRODUCER_COMPONENTS.bridge, {
     sourceStreamArn: events.stream.arn,
     sourceRetentionHours: events.retentionHours,
+    sourceKeyArn: events.streamKeyArn,
     map: domain.map,
     targetStreamArn: config.consumer.analyticsStreamArn,
     targetKeyArn: config.consumer.analyticsKeyArn,
@@ -78,5 +79,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     bridgeRoleArn: bridge.role.arn,
     bridgeParkedTableName: bridge.parkedTable.name,
     accessMode: bridge.accessMode,
+    // The roles a customer-managed stream key's policy must admit when it does not delegate to IAM; empty with the AWS-managed key.
+    streamKeyUserRoleArns: events.streamKeyArn ? [api.role.arn, events.projectorRole.arn, bridge.role.arn] : [],
   };
 }

@@ -15,6 +15,11 @@ export interface Statement {
   Condition?: pulumi.Input<Record<string, Record<string, pulumi.Input<string | pulumi.Input<string>[]>>>>;
 }
 
+/** The `kms:ViaService` condition naming Kinesis in the region of a Kinesis ARN: the key is then usable only through that stream's service calls. */
+export function viaKinesis(kinesisArn: pulumi.Input<string>): { StringEquals: Record<string, pulumi.Output<string>> } {
+  return { StringEquals: { "kms:ViaService": pulumi.output(kinesisArn).apply((arn) => `kinesis.${arn.split(":")[3]}.amazonaws.com`) } };
+}
+
 /** Renders statements into a policy document string. */
 export function policyJson(statements: Statement[]): pulumi.Output<string> {
   return pulumi.jsonStringify({

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Statement } from "./iam";
+import { Statement, viaKinesis } from "./iam";
 import { ArgCheck, withDefaults } from "./validation";
 
 /** Event-source mapping settings; every one has a safe default (MAPPING_DEFAULTS). */
@@ -78,7 +78,8 @@ export function streamReadStatements(streamArn: pulumi.Input<string>, queueArn: 
     },
     { Sid: "SendFailurePointers", Action: "sqs:SendMessage", Resource: queueArn },
   ];
-  if (streamKeyArn) statements.push({ Sid: "DecryptSourceStream", Action: "kms:Decrypt", Resource: streamKeyArn });
+  // A customer-managed key: reading records needs kms:Decrypt (Kinesis's "Permissions to use user-generated KMS keys"), only through Kinesis.
+  if (streamKeyArn) statements.push({ Sid: "DecryptSourceStream", Action: "kms:Decrypt", Resource: streamKeyArn, Condition: viaKinesis(streamArn) });
   return statements;
 }
 

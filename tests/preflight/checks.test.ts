@@ -58,6 +58,8 @@ describe("preflight: the producer stack", () => {
     ["a bridge role name over IAM's 64 characters", { bridgeRoleName: "r".repeat(65) }, "CrossAccountBridge analytics-bridge: roleName must be an IAM role name"],
     ["an unknown accessMode", { accessMode: "both" }, 'config accessMode must be one of assumeRole, resourcePolicy, got "both"'],
     ["an unknown aggregateRecords", { aggregateRecords: "shard" }, 'aggregateRecords must be one of off, sourceShard, partitionKey, got "shard"'],
+    ["a stream key given as an alias", { streamKmsKeyArn: "alias/orders" }, 'config streamKmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got "alias/orders"'],
+    ["a stream key in another region", { streamKmsKeyArn: KEY.replace(CONSUMER, PRODUCER).replace(REGION, "us-east-1") }, "config streamKmsKeyArn is in 111111111111 us-east-1 but the stream in 111111111111 eu-west-1"],
     ["an alarm topic that is not an SNS ARN", { alarmTopicArn: "ops" }, 'config alarmTopicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>), got "ops"'],
     ["an alarm topic in another region", { alarmTopicArn: `arn:aws:sns:us-east-1:${PRODUCER}:ops` }, "config alarmTopicArn is in us-east-1 but the stack deploys to eu-west-1"],
   ];

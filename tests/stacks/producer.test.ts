@@ -317,3 +317,43 @@ describe("bridge role name (two producer stacks in one account)", function () {
     expect(run.one("aws:iam/role:Role", "bridge-forwarder-role").inputs.name).to.equal("event-pipeline-bridge");
   });
 });
+
+describe("customer-managed key on the event stream (streamKmsKeyArn)", function () {
+  this.timeout(120_000);
+  const KEY = `arn:aws:kms:${REGION}:${PRODUCER}:key/99999999-8888-7777-6666-555555555555`;
+  let run: ProgramRun;
+  before(async () => {
+    run = await runProducer({ streamKmsKeyArn: KEY });
+  });
+  const via = { StringEquals: { "kms:ViaService": `kinesis.${REGION}.amazonaws.com` } };
+  const keyGrants = (role: string) =>
+    roleStatements(run, role)
+      .filter((s) => String(s.Action).startsWith("kms:"))
+      .map((s) => [s.Action, s.Resource, s.Condition]);
+
+  it("encrypts the stream with it", () => {
+    expect(run.one("aws:kinesis/stream:Stream").inputs).to.include({ encryptionType: "KMS", kmsKeyId: KEY });
+  });
+
+  it("lets the API generate data keys with it (a PutRecord needs them), through Kinesis only", () => {
+    expect(keyGrants("commands-handler-role")).to.deep.equal([["kms:GenerateDataKey", KEY, via]]);
+  });
+
+  it("lets the projector and the bridge decrypt with it, through Kinesis only", () => {
+    expect(keyGrants("orders-projector-role")).to.deep.equal([["kms:Decrypt", KEY, via]]);
+    expect(keyGrants("bridge-forwarder-role")).to.deep.equal([["kms:Decrypt", KEY, via]]);
+  });
+
+  it("exports the roles a key policy that does not delegate to IAM must name", () => {
+    const arns = ["commands-handler-role", "orders-projector-role", "bridge-forwarder-role"].map((r) => run.one("aws:iam/role:Role", r).state.arn).sort();
+    expect([...run.outputs.streamKeyUserRoleArns].sort()).to.deep.equal(arns);
+  });
+
+  it("grants no key use with the default AWS-managed key", async () => {
+    const plainRun = await runProducer();
+    for (const role of ["commands-handler-role", "orders-projector-role", "bridge-forwarder-role"]) {
+      expect(roleStatements(plainRun, role).filter((s) => String(s.Action).startsWith("kms:Decrypt") || s.Sid === "EncryptEvents")).to.deep.equal([]);
+    }
+    expect(plainRun.outputs.streamKeyUserRoleArns).to.deep.equal([]);
+  });
+});
