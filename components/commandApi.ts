@@ -10,6 +10,7 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import { API_ROUTES, apiConfigFromEnv, createApi, DEFAULT_MAX_BODY_BYTES, HttpApiEvent, HttpApiResult } from "../handlers/api";
 import { MAX_BODY_BYTES_LIMIT } from "../handlers/api/validation";
+import { API_TIME, apiTimeBudget } from "../handlers/api/timeBudget";
 import { dynamoClient, kinesisClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
 import type { Validator } from "../handlers/shared/domain";
@@ -35,7 +36,7 @@ export interface CommandApiArgs {
   burstLimit?: number;
   /** Function memory, 128–10240 MB. Default 256 (FUNCTION_DEFAULTS): room for the SDK clients. */
   memorySize?: number;
-  /** Function timeout, 1–30 s (an HTTP API integration waits at most 30 s); the integration waits as long. Default 10: a request stays short, and SDK retries fit. */
+  /** Function timeout, 1–25 s: the integration waits the HTTP API's most, 30 s, which leaves 5 s for a cold start; the SDK's attempts and timeouts are budgeted inside it (handlers/api/timeBudget.ts), so a stuck call ends in the handler's 503 + Retry-After. Default 10: a request stays short, 3 attempts fit. */
   timeout?: number;
   /** Where alarms notify. Default none: the alarm still shows in the console. */
   alarmActions?: pulumi.Input<string>[];
@@ -46,8 +47,6 @@ export const COMMAND_API_DEFAULTS = { maxBodyBytes: DEFAULT_MAX_BODY_BYTES, rate
 
 /** API Gateway's default account quotas per region: a stage limit above them has no effect. */
 const THROTTLE_QUOTA = { rate: 10_000, burst: 5_000 } as const;
-/** The longest an HTTP API waits for its integration. */
-const MAX_INTEGRATION_SECONDS = 30;
 
 /** Every arg resolved and checked. */
 export interface ApiSettings {
@@ -73,7 +72,7 @@ export function resolveApiSettings(name: string, args: CommandApiArgs): ApiSetti
     args.validate === undefined || typeof args.validate === "function",
     `validate must be a function (type, data) => message | undefined, got ${typeof args.validate}`,
   );
-  return { ...own, sizing: resolveFunction(check, { memorySize: args.memorySize, timeout }, MAX_INTEGRATION_SECONDS) };
+  return { ...own, sizing: resolveFunction(check, { memorySize: args.memorySize, timeout }, API_TIME.maxFunctionTimeoutSeconds) };
 }
 
 /**
@@ -83,8 +82,8 @@ export function resolveApiSettings(name: string, args: CommandApiArgs): ApiSetti
  * |---|---|
  * | HTTP API + `$default` stage | auto-deploy, throttled (100 requests/s, burst 200), JSON access logs (30 d) |
  * | Routes | exactly the handler's routes, plus `$default` answered with a clear 404 |
- * | Integration | Lambda proxy, payload 2.0, waits as long as the function's timeout (10 s) |
- * | Function | nodejs22.x arm64, 256 MB, 10 s; bodies over 65536 bytes refused (413); JSON logs in its own log group (30 d) |
+ * | Integration | Lambda proxy, payload 2.0, waits 30 s (the HTTP API's most), at least 5 s longer than the function |
+ * | Function | nodejs22.x arm64, 256 MB, 10 s (SDK: up to 3 attempts of 1 s connect + 2.2 s request; 503 + Retry-After at 9.5 s); bodies over 65536 bytes refused (413); JSON logs in its own log group (30 d) |
  * | Function role | trusts Lambda only; may PutRecord on the stream (and GenerateDataKey via Kinesis on its customer-managed key) and GetItem on the table, nothing else |
  * | Permission | invoke only from this API's execution ARN |
  * | Alarm | function errors |
@@ -102,19 +101,24 @@ export class CommandApi extends pulumi.ComponentResource {
     super(COMPONENT_TYPES.CommandApi, name, {}, opts);
     const child = { parent: this };
     const validate = args.validate;
+    // Captured by the closure: the SDK's attempts and the handler's deadline fit the function's timeout.
+    const budget = apiTimeBudget(s.sizing.timeout);
 
     const { fn, role } = closureFunction<HttpApiEvent, HttpApiResult>(
       `${name}-handler`,
       {
         description: "Appends commands to the event stream and serves the read model",
-        // SDK-level retries absorb a brief throttle before the API answers 503.
-        callbackFactory: () =>
-          createApi({
-            kinesis: kinesisClient({ maxAttempts: 3 }),
-            dynamodb: dynamoClient({ maxAttempts: 3 }),
+        // SDK-level retries absorb a brief throttle before the API answers 503; all of it within the deadline.
+        callbackFactory: () => {
+          const sdk = { maxAttempts: budget.maxAttempts, connectionTimeoutMs: budget.connectionTimeoutMs, requestTimeoutMs: budget.requestTimeoutMs };
+          return createApi({
+            kinesis: kinesisClient(sdk),
+            dynamodb: dynamoClient(sdk),
             config: apiConfigFromEnv(process.env),
             validate,
-          }),
+            deadlineMs: budget.deadlineMs,
+          });
+        },
         sizing: s.sizing,
         environment: {
           [ENV.STREAM_NAME]: args.stream.name,
@@ -143,7 +147,8 @@ export class CommandApi extends pulumi.ComponentResource {
         integrationType: "AWS_PROXY",
         integrationUri: fn.arn,
         payloadFormatVersion: "2.0",
-        timeoutMilliseconds: s.sizing.timeout * 1000,
+        // The most an HTTP API waits: the function (timeout ≤ 25 s) always answers first, cold start included.
+        timeoutMilliseconds: API_TIME.integrationTimeoutMs,
       },
       child,
     );

@@ -22,6 +22,22 @@ export const DEFAULT_MAX_BODY_BYTES = 65536;
 
 // Kinesis throttling: the client should retry after a pause, so 503, not 500.
 const THROTTLE_NAMES = ["ProvisionedThroughputExceededException", "LimitExceededException", "ThrottlingException", "KMSThrottlingException"];
+// The SDK's per-attempt timeout, an abort, or the handler's own deadline: the service may yet have acted, so 503 with an honest message.
+const TIMEOUT_NAMES = ["TimeoutError", "AbortError", "RequestTimeout", "RequestTimeoutException", "DeadlineExceeded"];
+
+/** Resolves as `work`, or rejects with a DeadlineExceeded error after `ms` (the timer never outlives the request). */
+async function withinDeadline<T>(work: Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { name: "DeadlineExceeded" })), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Reads the API's configuration from the function's environment (fails the cold start when incomplete). */
 export function apiConfigFromEnv(env: NodeJS.ProcessEnv): ApiConfig {
@@ -47,12 +63,21 @@ export function createApi(deps: ApiDeps): (event: HttpApiEvent) => Promise<HttpA
   return async (event: HttpApiEvent): Promise<HttpApiResult> => {
     const requestId = event.requestContext?.requestId ?? "unknown";
     try {
-      if (event.routeKey === API_ROUTES[0]) return await postEvent(full, nextUlid, event);
-      if (event.routeKey === API_ROUTES[1]) return await getAggregate(full, event);
+      if (event.routeKey === API_ROUTES[0]) return await withinDeadline(postEvent(full, nextUlid, event), deps.deadlineMs);
+      if (event.routeKey === API_ROUTES[1]) return await withinDeadline(getAggregate(full, event), deps.deadlineMs);
       const method = event.requestContext?.http?.method ?? "?";
       return errorResponse(404, "RouteNotFound", `no route for ${method} ${event.rawPath}; routes are: ${API_ROUTES.join(", ")}`);
     } catch (err) {
       const e = err as { name?: string; message?: string; stack?: string };
+      if (e && typeof e.name === "string" && TIMEOUT_NAMES.includes(e.name)) {
+        log({ level: "warn", msg: "timed out", requestId, routeKey: event.routeKey, error: e.name });
+        return errorResponse(
+          503,
+          "Timeout",
+          "the event stream or read model did not answer in time; a write may have been accepted: retry after 1 second with the same Idempotency-Key (a retried event is applied once)",
+          { headers: { "retry-after": "1" }, requestId },
+        );
+      }
       if (e && typeof e.name === "string" && THROTTLE_NAMES.includes(e.name)) {
         log({ level: "warn", msg: "throttled", requestId, routeKey: event.routeKey, error: e.name });
         return errorResponse(

@@ -53,4 +53,6 @@ export interface ApiDeps {
   log?: (e: Record<string, unknown>) => void;
   /** Domain validation of a command's payload: a message rejects it with 400. */
   validate?: Validator;
+  /** Milliseconds after which a request still waiting on the stream or table is answered 503 + Retry-After (timeBudget.ts). Default none. */
+  deadlineMs?: number;
 }

@@ -114,7 +114,7 @@ const CASES: [string, () => unknown, string][] = [
   ["CommandApi", api({ maxBodyBytes: 921_601 }), "CommandApi commands: maxBodyBytes must be 1–921600, got 921601"],
   ["CommandApi", api({ rateLimit: 0 }), "CommandApi commands: rateLimit must be above 0 and at most 10000 requests/s, got 0"],
   ["CommandApi", api({ burstLimit: 5001 }), "CommandApi commands: burstLimit must be 1–5000, got 5001"],
-  ["CommandApi", api({ timeout: 31 }), "CommandApi commands: timeout must be 1–30 s, got 31"],
+  ["CommandApi", api({ timeout: 26 }), "CommandApi commands: timeout must be 1–25 s, got 26"],
   ["AnalyticsSink", sink({ retentionHours: 8761 }), "AnalyticsSink analytics: retentionHours must be 24–8760 h, got 8761"],
   ["AnalyticsSink", sink({ producerAccountId: "1234" }), 'AnalyticsSink analytics: producerAccountId must be a 12-digit account id, got "1234"'],
   [

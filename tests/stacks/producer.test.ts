@@ -180,6 +180,15 @@ describe("producer stack (mocks)", function () {
     expect(permission.sourceArn).to.equal(`${run.one("aws:apigatewayv2/api:Api").state.executionArn}/*/*`);
   });
 
+  it("lets the integration outwait the API function (init included), so the function's own 503 reaches the client", () => {
+    const fn = run.one("aws:lambda/function:Function", "commands-handler").inputs;
+    const integration = run.one("aws:apigatewayv2/integration:Integration").inputs;
+    expect(fn.timeout).to.equal(10);
+    // HTTP APIs wait 50–30,000 ms for an integration (CloudFormation AWS::ApiGatewayV2::Integration TimeoutInMillis).
+    expect(integration.timeoutMilliseconds).to.be.at.most(30_000);
+    expect(integration.timeoutMilliseconds - fn.timeout * 1000, "room for a cold start").to.be.at.least(5_000);
+  });
+
   it("alarms on iterator age, errors and on-failure depth for both stream functions, and on API errors", () => {
     const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
     const by = (n: string) => alarms.find((a) => a.name === n)!.inputs;

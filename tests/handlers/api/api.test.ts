@@ -393,6 +393,30 @@ describe("handlers/api", () => {
         });
       }
 
+      it("answers 503 + Retry-After at its deadline when the stream never answers, before the function's timeout", async () => {
+        const kinesis = kinesisClient();
+        // A stream that never answers: the request hangs until something gives up.
+        kinesis.middlewareStack.add(() => () => new Promise<never>(() => undefined), { step: "initialize", name: "hang", priority: "high" });
+        const h = await harness({ kinesis, deadlineMs: 50 });
+        const res = await h.api(postEventRequest("order-9", { body: ORDER, headers: { "idempotency-key": "k-1" } }));
+        const body = json(res);
+        expect(res.statusCode).to.equal(503);
+        expect(res.headers["retry-after"]).to.equal("1");
+        expect(body.error.code).to.equal("Timeout");
+        expect(body.error.message).to.include("retry after 1 second with the same Idempotency-Key");
+      });
+
+      for (const name of ["TimeoutError", "AbortError"]) {
+        it(`answers the SDK's ${name} (its own per-attempt timeout) with 503 + Retry-After`, async () => {
+          const kinesis = kinesisClient();
+          injectFaults(kinesis, () => Object.assign(new Error("socket timed out"), { name }));
+          const h = await harness({ kinesis });
+          const res = await h.api(postEventRequest("order-9", { body: ORDER }));
+          expect(res.statusCode).to.equal(503);
+          expect(json(res).error.code).to.equal("Timeout");
+        });
+      }
+
       it("answers any other failure with 500 and the request id, logging the error without leaking it", async () => {
         const kinesis = kinesisClient();
         injectFaults(kinesis, () => serviceError("AccessDeniedException: secret-arn-123"));
