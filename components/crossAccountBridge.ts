@@ -113,11 +113,14 @@ export function resolveBridgeSettings(name: string, args: CrossAccountBridgeArgs
   const check = new ArgCheck("CrossAccountBridge", name);
   check.that(typeof args.map === "function", `map must be a function (event) => record | record[] | undefined, got ${typeof args.map}`);
   // The role name's default depends on the stack, so it is not in the data above.
-  const own = withDefaults({ ...CROSS_ACCOUNT_BRIDGE_DEFAULTS, roleName: defaultBridgeRoleName(pulumi.getStack()) }, {
-    roleName: args.roleName,
-    aggregateRecords: args.aggregateRecords,
-    deletionProtection: args.deletionProtection,
-  });
+  const own = withDefaults(
+    { ...CROSS_ACCOUNT_BRIDGE_DEFAULTS, roleName: defaultBridgeRoleName(pulumi.getStack()) },
+    {
+      roleName: args.roleName,
+      aggregateRecords: args.aggregateRecords,
+      deletionProtection: args.deletionProtection,
+    },
+  );
   check.roleName("roleName", own.roleName);
   check.oneOf("aggregateRecords", own.aggregateRecords, AGGREGATE_MODES);
   const retentionHours = check.integer("sourceRetentionHours", args.sourceRetentionHours, RETENTION_HOURS.min, RETENTION_HOURS.max, " h");

@@ -19,13 +19,15 @@ export function consumerProblems(config: StackConfig, target: Target): string[] 
   const producer = plain(config.producerAccountId);
   if (producer === undefined) problems.push("config producerAccountId is required: the 12-digit id of the account whose bridge writes here");
   else if (!ACCOUNT_ID_PATTERN.test(producer)) problems.push(`config producerAccountId must be a 12-digit account id, got ${JSON.stringify(producer)}`);
-  else if (target.accountId === producer) problems.push(`config producerAccountId is this stack's own account ${producer}: the producer must be the other account`);
+  else if (target.accountId === producer)
+    problems.push(`config producerAccountId is this stack's own account ${producer}: the producer must be the other account`);
   const modeProblem = choiceProblem(config, "accessMode", ACCESS_MODES);
   if (modeProblem) problems.push(modeProblem);
   const mode = plain(config.accessMode) ?? CROSS_ACCOUNT_DEFAULTS.accessMode;
   const externalId = config.externalId;
   if (mode === "assumeRole") {
-    if (externalId === undefined) problems.push(
+    if (externalId === undefined)
+      problems.push(
         `Missing required configuration variable '${target.project}:externalId': required when accessMode is "assumeRole"; pulumi config set --secret externalId "$(openssl rand -hex 24)"`,
       );
     else if (externalId !== OPAQUE && !EXTERNAL_ID_PATTERN.test(externalId)) problems.push(`config externalId must be ${EXTERNAL_ID_RULE}`);

@@ -79,7 +79,8 @@ function agreementProblems(config: StackConfig, view: ConsumerView, target: Targ
   }
   const mode = plain(config.accessMode) ?? CROSS_ACCOUNT_DEFAULTS.accessMode;
   for (const key of ["analyticsStreamArn", "analyticsKeyArn"] as const) {
-    if (out[key] === undefined) problems.push(`${key} is missing from ${view.source}: set consumerStack to the deployed consumer, or ${key} in the producer's config`);
+    if (out[key] === undefined)
+      problems.push(`${key} is missing from ${view.source}: set consumerStack to the deployed consumer, or ${key} in the producer's config`);
   }
   const stream = arnOf(view, "analyticsStreamArn", "kinesis", STREAM_ARN, problems);
   const key = arnOf(view, "analyticsKeyArn", "kms", KEY_ARN, problems);
@@ -113,7 +114,9 @@ function agreementProblems(config: StackConfig, view: ConsumerView, target: Targ
   }
   const allowed = plain(out.producerAccountId);
   if (allowed && target.accountId && allowed !== target.accountId) {
-    problems.push(`${view.source} lets account ${allowed} write, but this stack deploys to ${target.accountId}: set the consumer's producerAccountId to ${target.accountId}`);
+    problems.push(
+      `${view.source} lets account ${allowed} write, but this stack deploys to ${target.accountId}: set the consumer's producerAccountId to ${target.accountId}`,
+    );
   }
   if (mode === "assumeRole") {
     const writer = arnOf(view, "writerRoleArn", "iam", ROLE_ARN, problems);
@@ -131,7 +134,8 @@ function agreementProblems(config: StackConfig, view: ConsumerView, target: Targ
 function streamKeyProblem(value: string | undefined, target: Target): string | undefined {
   if (value === undefined) return undefined;
   const arn = parseArn(value);
-  if (!arn || arn.service !== "kms" || !KEY_ARN.test(arn.resource)) return `config streamKmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got ${JSON.stringify(value)}`;
+  if (!arn || arn.service !== "kms" || !KEY_ARN.test(arn.resource))
+    return `config streamKmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got ${JSON.stringify(value)}`;
   if ((target.region && arn.region !== target.region) || (target.accountId && arn.account !== target.accountId)) {
     return `config streamKmsKeyArn is in ${arn.account} ${arn.region} but the stream in ${target.accountId} ${target.region}: Kinesis encrypts only with a key of its own region`;
   }
@@ -143,7 +147,11 @@ export function producerProblems(config: StackConfig, view: ConsumerView, target
   const problems: string[] = [];
   settingProblems(config, problems);
   const roleName = plain(config.bridgeRoleName) ?? defaultBridgeRoleName(target.stack);
-  const nameIssue = nameProblem(TYPES.role, roleName, plain(config.bridgeRoleName) ? "config bridgeRoleName" : `the default bridge role name of stack ${target.stack}`);
+  const nameIssue = nameProblem(
+    TYPES.role,
+    roleName,
+    plain(config.bridgeRoleName) ? "config bridgeRoleName" : `the default bridge role name of stack ${target.stack}`,
+  );
   if (nameIssue && !plain(config.bridgeRoleName)) problems.push(`${nameIssue}: set bridgeRoleName (and the same in the consumer stack)`);
   const topic = alarmTopicProblem(config, target);
   if (topic) problems.push(topic);

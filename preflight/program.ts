@@ -42,7 +42,12 @@ async function programTarget(): Promise<Target> {
 /** The consumer's outputs through the StackReference (secrets included, never printed), or the producer's explicit config. */
 async function consumerView(config: StackConfig, ref: pulumi.StackReference | undefined): Promise<ConsumerView> {
   if (!ref) {
-    const outputs: ConsumerView["outputs"] = { analyticsStreamArn: config.analyticsStreamArn, analyticsKeyArn: config.analyticsKeyArn, writerRoleArn: config.writerRoleArn, externalId: config.externalId };
+    const outputs: ConsumerView["outputs"] = {
+      analyticsStreamArn: config.analyticsStreamArn,
+      analyticsKeyArn: config.analyticsKeyArn,
+      writerRoleArn: config.writerRoleArn,
+      externalId: config.externalId,
+    };
     return { source: "the producer's config (consumerStack unset)", deployed: false, outputs };
   }
   const outputs: ConsumerView["outputs"] = {};

@@ -77,15 +77,20 @@ async function main() {
   if (!fs.existsSync(file)) bad(`no stack file ${file}`);
   const config = stackConfig(file, project);
   const role = config.role ?? o.stack;
-  if (role !== "producer" && role !== "consumer") bad(`the stack's role (config "role" or the stack name) must be producer or consumer, got ${JSON.stringify(role)}`);
+  if (role !== "producer" && role !== "consumer")
+    bad(`the stack's role (config "role" or the stack name) must be producer or consumer, got ${JSON.stringify(role)}`);
   const account = o.account ?? (JSON.parse(config["aws:allowedAccountIds"] ?? "[]") as string[])[0];
   const region = o.region ?? config["aws:region"];
-  if (!account || !/^\d{12}$/.test(account)) bad(`--account must be a 12-digit account id (or set aws:allowedAccountIds in ${file}), got ${JSON.stringify(account)}`);
+  if (!account || !/^\d{12}$/.test(account))
+    bad(`--account must be a 12-digit account id (or set aws:allowedAccountIds in ${file}), got ${JSON.stringify(account)}`);
   if (!region) bad(`--region is required (or set aws:region in ${file})`);
   const stackReferences: Record<string, Record<string, unknown>> = {};
   if (role === "producer" && config.consumerStack) {
     const outputs = o["consumer-outputs"];
-    if (!outputs) bad(`--consumer-outputs <file> is required: ${file} sets consumerStack; write it with pulumi stack output --json --show-secrets --stack ${config.consumerStack}`);
+    if (!outputs)
+      bad(
+        `--consumer-outputs <file> is required: ${file} sets consumerStack; write it with pulumi stack output --json --show-secrets --stack ${config.consumerStack}`,
+      );
     if (!fs.existsSync(outputs)) bad(`no consumer outputs file ${outputs}`);
     stackReferences[config.consumerStack] = JSON.parse(fs.readFileSync(outputs, "utf8"));
   }
@@ -97,7 +102,9 @@ async function main() {
       console.error(`preflight: ${names.length} name(s) over AWS's limits in stack ${o.stack}:\n${names.map((p) => `  - ${p}`).join("\n")}`);
       process.exit(1);
     }
-    console.log(`preflight: stack ${o.stack} (${role}, account ${account}, ${region}): no problem; ${run.resources.length} resources, every name within AWS's limits`);
+    console.log(
+      `preflight: stack ${o.stack} (${role}, account ${account}, ${region}): no problem; ${run.resources.length} resources, every name within AWS's limits`,
+    );
   } catch (err) {
     console.error((err as Error).message);
     process.exit(1);

@@ -69,7 +69,9 @@ export async function runtimeSmokeProblems(invoke: SmokeInvoke, targets: readonl
           (layout ? "; the Lambda runtime no longer provides a module the archive requires (see README, Lambda artifacts)" : ""),
       );
     } else if (!healthy(t.kind, answer.payload)) {
-      problems.push(`${t.functionName}: answered the harmless ${t.kind} event with ${JSON.stringify(answer.payload)}, expected ${t.kind === "stream" ? '{"batchItemFailures":[]}' : "a 404"}`);
+      problems.push(
+        `${t.functionName}: answered the harmless ${t.kind} event with ${JSON.stringify(answer.payload)}, expected ${t.kind === "stream" ? '{"batchItemFailures":[]}' : "a 404"}`,
+      );
     }
   }
   return problems;

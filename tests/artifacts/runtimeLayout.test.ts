@@ -22,7 +22,10 @@ function localInvoke(artifacts: Record<string, Artifact>, env: Record<string, Re
       return { payload: await loadHandler(artifacts[name], env[name])(payload) };
     } catch (err) {
       const e = err as Error & { code?: string };
-      return { functionError: "Unhandled", payload: { errorType: e.code === "MODULE_NOT_FOUND" ? "Runtime.ImportModuleError" : e.name, errorMessage: e.message } };
+      return {
+        functionError: "Unhandled",
+        payload: { errorType: e.code === "MODULE_NOT_FOUND" ? "Runtime.ImportModuleError" : e.name, errorMessage: e.message },
+      };
     }
   };
 }
@@ -69,7 +72,9 @@ describe("Lambda runtime layout (what the archives require of it)", function () 
     fs.writeFileSync(path.join(broken.dir, "__index.js"), code.replace(/client-dynamodb\/dist-cjs\/index\.js/g, "client-dynamodb/dist-cjs/moved.js"));
     const problems = await runtimeSmokeProblems(localInvoke({ ...artifacts, "orders-projector": broken }, env), targets);
     expect(problems).to.have.length(1);
-    expect(problems[0]).to.match(/^orders-projector: failed to load or run \(Runtime\.ImportModuleError: Cannot find module '@aws-sdk\/client-dynamodb\/dist-cjs\/moved\.js'/);
+    expect(problems[0]).to.match(
+      /^orders-projector: failed to load or run \(Runtime\.ImportModuleError: Cannot find module '@aws-sdk\/client-dynamodb\/dist-cjs\/moved\.js'/,
+    );
     expect(problems[0]).to.include("the Lambda runtime no longer provides a module the archive requires");
   });
 });

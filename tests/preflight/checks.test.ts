@@ -44,7 +44,9 @@ const producer = (config: StackConfig, view = deployed(), target = producerTarge
 describe("preflight: the producer stack", () => {
   it("finds nothing in a default producer beside a deployed consumer that agrees", () => {
     expect(producer({})).to.deep.equal([]);
-    expect(producer({ accessMode: "resourcePolicy" }, deployed({ accessMode: "resourcePolicy", writerRoleArn: undefined, externalId: undefined }))).to.deep.equal([]);
+    expect(
+      producer({ accessMode: "resourcePolicy" }, deployed({ accessMode: "resourcePolicy", writerRoleArn: undefined, externalId: undefined })),
+    ).to.deep.equal([]);
   });
 
   const CONFIG_CASES: [string, StackConfig, string][] = [
@@ -52,16 +54,40 @@ describe("preflight: the producer stack", () => {
     ["streamRetentionHours that is not a number", { streamRetentionHours: "a week" }, 'config streamRetentionHours must be a number, got "a week"'],
     ["PROVISIONED without shardCount", { streamMode: "PROVISIONED" }, "stream.shardCount is required when stream.mode is PROVISIONED"],
     ["an unknown streamMode", { streamMode: "FAST" }, 'stream.mode must be one of ON_DEMAND, PROVISIONED, got "FAST"'],
-    ["parallelizationFactor above Lambda's range", { parallelizationFactor: "11" }, "EventSourcedTable orders: mapping.parallelizationFactor must be 1–10, got 11"],
+    [
+      "parallelizationFactor above Lambda's range",
+      { parallelizationFactor: "11" },
+      "EventSourcedTable orders: mapping.parallelizationFactor must be 1–10, got 11",
+    ],
     ["maxBodyBytes of 0", { maxBodyBytes: "0" }, "config maxBodyBytes: CommandApi commands: maxBodyBytes must be 1–921600, got 0"],
     ["maxBodyBytes above a Kinesis record", { maxBodyBytes: "2000000" }, "CommandApi commands: maxBodyBytes must be 1–921600, got 2000000"],
-    ["a bridge role name over IAM's 64 characters", { bridgeRoleName: "r".repeat(65) }, "CrossAccountBridge analytics-bridge: roleName must be an IAM role name"],
+    [
+      "a bridge role name over IAM's 64 characters",
+      { bridgeRoleName: "r".repeat(65) },
+      "CrossAccountBridge analytics-bridge: roleName must be an IAM role name",
+    ],
     ["an unknown accessMode", { accessMode: "both" }, 'config accessMode must be one of assumeRole, resourcePolicy, got "both"'],
     ["an unknown aggregateRecords", { aggregateRecords: "shard" }, 'aggregateRecords must be one of off, sourceShard, partitionKey, got "shard"'],
-    ["a stream key given as an alias", { streamKmsKeyArn: "alias/orders" }, 'config streamKmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got "alias/orders"'],
-    ["a stream key in another region", { streamKmsKeyArn: KEY.replace(CONSUMER, PRODUCER).replace(REGION, "us-east-1") }, "config streamKmsKeyArn is in 111111111111 us-east-1 but the stream in 111111111111 eu-west-1"],
-    ["an alarm topic that is not an SNS ARN", { alarmTopicArn: "ops" }, 'config alarmTopicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>), got "ops"'],
-    ["an alarm topic in another region", { alarmTopicArn: `arn:aws:sns:us-east-1:${PRODUCER}:ops` }, "config alarmTopicArn is in us-east-1 but the stack deploys to eu-west-1"],
+    [
+      "a stream key given as an alias",
+      { streamKmsKeyArn: "alias/orders" },
+      'config streamKmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got "alias/orders"',
+    ],
+    [
+      "a stream key in another region",
+      { streamKmsKeyArn: KEY.replace(CONSUMER, PRODUCER).replace(REGION, "us-east-1") },
+      "config streamKmsKeyArn is in 111111111111 us-east-1 but the stream in 111111111111 eu-west-1",
+    ],
+    [
+      "an alarm topic that is not an SNS ARN",
+      { alarmTopicArn: "ops" },
+      'config alarmTopicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>), got "ops"',
+    ],
+    [
+      "an alarm topic in another region",
+      { alarmTopicArn: `arn:aws:sns:us-east-1:${PRODUCER}:ops` },
+      "config alarmTopicArn is in us-east-1 but the stack deploys to eu-west-1",
+    ],
   ];
   // A consumer that exports no accessMode or bridge role ARN, so a bad value is not reported a second time as a disagreement.
   const neutral = deployed({ accessMode: undefined, bridgeRoleArn: undefined });
@@ -87,7 +113,9 @@ describe("preflight: the producer stack", () => {
     const stack = "producer-for-the-eu-central-region-of-the-orders-service";
     const problems = producer({}, deployed({ bridgeRoleArn: undefined }), { ...producerTarget, stack });
     expect(problems).to.have.length(1);
-    expect(problems[0]).to.match(/^the default bridge role name of stack producer-for-.*: aws:iam\/role:Role name "event-pipeline-bridge-producer-for-.*" is 78 characters; AWS allows at most 64: set bridgeRoleName/);
+    expect(problems[0]).to.match(
+      /^the default bridge role name of stack producer-for-.*: aws:iam\/role:Role name "event-pipeline-bridge-producer-for-.*" is 78 characters; AWS allows at most 64: set bridgeRoleName/,
+    );
   });
 
   const CONSUMER_CASES: [string, ConsumerView, string][] = [
@@ -96,22 +124,70 @@ describe("preflight: the producer stack", () => {
       { source: "consumer stack acme/event-sourced-pipeline/consumer", deployed: true, outputs: {} },
       "consumer stack acme/event-sourced-pipeline/consumer has no outputs: deploy the consumer stack (pulumi up --stack consumer) before previewing or deploying the producer",
     ],
-    ["another accessMode in the consumer", deployed({ accessMode: "resourcePolicy" }), 'accessMode is "assumeRole" here but "resourcePolicy" in consumer stack'],
+    [
+      "another accessMode in the consumer",
+      deployed({ accessMode: "resourcePolicy" }),
+      'accessMode is "assumeRole" here but "resourcePolicy" in consumer stack',
+    ],
     [
       "a consumer that trusts another bridge role",
       deployed({ bridgeRoleArn: `arn:aws:iam::${PRODUCER}:role/orders-bridge` }),
       `this stack's bridge role is ${BRIDGE} but consumer stack acme/event-sourced-pipeline/consumer lets arn:aws:iam::${PRODUCER}:role/orders-bridge write`,
     ],
-    ["a consumer that lets another account write", deployed({ producerAccountId: "333333333333" }), "lets account 333333333333 write, but this stack deploys to 111111111111"],
-    ["a stream ARN that is not one", deployed({ analyticsStreamArn: "analytics-stream" }), 'analyticsStreamArn from consumer stack acme/event-sourced-pipeline/consumer must be a kinesis stream ARN, got "analytics-stream"'],
-    ["a key ARN given as an alias", deployed({ analyticsKeyArn: `arn:aws:kms:${REGION}:${CONSUMER}:alias/analytics` }), "analyticsKeyArn from consumer stack acme/event-sourced-pipeline/consumer must be a kms key ARN"],
-    ["a key in another region than the stream", deployed({ analyticsKeyArn: KEY.replace(REGION, "us-east-1") }), "analyticsKeyArn (account 222222222222, us-east-1) must be in the analytics stream's account and region (222222222222, eu-west-1)"],
-    ["a stream ARN of another region than the consumer's", deployed({ region: "us-east-1" }), "analyticsStreamArn is in eu-west-1 but consumer stack acme/event-sourced-pipeline/consumer deploys to us-east-1"],
-    ["an analytics stream in the producer's own account", deployed({ analyticsStreamArn: STREAM.replace(CONSUMER, PRODUCER), analyticsKeyArn: KEY.replace(CONSUMER, PRODUCER), writerRoleArn: WRITER.replace(CONSUMER, PRODUCER) }), "analyticsStreamArn is in this stack's own account 111111111111"],
-    ["no writer role in assumeRole mode", deployed({ writerRoleArn: undefined }), 'writerRoleArn is missing from consumer stack acme/event-sourced-pipeline/consumer, and accessMode "assumeRole" needs it'],
-    ["a writer role in another account", deployed({ writerRoleArn: WRITER.replace(CONSUMER, "333333333333") }), "writerRoleArn is in account 333333333333 but the analytics stream in 222222222222"],
-    ["no ExternalId in assumeRole mode", deployed({ externalId: undefined }), 'externalId is missing from consumer stack acme/event-sourced-pipeline/consumer, and accessMode "assumeRole" needs it'],
-    ["an ExternalId STS would refuse", deployed({ externalId: "x" }), "externalId from consumer stack acme/event-sourced-pipeline/consumer must be 2-1224 characters"],
+    [
+      "a consumer that lets another account write",
+      deployed({ producerAccountId: "333333333333" }),
+      "lets account 333333333333 write, but this stack deploys to 111111111111",
+    ],
+    [
+      "a stream ARN that is not one",
+      deployed({ analyticsStreamArn: "analytics-stream" }),
+      'analyticsStreamArn from consumer stack acme/event-sourced-pipeline/consumer must be a kinesis stream ARN, got "analytics-stream"',
+    ],
+    [
+      "a key ARN given as an alias",
+      deployed({ analyticsKeyArn: `arn:aws:kms:${REGION}:${CONSUMER}:alias/analytics` }),
+      "analyticsKeyArn from consumer stack acme/event-sourced-pipeline/consumer must be a kms key ARN",
+    ],
+    [
+      "a key in another region than the stream",
+      deployed({ analyticsKeyArn: KEY.replace(REGION, "us-east-1") }),
+      "analyticsKeyArn (account 222222222222, us-east-1) must be in the analytics stream's account and region (222222222222, eu-west-1)",
+    ],
+    [
+      "a stream ARN of another region than the consumer's",
+      deployed({ region: "us-east-1" }),
+      "analyticsStreamArn is in eu-west-1 but consumer stack acme/event-sourced-pipeline/consumer deploys to us-east-1",
+    ],
+    [
+      "an analytics stream in the producer's own account",
+      deployed({
+        analyticsStreamArn: STREAM.replace(CONSUMER, PRODUCER),
+        analyticsKeyArn: KEY.replace(CONSUMER, PRODUCER),
+        writerRoleArn: WRITER.replace(CONSUMER, PRODUCER),
+      }),
+      "analyticsStreamArn is in this stack's own account 111111111111",
+    ],
+    [
+      "no writer role in assumeRole mode",
+      deployed({ writerRoleArn: undefined }),
+      'writerRoleArn is missing from consumer stack acme/event-sourced-pipeline/consumer, and accessMode "assumeRole" needs it',
+    ],
+    [
+      "a writer role in another account",
+      deployed({ writerRoleArn: WRITER.replace(CONSUMER, "333333333333") }),
+      "writerRoleArn is in account 333333333333 but the analytics stream in 222222222222",
+    ],
+    [
+      "no ExternalId in assumeRole mode",
+      deployed({ externalId: undefined }),
+      'externalId is missing from consumer stack acme/event-sourced-pipeline/consumer, and accessMode "assumeRole" needs it',
+    ],
+    [
+      "an ExternalId STS would refuse",
+      deployed({ externalId: "x" }),
+      "externalId from consumer stack acme/event-sourced-pipeline/consumer must be 2-1224 characters",
+    ],
   ];
   for (const [what, view, message] of CONSUMER_CASES) {
     it(`refuses ${what}`, () => {
@@ -122,7 +198,11 @@ describe("preflight: the producer stack", () => {
   }
 
   it("checks explicit config (stacks in different backends) the same way, without the outputs only a deployed consumer has", () => {
-    const view: ConsumerView = { source: "the producer's config (consumerStack unset)", deployed: false, outputs: { analyticsStreamArn: STREAM, analyticsKeyArn: KEY, writerRoleArn: WRITER, externalId: OPAQUE } };
+    const view: ConsumerView = {
+      source: "the producer's config (consumerStack unset)",
+      deployed: false,
+      outputs: { analyticsStreamArn: STREAM, analyticsKeyArn: KEY, writerRoleArn: WRITER, externalId: OPAQUE },
+    };
     expect(producer({}, view)).to.deep.equal([]);
     expect(producer({}, { ...view, outputs: {} })).to.deep.equal([
       "analyticsStreamArn is missing from the producer's config (consumerStack unset): set consumerStack to the deployed consumer, or analyticsStreamArn in the producer's config",
@@ -150,10 +230,26 @@ describe("preflight: the consumer stack", () => {
     ["no externalId in assumeRole mode", { externalId: undefined }, "Missing required configuration variable 'event-sourced-pipeline:externalId'"],
     ["an externalId STS would refuse", { externalId: "x" }, "config externalId must be 2-1224 characters"],
     ["an unknown accessMode", { accessMode: "both" }, 'config accessMode must be one of assumeRole, resourcePolicy, got "both"'],
-    ["retentionHours above Kinesis's range", { retentionHours: "9000" }, "config retentionHours: AnalyticsSink analytics: retentionHours must be 24–8760 h, got 9000"],
-    ["landingExpirationDays before the IA transition", { landingExpirationDays: "20" }, "AnalyticsSink analytics: landing.expirationDays must be 31–36500 days (after transitionToInfrequentAccessDays), got 20"],
-    ["a bridge role name IAM refuses", { bridgeRoleName: "no spaces" }, 'AnalyticsSink analytics: bridgeRoleName must be an IAM role name (1–64 characters of letters, digits and +=,.@_-), got "no spaces"'],
-    ["a producer stack whose default role name is over 64 characters", { producerStack: "p".repeat(50) }, "is 72 characters; AWS allows at most 64: set bridgeRoleName in both stacks"],
+    [
+      "retentionHours above Kinesis's range",
+      { retentionHours: "9000" },
+      "config retentionHours: AnalyticsSink analytics: retentionHours must be 24–8760 h, got 9000",
+    ],
+    [
+      "landingExpirationDays before the IA transition",
+      { landingExpirationDays: "20" },
+      "AnalyticsSink analytics: landing.expirationDays must be 31–36500 days (after transitionToInfrequentAccessDays), got 20",
+    ],
+    [
+      "a bridge role name IAM refuses",
+      { bridgeRoleName: "no spaces" },
+      'AnalyticsSink analytics: bridgeRoleName must be an IAM role name (1–64 characters of letters, digits and +=,.@_-), got "no spaces"',
+    ],
+    [
+      "a producer stack whose default role name is over 64 characters",
+      { producerStack: "p".repeat(50) },
+      "is 72 characters; AWS allows at most 64: set bridgeRoleName in both stacks",
+    ],
   ];
   for (const [what, config, message] of CASES) {
     it(`refuses ${what}`, () => {

@@ -61,7 +61,9 @@ describe("npm run preflight", function () {
 
   it("passes a good consumer file, secrets known only to be set, and checks its generated names", () => {
     const r = preflight("--stack", "consumer", "--file", consumerFile);
-    expect(r.out).to.match(/preflight: stack consumer \(consumer, account 222222222222, eu-west-1\): no problem; \d+ resources, every name within AWS's limits/);
+    expect(r.out).to.match(
+      /preflight: stack consumer \(consumer, account 222222222222, eu-west-1\): no problem; \d+ resources, every name within AWS's limits/,
+    );
     expect(r.status).to.equal(0);
   });
 

@@ -96,7 +96,11 @@ describe("preflight in the program (mocks)", function () {
         config: { ...consumerConfig, accessMode: mode },
         handler: mockResources({ account: CONSUMER, region: REGION }),
       });
-      expect(consumer.outputs).to.include({ bridgeRoleArn: `arn:aws:iam::${PRODUCER}:role/event-pipeline-bridge`, producerAccountId: PRODUCER, region: REGION });
+      expect(consumer.outputs).to.include({
+        bridgeRoleArn: `arn:aws:iam::${PRODUCER}:role/event-pipeline-bridge`,
+        producerAccountId: PRODUCER,
+        region: REGION,
+      });
       expect(nameProblems(consumer.resources), mode).to.deep.equal([]);
       const producer = await runProducer({ accessMode: mode }, { [CONSUMER_STACK]: consumer.outputs });
       expect(producer.outputs.bridgeRoleArn).to.equal(consumer.outputs.bridgeRoleArn);

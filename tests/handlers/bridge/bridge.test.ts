@@ -406,7 +406,13 @@ describe("bridge", () => {
     expect(await kinesis.config.region()).to.equal(region);
     // The consumer account's credentials, as resourcePolicy mode would get through the stream's policy.
     kinesis.config.credentials = async () => accountCredentials(CONSUMER_ACCOUNT);
-    const bridge = createBridge({ kinesis, dynamodb: testDynamo(), map: orderMap, config: { ...s.config, targetStreamArn: targetArn }, clock: recordingClock() });
+    const bridge = createBridge({
+      kinesis,
+      dynamodb: testDynamo(),
+      map: orderMap,
+      config: { ...s.config, targetStreamArn: targetArn },
+      clock: recordingClock(),
+    });
     expect(await bridge({ Records: records })).to.deep.equal({ batchItemFailures: [] });
     const out = await landed(targetStream, emulatorKinesis({ account: CONSUMER_ACCOUNT, region }));
     expect(idsOf(out)).to.deep.equal(events.map((e) => e.eventId).sort());
