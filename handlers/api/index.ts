@@ -25,6 +25,21 @@ const THROTTLE_NAMES = ["ProvisionedThroughputExceededException", "LimitExceeded
 // The SDK's per-attempt timeout, an abort, or the handler's own deadline: the service may yet have acted, so 503 with an honest message.
 const TIMEOUT_NAMES = ["TimeoutError", "AbortError", "RequestTimeout", "RequestTimeoutException", "DeadlineExceeded"];
 
+/** The two answers that ask the client to retry after a second. */
+const RETRY_LATER = {
+  throttled: {
+    code: "Throttled",
+    log: "throttled",
+    message: "the event stream is busy right now; nothing was written, retry after 1 second (with the same Idempotency-Key)",
+  },
+  timeout: {
+    code: "Timeout",
+    log: "timed out",
+    message:
+      "the event stream or read model did not answer in time; a write may have been accepted: retry after 1 second with the same Idempotency-Key (a retried event is applied once)",
+  },
+};
+
 /** Resolves as `work`, or rejects with a DeadlineExceeded error after `ms` (the timer never outlives the request). */
 async function withinDeadline<T>(work: Promise<T>, ms: number | undefined): Promise<T> {
   if (ms === undefined) return work;
@@ -69,26 +84,15 @@ export function createApi(deps: ApiDeps): (event: HttpApiEvent) => Promise<HttpA
       return errorResponse(404, "RouteNotFound", `no route for ${method} ${event.rawPath}; routes are: ${API_ROUTES.join(", ")}`);
     } catch (err) {
       const e = err as { name?: string; message?: string; stack?: string };
-      if (e && typeof e.name === "string" && TIMEOUT_NAMES.includes(e.name)) {
-        log({ level: "warn", msg: "timed out", requestId, routeKey: event.routeKey, error: e.name });
-        return errorResponse(
-          503,
-          "Timeout",
-          "the event stream or read model did not answer in time; a write may have been accepted: retry after 1 second with the same Idempotency-Key (a retried event is applied once)",
-          { headers: { "retry-after": "1" }, requestId },
-        );
-      }
-      if (e && typeof e.name === "string" && THROTTLE_NAMES.includes(e.name)) {
-        log({ level: "warn", msg: "throttled", requestId, routeKey: event.routeKey, error: e.name });
-        return errorResponse(
-          503,
-          "Throttled",
-          "the event stream is busy right now; nothing was written, retry after 1 second (with the same Idempotency-Key)",
-          {
-            headers: { "retry-after": "1" },
-            requestId,
-          },
-        );
+      // Both 503s tell the client to come back in a second; the message says whether anything may have been written.
+      const retryLater = TIMEOUT_NAMES.includes(String(e?.name))
+        ? RETRY_LATER.timeout
+        : THROTTLE_NAMES.includes(String(e?.name))
+          ? RETRY_LATER.throttled
+          : undefined;
+      if (retryLater) {
+        log({ level: "warn", msg: retryLater.log, requestId, routeKey: event.routeKey, error: e.name });
+        return errorResponse(503, retryLater.code, retryLater.message, { headers: { "retry-after": "1" }, requestId });
       }
       log({ level: "error", msg: "request failed", requestId, routeKey: event.routeKey, error: e?.name, message: e?.message, stack: e?.stack });
       return errorResponse(500, "InternalError", `internal error; quote request id ${requestId} when reporting it`, { requestId });
