@@ -9,6 +9,8 @@ import { bridgeConfigFromEnv, bridgeKinesisClient, createBridge } from "../handl
 import { dynamoClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
 import { Mapper } from "../handlers/shared/domain";
+import { defaultMetricsSink } from "../handlers/observability/emf";
+import { BRIDGE_METRICS, metricsRecorder } from "../handlers/observability/metrics";
 import { ACCESS_MODES, AccessMode, AGGREGATE_MODES, AggregateMode } from "../handlers/bridge/contract";
 import { CROSS_ACCOUNT_DEFAULTS } from "./parts/crossAccount";
 import { Statement } from "./parts/iam";
@@ -192,14 +194,17 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
       `${name}-forwarder`,
       {
         description: "Maps events to the analytics contract and writes them to the consumer account",
-        // Once per container: the target client caches and refreshes assumed-role credentials.
-        callbackFactory: () =>
-          createBridge({
-            kinesis: bridgeKinesisClient(process.env),
+        // Once per container: the target client caches and refreshes assumed-role credentials, and counts its STS calls into the bridge's metrics.
+        callbackFactory: () => {
+          const metrics = metricsRecorder(BRIDGE_METRICS, defaultMetricsSink(process.env));
+          return createBridge({
+            kinesis: bridgeKinesisClient(process.env, undefined, metrics),
             dynamodb: dynamoClient(),
             map,
             config: bridgeConfigFromEnv(process.env),
-          }),
+            metrics,
+          });
+        },
         roleName: s.roleName,
         sizing: s.sizing,
         environment: {

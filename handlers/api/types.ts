@@ -31,6 +31,7 @@ export interface HttpApiResult {
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Validator } from "../shared/domain";
+import type { MetricsRecorder } from "../observability/metrics";
 
 /** Where the command API writes and reads. */
 export interface ApiConfig {
@@ -53,4 +54,6 @@ export interface ApiDeps {
   log?: (e: Record<string, unknown>) => void;
   /** Domain validation of a command's payload: a message rejects it with 400. */
   validate?: Validator;
+  /** API_METRICS, published once per request; default EMF on stdout in Lambda (defaultMetricsSink). */
+  metrics?: MetricsRecorder;
 }
