@@ -7,13 +7,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import * as awsx from "@pulumi/awsx";
 import { API_ROUTES, apiConfigFromEnv, createApi, DEFAULT_MAX_BODY_BYTES, HttpApiEvent, HttpApiResult } from "../handlers/api";
 import { MAX_BODY_BYTES_LIMIT } from "../handlers/api/validation";
 import { dynamoClient, kinesisClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
 import type { Validator } from "../handlers/shared/domain";
+import { METRIC } from "../handlers/observability/metrics";
+import { AlarmSpec, createAlarms, functionMetric, lambdaMetric } from "./parts/alarms";
 import { closureFunction } from "./parts/closureFunction";
+import type { Monitoring } from "./parts/dashboard";
 import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
 import { ArgCheck, withDefaults } from "./parts/validation";
@@ -86,13 +88,16 @@ function resolveApiSettings(name: string, args: CommandApiArgs): ApiSettings {
  * | Function | nodejs22.x arm64, 256 MB, 10 s; bodies over 65536 bytes refused (413); JSON logs in its own log group (30 d) |
  * | Function role | trusts Lambda only; may PutRecord on the stream and GetItem on the table, nothing else |
  * | Permission | invoke only from this API's execution ARN |
- * | Alarm | function errors |
+ * | Alarms | 5xx answers (the gateway's count: the handler's 500s, timeouts, throttling), function crashes |
  */
 export class CommandApi extends pulumi.ComponentResource {
   public readonly api: aws.apigatewayv2.Api;
   public readonly fn: aws.lambda.Function;
   public readonly url: pulumi.Output<string>;
   public readonly routes: aws.apigatewayv2.Route[];
+  public readonly alarms: aws.cloudwatch.MetricAlarm[];
+  /** What the stack's dashboard shows of it (OperationsDashboard). */
+  public readonly monitoring: Monitoring;
 
   constructor(name: string, args: CommandApiArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything: a bad maxBodyBytes would otherwise pass the deploy and fail every cold start.
@@ -183,20 +188,53 @@ export class CommandApi extends pulumi.ComponentResource {
       },
       child,
     );
-    awsx.classic.lambda.metrics.errors({ function: fn, statistic: "Sum", period: 60 }).createAlarm(
-      `${name}-errors`,
-      {
-        threshold: 1,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        evaluationPeriods: 1,
-        alarmDescription: "The command API function threw (clients saw 5xx).",
-        treatMissingData: "notBreaching",
-        alarmActions: args.alarmActions ?? [],
-      },
-      child,
-    );
+    const watched = createAlarms(apiAlarmSpecs(name, this.api, stage, fn), args.alarmActions, child);
+    this.alarms = watched.map((w) => w.alarm);
+    this.monitoring = {
+      title: `${name} API`,
+      throughput: [
+        functionMetric(fn, METRIC.eventsAccepted, "Sum", "events accepted (202)"),
+        functionMetric(fn, METRIC.requests2xx, "Sum", "2xx"),
+        functionMetric(fn, METRIC.requests4xx, "Sum", "4xx"),
+        functionMetric(fn, METRIC.requests5xx, "Sum", "5xx from the handler"),
+        functionMetric(fn, METRIC.throttles, "Sum", "503 throttled"),
+      ],
+      alarms: watched,
+    };
 
     this.url = pulumi.interpolate`${this.api.apiEndpoint}/`;
     this.registerOutputs({ url: this.url, stageName: stage.name });
   }
+}
+
+/**
+ * The API's alarms. The handler answers its failures with 500 (and 503 when throttled) instead of
+ * throwing, so Lambda's Errors counts only crashes and timeouts; what clients see is the gateway's
+ * `5xx` (an HTTP API's metric, by ApiId and Stage), which counts those and the handler's answers alike.
+ */
+export function apiAlarmSpecs(name: string, api: aws.apigatewayv2.Api, stage: aws.apigatewayv2.Stage, fn: aws.lambda.Function): AlarmSpec[] {
+  const once = { comparisonOperator: "GreaterThanOrEqualToThreshold" as const, threshold: 1, evaluationPeriods: 1 };
+  return [
+    {
+      ...lambdaMetric(fn, "Errors", "Sum", "invocation errors"),
+      ...once,
+      name: `${name}-errors`,
+      concern: "errors",
+      description:
+        "The command API function crashed or timed out (the gateway answered 5xx for it): read the function's log group around the time; the 5xx alarm counts every failed answer.",
+    },
+    {
+      namespace: "AWS/ApiGateway",
+      metricName: "5xx",
+      dimensions: { ApiId: api.id, Stage: stage.name },
+      statistic: "Sum",
+      period: 60,
+      label: "5xx answers",
+      ...once,
+      name: `${name}-5xx`,
+      concern: "errors",
+      description:
+        "Clients got 5xx answers. Throttles (Throttles metric, 503 + Retry-After) mean the stream needs capacity; otherwise search the function's log for 'request failed' (each line carries the request id clients quote).",
+    },
+  ];
 }

@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AnalyticsSink } from "../components/analyticsSink";
+import { OperationsDashboard } from "../components/operationsDashboard";
 import { ConsumerConfig } from "./config";
 
 /** Builds the consumer stack and returns the outputs the producer stack reads. */
@@ -17,7 +18,9 @@ export function consumerStack(config: ConsumerConfig) {
     landing: { expirationDays: config.landingExpirationDays },
     alarmActions: config.alarmTopicArn ? [config.alarmTopicArn] : [],
   });
+  const dashboard = new OperationsDashboard("operations", { parts: [sink.monitoring] });
   return {
+    dashboardUrl: dashboard.url,
     analyticsStreamArn: sink.streamArn,
     analyticsStreamName: sink.streamName,
     analyticsKeyArn: sink.keyArn,

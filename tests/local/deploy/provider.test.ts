@@ -209,9 +209,10 @@ describe("local provider: both stacks run into the emulators", function () {
     expect(producer.notEmulated).to.deep.equal({
       "aws:cloudwatch/logGroup:LogGroup": count(producer, "aws:cloudwatch/logGroup:LogGroup"),
       "aws:cloudwatch/metricAlarm:MetricAlarm": count(producer, "aws:cloudwatch/metricAlarm:MetricAlarm"),
+      "aws:cloudwatch/dashboard:Dashboard": 1,
     });
     expect(producer.notEmulated["aws:cloudwatch/logGroup:LogGroup"]).to.equal(4);
-    expect(producer.notEmulated["aws:cloudwatch/metricAlarm:MetricAlarm"]).to.equal(7);
+    expect(producer.notEmulated["aws:cloudwatch/metricAlarm:MetricAlarm"]).to.equal(12);
     expect(consumer.notEmulated).to.include({
       "aws:cloudwatch/logGroup:LogGroup": 1,
       "aws:cloudwatch/metricAlarm:MetricAlarm": 4,
