@@ -109,7 +109,11 @@ export interface StreamConsumerAlarmArgs {
   redrive: pulumi.Input<string>;
 }
 
-const minutes = (ms: number) => `${Math.round(ms / 6000) / 10} min`;
+/** A duration for people: seconds, minutes or hours. */
+export function duration(ms: number): string {
+  const s = ms / 1000;
+  return s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
+}
 
 /** Iterator age against the record age, crashes, batch failures reported, parked events, batches given up. */
 export function streamConsumerAlarmSpecs(name: string, args: StreamConsumerAlarmArgs): AlarmSpec[] {
@@ -125,7 +129,7 @@ export function streamConsumerAlarmSpecs(name: string, args: StreamConsumerAlarm
       threshold: ageMs,
       evaluationPeriods: iteratorAgeEvaluationPeriods(args.recordAgeLimitSeconds),
       description:
-        `Records wait over ${minutes(ageMs)}; at ${minutes(limitMs)} (the mapping's maximum record age) Lambda gives them up and only a pointer ` +
+        `Records wait over ${duration(ageMs)}; at ${duration(limitMs)} (the mapping's maximum record age) Lambda gives them up and only a pointer ` +
         "reaches the on-failure queue. Look at BatchFailures and Errors first (a failing batch blocks its shard); if none, the function is too slow: raise parallelizationFactor or memory.",
     },
     {
