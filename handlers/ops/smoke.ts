@@ -48,12 +48,12 @@ export function smokeId(now = Date.now()): string {
 }
 
 /** Invokes `functionName` synchronously with `event`; a function error throws with its type and message. */
-export async function invokeJson(lambda: LambdaClient, functionName: string, event: unknown): Promise<any> {
+export async function invokeJson<T>(lambda: LambdaClient, functionName: string, event: unknown): Promise<T | undefined> {
   const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(event), "utf8") }));
   const text = out.Payload ? Buffer.from(out.Payload).toString("utf8") : "null";
   const payload = JSON.parse(text || "null");
   if (out.FunctionError) throw new Error(`${functionName} failed (${out.FunctionError}): ${payload?.errorType ?? "Error"}: ${payload?.errorMessage ?? text}`);
-  return payload;
+  return payload as T | undefined;
 }
 
 /** `GET /aggregates/{id}` as API Gateway (payload 2.0) delivers it. */
@@ -112,24 +112,27 @@ export interface ProducerOutputs {
   eventStreamArn: string;
 }
 
+/** What a stream function answers. */
+type BatchAnswer = { batchItemFailures?: unknown[] };
+
 /** The harmless invoke of each of the producer's functions. */
 export async function invokeFunctions(lambda: LambdaClient, outputs: ProducerOutputs, id: string): Promise<SmokeStep[]> {
   return [
     await step(`invoke ${outputs.apiFunctionName} (API)`, async () => {
-      const res = await invokeJson(lambda, outputs.apiFunctionName, getAggregateEvent(id));
+      const res = await invokeJson<{ statusCode?: number; body?: string }>(lambda, outputs.apiFunctionName, getAggregateEvent(id));
       const code = JSON.parse(res?.body ?? "{}")?.error?.code;
       if (res?.statusCode !== 404 || code !== "NotFound")
         throw new Error(`GET /aggregates/${id} answered ${res?.statusCode} ${res?.body}; expected 404 NotFound`);
       return "GET of an absent aggregate answered 404 NotFound (handler loaded, read model read)";
     }),
     await step(`invoke ${outputs.projectorFunctionName} (projector)`, async () => {
-      const res = await invokeJson(lambda, outputs.projectorFunctionName, skippedRecordEvent(id, outputs.eventStreamArn));
+      const res = await invokeJson<BatchAnswer>(lambda, outputs.projectorFunctionName, skippedRecordEvent(id, outputs.eventStreamArn));
       if (!Array.isArray(res?.batchItemFailures) || res.batchItemFailures.length)
         throw new Error(`answered ${JSON.stringify(res)}; expected no batch item failures`);
       return "a record at sequence 0 was read against the read model and skipped; nothing written";
     }),
     await step(`invoke ${outputs.bridgeFunctionName} (bridge)`, async () => {
-      const res = await invokeJson(lambda, outputs.bridgeFunctionName, { Records: [] });
+      const res = await invokeJson<BatchAnswer>(lambda, outputs.bridgeFunctionName, { Records: [] });
       if (!Array.isArray(res?.batchItemFailures) || res.batchItemFailures.length)
         throw new Error(`answered ${JSON.stringify(res)}; expected no batch item failures`);
       return "credentials for the analytics stream resolved (AssumeRole in assumeRole mode); nothing written";
@@ -185,7 +188,7 @@ export async function followCanary(o: CanaryOptions): Promise<SmokeStep[]> {
     await step("canary: visible in the read model", async () => {
       const view = await until("the read model", deadline, async () => {
         const res = await fetch(`${base}${accepted!.poll.replace(/^\//, "")}`, { headers: o.headers });
-        const body: any = res.status === 200 ? await res.json() : undefined;
+        const body = res.status === 200 ? ((await res.json()) as { visible?: boolean; version?: number; position?: string }) : undefined;
         return body?.visible ? body : undefined;
       });
       return `version ${view.version}, position ${view.position}`;
