@@ -13,7 +13,7 @@ import { dynamoClient, kinesisClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
 import type { Validator } from "../handlers/shared/domain";
 import { METRIC } from "../handlers/observability/metrics";
-import { AlarmSpec, createAlarms, functionMetric, lambdaMetric } from "./parts/alarms";
+import { AlarmSpec, createAlarms, functionSums, lambdaMetric } from "./parts/alarms";
 import { closureFunction } from "./parts/closureFunction";
 import type { Monitoring } from "./parts/dashboard";
 import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
@@ -192,13 +192,13 @@ export class CommandApi extends pulumi.ComponentResource {
     this.alarms = watched.map((w) => w.alarm);
     this.monitoring = {
       title: `${name} API`,
-      throughput: [
-        functionMetric(fn, METRIC.eventsAccepted, "Sum", "events accepted (202)"),
-        functionMetric(fn, METRIC.requests2xx, "Sum", "2xx"),
-        functionMetric(fn, METRIC.requests4xx, "Sum", "4xx"),
-        functionMetric(fn, METRIC.requests5xx, "Sum", "5xx from the handler"),
-        functionMetric(fn, METRIC.throttles, "Sum", "503 throttled"),
-      ],
+      throughput: functionSums(fn, [
+        [METRIC.eventsAccepted, "events accepted (202)"],
+        [METRIC.requests2xx, "2xx"],
+        [METRIC.requests4xx, "4xx"],
+        [METRIC.requests5xx, "5xx from the handler"],
+        [METRIC.throttles, "503 throttled"],
+      ]),
       alarms: watched,
     };
 

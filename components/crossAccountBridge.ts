@@ -16,7 +16,7 @@ import { CROSS_ACCOUNT_DEFAULTS } from "./parts/crossAccount";
 import { Statement } from "./parts/iam";
 import { RETENTION_HOURS } from "./parts/kinesisStream";
 import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
-import { functionMetric } from "./parts/alarms";
+import { functionSums } from "./parts/alarms";
 import type { Monitoring } from "./parts/dashboard";
 import { keyedTable } from "./parts/tables";
 import { streamConsumer } from "./parts/streamConsumer";
@@ -238,12 +238,12 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
     this.alarms = forwarder.alarms;
     this.monitoring = {
       title: `${name}`,
-      throughput: [
-        functionMetric(forwarder.fn, METRIC.recordsReceived, "Sum", "records in"),
-        functionMetric(forwarder.fn, METRIC.recordsForwarded, "Sum", "wire records forwarded"),
-        functionMetric(forwarder.fn, METRIC.putRecordsFailedEntries, "Sum", "PutRecords entries failed (retried)"),
-        functionMetric(forwarder.fn, METRIC.stsRefreshes, "Sum", "STS AssumeRole calls"),
-      ],
+      throughput: functionSums(forwarder.fn, [
+        [METRIC.recordsReceived, "records in"],
+        [METRIC.recordsForwarded, "wire records forwarded"],
+        [METRIC.putRecordsFailedEntries, "PutRecords entries failed (retried)"],
+        [METRIC.stsRefreshes, "STS AssumeRole calls"],
+      ]),
       alarms: forwarder.watched,
     };
 

@@ -12,7 +12,7 @@ import { Reducer } from "../handlers/shared/domain";
 import { METRIC } from "../handlers/observability/metrics";
 import { AWS_MANAGED_KINESIS_KEY, kinesisStream, resolveStream, StreamMode, StreamSettings } from "./parts/kinesisStream";
 import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
-import { functionMetric } from "./parts/alarms";
+import { functionSums } from "./parts/alarms";
 import type { Monitoring } from "./parts/dashboard";
 import { keyedTable } from "./parts/tables";
 import { streamConsumer } from "./parts/streamConsumer";
@@ -155,12 +155,12 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
     this.alarms = projector.alarms;
     this.monitoring = {
       title: `${name} projector`,
-      throughput: [
-        functionMetric(projector.fn, METRIC.recordsReceived, "Sum", "records in"),
-        functionMetric(projector.fn, METRIC.eventsApplied, "Sum", "applied"),
-        functionMetric(projector.fn, METRIC.duplicatesSkipped, "Sum", "skipped, applied before"),
-        functionMetric(projector.fn, METRIC.retries, "Sum", "retries"),
-      ],
+      throughput: functionSums(projector.fn, [
+        [METRIC.recordsReceived, "records in"],
+        [METRIC.eventsApplied, "applied"],
+        [METRIC.duplicatesSkipped, "skipped, applied before"],
+        [METRIC.retries, "retries"],
+      ]),
       alarms: projector.watched,
     };
 

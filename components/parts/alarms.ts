@@ -79,6 +79,11 @@ export function functionMetric(fn: aws.lambda.Function, metricName: MetricName, 
   return { namespace: METRICS_NAMESPACE, metricName, dimensions: { [FUNCTION_DIMENSION]: fn.name }, statistic, period: 60, label };
 }
 
+/** Several of a function's own metrics, each summed per minute, with their labels. */
+export function functionSums(fn: aws.lambda.Function, metrics: [MetricName, string][]): MetricSpec[] {
+  return metrics.map(([name, label]) => functionMetric(fn, name, "Sum", label));
+}
+
 /** One of Lambda's own metrics of a function, per minute. */
 export function lambdaMetric(fn: aws.lambda.Function, metricName: string, statistic: MetricSpec["statistic"], label: string): MetricSpec {
   return { namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: fn.name }, statistic, period: 60, label };

@@ -6,6 +6,7 @@
  * and the local cloud's counts are the functions' own metrics.
  */
 import { expect } from "chai";
+import { wrongExternalIdConfig } from "../support/bridge";
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -99,13 +100,7 @@ describe("npm run smoke (against the local cloud)", function () {
 
   it("a wrong ExternalId fails the bridge's step with the AccessDenied, and the exit code says so", async () => {
     const consumer = cloud.manifests.consumer.outputs;
-    await cloud.redeploy("producer", {
-      consumerStack: "",
-      analyticsStreamArn: consumer.analyticsStreamArn,
-      analyticsKeyArn: consumer.analyticsKeyArn,
-      writerRoleArn: consumer.writerRoleArn,
-      externalId: "not-the-right-one",
-    });
+    await cloud.redeploy("producer", wrongExternalIdConfig(consumer));
     // Last: the cloud is left with the wrong ExternalId.
     const out = await smoke(["--stack", "producer", "--local", "--current", current]);
     expect(out.code).to.equal(1);

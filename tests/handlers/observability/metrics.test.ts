@@ -5,6 +5,7 @@
  * default sink writes, and that it is written only inside a Lambda.
  */
 import { expect } from "chai";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createApi } from "../../../handlers/api";
 import { bridgeKinesisClient, createBridge } from "../../../handlers/bridge";
 import { createProjector } from "../../../handlers/projector";
@@ -15,6 +16,7 @@ import {
   FUNCTION_DIMENSION,
   METRIC,
   MetricValues,
+  MetricsRecorder,
   metricsRecorder,
   METRICS_NAMESPACE,
   PROJECTOR_METRICS,
@@ -31,6 +33,13 @@ import { injectFaults, serviceError } from "../../support/sdkMiddleware";
 function collect(names: typeof PROJECTOR_METRICS) {
   const published: MetricValues[] = [];
   return { published, metrics: metricsRecorder(names, (v) => published.push(v)) };
+}
+
+/** A projector on the rig's tables over `dynamodb`, retrying 3 times without waiting, publishing to `metrics`. */
+function projectorOn(rig: { table: string; parked: string }, dynamodb: DynamoDBClient, metrics: MetricsRecorder) {
+  const retry = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 };
+  const config = { tableName: rig.table, parkedTableName: rig.parked, dedupWindow: 64, retry, maxFoldAttempts: 5 };
+  return createProjector({ dynamodb, reduce: listReducer, config, clock: fastClock(), log: () => undefined, metrics });
 }
 
 describe("function metrics (EMF)", function () {
@@ -93,20 +102,7 @@ describe("function metrics (EMF)", function () {
     it("counts applied events, skipped duplicates and redeliveries, and parked poison, once per batch", async () => {
       const rig = await setupRig();
       const { published, metrics } = collect(PROJECTOR_METRICS);
-      const project = createProjector({
-        dynamodb: dynamoClient(),
-        reduce: listReducer,
-        config: {
-          tableName: rig.table,
-          parkedTableName: rig.parked,
-          dedupWindow: 64,
-          retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
-          maxFoldAttempts: 5,
-        },
-        clock: fastClock(),
-        log: () => undefined,
-        metrics,
-      });
+      const project = projectorOn(rig, dynamoClient(), metrics);
       // a: two events and a producer retry of the first; b: a poison event and one parked behind it.
       const records = await append(rig, [envelope("a", "a1"), envelope("a", "a2"), envelope("a", "a1"), envelope("b", "b1", "Boom"), envelope("b", "b2")]);
       expect((await project({ Records: records })).batchItemFailures).to.deep.equal([]);
@@ -126,20 +122,7 @@ describe("function metrics (EMF)", function () {
       const dynamodb = dynamoClient();
       injectFaults(dynamodb, (name) => (name === "PutItemCommand" ? serviceError("ProvisionedThroughputExceededException") : undefined));
       const { published, metrics } = collect(PROJECTOR_METRICS);
-      const project = createProjector({
-        dynamodb,
-        reduce: listReducer,
-        config: {
-          tableName: rig.table,
-          parkedTableName: rig.parked,
-          dedupWindow: 64,
-          retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
-          maxFoldAttempts: 5,
-        },
-        clock: fastClock(),
-        log: () => undefined,
-        metrics,
-      });
+      const project = projectorOn(rig, dynamodb, metrics);
       expect((await project({ Records: records })).batchItemFailures).to.have.length(1);
       expect(published[0]).to.include({ RecordsReceived: 1, EventsApplied: 0, DuplicatesSkipped: 0, BatchFailures: 1, Retries: 2 });
     });
