@@ -10,7 +10,9 @@ import { policyJson } from "./parts/iam";
 import { kinesisStream } from "./parts/kinesisStream";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
 import { keyStatements, writerAccess } from "./analyticsSink/access";
-import { sinkAlarms } from "./analyticsSink/alarms";
+import { sinkAlarmSpecs, sinkThroughput } from "./analyticsSink/alarms";
+import { createAlarms } from "./parts/alarms";
+import type { Monitoring } from "./parts/dashboard";
 import { deliveryRole, deliveryStream, landingBucket } from "./analyticsSink/landing";
 import { AnalyticsSinkArgs, resolveSinkSettings } from "./analyticsSink/settings";
 
@@ -55,6 +57,10 @@ export class AnalyticsSink extends pulumi.ComponentResource {
   public readonly bridgeRoleArn: pulumi.Output<string>;
   /** This stack's region: the analytics stream's, where the bridge must call. */
   public readonly region: pulumi.Output<string>;
+  /** Its alarms. */
+  public readonly alarms: aws.cloudwatch.MetricAlarm[];
+  /** What the stack's dashboard shows of it (OperationsDashboard). */
+  public readonly monitoring: Monitoring;
 
   constructor(name: string, args: AnalyticsSinkArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything: a bad arg fails with no half-built component.
@@ -94,16 +100,10 @@ export class AnalyticsSink extends pulumi.ComponentResource {
     );
     const firehose = deliveryStream(name, { ...delivery, ...firehoseRole }, this, [keyPolicy]);
 
-    sinkAlarms(
-      name,
-      {
-        streamName: stream.name,
-        deliveryStreamName: firehose.name,
-        bufferingIntervalSeconds: settings.landing.bufferingIntervalSeconds,
-        alarmActions: args.alarmActions,
-      },
-      parent,
-    );
+    const watched = { streamName: stream.name, deliveryStreamName: firehose.name, bufferingIntervalSeconds: settings.landing.bufferingIntervalSeconds };
+    const alarms = createAlarms(sinkAlarmSpecs(name, watched), args.alarmActions, parent);
+    this.alarms = alarms.map((a) => a.alarm);
+    this.monitoring = { title: `${name} landing`, throughput: sinkThroughput(watched), alarms };
 
     this.accessMode = settings.accessMode;
     this.bridgeRoleArn = settings.bridgeRoleArn;

@@ -7,15 +7,17 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import * as awsx from "@pulumi/awsx";
 import { API_ROUTES, apiConfigFromEnv, createApi, DEFAULT_MAX_BODY_BYTES, HttpApiEvent, HttpApiResult } from "../handlers/api";
 import { MAX_BODY_BYTES_LIMIT } from "../handlers/api/validation";
 import { API_TIME, apiTimeBudget } from "../handlers/api/timeBudget";
 import { dynamoClient, kinesisClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
 import type { Validator } from "../handlers/shared/domain";
+import { METRIC } from "../handlers/observability/metrics";
+import { AlarmSpec, createAlarms, functionSums, lambdaMetric } from "./parts/alarms";
 import { closureFunction } from "./parts/closureFunction";
 import { viaKinesis } from "./parts/iam";
+import type { Monitoring } from "./parts/dashboard";
 import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
 import { ArgCheck, withDefaults } from "./parts/validation";
@@ -86,7 +88,7 @@ export function resolveApiSettings(name: string, args: CommandApiArgs): ApiSetti
  * | Function | nodejs22.x arm64, 256 MB, 10 s (SDK: up to 3 attempts of 1 s connect + 2.2 s request; 503 + Retry-After at 9.5 s); bodies over 65536 bytes refused (413); JSON logs in its own log group (30 d) |
  * | Function role | trusts Lambda only; may PutRecord on the stream (and GenerateDataKey via Kinesis on its customer-managed key) and GetItem on the table, nothing else |
  * | Permission | invoke only from this API's execution ARN |
- * | Alarm | function errors |
+ * | Alarms | 5xx answers (the gateway's count: the handler's 500s, timeouts, throttling), function crashes |
  */
 export class CommandApi extends pulumi.ComponentResource {
   public readonly api: aws.apigatewayv2.Api;
@@ -94,6 +96,9 @@ export class CommandApi extends pulumi.ComponentResource {
   public readonly role: aws.iam.Role;
   public readonly url: pulumi.Output<string>;
   public readonly routes: aws.apigatewayv2.Route[];
+  public readonly alarms: aws.cloudwatch.MetricAlarm[];
+  /** What the stack's dashboard shows of it (OperationsDashboard). */
+  public readonly monitoring: Monitoring;
 
   constructor(name: string, args: CommandApiArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything: a bad maxBodyBytes would otherwise pass the deploy and fail every cold start.
@@ -195,20 +200,53 @@ export class CommandApi extends pulumi.ComponentResource {
       },
       child,
     );
-    awsx.classic.lambda.metrics.errors({ function: fn, statistic: "Sum", period: 60 }).createAlarm(
-      `${name}-errors`,
-      {
-        threshold: 1,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        evaluationPeriods: 1,
-        alarmDescription: "The command API function threw (clients saw 5xx).",
-        treatMissingData: "notBreaching",
-        alarmActions: args.alarmActions ?? [],
-      },
-      child,
-    );
+    const watched = createAlarms(apiAlarmSpecs(name, this.api, stage, fn), args.alarmActions, child);
+    this.alarms = watched.map((w) => w.alarm);
+    this.monitoring = {
+      title: `${name} API`,
+      throughput: functionSums(fn, [
+        [METRIC.eventsAccepted, "events accepted (202)"],
+        [METRIC.requests2xx, "2xx"],
+        [METRIC.requests4xx, "4xx"],
+        [METRIC.requests5xx, "5xx from the handler"],
+        [METRIC.throttles, "503 throttled"],
+      ]),
+      alarms: watched,
+    };
 
     this.url = pulumi.interpolate`${this.api.apiEndpoint}/`;
     this.registerOutputs({ url: this.url, stageName: stage.name });
   }
+}
+
+/**
+ * The API's alarms. The handler answers its failures with 500 (and 503 when throttled) instead of
+ * throwing, so Lambda's Errors counts only crashes and timeouts; what clients see is the gateway's
+ * `5xx` (an HTTP API's metric, by ApiId and Stage), which counts those and the handler's answers alike.
+ */
+export function apiAlarmSpecs(name: string, api: aws.apigatewayv2.Api, stage: aws.apigatewayv2.Stage, fn: aws.lambda.Function): AlarmSpec[] {
+  const once = { comparisonOperator: "GreaterThanOrEqualToThreshold" as const, threshold: 1, evaluationPeriods: 1 };
+  return [
+    {
+      ...lambdaMetric(fn, "Errors", "Sum", "invocation errors"),
+      ...once,
+      name: `${name}-errors`,
+      concern: "errors",
+      description:
+        "The command API function crashed or timed out (the gateway answered 5xx for it): read the function's log group around the time; the 5xx alarm counts every failed answer.",
+    },
+    {
+      namespace: "AWS/ApiGateway",
+      metricName: "5xx",
+      dimensions: { ApiId: api.id, Stage: stage.name },
+      statistic: "Sum",
+      period: 60,
+      label: "5xx answers",
+      ...once,
+      name: `${name}-5xx`,
+      concern: "errors",
+      description:
+        "Clients got 5xx answers. Throttles (Throttles metric, 503 + Retry-After) mean the stream needs capacity; otherwise search the function's log for 'request failed' (each line carries the request id clients quote).",
+    },
+  ];
 }

@@ -9,11 +9,15 @@ import { bridgeConfigFromEnv, bridgeKinesisClient, createBridge } from "../handl
 import { dynamoClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
 import { Mapper } from "../handlers/shared/domain";
+import { defaultMetricsSink } from "../handlers/observability/emf";
+import { BRIDGE_METRICS, METRIC, metricsRecorder } from "../handlers/observability/metrics";
 import { ACCESS_MODES, AccessMode, AGGREGATE_MODES, AggregateMode } from "../handlers/bridge/contract";
 import { CROSS_ACCOUNT_DEFAULTS, defaultBridgeRoleName } from "./parts/crossAccount";
 import { Statement, viaKinesis } from "./parts/iam";
 import { RETENTION_HOURS } from "./parts/kinesisStream";
 import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
+import { functionSums } from "./parts/alarms";
+import type { Monitoring } from "./parts/dashboard";
 import { keyedTable } from "./parts/tables";
 import { streamConsumer } from "./parts/streamConsumer";
 import { MappingSettings, resolveMappingSettings, StreamMappingOptions } from "./parts/streamMapping";
@@ -92,6 +96,7 @@ export interface BridgeSettings {
   deletionProtection: boolean;
   mapping: MappingSettings;
   sizing: FunctionSettings;
+  retentionHours: number;
 }
 
 const ROLE_ARN_PATTERN = /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
@@ -129,6 +134,7 @@ export function resolveBridgeSettings(name: string, args: CrossAccountBridgeArgs
     access: resolveAccess(check, args.access),
     mapping: resolveMappingSettings(check, "mapping", args.mapping, retentionHours),
     sizing: resolveFunction(check, { memorySize: args.memorySize, timeout: args.timeout }),
+    retentionHours,
   };
 }
 
@@ -169,7 +175,7 @@ function accessEnvironment(access: ResolvedAccess): Record<string, pulumi.Input<
  * | Records written | plain JSON (`aggregateRecords` off) unless KPL aggregation is chosen |
  * | Parked table (`pk`, `sk`) | poison events (undecodable, `map` throws) with their data; on-demand, PITR, SSE, deletion protection |
  * | On-failure queue | SQS-managed SSE, 14 days |
- * | Alarms | iterator age, function errors, on-failure queue depth |
+ * | Alarms | iterator age (a quarter of the record age, at most 5 min), crashes, batch failures reported, parked events, on-failure queue depth |
  */
 export class CrossAccountBridge extends pulumi.ComponentResource {
   public readonly fn: aws.lambda.Function;
@@ -180,6 +186,8 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
   public readonly alarms: aws.cloudwatch.MetricAlarm[];
   /** The access mode as applied: the consumer stack must use the same. */
   public readonly accessMode: AccessMode;
+  /** What the stack's dashboard shows of it (OperationsDashboard). */
+  public readonly monitoring: Monitoring;
 
   constructor(name: string, args: CrossAccountBridgeArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything: a bad arg fails with no half-built component.
@@ -195,14 +203,17 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
       `${name}-forwarder`,
       {
         description: "Maps events to the analytics contract and writes them to the consumer account",
-        // Once per container: the target client caches and refreshes assumed-role credentials.
-        callbackFactory: () =>
-          createBridge({
-            kinesis: bridgeKinesisClient(process.env),
+        // Once per container: the target client caches and refreshes assumed-role credentials, and counts its STS calls into the bridge's metrics.
+        callbackFactory: () => {
+          const metrics = metricsRecorder(BRIDGE_METRICS, defaultMetricsSink(process.env));
+          return createBridge({
+            kinesis: bridgeKinesisClient(process.env, undefined, metrics),
             dynamodb: dynamoClient(),
             map,
             config: bridgeConfigFromEnv(process.env),
-          }),
+            metrics,
+          });
+        },
         roleName: s.roleName,
         sizing: s.sizing,
         environment: {
@@ -218,6 +229,8 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
         queueName: `${name}-failures`,
         mappingName: `${name}-mapping`,
         alarmActions: args.alarmActions,
+        retentionHours: s.retentionHours,
+        redrive: pulumi.interpolate`--bridge-parked ${this.parkedTable.name} --target-stream-arn ${args.targetStreamArn}`,
       },
       child,
     );
@@ -226,6 +239,16 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
     this.onFailureQueue = forwarder.queue;
     this.mapping = forwarder.mapping;
     this.alarms = forwarder.alarms;
+    this.monitoring = {
+      title: `${name}`,
+      throughput: functionSums(forwarder.fn, [
+        [METRIC.recordsReceived, "records in"],
+        [METRIC.recordsForwarded, "wire records forwarded"],
+        [METRIC.putRecordsFailedEntries, "PutRecords entries failed (retried)"],
+        [METRIC.stsRefreshes, "STS AssumeRole calls"],
+      ]),
+      alarms: forwarder.watched,
+    };
 
     this.registerOutputs({ roleArn: this.role.arn, functionName: this.fn.name, parkedTableName: this.parkedTable.name });
   }

@@ -9,8 +9,11 @@ import { createProjector, DEFAULT_DEDUP_WINDOW, projectorConfigFromEnv } from ".
 import { dynamoClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
 import { Reducer } from "../handlers/shared/domain";
+import { METRIC } from "../handlers/observability/metrics";
 import { AWS_MANAGED_KINESIS_KEY, kinesisStream, resolveStream, StreamMode, StreamSettings } from "./parts/kinesisStream";
 import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
+import { functionSums } from "./parts/alarms";
+import type { Monitoring } from "./parts/dashboard";
 import { keyedTable } from "./parts/tables";
 import { streamConsumer } from "./parts/streamConsumer";
 import { MappingSettings, resolveMappingSettings, StreamMappingOptions } from "./parts/streamMapping";
@@ -96,7 +99,7 @@ export function resolveTableSettings<S>(name: string, args: EventSourcedTableArg
  * | Projector role | trusts Lambda only; limited to these tables, this stream and its queue |
  * | Event-source mapping | TRIM_HORIZON, batch 100, bisect, ReportBatchItemFailures, 10 retries, record age half the retention |
  * | On-failure queue | SQS-managed SSE, 14 days |
- * | Alarms | iterator age, function errors, on-failure queue depth |
+ * | Alarms | iterator age (a quarter of the record age, at most 5 min), crashes, batch failures reported, parked events, on-failure queue depth |
  */
 export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
   public readonly stream: aws.kinesis.Stream;
@@ -111,6 +114,8 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
   public readonly mapping: aws.lambda.EventSourceMapping;
   public readonly onFailureQueue: aws.sqs.Queue;
   public readonly alarms: aws.cloudwatch.MetricAlarm[];
+  /** What the stack's dashboard shows of it (OperationsDashboard). */
+  public readonly monitoring: Monitoring;
 
   constructor(name: string, args: EventSourcedTableArgs<S>, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything: a bad arg fails with no half-built component.
@@ -148,6 +153,8 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
         queueName: `${name}-projector-failures`,
         mappingName: `${name}-projector-mapping`,
         alarmActions: args.alarmActions,
+        retentionHours: s.stream.retentionHours,
+        redrive: pulumi.interpolate`--table ${this.table.name} --parked ${this.parkedTable.name}`,
       },
       child,
     );
@@ -156,6 +163,16 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
     this.onFailureQueue = projector.queue;
     this.mapping = projector.mapping;
     this.alarms = projector.alarms;
+    this.monitoring = {
+      title: `${name} projector`,
+      throughput: functionSums(projector.fn, [
+        [METRIC.recordsReceived, "records in"],
+        [METRIC.eventsApplied, "applied"],
+        [METRIC.duplicatesSkipped, "skipped, applied before"],
+        [METRIC.retries, "retries"],
+      ]),
+      alarms: projector.watched,
+    };
 
     this.registerOutputs({
       streamArn: this.stream.arn,

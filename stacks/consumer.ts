@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AnalyticsSink } from "../components/analyticsSink";
+import { OperationsDashboard } from "../components/operationsDashboard";
 import { ConsumerConfig } from "./config";
 
 /** The component's name: part of every URN (never change it), and how the preflight names it. */
@@ -21,7 +22,9 @@ export function consumerStack(config: ConsumerConfig) {
     landing: { expirationDays: config.landingExpirationDays },
     alarmActions: config.alarmTopicArn ? [config.alarmTopicArn] : [],
   });
+  const dashboard = new OperationsDashboard("operations", { parts: [sink.monitoring] });
   return {
+    dashboardUrl: dashboard.url,
     analyticsStreamArn: sink.streamArn,
     analyticsStreamName: sink.streamName,
     analyticsKeyArn: sink.keyArn,

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CommandApi } from "../components/commandApi";
 import { CrossAccountBridge, CrossAccountBridgeAccessArgs } from "../components/crossAccountBridge";
 import { EventSourcedTable } from "../components/eventSourcedTable";
+import { OperationsDashboard } from "../components/operationsDashboard";
 import type { Mapper, Reducer, Validator } from "../handlers/shared/domain";
 import { ProducerConfig } from "./config";
 
@@ -67,8 +68,10 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     aggregateRecords: config.aggregateRecords,
     alarmActions,
   });
+  const dashboard = new OperationsDashboard("operations", { parts: [api.monitoring, events.monitoring, bridge.monitoring] });
   return {
     apiUrl: api.url,
+    dashboardUrl: dashboard.url,
     eventStreamName: events.stream.name,
     eventStreamArn: events.stream.arn,
     readModelTableName: events.table.name,

@@ -1,20 +1,19 @@
 /**
- * Alarms an operator of the analytics sink needs: landing late, landing
- * failing, Firehose falling behind the stream, and the bridge being throttled.
+ * Alarms an operator of the analytics sink needs: landing late (freshness
+ * against Firehose's buffering), landing failing, Firehose falling behind the
+ * stream, and the bridge being throttled; and what the dashboard graphs of it.
  *
- * Written as plain MetricAlarms: awsx's classic metric helpers cover no
- * Kinesis or Firehose namespace, so they would not save any dimension typing.
+ * Written as specs (parts/alarms.ts), so the dashboard draws what they watch.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as aws from "@pulumi/aws";
+import { AlarmSpec, MetricSpec } from "../parts/alarms";
 
-/** Args of {@link sinkAlarms}. */
+/** Args of {@link sinkAlarmSpecs}. */
 export interface SinkAlarmArgs {
   streamName: pulumi.Input<string>;
   deliveryStreamName: pulumi.Input<string>;
   /** Firehose's buffering interval: freshness below it is normal. */
   bufferingIntervalSeconds: number;
-  alarmActions?: pulumi.Input<string>[];
 }
 
 /** Freshness alarm threshold: three buffering intervals, at least 15 minutes. */
@@ -25,68 +24,75 @@ export function freshnessThresholdSeconds(bufferingIntervalSeconds: number): num
 /** Firehose lag behind the stream that warrants a look: 1 hour, far below any retention. */
 export const MILLIS_BEHIND_THRESHOLD = 3_600_000;
 
-/** The sink's four alarms. */
-export function sinkAlarms(name: string, args: SinkAlarmArgs, opts: pulumi.CustomResourceOptions): aws.cloudwatch.MetricAlarm[] {
-  const actions = args.alarmActions ?? [];
-  const common = { alarmActions: actions, okActions: actions, period: 300, treatMissingData: "notBreaching" };
-  const firehose = { namespace: "AWS/Firehose", dimensions: { DeliveryStreamName: args.deliveryStreamName } };
+/** A Firehose metric of the delivery stream, per 5 minutes (Firehose reports at that grain). */
+function firehoseMetric(args: SinkAlarmArgs, metricName: string, statistic: MetricSpec["statistic"], label: string): MetricSpec {
+  return { namespace: "AWS/Firehose", metricName, dimensions: { DeliveryStreamName: args.deliveryStreamName }, statistic, period: 300, label };
+}
+
+/** What the landing gets done: records into the analytics stream, records delivered to S3. */
+export function sinkThroughput(args: SinkAlarmArgs): MetricSpec[] {
   return [
-    new aws.cloudwatch.MetricAlarm(
-      `${name}-landing-freshness`,
-      {
-        ...common,
-        ...firehose,
-        alarmDescription: "The oldest record in Firehose is older than expected: landing in S3 is late or failing.",
-        metricName: "DeliveryToS3.DataFreshness",
-        statistic: "Maximum",
-        comparisonOperator: "GreaterThanThreshold",
-        threshold: freshnessThresholdSeconds(args.bufferingIntervalSeconds),
-        evaluationPeriods: 1,
-      },
-      opts,
-    ),
-    new aws.cloudwatch.MetricAlarm(
-      `${name}-landing-failures`,
-      {
-        ...common,
-        ...firehose,
-        alarmDescription: "Some S3 puts failed (KMS, bucket policy or permissions): see the delivery log group and errors/ prefix.",
-        metricName: "DeliveryToS3.Success",
-        statistic: "Minimum",
-        comparisonOperator: "LessThanThreshold",
-        threshold: 1,
-        evaluationPeriods: 1,
-      },
-      opts,
-    ),
-    new aws.cloudwatch.MetricAlarm(
-      `${name}-landing-lag`,
-      {
-        ...common,
-        ...firehose,
-        alarmDescription: "Firehose is falling behind the analytics stream: records expire unlanded once retention passes.",
-        metricName: "KinesisMillisBehindLatest",
-        statistic: "Maximum",
-        comparisonOperator: "GreaterThanThreshold",
-        threshold: MILLIS_BEHIND_THRESHOLD,
-        evaluationPeriods: 1,
-      },
-      opts,
-    ),
-    new aws.cloudwatch.MetricAlarm(
-      `${name}-write-throttled`,
-      {
-        ...common,
-        namespace: "AWS/Kinesis",
-        dimensions: { StreamName: args.streamName },
-        alarmDescription: "The bridge's writes to the analytics stream are throttled: it retries, then reports failures; consider capacity.",
-        metricName: "WriteProvisionedThroughputExceeded",
-        statistic: "Sum",
-        comparisonOperator: "GreaterThanThreshold",
-        threshold: 0,
-        evaluationPeriods: 1,
-      },
-      opts,
-    ),
+    {
+      namespace: "AWS/Kinesis",
+      metricName: "IncomingRecords",
+      dimensions: { StreamName: args.streamName },
+      statistic: "Sum",
+      period: 60,
+      label: "records into the stream",
+    },
+    firehoseMetric(args, "DeliveryToS3.Records", "Sum", "records landed in S3"),
+  ];
+}
+
+/** The sink's four alarms. */
+export function sinkAlarmSpecs(name: string, args: SinkAlarmArgs): AlarmSpec[] {
+  const freshness = freshnessThresholdSeconds(args.bufferingIntervalSeconds);
+  return [
+    {
+      ...firehoseMetric(args, "DeliveryToS3.DataFreshness", "Maximum", "age of the oldest record not landed (s)"),
+      name: `${name}-landing-freshness`,
+      concern: "freshness",
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: freshness,
+      evaluationPeriods: 1,
+      description:
+        `The oldest record in Firehose is over ${freshness} s old (three buffering intervals of ${args.bufferingIntervalSeconds} s): landing in S3 is late or failing. ` +
+        "Check the landing-failures alarm and the delivery log group; records wait in the stream meanwhile.",
+    },
+    {
+      ...firehoseMetric(args, "DeliveryToS3.Success", "Minimum", "S3 puts succeeded (1 = all)"),
+      name: `${name}-landing-failures`,
+      concern: "errors",
+      comparisonOperator: "LessThanThreshold",
+      threshold: 1,
+      evaluationPeriods: 1,
+      description:
+        "Some S3 puts failed (KMS, bucket policy or permissions): see the delivery log group and the errors/ prefix of the bucket, fix the grant; Firehose retries meanwhile.",
+    },
+    {
+      ...firehoseMetric(args, "KinesisMillisBehindLatest", "Maximum", "Firehose behind the stream (ms)"),
+      name: `${name}-landing-lag`,
+      concern: "lag",
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: MILLIS_BEHIND_THRESHOLD,
+      evaluationPeriods: 1,
+      description:
+        "Firehose is over an hour behind the analytics stream: records expire unlanded once the stream's retention passes. Check delivery failures and the stream's read throttling.",
+    },
+    {
+      namespace: "AWS/Kinesis",
+      metricName: "WriteProvisionedThroughputExceeded",
+      dimensions: { StreamName: args.streamName },
+      statistic: "Sum",
+      period: 300,
+      label: "writes throttled",
+      name: `${name}-write-throttled`,
+      concern: "errors",
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: 0,
+      evaluationPeriods: 1,
+      description:
+        "The bridge's writes to the analytics stream are throttled: it retries, then reports batch failures. Give the stream capacity (more shards, or ON_DEMAND).",
+    },
   ];
 }

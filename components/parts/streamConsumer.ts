@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../../handlers/shared/kinesisEvent";
-import { streamConsumerAlarms } from "./alarms";
+import { createAlarms, recordAgeLimitSeconds, streamConsumerAlarmSpecs, WatchedAlarm } from "./alarms";
 import { closureFunction, ClosureFunctionArgs } from "./closureFunction";
 import { MappingSettings, onFailureQueue, streamMapping, streamReadStatements } from "./streamMapping";
 
@@ -24,6 +24,10 @@ export interface StreamConsumerArgs extends ClosureFunctionArgs<KinesisStreamEve
   mappingName: string;
   /** Where alarms notify. */
   alarmActions?: pulumi.Input<string>[];
+  /** The source stream's retention: records age out then when the mapping's record age is -1. */
+  retentionHours: number;
+  /** The `npm run redrive` flags that list this function's parked events (for the parked alarm's description). */
+  redrive: pulumi.Input<string>;
 }
 
 /** What {@link streamConsumer} created. */
@@ -33,6 +37,8 @@ export interface StreamConsumer {
   queue: aws.sqs.Queue;
   mapping: aws.lambda.EventSourceMapping;
   alarms: aws.cloudwatch.MetricAlarm[];
+  /** The alarms with what they watch, for the dashboard. */
+  watched: WatchedAlarm[];
 }
 
 /** Creates the queue, the function (its statements plus reading the stream), the mapping and the alarms. */
@@ -56,6 +62,12 @@ export function streamConsumer(name: string, args: StreamConsumerArgs, opts: pul
     },
     opts,
   );
-  const alarms = streamConsumerAlarms(name, { fn, onFailureQueue: queue, alarmActions: args.alarmActions }, opts);
-  return { fn, role, queue, mapping, alarms };
+  const specs = streamConsumerAlarmSpecs(name, {
+    fn,
+    onFailureQueue: queue,
+    recordAgeLimitSeconds: recordAgeLimitSeconds(args.mapping.maximumRecordAgeInSeconds, args.retentionHours),
+    redrive: args.redrive,
+  });
+  const watched = createAlarms(specs, args.alarmActions, opts);
+  return { fn, role, queue, mapping, alarms: watched.map((w) => w.alarm), watched };
 }

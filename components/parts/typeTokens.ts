@@ -12,6 +12,7 @@ export const COMPONENT_TYPES = {
   CommandApi: "eventsourced:api:CommandApi",
   CrossAccountBridge: "eventsourced:bridge:CrossAccountBridge",
   AnalyticsSink: "eventsourced:analytics:AnalyticsSink",
+  OperationsDashboard: "eventsourced:observability:OperationsDashboard",
 } as const;
 
 /** AWS resource and Pulumi built-in type tokens, by a short name. */
@@ -48,6 +49,7 @@ export const TYPES = {
   stage: "aws:apigatewayv2/stage:Stage",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  dashboard: "aws:cloudwatch/dashboard:Dashboard",
 } as const;
 
 /** Provider functions the program calls (answered by the mocks). */

@@ -11,6 +11,8 @@ import { checkMaxBodyBytes } from "./validation";
 import { postEvent } from "./postEvent";
 import { getAggregate } from "./getAggregate";
 import { createUlidGenerator } from "./ulid";
+import { defaultMetricsSink } from "../observability/emf";
+import { API_METRICS, METRIC, MetricsRecorder, metricsRecorder } from "../observability/metrics";
 
 export type { ApiConfig, ApiDeps, HttpApiEvent, HttpApiResult } from "./types";
 
@@ -67,15 +69,26 @@ function defaultLog(e: Record<string, unknown>): void {
   console.log(JSON.stringify(e));
 }
 
+/** Counts one answer by its status class (503 is only ever the throttled stream) and publishes it. */
+export function countAnswer(metrics: MetricsRecorder, statusCode: number): void {
+  metrics.add(METRIC.requests2xx, statusCode < 300 ? 1 : 0);
+  metrics.add(METRIC.requests4xx, statusCode >= 400 && statusCode < 500 ? 1 : 0);
+  metrics.add(METRIC.requests5xx, statusCode >= 500 ? 1 : 0);
+  metrics.add(METRIC.throttles, statusCode === 503 ? 1 : 0);
+  metrics.add(METRIC.eventsAccepted, statusCode === 202 ? 1 : 0);
+  metrics.publish();
+}
+
 /** Builds the Lambda handler. State (the monotonic ULID generator) lives in this closure. */
 export function createApi(deps: ApiDeps): (event: HttpApiEvent) => Promise<HttpApiResult> {
   checkMaxBodyBytes(deps.config.maxBodyBytes);
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? defaultLog;
+  const metrics = deps.metrics ?? metricsRecorder(API_METRICS, defaultMetricsSink(process.env));
   const full = { ...deps, now, log };
   const nextUlid = createUlidGenerator({ now: () => now().getTime() });
 
-  return async (event: HttpApiEvent): Promise<HttpApiResult> => {
+  const answer = async (event: HttpApiEvent): Promise<HttpApiResult> => {
     const requestId = event.requestContext?.requestId ?? "unknown";
     try {
       if (event.routeKey === API_ROUTES[0]) return await withinDeadline(postEvent(full, nextUlid, event), deps.deadlineMs);
@@ -97,5 +110,12 @@ export function createApi(deps: ApiDeps): (event: HttpApiEvent) => Promise<HttpA
       log({ level: "error", msg: "request failed", requestId, routeKey: event.routeKey, error: e?.name, message: e?.message, stack: e?.stack });
       return errorResponse(500, "InternalError", `internal error; quote request id ${requestId} when reporting it`, { requestId });
     }
+  };
+
+  return async (event: HttpApiEvent): Promise<HttpApiResult> => {
+    const result = await answer(event);
+    // A 500 is returned, not thrown, so Lambda's Errors never sees it: this (and the gateway's 5xx) does.
+    countAnswer(metrics, result.statusCode);
+    return result;
   };
 }

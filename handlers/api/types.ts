@@ -31,6 +31,7 @@ export interface HttpApiResult {
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Validator } from "../shared/domain";
+import type { MetricsRecorder } from "../observability/metrics";
 
 /** Where the command API writes and reads. */
 export interface ApiConfig {
@@ -55,4 +56,6 @@ export interface ApiDeps {
   validate?: Validator;
   /** Milliseconds after which a request still waiting on the stream or table is answered 503 + Retry-After (timeBudget.ts). Default none. */
   deadlineMs?: number;
+  /** API_METRICS, published once per request; default EMF on stdout in Lambda (defaultMetricsSink). */
+  metrics?: MetricsRecorder;
 }

@@ -26,7 +26,13 @@ export const DEFAULT_REFRESH_BEFORE_MS = 5 * 60_000;
  * not cached (while the previous credentials are still unexpired they are
  * served instead of the error).
  */
-export function assumeRoleCredentials(sts: STSClient, params: AssumeRoleParams, now: () => number = Date.now): AwsCredentialIdentityProvider {
+export function assumeRoleCredentials(
+  sts: STSClient,
+  params: AssumeRoleParams,
+  now: () => number = Date.now,
+  /** Called before each AssumeRole call (the bridge counts them as StsRefreshes). */
+  onCall: () => void = () => undefined,
+): AwsCredentialIdentityProvider {
   const refreshBeforeMs = params.refreshBeforeMs ?? DEFAULT_REFRESH_BEFORE_MS;
   // Per-provider state in the closure, never at module level (closure serialisation).
   let cached: AwsCredentialIdentity | undefined;
@@ -35,6 +41,7 @@ export function assumeRoleCredentials(sts: STSClient, params: AssumeRoleParams, 
   const expiresAt = (c: AwsCredentialIdentity) => (c.expiration ? c.expiration.getTime() : Number.POSITIVE_INFINITY);
 
   async function callSts(): Promise<AwsCredentialIdentity> {
+    onCall();
     const out = await sts.send(
       new AssumeRoleCommand({
         RoleArn: params.roleArn,

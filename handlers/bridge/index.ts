@@ -18,6 +18,8 @@ import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord, re
 import { parkedTable } from "../shared/parkedTable";
 import { DEFAULT_RETRY_BUDGET, realClock, RetryBudget, RetryClock } from "../shared/retry";
 import { compareSequence } from "../shared/sequence";
+import { defaultMetricsSink } from "../observability/emf";
+import { BRIDGE_METRICS, countingClock, METRIC, MetricsRecorder, metricsRecorder } from "../observability/metrics";
 import { assumeRoleCredentials } from "./assumeRole";
 import { AGGREGATE_MODES, AggregateMode } from "./contract";
 import { errorText, mapBatch } from "./decode";
@@ -49,18 +51,37 @@ export interface BridgeDeps {
   clock?: RetryClock;
   /** One JSON line per call; never given event data. Default: console.log. */
   log?: (e: Record<string, unknown>) => void;
+  /** BRIDGE_METRICS, published once per batch; default EMF on stdout in Lambda (defaultMetricsSink). Pass the same recorder to bridgeKinesisClient to count STS calls. */
+  metrics?: MetricsRecorder;
 }
 
 /** Builds the Lambda handler logic for the bridge. */
 export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse> {
   const { kinesis, dynamodb, map, config } = deps;
-  const clock = deps.clock ?? realClock;
+  const metrics = deps.metrics ?? metricsRecorder(BRIDGE_METRICS, defaultMetricsSink(process.env));
+  const clock = countingClock(deps.clock ?? realClock, () => metrics.add(METRIC.retries));
   const log = deps.log ?? ((e: Record<string, unknown>) => console.log(JSON.stringify(e)));
   const parked = parkedTable({ dynamodb, tableName: config.parkedTableName, retry: config.retry, clock });
   const target = { streamArn: config.targetStreamArn, maxRecordsPerCall: config.maxRecordsPerCall, maxBytesPerCall: config.maxBytesPerCall };
 
+  const done = (started: number, response: KinesisStreamBatchResponse): KinesisStreamBatchResponse => {
+    metrics.add(METRIC.batchFailures, response.batchItemFailures.length > 0 ? 1 : 0);
+    metrics.add(METRIC.batchDuration, Date.now() - started);
+    metrics.publish();
+    return response;
+  };
+
   return async (event) => {
+    const started = Date.now();
     const records = event.Records ?? [];
+    metrics.add(METRIC.recordsReceived, records.length);
+    if (records.length === 0) {
+      // Only a manual invoke has no records (a mapping never sends none): `npm run smoke` uses it to resolve
+      // the credentials the bridge writes with, which in assumeRole mode is the AssumeRole call itself, so a
+      // broken trust or ExternalId shows in the first minute instead of as retried batches.
+      await kinesis.config.credentials();
+      return done(started, resumeFrom(undefined));
+    }
     const { entries, poison } = mapBatch(records, map);
     for (const { kind, row } of poison) {
       // The kind, not the reason: a JSON parse message can quote the event's bytes.
@@ -86,13 +107,20 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
             },
           );
     const outgoing = aggregateEntries(entries, records, config.aggregate ?? "off");
-    const nothingSent: PutOutcome = { unacknowledged: [], attempts: 0, lastError: undefined };
+    const nothingSent: PutOutcome = { unacknowledged: [], attempts: 0, lastError: undefined, failedEntries: 0 };
     const [isParked, sent] = await Promise.all([parking, outgoing.length ? putAll(kinesis, target, outgoing, config.retry, clock) : nothingSent]);
+    metrics.add(METRIC.putRecordsFailedEntries, sent.failedEntries);
+    metrics.add(METRIC.eventsParked, isParked ? poison.length : 0);
 
     const unacknowledged = sent.unacknowledged.map((e) => e.source);
     if (!isParked) unacknowledged.push(...poison.map((p) => p.source));
-    if (unacknowledged.length === 0) return resumeFrom(undefined);
+    if (unacknowledged.length === 0) {
+      metrics.add(METRIC.recordsForwarded, entries.length);
+      return done(started, resumeFrom(undefined));
+    }
     const lowest = lowestSequence(records, unacknowledged);
+    // Forwarded for good: the wire records of the source records below the resume point (the rest come again, and count then).
+    metrics.add(METRIC.recordsForwarded, entries.filter((e) => compareSequence(records[e.source].kinesis.sequenceNumber, lowest) < 0).length);
     log({
       level: "error",
       msg: "bridge gave up",
@@ -102,7 +130,7 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
       attempts: sent.attempts,
       error: sent.lastError,
     });
-    return resumeFrom(lowest);
+    return done(started, resumeFrom(lowest));
   };
 }
 
@@ -141,22 +169,27 @@ export function aggregateModeFromEnv(env: NodeJS.ProcessEnv): AggregateMode {
 /**
  * The target Kinesis client for ENV.ACCESS_MODE: "assumeRole" → credentials
  * from assumeRoleCredentials(ENV.WRITER_ROLE_ARN, ENV.EXTERNAL_ID, session
- * name "event-bridge"); "resourcePolicy" → the function's own credentials.
+ * name "event-bridge"), each STS call counted in `metrics`; "resourcePolicy" → the function's own credentials.
  * Either way it calls the region of ENV.TARGET_STREAM_ARN, not the
  * function's: a stream is only found in its own region. Throws on any other mode.
  */
-export function bridgeKinesisClient(env: NodeJS.ProcessEnv, sts?: STSClient): KinesisClient {
+export function bridgeKinesisClient(env: NodeJS.ProcessEnv, sts?: STSClient, metrics?: MetricsRecorder): KinesisClient {
   const mode = env[ENV.ACCESS_MODE];
   const target = env[ENV.TARGET_STREAM_ARN];
   // Unset only in tests: bridgeConfigFromEnv, in the same factory, requires it.
   const region = target ? regionOfArn(target, ENV.TARGET_STREAM_ARN) : undefined;
   if (mode === "resourcePolicy") return kinesisClient({ region });
   if (mode === "assumeRole") {
-    const credentials = assumeRoleCredentials(sts ?? stsClient(), {
-      roleArn: requireEnv(env, ENV.WRITER_ROLE_ARN),
-      externalId: env[ENV.EXTERNAL_ID] || undefined,
-      sessionName: "event-bridge",
-    });
+    const credentials = assumeRoleCredentials(
+      sts ?? stsClient(),
+      {
+        roleArn: requireEnv(env, ENV.WRITER_ROLE_ARN),
+        externalId: env[ENV.EXTERNAL_ID] || undefined,
+        sessionName: "event-bridge",
+      },
+      Date.now,
+      () => metrics?.add(METRIC.stsRefreshes),
+    );
     return kinesisClient({ credentials, region });
   }
   throw new Error(`${ENV.ACCESS_MODE} must be "assumeRole" or "resourcePolicy", got ${JSON.stringify(mode)}`);

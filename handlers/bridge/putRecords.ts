@@ -25,11 +25,14 @@ export interface PutOutcome {
   lastError?: string;
   /** PutRecords rounds made (each re-sends what the one before left). */
   attempts: number;
+  /** Entries answered with an error code, over all rounds (a re-sent entry counts each time). */
+  failedEntries: number;
 }
 
 /** One round's bookkeeping, kept across rounds. */
 interface Rounds {
   attempts: number;
+  failedEntries: number;
   /** Entries whose error code is not transient: never re-sent. */
   refused: OutputEntry[];
   /** What the last round left to re-send. */
@@ -42,13 +45,13 @@ const spent = (left: number) => new Error(`${left} entries unacknowledged after 
 
 /** Sends entries, retrying only failed ones; returns those never acknowledged. */
 export async function putAll(kinesis: KinesisClient, target: PutTarget, entries: OutputEntry[], retry: RetryBudget, clock: RetryClock): Promise<PutOutcome> {
-  const rounds: Rounds = { attempts: 0, refused: [], pending: entries };
+  const rounds: Rounds = { attempts: 0, failedEntries: 0, refused: [], pending: entries };
   try {
     await drainBatch(entries, (pending) => putRound(kinesis, target, pending, rounds), retry, clock, spent);
   } catch {
     // The budget is spent, or the target refused the call for good: what is pending is reported, not thrown.
   }
-  return { unacknowledged: rounds.refused.concat(rounds.pending), lastError: rounds.lastError, attempts: rounds.attempts };
+  return { unacknowledged: rounds.refused.concat(rounds.pending), lastError: rounds.lastError, attempts: rounds.attempts, failedEntries: rounds.failedEntries };
 }
 
 /**
@@ -73,6 +76,7 @@ async function putRound(kinesis: KinesisClient, target: PutTarget, entries: Outp
         // A missing result entry is treated as a failure: never assume an acknowledgement.
         if (results[k] === undefined || code) {
           rounds.lastError = code ? `${code}: ${results[k]?.ErrorMessage ?? ""}` : "missing PutRecords result entry";
+          rounds.failedEntries += 1;
           (code && !isTransient({ name: code }) ? rounds.refused : failed).push(chunk[k]);
         }
       }

@@ -110,8 +110,12 @@ export async function commit<S>(ctx: BatchContext<S>, f: Folded, now: string): P
       await ctx.parked.park(result.parked);
       ctx.log.parked(result);
     }
-    if (!result.changed) return true;
-    if (await ctx.store.write(result.next, read)) return true;
+    // The fold that ended durable is the one the batch's metrics count (projector/index.ts countOutcomes).
+    if (!result.changed || (await ctx.store.write(result.next, read))) {
+      f.read = read;
+      f.result = result;
+      return true;
+    }
     if (attempt >= ctx.maxFoldAttempts) {
       ctx.log.gaveUp("condition kept failing", { name: "ConditionalCheckFailedException", message: `${attempt} attempts` }, [f.batch]);
       return false;

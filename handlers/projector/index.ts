@@ -19,7 +19,9 @@ import { KinesisStreamBatchResponse, KinesisStreamEvent, resumeFrom } from "../s
 import { parkedTable } from "../shared/parkedTable";
 import { readModelStore } from "../shared/readModelStore";
 import { DEFAULT_RETRY_BUDGET, realClock, RetryBudget, RetryClock } from "../shared/retry";
-import { BatchContext, lowestSequence, parkFolded, readAndFold, writeFolded } from "./batch";
+import { defaultMetricsSink } from "../observability/emf";
+import { countingClock, METRIC, MetricsRecorder, metricsRecorder, PROJECTOR_METRICS } from "../observability/metrics";
+import { BatchContext, Folded, lowestSequence, parkFolded, readAndFold, writeFolded } from "./batch";
 import { projectorLog } from "./log";
 import { groupRecords } from "./records";
 
@@ -42,6 +44,8 @@ export interface ProjectorDeps<S> {
   clock?: RetryClock;
   /** One JSON-able entry per line; defaults to console.log of JSON. Never given event data. */
   log?: (entry: Record<string, unknown>) => void;
+  /** PROJECTOR_METRICS, published once per batch; default EMF on stdout in Lambda (defaultMetricsSink). */
+  metrics?: MetricsRecorder;
 }
 
 /** Default dedup window. */
@@ -63,7 +67,8 @@ export function projectorConfigFromEnv(env: NodeJS.ProcessEnv): ProjectorConfig 
 /** Builds the handler for a Kinesis event-source mapping (with ReportBatchItemFailures). */
 export function createProjector<S>(deps: ProjectorDeps<S>): (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse> {
   const { dynamodb, reduce, config } = deps;
-  const clock = deps.clock ?? realClock;
+  const metrics = deps.metrics ?? metricsRecorder(PROJECTOR_METRICS, defaultMetricsSink(process.env));
+  const clock = countingClock(deps.clock ?? realClock, () => metrics.add(METRIC.retries));
   const log = projectorLog(deps.log ?? ((entry: Record<string, unknown>) => console.log(JSON.stringify(entry))), config.tableName);
   const ctx: BatchContext<S> = {
     store: readModelStore({ dynamodb, tableName: config.tableName, retry: config.retry, clock }),
@@ -75,13 +80,36 @@ export function createProjector<S>(deps: ProjectorDeps<S>): (event: KinesisStrea
   };
 
   return async function project(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> {
-    const now = new Date().toISOString();
-    const read = await readAndFold(ctx, groupRecords(event.Records ?? []), now);
+    const started = Date.now();
+    const now = new Date(started).toISOString();
+    const records = event.Records ?? [];
+    const read = await readAndFold(ctx, groupRecords(records), now);
     const parked = await parkFolded(ctx, read.folded);
     const written = await writeFolded(ctx, parked.writable, now);
     const failed = [...read.failed, ...parked.failed, ...written];
     const resume = lowestSequence(failed);
     if (resume !== undefined) log.resumes(resume, failed.length);
+    countOutcomes(metrics, records.length, read.folded, failed);
+    metrics.add(METRIC.batchFailures, resume === undefined ? 0 : 1);
+    metrics.add(METRIC.batchDuration, Date.now() - started);
+    metrics.publish();
     return resumeFrom(resume);
   };
+}
+
+/**
+ * Counts what the batch did to the aggregates that ended durable (not among `failed`): applied (the
+ * version each advanced by), parked (the rows its fold parked), and skipped as already applied (every
+ * other record of it: a record is applied, parked or skipped). A failed aggregate's records come again.
+ */
+export function countOutcomes(metrics: MetricsRecorder, received: number, folded: Folded[], failed: { aggregateId: string }[]): void {
+  const gaveUp = new Set(failed.map((b) => b.aggregateId));
+  metrics.add(METRIC.recordsReceived, received);
+  for (const f of folded) {
+    if (gaveUp.has(f.batch.aggregateId)) continue;
+    const applied = f.result.changed ? f.result.next.version - (f.read?.version ?? 0) : 0;
+    metrics.add(METRIC.eventsApplied, applied);
+    metrics.add(METRIC.eventsParked, f.result.parked.length);
+    metrics.add(METRIC.duplicatesSkipped, f.batch.records.length - applied - f.result.parked.length);
+  }
 }

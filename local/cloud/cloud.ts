@@ -18,6 +18,7 @@ import { startMappings } from "./steps/mappings";
 import { startFirehoses } from "./steps/firehoses";
 import { startApi } from "./steps/api";
 import { CloudStats, startStats } from "./steps/stats";
+import { startInvokeApi } from "../lambda/invokeApi";
 
 export type { CloudStats } from "./steps/stats";
 export { LOCAL_CONSUMER_STACK, LOCAL_EXTERNAL_ID } from "./steps/stacks";
@@ -39,6 +40,8 @@ export interface LocalCloudOptions {
 /** A running local cloud. */
 export interface LocalCloud {
   apiUrl: string;
+  /** Lambda's Invoke API for the functions (`AWS_ENDPOINT_URL_LAMBDA`). */
+  lambdaEndpoint: string;
   endpoints: LocalEndpoints;
   manifests: Record<StackRole, StackManifest>;
   /** Seconds from start to the API serving. */
@@ -79,9 +82,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const mappings = services.add(await startMappings(ctx, manifests, endpoints, functions));
     const firehoses = services.add(await startFirehoses(ctx, manifests.consumer, endpoints, options.maxFirehoseBufferSeconds ?? 2));
     const api = services.add(await startApi(manifests.producer, functions, options.apiPort ?? 3000));
-    const counts = services.add(startStats({ producer: manifests.producer, endpoints, mappings, firehoses, api, iam }));
+    const functionList = () => [...manifests.consumer.functions, ...manifests.producer.functions];
+    const lambdaApi = services.add(await startInvokeApi({ functions: functionList, invoke: (arn, event) => functions.invoke(arn, event) }));
+    const counts = services.add(startStats({ producer: manifests.producer, endpoints, mappings, firehoses, api, iam, metrics: ctx.metrics }));
     return {
       apiUrl: api.url,
+      lambdaEndpoint: lambdaApi.endpoint,
       endpoints,
       manifests,
       startupSeconds: (Date.now() - t0) / 1000,

@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { ManifestResource, StackManifest } from "../shared/manifest";
 import { LOCAL_CLOUD_DIR } from "../shared/project";
+import { createMetricStore, MetricStore } from "../cloudwatch/metrics";
 
 /** What every step returns: something running that stops. */
 export interface Service {
@@ -47,6 +48,8 @@ export interface CloudContext {
   /** Progress lines while starting. */
   progress(line: string): void;
   runtime: RuntimeLog;
+  /** The functions' metrics, read from their log lines. */
+  metrics: MetricStore;
   /** Removes what the run leaves behind when nothing persists. */
   cleanUp(): void;
 }
@@ -73,6 +76,7 @@ export function cloudContext(options: { dataDir?: string; log?: (line: string) =
     progress: options.log ?? (() => undefined),
     // The log outlives an in-memory run, for reading after Ctrl-C.
     runtime: runtimeLog(options.dataDir ? workDir : LOCAL_CLOUD_DIR),
+    metrics: createMetricStore(),
     cleanUp: () => {
       if (!options.dataDir) fs.rmSync(workDir, { recursive: true, force: true });
     },

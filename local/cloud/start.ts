@@ -5,6 +5,7 @@
  *   npm start -- --demo            also drive realistic traffic and print a summary
  *   npm start -- --data-dir DIR    keep streams, tables and objects across restarts
  *   npm start -- --port N          serve the API on another port (0: any free one)
+ *   npm start -- --metrics         print the functions' metrics every 10 s (they are always printed at Ctrl-C)
  *   npm start -- --config producer.aggregateRecords=sourceShard
  *                                  set a stack's config key, as `pulumi config set` would
  */
@@ -15,9 +16,12 @@ import { runDemo } from "./demo";
 import { StackRole } from "../shared/manifest";
 import { banner, statusLine } from "./status";
 import { LOCAL_CLOUD_DIR } from "../shared/project";
+import { metricsSummary } from "../cloudwatch/metrics";
+import { currentState } from "./current";
 
 interface Args {
   demo: boolean;
+  metrics: boolean;
   dataDir?: string;
   port: number;
   orders: number;
@@ -25,10 +29,11 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { demo: false, port: 3000, orders: 200, config: {} };
+  const args: Args = { demo: false, metrics: false, port: 3000, orders: 200, config: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--demo") args.demo = true;
+    else if (a === "--metrics") args.metrics = true;
     else if (a === "--data-dir") args.dataDir = argv[++i];
     else if (a === "--port") args.port = Number(argv[++i]);
     else if (a === "--orders") args.orders = Number(argv[++i]);
@@ -50,33 +55,34 @@ async function main() {
   // What `npm run landing` (and you) need to find this running cloud.
   const current = path.join(LOCAL_CLOUD_DIR, "current.json");
   fs.mkdirSync(path.dirname(current), { recursive: true });
-  fs.writeFileSync(
-    current,
-    JSON.stringify(
-      {
-        apiUrl: cloud.apiUrl,
-        endpoints: cloud.endpoints,
-        landingBucket: cloud.landingBucket,
-        consumerAccount: cloud.manifests.consumer.account,
-        producer: cloud.manifests.producer.outputs,
-      },
-      (k, v) => (k === "externalId" ? undefined : v),
-      2,
-    ),
-  );
+  fs.writeFileSync(current, currentState(cloud));
 
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
     clearInterval(ticker);
-    process.stdout.write("\nstopping…\n");
+    clearInterval(metricsTicker);
+    process.stdout.write("\n");
+    await printMetrics();
+    process.stdout.write("stopping…\n");
     fs.rmSync(current, { force: true });
     await cloud.stop();
     process.exit(code);
   };
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
+
+  const printMetrics = async () => {
+    const lines = await cloud.stats().then(
+      (s) => metricsSummary(s.functions),
+      (err: Error) => [`metrics unavailable: ${err.message}`],
+    );
+    for (const line of lines) console.log(line);
+  };
+  const metricsTicker = setInterval(() => {
+    if (args.metrics && !stopping && !demoRunning) void printMetrics();
+  }, 10_000);
 
   const tty = process.stdout.isTTY;
   const ticker = setInterval(async () => {

@@ -29,7 +29,8 @@ export function describeStack(m: StackManifest): string[] {
 export function statusLine(s: CloudStats): string {
   const lag = s.mappings.map((m) => `${m.name.replace(/-mapping$/, "")} ${Math.round(m.lagMs / 1000)}s`).join(", ");
   const denied = s.iam.denied ? ` · AccessDenied ${s.iam.denied}` : "";
-  return `accepted ${s.accepted} · projected ${s.projected} · forwarded ${s.forwarded} · landed ${s.landed} · parked ${s.parked} · dead-lettered ${s.deadLettered} · lag ${lag}${denied}`;
+  const waiting = s.parkedRows !== s.parked ? ` (${s.parkedRows} in the parked tables)` : "";
+  return `accepted ${s.accepted} · applied ${s.applied} · skipped ${s.skipped} · forwarded ${s.forwarded} · landed ${s.landed} · parked ${s.parked}${waiting} · dead-lettered ${s.deadLettered} · lag ${lag}${denied}`;
 }
 
 /** Text to put between single quotes in a shell command: each `'` closes the quote, is escaped, and reopens it. */

@@ -10,6 +10,7 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
@@ -71,4 +72,9 @@ export function emulatorS3(o: EmulatorClientOptions = {}): S3Client {
 /** An STS client (the local STS, or a stub). */
 export function emulatorSts(o: EmulatorClientOptions = {}): STSClient {
   return new STSClient({ ...common(o), requestHandler: new NodeHttpHandler() });
+}
+
+/** A Lambda client for the local cloud's Invoke API (local/lambda/invokeApi.ts); one attempt, so a failed invoke is never run twice. */
+export function emulatorLambda(o: EmulatorClientOptions = {}): LambdaClient {
+  return new LambdaClient({ ...common({ maxAttempts: 1, ...o }), requestHandler: new NodeHttpHandler() });
 }

@@ -16,7 +16,7 @@ describe("producer stack (mocks)", function () {
   const arn = (type: string, suffix: string) => run.one(type, suffix).state.arn as string;
   const name = (type: string, suffix: string) => run.one(type, suffix).state.name as string;
 
-  it("builds the three components at the top and parents every resource to one of them", () => {
+  it("builds the three components and the dashboard at the top and parents every resource to one of them", () => {
     const components = run.resources
       .filter((r) => !r.custom)
       .map((r) => `${r.type} ${r.name}`)
@@ -24,6 +24,7 @@ describe("producer stack (mocks)", function () {
     expect(components).to.deep.equal([
       "eventsourced:api:CommandApi commands",
       "eventsourced:bridge:CrossAccountBridge analytics-bridge",
+      "eventsourced:observability:OperationsDashboard operations",
       "eventsourced:projection:EventSourcedTable orders",
     ]);
     for (const r of run.resources.filter((x) => !x.custom)) expect(r.parentType, r.name).to.equal(undefined);
@@ -200,7 +201,8 @@ describe("producer stack (mocks)", function () {
       expect(by(`${prefix}-on-failure`)).to.include({ metricName: "ApproximateNumberOfMessagesVisible", namespace: "AWS/SQS" });
     }
     expect(by("commands-errors")).to.include({ metricName: "Errors" });
-    expect(alarms).to.have.length(7);
+    // Besides these: parked events and batch failures per stream function, and the API's 5xx (tests/stacks/observability.test.ts).
+    expect(alarms).to.have.length(12);
   });
 
   it("exports what operators and the local cloud need", () => {

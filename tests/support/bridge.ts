@@ -136,3 +136,14 @@ export function recordingClock(): { sleep(ms: number): Promise<void>; random(): 
     random: () => 0.5,
   };
 }
+
+/** Producer config that reads the consumer's outputs explicitly but with a wrong ExternalId, as a mistaken config would (for `cloud.redeploy`). */
+export function wrongExternalIdConfig(consumer: Record<string, string>): Record<string, string> {
+  return {
+    consumerStack: "",
+    analyticsStreamArn: consumer.analyticsStreamArn,
+    analyticsKeyArn: consumer.analyticsKeyArn,
+    writerRoleArn: consumer.writerRoleArn,
+    externalId: "not-the-right-one",
+  };
+}

@@ -45,6 +45,7 @@ export async function startFunctions(ctx: CloudContext, manifests: Manifests, en
       hosts[fn.arn] = await startFunctionHost(fn, functionIdentity(fn, manifests[stack].account, endpoints), {
         onLog: (line) => {
           if (line.trim()) ctx.runtime.write(`[${fn.name}] ${line}`);
+          ctx.metrics.ingest(fn.name, line);
         },
       });
       coldStarts[fn.name] = hosts[fn.arn].coldStartMs;

@@ -2,13 +2,16 @@
  * Step 8 of the local cloud: the counts on the status line. What a count
  * covers is found by what the resources are — mappings by the component that
  * declared them, parked tables by the functions' declared environment —
- * never by their names.
+ * never by their names. Applied, forwarded and parked are the functions' own
+ * metrics (EMF, local/cloudwatch/metrics.ts), the numbers the dashboard shows.
  */
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { COMPONENT_TYPES, TYPES } from "../../../components/parts/typeTokens";
 import { ENV } from "../../../handlers/shared/env";
 import { emulatorDynamo } from "../../emulators/clients";
 import { EnforcerStats } from "../../iam/enforcer";
+import { FunctionMetrics, MetricStore } from "../../cloudwatch/metrics";
+import { METRIC } from "../../../handlers/observability/metrics";
 import { LocalEndpoints, StackManifest } from "../../shared/manifest";
 import { ofType, Service } from "../context";
 import { ApiService } from "./api";
@@ -19,14 +22,25 @@ import { MappingsService, RunningMapping } from "./mappings";
 /** Counts for the status line. */
 export interface CloudStats {
   accepted: number;
+  /** Records the projector mappings delivered and the projector finished with (applied, skipped or parked). */
   projected: number;
+  /** Events the projectors applied to the read model (EventsApplied). */
+  applied: number;
+  /** Records the projectors skipped as applied before: redeliveries, replays, producer retries (DuplicatesSkipped). */
+  skipped: number;
+  /** Wire records the bridges wrote to the analytics stream (RecordsForwarded). */
   forwarded: number;
   landed: number;
+  /** Events the functions parked since the start (EventsParked). */
   parked: number;
+  /** Rows in the parked tables now (a re-drive removes them). */
+  parkedRows: number;
   deadLettered: number;
   mappings: { name: string; lagMs: number; retries: number; lastError?: string }[];
   /** Decisions of the local IAM enforcer on the functions' calls. */
   iam: EnforcerStats;
+  /** Every function's metrics, by logical name. */
+  functions: Record<string, FunctionMetrics>;
 }
 
 /** The counting service. */
@@ -42,6 +56,7 @@ export interface StatsSources {
   firehoses: FirehosesService;
   api: ApiService;
   iam: IamService;
+  metrics: MetricStore;
 }
 
 /** The physical names of the stack's parked tables: the tables a function's environment names as its `PARKED_TABLE_NAME`. */
@@ -65,19 +80,24 @@ export function startStats(sources: StatsSources): StatsService {
   const { mappings, queues } = sources.mappings;
   return {
     async stats() {
-      const parked = (await Promise.all(tables.map(countItems))).reduce((a, b) => a + b, 0);
+      const parkedRows = (await Promise.all(tables.map(countItems))).reduce((a, b) => a + b, 0);
+      const { metrics } = sources;
       return {
         accepted: sources.api.accepted(),
         projected: succeededUnder(mappings, COMPONENT_TYPES.EventSourcedTable),
-        forwarded: succeededUnder(mappings, COMPONENT_TYPES.CrossAccountBridge),
+        applied: metrics.total(METRIC.eventsApplied),
+        skipped: metrics.total(METRIC.duplicatesSkipped),
+        forwarded: metrics.total(METRIC.recordsForwarded),
         landed: sources.firehoses.landed(),
-        parked,
+        parked: metrics.total(METRIC.eventsParked),
+        parkedRows,
         deadLettered: Object.values(queues.counts()).reduce((a, b) => a + b, 0),
         mappings: mappings.map((p) => {
           const { lagMs, retries, lastError } = p.poller.stats();
           return { name: p.name, lagMs, retries, lastError };
         }),
         iam: sources.iam.stats(),
+        functions: metrics.byFunction(),
       };
     },
     stop: async () => dynamo.destroy(),

@@ -5,6 +5,7 @@
  * aggregation on (producer config `aggregateRecords`).
  */
 import { expect } from "chai";
+import { wrongExternalIdConfig } from "../../support/bridge";
 import * as zlib from "zlib";
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from "@aws-sdk/client-kinesis";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
@@ -101,13 +102,7 @@ describe("local cloud end to end", function () {
   it("with a wrong ExternalId the bridge fails, nothing is lost, and fixing it delivers the backlog", async () => {
     const consumer = cloud.manifests.consumer.outputs;
     // Deploy the producer with explicit consumer outputs and a wrong ExternalId (as a mistaken config would).
-    await cloud.redeploy("producer", {
-      consumerStack: "",
-      analyticsStreamArn: consumer.analyticsStreamArn,
-      analyticsKeyArn: consumer.analyticsKeyArn,
-      writerRoleArn: consumer.writerRoleArn,
-      externalId: "not-the-right-one",
-    });
+    await cloud.redeploy("producer", wrongExternalIdConfig(consumer));
     const id = `backlog-${Date.now().toString(36)}`;
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
