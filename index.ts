@@ -2,11 +2,11 @@
  * The Pulumi program. One project, two stacks in two accounts:
  * `consumer` (analytics) is deployed first, then `producer` (the service).
  * The stack's `role` config (default: the stack name) picks which is built.
- * The domain — `reduce`, `map`, `validate` — lives in domain.ts; the
+ * The domain — `reduce`, `map`, `validate`, `authorize` — lives in domain/; the
  * components serialise those closures into the Lambdas.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { map, reduce, validate } from "./domain";
+import { authorize, map, reduce, validate } from "./domain";
 import { readConsumerConfig, readProducerConfig } from "./stacks/config";
 import { consumerStack } from "./stacks/consumer";
 import { producerStack } from "./stacks/producer";
@@ -15,6 +15,6 @@ export = async () => {
   const config = new pulumi.Config();
   const role = config.get("role") ?? pulumi.getStack();
   if (role === "consumer") return consumerStack(readConsumerConfig(config));
-  if (role === "producer") return producerStack(readProducerConfig(config), { reduce, map, validate });
+  if (role === "producer") return producerStack(readProducerConfig(config), { reduce, map, validate, authorize });
   throw new Error(`config "role" (or the stack name) must be "producer" or "consumer", got "${role}"`);
 };

@@ -12,14 +12,17 @@ import { API_ROUTES, apiConfigFromEnv, createApi, DEFAULT_MAX_BODY_BYTES, HttpAp
 import { MAX_BODY_BYTES_LIMIT } from "../handlers/api/validation";
 import { dynamoClient, kinesisClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
-import type { Validator } from "../handlers/shared/domain";
+import type { AccessRule, Validator } from "../handlers/shared/domain";
+import { AuthSettings, CommandApiAuth, CommandApiCors, jwtAuthorizer, resolveAuth, routeArns, routeAuthArgs } from "./commandApi/auth";
 import { closureFunction } from "./parts/closureFunction";
 import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
 import { ArgCheck, withDefaults } from "./parts/validation";
 
+export type { CommandApiAuth, CommandApiCors } from "./commandApi/auth";
+
 /** Args of {@link CommandApi}. */
-export interface CommandApiArgs {
+export interface CommandApiArgs<S = unknown> {
   /** Name and ARN of the event stream writes go to. Required. */
   stream: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
   /** Name and ARN of the read-model table reads come from. Required. */
@@ -28,6 +31,12 @@ export interface CommandApiArgs {
   maxBodyBytes?: number;
   /** Domain validation of a command, serialised into the function; a message rejects it with 400. Default none: every well-formed command is accepted. */
   validate?: Validator;
+  /** Who may call: `{ mode: "iam" }` (the default), `{ mode: "jwt", issuer, audiences }` or `{ mode: "none" }` (warned at deploy, reported by the policy pack). See CommandApiAuth. */
+  auth?: CommandApiAuth;
+  /** CORS for browser clients. Default off. See CommandApiCors. */
+  cors?: CommandApiCors;
+  /** Per-aggregate authorization, serialised into the function; a message refuses with 403. Default none: whoever the authorizer admits may touch any aggregate. */
+  authorize?: AccessRule<S>;
   /** Steady-state requests per second across the API, above 0 and at most 10000. Default 100: caps what a runaway client costs. */
   rateLimit?: number;
   /** Requests above the rate in a burst, 1–5000. Default 200: absorbs a spike of two seconds at the rate. */
@@ -50,6 +59,7 @@ const MAX_INTEGRATION_SECONDS = 30;
 
 /** Every arg resolved and checked. */
 interface ApiSettings {
+  auth: AuthSettings;
   maxBodyBytes: number;
   rateLimit: number;
   burstLimit: number;
@@ -57,7 +67,7 @@ interface ApiSettings {
 }
 
 /** Applies the defaults and checks every arg; throws `CommandApi <name>: …` on the first bad one. */
-function resolveApiSettings(name: string, args: CommandApiArgs): ApiSettings {
+function resolveApiSettings<S>(name: string, args: CommandApiArgs<S>): ApiSettings {
   const check = new ArgCheck("CommandApi", name);
   const { timeout, ...own } = withDefaults(COMMAND_API_DEFAULTS, {
     maxBodyBytes: args.maxBodyBytes,
@@ -72,7 +82,15 @@ function resolveApiSettings(name: string, args: CommandApiArgs): ApiSettings {
     args.validate === undefined || typeof args.validate === "function",
     `validate must be a function (type, data) => message | undefined, got ${typeof args.validate}`,
   );
-  return { ...own, sizing: resolveFunction(check, { memorySize: args.memorySize, timeout }, MAX_INTEGRATION_SECONDS) };
+  check.that(
+    args.authorize === undefined || typeof args.authorize === "function",
+    `authorize must be a function (principal, action, aggregateId, state) => message | undefined, got ${typeof args.authorize}`,
+  );
+  return {
+    ...own,
+    auth: resolveAuth(check, args.auth, args.cors),
+    sizing: resolveFunction(check, { memorySize: args.memorySize, timeout }, MAX_INTEGRATION_SECONDS),
+  };
 }
 
 /**
@@ -80,26 +98,37 @@ function resolveApiSettings(name: string, args: CommandApiArgs): ApiSettings {
  *
  * | Resource | Secure default |
  * |---|---|
- * | HTTP API + `$default` stage | auto-deploy, throttled (100 requests/s, burst 200), JSON access logs (30 d) |
- * | Routes | exactly the handler's routes, plus `$default` answered with a clear 404 |
+ * | HTTP API + `$default` stage | auto-deploy, throttled (100 requests/s, burst 200), JSON access logs (30 d); CORS off |
+ * | Routes | exactly the handler's routes, plus `$default` answered with a clear 404; every one `AWS_IAM` (SigV4 + `execute-api:Invoke`) |
+ * | JWT authorizer (jwt mode) | Authorization header, the configured issuer and audiences; POST needs `events:write`, GET `aggregates:read` |
  * | Integration | Lambda proxy, payload 2.0, waits as long as the function's timeout (10 s) |
- * | Function | nodejs22.x arm64, 256 MB, 10 s; bodies over 65536 bytes refused (413); JSON logs in its own log group (30 d) |
+ * | Function | nodejs22.x arm64, 256 MB, 10 s; bodies over 65536 bytes refused (413); refuses a request without the mode's verified identity; JSON logs in its own log group (30 d) |
  * | Function role | trusts Lambda only; may PutRecord on the stream and GetItem on the table, nothing else |
  * | Permission | invoke only from this API's execution ARN |
  * | Alarm | function errors |
  */
-export class CommandApi extends pulumi.ComponentResource {
+export class CommandApi<S = unknown> extends pulumi.ComponentResource {
   public readonly api: aws.apigatewayv2.Api;
+  /** How callers authenticate (`iam`, `jwt` or `none`). */
+  public readonly authMode: string;
+  /** The execute-api ARN of each declared route (path parameters as `*`): what an IAM caller's `execute-api:Invoke` names. */
+  public readonly routeArns: pulumi.Output<string[]>;
   public readonly fn: aws.lambda.Function;
   public readonly url: pulumi.Output<string>;
   public readonly routes: aws.apigatewayv2.Route[];
 
-  constructor(name: string, args: CommandApiArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: CommandApiArgs<S>, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything: a bad maxBodyBytes would otherwise pass the deploy and fail every cold start.
     const s = resolveApiSettings(name, args);
     super(COMPONENT_TYPES.CommandApi, name, {}, opts);
     const child = { parent: this };
     const validate = args.validate;
+    // The handler passes whatever state it read; the domain's type is its own business.
+    const authorize = args.authorize as AccessRule | undefined;
+    this.authMode = s.auth.mode;
+    if (s.auth.mode === "none") {
+      pulumi.log.warn(`CommandApi ${name}: auth mode none — every route is open to anyone who finds the URL (set apiAuth to iam or jwt to close it)`, this);
+    }
 
     const { fn } = closureFunction<HttpApiEvent, HttpApiResult>(
       `${name}-handler`,
@@ -112,12 +141,14 @@ export class CommandApi extends pulumi.ComponentResource {
             dynamodb: dynamoClient({ maxAttempts: 3 }),
             config: apiConfigFromEnv(process.env),
             validate,
+            authorize,
           }),
         sizing: s.sizing,
         environment: {
           [ENV.STREAM_NAME]: args.stream.name,
           [ENV.TABLE_NAME]: args.table.name,
           [ENV.MAX_BODY_BYTES]: String(s.maxBodyBytes),
+          [ENV.API_AUTH]: s.auth.mode,
         },
         statements: [
           { Sid: "AppendEvents", Action: "kinesis:PutRecord", Resource: args.stream.arn },
@@ -128,7 +159,19 @@ export class CommandApi extends pulumi.ComponentResource {
     );
     this.fn = fn;
 
-    this.api = new aws.apigatewayv2.Api(`${name}-http`, { protocolType: "HTTP", description: "Event-sourced command API" }, child);
+    const cors = s.auth.cors;
+    this.api = new aws.apigatewayv2.Api(
+      `${name}-http`,
+      {
+        protocolType: "HTTP",
+        description: "Event-sourced command API",
+        // The policy pack tells an API left open by choice from one left open by mistake.
+        tags: { "eventsourced:auth": s.auth.mode },
+        ...(cors ? { corsConfiguration: cors } : {}),
+      },
+      child,
+    );
+    const authorizer = jwtAuthorizer(name, s.auth, this.api.id, child);
     const integration = new aws.apigatewayv2.Integration(
       `${name}-integration`,
       {
@@ -148,6 +191,7 @@ export class CommandApi extends pulumi.ComponentResource {
             apiId: this.api.id,
             routeKey,
             target: pulumi.interpolate`integrations/${integration.id}`,
+            ...routeAuthArgs(s.auth, routeKey, authorizer),
           },
           child,
         ),
@@ -197,6 +241,7 @@ export class CommandApi extends pulumi.ComponentResource {
     );
 
     this.url = pulumi.interpolate`${this.api.apiEndpoint}/`;
-    this.registerOutputs({ url: this.url, stageName: stage.name });
+    this.routeArns = routeArns(this.api.executionArn, API_ROUTES);
+    this.registerOutputs({ url: this.url, stageName: stage.name, authMode: this.authMode, routeArns: this.routeArns });
   }
 }
