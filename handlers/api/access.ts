@@ -52,7 +52,7 @@ export function principalOf(event: HttpApiEvent, mode: AuthMode | undefined): Ch
   const principal = principalFrom(event);
   const expected = mode === "jwt" ? "jwt" : mode === "iam" ? "iam" : undefined;
   if (expected && principal.kind !== expected) {
-    const what = expected === "jwt" ? "a verified JWT (requestContext.authorizer.jwt)" : "a verified SigV4 identity (requestContext.authorizer.iam)";
+    const what = expected === "jwt" ? "verified JWT (requestContext.authorizer.jwt)" : "verified SigV4 identity (requestContext.authorizer.iam)";
     return {
       ok: false,
       rejection: reject(403, "Forbidden", `this API authenticates callers by ${mode} (API_AUTH=${mode}), but the request carries no ${what}; nothing was done`),
