@@ -55,6 +55,9 @@ async function main() {
     JSON.stringify(
       {
         apiUrl: cloud.apiUrl,
+        // What `npm run token` asks for a token.
+        apiAuth: cloud.manifests.producer.outputs.apiAuth,
+        issuer: cloud.issuer.issuer,
         endpoints: cloud.endpoints,
         landingBucket: cloud.landingBucket,
         consumerAccount: cloud.manifests.consumer.account,

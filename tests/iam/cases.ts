@@ -427,6 +427,32 @@ export const CASES: IamCase[] = [
     "resource",
   ),
 
+  // ── Callers of the command API (apiAuth iam): the README's caller policy over the exported route ARNs ──
+  allow("a granted caller may invoke POST /aggregates/{id}/events", { principal: "apiCaller", action: "execute-api:Invoke", resource: "apiPostRoute" }),
+  allow("a granted caller may invoke GET /aggregates/{id}", { principal: "apiCaller", action: "execute-api:Invoke", resource: "apiGetRoute" }),
+  deny("a granted caller may not invoke a method the API does not declare (DELETE)", {
+    principal: "apiCaller",
+    action: "execute-api:Invoke",
+    resource: "apiDeleteRoute",
+  }),
+  deny("a granted caller may not invoke another stage of the API", { principal: "apiCaller", action: "execute-api:Invoke", resource: "apiOtherStageRoute" }),
+  deny("a granted caller may not invoke paths only $default answers", { principal: "apiCaller", action: "execute-api:Invoke", resource: "apiDefaultRoute" }),
+  deny("a granted caller may not invoke another API of the account", { principal: "apiCaller", action: "execute-api:Invoke", resource: "otherApiRoute" }),
+  deny("a granted caller may not manage the API's invocations otherwise (InvalidateCache)", {
+    principal: "apiCaller",
+    action: "execute-api:InvalidateCache",
+    resource: "apiPostRoute",
+  }),
+  ...(["projector", "api", "bridge"] as const).map((principal) =>
+    deny(`the ${principal} function's role may not invoke the command API`, { principal, action: "execute-api:Invoke", resource: "apiPostRoute" }),
+  ),
+  deny(
+    "a role in another account may not invoke the API, even with * in its own policy (HTTP APIs take no resource policy)",
+    { principal: "stranger", action: "execute-api:Invoke", resource: "apiPostRoute" },
+    BOTH,
+    "resource",
+  ),
+
   // ── The API function's invoke permission ──
   allow("API Gateway may invoke the function from this API", {
     principal: "apigatewayService",
