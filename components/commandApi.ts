@@ -99,7 +99,7 @@ function resolveApiSettings<S>(name: string, args: CommandApiArgs<S>): ApiSettin
  * | Resource | Secure default |
  * |---|---|
  * | HTTP API + `$default` stage | auto-deploy, throttled (100 requests/s, burst 200), JSON access logs (30 d); CORS off |
- * | Routes | exactly the handler's routes, plus `$default` answered with a clear 404; every one `AWS_IAM` (SigV4 + `execute-api:Invoke`) |
+ * | Routes | exactly the handler's routes, plus `$default` answered with a clear 404; every one behind the auth mode's authorizer: `AWS_IAM` (SigV4 + `execute-api:Invoke`) by default |
  * | JWT authorizer (jwt mode) | Authorization header, the configured issuer and audiences; POST needs `events:write`, GET `aggregates:read` |
  * | Integration | Lambda proxy, payload 2.0, waits as long as the function's timeout (10 s) |
  * | Function | nodejs22.x arm64, 256 MB, 10 s; bodies over 65536 bytes refused (413); refuses a request without the mode's verified identity; JSON logs in its own log group (30 d) |
