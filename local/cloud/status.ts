@@ -8,7 +8,7 @@ import { TYPES } from "../../components/parts/typeTokens";
 import { sampleCommand } from "../../domain/demo";
 import { declaredScopes, localApiCallerRole } from "./caller";
 
-const DRIVEN = [TYPES.stream, TYPES.table, TYPES.bucket, TYPES.function, TYPES.mapping, TYPES.firehose, TYPES.role, TYPES.route];
+const DRIVEN = [TYPES.stream, TYPES.table, TYPES.bucket, TYPES.function, TYPES.mapping, TYPES.firehose, TYPES.role, TYPES.route, TYPES.authorizer];
 
 function label(type: string): string {
   return type.split(":").pop()!;
