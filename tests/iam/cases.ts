@@ -29,6 +29,7 @@ const deny = (title: string, r: IamRequest, modes = BOTH, deniedBy?: IamCase["de
 const viaKinesis = { "kms:ViaService": VIA.kinesis };
 const viaS3 = { "kms:ViaService": VIA.s3 };
 const rightId = { "sts:ExternalId": EXTERNAL_ID };
+const callerInvokes = (resource: IamRequest["resource"]): IamRequest => ({ principal: "apiCaller", action: "execute-api:Invoke", resource });
 const STREAM_READ = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"];
 
 export const CASES: IamCase[] = [
@@ -428,20 +429,15 @@ export const CASES: IamCase[] = [
   ),
 
   // ── Callers of the command API (apiAuth iam): the README's caller policy over the exported route ARNs ──
-  allow("a granted caller may invoke POST /aggregates/{id}/events", { principal: "apiCaller", action: "execute-api:Invoke", resource: "apiPostRoute" }),
-  allow("a granted caller may invoke GET /aggregates/{id}", { principal: "apiCaller", action: "execute-api:Invoke", resource: "apiGetRoute" }),
-  deny("a granted caller may not invoke a method the API does not declare (DELETE)", {
-    principal: "apiCaller",
-    action: "execute-api:Invoke",
-    resource: "apiDeleteRoute",
-  }),
-  deny("a granted caller may not invoke another stage of the API", { principal: "apiCaller", action: "execute-api:Invoke", resource: "apiOtherStageRoute" }),
-  deny("a granted caller may not invoke paths only $default answers", { principal: "apiCaller", action: "execute-api:Invoke", resource: "apiDefaultRoute" }),
-  deny("a granted caller may not invoke another API of the account", { principal: "apiCaller", action: "execute-api:Invoke", resource: "otherApiRoute" }),
+  allow("a granted caller may invoke POST /aggregates/{id}/events", callerInvokes("apiPostRoute")),
+  allow("a granted caller may invoke GET /aggregates/{id}", callerInvokes("apiGetRoute")),
+  deny("a granted caller may not invoke a method the API does not declare (DELETE)", callerInvokes("apiDeleteRoute")),
+  deny("a granted caller may not invoke another stage of the API", callerInvokes("apiOtherStageRoute")),
+  deny("a granted caller may not invoke paths only $default answers", callerInvokes("apiDefaultRoute")),
+  deny("a granted caller may not invoke another API of the account", callerInvokes("otherApiRoute")),
   deny("a granted caller may not manage the API's invocations otherwise (InvalidateCache)", {
-    principal: "apiCaller",
+    ...callerInvokes("apiPostRoute"),
     action: "execute-api:InvalidateCache",
-    resource: "apiPostRoute",
   }),
   ...(["projector", "api", "bridge"] as const).map((principal) =>
     deny(`the ${principal} function's role may not invoke the command API`, { principal, action: "execute-api:Invoke", resource: "apiPostRoute" }),
