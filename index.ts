@@ -2,13 +2,13 @@
  * The Pulumi program. One project, two stacks in two accounts:
  * `consumer` (analytics) is deployed first, then `producer` (the service).
  * The stack's `role` config (default: the stack name) picks which is built.
- * The domain — `reduce`, `map`, `validate` — lives in domain.ts; the
- * components serialise those closures into the Lambdas. The preflight runs
- * first and refuses bad config, listing every problem, before any resource
- * is registered.
+ * The domain — `reduce`, `map`, `validate`, `authorize` — lives in domain/;
+ * the components serialise those closures into the Lambdas. The preflight
+ * runs first and refuses bad config, listing every problem, before any
+ * resource is registered.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { map, reduce, validate } from "./domain";
+import { authorize, map, reduce, validate } from "./domain";
 import { preflightConsumer, preflightProducer } from "./preflight/program";
 import { consumerReference, readConsumerConfig, readProducerConfig } from "./stacks/config";
 import { consumerStack } from "./stacks/consumer";
@@ -24,7 +24,7 @@ export = async () => {
   if (role === "producer") {
     const consumer = consumerReference(config);
     await preflightProducer(consumer);
-    return producerStack(readProducerConfig(config, consumer), { reduce, map, validate });
+    return producerStack(readProducerConfig(config, consumer), { reduce, map, validate, authorize });
   }
   throw new Error(`config "role" (or the stack name) must be "producer" or "consumer", got "${role}"`);
 };

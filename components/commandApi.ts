@@ -12,9 +12,10 @@ import { MAX_BODY_BYTES_LIMIT } from "../handlers/api/validation";
 import { API_TIME, apiTimeBudget } from "../handlers/api/timeBudget";
 import { dynamoClient, kinesisClient } from "../handlers/shared/clients";
 import { ENV } from "../handlers/shared/env";
-import type { Validator } from "../handlers/shared/domain";
+import type { AccessRule, Validator } from "../handlers/shared/domain";
 import { METRIC } from "../handlers/observability/metrics";
 import { AlarmSpec, createAlarms, functionSums, lambdaMetric } from "./parts/alarms";
+import { AuthSettings, CommandApiAuth, CommandApiCors, jwtAuthorizer, resolveAuth, routeArns, routeAuthArgs } from "./commandApi/auth";
 import { closureFunction } from "./parts/closureFunction";
 import { viaKinesis } from "./parts/iam";
 import type { Monitoring } from "./parts/dashboard";
@@ -22,8 +23,10 @@ import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
 import { ArgCheck, withDefaults } from "./parts/validation";
 
+export type { CommandApiAuth, CommandApiCors } from "./commandApi/auth";
+
 /** Args of {@link CommandApi}. */
-export interface CommandApiArgs {
+export interface CommandApiArgs<S = unknown> {
   /** Name and ARN of the event stream writes go to, and its customer-managed key if it has one (EventSourcedTable.streamKeyArn). Required. */
   stream: { name: pulumi.Input<string>; arn: pulumi.Input<string>; keyArn?: pulumi.Input<string> };
   /** Name and ARN of the read-model table reads come from. Required. */
@@ -32,6 +35,12 @@ export interface CommandApiArgs {
   maxBodyBytes?: number;
   /** Domain validation of a command, serialised into the function; a message rejects it with 400. Default none: every well-formed command is accepted. */
   validate?: Validator;
+  /** Who may call: `{ mode: "iam" }` (the default), `{ mode: "jwt", issuer, audiences }` or `{ mode: "none" }` (warned at deploy, reported by the policy pack). See CommandApiAuth. */
+  auth?: CommandApiAuth;
+  /** CORS for browser clients. Default off. See CommandApiCors. */
+  cors?: CommandApiCors;
+  /** Per-aggregate authorization, serialised into the function; a message refuses with 403. Default none: whoever the authorizer admits may touch any aggregate. */
+  authorize?: AccessRule<S>;
   /** Steady-state requests per second across the API, above 0 and at most 10000. Default 100: caps what a runaway client costs. */
   rateLimit?: number;
   /** Requests above the rate in a burst, 1–5000. Default 200: absorbs a spike of two seconds at the rate. */
@@ -52,6 +61,7 @@ const THROTTLE_QUOTA = { rate: 10_000, burst: 5_000 } as const;
 
 /** Every arg resolved and checked. */
 export interface ApiSettings {
+  auth: AuthSettings;
   maxBodyBytes: number;
   rateLimit: number;
   burstLimit: number;
@@ -59,7 +69,7 @@ export interface ApiSettings {
 }
 
 /** Applies the defaults and checks every arg; throws `CommandApi <name>: …` on the first bad one. */
-export function resolveApiSettings(name: string, args: CommandApiArgs): ApiSettings {
+export function resolveApiSettings<S>(name: string, args: CommandApiArgs<S>): ApiSettings {
   const check = new ArgCheck("CommandApi", name);
   const { timeout, ...own } = withDefaults(COMMAND_API_DEFAULTS, {
     maxBodyBytes: args.maxBodyBytes,
@@ -74,7 +84,15 @@ export function resolveApiSettings(name: string, args: CommandApiArgs): ApiSetti
     args.validate === undefined || typeof args.validate === "function",
     `validate must be a function (type, data) => message | undefined, got ${typeof args.validate}`,
   );
-  return { ...own, sizing: resolveFunction(check, { memorySize: args.memorySize, timeout }, API_TIME.maxFunctionTimeoutSeconds) };
+  check.that(
+    args.authorize === undefined || typeof args.authorize === "function",
+    `authorize must be a function (principal, action, aggregateId, state) => message | undefined, got ${typeof args.authorize}`,
+  );
+  return {
+    ...own,
+    auth: resolveAuth(check, args.auth, args.cors),
+    sizing: resolveFunction(check, { memorySize: args.memorySize, timeout }, API_TIME.maxFunctionTimeoutSeconds),
+  };
 }
 
 /**
@@ -82,16 +100,21 @@ export function resolveApiSettings(name: string, args: CommandApiArgs): ApiSetti
  *
  * | Resource | Secure default |
  * |---|---|
- * | HTTP API + `$default` stage | auto-deploy, throttled (100 requests/s, burst 200), JSON access logs (30 d) |
- * | Routes | exactly the handler's routes, plus `$default` answered with a clear 404 |
+ * | HTTP API + `$default` stage | auto-deploy, throttled (100 requests/s, burst 200), JSON access logs (30 d); CORS off |
+ * | Routes | exactly the handler's routes, plus `$default` answered with a clear 404; every one behind the auth mode's authorizer: `AWS_IAM` (SigV4 + `execute-api:Invoke`) by default |
+ * | JWT authorizer (jwt mode) | Authorization header, the configured issuer and audiences; POST needs `events:write`, GET `aggregates:read` |
  * | Integration | Lambda proxy, payload 2.0, waits 30 s (the HTTP API's most), at least 5 s longer than the function |
- * | Function | nodejs22.x arm64, 256 MB, 10 s (SDK: up to 3 attempts of 1 s connect + 2.2 s request; 503 + Retry-After at 9.5 s); bodies over 65536 bytes refused (413); JSON logs in its own log group (30 d) |
+ * | Function | nodejs22.x arm64, 256 MB, 10 s (SDK: up to 3 attempts of 1 s connect + 2.2 s request; 503 + Retry-After at 9.5 s); bodies over 65536 bytes refused (413); refuses a request without the mode's verified identity; JSON logs in its own log group (30 d) |
  * | Function role | trusts Lambda only; may PutRecord on the stream (and GenerateDataKey via Kinesis on its customer-managed key) and GetItem on the table, nothing else |
  * | Permission | invoke only from this API's execution ARN |
  * | Alarms | 5xx answers (the gateway's count: the handler's 500s, timeouts, throttling), function crashes |
  */
-export class CommandApi extends pulumi.ComponentResource {
+export class CommandApi<S = unknown> extends pulumi.ComponentResource {
   public readonly api: aws.apigatewayv2.Api;
+  /** How callers authenticate (`iam`, `jwt` or `none`). */
+  public readonly authMode: string;
+  /** The execute-api ARN of each declared route (path parameters as `*`): what an IAM caller's `execute-api:Invoke` names. */
+  public readonly routeArns: pulumi.Output<string[]>;
   public readonly fn: aws.lambda.Function;
   public readonly role: aws.iam.Role;
   public readonly url: pulumi.Output<string>;
@@ -100,7 +123,7 @@ export class CommandApi extends pulumi.ComponentResource {
   /** What the stack's dashboard shows of it (OperationsDashboard). */
   public readonly monitoring: Monitoring;
 
-  constructor(name: string, args: CommandApiArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: CommandApiArgs<S>, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything: a bad maxBodyBytes would otherwise pass the deploy and fail every cold start.
     const s = resolveApiSettings(name, args);
     super(COMPONENT_TYPES.CommandApi, name, {}, opts);
@@ -108,6 +131,12 @@ export class CommandApi extends pulumi.ComponentResource {
     const validate = args.validate;
     // Captured by the closure: the SDK's attempts and the handler's deadline fit the function's timeout.
     const budget = apiTimeBudget(s.sizing.timeout);
+    // The handler passes whatever state it read; the domain's type is its own business.
+    const authorize = args.authorize as AccessRule | undefined;
+    this.authMode = s.auth.mode;
+    if (s.auth.mode === "none") {
+      pulumi.log.warn(`CommandApi ${name}: auth mode none — every route is open to anyone who finds the URL (set apiAuth to iam or jwt to close it)`, this);
+    }
 
     const { fn, role } = closureFunction<HttpApiEvent, HttpApiResult>(
       `${name}-handler`,
@@ -122,6 +151,7 @@ export class CommandApi extends pulumi.ComponentResource {
             config: apiConfigFromEnv(process.env),
             validate,
             deadlineMs: budget.deadlineMs,
+            authorize,
           });
         },
         sizing: s.sizing,
@@ -129,6 +159,7 @@ export class CommandApi extends pulumi.ComponentResource {
           [ENV.STREAM_NAME]: args.stream.name,
           [ENV.TABLE_NAME]: args.table.name,
           [ENV.MAX_BODY_BYTES]: String(s.maxBodyBytes),
+          [ENV.API_AUTH]: s.auth.mode,
         },
         statements: [
           { Sid: "AppendEvents", Action: "kinesis:PutRecord", Resource: args.stream.arn },
@@ -144,7 +175,19 @@ export class CommandApi extends pulumi.ComponentResource {
     this.fn = fn;
     this.role = role;
 
-    this.api = new aws.apigatewayv2.Api(`${name}-http`, { protocolType: "HTTP", description: "Event-sourced command API" }, child);
+    const cors = s.auth.cors;
+    this.api = new aws.apigatewayv2.Api(
+      `${name}-http`,
+      {
+        protocolType: "HTTP",
+        description: "Event-sourced command API",
+        // The policy pack tells an API left open by choice from one left open by mistake.
+        tags: { "eventsourced:auth": s.auth.mode },
+        ...(cors ? { corsConfiguration: cors } : {}),
+      },
+      child,
+    );
+    const authorizer = jwtAuthorizer(name, s.auth, this.api.id, child);
     const integration = new aws.apigatewayv2.Integration(
       `${name}-integration`,
       {
@@ -165,6 +208,7 @@ export class CommandApi extends pulumi.ComponentResource {
             apiId: this.api.id,
             routeKey,
             target: pulumi.interpolate`integrations/${integration.id}`,
+            ...routeAuthArgs(s.auth, routeKey, authorizer),
           },
           child,
         ),
@@ -215,7 +259,8 @@ export class CommandApi extends pulumi.ComponentResource {
     };
 
     this.url = pulumi.interpolate`${this.api.apiEndpoint}/`;
-    this.registerOutputs({ url: this.url, stageName: stage.name });
+    this.routeArns = routeArns(this.api.executionArn, API_ROUTES);
+    this.registerOutputs({ url: this.url, stageName: stage.name, authMode: this.authMode, routeArns: this.routeArns });
   }
 }
 

@@ -1,11 +1,11 @@
 /**
- * The example domain: orders. Three closures the components serialise into
+ * The example domain: orders. Four closures the components serialise into
  * the Lambdas — `reduce` builds the read model, `map` the analytics contract,
- * `validate` guards the command API. Replace them with your own; keep them
+ * `validate` and `authorize` guard the command API. Replace them with your own; keep them
  * pure and self-contained (no I/O, no module-level Set/Map), since they run
  * serialised, and operator tools (re-drive) and tests use the same ones.
  */
-import type { AnalyticsRecord } from "../handlers/shared/domain";
+import type { AccessAction, AnalyticsRecord, Principal } from "../handlers/shared/domain";
 import type { EventEnvelope } from "../handlers/shared/envelope";
 
 /** An order line. */
@@ -104,4 +104,25 @@ export const map = (event: EventEnvelope): AnalyticsRecord | undefined => {
     default:
       return undefined;
   }
+};
+
+/**
+ * Who may touch which order. A customer (a JWT's `sub`) may place an order
+ * for themself, then write to and read only their own orders; a service
+ * calling with IAM may do whatever its `execute-api:Invoke` allows; with
+ * `apiAuth: none` (chosen explicitly) nobody is told apart, so nothing is refused.
+ */
+export const authorize = (principal: Principal, action: AccessAction, _orderId: string, order?: Order): string | undefined => {
+  if (principal.kind !== "jwt") return undefined;
+  const me = principal.subject;
+  if (!me) return "a customer's token must carry a sub claim (the customer id)";
+  // Absent (or erased) orders have no owner to protect: a poller waiting for its first event gets 404, not 403.
+  if (order && order.customerId !== me) return `the order belongs to another customer, not to ${me}`;
+  if (action.kind === "read") return undefined;
+  if (action.type === "OrderPlaced") {
+    const customerId = (action.data as OrderEventData | null)?.customerId;
+    return customerId === me ? undefined : `a customer may place orders only for themself (customerId ${JSON.stringify(customerId)}, token sub ${me})`;
+  }
+  // Not projected yet (the read model lags by about a second): its owner is unknown here, and reduce refuses an order event before OrderPlaced.
+  return undefined;
 };

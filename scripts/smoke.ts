@@ -15,10 +15,13 @@ import { parseArgs } from "util";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
-import { consumerChecks, followCanary, invokeFunctions, ProducerOutputs, smokeId, SmokeStep } from "../handlers/ops/smoke";
+import { consumerChecks, followCanary, invokeFunctions, lambdaInvoker, ProducerOutputs, smokeId, SmokeStep } from "../handlers/ops/smoke";
 import { sampleCommand } from "../domain/demo";
 import { emulatorKinesis, emulatorLambda, emulatorS3 } from "../local/emulators/clients";
-import { LOCAL_ACCOUNTS } from "../local/shared/manifest";
+import { LOCAL_ACCOUNTS, LOCAL_REGION } from "../local/shared/manifest";
+import { localApiCallerRole, sigv4Headers } from "../local/cloud/caller";
+import { accountCredentials } from "../local/emulators/clients";
+import type { AwsCredentialIdentity } from "@smithy/types";
 import { CURRENT_FILE } from "../local/cloud/current";
 
 const OPTIONS = {
@@ -30,6 +33,7 @@ const OPTIONS = {
   "landing-bucket": { type: "string" },
   "landing-profile": { type: "string" },
   timeout: { type: "string", default: "60" },
+  token: { type: "string" },
   help: { type: "boolean", default: false },
 } as const;
 
@@ -42,6 +46,9 @@ const USAGE = `usage: npm run smoke -- --stack producer|consumer [options]
   --landing-bucket NAME      with --canary on AWS: the consumer's landing bucket, to follow the canary there too
   --landing-profile NAME     the AWS profile that may read that bucket (default: the standard environment)
   --timeout SECONDS          how long the canary may take, 1-900 (default 60)
+  --token JWT                with --canary on AWS against a jwt-mode API: the bearer token to send (scopes events:write and
+                             aggregates:read); an iam-mode API is signed with the standard AWS credentials, the local cloud's
+                             API with its own issuer's token or its caller role
   --help                     this text`;
 
 type Args = {
@@ -53,6 +60,7 @@ type Args = {
   landingBucket?: string;
   landingProfile?: string;
   timeoutMs: number;
+  token?: string;
 };
 
 /** The arguments, checked before any work; a problem is one line and exit 2. */
@@ -87,6 +95,7 @@ function readArgs(argv: string[]): Args {
     landingBucket: values["landing-bucket"] as string | undefined,
     landingProfile: values["landing-profile"] as string | undefined,
     timeoutMs: timeout * 1000,
+    token: values.token as string | undefined,
   };
 }
 
@@ -97,6 +106,17 @@ interface Target {
   kinesis: KinesisClient;
   s3: S3Client;
   landing?: { s3: S3Client; bucket: string };
+  /** Authenticates the canary's requests as the API's mode asks. */
+  sign: CanarySigner;
+}
+
+type CanarySigner = NonNullable<Parameters<typeof followCanary>[0]["sign"]>;
+
+/** A signer for the API's auth mode: a bearer token (jwt), SigV4 with these credentials (iam), nothing (none). */
+function signerFor(apiAuth: string | undefined, token: () => Promise<string>, credentials: () => Promise<AwsCredentialIdentity>, region: string): CanarySigner {
+  if (apiAuth === "jwt") return async () => ({ authorization: `Bearer ${await token()}` });
+  if (apiAuth === "iam") return async (url, init) => sigv4Headers(url, init, await credentials(), region);
+  return async () => ({});
 }
 
 function localTarget(stack: Args["stack"], file: string): Target {
@@ -112,6 +132,19 @@ function localTarget(stack: Args["stack"], file: string): Target {
     kinesis: emulatorKinesis({ endpoint: current.endpoints.kinesis, account }),
     s3,
     landing: { s3, bucket: current.landingBucket },
+    sign: signerFor(
+      current.apiAuth,
+      async () => {
+        // The local issuer's token endpoint (npm run token), as the sample command's customer with the routes' scopes.
+        const form = new URLSearchParams({ grant_type: "client_credentials", sub: sampleCommand.caller, scope: "events:write aggregates:read" });
+        const res = await fetch(`${current.issuer}/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form });
+        const body = (await res.json()) as { access_token?: string };
+        if (!body.access_token) throw new Error(`the local issuer answered ${res.status} ${JSON.stringify(body)}`);
+        return body.access_token;
+      },
+      async () => accountCredentials(LOCAL_ACCOUNTS.producer, localApiCallerRole(LOCAL_ACCOUNTS.producer)),
+      LOCAL_REGION,
+    ),
   };
 }
 
@@ -129,12 +162,24 @@ function awsTarget(args: Args): Target {
     }
   }
   const landingS3 = args.landingBucket ? new S3Client({ profile: args.landingProfile }) : undefined;
+  const outputs = JSON.parse(text);
+  const lambda = new LambdaClient({ maxAttempts: 1 });
+  const apiRegion = String(outputs.apiUrl ?? "").match(/execute-api\.([a-z0-9-]+)\.amazonaws/)?.[1] ?? process.env.AWS_REGION ?? "";
   return {
-    outputs: JSON.parse(text),
-    lambda: new LambdaClient({ maxAttempts: 1 }),
+    outputs,
+    lambda,
     kinesis: new KinesisClient({}),
     s3: new S3Client({}),
     landing: landingS3 && args.landingBucket ? { s3: landingS3, bucket: args.landingBucket } : undefined,
+    sign: signerFor(
+      outputs.apiAuth,
+      async () => {
+        if (!args.token) throw new Error("the API authenticates by jwt: pass --token <a bearer token with events:write and aggregates:read>");
+        return args.token;
+      },
+      async () => lambda.config.credentials(),
+      apiRegion,
+    ),
   };
 }
 
@@ -158,9 +203,18 @@ async function run(args: Args): Promise<SmokeStep[]> {
     "eventStreamArn",
   ]);
   const id = smokeId();
-  const steps = await invokeFunctions(target.lambda, outputs, id);
+  const steps = await invokeFunctions(lambdaInvoker(target.lambda), outputs, id);
   if (args.canary)
-    steps.push(...(await followCanary({ apiUrl: outputs.apiUrl, command: sampleCommand.command, id, timeoutMs: args.timeoutMs, landing: target.landing })));
+    steps.push(
+      ...(await followCanary({
+        apiUrl: outputs.apiUrl,
+        command: sampleCommand.command,
+        id,
+        timeoutMs: args.timeoutMs,
+        landing: target.landing,
+        sign: target.sign,
+      })),
+    );
   return steps;
 }
 

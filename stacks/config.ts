@@ -7,6 +7,8 @@ import { ACCESS_MODES, AccessMode, AGGREGATE_MODES, AggregateMode } from "../han
 import { CROSS_ACCOUNT_DEFAULTS } from "../components/parts/crossAccount";
 import { STREAM_MODES, StreamMode } from "../components/parts/kinesisStream";
 import { ACCOUNT_ID_PATTERN, EXTERNAL_ID_PATTERN, EXTERNAL_ID_RULE } from "../components/parts/validation";
+import { AUTH_MODES } from "../handlers/api/access";
+import type { CommandApiAuth, CommandApiCors } from "../components/commandApi";
 
 /**
  * The consumer stack's config. A key left unset is undefined here and takes
@@ -41,6 +43,10 @@ export interface ProducerConfig {
   alarmTopicArn?: string;
   /** KPL aggregation of what the bridge writes to the analytics stream (CrossAccountBridge `aggregateRecords`). */
   aggregateRecords?: AggregateMode;
+  /** Who may call the API (CommandApi `auth`): `apiAuth`, `jwtIssuer`, `jwtAudiences`, `jwtWriteScopes`, `jwtReadScopes`. */
+  apiAuth: CommandApiAuth;
+  /** CORS for browsers (CommandApi `cors`): `corsAllowOrigins`, `corsAllowMethods`, `corsAllowHeaders`, `corsMaxAge`. */
+  cors: CommandApiCors;
   /** The consumer stack's outputs, from a StackReference or explicit config. */
   consumer: ConsumerOutputs;
 }
@@ -71,6 +77,16 @@ function choice<T extends string>(config: pulumi.Config, key: string, allowed: r
     throw new Error(`${key} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
   }
   return value as T | undefined;
+}
+
+/** A list key: a JSON array (`pulumi config set --path 'k[0]' …` stores one) or comma-separated text; undefined when unset. */
+function list(config: pulumi.Config, key: string): string[] | undefined {
+  const raw = config.get(key);
+  if (raw === undefined) return undefined;
+  if (!raw.trim().startsWith("[")) return raw.split(",").map((v) => v.trim());
+  const parsed: unknown = JSON.parse(raw);
+  if (!Array.isArray(parsed) || parsed.some((v) => typeof v !== "string")) throw new Error(`${key} must be a list of strings, got ${raw}`);
+  return parsed as string[];
 }
 
 function accessMode(config: pulumi.Config): AccessMode {
@@ -135,6 +151,19 @@ export function readProducerConfig(config = new pulumi.Config(), ref = consumerR
     parallelizationFactor: config.getNumber("parallelizationFactor"),
     alarmTopicArn: config.get("alarmTopicArn"),
     aggregateRecords: choice(config, "aggregateRecords", AGGREGATE_MODES),
+    apiAuth: {
+      mode: choice(config, "apiAuth", AUTH_MODES),
+      issuer: config.get("jwtIssuer"),
+      audiences: list(config, "jwtAudiences"),
+      writeScopes: list(config, "jwtWriteScopes"),
+      readScopes: list(config, "jwtReadScopes"),
+    },
+    cors: {
+      allowOrigins: list(config, "corsAllowOrigins"),
+      allowMethods: list(config, "corsAllowMethods"),
+      allowHeaders: list(config, "corsAllowHeaders"),
+      maxAge: config.getNumber("corsMaxAge"),
+    },
     consumer: consumerOutputs(config, mode, ref),
   };
 }

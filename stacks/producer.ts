@@ -7,7 +7,7 @@ import { CommandApi } from "../components/commandApi";
 import { CrossAccountBridge, CrossAccountBridgeAccessArgs } from "../components/crossAccountBridge";
 import { EventSourcedTable } from "../components/eventSourcedTable";
 import { OperationsDashboard } from "../components/operationsDashboard";
-import type { Mapper, Reducer, Validator } from "../handlers/shared/domain";
+import type { AccessRule, Mapper, Reducer, Validator } from "../handlers/shared/domain";
 import { ProducerConfig } from "./config";
 
 /** The user's domain: three closures, serialised into the functions. */
@@ -18,6 +18,8 @@ export interface Domain<S> {
   map: Mapper;
   /** Command validation in the API; a message rejects the command with 400. */
   validate?: Validator;
+  /** Per-aggregate authorization in the API; a message refuses the request with 403. */
+  authorize?: AccessRule<S>;
 }
 
 function required(value: pulumi.Output<string | undefined>, what: string): pulumi.Output<string> {
@@ -53,6 +55,9 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     table: { name: events.table.name, arn: events.table.arn },
     maxBodyBytes: config.maxBodyBytes,
     validate: domain.validate,
+    authorize: domain.authorize,
+    auth: config.apiAuth,
+    cors: config.cors,
     alarmActions,
   });
   const bridge = new CrossAccountBridge(PRODUCER_COMPONENTS.bridge, {
@@ -72,6 +77,8 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
   return {
     apiUrl: api.url,
     dashboardUrl: dashboard.url,
+    apiAuth: api.authMode,
+    apiRouteArns: api.routeArns,
     eventStreamName: events.stream.name,
     eventStreamArn: events.stream.arn,
     readModelTableName: events.table.name,

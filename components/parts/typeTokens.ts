@@ -46,6 +46,7 @@ export const TYPES = {
   httpApi: "aws:apigatewayv2/api:Api",
   integration: "aws:apigatewayv2/integration:Integration",
   route: "aws:apigatewayv2/route:Route",
+  authorizer: "aws:apigatewayv2/authorizer:Authorizer",
   stage: "aws:apigatewayv2/stage:Stage",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",

@@ -5,7 +5,9 @@
  */
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { compareSequence } from "../shared/sequence";
-import { decodeReadModelItem } from "../shared/readModelItem";
+import { decodeReadModelItem, ReadModelView } from "../shared/readModelItem";
+import type { Principal } from "../shared/domain";
+import { checkAccess } from "./access";
 import { errorResponse, jsonResponse, rejectionResponse } from "./responses";
 import type { ApiDeps, HttpApiEvent, HttpApiResult } from "./types";
 import { checkAggregateId, parseMinPosition } from "./validation";
@@ -26,26 +28,31 @@ export interface AggregateView {
   visible: boolean;
 }
 
-/** Handles one GET. */
-export async function getAggregate(deps: ApiDeps, event: HttpApiEvent): Promise<HttpApiResult> {
+/** The aggregate's read-model item, decoded; undefined while absent. `consistent` costs 1 RCU per 4 KB instead of 0.5. */
+export async function readView(deps: ApiDeps, aggregateId: string, consistent: boolean): Promise<ReadModelView | undefined> {
+  const out = await deps.dynamodb.send(new GetItemCommand({ TableName: deps.config.tableName, Key: { pk: { S: aggregateId } }, ConsistentRead: consistent }));
+  return out.Item ? decodeReadModelItem(out.Item) : undefined;
+}
+
+/** The state the domain's `authorize` decides on: undefined while absent or deleted. */
+export const stateOf = (view: ReadModelView | undefined): unknown => (view && !view.deleted ? view.state : undefined);
+
+/** Handles one GET by `principal`. */
+export async function getAggregate(deps: ApiDeps, event: HttpApiEvent, principal: Principal = { kind: "anonymous" }): Promise<HttpApiResult> {
   const id = checkAggregateId(event.pathParameters?.id);
   if (!id.ok) return rejectionResponse(id.rejection);
   const min = parseMinPosition(event.queryStringParameters?.minPosition);
   if (!min.ok) return rejectionResponse(min.rejection);
 
-  const out = await deps.dynamodb.send(
-    new GetItemCommand({
-      TableName: deps.config.tableName,
-      Key: { pk: { S: id.value } },
-      ConsistentRead: true,
-    }),
-  );
-  if (!out.Item) {
+  const view = await readView(deps, id.value, true);
+  // Decided on what was read, before anything of it is answered (404s included).
+  const refused = checkAccess(deps.authorize, principal, { kind: "read" }, id.value, stateOf(view));
+  if (refused) return rejectionResponse(refused);
+  if (!view) {
     const message =
       min.value === undefined ? `aggregate ${id.value} not found` : `aggregate ${id.value} not found yet: its first event may not be projected; keep polling`;
     return errorResponse(404, "NotFound", message, { extra: { visible: false } });
   }
-  const view = decodeReadModelItem(out.Item);
   if (view.deleted) {
     // A tombstone below minPosition may yet be recreated by the awaited event.
     const reached = min.value === undefined || compareSequence(view.position, min.value) >= 0;

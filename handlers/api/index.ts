@@ -5,7 +5,7 @@
  * once per container (in a `callbackFactory`) and serve its result.
  */
 import { ENV, intEnv, requireEnv } from "../shared/env";
-import { errorResponse } from "./responses";
+import { errorResponse, rejectionResponse } from "./responses";
 import type { ApiConfig, ApiDeps, HttpApiEvent, HttpApiResult } from "./types";
 import { checkMaxBodyBytes } from "./validation";
 import { postEvent } from "./postEvent";
@@ -13,8 +13,11 @@ import { getAggregate } from "./getAggregate";
 import { createUlidGenerator } from "./ulid";
 import { defaultMetricsSink } from "../observability/emf";
 import { API_METRICS, METRIC, MetricsRecorder, metricsRecorder } from "../observability/metrics";
+import { authModeOf, principalOf } from "./access";
 
 export type { ApiConfig, ApiDeps, HttpApiEvent, HttpApiResult } from "./types";
+export { AUTH_MODES } from "./access";
+export type { AuthMode } from "./access";
 
 /** The routes the component declares on the HTTP API (plus "$default", which this handler answers with 404). */
 export const API_ROUTES: readonly string[] = ["POST /aggregates/{id}/events", "GET /aggregates/{id}"];
@@ -58,10 +61,12 @@ async function withinDeadline<T>(work: Promise<T>, ms: number | undefined): Prom
 
 /** Reads the API's configuration from the function's environment (fails the cold start when incomplete). */
 export function apiConfigFromEnv(env: NodeJS.ProcessEnv): ApiConfig {
+  const auth = authModeOf(env[ENV.API_AUTH]);
   return {
     streamName: requireEnv(env, ENV.STREAM_NAME),
     tableName: requireEnv(env, ENV.TABLE_NAME),
     maxBodyBytes: checkMaxBodyBytes(intEnv(env, ENV.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)),
+    ...(auth ? { auth } : {}),
   };
 }
 
@@ -91,8 +96,10 @@ export function createApi(deps: ApiDeps): (event: HttpApiEvent) => Promise<HttpA
   const answer = async (event: HttpApiEvent): Promise<HttpApiResult> => {
     const requestId = event.requestContext?.requestId ?? "unknown";
     try {
-      if (event.routeKey === API_ROUTES[0]) return await withinDeadline(postEvent(full, nextUlid, event), deps.deadlineMs);
-      if (event.routeKey === API_ROUTES[1]) return await withinDeadline(getAggregate(full, event), deps.deadlineMs);
+      const principal = principalOf(event, deps.config.auth);
+      if (!principal.ok) return rejectionResponse(principal.rejection);
+      if (event.routeKey === API_ROUTES[0]) return await withinDeadline(postEvent(full, nextUlid, event, principal.value), deps.deadlineMs);
+      if (event.routeKey === API_ROUTES[1]) return await withinDeadline(getAggregate(full, event, principal.value), deps.deadlineMs);
       const method = event.requestContext?.http?.method ?? "?";
       return errorResponse(404, "RouteNotFound", `no route for ${method} ${event.rawPath}; routes are: ${API_ROUTES.join(", ")}`);
     } catch (err) {

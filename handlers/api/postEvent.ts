@@ -9,6 +9,9 @@ import { errorResponse, jsonResponse, rejectionResponse } from "./responses";
 import type { ApiDeps, HttpApiEvent, HttpApiResult } from "./types";
 import { checkAggregateId, checkContentLength, checkContentType, checkIdempotencyKey, decodeBody, headerValue, parseCommand } from "./validation";
 import { idempotentEventId } from "./ulid";
+import type { Principal } from "../shared/domain";
+import { checkAccess } from "./access";
+import { readView, stateOf } from "./getAggregate";
 
 /** The 202 body of an accepted event. */
 export interface AcceptedEvent {
@@ -24,11 +27,12 @@ export function pollUrl(aggregateId: string, sequenceNumber: string): string {
   return `/aggregates/${encodeURIComponent(aggregateId)}?minPosition=${sequenceNumber}`;
 }
 
-/** Handles one POST; `nextUlid` is the container's monotonic ULID generator. */
+/** Handles one POST by `principal`; `nextUlid` is the container's monotonic ULID generator. */
 export async function postEvent(
   deps: Required<Pick<ApiDeps, "now">> & ApiDeps,
   nextUlid: (timeMs?: number) => string,
   event: HttpApiEvent,
+  principal: Principal = { kind: "anonymous" },
 ): Promise<HttpApiResult> {
   const max = deps.config.maxBodyBytes;
   // Cheap header checks first, so an oversized or foreign body is never decoded.
@@ -46,6 +50,12 @@ export async function postEvent(
   if (!command.ok) return rejectionResponse(command.rejection);
   const domainError = deps.validate?.(command.value.type, command.value.data);
   if (domainError !== undefined) return errorResponse(400, "InvalidEvent", domainError);
+  if (deps.authorize) {
+    // One eventually consistent GetItem (0.5 RCU) per write, only when the domain has a rule: ownership is in the state.
+    const state = stateOf(await readView(deps, id.value, false));
+    const refused = checkAccess(deps.authorize, principal, { kind: "write", type: command.value.type, data: command.value.data }, id.value, state);
+    if (refused) return rejectionResponse(refused);
+  }
 
   const at = deps.now();
   const envelope: EventEnvelope = {

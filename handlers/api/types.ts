@@ -18,6 +18,8 @@ export interface HttpApiEvent {
   requestContext: {
     requestId: string;
     http: { method: string; path?: string };
+    /** What API Gateway's authorizer verified: `{ jwt: { claims, scopes } }` or `{ iam: { userArn, accountId, … } }`; absent without one. */
+    authorizer?: unknown;
   };
 }
 
@@ -30,8 +32,9 @@ export interface HttpApiResult {
 
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { Validator } from "../shared/domain";
+import type { AccessRule, Validator } from "../shared/domain";
 import type { MetricsRecorder } from "../observability/metrics";
+import type { AuthMode } from "./access";
 
 /** Where the command API writes and reads. */
 export interface ApiConfig {
@@ -41,6 +44,8 @@ export interface ApiConfig {
   tableName: string;
   /** Largest accepted request body in bytes (default 65536, at most 900 KiB). */
   maxBodyBytes: number;
+  /** How API Gateway authenticates callers; when set, a request without that verified identity is refused. */
+  auth?: AuthMode;
 }
 
 /** What `createApi` needs; clients are built once per container by the caller. */
@@ -58,4 +63,6 @@ export interface ApiDeps {
   deadlineMs?: number;
   /** API_METRICS, published once per request; default EMF on stdout in Lambda (defaultMetricsSink). */
   metrics?: MetricsRecorder;
+  /** Per-aggregate authorization: a message refuses the request with 403 (see AccessRule). */
+  authorize?: AccessRule;
 }

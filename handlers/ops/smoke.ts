@@ -47,17 +47,51 @@ export function smokeId(now = Date.now()): string {
   return `smoke-${now.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Invokes `functionName` synchronously with `event`; a function error throws with its type and message. */
-export async function invokeJson<T>(lambda: LambdaClient, functionName: string, event: unknown): Promise<T | undefined> {
-  const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(event), "utf8") }));
-  const text = out.Payload ? Buffer.from(out.Payload).toString("utf8") : "null";
-  const payload = JSON.parse(text || "null");
-  if (out.FunctionError) throw new Error(`${functionName} failed (${out.FunctionError}): ${payload?.errorType ?? "Error"}: ${payload?.errorMessage ?? text}`);
+/** What an invocation returned: Lambda's FunctionError header (e.g. "Unhandled") and the decoded payload. */
+export interface InvokeAnswer {
+  functionError?: string;
+  payload: unknown;
+}
+
+/** Invokes one function synchronously (RequestResponse) with `event`: Lambda Invoke, or a local loader in tests. */
+export type FunctionInvoker = (functionName: string, event: unknown) => Promise<InvokeAnswer>;
+
+/** The invoker over Lambda's Invoke API. */
+export function lambdaInvoker(lambda: LambdaClient): FunctionInvoker {
+  return async (functionName, event) => {
+    const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(event), "utf8") }));
+    const text = out.Payload ? Buffer.from(out.Payload).toString("utf8") : "null";
+    return { functionError: out.FunctionError, payload: JSON.parse(text || "null") };
+  };
+}
+
+/**
+ * Invokes `functionName` with `event`; a function error throws with its type and message. The archives
+ * carry no node_modules: they require the runtime's own SDK by the paths the serialiser wrote, so a
+ * runtime whose layout moved fails to load (Runtime.ImportModuleError), and the message says so.
+ */
+export async function invokeJson<T>(invoke: FunctionInvoker, functionName: string, event: unknown): Promise<T | undefined> {
+  const { functionError, payload } = await invoke(functionName, event);
+  const p = payload as { errorType?: string; errorMessage?: string } | null;
+  if (functionError || p?.errorType) {
+    const what = `${p?.errorType ?? functionError}: ${p?.errorMessage ?? JSON.stringify(payload)}`;
+    const layout = /ImportModuleError|Cannot find module/.test(what);
+    throw new Error(
+      `${functionName} failed to load or run (${what})${layout ? "; the Lambda runtime no longer provides a module the archive requires (see README, Lambda artifacts)" : ""}`,
+    );
+  }
   return payload as T | undefined;
 }
 
+/** The verified caller API Gateway would pass for the API's auth mode: a direct invoke (an operator's `lambda:InvokeFunction`) carries it itself. */
+export function smokeAuthorizer(apiAuth: string | undefined, accountId: string): Record<string, unknown> | undefined {
+  if (apiAuth === "iam") return { iam: { userArn: `arn:aws:sts::${accountId}:assumed-role/smoke/smoke`, accountId, callerId: "smoke" } };
+  if (apiAuth === "jwt") return { jwt: { claims: { sub: "smoke" }, scopes: ["aggregates:read"] } };
+  return undefined;
+}
+
 /** `GET /aggregates/{id}` as API Gateway (payload 2.0) delivers it. */
-export function getAggregateEvent(id: string): HttpApiEvent {
+export function getAggregateEvent(id: string, authorizer?: Record<string, unknown>): HttpApiEvent {
   const rawPath = `/aggregates/${id}`;
   return {
     version: "2.0",
@@ -67,7 +101,7 @@ export function getAggregateEvent(id: string): HttpApiEvent {
     headers: {},
     pathParameters: { id },
     isBase64Encoded: false,
-    requestContext: { requestId: `${id}-get`, http: { method: "GET", path: rawPath } },
+    requestContext: { requestId: `${id}-get`, http: { method: "GET", path: rawPath }, ...(authorizer ? { authorizer } : {}) },
   };
 }
 
@@ -110,29 +144,36 @@ export interface ProducerOutputs {
   projectorFunctionName: string;
   bridgeFunctionName: string;
   eventStreamArn: string;
+  /** The API's auth mode (iam, jwt or none). */
+  apiAuth?: string;
 }
 
 /** What a stream function answers. */
 type BatchAnswer = { batchItemFailures?: unknown[] };
 
 /** The harmless invoke of each of the producer's functions. */
-export async function invokeFunctions(lambda: LambdaClient, outputs: ProducerOutputs, id: string): Promise<SmokeStep[]> {
+export async function invokeFunctions(invoke: FunctionInvoker, outputs: ProducerOutputs, id: string): Promise<SmokeStep[]> {
+  const account = outputs.eventStreamArn.split(":")[4] ?? "";
   return [
     await step(`invoke ${outputs.apiFunctionName} (API)`, async () => {
-      const res = await invokeJson<{ statusCode?: number; body?: string }>(lambda, outputs.apiFunctionName, getAggregateEvent(id));
+      const res = await invokeJson<{ statusCode?: number; body?: string }>(
+        invoke,
+        outputs.apiFunctionName,
+        getAggregateEvent(id, smokeAuthorizer(outputs.apiAuth, account)),
+      );
       const code = JSON.parse(res?.body ?? "{}")?.error?.code;
       if (res?.statusCode !== 404 || code !== "NotFound")
         throw new Error(`GET /aggregates/${id} answered ${res?.statusCode} ${res?.body}; expected 404 NotFound`);
       return "GET of an absent aggregate answered 404 NotFound (handler loaded, read model read)";
     }),
     await step(`invoke ${outputs.projectorFunctionName} (projector)`, async () => {
-      const res = await invokeJson<BatchAnswer>(lambda, outputs.projectorFunctionName, skippedRecordEvent(id, outputs.eventStreamArn));
+      const res = await invokeJson<BatchAnswer>(invoke, outputs.projectorFunctionName, skippedRecordEvent(id, outputs.eventStreamArn));
       if (!Array.isArray(res?.batchItemFailures) || res.batchItemFailures.length)
         throw new Error(`answered ${JSON.stringify(res)}; expected no batch item failures`);
       return "a record at sequence 0 was read against the read model and skipped; nothing written";
     }),
     await step(`invoke ${outputs.bridgeFunctionName} (bridge)`, async () => {
-      const res = await invokeJson<BatchAnswer>(lambda, outputs.bridgeFunctionName, { Records: [] });
+      const res = await invokeJson<BatchAnswer>(invoke, outputs.bridgeFunctionName, { Records: [] });
       if (!Array.isArray(res?.batchItemFailures) || res.batchItemFailures.length)
         throw new Error(`answered ${JSON.stringify(res)}; expected no batch item failures`);
       return "credentials for the analytics stream resolved (AssumeRole in assumeRole mode); nothing written";
@@ -149,8 +190,8 @@ export interface CanaryOptions {
   timeoutMs: number;
   /** The consumer's landing, when this caller may read it. */
   landing?: { s3: S3Client; bucket: string };
-  /** Extra request headers (e.g. authorization). */
-  headers?: Record<string, string>;
+  /** Authenticates each request as the API's auth mode asks (a bearer token, a SigV4 signature); extra headers to send. */
+  sign?: (url: URL, init: { method: string; headers: Record<string, string>; body?: string }) => Promise<Record<string, string>>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -171,11 +212,9 @@ export async function followCanary(o: CanaryOptions): Promise<SmokeStep[]> {
   let accepted: { eventId: string; poll: string } | undefined;
   const steps = [
     await step("canary: POST through the API", async () => {
-      const res = await fetch(`${base}aggregates/${o.id}/events`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "idempotency-key": o.id, ...o.headers },
-        body: JSON.stringify(o.command),
-      });
+      const url = new URL(`${base}aggregates/${o.id}/events`);
+      const init = { method: "POST", headers: { "content-type": "application/json", "idempotency-key": o.id }, body: JSON.stringify(o.command) };
+      const res = await fetch(url, { ...init, headers: { ...init.headers, ...(await o.sign?.(url, init)) } });
       const body = await res.text();
       if (res.status !== 202) throw new Error(`answered ${res.status} ${body}; expected 202`);
       accepted = JSON.parse(body);
@@ -187,7 +226,8 @@ export async function followCanary(o: CanaryOptions): Promise<SmokeStep[]> {
   steps.push(
     await step("canary: visible in the read model", async () => {
       const view = await until("the read model", deadline, async () => {
-        const res = await fetch(`${base}${accepted!.poll.replace(/^\//, "")}`, { headers: o.headers });
+        const url = new URL(`${base}${accepted!.poll.replace(/^\//, "")}`);
+        const res = await fetch(url, { headers: (await o.sign?.(url, { method: "GET", headers: {} })) ?? {} });
         const body = res.status === 200 ? ((await res.json()) as { visible?: boolean; version?: number; position?: string }) : undefined;
         return body?.visible ? body : undefined;
       });

@@ -13,6 +13,8 @@ export const ENV = {
   STREAM_NAME: "STREAM_NAME",
   /** Largest accepted request body in bytes (API). */
   MAX_BODY_BYTES: "MAX_BODY_BYTES",
+  /** How API Gateway authenticates the API's callers: `iam`, `jwt` or `none` (API). */
+  API_AUTH: "API_AUTH",
   /** Analytics stream ARN in the consumer account (bridge). */
   TARGET_STREAM_ARN: "TARGET_STREAM_ARN",
   /** `assumeRole` or `resourcePolicy` (bridge). */

@@ -1,7 +1,9 @@
 /**
  * The local cloud's API Gateway HTTP API: serves the declared routes on
- * 127.0.0.1, builds payload-format-2.0 events as API Gateway does, and maps
- * the integration's answer (or failure) to HTTP the way API Gateway does.
+ * 127.0.0.1, answers CORS preflights and runs each route's authorizer before
+ * the integration (cors.ts, routeAccess.ts), builds payload-format-2.0 events
+ * as API Gateway does, and maps the integration's answer (or failure) to HTTP
+ * the way API Gateway does.
  */
 import * as http from "http";
 import { randomBytes } from "crypto";
@@ -9,6 +11,8 @@ import type { HttpApiEvent, HttpApiResult } from "../../handlers/api/types";
 import { LocalService, startLoopbackServer } from "../shared/loopback";
 import { LOCAL_ACCOUNTS } from "../shared/manifest";
 import { matchRoute, parseRoutes } from "./routes";
+import { CorsRules, isPreflight, preflightHeaders, withCors } from "./cors";
+import type { AccessOutcome, AccessRequest } from "./routeAccess";
 
 export { matchRoute, parseRoutes } from "./routes";
 
@@ -27,6 +31,8 @@ export interface HttpApiEventV2 extends HttpApiEvent {
     stage: string;
     time: string;
     timeEpoch: number;
+    /** What the route's authorizer verified (`{ jwt: … }` or `{ iam: … }`); absent on an open route. */
+    authorizer?: Record<string, unknown>;
   };
 }
 
@@ -49,6 +55,12 @@ export interface HttpApiOptions {
   maxBodyBytes?: number;
   /** Integration timeout; API Gateway answers 503 after it. Default 30,000 (the HTTP API maximum). */
   timeoutMs?: number;
+  /** Runs the route's authorizer before the integration (see routeAccess.ts). Default: every route open. */
+  access?: (request: AccessRequest) => Promise<AccessOutcome>;
+  /** The API's CORS configuration, read per request. Default none: no preflight answers, no CORS headers. */
+  cors?: () => CorsRules | undefined;
+  /** Told each request an authorizer refused, with why (for the runtime log). */
+  onRefused?: (line: string) => void;
 }
 
 /** A running HTTP API. */
@@ -107,6 +119,7 @@ function buildEvent(
   pathParameters: Record<string, string> | undefined,
   requestId: string,
   opts: HttpApiOptions,
+  authorizer?: Record<string, unknown>,
 ): HttpApiEventV2 {
   const [rawPath, ...rest] = (req.url ?? "/").split("?");
   const rawQueryString = rest.join("?");
@@ -147,6 +160,7 @@ function buildEvent(
       stage: "$default",
       time: clf(now),
       timeEpoch: now.getTime(),
+      ...(authorizer ? { authorizer } : {}),
     },
     ...(body.length ? { body: text ? body.toString("utf8") : body.toString("base64") } : {}),
     isBase64Encoded: body.length > 0 && !text,
@@ -159,9 +173,9 @@ interface Reply {
   body: Buffer;
 }
 
-const message = (status: number, text: string): Reply => ({
+const message = (status: number, text: string, headers: Record<string, string> = {}): Reply => ({
   status,
-  headers: { "content-type": "application/json" },
+  headers: { "content-type": "application/json", ...headers },
   body: Buffer.from(JSON.stringify({ message: text })),
 });
 
@@ -187,10 +201,36 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<LocalHttpApi> 
   const counters = { requests: 0, byStatus: {} as Record<number, number> };
 
   async function answer(req: http.IncomingMessage, body: Buffer, requestId: string): Promise<Reply> {
-    const path = (req.url ?? "/").split("?")[0];
+    const cors = opts.cors?.();
+    const headers = headersOf(req).headers;
+    // Preflights are API Gateway's own answer: no route, no authorizer, no integration.
+    if (cors && isPreflight(req.method ?? "", headers)) return { status: 204, headers: preflightHeaders(cors, headers), body: Buffer.alloc(0) };
+    const reply = await integrate(req, body, requestId);
+    return cors ? { ...reply, headers: withCors(cors, headers.origin, reply.headers) } : reply;
+  }
+
+  async function integrate(req: http.IncomingMessage, body: Buffer, requestId: string): Promise<Reply> {
+    const [path, ...query] = (req.url ?? "/").split("?");
     const match = matchRoute(routes, req.method ?? "GET", path);
     if (!match) return message(404, "Not Found");
-    const event = buildEvent(req, body, match.routeKey, match.pathParameters, requestId, opts);
+    let authorizer: Record<string, unknown> | undefined;
+    if (opts.access) {
+      const method = req.method ?? "GET";
+      const outcome = await opts.access({
+        routeKey: match.routeKey,
+        method,
+        rawPath: path,
+        rawQueryString: query.join("?"),
+        headers: headersOf(req).headers,
+        body,
+      });
+      if (!outcome.ok) {
+        opts.onRefused?.(`${method} ${path} (${match.routeKey}): ${outcome.status} ${outcome.message} — ${outcome.reason}`);
+        return message(outcome.status, outcome.message, outcome.headers);
+      }
+      authorizer = outcome.authorizer;
+    }
+    const event = buildEvent(req, body, match.routeKey, match.pathParameters, requestId, opts, authorizer);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), opts.timeoutMs ?? 30_000);

@@ -19,6 +19,10 @@ import { startFirehoses } from "./steps/firehoses";
 import { startApi } from "./steps/api";
 import { CloudStats, startStats } from "./steps/stats";
 import { startInvokeApi } from "../lambda/invokeApi";
+import { localAuthDefaults, startIssuer } from "./steps/issuer";
+import { apiCaller, CallOptions } from "./caller";
+import { LocalIssuer } from "../oidc/issuer";
+import { manifestPolicies } from "../iam/policySet";
 
 export type { CloudStats } from "./steps/stats";
 export { LOCAL_CONSUMER_STACK, LOCAL_EXTERNAL_ID } from "./steps/stacks";
@@ -48,6 +52,10 @@ export interface LocalCloud {
   startupSeconds: number;
   /** Cold start of each function, ms. */
   coldStarts: Record<string, number>;
+  /** The local OIDC issuer the producer's JWT authorizer trusts (in jwt mode, the default locally). */
+  issuer: LocalIssuer;
+  /** `fetch` on the API, authenticated as its current `apiAuth` asks (a token for `as` in jwt mode, SigV4 in iam mode). */
+  call(path: string, options?: CallOptions): Promise<Response>;
   /** An S3 client on the emulator (path style). */
   s3: S3Client;
   /** The bucket Firehose lands into. */
@@ -76,18 +84,27 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const manifests = {} as Manifests;
     const emulators = services.add(await startEmulators(ctx, () => declaredRoles(manifests)));
     const { endpoints } = emulators;
-    const stacks = services.add(await deployStacks(ctx, endpoints, options.config ?? {}, manifests));
+    const issuer = services.add(await startIssuer(ctx));
+    const stacks = services.add(await deployStacks(ctx, endpoints, options.config ?? {}, manifests, localAuthDefaults(issuer)));
     const iam = services.add(await startIam(ctx, endpoints, manifests));
     const functions = services.add(await startFunctions(ctx, manifests, iam.functionEndpoints));
     const mappings = services.add(await startMappings(ctx, manifests, endpoints, functions));
     const firehoses = services.add(await startFirehoses(ctx, manifests.consumer, endpoints, options.maxFirehoseBufferSeconds ?? 2));
-    const api = services.add(await startApi(manifests.producer, functions, options.apiPort ?? 3000));
+    const api = services.add(
+      await startApi(manifests.producer, functions, options.apiPort ?? 3000, {
+        current: () => manifests.producer,
+        policies: manifestPolicies(() => Object.values(manifests)),
+        log: (line) => ctx.runtime.write(line),
+      }),
+    );
     const functionList = () => [...manifests.consumer.functions, ...manifests.producer.functions];
     const lambdaApi = services.add(await startInvokeApi({ functions: functionList, invoke: (arn, event) => functions.invoke(arn, event) }));
     const counts = services.add(startStats({ producer: manifests.producer, endpoints, mappings, firehoses, api, iam, metrics: ctx.metrics }));
     return {
       apiUrl: api.url,
       lambdaEndpoint: lambdaApi.endpoint,
+      issuer,
+      call: apiCaller({ apiUrl: api.url, region: manifests.producer.region, producer: () => manifests.producer, issuer }),
       endpoints,
       manifests,
       startupSeconds: (Date.now() - t0) / 1000,

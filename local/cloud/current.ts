@@ -16,6 +16,9 @@ export function currentState(cloud: LocalCloud): string {
   return JSON.stringify(
     {
       apiUrl: cloud.apiUrl,
+      // What `npm run token` asks for a token.
+      apiAuth: cloud.manifests.producer.outputs.apiAuth,
+      issuer: cloud.issuer.issuer,
       endpoints: { ...cloud.endpoints, lambda: cloud.lambdaEndpoint },
       landingBucket: cloud.landingBucket,
       consumerAccount: cloud.manifests.consumer.account,

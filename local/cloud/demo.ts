@@ -5,7 +5,7 @@
  * was projected and landed.
  */
 import { LocalCloud } from "./cloud";
-import { demoHistory } from "../../domain/demo";
+import { demoCaller, demoHistory } from "../../domain/demo";
 
 interface DemoOptions {
   /** Demo aggregates to write (`--orders`: orders, in the example domain); each gets the commands `demoHistory` gives it. */
@@ -42,9 +42,9 @@ function bar(done: number, total: number): string {
   return `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}`;
 }
 
-async function pollVisible(url: string, deadline: number): Promise<boolean> {
+async function pollVisible(cloud: LocalCloud, poll: string, as: string, deadline: number): Promise<boolean> {
   while (Date.now() < deadline) {
-    const res = await fetch(url);
+    const res = await cloud.call(poll, { as });
     if (res.status === 200 && ((await res.json()) as { visible?: boolean }).visible) return true;
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -66,22 +66,24 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
   out.write(`demo: ${options.orders} aggregates, ${total} events, ${options.concurrency ?? 16} clients\n`);
   // Writers don't wait for visibility (clients poll independently); a few
   // pollers time each aggregate's last event from 202 to visible.
-  const pending: { poll: string; at: number }[] = [];
+  const pending: { poll: string; at: number; as: string }[] = [];
   let writing = true;
   let next = 0;
   const writer = async () => {
     for (let i = next++; i < histories.length; i = next++) {
-      let last: { poll: string; at: number } | undefined;
+      let last: { poll: string; at: number; as: string } | undefined;
       for (const [k, command] of histories[i].entries()) {
-        const res = await fetch(`${cloud.apiUrl}aggregates/demo-${runId}-${i}/events`, {
+        // Authenticated as the order's customer, in whatever mode the stack declares (cloud.call).
+        const res = await cloud.call(`aggregates/demo-${runId}-${i}/events`, {
           method: "POST",
           // A retried request would carry the same key and get the same event id.
           headers: { "content-type": "application/json", "idempotency-key": `${runId}-${i}-${k}` },
           body: JSON.stringify(command),
+          as: demoCaller(i),
         });
         if (res.status === 202) {
           accepted += 1;
-          last = { poll: ((await res.json()) as { poll: string }).poll, at: Date.now() };
+          last = { poll: ((await res.json()) as { poll: string }).poll, at: Date.now(), as: demoCaller(i) };
         } else {
           rejected += 1;
           await res.text();
@@ -98,7 +100,7 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
         await new Promise((r) => setTimeout(r, 10));
         continue;
       }
-      if (await pollVisible(`${cloud.apiUrl}${item.poll.replace(/^\//, "")}`, Date.now() + 60_000)) visibleMs.push(Date.now() - item.at);
+      if (await pollVisible(cloud, item.poll, item.as, Date.now() + 60_000)) visibleMs.push(Date.now() - item.at);
     }
   };
   const pollers = Array.from({ length: 8 }, poller);

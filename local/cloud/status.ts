@@ -6,8 +6,9 @@ import { CloudStats, LocalCloud } from "./cloud";
 import { StackManifest } from "../shared/manifest";
 import { TYPES } from "../../components/parts/typeTokens";
 import { sampleCommand } from "../../domain/demo";
+import { declaredScopes, localApiCallerRole } from "./caller";
 
-const DRIVEN = [TYPES.stream, TYPES.table, TYPES.bucket, TYPES.function, TYPES.mapping, TYPES.firehose, TYPES.role, TYPES.route];
+const DRIVEN = [TYPES.stream, TYPES.table, TYPES.bucket, TYPES.function, TYPES.mapping, TYPES.firehose, TYPES.role, TYPES.route, TYPES.authorizer];
 
 function label(type: string): string {
   return type.split(":").pop()!;
@@ -36,8 +37,31 @@ export function statusLine(s: CloudStats): string {
 /** Text to put between single quotes in a shell command: each `'` closes the quote, is escaped, and reopens it. */
 const shellQuoted = (text: string) => text.replace(/'/g, "'\\''");
 
+/** How to call the API in the producer's `apiAuth` mode: a line saying how, and the curl options that authenticate. */
+export function howToCall(cloud: LocalCloud): { line: string; curl: string[] } {
+  const m = cloud.manifests.producer;
+  if (m.outputs.apiAuth === "jwt") {
+    const scopes = declaredScopes(m)
+      .map((s) => `--scope ${s}`)
+      .join(" ");
+    return {
+      line: `auth: jwt, tokens from the local issuer ${cloud.issuer.issuer}: TOKEN=$(npm run -s token -- --sub ${sampleCommand.caller} ${scopes})`,
+      curl: [`-H "authorization: Bearer $TOKEN"`],
+    };
+  }
+  if (m.outputs.apiAuth === "iam") {
+    const role = localApiCallerRole(m.account);
+    return {
+      line: `auth: iam, SigV4 as ${role} (allowed execute-api:Invoke on the stack's apiRouteArns)`,
+      curl: [`--aws-sigv4 aws:amz:${m.region}:execute-api --user ${m.account}:local -H 'x-amz-security-token: role:${role}'`],
+    };
+  }
+  return { line: "auth: none — the API is open to anyone (chosen with apiAuth none)", curl: [] };
+}
+
 /** What `npm start` prints once everything is up. */
 export function banner(cloud: LocalCloud): string[] {
+  const auth = howToCall(cloud);
   return [
     "",
     ...describeStack(cloud.manifests.consumer),
@@ -53,7 +77,8 @@ export function banner(cloud: LocalCloud): string[] {
     `up in ${cloud.startupSeconds.toFixed(1)} s`,
     "",
     `API: ${cloud.apiUrl}`,
-    `  curl -s -X POST ${cloud.apiUrl}aggregates/${sampleCommand.aggregateId}/events -H 'content-type: application/json' \\`,
+    `  ${auth.line}`,
+    `  curl -s -X POST ${cloud.apiUrl}aggregates/${sampleCommand.aggregateId}/events ${[...auth.curl, "-H 'content-type: application/json'"].join(" ")} \\`,
     `       -d '${shellQuoted(JSON.stringify(sampleCommand.command))}'`,
     "",
   ];

@@ -125,6 +125,7 @@ export function realisticId(type: string, logicalName: string, state: Record<str
       return shortHash(logicalName, 10);
     case TYPES.integration:
     case TYPES.route:
+    case TYPES.authorizer:
       return shortHash(logicalName, 7);
     case TYPES.permission:
       return `${state.function}|${logicalName}`;

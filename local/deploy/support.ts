@@ -112,13 +112,32 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
     },
   },
   [TYPES.permission]: { kind: "driven", properties: ["action", "function", "principal", "sourceArn"] },
-  [TYPES.httpApi]: { kind: "driven", properties: ["description", "protocolType"], values: { protocolType: oneOf("HTTP") } },
+  [TYPES.httpApi]: {
+    kind: "driven",
+    properties: [
+      "description",
+      "protocolType",
+      "tags",
+      ...["allowOrigins", "allowMethods", "allowHeaders", "exposeHeaders", "maxAge", "allowCredentials"].map((p) => `corsConfiguration.${p}`),
+    ],
+    values: { protocolType: oneOf("HTTP") },
+  },
+  // The local HTTP API runs JWT authorizers against their issuer; a Lambda (REQUEST) authorizer is not emulated.
+  [TYPES.authorizer]: {
+    kind: "driven",
+    properties: ["apiId", "name", "authorizerType", "identitySources", "jwtConfiguration.issuer", "jwtConfiguration.audiences"],
+    values: { authorizerType: oneOf("JWT") },
+  },
   [TYPES.integration]: {
     kind: "driven",
     properties: ["apiId", "integrationType", "integrationUri", "payloadFormatVersion", "timeoutMilliseconds"],
     values: { integrationType: oneOf("AWS_PROXY"), payloadFormatVersion: oneOf("2.0") },
   },
-  [TYPES.route]: { kind: "driven", properties: ["apiId", "routeKey", "target"] },
+  [TYPES.route]: {
+    kind: "driven",
+    properties: ["apiId", "routeKey", "target", "authorizationType", "authorizerId", "authorizationScopes"],
+    values: { authorizationType: oneOf("NONE", "AWS_IAM", "JWT") },
+  },
   [TYPES.stage]: {
     kind: "driven",
     properties: [

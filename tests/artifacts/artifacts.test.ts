@@ -52,7 +52,12 @@ function wireRecords(records: KinesisStreamRecord[]): any[] {
 
 const FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder"];
 
-function httpEvent(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): HttpApiEvent {
+/** The identity API Gateway passes after verifying a SigV4 signature: the producer stack's default `apiAuth` is iam. */
+const SERVICE_CALLER = {
+  iam: { accountId: "111111111111", userArn: "arn:aws:sts::111111111111:assumed-role/fulfilment/artifact-test", callerId: "AROAEXAMPLE:artifact-test" },
+};
+
+function httpEvent(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, authorizer: unknown = SERVICE_CALLER): HttpApiEvent {
   const [rawPath, rawQueryString = ""] = path.split("?");
   const post = /^\/aggregates\/([^/]+)\/events$/.exec(rawPath);
   const get = /^\/aggregates\/([^/]+)$/.exec(rawPath);
@@ -67,7 +72,7 @@ function httpEvent(method: string, path: string, body?: unknown, headers: Record
     pathParameters: post ? { id: post[1] } : get ? { id: get[1] } : undefined,
     body: body === undefined ? undefined : JSON.stringify(body),
     isBase64Encoded: false,
-    requestContext: { http: { method, path: rawPath }, requestId: `req-${Math.random().toString(36).slice(2)}` },
+    requestContext: { http: { method, path: rawPath }, requestId: `req-${Math.random().toString(36).slice(2)}`, authorizer },
   } as HttpApiEvent;
 }
 
@@ -148,6 +153,29 @@ describe("Lambda artifacts (serialised closures run against the emulators)", fun
       expect(res.statusCode).to.equal(400);
       expect(res.body).to.match(/unknown command type OrderTeleported/);
       expect((await readStream(kinesis, streamName)).length).to.equal(before);
+    });
+
+    it("API: refuses a request without the identity its mode needs, and the serialised authorize() keeps customers to their own orders", async () => {
+      expect(env["commands-handler"].API_AUTH).to.equal("iam");
+      const before = (await readStream(kinesis, streamName)).length;
+      const unsigned = await api(
+        httpEvent("POST", `/aggregates/${orderId}-x/events`, { type: "OrderPlaced", data: { customerId: "c-1", lines: [] } }, {}, null),
+      );
+      expect(unsigned.statusCode, unsigned.body).to.equal(403);
+      // The same archive in jwt mode (only API_AUTH differs between modes).
+      const jwtApi = loadHandler<HttpApiEvent, HttpApiResult>(artifacts["commands-handler"], { ...env["commands-handler"], API_AUTH: "jwt" });
+      const as = (sub: string) => ({ jwt: { claims: { sub }, scopes: ["events:write", "aggregates:read"] } });
+      const theirs = await jwtApi(
+        httpEvent("POST", `/aggregates/${orderId}-x/events`, { type: "OrderPlaced", data: { customerId: "c-2", lines: [] } }, {}, as("c-1")),
+      );
+      expect(theirs.statusCode, theirs.body).to.equal(403);
+      expect(JSON.parse(theirs.body).error.message).to.include("a customer may place orders only for themself");
+      expect((await jwtApi(httpEvent("GET", `/aggregates/${orderId}`, undefined, {}, SERVICE_CALLER))).statusCode).to.equal(403);
+      expect((await readStream(kinesis, streamName)).length).to.equal(before);
+      const mine = await jwtApi(
+        httpEvent("POST", `/aggregates/${orderId}-c1/events`, { type: "OrderPlaced", data: { customerId: "c-1", lines: [] } }, {}, as("c-1")),
+      );
+      expect(mine.statusCode, mine.body).to.equal(202);
     });
 
     it("API: a poll before projection shows the write not yet visible", async () => {

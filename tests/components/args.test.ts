@@ -115,6 +115,41 @@ const CASES: [string, () => unknown, string][] = [
   ["CommandApi", api({ rateLimit: 0 }), "CommandApi commands: rateLimit must be above 0 and at most 10000 requests/s, got 0"],
   ["CommandApi", api({ burstLimit: 5001 }), "CommandApi commands: burstLimit must be 1–5000, got 5001"],
   ["CommandApi", api({ timeout: 26 }), "CommandApi commands: timeout must be 1–25 s, got 26"],
+  ["CommandApi", api({ auth: { mode: "open" as never } }), 'CommandApi commands: auth.mode must be one of iam, jwt, none, got "open"'],
+  ["CommandApi", api({ auth: { mode: "jwt", audiences: ["a"] } }), "CommandApi commands: auth.issuer is required for auth.mode jwt (the tokens' iss)"],
+  [
+    "CommandApi",
+    api({ auth: { mode: "jwt", issuer: "http://issuer.example.com", audiences: ["a"] } }),
+    'CommandApi commands: auth.issuer must be an https URL with no query or fragment (API Gateway fetches <issuer>/.well-known/openid-configuration), got "http://issuer.example.com"',
+  ],
+  [
+    "CommandApi",
+    api({ auth: { mode: "jwt", issuer: "https://issuer.example.com", audiences: [] } }),
+    "CommandApi commands: auth.audiences must be a list of 1–10 non-empty strings, got []",
+  ],
+  [
+    "CommandApi",
+    api({ auth: { mode: "jwt", issuer: "https://issuer.example.com", audiences: ["a"], writeScopes: ["events write"] } }),
+    'CommandApi commands: auth.writeScopes: each scope is printable ASCII without spaces, quotes or backslashes (RFC 6749), got "events write"',
+  ],
+  [
+    "CommandApi",
+    api({ auth: { mode: "iam", issuer: "https://issuer.example.com" } }),
+    "CommandApi commands: auth.issuer is only for auth.mode jwt, got auth.mode iam",
+  ],
+  [
+    "CommandApi",
+    api({ authorize: "owner" as never }),
+    "CommandApi commands: authorize must be a function (principal, action, aggregateId, state) => message | undefined, got string",
+  ],
+  ["CommandApi", api({ cors: { maxAge: 60 } }), "CommandApi commands: cors.allowOrigins is required to turn CORS on"],
+  [
+    "CommandApi",
+    api({ cors: { allowOrigins: ["https://app.example.com/path"] } }),
+    'CommandApi commands: cors.allowOrigins: each origin is "*" or scheme://host[:port] with no path, got "https://app.example.com/path"',
+  ],
+  ["CommandApi", api({ cors: { allowOrigins: ["*"], allowMethods: ["TRACE"] } }), "CommandApi commands: cors.allowMethods: each method is one of GET, POST"],
+  ["CommandApi", api({ cors: { allowOrigins: ["*"], maxAge: 86_401 } }), "CommandApi commands: cors.maxAge must be 0–86400 s, got 86401"],
   ["AnalyticsSink", sink({ retentionHours: 8761 }), "AnalyticsSink analytics: retentionHours must be 24–8760 h, got 8761"],
   ["AnalyticsSink", sink({ producerAccountId: "1234" }), 'AnalyticsSink analytics: producerAccountId must be a 12-digit account id, got "1234"'],
   [

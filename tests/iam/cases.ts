@@ -29,6 +29,7 @@ const deny = (title: string, r: IamRequest, modes = BOTH, deniedBy?: IamCase["de
 const viaKinesis = { "kms:ViaService": VIA.kinesis };
 const viaS3 = { "kms:ViaService": VIA.s3 };
 const rightId = { "sts:ExternalId": EXTERNAL_ID };
+const callerInvokes = (resource: IamRequest["resource"]): IamRequest => ({ principal: "apiCaller", action: "execute-api:Invoke", resource });
 const STREAM_READ = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"];
 
 export const CASES: IamCase[] = [
@@ -423,6 +424,27 @@ export const CASES: IamCase[] = [
   deny(
     "an administrator role of the producer account may not read the landing bucket",
     { principal: "producerAdmin", action: "s3:GetObject", resource: "landingObject" },
+    BOTH,
+    "resource",
+  ),
+
+  // ── Callers of the command API (apiAuth iam): the README's caller policy over the exported route ARNs ──
+  allow("a granted caller may invoke POST /aggregates/{id}/events", callerInvokes("apiPostRoute")),
+  allow("a granted caller may invoke GET /aggregates/{id}", callerInvokes("apiGetRoute")),
+  deny("a granted caller may not invoke a method the API does not declare (DELETE)", callerInvokes("apiDeleteRoute")),
+  deny("a granted caller may not invoke another stage of the API", callerInvokes("apiOtherStageRoute")),
+  deny("a granted caller may not invoke paths only $default answers", callerInvokes("apiDefaultRoute")),
+  deny("a granted caller may not invoke another API of the account", callerInvokes("otherApiRoute")),
+  deny("a granted caller may not manage the API's invocations otherwise (InvalidateCache)", {
+    ...callerInvokes("apiPostRoute"),
+    action: "execute-api:InvalidateCache",
+  }),
+  ...(["projector", "api", "bridge"] as const).map((principal) =>
+    deny(`the ${principal} function's role may not invoke the command API`, { principal, action: "execute-api:Invoke", resource: "apiPostRoute" }),
+  ),
+  deny(
+    "a role in another account may not invoke the API, even with * in its own policy (HTTP APIs take no resource policy)",
+    { principal: "stranger", action: "execute-api:Invoke", resource: "apiPostRoute" },
     BOTH,
     "resource",
   ),

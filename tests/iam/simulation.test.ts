@@ -196,6 +196,20 @@ const MUTATIONS: Mutation[] = [
     flips: ["Firehose may not assume its role on behalf of another account (confused deputy)"],
   },
   {
+    title: "caller policy on every method and stage of the API",
+    mode: "assumeRole",
+    where: "api-caller.policy",
+    mutate: (d) => editStatements(d, (s) => ({ ...s, Resource: s.Resource.map((r: string) => r.replace(/\/\$default\/(POST|GET)\//, "/*/*/")) })),
+    flips: ["a granted caller may not invoke a method the API does not declare (DELETE)", "a granted caller may not invoke another stage of the API"],
+  },
+  {
+    title: "caller policy on the whole API ($default's paths included)",
+    mode: "resourcePolicy",
+    where: "api-caller.policy",
+    mutate: (d) => editStatements(d, (s) => ({ ...s, Resource: s.Resource.map((r: string) => r.replace(/\/\$default\/.*$/, "/*")) })),
+    flips: ["a granted caller may not invoke paths only $default answers"],
+  },
+  {
     title: "invoke permission without a source ARN",
     mode: "assumeRole",
     where: "commands-invoke",

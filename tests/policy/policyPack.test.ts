@@ -117,10 +117,10 @@ describe("policy pack (rules called directly)", function () {
     }
   });
 
-  it("has ten rules, every one mandatory, with unique names", () => {
-    expect(policies.map((p) => p.name)).to.have.length(10);
+  it("has twelve rules with unique names, every one mandatory but the one that reports an API open by choice", () => {
+    expect(policies.map((p) => p.name)).to.have.length(12);
     expect(new Set(policies.map((p) => p.name)).size).to.equal(policies.length);
-    for (const p of policies) expect(p.enforcementLevel, p.name).to.equal("mandatory");
+    for (const p of policies) expect(p.enforcementLevel, p.name).to.equal(p.name === "api-open-by-choice" ? "advisory" : "mandatory");
   });
 
   it("passes every resource of both stacks, in both access modes", async () => {
@@ -411,5 +411,39 @@ describe("policy pack (rules called directly)", function () {
     expect((await validateStack(mislabelled, "stream-consumer-alarms")).map((f) => f.message)).to.deep.equal([
       `function ${projector} (fed by orders-projector-mapping) has no Errors alarm`,
     ]);
+  });
+
+  describe("the API's routes", () => {
+    const auth: Record<string, ProgramRun> = {};
+    before(async () => {
+      auth.jwt = await runProducer({ apiAuth: "jwt", jwtIssuer: "https://login.example.com", jwtAudiences: "orders-api" });
+      auth.none = await runProducer({ apiAuth: "none" });
+    });
+    const stack = (run: ProgramRun, edit: (r: RecordedResource) => RecordedResource = (r) => r) =>
+      run.resources.filter((x) => x.custom).map((r) => policyResource(edit(r)));
+    const messages = async (resources: PolicyResource[], policy: string) => (await validateStack(resources, policy)).map((f) => f.message);
+
+    it("api-routes-authorized passes iam and jwt stacks, and a none stack (open by choice)", async () => {
+      for (const run of [runs["producer (assumeRole)"], auth.jwt, auth.none]) expect(await messages(stack(run), "api-routes-authorized")).to.deep.equal([]);
+    });
+
+    it("api-routes-authorized fires on a route without an authorizer, and on a JWT route that names none", async () => {
+      const opened = (type: string, key: string) => (r: RecordedResource) =>
+        r.type === TYPES.route && r.inputs.routeKey === key ? { ...r, state: { ...r.state, authorizationType: type, authorizerId: undefined } } : r;
+      expect(await messages(stack(runs["producer (assumeRole)"], opened("NONE", "POST /aggregates/{id}/events")), "api-routes-authorized")).to.deep.equal([
+        'route POST /aggregates/{id}/events: authorizationType is "NONE": anyone who finds the URL may call it; set apiAuth to iam or jwt',
+      ]);
+      expect(await messages(stack(auth.jwt, opened("JWT", "$default")), "api-routes-authorized")).to.deep.equal([
+        "route $default: authorizationType JWT names no authorizerId; set apiAuth to iam or jwt",
+      ]);
+    });
+
+    it("api-open-by-choice reports the API of a none stack, and nothing elsewhere", async () => {
+      const api = auth.none.one(TYPES.httpApi).name;
+      expect(await messages(stack(auth.none), "api-open-by-choice")).to.deep.equal([
+        `API ${api} is open to anyone by choice (apiAuth none): 3 route(s) without an authorizer`,
+      ]);
+      for (const run of [runs["producer (assumeRole)"], auth.jwt]) expect(await messages(stack(run), "api-open-by-choice")).to.deep.equal([]);
+    });
   });
 });

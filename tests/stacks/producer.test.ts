@@ -97,6 +97,7 @@ describe("producer stack (mocks)", function () {
       STREAM_NAME: name("aws:kinesis/stream:Stream", "events"),
       TABLE_NAME: name("aws:dynamodb/table:Table", "read-model"),
       MAX_BODY_BYTES: "65536",
+      API_AUTH: "iam",
     });
     expect(env("bridge-forwarder")).to.deep.equal({
       TARGET_STREAM_ARN: CONSUMER_OUTPUTS.analyticsStreamArn,

@@ -25,6 +25,7 @@ const SCENARIOS: Record<string, () => Promise<{ resources: { urn: string; type: 
   "producer assumeRole": () => runProducer({ accessMode: "assumeRole" }),
   "producer resourcePolicy": () =>
     runProducer({ accessMode: "resourcePolicy" }, { [CONSUMER_STACK]: { ...CONSUMER_OUTPUTS, writerRoleArn: undefined, externalId: undefined } }),
+  "producer jwt": () => runProducer({ apiAuth: "jwt", jwtIssuer: "https://login.example.com", jwtAudiences: "orders-api" }),
   "consumer assumeRole": () =>
     runProgram({
       stack: "consumer",

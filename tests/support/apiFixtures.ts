@@ -88,3 +88,22 @@ export function readModelItem(options: {
   if (options.parkedAt) item.parkedAt = { S: options.parkedAt };
   return item;
 }
+
+/** The event as API Gateway passes it after a JWT authorizer verified the token (payload 2.0). */
+export function asJwtCaller(e: HttpApiEvent, claims: Record<string, unknown>, scopes: string[] | null = null): HttpApiEvent {
+  return { ...e, requestContext: { ...e.requestContext, authorizer: { principalId: "", integrationLatency: 0, jwt: { claims, scopes } } } };
+}
+
+/** The event as API Gateway passes it after verifying a SigV4 signature (payload 2.0). */
+export function asIamCaller(e: HttpApiEvent, userArn: string, accountId = userArn.split(":")[4]): HttpApiEvent {
+  const iam = {
+    accessKey: "ASIAEXAMPLE",
+    accountId,
+    callerId: "AROAEXAMPLE:session",
+    cognitoIdentity: null,
+    principalOrgId: null,
+    userArn,
+    userId: "AROAEXAMPLE:session",
+  };
+  return { ...e, requestContext: { ...e.requestContext, authorizer: { iam } } };
+}

@@ -23,6 +23,7 @@ import { runSimulation, type RunSimulationResults } from "@cloud-copilot/iam-sim
 import type { AccessMode } from "../../handlers/bridge/contract";
 import { policyDocument, ProgramRun, RecordedResource, runProgram } from "./pulumiMocks";
 import { CONSUMER, CONSUMER_STACK, PRODUCER, REGION, runProducer } from "./producerRun";
+import { invokePolicy } from "../../components/commandApi/callers";
 
 /** An account that is neither the producer's nor the consumer's. */
 export const STRANGER = "333333333333";
@@ -64,6 +65,7 @@ export const PRINCIPALS = [
   "producerAdmin",
   "consumerAdmin",
   "stranger",
+  "apiCaller",
   "lambdaService",
   "firehoseService",
   "apigatewayService",
@@ -97,6 +99,12 @@ export const RESOURCES = [
   "otherKey",
   "otherBucketObject",
   "otherRole",
+  "apiPostRoute",
+  "apiGetRoute",
+  "apiDeleteRoute",
+  "apiOtherStageRoute",
+  "apiDefaultRoute",
+  "otherApiRoute",
 ] as const;
 export type ResourceKey = (typeof RESOURCES)[number];
 
@@ -129,14 +137,14 @@ function roleSession(run: ProgramRun, suffix: string, account: string): SimPrinc
   };
 }
 
-function synthetic(roleArn: string, policy?: PolicyDoc): SimPrincipal {
+function synthetic(roleArn: string, policy?: PolicyDoc, policyName = "admin"): SimPrincipal {
   const [, , , , account, rest] = roleArn.split(":");
   const name = rest.split("/").pop();
   return {
     arn: `arn:aws:sts::${account}:assumed-role/${name}/sim-session`,
     principalArn: roleArn,
     account,
-    identityPolicies: policy ? [{ name: "admin", policy }] : [],
+    identityPolicies: policy ? [{ name: policyName, policy }] : [],
     synthetic: true,
   };
 }
@@ -218,6 +226,12 @@ export async function buildWorld(mode: AccessMode, options: WorldOptions = {}): 
     producerAdmin: synthetic(`arn:aws:iam::${PRODUCER}:role/ops-admin`, ADMIN),
     consumerAdmin: synthetic(`arn:aws:iam::${CONSUMER}:role/analytics-admin`, ADMIN),
     stranger: synthetic(`arn:aws:iam::${STRANGER}:role/event-pipeline-bridge`, ADMIN),
+    // A service a platform team granted the README's caller policy, over the route ARNs the stack exports.
+    apiCaller: synthetic(
+      `arn:aws:iam::${PRODUCER}:role/order-service`,
+      tamper("api-caller.policy", invokePolicy(producer.outputs.apiRouteArns as string[]) as PolicyDoc),
+      "invoke-command-api",
+    ),
     lambdaService: service("lambda.amazonaws.com"),
     firehoseService: service("firehose.amazonaws.com"),
     apigatewayService: service("apigateway.amazonaws.com"),
@@ -264,6 +278,16 @@ export async function buildWorld(mode: AccessMode, options: WorldOptions = {}): 
       Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${CONSUMER}:root` }, Action: "sts:AssumeRole" }],
     }),
   };
+  // What execute-api:Invoke is asked on: <execution ARN>/<stage>/<METHOD>/<path as requested> (HTTP APIs have no resource policies).
+  const execution = t(producer, "aws:apigatewayv2/api:Api").state.executionArn as string;
+  Object.assign(resources, {
+    apiPostRoute: p(`${execution}/$default/POST/aggregates/order-1/events`),
+    apiGetRoute: p(`${execution}/$default/GET/aggregates/order-1`),
+    apiDeleteRoute: p(`${execution}/$default/DELETE/aggregates/order-1`),
+    apiOtherStageRoute: p(`${execution}/test/POST/aggregates/order-1/events`),
+    apiDefaultRoute: p(`${execution}/$default/POST/admin/reset`),
+    otherApiRoute: p(`${execution.replace(/:[^:]+$/, ":zz99yy88xx")}/$default/POST/aggregates/order-1/events`),
+  });
   if (mode === "assumeRole") resources.writerRole = p(arnOf(consumer, ROLE, "-writer"), trustOf(consumer, "-writer"));
   if (mode === "resourcePolicy") {
     resources.analyticsStream!.policy = tamper(

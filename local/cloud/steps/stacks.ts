@@ -38,21 +38,34 @@ export function declaredRoles(manifests: Partial<Manifests>): LocalRole[] {
   return Object.values(manifests).flatMap((m) => ofType(m, TYPES.role).map((r) => ({ arn: r.state.arn, assumeRolePolicy: r.inputs.assumeRolePolicy })));
 }
 
-/** Deploys the consumer, then the producer, into `manifests` (filled in place: the emulators' STS already reads it). */
+/** Config over `base`; base's JWT keys are dropped once the stack authenticates otherwise (they would contradict it). */
+export function stackConfig(base: Record<string, string>, ...over: Record<string, string>[]): Record<string, string> {
+  const merged = Object.assign({ ...base }, ...over);
+  if (merged.apiAuth !== "jwt") for (const key of ["jwtIssuer", "jwtAudiences"]) if (merged[key] === base[key]) delete merged[key];
+  return merged;
+}
+
+/**
+ * Deploys the consumer, then the producer, into `manifests` (filled in place:
+ * the emulators' STS already reads it); `producerDefaults` (the local
+ * issuer's auth config) sit under the caller's config.
+ */
 export async function deployStacks(
   ctx: CloudContext,
   endpoints: LocalEndpoints,
   config: Partial<Record<StackRole, Record<string, string>>>,
   manifests: Manifests,
+  producerDefaults: Record<string, string> = {},
 ): Promise<StacksService> {
   const deploy = async (stack: StackRole, extra: Record<string, string>) => {
     ctx.progress(`deploying the ${stack} stack (account ${LOCAL_ACCOUNTS[stack]}): running index.ts under the local provider`);
+    const base = { ...baseConfig(stack), ...(stack === "producer" ? producerDefaults : {}) };
     manifests[stack] = await runStackInChild({
       stack,
       account: LOCAL_ACCOUNTS[stack],
       region: LOCAL_REGION,
       endpoints,
-      config: { ...baseConfig(stack), ...(config[stack] ?? {}), ...extra },
+      config: stackConfig(base, config[stack] ?? {}, extra),
       stackReferences: stack === "producer" ? { [LOCAL_CONSUMER_STACK]: manifests.consumer.outputs } : {},
       outputDir: path.join(ctx.workDir, "stacks"),
     });

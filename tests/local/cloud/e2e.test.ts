@@ -12,7 +12,8 @@ import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { LocalCloud, startLocalCloud } from "../../../local/cloud/cloud";
 import { deaggregateKpl } from "../../../handlers/kpl/deaggregate";
 import { LOCAL_ACCOUNTS } from "../../../local/shared/manifest";
-import { emulatorKinesis } from "../../../local/emulators/clients";
+import { accountCredentials, emulatorKinesis } from "../../../local/emulators/clients";
+import { sigv4Headers } from "../../../local/cloud/caller";
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -41,11 +42,13 @@ async function landedRecords(cloud: LocalCloud): Promise<any[]> {
   return out;
 }
 
-const post = (cloud: LocalCloud, id: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${cloud.apiUrl}aggregates/${id}/events`, {
+/** A POST as customer `as`, authenticated the way the stack's apiAuth asks (jwt by default locally). */
+const post = (cloud: LocalCloud, id: string, body: unknown, headers: Record<string, string> = {}, as = "c") =>
+  cloud.call(`aggregates/${id}/events`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
+    as,
   });
 
 describe("local cloud end to end", function () {
@@ -68,11 +71,11 @@ describe("local cloud end to end", function () {
 
   it("accepts a write with 202, shows it in the read model after polling, and lands the mapped record in the consumer account", async () => {
     const id = `e2e-${Date.now().toString(36)}`;
-    const res = await post(cloud, id, { type: "OrderPlaced", data: { customerId: "c-9", lines: [{ sku: "X", quantity: 3, unitPriceCents: 100 }] } });
+    const res = await post(cloud, id, { type: "OrderPlaced", data: { customerId: "c-9", lines: [{ sku: "X", quantity: 3, unitPriceCents: 100 }] } }, {}, "c-9");
     expect(res.status).to.equal(202);
     const accepted = (await res.json()) as { eventId: string; poll: string };
     const view = await until("the read model", async () => {
-      const r = await fetch(`${cloud.apiUrl}${accepted.poll.replace(/^\//, "")}`);
+      const r = await cloud.call(accepted.poll, { as: "c-9" });
       const body: any = await r.json();
       return r.status === 200 && body.visible ? body : undefined;
     });
@@ -90,13 +93,72 @@ describe("local cloud end to end", function () {
       await post(cloud, "bad-2", { type: "OrderTeleported", data: {} }),
       await post(cloud, "bad%2F..", { type: "OrderPlaced", data: {} }),
       await post(cloud, "bad-3", { type: "OrderPlaced", data: { customerId: "c", lines: [] } }, { "content-type": "text/plain" }),
-      await fetch(`${cloud.apiUrl}nowhere`),
+      await cloud.call("nowhere"),
     ];
     expect(bad.map((r) => r.status)).to.deep.equal([400, 400, 400, 415, 404]);
     for (const r of bad) expect(((await r.json()) as any).error?.message ?? "").to.not.equal("");
     await new Promise((r) => setTimeout(r, 1500));
     const after = await cloud.stats();
     expect([after.accepted, after.projected, after.forwarded]).to.deep.equal([before.accepted, before.projected, before.forwarded]);
+  });
+
+  it("enforces the declared JWT authorizer and the domain's authorize: 401 without a valid token, 403 without the scope or for another's order", async () => {
+    const id = `auth-${Date.now().toString(36)}`;
+    const placed = await post(cloud, id, { type: "OrderPlaced", data: { customerId: "c-7", lines: [] } }, {}, "c-7");
+    expect(placed.status).to.equal(202);
+    const poll = ((await placed.json()) as { poll: string }).poll;
+    await until("the order", async () => ((await cloud.call(poll, { as: "c-7" })).status === 200 ? true : undefined));
+    const before = await cloud.stats();
+    const pay = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "OrderPaid", data: { amountCents: 1 } }) };
+    const url = `${cloud.apiUrl}aggregates/${id}/events`;
+    const hostile = [
+      await fetch(url, pay),
+      await fetch(url, { ...pay, headers: { ...pay.headers, authorization: "Bearer not.a.token" } }),
+      await fetch(`${cloud.apiUrl}aggregates/${id}`),
+      await cloud.call(`aggregates/${id}/events`, { ...pay, as: "c-7", scopes: ["aggregates:read"] }),
+      await cloud.call(`aggregates/${id}/events`, { ...pay, as: "c-8" }),
+      await cloud.call(`aggregates/${id}`, { as: "c-8" }),
+    ];
+    const answers = await Promise.all(hostile.map(async (r) => [r.status, await r.text()] as const));
+    expect(answers.map(([status]) => status)).to.deep.equal([401, 401, 401, 403, 403, 403]);
+    expect(answers[0][1]).to.equal('{"message":"Unauthorized"}');
+    expect(answers[3][1]).to.equal('{"message":"Forbidden"}');
+    expect(JSON.parse(answers[4][1]).error.message).to.include("the order belongs to another customer, not to c-8");
+    expect(answers[5][1]).to.not.include("c-7");
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await cloud.stats();
+    expect([after.accepted, after.projected]).to.deep.equal([before.accepted, before.projected]);
+  });
+
+  it("in iam mode (redeployed with apiAuth iam) lets a granted caller in by SigV4, and refuses unsigned, ungranted and tampered requests", async () => {
+    // The next test redeploys with the local default (jwt) again.
+    await cloud.redeploy("producer", { apiAuth: "iam" });
+    const m = cloud.manifests.producer;
+    expect(m.outputs.apiAuth).to.equal("iam");
+    const id = `iam-${Date.now().toString(36)}`;
+    const accepted = await post(cloud, id, { type: "OrderPlaced", data: { customerId: "c-1", lines: [] } });
+    expect(accepted.status, await accepted.clone().text()).to.equal(202);
+    const url = new URL(`aggregates/${id}/events`, cloud.apiUrl);
+    const init = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "OrderShipped", data: {} }) };
+    const apiRole = m.functions.find((f) => f.name === "commands-handler")!.roleArn;
+    const ungranted = await sigv4Headers(url, init, accountCredentials(m.account, apiRole), m.region);
+    const granted = await sigv4Headers(url, init, accountCredentials(m.account, `arn:aws:iam::${m.account}:role/local-api-caller`), m.region);
+    const answers = await Promise.all(
+      [
+        await fetch(url, init),
+        await fetch(url, { ...init, headers: ungranted }),
+        await fetch(url, { ...init, headers: granted, body: JSON.stringify({ type: "OrderErased", data: {} }) }),
+        await fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${await cloud.issuer.token({ scopes: ["events:write"] })}` } }),
+      ].map(async (r) => [r.status, ((await r.json()) as { message: string }).message] as const),
+    );
+    expect(answers.map(([status]) => status)).to.deep.equal([403, 403, 403, 403]);
+    expect(answers[0][1]).to.equal("Missing Authentication Token");
+    expect(answers[1][1]).to.match(
+      /^User: arn:aws:sts::111111111111:assumed-role\/.+ is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:/,
+    );
+    expect(answers[2][1]).to.include("The request signature we calculated does not match");
+    const shipped = await fetch(url, { ...init, headers: granted });
+    expect(shipped.status).to.equal(202);
   });
 
   it("with a wrong ExternalId the bridge fails, nothing is lost, and fixing it delivers the backlog", async () => {
@@ -116,7 +178,7 @@ describe("local cloud end to end", function () {
     }
     // The projector is unaffected; the bridge keeps failing.
     await until("the projection", async () => {
-      const r = await fetch(`${cloud.apiUrl}aggregates/${id}`);
+      const r = await cloud.call(`aggregates/${id}`, { as: "c" });
       return r.status === 200 && ((await r.json()) as any).version === 3 ? true : undefined;
     });
     await until("a bridge failure", async () => ((await cloud.stats()).mappings.some((m) => m.name.includes("bridge") && m.retries > 0) ? true : undefined));
