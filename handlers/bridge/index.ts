@@ -1,11 +1,13 @@
 /**
- * The cross-account bridge: maps source events to the versioned analytics
- * contract (decode.ts) and writes them with PutRecords (putRecords.ts), KPL
+ * The cross-account bridge: maps source events (KPL aggregates deaggregated
+ * into their user records) to the versioned analytics contract (decode.ts)
+ * and writes them with PutRecords (putRecords.ts), KPL
  * packed when configured (kplEntries.ts), to a stream in the consumer
  * account. Poison events are parked with their data and never block others;
  * once the retry budget is spent, Lambda is told to resume from the lowest
- * source sequence number that still has unacknowledged output (the consumer
- * dedups on `id`, so re-sending acknowledged records is harmless).
+ * source sequence number that still has unacknowledged output (the Kinesis
+ * record's: Lambda knows no user records; the consumer dedups on `id`, so
+ * re-sending acknowledged records, an aggregate's earlier ones too, is harmless).
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
@@ -13,13 +15,14 @@ import type { STSClient } from "@aws-sdk/client-sts";
 import { kinesisClient, stsClient } from "../shared/clients";
 import type { Mapper } from "../shared/domain";
 import { ENV, intEnv, requireEnv } from "../shared/env";
-import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord, resumeFrom } from "../shared/kinesisEvent";
+import { sourceRecords, SourceRecord } from "../kpl/sourceRecords";
+import { KinesisStreamBatchResponse, KinesisStreamEvent, resumeFrom } from "../shared/kinesisEvent";
 import { parkedTable } from "../shared/parkedTable";
 import { DEFAULT_RETRY_BUDGET, realClock, RetryBudget, RetryClock } from "../shared/retry";
 import { compareSequence } from "../shared/sequence";
 import { assumeRoleCredentials } from "./assumeRole";
 import { AGGREGATE_MODES, AggregateMode } from "./contract";
-import { errorText, mapBatch } from "./decode";
+import { errorText, mapSources } from "./decode";
 import { aggregateEntries } from "./kplEntries";
 import { putAll, PutOutcome } from "./putRecords";
 import { PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from "./putRecordsChunks";
@@ -52,15 +55,20 @@ export interface BridgeDeps {
 
 /** Builds the Lambda handler logic for the bridge. */
 export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse> {
+  const forward = createForwarder(deps);
+  return (event) => forward(sourceRecords(event.Records ?? []));
+}
+
+/** The bridge over user records already split (the re-drive hands it parked user records as they were). */
+export function createForwarder(deps: BridgeDeps): (sources: SourceRecord[]) => Promise<KinesisStreamBatchResponse> {
   const { kinesis, dynamodb, map, config } = deps;
   const clock = deps.clock ?? realClock;
   const log = deps.log ?? ((e: Record<string, unknown>) => console.log(JSON.stringify(e)));
   const parked = parkedTable({ dynamodb, tableName: config.parkedTableName, retry: config.retry, clock });
   const target = { streamArn: config.targetStreamArn, maxRecordsPerCall: config.maxRecordsPerCall, maxBytesPerCall: config.maxBytesPerCall };
 
-  return async (event) => {
-    const records = event.Records ?? [];
-    const { entries, poison } = mapBatch(records, map);
+  return async (sources) => {
+    const { entries, poison } = mapSources(sources, map);
     for (const { kind, row } of poison) {
       // The kind, not the reason: a JSON parse message can quote the event's bytes.
       log({
@@ -68,6 +76,7 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
         msg: "bridge parked poison event",
         kind,
         sequenceNumber: row.sequenceNumber,
+        ...(row.subSequenceNumber === undefined ? {} : { subSequenceNumber: row.subSequenceNumber }),
         aggregateId: row.aggregateId,
         eventId: row.eventId,
         shardEventId: row.shardEventId,
@@ -84,14 +93,18 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
               return false;
             },
           );
-    const outgoing = aggregateEntries(entries, records, config.aggregate ?? "off");
+    const outgoing = aggregateEntries(
+      entries,
+      sources.map((s) => s.record),
+      config.aggregate ?? "off",
+    );
     const nothingSent: PutOutcome = { unacknowledged: [], attempts: 0, lastError: undefined };
     const [isParked, sent] = await Promise.all([parking, outgoing.length ? putAll(kinesis, target, outgoing, config.retry, clock) : nothingSent]);
 
     const unacknowledged = sent.unacknowledged.map((e) => e.source);
     if (!isParked) unacknowledged.push(...poison.map((p) => p.source));
     if (unacknowledged.length === 0) return resumeFrom(undefined);
-    const lowest = lowestSequence(records, unacknowledged);
+    const lowest = lowestSequence(sources, unacknowledged);
     log({
       level: "error",
       msg: "bridge gave up",
@@ -105,11 +118,11 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
   };
 }
 
-/** The lowest sequence number among the records at `indices` (not empty). */
-function lowestSequence(records: KinesisStreamRecord[], indices: number[]): string {
-  let lowest = records[indices[0]].kinesis.sequenceNumber;
+/** The lowest sequence number of the Kinesis records holding the user records at `indices` (not empty). */
+function lowestSequence(sources: SourceRecord[], indices: number[]): string {
+  let lowest = sources[indices[0]].sequenceNumber;
   for (const i of indices) {
-    const seq = records[i].kinesis.sequenceNumber;
+    const seq = sources[i].sequenceNumber;
     if (compareSequence(seq, lowest) < 0) lowest = seq;
   }
   return lowest;
