@@ -1,10 +1,11 @@
 /**
  * `GET /aggregates/{id}[?minPosition=<sequence number>]`: a strongly
  * consistent read of the read model, telling a poller whether the event it
- * wrote (at `minPosition`) is visible yet.
+ * wrote (at `minPosition`) is visible yet. Positions are `<sequence>`, or
+ * `<sequence>.<sub-sequence>` for a user record of a KPL aggregate.
  */
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
-import { compareSequence } from "../shared/sequence";
+import { comparePosition, parsePosition, Position } from "../shared/sequence";
 import { decodeReadModelItem, ReadModelView } from "../shared/readModelItem";
 import type { Principal } from "../shared/domain";
 import { checkAccess } from "./access";
@@ -18,7 +19,7 @@ export interface AggregateView {
   /** The reducer's state; null when nothing was applied yet (e.g. parked at its first event). */
   state: unknown;
   version: number;
-  /** Sequence number of the last applied event, unpadded. */
+  /** Position of the last applied event: `<sequence>`, or `<sequence>.<sub-sequence>` inside a KPL aggregate. */
   position: string;
   lastEventId: string | null;
   updatedAt: string;
@@ -53,9 +54,9 @@ export async function getAggregate(deps: ApiDeps, event: HttpApiEvent, principal
       min.value === undefined ? `aggregate ${id.value} not found` : `aggregate ${id.value} not found yet: its first event may not be projected; keep polling`;
     return errorResponse(404, "NotFound", message, { extra: { visible: false } });
   }
+  const reached = reachedBy(view.position, min.value);
   if (view.deleted) {
     // A tombstone below minPosition may yet be recreated by the awaited event.
-    const reached = min.value === undefined || compareSequence(view.position, min.value) >= 0;
     const message = reached
       ? `aggregate ${id.value} was deleted; stop polling`
       : `aggregate ${id.value} is deleted as of position ${view.position}, below minPosition; keep polling`;
@@ -72,7 +73,14 @@ export async function getAggregate(deps: ApiDeps, event: HttpApiEvent, principal
     lastEventId: view.lastEventId ?? null,
     updatedAt: view.updatedAt,
     parked: view.parked,
-    visible: min.value === undefined || compareSequence(view.position, min.value) >= 0,
+    visible: reached,
   };
   return jsonResponse(200, body, { etag: `"${view.version}"` });
+}
+
+/** Whether the read model's position (as the view shows it) is at or past `min` (always, without one). */
+function reachedBy(position: string, min: Position | undefined): boolean {
+  if (min === undefined) return true;
+  const at = parsePosition(position);
+  return at !== undefined && comparePosition(at, min) >= 0;
 }

@@ -4,6 +4,7 @@
  * nothing.
  */
 import { ID_PATTERN, TYPE_PATTERN } from "../shared/envelope";
+import { parsePosition, Position } from "../shared/sequence";
 import { ApiRejection, reject } from "./responses";
 import type { HttpApiEvent } from "./types";
 
@@ -22,7 +23,6 @@ export const MAX_BODY_BYTES_LIMIT = 900 * 1024;
 // Plain arrays, not Sets: closure serialisation does not preserve Set internals.
 const COMMAND_KEYS = ["type", "data"];
 const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7E]{1,128}$/;
-const SEQUENCE_PATTERN = /^\d{1,129}$/;
 const BASE64_PATTERN = /^[A-Za-z0-9+/]*={0,2}$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -162,12 +162,20 @@ export function parseCommand(text: string): Checked<EventCommand> {
   return ok({ type: v.type, data: v.data as Record<string, unknown> });
 }
 
-/** The optional `minPosition` query parameter: a Kinesis sequence number, returned without leading zeros. */
-export function parseMinPosition(value: string | undefined): Checked<string | undefined> {
+/**
+ * The optional `minPosition` query parameter: a Kinesis sequence number (what the POST answered), or
+ * `<sequence>.<sub-sequence>` for a user record of a KPL aggregate (as `position` shows it).
+ */
+export function parseMinPosition(value: string | undefined): Checked<Position | undefined> {
   if (value === undefined) return ok(undefined);
-  if (!SEQUENCE_PATTERN.test(value))
-    return no(400, "InvalidMinPosition", `minPosition ${JSON.stringify(value)} is not a sequence number (1-129 decimal digits)`);
-  return ok(value.replace(/^0+(?=\d)/, ""));
+  const position = parsePosition(value);
+  if (!position)
+    return no(
+      400,
+      "InvalidMinPosition",
+      `minPosition ${JSON.stringify(value)} is not a sequence number (1-129 decimal digits), optionally followed by "." and a sub-sequence number`,
+    );
+  return ok(position);
 }
 
 /** Checks a configured body limit: a positive integer no larger than MAX_BODY_BYTES_LIMIT. */

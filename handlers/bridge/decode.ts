@@ -1,16 +1,19 @@
 /**
- * The bridge's pure part: decode each source record and map it to the
- * versioned analytics contract as PutRecords entries. Any failure makes the
- * whole record poison, to be parked with its data and never block others.
+ * The bridge's pure part: split each source record into its user records
+ * (KPL aggregates deaggregated), decode each and map it to the versioned
+ * analytics contract as PutRecords entries. Any failure makes the user record
+ * poison (a corrupt aggregate: the whole record), to be parked with its data
+ * and never block others.
  */
+import { sourceRecords, SourceRecord } from "../kpl/sourceRecords";
 import type { AnalyticsRecord, Mapper } from "../shared/domain";
 import { parseEnvelope } from "../shared/envelope";
-import { KinesisStreamRecord, recordBytes } from "../shared/kinesisEvent";
+import type { KinesisStreamRecord } from "../shared/kinesisEvent";
 import { ParkedEvent, parkedEventOf } from "../shared/parkedTable";
 import type { AnalyticsWireRecord } from "./contract";
 import { KINESIS_MAX_RECORD_BYTES } from "./putRecordsChunks";
 
-/** One PutRecords entry and the index of the (first) source record it came from. */
+/** One PutRecords entry and the index of the (first) user record it came from. */
 export interface OutputEntry {
   source: number;
   partitionKey: string;
@@ -21,7 +24,7 @@ export interface OutputEntry {
 /** What one source record maps to, or why it is poison (`kind` is for logs, `reason` for the parked table). */
 export type MappedRecord = { ok: true; entries: OutputEntry[] } | { ok: false; kind: string; reason: string; eventId?: string };
 
-/** A poison source record: its index in the batch, its parked row, and the kind for logs. */
+/** A poison user record: its index among the batch's user records, its parked row, and the kind for logs. */
 export interface PoisonRecord {
   source: number;
   kind: string;
@@ -32,13 +35,14 @@ export function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
-/** Decodes and maps one source record (`source` is its index in the batch); any failure makes the whole record poison. */
-export function mapRecord(record: KinesisStreamRecord, source: number, map: Mapper): MappedRecord {
-  const parsed = parseEnvelope(recordBytes(record));
+/** Decodes and maps one user record (`source` is its index among the batch's user records); any failure makes it poison. */
+export function mapRecord(record: SourceRecord, source: number, map: Mapper): MappedRecord {
+  if (record.corrupt !== undefined) return { ok: false, kind: "corruptAggregate", reason: record.corrupt };
+  const parsed = parseEnvelope(record.data);
   if (!parsed.ok) return { ok: false, kind: "undecodable", reason: parsed.reason };
   const event = parsed.event;
   // As in the projector: an event filed under another aggregate's key has no order to keep, and the read model rejects it.
-  if (event.aggregateId !== record.kinesis.partitionKey) {
+  if (event.aggregateId !== record.partitionKey) {
     return { ok: false, kind: "aggregateMismatch", reason: "envelope aggregateId does not match the partition key", eventId: event.eventId };
   }
   let mapped: AnalyticsRecord | AnalyticsRecord[] | undefined;
@@ -79,14 +83,20 @@ export function mapRecord(record: KinesisStreamRecord, source: number, map: Mapp
   return { ok: true, entries };
 }
 
-/** Maps a batch: the entries to send, in source order, and the poison records with their parked rows. */
-export function mapBatch(records: KinesisStreamRecord[], map: Mapper): { entries: OutputEntry[]; poison: PoisonRecord[] } {
+/** Maps user records: the entries to send, in source order, and the poison with its parked rows. */
+export function mapSources(sources: SourceRecord[], map: Mapper): { entries: OutputEntry[]; poison: PoisonRecord[] } {
   const entries: OutputEntry[] = [];
   const poison: PoisonRecord[] = [];
-  for (let i = 0; i < records.length; i++) {
-    const mapped = mapRecord(records[i], i, map);
+  for (let i = 0; i < sources.length; i++) {
+    const mapped = mapRecord(sources[i], i, map);
     if (mapped.ok) for (const e of mapped.entries) entries.push(e);
-    else poison.push({ source: i, kind: mapped.kind, row: parkedEventOf(records[i], mapped.reason, mapped.eventId) });
+    else poison.push({ source: i, kind: mapped.kind, row: parkedEventOf(sources[i], mapped.reason, mapped.eventId) });
   }
   return { entries, poison };
+}
+
+/** Maps a batch as Lambda delivers it (see mapSources); `sources` are its user records, which `source` indices name. */
+export function mapBatch(records: KinesisStreamRecord[], map: Mapper): { entries: OutputEntry[]; poison: PoisonRecord[]; sources: SourceRecord[] } {
+  const sources = sourceRecords(records);
+  return { ...mapSources(sources, map), sources };
 }

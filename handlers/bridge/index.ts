@@ -1,11 +1,13 @@
 /**
- * The cross-account bridge: maps source events to the versioned analytics
- * contract (decode.ts) and writes them with PutRecords (putRecords.ts), KPL
+ * The cross-account bridge: maps source events (KPL aggregates deaggregated
+ * into their user records) to the versioned analytics contract (decode.ts)
+ * and writes them with PutRecords (putRecords.ts), KPL
  * packed when configured (kplEntries.ts), to a stream in the consumer
  * account. Poison events are parked with their data and never block others;
  * once the retry budget is spent, Lambda is told to resume from the lowest
- * source sequence number that still has unacknowledged output (the consumer
- * dedups on `id`, so re-sending acknowledged records is harmless).
+ * source sequence number that still has unacknowledged output (the Kinesis
+ * record's: Lambda knows no user records; the consumer dedups on `id`, so
+ * re-sending acknowledged records, an aggregate's earlier ones too, is harmless).
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
@@ -14,7 +16,8 @@ import { regionOfArn } from "../shared/arn";
 import { kinesisClient, stsClient } from "../shared/clients";
 import type { Mapper } from "../shared/domain";
 import { ENV, intEnv, requireEnv } from "../shared/env";
-import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord, resumeFrom } from "../shared/kinesisEvent";
+import { sourceRecords, SourceRecord } from "../kpl/sourceRecords";
+import { KinesisStreamBatchResponse, KinesisStreamEvent, resumeFrom } from "../shared/kinesisEvent";
 import { parkedTable } from "../shared/parkedTable";
 import { DEFAULT_RETRY_BUDGET, realClock, RetryBudget, RetryClock } from "../shared/retry";
 import { compareSequence } from "../shared/sequence";
@@ -22,7 +25,7 @@ import { defaultMetricsSink } from "../observability/emf";
 import { BRIDGE_METRICS, countingClock, METRIC, MetricsRecorder, metricsRecorder } from "../observability/metrics";
 import { assumeRoleCredentials } from "./assumeRole";
 import { AGGREGATE_MODES, AggregateMode } from "./contract";
-import { errorText, mapBatch } from "./decode";
+import { errorText, mapSources } from "./decode";
 import { aggregateEntries } from "./kplEntries";
 import { putAll, PutOutcome } from "./putRecords";
 import { PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from "./putRecordsChunks";
@@ -57,6 +60,12 @@ export interface BridgeDeps {
 
 /** Builds the Lambda handler logic for the bridge. */
 export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse> {
+  const forward = createForwarder(deps);
+  return (event) => forward(sourceRecords(event.Records ?? []));
+}
+
+/** The bridge over user records already split (the re-drive hands it parked user records as they were). */
+export function createForwarder(deps: BridgeDeps): (sources: SourceRecord[]) => Promise<KinesisStreamBatchResponse> {
   const { kinesis, dynamodb, map, config } = deps;
   const metrics = deps.metrics ?? metricsRecorder(BRIDGE_METRICS, defaultMetricsSink(process.env));
   const clock = countingClock(deps.clock ?? realClock, () => metrics.add(METRIC.retries));
@@ -71,18 +80,17 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
     return response;
   };
 
-  return async (event) => {
+  return async (sources) => {
     const started = Date.now();
-    const records = event.Records ?? [];
-    metrics.add(METRIC.recordsReceived, records.length);
-    if (records.length === 0) {
+    metrics.add(METRIC.recordsReceived, sources.length);
+    if (sources.length === 0) {
       // Only a manual invoke has no records (a mapping never sends none): `npm run smoke` uses it to resolve
       // the credentials the bridge writes with, which in assumeRole mode is the AssumeRole call itself, so a
       // broken trust or ExternalId shows in the first minute instead of as retried batches.
       await kinesis.config.credentials();
       return done(started, resumeFrom(undefined));
     }
-    const { entries, poison } = mapBatch(records, map);
+    const { entries, poison } = mapSources(sources, map);
     for (const { kind, row } of poison) {
       // The kind, not the reason: a JSON parse message can quote the event's bytes.
       log({
@@ -90,6 +98,7 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
         msg: "bridge parked poison event",
         kind,
         sequenceNumber: row.sequenceNumber,
+        ...(row.subSequenceNumber === undefined ? {} : { subSequenceNumber: row.subSequenceNumber }),
         aggregateId: row.aggregateId,
         eventId: row.eventId,
         shardEventId: row.shardEventId,
@@ -106,7 +115,11 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
               return false;
             },
           );
-    const outgoing = aggregateEntries(entries, records, config.aggregate ?? "off");
+    const outgoing = aggregateEntries(
+      entries,
+      sources.map((s) => s.record),
+      config.aggregate ?? "off",
+    );
     const nothingSent: PutOutcome = { unacknowledged: [], attempts: 0, lastError: undefined, failedEntries: 0 };
     const [isParked, sent] = await Promise.all([parking, outgoing.length ? putAll(kinesis, target, outgoing, config.retry, clock) : nothingSent]);
     metrics.add(METRIC.putRecordsFailedEntries, sent.failedEntries);
@@ -118,9 +131,9 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
       metrics.add(METRIC.recordsForwarded, entries.length);
       return done(started, resumeFrom(undefined));
     }
-    const lowest = lowestSequence(records, unacknowledged);
+    const lowest = lowestSequence(sources, unacknowledged);
     // Forwarded for good: the wire records of the source records below the resume point (the rest come again, and count then).
-    metrics.add(METRIC.recordsForwarded, entries.filter((e) => compareSequence(records[e.source].kinesis.sequenceNumber, lowest) < 0).length);
+    metrics.add(METRIC.recordsForwarded, entries.filter((e) => compareSequence(sources[e.source].sequenceNumber, lowest) < 0).length);
     log({
       level: "error",
       msg: "bridge gave up",
@@ -134,11 +147,11 @@ export function createBridge(deps: BridgeDeps): (event: KinesisStreamEvent) => P
   };
 }
 
-/** The lowest sequence number among the records at `indices` (not empty). */
-function lowestSequence(records: KinesisStreamRecord[], indices: number[]): string {
-  let lowest = records[indices[0]].kinesis.sequenceNumber;
+/** The lowest sequence number of the Kinesis records holding the user records at `indices` (not empty). */
+function lowestSequence(sources: SourceRecord[], indices: number[]): string {
+  let lowest = sources[indices[0]].sequenceNumber;
   for (const i of indices) {
-    const seq = records[i].kinesis.sequenceNumber;
+    const seq = sources[i].sequenceNumber;
     if (compareSequence(seq, lowest) < 0) lowest = seq;
   }
   return lowest;

@@ -3,20 +3,24 @@
  * event that decodes and maps now (the bridge's own mapRecord decides) is
  * re-sent through the bridge itself (same wire format, same PutRecords
  * retries; the consumer dedups on `id`), then its row is deleted; one that
- * still fails stays parked.
+ * still fails stays parked. A row parked before deaggregation that holds a
+ * whole KPL aggregate is split: every user record is handed to the bridge,
+ * which sends what maps and parks the rest one by one under its own key;
+ * then the old row goes.
  */
 import type { DynamoDBClient, WriteRequest } from "@aws-sdk/client-dynamodb";
-import { BridgeDeps, createBridge } from "../bridge";
+import { BridgeDeps, createForwarder } from "../bridge";
 import { mapRecord } from "../bridge/decode";
-import type { KinesisStreamRecord } from "../shared/kinesisEvent";
-import { ParkedEvent, parkedTable } from "../shared/parkedTable";
-import { parkedToRecord } from "./parkedRows";
+import type { SourceRecord } from "../kpl/sourceRecords";
+import { decodeParkedItem, ParkedEvent, parkedPosition, parkedPositionText, parkedTable } from "../shared/parkedTable";
+import { legacyAggregateSize, rowSources } from "./parkedRows";
 
 /** What a bridge re-drive did. */
 export interface BridgeRedriveResult {
+  /** Rows whose events were sent (and deleted). */
   resent: number;
   deleted: number;
-  stillParked: { aggregateId: string; sequenceNumber: string; reason: string }[];
+  stillParked: { aggregateId: string; sequenceNumber: string; position: string; reason: string }[];
 }
 
 /**
@@ -28,47 +32,49 @@ export interface BridgeRedriveResult {
 export async function redriveBridge(deps: BridgeDeps): Promise<BridgeRedriveResult> {
   const { dynamodb, map, config } = deps;
   const parked = parkedTable({ dynamodb, tableName: config.parkedTableName, retry: config.retry, clock: deps.clock });
-  const ready: { row: ParkedEvent; record: KinesisStreamRecord }[] = [];
+  const ready: { row: ParkedEvent; sources: SourceRecord[]; whole: boolean }[] = [];
   const stillParked: BridgeRedriveResult["stillParked"] = [];
+  const still = (row: ParkedEvent, reason: string) =>
+    stillParked.push({ aggregateId: row.aggregateId, sequenceNumber: row.sequenceNumber, position: parkedPositionText(row), reason });
   for (const row of await parked.list()) {
-    const record = parkedToRecord(row);
-    const mapped = mapRecord(record, 0, map);
-    if (mapped.ok) ready.push({ row, record });
-    else stillParked.push({ aggregateId: row.aggregateId, sequenceNumber: row.sequenceNumber, reason: mapped.reason });
+    const sources = rowSources(row);
+    const whole = legacyAggregateSize(row) !== undefined;
+    const failing = sources.map((s) => mapRecord(s, 0, map)).find((m) => !m.ok);
+    if (whole || !failing) ready.push({ row, sources, whole });
+    else still(row, failing.ok ? "" : failing.reason);
   }
   if (ready.length === 0) return { resent: 0, deleted: 0, stillParked };
-  // Should the bridge park one again all the same (a map that answers differently the second time), it parks it
-  // under the same key: note those keys, so that its row is not deleted.
-  const reparked: string[] = [];
+  // Should the bridge park one again all the same (a map that answers differently the second time, or a user record of
+  // a split aggregate that does not map), it parks it under its own key: note those rows, so that they are not deleted.
+  const reparked: ParkedEvent[] = [];
   const watching = {
     send: (command: { input?: { RequestItems?: Record<string, WriteRequest[]> } }) => {
-      for (const w of command.input?.RequestItems?.[config.parkedTableName] ?? []) {
-        const item = w.PutRequest?.Item;
-        if (item) reparked.push(rowKey({ aggregateId: item.pk?.S ?? "", sequenceNumber: item.sequenceNumber?.S ?? "" }));
-      }
+      for (const w of command.input?.RequestItems?.[config.parkedTableName] ?? []) if (w.PutRequest?.Item) reparked.push(decodeParkedItem(w.PutRequest.Item));
       return dynamodb.send(command as never);
     },
   } as unknown as DynamoDBClient;
-  const bridge = createBridge({ ...deps, dynamodb: watching, log: deps.log ?? (() => {}) });
-  const response = await bridge({ Records: ready.map((r) => r.record) });
+  const forward = createForwarder({ ...deps, dynamodb: watching, log: deps.log ?? (() => {}) });
+  const response = await forward(ready.flatMap((r) => r.sources));
   if (response.batchItemFailures.length > 0) {
     // Partly sent at most: delete nothing, the next run re-sends (the consumer dedups on id).
-    const reason = "re-send did not complete; run the re-drive again";
-    return {
-      resent: 0,
-      deleted: 0,
-      stillParked: stillParked.concat(ready.map(({ row }) => ({ aggregateId: row.aggregateId, sequenceNumber: row.sequenceNumber, reason }))),
-    };
+    for (const { row } of ready) still(row, "re-send did not complete; run the re-drive again");
+    return { resent: 0, deleted: 0, stillParked };
   }
+  const reparkedKeys = new Set(reparked.map(rowKey));
   const sent: ParkedEvent[] = [];
-  for (const { row } of ready) {
-    if (!reparked.includes(rowKey(row))) sent.push(row);
-    else stillParked.push({ aggregateId: row.aggregateId, sequenceNumber: row.sequenceNumber, reason: "the bridge parked it again" });
+  const split: ParkedEvent[] = [];
+  for (const { row, whole } of ready) {
+    if (whole) split.push(row);
+    else if (!reparkedKeys.has(rowKey(row))) sent.push(row);
+    else still(row, "the bridge parked it again");
   }
+  for (const r of reparked) if (split.some((s) => s.sequenceNumber === r.sequenceNumber)) still(r, r.reason);
   await parked.delete(sent);
-  return { resent: sent.length, deleted: sent.length, stillParked };
+  // Only while the old row still holds the whole aggregate: a user record parked under its key stays.
+  await parked.deleteWholeRecords(split);
+  return { resent: sent.length + split.length, deleted: sent.length + split.length, stillParked };
 }
 
-function rowKey(r: Pick<ParkedEvent, "aggregateId" | "sequenceNumber">): string {
-  return `${r.aggregateId}\u0000${r.sequenceNumber}`;
+function rowKey(r: ParkedEvent): string {
+  return `${r.aggregateId}\u0000${parkedPosition(r)}`;
 }

@@ -4,7 +4,9 @@
  * event is applied exactly as the projector would have applied it.
  *
  * Per blocked aggregate (its item has `parkedAt`):
- * 1. read the item (consistent) and its parked rows (sequence order);
+ * 0. rows parked before KPL deaggregation that hold a whole aggregate are
+ *    unpacked first (legacyRows.ts), so each row holds one user record;
+ * 1. read the item (consistent) and its parked rows (position order);
  * 2. rows at or below the stored position are already past: deleted when
  *    provably applied (their eventId is among the item's recent ids with the
  *    same data hash: an earlier re-drive stopped before cleaning up, or a
@@ -15,7 +17,9 @@
  *    of them on items written before it) onto the item with the block lifted,
  *    with the CURRENT reduce; an event that still fails blocks the aggregate
  *    again, and it and every later row stay parked (their rows rewritten with
- *    the new reason);
+ *    the new reason). Rows an operator discards (discard.ts) are passed over
+ *    in the fold (position advanced, never applied) and get an audit row
+ *    before the item is written;
  * 4. one conditional write (position, `parkedAt` and `parkedThrough` as read),
  *    exactly as the projector writes: a concurrent projector parking more
  *    events (it advances `parkedThrough` with the same condition) or another
@@ -28,14 +32,14 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { foldAggregate, IDEMPOTENCY_CONFLICT } from "../projector/fold";
-import { AggregateBatch, decodeRecord } from "../projector/records";
+import { AggregateBatch, decodeRecord, DecodedRecord } from "../projector/records";
 import type { Reducer } from "../shared/domain";
-import { ParkedEvent, parkedTable } from "../shared/parkedTable";
+import { DiscardedEvent, ParkedEvent, parkedPosition, parkedTable } from "../shared/parkedTable";
 import type { StoredAggregate } from "../shared/readModelItem";
 import { readModelStore } from "../shared/readModelStore";
 import { realClock, RetryBudget, RetryClock } from "../shared/retry";
-import { padSequence } from "../shared/sequence";
-import { parkedToRecord, rowStatus } from "./parkedRows";
+import { unpackLegacyRows } from "./legacyRows";
+import { rowSources, rowStatus } from "./parkedRows";
 
 /** What a re-drive did to one aggregate. */
 export interface RedriveResult {
@@ -57,6 +61,17 @@ export interface RedriveResult {
   stranded?: ParkedEvent[];
   /** Rejected duplicates (an eventId applied before with other data): kept for the operator, never applied. */
   rejected?: ParkedEvent[];
+  /** Events discarded by this run (see DiscardRequest), each with its audit row written. */
+  discarded?: DiscardedEvent[];
+}
+
+/** Which of an aggregate's waiting rows an operator discards, by whom, when and why. */
+export interface DiscardRequest {
+  rows: ParkedEvent[];
+  by: string;
+  reason: string;
+  /** ISO time. */
+  at: string;
 }
 
 export interface RedriveConfig {
@@ -86,10 +101,13 @@ export async function redriveAggregate<S>(
   config: RedriveConfig,
   aggregateId: string,
   clock: RetryClock = realClock,
+  discard?: DiscardRequest,
 ): Promise<RedriveResult> {
   const access = { dynamodb, retry: config.retry, clock };
   const store = readModelStore({ ...access, tableName: config.tableName });
   const parked = parkedTable({ ...access, tableName: config.parkedTableName });
+  await unpackLegacyRows(dynamodb, reduce, config, await parked.listOf(aggregateId), clock);
+  const discarding = new Set((discard?.rows ?? []).map(parkedPosition));
   const base: RedriveResult = { aggregateId, outcome: "notBlocked", applied: 0, deleted: 0, stillParked: 0 };
   const extras = (skipped: ParkedEvent[], rejected: ParkedEvent[]) => ({
     ...(skipped.length ? { stranded: skipped } : {}),
@@ -100,7 +118,7 @@ export async function redriveAggregate<S>(
     const rows = await parked.listOf(aggregateId);
     // At or below the position: deleted only when provably applied (its eventId among the recent ones, same data);
     // rejected duplicates stay for the operator; anything else was skipped (see "stranded") and stays too.
-    const past = rows.filter((r) => read !== undefined && padSequence(r.sequenceNumber) <= read.position);
+    const past = rows.filter((r) => read !== undefined && parkedPosition(r) <= read.position);
     const stale = past.filter((r) => rowStatus(r, read) === "applied");
     const rejectedPast = past.filter((r) => rowStatus(r, read) === "rejected");
     const skipped = past.filter((r) => !stale.includes(r) && !rejectedPast.includes(r));
@@ -111,19 +129,27 @@ export async function redriveAggregate<S>(
     }
     const through = read.parkedThrough;
     const backlog = rows.filter((r) => {
-      const padded = padSequence(r.sequenceNumber);
-      return padded > read.position && (through === undefined || padded <= through);
+      const position = parkedPosition(r);
+      return position > read.position && (through === undefined || position <= through);
     });
-    const batch: AggregateBatch = { aggregateId, records: backlog.map((r) => decodeRecord(parkedToRecord(r))) };
+    const batch: AggregateBatch = { aggregateId, records: backlog.map((r) => backlogRecord(r, discarding.has(parkedPosition(r)))) };
     const unblocked: StoredAggregate = { ...read, parkedAt: undefined, parkedThrough: undefined };
     const result = foldAggregate(unblocked, batch, reduce, config.dedupWindow, new Date().toISOString());
     // Rows that fail again are parked again (new reason) before the item records the block, as the projector does.
     if (result.parked.length) await parked.park(result.parked);
+    const stillParked = new Set(result.parked.map(parkedPosition));
+    // A discarded row the fold passed over (not parked again behind a new block) is audited before the item moves past it.
+    const discarded: DiscardedEvent[] = backlog
+      .filter((r) => discarding.has(parkedPosition(r)) && !stillParked.has(parkedPosition(r)))
+      .map((r) => ({ ...r, discardedAt: discard!.at, discardedBy: discard!.by, discardReason: discard!.reason }));
+    if (discarded.length) await parked.recordDiscarded(discarded);
     const next = result.next;
     const unchanged = next.parkedAt === read.parkedAt && next.position === read.position && next.parkedThrough === read.parkedThrough;
-    if (!unchanged && !(await store.write(next, read))) continue; // someone wrote in between: re-read
-    const stillParked = new Set(result.parked.map((p) => p.sequenceNumber));
-    const done = stale.concat(backlog.filter((r) => !stillParked.has(r.sequenceNumber)));
+    if (!unchanged && !(await store.write(next, read))) {
+      if (discarded.length) await parked.deleteDiscarded(discarded); // not discarded after all: re-read and fold again
+      continue;
+    }
+    const done = stale.concat(backlog.filter((r) => !stillParked.has(parkedPosition(r))));
     if (done.length) await parked.delete(done);
     const applied = next.version - read.version;
     const rejected = rejectedPast.concat(result.parked.filter((p) => p.reason === IDEMPOTENCY_CONFLICT));
@@ -137,9 +163,22 @@ export async function redriveAggregate<S>(
       stillParked: rows.length - done.length,
       ...(outcome === "stillBlocked" && firstFailing ? { reason: firstFailing.reason } : {}),
       ...extras(skipped, rejected),
+      ...(discarded.length ? { discarded } : {}),
     };
   }
   return { ...base, outcome: "conflict" };
+}
+
+/** A waiting row as the fold takes it: the one user record it holds (legacy rows are unpacked before). */
+function backlogRecord(row: ParkedEvent, discard: boolean): DecodedRecord {
+  const sources = rowSources(row);
+  if (sources.length !== 1 || sources[0].partitionKey !== row.aggregateId)
+    throw new Error(
+      `parked row ${row.aggregateId} at ${parkedPosition(row)} holds ${sources.length} user records of a KPL aggregate; it must be unpacked first`,
+    );
+  const rec = decodeRecord(sources[0]);
+  if (discard) rec.discard = true;
+  return rec;
 }
 
 /** Re-drives every blocked aggregate of a parked table. */

@@ -8,7 +8,7 @@ import type { Reducer } from "../shared/domain";
 import type { EventEnvelope } from "../shared/envelope";
 import { ParkedEvent, parkedEventOf } from "../shared/parkedTable";
 import { emptyAggregate, encodeReadModelItem, MAX_ITEM_BYTES, readModelItemSize, recentEntry, StoredAggregate } from "../shared/readModelItem";
-import { unpadSequence } from "../shared/sequence";
+import { showPosition } from "../shared/sequence";
 import { eventDataHash, foldWindow, FoldWindow, windowLookup, windowPush, windowString } from "./dedupWindow";
 import { AggregateBatch, DecodedRecord, Poison, PoisonNote, poisonNote, recordPoison } from "./records";
 
@@ -114,7 +114,7 @@ function windowWith(recent: FoldWindow, entry: string, max: number): string {
 }
 
 function parked(rec: DecodedRecord, reason: string, parkedBehind?: string): ParkedEvent {
-  return parkedEventOf(rec.record, reason, rec.parsed.ok ? rec.parsed.event.eventId : undefined, parkedBehind);
+  return parkedEventOf(rec.source, reason, rec.parsed.ok ? rec.parsed.event.eventId : undefined, parkedBehind);
 }
 
 function foldOnce<S>(
@@ -144,9 +144,13 @@ function foldOnce<S>(
     if (parkedAt !== undefined) {
       // The poison itself was parked durably before the block was stored.
       if (rec.padded !== parkedAt) {
-        toPark.push(parked(rec, `parked behind ${unpadSequence(parkedAt)}`, unpadSequence(parkedAt)));
+        toPark.push(parked(rec, `parked behind ${showPosition(parkedAt)}`, showPosition(parkedAt)));
         if (parkedThrough === undefined || rec.padded > parkedThrough) parkedThrough = rec.padded;
       }
+      continue;
+    }
+    if (rec.discard) {
+      position = rec.padded; // an operator discarded it (re-drive --discard): passed, never applied
       continue;
     }
     let bad = knownPoison.get(rec.padded) ?? recordPoison(rec, id);
@@ -245,8 +249,8 @@ function foldOnce<S>(
 /**
  * Folds one aggregate's records onto its stored item (undefined: no item yet).
  * Records at or below the stored position are skipped; duplicates by eventId
- * advance the position only; the first poison blocks the aggregate and every
- * later record is parked behind it. Throws only when the stored state is not
+ * advance the position only, as do records a re-drive marks `discard`; the
+ * first poison blocks the aggregate and every later record is parked behind it. Throws only when the stored state is not
  * JSON. An event whose state cannot be stored (JSON.stringify throws, or the
  * item would exceed DynamoDB's 400 KB) is poison like one whose reduce throws.
  * The state is serialised once per aggregate, at the end: only when that fails

@@ -1,24 +1,30 @@
 /**
- * A batch as the projector folds it: every record decoded once and grouped by
- * aggregate in sequence order, and the problems that make a record poison
- * before any reducer runs (it does not decode, or it names another aggregate).
+ * A batch as the projector folds it: every record split into its user
+ * records (KPL aggregates deaggregated, handlers/kpl/sourceRecords.ts), each
+ * decoded once and grouped by its own aggregate in position order, and the
+ * problems that make a user record poison before any reducer runs (a corrupt
+ * aggregate, it does not decode, or it names another aggregate).
  */
+import { sourceRecords, SourceRecord } from "../kpl/sourceRecords";
 import { parseEnvelope, ParseResult } from "../shared/envelope";
-import { KinesisStreamRecord, recordBytes } from "../shared/kinesisEvent";
-import { padSequence } from "../shared/sequence";
+import type { KinesisStreamRecord } from "../shared/kinesisEvent";
+import { showPosition } from "../shared/sequence";
 
-/** A record decoded once per batch. */
+/** A user record decoded once per batch. */
 export interface DecodedRecord {
-  record: KinesisStreamRecord;
-  /** Unpadded, as Lambda reports it. */
+  source: SourceRecord;
+  /** The Kinesis record's, unpadded, as Lambda reports it (batchItemFailures name the record, not the user record). */
   sequenceNumber: string;
+  /** The stored position (sequence, sub-sequence): string order is stream order. */
   padded: string;
   parsed: ParseResult;
+  /** Set by a re-drive on events an operator discarded: skipped (position passed, never applied) unless blocked before. */
+  discard?: boolean;
 }
 
-/** One aggregate's records of a batch, in sequence order. */
+/** One aggregate's records of a batch, in position order. */
 export interface AggregateBatch {
-  /** The partition key, which is the aggregate id even when the payload is garbage. */
+  /** The partition key (a user record's own), which is the aggregate id even when the payload is garbage. */
   aggregateId: string;
   records: DecodedRecord[];
 }
@@ -26,6 +32,7 @@ export interface AggregateBatch {
 /** Why a record is poison: `reason` goes to the parked table, `kind`/`detail` to logs (no event data). */
 export interface Poison {
   kind:
+    | "corrupt-aggregate"
     | "undecodable"
     | "invalid-envelope"
     | "aggregate-mismatch"
@@ -43,24 +50,25 @@ export interface Poison {
 /** A poison event parked by a fold, for logging. */
 export interface PoisonNote extends Poison {
   aggregateId: string;
+  /** Its position: `<sequence>` or `<sequence>.<sub-sequence>`. */
   sequenceNumber: string;
   eventId?: string;
 }
 
-/** Decodes a record's envelope once. */
-export function decodeRecord(record: KinesisStreamRecord): DecodedRecord {
-  const sequenceNumber = record.kinesis.sequenceNumber;
-  return { record, sequenceNumber, padded: padSequence(sequenceNumber), parsed: parseEnvelope(recordBytes(record)) };
+/** Decodes a user record's envelope once (a corrupt aggregate is left undecoded: it is poison as it is). */
+export function decodeRecord(source: SourceRecord): DecodedRecord {
+  const parsed: ParseResult = source.corrupt !== undefined ? { ok: false, reason: source.corrupt } : parseEnvelope(source.data);
+  return { source, sequenceNumber: source.sequenceNumber, padded: source.position, parsed };
 }
 
-/** Decodes every record once and groups them by partition key, each group in sequence order. */
-export function groupRecords(records: KinesisStreamRecord[]): AggregateBatch[] {
+/** Groups decoded user records by their partition key, each group in position order. */
+export function groupDecoded(records: DecodedRecord[]): AggregateBatch[] {
   const groups = new Map<string, AggregateBatch>();
-  for (const record of records) {
-    const key = record.kinesis.partitionKey;
+  for (const rec of records) {
+    const key = rec.source.partitionKey;
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { aggregateId: key, records: [] }));
-    group.records.push(decodeRecord(record));
+    group.records.push(rec);
   }
   const out = [...groups.values()];
   // Lambda delivers in order already; sorting makes the fold independent of it.
@@ -68,8 +76,14 @@ export function groupRecords(records: KinesisStreamRecord[]): AggregateBatch[] {
   return out;
 }
 
+/** Splits every record into its user records, decodes each once and groups them by aggregate (see groupDecoded). */
+export function groupRecords(records: KinesisStreamRecord[]): AggregateBatch[] {
+  return groupDecoded(sourceRecords(records).map(decodeRecord));
+}
+
 /** Decoding problems, found without calling the reducer. */
 export function recordPoison(rec: DecodedRecord, aggregateId: string): Poison | undefined {
+  if (rec.source.corrupt !== undefined) return { kind: "corrupt-aggregate", reason: rec.source.corrupt, detail: "corrupt KPL aggregate" };
   if (!rec.parsed.ok) {
     const undecodable = rec.parsed.reason.startsWith("not UTF-8 JSON");
     // The JSON parser's message quotes the payload: keep it out of logs.
@@ -86,5 +100,5 @@ export function recordPoison(rec: DecodedRecord, aggregateId: string): Poison | 
 
 /** A poison (or rejected) record as the fold reports it. */
 export function poisonNote(bad: Poison, aggregateId: string, rec: DecodedRecord): PoisonNote {
-  return { ...bad, aggregateId, sequenceNumber: rec.sequenceNumber, ...(rec.parsed.ok ? { eventId: rec.parsed.event.eventId } : {}) };
+  return { ...bad, aggregateId, sequenceNumber: showPosition(rec.padded), ...(rec.parsed.ok ? { eventId: rec.parsed.event.eventId } : {}) };
 }

@@ -5,8 +5,10 @@
  * - `pk` (S): the aggregate id.
  * - `state` (S): JSON of the reducer's state; absent when deleted or when nothing was applied yet.
  * - `deleted` (BOOL): a tombstone. The item is never deleted, or a replay would re-apply.
- * - `position` (S): padded sequence number of the last applied event or skipped duplicate
- *   (`padSequence("0")` when the item exists only because the aggregate is parked).
+ * - `position` (S): stored position (sequence, sub-sequence; see sequence.ts) of the last applied
+ *   event, skipped duplicate or discarded event (`padSequence("0")` when the item exists only because
+ *   the aggregate is parked). Written before KPL deaggregation as a bare padded sequence number,
+ *   which is the same string as (sequence, 0): old items need no migration.
  * - `version` (N): count of applied events.
  * - `lastEventId` (S): eventId of the last applied event.
  * - `recent` (S): the dedup window, the last `dedupWindow` applied events oldest first, as ONE
@@ -20,8 +22,8 @@
  *   Entries written before the hash hold the plain `<eventId>` (no `#`: ids never contain one);
  *   they decode with an empty hash and count as plain duplicates, in either attribute.
  * - `updatedAt` (S): ISO time of the last write.
- * - `parkedAt` (S): padded sequence number of the first parked event, present while blocked.
- * - `parkedThrough` (S): padded sequence number of the last event parked behind the block,
+ * - `parkedAt` (S): stored position of the first parked event, present while blocked.
+ * - `parkedThrough` (S): stored position of the last event parked behind the block,
  *   present while blocked (absent on blocked items written before it: the re-drive then takes
  *   every parked row). The projector advances it, with a conditional write, whenever it parks
  *   more events behind the block; the re-drive applies parked rows up to the value it read and
@@ -31,7 +33,7 @@
  * whose state would not fit ({@link readModelItemSize}).
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { padSequence, unpadSequence } from "./sequence";
+import { padSequence, showPosition } from "./sequence";
 
 /** The item as the projector handles it: positions padded, state still as JSON text. */
 export interface StoredAggregate {
@@ -39,7 +41,7 @@ export interface StoredAggregate {
   /** JSON of the state, undefined when deleted or never set. */
   stateJson?: string;
   deleted: boolean;
-  /** Padded sequence number. */
+  /** Stored position (padded; see sequence.ts). */
   position: string;
   version: number;
   lastEventId?: string;
@@ -49,9 +51,9 @@ export interface StoredAggregate {
    */
   recent: string;
   updatedAt: string;
-  /** Padded sequence number of the first parked event. */
+  /** Stored position of the first parked event. */
   parkedAt?: string;
-  /** Padded sequence number of the last event parked behind the block (see the attribute list). */
+  /** Stored position of the last event parked behind the block (see the attribute list). */
   parkedThrough?: string;
 }
 
@@ -61,7 +63,7 @@ export interface ReadModelView {
   /** The reducer's state; undefined when deleted or nothing applied yet. */
   state: unknown;
   deleted: boolean;
-  /** Unpadded sequence number of the last applied event ("0" when none). */
+  /** Position of the last applied event: `<sequence>`, or `<sequence>.<sub-sequence>` inside a KPL aggregate ("0" when none). */
   position: string;
   /** Count of applied events. */
   version: number;
@@ -201,7 +203,7 @@ export function decodeReadModelItem(item: Record<string, AttributeValue>): ReadM
     aggregateId: a.aggregateId,
     state: a.stateJson === undefined || a.deleted ? undefined : JSON.parse(a.stateJson),
     deleted: a.deleted,
-    position: unpadSequence(a.position),
+    position: showPosition(a.position),
     version: a.version,
     parked: a.parkedAt !== undefined,
     updatedAt: a.updatedAt,

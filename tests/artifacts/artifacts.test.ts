@@ -26,6 +26,11 @@ import { startStsStub, StsStub } from "../../local/sts/stub";
 import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../../handlers/shared/kinesisEvent";
 import { HttpApiEvent, HttpApiResult } from "../../handlers/api";
 import { KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
+import { ENVELOPE_SCHEMA_VERSION, EventEnvelope } from "../../handlers/shared/envelope";
+import { reduce as domainReduce } from "../../domain";
+import { kplAggregate, uniqueName } from "../support/aws";
+import { startFaultProxy } from "../support/faults";
+import { append } from "../support/projectorFixtures";
 // The official KPL deaggregator (awslabs/kinesis-aggregation), a devDependency: what a consumer of the analytics stream would use.
 const agg = require("aws-kinesis-agg");
 
@@ -291,6 +296,123 @@ describe("Lambda artifacts (serialised closures run against the emulators)", fun
       const result = await fresh({ Records: records });
       expect(result.batchItemFailures).to.deep.equal([{ itemIdentifier: records[0].kinesis.sequenceNumber }]);
       expect((await readStream(consumerKinesis, analyticsStream, CONSUMER_ACCOUNT)).length).to.equal(before);
+    });
+  });
+
+  describe("KPL-aggregated source records (the official aggregator) through the projector and bridge artifacts", () => {
+    const tag = `kpl${Date.now().toString(36)}`;
+    const order = (o: string) => `${tag}-${o}`;
+    let n = 0;
+    const ev = (o: string, type: string, data: unknown): EventEnvelope => ({
+      eventId: `${tag}-e${++n}`,
+      aggregateId: order(o),
+      type,
+      occurredAt: "2025-01-01T00:00:00.000Z",
+      schemaVersion: ENVELOPE_SCHEMA_VERSION,
+      data,
+    });
+    const placed = (o: string) => ev(o, "OrderPlaced", { customerId: "c", lines: [{ sku: "A", quantity: 1, unitPriceCents: 100 }] });
+    const line = (o: string, q: number) => ev(o, "LineAdded", { sku: "B", quantity: q, unitPriceCents: 10 });
+    const user = (e: EventEnvelope) => ({ partitionKey: e.aggregateId, data: JSON.stringify(e) });
+    // z's events appear only inside aggregates keyed by x or y.
+    const events = [placed("x"), placed("z"), line("x", 1), placed("y"), line("z", 2), line("y", 3), line("x", 4), ev("z", "OrderPaid", { amountCents: 120 })];
+    const [x1, z1, x2, y1, z2, y2, x3, z3] = events;
+    let records: KinesisStreamRecord[];
+    const byOrder = (o: string) => events.filter((e) => e.aggregateId === order(o));
+    const firstWithZ = 1; // records[1] holds z's first event
+
+    before(async () => {
+      const stream = uniqueName("kpl-src");
+      await createStream(kinesis, stream, 1);
+      records = await append({ kinesis, dynamo, stream, table: "", parked: "" }, [
+        x1,
+        kplAggregate([x2, z1, y1].map(user)),
+        kplAggregate([y2, z2].map(user)),
+        x3,
+        kplAggregate([z3].map(user)),
+      ]);
+    });
+
+    const itemsOf = async (table: string) => {
+      const items = (await scanAll(dynamo, table)).filter((i) => i.pk.S!.startsWith(`${tag}-`));
+      for (const i of items) delete i.updatedAt;
+      return items.sort((a, b) => a.pk.S!.localeCompare(b.pk.S!));
+    };
+    const parkedOf = async (table: string) => (await scanAll(dynamo, table)).filter((i) => i.pk.S!.startsWith(`${tag}-`));
+
+    it("projector: applies every user record once, in order per aggregate, nothing parked; redelivered whole, nothing changes", async () => {
+      const projector = loadHandler<KinesisStreamEvent, KinesisStreamBatchResponse>(artifacts["orders-projector"], env["orders-projector"]);
+      expect(await projector({ Records: records })).to.deep.equal({ batchItemFailures: [] });
+      const items = await itemsOf(run.outputs.readModelTableName);
+      expect(items.map((i) => i.pk.S)).to.deep.equal(["x", "y", "z"].map(order));
+      for (const o of ["x", "y", "z"]) {
+        const item = items.find((i) => i.pk.S === order(o))!;
+        const expected = byOrder(o).reduce<unknown>((s, e) => domainReduce(s as never, e), undefined);
+        expect(JSON.parse(item.state.S!), o).to.deep.equal(expected);
+        expect(item.version.N, o).to.equal(String(byOrder(o).length));
+      }
+      expect(await parkedOf(run.outputs.parkedTableName)).to.deep.equal([]);
+      expect(await projector({ Records: records })).to.deep.equal({ batchItemFailures: [] });
+      expect(await itemsOf(run.outputs.readModelTableName)).to.deep.equal(items);
+    });
+
+    it("projector: after a partial failure it names the outer record; redelivered from there, it ends exactly as the run without failure", async () => {
+      const table = uniqueName("kpl-read");
+      const parked = uniqueName("kpl-parked");
+      await createTable(dynamo, table);
+      await createTable(dynamo, parked, "sk");
+      let armed = true;
+      const proxy = await startFaultProxy(process.env.AWS_ENDPOINT_URL_DYNAMODB!, (target, body) =>
+        armed && target.endsWith(".PutItem") && body.Item?.pk?.S === order("z") ? "fail" : undefined,
+      );
+      try {
+        const projector = loadHandler<KinesisStreamEvent, KinesisStreamBatchResponse>(artifacts["orders-projector"], {
+          ...env["orders-projector"],
+          TABLE_NAME: table,
+          PARKED_TABLE_NAME: parked,
+          AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+        });
+        expect(await projector({ Records: records })).to.deep.equal({ batchItemFailures: [{ itemIdentifier: records[firstWithZ].kinesis.sequenceNumber }] });
+        expect(proxy.injected).to.be.greaterThan(0);
+        armed = false;
+        expect(await projector({ Records: records.slice(firstWithZ) })).to.deep.equal({ batchItemFailures: [] });
+      } finally {
+        await proxy.stop();
+      }
+      expect(await itemsOf(table)).to.deep.equal(await itemsOf(run.outputs.readModelTableName));
+      expect(await parkedOf(parked)).to.deep.equal([]);
+    });
+
+    it("bridge: forwards every user record once after dedup, first landings in source order per aggregate; a batch cut after a partial failure and a redelivery add only duplicates by id", async () => {
+      const before = (await readStream(consumerKinesis, analyticsStream, CONSUMER_ACCOUNT)).length;
+      let armed = true;
+      const proxy = await startFaultProxy(process.env.AWS_ENDPOINT_URL_KINESIS!, (target) =>
+        armed && target.endsWith(".PutRecords")
+          ? { failEntries: (entry) => JSON.parse(Buffer.from(entry.Data, "base64").toString()).aggregateId === order("z") }
+          : undefined,
+      );
+      try {
+        const bridge = loadHandler<KinesisStreamEvent, KinesisStreamBatchResponse>(artifacts["analytics-bridge-forwarder"], {
+          ...env["analytics-bridge-forwarder"],
+          AWS_ENDPOINT_URL_KINESIS: proxy.endpoint,
+        });
+        expect(await bridge({ Records: records })).to.deep.equal({ batchItemFailures: [{ itemIdentifier: records[firstWithZ].kinesis.sequenceNumber }] });
+        armed = false;
+        expect(await bridge({ Records: records.slice(firstWithZ) })).to.deep.equal({ batchItemFailures: [] });
+        expect(await bridge({ Records: records })).to.deep.equal({ batchItemFailures: [] });
+      } finally {
+        await proxy.stop();
+      }
+      const landed = wireRecords((await readStream(consumerKinesis, analyticsStream, CONSUMER_ACCOUNT)).slice(before)).filter((w) =>
+        w.id.startsWith(`${tag}-`),
+      );
+      expect(new Set(landed.map((w) => w.id))).to.deep.equal(new Set(events.map((e) => e.eventId)));
+      for (const o of ["x", "y", "z"]) {
+        const first = [...new Set(landed.filter((w) => w.aggregateId === order(o)).map((w) => w.id))];
+        expect(first, o).to.deep.equal(byOrder(o).map((e) => e.eventId));
+      }
+      expect(landed.find((w) => w.id === z3.eventId)).to.deep.include({ contract: "order-lifecycle.v1", aggregateId: order("z") });
+      expect(await parkedOf(run.outputs.bridgeParkedTableName)).to.deep.equal([]);
     });
   });
 

@@ -11,8 +11,9 @@ import { buggyMap, createWorld, historyArb, pipelineRun, runParameters, schedule
 /**
  * The properties of issue 4, over random histories (several aggregates, the
  * domain's commands, producer retries with new sequence numbers, poison:
- * not JSON, bad UTF-8, wrong schema, another aggregate's envelope, reduce and
- * map throwing) and random deliveries (re-split batches, bisection, retry from
+ * not JSON, bad UTF-8, wrong schema, another aggregate's envelope, a KPL
+ * aggregate whose MD5 fails, reduce and map throwing; records packed into KPL
+ * aggregates by the official aggregator as the KPL packs them) and random deliveries (re-split batches, bisection, retry from
  * the reported sequence number, redelivery, concurrent duplicate invocations,
  * replays from TRIM_HORIZON), with seeded faults, driving the real projector
  * and bridge on one stream, concurrently, as deployed:
@@ -29,6 +30,8 @@ describe("properties: pipeline", function () {
   const t = {
     runs: 0,
     records: 0,
+    kplAggregates: 0,
+    kplUserRecords: 0,
     projInvocations: 0,
     bridgeInvocations: 0,
     landed: 0,
@@ -46,7 +49,7 @@ describe("properties: pipeline", function () {
   after(async () => {
     await world?.close();
     console.log(
-      `      ${t.runs} runs, ${t.records} source records; projector ${t.projInvocations} invocations, bridge ${t.bridgeInvocations} invocations; ` +
+      `      ${t.runs} runs, ${t.records} source records (${t.kplAggregates} KPL aggregates of ${t.kplUserRecords} user records); projector ${t.projInvocations} invocations, bridge ${t.bridgeInvocations} invocations; ` +
         `${t.landed} landed (${t.duplicates} duplicates by id); function errors ${t.functionErrors}, partial batch failures ${t.partialFailures}, ` +
         `redeliveries ${t.redeliveries}, concurrent duplicates ${t.concurrent}, replays ${t.replays}; given up ${t.givenUp}`,
     );
@@ -55,6 +58,8 @@ describe("properties: pipeline", function () {
   const tally = (r: Awaited<ReturnType<typeof pipelineRun>>) => {
     t.runs += 1;
     t.records += r.projector.records;
+    t.kplAggregates += r.projector.kpl?.aggregates ?? 0;
+    t.kplUserRecords += r.projector.kpl?.userRecords ?? 0;
     t.projInvocations += r.projector.stats.invocations;
     t.bridgeInvocations += r.bridge.stats.invocations;
     t.landed += r.bridge.landed;

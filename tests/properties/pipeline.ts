@@ -4,12 +4,16 @@
  * projector and bridge (real SDK clients, emulators, seeded faults) by the
  * event-source-mapping model in esm.ts, then checked against an in-memory
  * model. Tables and streams are created once and reused; each run uses its
- * own aggregate and event ids.
+ * own aggregate and event ids. Histories mix plain records with KPL
+ * aggregates written by the official aggregator (aws-kinesis-agg), packed as
+ * the KPL packs: consecutive user records bound for the same shard, under the
+ * first one's key; the model reads them with the official deaggregator.
  *
  * Used by tests/properties/*.test.ts (200 runs each) and scripts/properties.ts
  * (10,000 on demand).
  */
 import * as fc from "fast-check";
+import { createHash } from "crypto";
 import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { map as domainMap, reduce as domainReduce } from "../../domain";
@@ -20,8 +24,19 @@ import type { KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
 import { decodeParkedItem, ParkedEvent } from "../../handlers/shared/parkedTable";
 import { createProjector } from "../../handlers/projector";
 import { decodeStoredAggregate, INITIAL_POSITION, recentEntries, StoredAggregate } from "../../handlers/shared/readModelItem";
-import { padSequence } from "../../handlers/shared/sequence";
-import { CONSUMER_ACCOUNT, createStream, createTable, PRODUCER_ACCOUNT, REGION, testDynamo, testKinesis, uniqueName } from "../support/aws";
+import { encodePosition, padSequence } from "../../handlers/shared/sequence";
+import {
+  CONSUMER_ACCOUNT,
+  createStream,
+  createTable,
+  kplAggregate,
+  kplDeaggregate,
+  PRODUCER_ACCOUNT,
+  REGION,
+  testDynamo,
+  testKinesis,
+  uniqueName,
+} from "../support/aws";
 import { faultRates, FaultPlan, prng } from "../support/faults";
 import { startStsStub, StsStub } from "../../local/sts/stub";
 import { EsmStats, newStats, runShard, Schedule } from "./esm";
@@ -36,12 +51,14 @@ export type Step =
   | { kind: "command"; agg: number; type: string; data: Record<string, unknown> }
   /** A producer retry: the same envelope (same eventId) appended again, with a new sequence number. */
   | { kind: "retry"; of: number }
-  /** A poison record under the aggregate's partition key. */
-  | { kind: "garbage"; agg: number; variant: "notJson" | "badUtf8" | "wrongSchema" | "otherAggregate" };
+  /** A poison record under the aggregate's partition key (a KPL aggregate whose MD5 fails: corruptKpl). */
+  | { kind: "garbage"; agg: number; variant: "notJson" | "badUtf8" | "wrongSchema" | "otherAggregate" | "corruptKpl" };
 
 export interface History {
   aggregates: number;
   steps: Step[];
+  /** How the producer packs: each entry takes that many of the next records bound for one shard into a KPL aggregate (1: a plain record); plain once spent. */
+  packs?: number[];
 }
 
 const line = fc.record({ sku: fc.constantFrom("A", "B", "C"), quantity: fc.integer({ min: 1, max: 3 }), unitPriceCents: fc.integer({ min: 1, max: 500 }) });
@@ -73,13 +90,14 @@ export const historyArb: fc.Arbitrary<History> = fc.integer({ min: 1, max: 3 }).
           arbitrary: fc
             .tuple(
               fc.integer({ min: 0, max: aggregates - 1 }),
-              fc.constantFrom("notJson", "badUtf8", "wrongSchema", "otherAggregate") as fc.Arbitrary<"notJson">,
+              fc.constantFrom("notJson", "badUtf8", "wrongSchema", "otherAggregate", "corruptKpl") as fc.Arbitrary<"notJson">,
             )
             .map(([agg, variant]): Step => ({ kind: "garbage", agg, variant })),
         },
       ),
       { maxLength: 16 },
     ),
+    packs: fc.array(fc.oneof({ weight: 2, arbitrary: fc.constant(1) }, { weight: 3, arbitrary: fc.integer({ min: 2, max: 5 }) }), { maxLength: 8 }),
   }),
 );
 
@@ -105,11 +123,12 @@ export const buggyMap: Mapper = (event) => {
   return domainMap(event);
 };
 
-/** A record as written: the bytes, its partition key and (when valid) the envelope. */
+/** A record as written: the bytes, its partition key and (when valid) the envelope; a KPL aggregate's user records. */
 interface Written {
   partitionKey: string;
   bytes: Buffer;
   envelope?: EventEnvelope;
+  users?: Written[];
 }
 
 let runCounter = 0;
@@ -146,26 +165,63 @@ export function materialise(history: History): { runId: string; aggregateIds: st
             ? Buffer.from([0x7b, 0xff, 0xfe, 0x7d])
             : step.variant === "wrongSchema"
               ? Buffer.from(JSON.stringify({ eventId: `${runId}-g${i}`, aggregateId: pk, schemaVersion: 99 }))
-              : Buffer.from(
-                  JSON.stringify({
-                    eventId: `${runId}-g${i}`,
-                    aggregateId: `${runId}-elsewhere`,
-                    type: "OrderPlaced",
-                    occurredAt: "2025-01-01T00:00:00.000Z",
-                    schemaVersion: 1,
-                    data: { customerId: "c", lines: [] },
-                  }),
-                );
+              : step.variant === "corruptKpl"
+                ? corruptAggregate(pk, `${runId}-g${i}`)
+                : Buffer.from(
+                    JSON.stringify({
+                      eventId: `${runId}-g${i}`,
+                      aggregateId: `${runId}-elsewhere`,
+                      type: "OrderPlaced",
+                      occurredAt: "2025-01-01T00:00:00.000Z",
+                      schemaVersion: 1,
+                      data: { customerId: "c", lines: [] },
+                    }),
+                  );
       written.push({ partitionKey: pk, bytes });
     }
   });
   return { runId, aggregateIds, written };
 }
 
+/** A KPL aggregate (official aggregator) of one valid event of `pk`, its MD5 broken: poison as a whole. */
+function corruptAggregate(pk: string, eventId: string): Buffer {
+  const e = { eventId, aggregateId: pk, type: "OrderPlaced", occurredAt: "2025-01-01T00:00:00.000Z", schemaVersion: 1, data: { customerId: "c", lines: [] } };
+  const bytes = kplAggregate([{ partitionKey: pk, data: JSON.stringify(e) }]).bytes;
+  bytes[bytes.length - 1] ^= 0xff;
+  return bytes;
+}
+
+/**
+ * Packs records as the KPL does: the next `size` records bound for the same shard as the first (in write order, so
+ * each shard's order holds) into one aggregate under the first one's key; what is left, and packs of 1, go plain.
+ */
+export function packRecords(written: Written[], packs: number[], shardOf: (partitionKey: string) => number): Written[] {
+  const out: Written[] = [];
+  const taken = new Array(written.length).fill(false);
+  let p = 0;
+  for (let i = 0; i < written.length; i++) {
+    if (taken[i]) continue;
+    const size = packs[p++] ?? 1;
+    const members = [i];
+    const shard = shardOf(written[i].partitionKey);
+    for (let j = i + 1; j < written.length && members.length < size; j++) if (!taken[j] && shardOf(written[j].partitionKey) === shard) members.push(j);
+    members.forEach((m) => (taken[m] = true));
+    if (members.length === 1) out.push(written[i]);
+    else
+      out.push({
+        ...kplAggregate(members.map((m) => ({ partitionKey: written[m].partitionKey, data: written[m].bytes }))),
+        users: members.map((m) => written[m]),
+      });
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- the world
 
 export interface World {
   sourceStream: string;
+  /** The source shard a partition key maps to (by its MD5 hash key, as Kinesis maps it). */
+  shardOf: (partitionKey: string) => number;
   table: string;
   parked: string;
   bridgeParked: string;
@@ -195,10 +251,18 @@ export async function createWorld(): Promise<World> {
     createTable(dynamo, w.bridgeParked, "sk"),
   ]);
   const tail = await StreamTail.open(testKinesis(CONSUMER_ACCOUNT), w.targetStream);
+  const ranges = ((await producer.send(new ListShardsCommand({ StreamName: w.sourceStream }))).Shards ?? []).map((sh) => ({
+    start: BigInt(sh.HashKeyRange!.StartingHashKey!),
+    end: BigInt(sh.HashKeyRange!.EndingHashKey!),
+  }));
+  const shardOf = (pk: string) => {
+    const hash = BigInt(`0x${createHash("md5").update(pk, "utf8").digest("hex")}`);
+    return ranges.findIndex((r) => hash >= r.start && hash <= r.end);
+  };
   const sts = await startStsStub({ expectedExternalId: "prop-external-id" });
   // Credentials that always need refreshing: every PutRecords asks STS, so STS faults bite.
   sts.expiration = () => new Date(Date.now() + 1000);
-  return { ...w, targetArn, tail, sts, close: () => sts.stop() };
+  return { ...w, shardOf, targetArn, tail, sts, close: () => sts.stop() };
 }
 
 /** Writes the run's records with PutRecords; returns them per shard, as Lambda would deliver them. */
@@ -288,34 +352,77 @@ function deaggregate(data: Buffer, partitionKey: string, sequenceNumber: string)
 
 // ---------------------------------------------------------------- the model
 
+/** One user record as the model reads the stream: the official deaggregator's output, a corrupt aggregate (it throws) whole. */
+interface ModelUnit {
+  partitionKey: string;
+  sequenceNumber: string;
+  /** Set for a user record of an aggregate (as the parked row's subSequenceNumber). */
+  subSequenceNumber?: number;
+  /** Base64 of its bytes. */
+  data: string;
+  position: string;
+}
+
+/** The source records' user records in position order, read with the official deaggregator (the model's own reading). */
+export function modelUnits(records: KinesisStreamRecord[]): ModelUnit[] {
+  const units: ModelUnit[] = [];
+  for (const r of records) {
+    const { partitionKey, sequenceNumber, data } = r.kinesis;
+    let users: ReturnType<typeof kplDeaggregate> | undefined;
+    try {
+      users = kplDeaggregate(r);
+    } catch {
+      users = undefined; // a checksum that fails: the record is poison as it is
+    }
+    if (users === undefined) units.push({ partitionKey, sequenceNumber, data, position: encodePosition(sequenceNumber) });
+    else
+      for (const u of users) {
+        const sub = u.subSequenceNumber;
+        units.push({
+          partitionKey: u.partitionKey,
+          sequenceNumber,
+          data: u.data.toString("base64"),
+          position: encodePosition(sequenceNumber, sub ?? 0),
+          ...(sub === undefined ? {} : { subSequenceNumber: sub }),
+        });
+      }
+  }
+  return units.sort((a, b) => (a.position < b.position ? -1 : 1));
+}
+
 /** What the projector must end with for one aggregate (undefined item: nothing written). */
 export interface ExpectedAggregate {
   item?: { state: unknown; deleted: boolean; version: number; position: string; lastEventId?: string; appliedIds: string[]; parkedAt?: string };
   /** Parked records: the poison first, then every later record of the aggregate. */
-  parked: { sequenceNumber: string; data: string; eventId?: string; poison: boolean }[];
+  parked: { sequenceNumber: string; subSequenceNumber?: number; data: string; eventId?: string; poison: boolean }[];
 }
 
-/** The model fold: each event applied once (dedup by eventId) in sequence order, blocked at the first poison. */
+/** The model fold: each event applied once (dedup by eventId) in position order, blocked at the first poison. */
 export function expectedProjection(records: KinesisStreamRecord[], reduce: Reducer<unknown>): Map<string, ExpectedAggregate> {
   const out = new Map<string, ExpectedAggregate>();
-  const sorted = records.slice().sort((a, b) => (padSequence(a.kinesis.sequenceNumber) < padSequence(b.kinesis.sequenceNumber) ? -1 : 1));
   const st = new Map<string, { state: unknown; deleted: boolean; applied: string[]; position: string; parkedAt?: string; touched: boolean }>();
-  for (const r of sorted) {
-    const id = r.kinesis.partitionKey;
+  for (const r of modelUnits(records)) {
+    const id = r.partitionKey;
     const exp = out.get(id) ?? { parked: [] };
     out.set(id, exp);
     const s = st.get(id) ?? { state: undefined, deleted: false, applied: [], position: INITIAL_POSITION, touched: false };
     st.set(id, s);
-    const parsed = parseEnvelope(Buffer.from(r.kinesis.data, "base64"));
+    const parsed = parseEnvelope(Buffer.from(r.data, "base64"));
     const eventId = parsed.ok ? parsed.event.eventId : undefined;
+    const row = {
+      sequenceNumber: r.sequenceNumber,
+      ...(r.subSequenceNumber === undefined ? {} : { subSequenceNumber: r.subSequenceNumber }),
+      data: r.data,
+      eventId,
+    };
     if (s.parkedAt !== undefined) {
-      exp.parked.push({ sequenceNumber: r.kinesis.sequenceNumber, data: r.kinesis.data, eventId, poison: false });
+      exp.parked.push({ ...row, poison: false });
       continue;
     }
     let poison = !parsed.ok || parsed.event.aggregateId !== id;
     if (!poison && parsed.ok) {
       if (s.applied.includes(parsed.event.eventId)) {
-        s.position = padSequence(r.kinesis.sequenceNumber);
+        s.position = r.position;
         s.touched = true;
         continue;
       }
@@ -326,7 +433,7 @@ export function expectedProjection(records: KinesisStreamRecord[], reduce: Reduc
           s.state = next === null ? undefined : next;
           s.deleted = next === null;
           s.applied.push(parsed.event.eventId);
-          s.position = padSequence(r.kinesis.sequenceNumber);
+          s.position = r.position;
           s.touched = true;
         }
       } catch {
@@ -334,9 +441,9 @@ export function expectedProjection(records: KinesisStreamRecord[], reduce: Reduc
       }
     }
     if (poison) {
-      s.parkedAt = padSequence(r.kinesis.sequenceNumber);
+      s.parkedAt = r.position;
       s.touched = true;
-      exp.parked.push({ sequenceNumber: r.kinesis.sequenceNumber, data: r.kinesis.data, eventId, poison: true });
+      exp.parked.push({ ...row, poison: true });
     }
   }
   for (const [id, s] of st) {
@@ -354,24 +461,26 @@ export function expectedProjection(records: KinesisStreamRecord[], reduce: Reduc
   return out;
 }
 
+type ModelPoison = { aggregateId: string; sequenceNumber: string; subSequenceNumber?: number; data: string };
+
 /** The wire records the bridge must land, in source order per aggregate (first occurrence), and its poison. */
 export function expectedBridge(
   records: KinesisStreamRecord[],
   map: Mapper,
-): { wire: Map<string, AnalyticsWireRecord[]>; order: Map<string, string[]>; poison: { aggregateId: string; sequenceNumber: string; data: string }[] } {
+): { wire: Map<string, AnalyticsWireRecord[]>; order: Map<string, string[]>; poison: ModelPoison[] } {
   const wire = new Map<string, AnalyticsWireRecord[]>();
   const order = new Map<string, string[]>();
-  const poison: { aggregateId: string; sequenceNumber: string; data: string }[] = [];
-  const sorted = records.slice().sort((a, b) => (padSequence(a.kinesis.sequenceNumber) < padSequence(b.kinesis.sequenceNumber) ? -1 : 1));
-  for (const r of sorted) {
-    const parsed = parseEnvelope(Buffer.from(r.kinesis.data, "base64"));
+  const poison: ModelPoison[] = [];
+  for (const r of modelUnits(records)) {
+    const parsed = parseEnvelope(Buffer.from(r.data, "base64"));
     let mapped: ReturnType<Mapper>;
     try {
       if (!parsed.ok) throw new Error("undecodable");
-      if (parsed.event.aggregateId !== r.kinesis.partitionKey) throw new Error("aggregate mismatch");
+      if (parsed.event.aggregateId !== r.partitionKey) throw new Error("aggregate mismatch");
       mapped = map(parsed.event);
     } catch {
-      poison.push({ aggregateId: r.kinesis.partitionKey, sequenceNumber: r.kinesis.sequenceNumber, data: r.kinesis.data });
+      const sub = r.subSequenceNumber === undefined ? {} : { subSequenceNumber: r.subSequenceNumber };
+      poison.push({ aggregateId: r.partitionKey, sequenceNumber: r.sequenceNumber, ...sub, data: r.data });
       continue;
     }
     if (!parsed.ok) continue;
@@ -406,13 +515,21 @@ export interface RunReport {
   stats: EsmStats;
   faults: number;
   records: number;
+  /** Of `records`, the KPL aggregates, and the user records they hold. */
+  kpl?: { aggregates: number; userRecords: number };
+}
+
+/** How many of a run's source records are KPL aggregates, and how many user records they hold. */
+function kplCounts(run: Run): { aggregates: number; userRecords: number } {
+  const aggregates = run.written.filter((w) => w.users);
+  return { aggregates: aggregates.length, userRecords: aggregates.reduce((n, w) => n + w.users!.length, 0) };
 }
 
 async function parkedRows(table: string, aggregateId: string): Promise<ParkedEvent[]> {
   const out = await testDynamo().send(
     new QueryCommand({ TableName: table, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: aggregateId } }, ConsistentRead: true }),
   );
-  return (out.Items ?? []).map(decodeParkedItem); // sk order = sequence order
+  return (out.Items ?? []).map(decodeParkedItem); // sk order = position order
 }
 
 async function storedItem(table: string, aggregateId: string): Promise<StoredAggregate | undefined> {
@@ -453,7 +570,8 @@ export interface Run {
 
 export async function writeRun(world: World, history: History): Promise<Run> {
   const m = materialise(history);
-  return { ...m, shards: await writeSource(testKinesis(), world.sourceStream, m.written) };
+  const packed = packRecords(m.written, history.packs ?? [], world.shardOf);
+  return { ...m, written: packed, shards: await writeSource(testKinesis(), world.sourceStream, packed) };
 }
 
 /** Delivers a run to the projector, one container per shard. */
@@ -527,7 +645,13 @@ export async function checkProjector(world: World, run: Run, stats: EsmStats, re
       if (JSON.stringify(got) !== JSON.stringify(exp.item)) fail(`aggregate ${id}: read model differs from the model fold`, { got, expected: exp.item });
     }
     const rows = await parkedRows(world.parked, id);
-    const gotParked = rows.map((r) => ({ sequenceNumber: r.sequenceNumber, data: r.data, eventId: r.eventId, poison: r.parkedBehind === undefined }));
+    const gotParked = rows.map((r) => ({
+      sequenceNumber: r.sequenceNumber,
+      ...(r.subSequenceNumber === undefined ? {} : { subSequenceNumber: r.subSequenceNumber }),
+      data: r.data,
+      eventId: r.eventId,
+      poison: r.parkedBehind === undefined,
+    }));
     if (JSON.stringify(gotParked) !== JSON.stringify(exp.parked))
       fail(`aggregate ${id}: parked table differs (each given-up event with its data)`, { got: gotParked, expected: exp.parked });
     for (const r of rows) if (!r.reason) fail(`aggregate ${id}: parked row without a reason`, r);
@@ -643,11 +767,16 @@ export async function checkBridge(world: World, run: Run, stats: EsmStats, optio
         fail(`aggregate ${agg}: landed out of order`, { got: firstSeen.get(agg), expected: order });
     }
   }
-  const gotPoison: { aggregateId: string; sequenceNumber: string; data: string }[] = [];
+  const gotPoison: ModelPoison[] = [];
   for (const id of aggregateIds)
-    for (const r of await parkedRows(world.bridgeParked, id)) gotPoison.push({ aggregateId: r.aggregateId, sequenceNumber: r.sequenceNumber, data: r.data });
-  const sortKey = (p: { aggregateId: string; sequenceNumber: string }) => `${p.aggregateId} ${padSequence(p.sequenceNumber)}`;
-  const wantPoison = exp.poison.filter((p) => aggregateIds.includes(p.aggregateId)).sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
+    for (const r of await parkedRows(world.bridgeParked, id)) {
+      const sub = r.subSequenceNumber === undefined ? {} : { subSequenceNumber: r.subSequenceNumber };
+      gotPoison.push({ aggregateId: r.aggregateId, sequenceNumber: r.sequenceNumber, ...sub, data: r.data });
+    }
+  const sortKey = (p: ModelPoison) => `${p.aggregateId} ${encodePosition(p.sequenceNumber, p.subSequenceNumber ?? 0)}`;
+  const wantPoison = exp.poison
+    .filter((p) => aggregateIds.includes(p.aggregateId))
+    .sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
   if (JSON.stringify(gotPoison) !== JSON.stringify(wantPoison))
     fail("bridge parked table differs (poison with its data)", { got: gotPoison, expected: wantPoison });
   return { landed: landed.length, duplicates: landed.length - ids.size };
@@ -679,5 +808,5 @@ export async function pipelineRun(
   ]);
   await checkProjector(world, run, p.stats, buggyReduce);
   const landed = await checkBridge(world, run, b.stats, options);
-  return { projector: { ...p, records: run.written.length }, bridge: { ...b, records: run.written.length, ...landed } };
+  return { projector: { ...p, records: run.written.length, kpl: kplCounts(run) }, bridge: { ...b, records: run.written.length, ...landed } };
 }

@@ -111,3 +111,36 @@ export function toBatches(records: KinesisStreamRecord[], size: number): Kinesis
   for (let i = 0; i < records.length; i += size) batches.push({ Records: records.slice(i, i + size) });
   return batches;
 }
+
+// The official KPL aggregation module (awslabs/kinesis-aggregation), a devDependency: what a KPL-style producer writes and a consumer reads.
+const kplOfficial = require("aws-kinesis-agg");
+
+/** Aggregates user records with the official aggregator (`RecordAggregator`): the data of one Kinesis record and its outer key (the first user record's). */
+export function kplAggregate(users: { partitionKey: string; data: Buffer | string }[]): { partitionKey: string; bytes: Buffer } {
+  const aggregator = new kplOfficial.RecordAggregator();
+  for (const u of users) aggregator.addUserRecord({ partitionKey: u.partitionKey, data: Buffer.from(u.data) });
+  const out = aggregator.build();
+  return { partitionKey: out.partitionKey, bytes: out.data };
+}
+
+/** A Kinesis record's user records as the official deaggregator numbers them (checksums verified; a plain record has no sub-sequence number). */
+export function kplDeaggregate(record: KinesisStreamRecord): { partitionKey: string; sequenceNumber: string; subSequenceNumber?: number; data: Buffer }[] {
+  let out: { partitionKey: string; sequenceNumber: string; subSequenceNumber?: number; data: Buffer }[] = [];
+  let error: Error | undefined;
+  kplOfficial.deaggregateSync(
+    record.kinesis,
+    true,
+    (err: Error | null, users?: { partitionKey: string; sequenceNumber: string; subSequenceNumber?: number; data: string }[]) => {
+      if (err) error = err;
+      else
+        out = (users ?? []).map((u) => ({
+          partitionKey: u.partitionKey,
+          sequenceNumber: u.sequenceNumber,
+          subSequenceNumber: u.subSequenceNumber,
+          data: Buffer.from(u.data, "base64"),
+        }));
+    },
+  );
+  if (error) throw error;
+  return out;
+}

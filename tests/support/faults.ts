@@ -14,8 +14,13 @@
  * - `streamUnavailable`: the target stream unavailable for a run of consecutive calls (ResourceNotFoundException or 503).
  * - `crash`: the Lambda process dies right after a write became durable: that call and every later call of the
  *   invocation fail with {@link LambdaCrash}; the test driver discards the invocation's answer and redelivers.
+ *
+ * For code whose clients a test cannot reach (the serialised artifacts), {@link startFaultProxy} injects failures
+ * between it and the emulator instead.
  */
+import * as http from "http";
 import type { MiddlewareStack } from "@smithy/types";
+import { header, LoopbackServer, startLoopbackServer } from "../../local/shared/loopback";
 import { serviceError } from "./sdkMiddleware";
 
 type AnyClient = { middlewareStack: MiddlewareStack<any, any> };
@@ -231,4 +236,77 @@ export function formatCounts(counts: Record<FaultKind, number>): string {
       .map((k) => `${k}=${counts[k]}`)
       .join(", ") || "none"
   );
+}
+
+/** What the fault proxy does with one request: pass it, fail it whole, or fail some PutRecords entries. */
+export type ProxyDecision = undefined | "fail" | { failEntries: (entry: { Data: string; PartitionKey: string }) => boolean };
+
+/**
+ * A loopback proxy in front of an emulator that injects faults into the requests `decide` picks (by X-Amz-Target and
+ * JSON body), for code whose SDK clients a test cannot reach: the serialised artifacts. "fail": the request never
+ * reaches the emulator and is answered 500 InternalFailure (a service error the SDK and the handlers retry).
+ * `failEntries`: those PutRecords entries are removed before it is sent and marked failed in the answer, as AWS does.
+ */
+export async function startFaultProxy(upstream: string, decide: (target: string, body: any) => ProxyDecision): Promise<LoopbackServer & { injected: number }> {
+  const stats = { injected: 0 };
+  const forward = (req: http.IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      const url = new URL(req.url ?? "/", upstream);
+      const headers = { ...req.headers, host: url.host, "content-length": String(body.length) };
+      const out = http.request(url, { method: req.method, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 500, headers: res.headers as Record<string, string>, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      });
+      out.on("error", reject);
+      out.end(body);
+    });
+  const server = await startLoopbackServer({
+    maxBodyBytes: 16 << 20,
+    handle: async (req, body, res) => {
+      const target = header(req.headers, "x-amz-target") ?? "";
+      let parsed: any;
+      try {
+        parsed = body.length ? JSON.parse(body.toString("utf8")) : {};
+      } catch {
+        parsed = undefined;
+      }
+      const decision = parsed === undefined ? undefined : decide(target, parsed);
+      const reply = (r: { status: number; headers: Record<string, string>; body: Buffer }) => {
+        const headers: Record<string, string> = { ...r.headers, "content-length": String(r.body.length) };
+        delete headers["transfer-encoding"];
+        res.writeHead(r.status, headers);
+        res.end(r.body);
+      };
+      if (decision === "fail") {
+        stats.injected += 1;
+        const payload = Buffer.from(JSON.stringify({ __type: "InternalFailure", message: "injected by the fault proxy" }));
+        reply({ status: 500, headers: { "content-type": "application/x-amz-json-1.1", "x-amzn-errortype": "InternalFailure" }, body: payload });
+        return;
+      }
+      if (decision === undefined || !Array.isArray(parsed.Records)) return reply(await forward(req, body));
+      const fail: boolean[] = parsed.Records.map(decision.failEntries);
+      const kept = parsed.Records.filter((_: unknown, i: number) => !fail[i]);
+      const failed = { ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: "Rate exceeded for shard (injected by the fault proxy)" };
+      stats.injected += fail.filter(Boolean).length;
+      let answered: any[] = [];
+      let base: { status: number; headers: Record<string, string>; body: Buffer } = {
+        status: 200,
+        headers: { "content-type": "application/x-amz-json-1.1" },
+        body: Buffer.alloc(0),
+      };
+      if (kept.length) {
+        base = await forward(req, Buffer.from(JSON.stringify({ ...parsed, Records: kept })));
+        if (base.status !== 200) return reply(base);
+        answered = JSON.parse(base.body.toString("utf8")).Records;
+      }
+      let k = 0;
+      const records = fail.map((f) => (f ? failed : answered[k++]));
+      const merged = Buffer.from(JSON.stringify({ FailedRecordCount: records.filter((r) => r.ErrorCode).length, Records: records }));
+      reply({ ...base, body: merged });
+    },
+  });
+  // A getter, so the count is read when asked (Object.assign would copy its value once).
+  return Object.defineProperty(server, "injected", { get: () => stats.injected }) as LoopbackServer & { injected: number };
 }

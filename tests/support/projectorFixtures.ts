@@ -14,7 +14,8 @@ import { decodeReadModelItem, ReadModelView } from "../../handlers/shared/readMo
 import { RetryClock } from "../../handlers/shared/retry";
 import { compareSequence } from "../../handlers/shared/sequence";
 import { createStream, createTable, readStream, scanAll, testDynamo, testKinesis, uniqueName } from "./aws";
-import { Reducer } from "../../handlers/shared/domain";
+import { Mapper, Reducer } from "../../handlers/shared/domain";
+import { map as domainMap, reduce as domainReduce } from "../../domain";
 
 /** The test reducer's state: every applied event id in order, and a count. */
 export interface ListState {
@@ -144,9 +145,10 @@ export async function views(dynamo: DynamoDBClient, table: string): Promise<Reco
   return out;
 }
 
-/** The parked table's events, by aggregate and sequence number. */
+/** The parked table's events (audit rows of discarded events left out), by aggregate and sequence number. */
 export async function parkedEvents(dynamo: DynamoDBClient, table: string): Promise<ParkedEvent[]> {
   return (await scanAll(dynamo, table))
+    .filter((item) => item.discardedAt === undefined)
     .map(decodeParkedItem)
     .sort((a, b) => a.aggregateId.localeCompare(b.aggregateId) || compareSequence(a.sequenceNumber, b.sequenceNumber));
 }
@@ -184,4 +186,30 @@ export function beforeSend(client: DynamoDBClient, commandName: string, hook: (i
 /** Records of one aggregate, in stream order. */
 export function recordsOf(records: KinesisStreamRecord[], aggregateId: string): KinesisStreamRecord[] {
   return records.filter((r) => r.kinesis.partitionKey === aggregateId);
+}
+
+/** The re-drive tests' bug: reduce and map throw on `explode`. The fix is domain/index.ts as it is. */
+export const buggyReduce: Reducer<unknown> = (s, e) => {
+  if ((e.data as { explode?: boolean }).explode) throw new Error("explode");
+  return domainReduce(s as never, e);
+};
+export const buggyMap: Mapper = (e) => {
+  if ((e.data as { explode?: boolean }).explode) throw new Error("explode");
+  return domainMap(e);
+};
+export const fixedReduce = domainReduce as Reducer<unknown>;
+
+/** Order events of the example domain with ids `<tag><pid>x<n>`; `explode` is one the bug cannot apply. */
+export function orderEvents(tag: string) {
+  let n = 0;
+  const ev = (aggregateId: string, type: string, data: Record<string, unknown> = {}): EventEnvelope => {
+    n += 1;
+    return { eventId: `${tag}${process.pid}x${n}`, aggregateId, type, occurredAt: "2025-01-01T00:00:00.000Z", schemaVersion: ENVELOPE_SCHEMA_VERSION, data };
+  };
+  return {
+    ev,
+    placed: (a: string) => ev(a, "OrderPlaced", { customerId: "c1", lines: [{ sku: "A", quantity: 1, unitPriceCents: 100 }] }),
+    line: (a: string, q = 2) => ev(a, "LineAdded", { sku: "B", quantity: q, unitPriceCents: 50 }),
+    explode: (a: string) => ev(a, "OrderPaid", { amountCents: 100, explode: true }),
+  };
 }

@@ -8,6 +8,7 @@
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { COMPONENT_TYPES, TYPES } from "../../../components/parts/typeTokens";
 import { ENV } from "../../../handlers/shared/env";
+import { PARKED_EVENTS_FILTER } from "../../../handlers/shared/parkedTable";
 import { emulatorDynamo } from "../../emulators/clients";
 import { EnforcerStats } from "../../iam/enforcer";
 import { FunctionMetrics, MetricStore } from "../../cloudwatch/metrics";
@@ -76,7 +77,9 @@ export function succeededUnder(mappings: RunningMapping[], componentType: string
 export function startStats(sources: StatsSources): StatsService {
   const dynamo = emulatorDynamo({ endpoint: sources.endpoints.dynamodb });
   const tables = parkedTables(sources.producer);
-  const countItems = async (table: string) => (await dynamo.send(new ScanCommand({ TableName: table, Select: "COUNT" }))).Count ?? 0;
+  // Audit rows of discarded events live in the parked tables too: they are not parked.
+  const countItems = async (table: string) =>
+    (await dynamo.send(new ScanCommand({ TableName: table, Select: "COUNT", FilterExpression: PARKED_EVENTS_FILTER }))).Count ?? 0;
   const { mappings, queues } = sources.mappings;
   return {
     async stats() {

@@ -4,6 +4,10 @@ import type { Mapper } from "../../../handlers/shared/domain";
 import { ENVELOPE_SCHEMA_VERSION, EventEnvelope } from "../../../handlers/shared/envelope";
 import type { KinesisStreamRecord } from "../../../handlers/shared/kinesisEvent";
 import { parkedToRecord } from "../../../handlers/ops/parkedRows";
+import { sourceRecords } from "../../../handlers/kpl/sourceRecords";
+
+/** The one user record of a plain record, as mapRecord takes it. */
+const user = (r: KinesisStreamRecord) => sourceRecords([r])[0];
 
 /** A record as Lambda delivers it, filed under `partitionKey` (built as the re-drive rebuilds one from its parts). */
 function record(partitionKey: string, body: EventEnvelope | string, sequenceNumber: string): KinesisStreamRecord {
@@ -30,13 +34,13 @@ describe("bridge decode: mapRecord and mapBatch", () => {
   beforeEach(() => (mapped.length = 0));
 
   it("makes an envelope filed under another aggregate's key poison (aggregateMismatch) without calling map", () => {
-    const out = mapRecord(record("a", envelope("b", "e1"), "10"), 0, map);
+    const out = mapRecord(user(record("a", envelope("b", "e1"), "10")), 0, map);
     expect(out).to.deep.equal({ ok: false, kind: "aggregateMismatch", reason: "envelope aggregateId does not match the partition key", eventId: "e1" });
     expect(mapped).to.deep.equal([]);
   });
 
   it("maps an envelope filed under its own key to entries keyed by the aggregate", () => {
-    const out = mapRecord(record("a", envelope("a", "e1"), "10"), 7, map);
+    const out = mapRecord(user(record("a", envelope("a", "e1"), "10")), 7, map);
     expect(out.ok).to.equal(true);
     if (!out.ok) return;
     expect(out.entries.map((e) => [e.source, e.partitionKey, JSON.parse(Buffer.from(e.data).toString("utf8")).id])).to.deep.equal([[7, "a", "e1"]]);
@@ -70,9 +74,9 @@ describe("bridge decode: mapRecord and mapBatch", () => {
 
   it("makes a record poison when map's output has no contract or does not fit a Kinesis record", () => {
     const noContract: Mapper = () => [{ contract: "c.v1", data: 1 }, { data: 2 } as never];
-    expect(mapRecord(record("a", envelope("a", "e1"), "10"), 0, noContract)).to.include({ ok: false, kind: "badMapOutput" });
+    expect(mapRecord(user(record("a", envelope("a", "e1"), "10")), 0, noContract)).to.include({ ok: false, kind: "badMapOutput" });
     const huge: Mapper = () => ({ contract: "c.v1", data: "x".repeat(1024 * 1024) });
-    expect(mapRecord(record("a", envelope("a", "e1"), "10"), 0, huge)).to.include({ ok: false, kind: "tooLarge" });
-    expect(mapRecord(record("a", "not json", "10"), 0, map)).to.include({ ok: false, kind: "undecodable" });
+    expect(mapRecord(user(record("a", envelope("a", "e1"), "10")), 0, huge)).to.include({ ok: false, kind: "tooLarge" });
+    expect(mapRecord(user(record("a", "not json", "10")), 0, map)).to.include({ ok: false, kind: "undecodable" });
   });
 });

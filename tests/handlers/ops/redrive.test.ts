@@ -2,41 +2,34 @@ import { expect } from "chai";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { execFile } from "child_process";
 import { promisify } from "util";
-import { map as domainMap, reduce as domainReduce } from "../../../domain";
+import { map as domainMap } from "../../../domain";
 import { BridgeConfig, createBridge } from "../../../handlers/bridge";
 import { dynamoClient, kinesisClient } from "../../../handlers/shared/clients";
-import { ENVELOPE_SCHEMA_VERSION, EventEnvelope } from "../../../handlers/shared/envelope";
 import { KinesisStreamRecord } from "../../../handlers/shared/kinesisEvent";
 import { createProjector } from "../../../handlers/projector";
 import { listParked, redriveAggregate, redriveBridge, redriveProjector, RedriveConfig } from "../../../handlers/ops/redrive";
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, testDynamo, testKinesis, toBatches, uniqueName } from "../../support/aws";
 import { landed, recordingClock } from "../../support/bridge";
 import { prng } from "../../support/faults";
-import { append, beforeSend, fastClock, parkedEvents, Rig, setupRig, snapshot } from "../../support/projectorFixtures";
+import {
+  append,
+  beforeSend,
+  buggyMap,
+  buggyReduce,
+  fastClock,
+  fixedReduce,
+  orderEvents,
+  parkedEvents,
+  Rig,
+  setupRig,
+  snapshot,
+} from "../../support/projectorFixtures";
 import { injectFaults, serviceError } from "../../support/sdkMiddleware";
 import { Mapper } from "../../../handlers/shared/domain";
 import { Reducer } from "../../../handlers/shared/domain";
 
 const RETRY = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4 };
-/** The bug: reduce and map throw on `explode`. The fix is domain.ts as it is. */
-const buggyReduce: Reducer<unknown> = (s, e) => {
-  if ((e.data as { explode?: boolean }).explode) throw new Error("explode");
-  return domainReduce(s as never, e);
-};
-const buggyMap: Mapper = (e) => {
-  if ((e.data as { explode?: boolean }).explode) throw new Error("explode");
-  return domainMap(e);
-};
-const fixedReduce = domainReduce as Reducer<unknown>;
-
-let n = 0;
-function ev(aggregateId: string, type: string, data: Record<string, unknown> = {}): EventEnvelope {
-  n += 1;
-  return { eventId: `rd${process.pid}x${n}`, aggregateId, type, occurredAt: "2025-01-01T00:00:00.000Z", schemaVersion: ENVELOPE_SCHEMA_VERSION, data };
-}
-const placed = (a: string) => ev(a, "OrderPlaced", { customerId: "c1", lines: [{ sku: "A", quantity: 1, unitPriceCents: 100 }] });
-const line = (a: string, q = 2) => ev(a, "LineAdded", { sku: "B", quantity: q, unitPriceCents: 50 });
-const explode = (a: string) => ev(a, "OrderPaid", { amountCents: 100, explode: true });
+const { placed, line, explode } = orderEvents("rd");
 
 /** Runs `hook` after the client's matching commands, whether they succeeded or failed. */
 function afterSend(client: DynamoDBClient, commandName: string, hook: () => Promise<void>): void {
