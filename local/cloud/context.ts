@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { ManifestResource, StackManifest } from "../shared/manifest";
 import { LOCAL_CLOUD_DIR } from "../shared/project";
+import { lockDataDir } from "../shared/runningCloud";
 
 /** What every step returns: something running that stops. */
 export interface Service {
@@ -64,9 +65,10 @@ function runtimeLog(dir: string): RuntimeLog {
   };
 }
 
-/** A run in `dataDir` (kept across restarts) or in a temporary directory (removed by cleanUp). */
+/** A run in `dataDir` (kept across restarts, and taken for this process: a second cloud on it is refused) or in a temporary directory (removed by cleanUp). */
 export function cloudContext(options: { dataDir?: string; log?: (line: string) => void }): CloudContext {
   const workDir = options.dataDir ? path.resolve(options.dataDir) : fs.mkdtempSync(path.join(os.tmpdir(), "local-cloud-"));
+  const release = options.dataDir ? lockDataDir(workDir) : () => undefined;
   return {
     workDir,
     persistDir: (name) => (options.dataDir ? path.join(workDir, name) : undefined),
@@ -74,6 +76,7 @@ export function cloudContext(options: { dataDir?: string; log?: (line: string) =
     // The log outlives an in-memory run, for reading after Ctrl-C.
     runtime: runtimeLog(options.dataDir ? workDir : LOCAL_CLOUD_DIR),
     cleanUp: () => {
+      release();
       if (!options.dataDir) fs.rmSync(workDir, { recursive: true, force: true });
     },
   };

@@ -8,13 +8,11 @@
  *   npm start -- --config producer.aggregateRecords=sourceShard
  *                                  set a stack's config key, as `pulumi config set` would
  */
-import * as fs from "fs";
-import * as path from "path";
 import { startLocalCloud } from "./cloud";
 import { runDemo } from "./demo";
 import { StackRole } from "../shared/manifest";
 import { banner, statusLine } from "./status";
-import { LOCAL_CLOUD_DIR } from "../shared/project";
+import { removeCurrentCloud, writeCurrentCloud } from "../shared/runningCloud";
 
 interface Args {
   demo: boolean;
@@ -48,22 +46,14 @@ async function main() {
   const cloud = await startLocalCloud({ dataDir: args.dataDir, apiPort: args.port, config: args.config, log: (l) => console.log(l) });
   for (const line of banner(cloud)) console.log(line);
   // What `npm run landing` (and you) need to find this running cloud.
-  const current = path.join(LOCAL_CLOUD_DIR, "current.json");
-  fs.mkdirSync(path.dirname(current), { recursive: true });
-  fs.writeFileSync(
-    current,
-    JSON.stringify(
-      {
-        apiUrl: cloud.apiUrl,
-        endpoints: cloud.endpoints,
-        landingBucket: cloud.landingBucket,
-        consumerAccount: cloud.manifests.consumer.account,
-        producer: cloud.manifests.producer.outputs,
-      },
-      (k, v) => (k === "externalId" ? undefined : v),
-      2,
-    ),
-  );
+  writeCurrentCloud({
+    apiUrl: cloud.apiUrl,
+    endpoints: cloud.endpoints,
+    landingBucket: cloud.landingBucket,
+    consumerAccount: cloud.manifests.consumer.account,
+    dataDir: args.dataDir,
+    producer: cloud.manifests.producer.outputs,
+  });
 
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -71,12 +61,13 @@ async function main() {
     stopping = true;
     clearInterval(ticker);
     process.stdout.write("\nstopping…\n");
-    fs.rmSync(current, { force: true });
+    removeCurrentCloud();
+    // In order: the API answers what it has, mappings and Firehose finish and checkpoint, kinesis-local saves.
     await cloud.stop();
     process.exit(code);
   };
-  process.on("SIGINT", () => void shutdown(0));
-  process.on("SIGTERM", () => void shutdown(0));
+  // A repeated signal (npm forwards the terminal's Ctrl-C too) changes nothing: the stop in progress goes on.
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
 
   const tty = process.stdout.isTTY;
   const ticker = setInterval(async () => {

@@ -8,6 +8,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import { pidFileHolder } from "../shared/runningCloud";
 
 export interface Emulator {
   endpoint: string;
@@ -80,6 +81,16 @@ const SUPERVISOR = path.join(__dirname, "kinesisSupervisor.js");
 /** kinesis-mock's own save interval: it writes the whole state each time, and a stop waits for two. */
 const PERSIST_INTERVAL = "500ms";
 
+/** A supervisor left by a cloud that was killed may still be making its last save: loading the file before it finishes would lose those writes. */
+async function previousSupervisorGone(dataDir: string, timeoutMs: number): Promise<void> {
+  const file = path.join(dataDir, "supervisor.pid");
+  const deadline = Date.now() + timeoutMs;
+  for (let pid = pidFileHolder(file); pid !== undefined; pid = pidFileHolder(file)) {
+    if (Date.now() > deadline) throw new Error(`kinesis-local: ${dataDir} is still held by the kinesis-local supervisor with pid ${pid} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /**
  * Starts kinesis-local under its supervisor (kinesisSupervisor.js) in a session of its own, so a Ctrl-C to
  * this process group never reaches it, with its stdin as a lifeline: however this process ends, the
@@ -91,6 +102,7 @@ export async function startKinesisLocal(options: KinesisLocalOptions = {}): Prom
   const dataDir = options.dataDir ? path.resolve(options.dataDir) : undefined;
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
   const flushTimeoutMs = options.flushTimeoutMs ?? 30_000;
+  if (dataDir) await previousSupervisorGone(dataDir, flushTimeoutMs + 5_000);
   const child = spawn(process.execPath, [SUPERVISOR, main], {
     // It reads its TLS certificate relative to its cwd.
     cwd: path.dirname(main),

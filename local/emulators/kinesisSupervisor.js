@@ -40,6 +40,18 @@ const log = (msg) => {
   }
 };
 
+// Who holds the data dir: a new supervisor on it waits until this one has made its last save and exited.
+const pidFile = dataFile ? path.join(path.dirname(dataFile), "supervisor.pid") : undefined;
+if (pidFile) fs.writeFileSync(pidFile, String(process.pid));
+const exitReleasing = (code) => {
+  try {
+    if (pidFile && fs.readFileSync(pidFile, "utf8").trim() === String(process.pid)) fs.rmSync(pidFile, { force: true });
+  } catch {
+    // already gone
+  }
+  exit(code);
+};
+
 let completeSaves = 0;
 let onSave = () => undefined;
 
@@ -81,16 +93,16 @@ let finishing = false;
 function finish(why) {
   if (finishing) return;
   finishing = true;
-  if (!dataFile) exit(0);
+  if (!dataFile) exitReleasing(0);
   const target = completeSaves + 2;
   const timer = setTimeout(() => {
     log(`${why}, but kinesis-local completed no save within ${flushTimeoutMs} ms; ${dataFile} holds its last complete save`);
-    exit(1);
+    exitReleasing(1);
   }, flushTimeoutMs);
   onSave = () => {
     if (completeSaves < target) return;
     clearTimeout(timer);
-    exit(0);
+    exitReleasing(0);
   };
 }
 

@@ -111,7 +111,7 @@ export function startEnvironment(
       } else if (msg?.type === "initError") {
         clearTimeout(initTimer);
         reject(new FunctionError(fn.name, { ...msg.error, name: `Runtime.ImportModuleError: ${msg.error.name}` }));
-      } else if (typeof msg?.id === "string" && msg.id === inFlight?.requestId) {
+      } else if (inFlight && typeof msg?.id === "string" && msg.id === inFlight.requestId) {
         const current = inFlight;
         inFlight = undefined;
         if (msg.error) current.reject(new FunctionError(fn.name, msg.error, current.requestId));
@@ -157,7 +157,8 @@ export function startEnvironment(
       return ended;
     },
     invoke(requestId, event) {
-      if (inFlight) throw new Error(`local lambda: an environment of ${fn.name} serves one invocation at a time, got ${requestId} during ${inFlight.requestId}`);
+      if (inFlight)
+        throw new Error(`local lambda: an environment of ${fn.name} serves one invocation at a time, got ${requestId} during ${inFlight.requestId}`);
       return new Promise((resolve, reject) => {
         if (ended) return reject(new FunctionError(fn.name, { name: "Runtime.ExitError", message: "environment ended" }, requestId));
         inFlight = { requestId, resolve, reject };

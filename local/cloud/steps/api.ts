@@ -40,8 +40,8 @@ export function declaredApi(m: StackManifest): DeclaredApi {
   return { apiId: api.id, targets, timeoutMs };
 }
 
-/** Serves the producer's API on `port` (0: any free one). */
-export async function startApi(producer: StackManifest, functions: FunctionsService, port: number): Promise<ApiService> {
+/** Serves the producer's API on `port` (0: any free one); `log` receives one entry per 5xx answer. */
+export async function startApi(producer: StackManifest, functions: FunctionsService, port: number, log?: (entry: object) => void): Promise<ApiService> {
   const api = declaredApi(producer);
   let accepted = 0;
   const http = await startHttpApi({
@@ -50,6 +50,7 @@ export async function startApi(producer: StackManifest, functions: FunctionsServ
     timeoutMs: api.timeoutMs,
     accountId: producer.account,
     apiId: api.apiId,
+    log,
     invoke: async (routeKey, event) => {
       const result = (await functions.invoke(api.targets[routeKey], event)) as { statusCode?: number } | undefined;
       if (result?.statusCode === 202) accepted += 1;
