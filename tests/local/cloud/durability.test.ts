@@ -15,12 +15,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from "@aws-sdk/client-kinesis";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { emulatorKinesis, emulatorS3 } from "../../../local/emulators/clients";
 import { LOCAL_ACCOUNTS, StackManifest } from "../../../local/shared/manifest";
 import { TYPES } from "../../../components/parts/typeTokens";
 import { CurrentCloud, pidAlive } from "../../../local/shared/runningCloud";
+import { readStream } from "../../support/aws";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const RUNS = Number(process.env.DURABILITY_RUNS ?? 1);
@@ -123,18 +123,9 @@ function childrenOf(pid: number): number[] {
 async function streamEvents(current: CurrentCloud, streamName: string): Promise<Map<string, Ack>> {
   const kinesis = emulatorKinesis({ endpoint: current.endpoints.kinesis, account: LOCAL_ACCOUNTS.producer });
   const out = new Map<string, Ack>();
-  for (const shard of (await kinesis.send(new ListShardsCommand({ StreamName: streamName }))).Shards ?? []) {
-    let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId!, ShardIteratorType: "TRIM_HORIZON" })))
-      .ShardIterator;
-    while (iterator) {
-      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-      for (const r of page.Records ?? []) {
-        const e = JSON.parse(Buffer.from(r.Data!).toString("utf8"));
-        out.set(e.eventId, { eventId: e.eventId, aggregateId: e.aggregateId, sequenceNumber: r.SequenceNumber! });
-      }
-      if (!page.Records?.length || page.MillisBehindLatest === 0) break;
-      iterator = page.NextShardIterator;
-    }
+  for (const r of await readStream(kinesis, streamName)) {
+    const e = JSON.parse(Buffer.from(r.kinesis.data, "base64").toString("utf8"));
+    out.set(e.eventId, { eventId: e.eventId, aggregateId: e.aggregateId, sequenceNumber: r.kinesis.sequenceNumber });
   }
   kinesis.destroy();
   return out;
