@@ -157,7 +157,7 @@ describe("local cloud durability: Ctrl-C, SIGTERM and a killed orchestrator lose
   let cloud: Running | undefined;
   let streamName: string;
   const acked: Ack[] = [];
-  const lost: Record<string, number[]> = {};
+  const lost: Record<string, string[]> = {};
   /** How often each event had landed when the last cycle ended. */
   let landedBefore = new Map<string, number>();
 
@@ -203,7 +203,7 @@ describe("local cloud durability: Ctrl-C, SIGTERM and a killed orchestrator lose
     cloud = await startCloud(dataDir, stateDir);
     const inStream = await streamEvents(cloud.current, streamName);
     const missing = writers.acks.filter((a) => !inStream.has(a.eventId));
-    (lost[how] ??= []).push(missing.length);
+    (lost[how] ??= []).push(`${missing.length} of ${writers.acks.length}`);
     expect(missing, `acknowledged before the ${how}, missing after the restart`).to.deep.equal([]);
     acked.push(...writers.acks);
 
