@@ -5,17 +5,14 @@
  *   npm run landing                      every landed record
  *   npm run landing -- --aggregate ID    only one aggregate's
  */
-import * as fs from "fs";
-import * as path from "path";
 import * as zlib from "zlib";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { emulatorS3 } from "../local/emulators/clients";
-import { LOCAL_CLOUD_DIR } from "../local/shared/project";
+import { runningCloud } from "../local/shared/runningCloud";
 
 async function main() {
-  const file = path.join(LOCAL_CLOUD_DIR, "current.json");
-  if (!fs.existsSync(file)) throw new Error("no local cloud is running: start one with `npm start`");
-  const current = JSON.parse(fs.readFileSync(file, "utf8"));
+  // Says "no local cloud is running" for a missing or stale current.json, rather than failing to connect.
+  const current = await runningCloud();
   const only = process.argv.indexOf("--aggregate") >= 0 ? process.argv[process.argv.indexOf("--aggregate") + 1] : undefined;
   const s3 = emulatorS3({ endpoint: current.endpoints.s3, account: current.consumerAccount });
   let token: string | undefined;

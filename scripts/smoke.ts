@@ -22,7 +22,7 @@ import { LOCAL_ACCOUNTS, LOCAL_REGION } from "../local/shared/manifest";
 import { localApiCallerRole, sigv4Headers } from "../local/cloud/caller";
 import { accountCredentials } from "../local/emulators/clients";
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { CURRENT_FILE } from "../local/cloud/current";
+import { CURRENT_FILE } from "../local/shared/runningCloud";
 
 const OPTIONS = {
   stack: { type: "string" },

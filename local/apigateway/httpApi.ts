@@ -3,7 +3,8 @@
  * 127.0.0.1, answers CORS preflights and runs each route's authorizer before
  * the integration (cors.ts, routeAccess.ts), builds payload-format-2.0 events
  * as API Gateway does, and maps the integration's answer (or failure) to HTTP
- * the way API Gateway does.
+ * the way API Gateway does. Every 5xx is logged with its request id and
+ * cause; a stop answers the requests in flight before it closes.
  */
 import * as http from "http";
 import { randomBytes } from "crypto";
@@ -61,6 +62,8 @@ export interface HttpApiOptions {
   cors?: () => CorsRules | undefined;
   /** Told each request an authorizer refused, with why (for the runtime log). */
   onRefused?: (line: string) => void;
+  /** Receives one entry per 5xx answer: status, request id, route, cause (and the function's request id when it has one). */
+  log?: (entry: Record<string, unknown>) => void;
 }
 
 /** A running HTTP API. */
@@ -171,6 +174,8 @@ interface Reply {
   status: number;
   headers: Record<string, string | string[]>;
   body: Buffer;
+  /** Why it is a 5xx, for the log (never sent). */
+  cause?: Record<string, unknown>;
 }
 
 const message = (status: number, text: string, headers: Record<string, string> = {}): Reply => ({
@@ -235,20 +240,31 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<LocalHttpApi> 
     const timeout = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), opts.timeoutMs ?? 30_000);
     });
+    const routeKey = match.routeKey;
     try {
-      const result = await Promise.race([opts.invoke(match.routeKey, event), timeout]);
-      if (result === "timeout") return message(503, "Service Unavailable");
-      return replyOf(result);
-    } catch {
-      return message(500, "Internal Server Error");
+      const result = await Promise.race([opts.invoke(routeKey, event), timeout]);
+      if (result === "timeout")
+        return { ...message(503, "Service Unavailable"), cause: { routeKey, cause: `integration timeout after ${opts.timeoutMs ?? 30_000} ms` } };
+      return { ...replyOf(result), cause: { routeKey, cause: "the function answered a 5xx" } };
+    } catch (err) {
+      const e = err as Error & { requestId?: string };
+      return {
+        ...message(500, "Internal Server Error"),
+        cause: { routeKey, cause: `${e?.name ?? "Error"}: ${e?.message ?? String(err)}`, ...(e?.requestId ? { functionRequestId: e.requestId } : {}) },
+      };
     } finally {
       clearTimeout(timer);
     }
   }
 
+  const log = opts.log ?? (() => undefined);
+  let inFlight = 0;
+  let stopping = false;
+  let drained: () => void = () => undefined;
   const send = (res: http.ServerResponse, r: Reply, requestId: string) => {
     counters.requests += 1;
     counters.byStatus[r.status] = (counters.byStatus[r.status] ?? 0) + 1;
+    if (r.status >= 500) log({ event: "5xx", status: r.status, requestId, ...(r.cause ?? {}) });
     res.writeHead(r.status, { ...r.headers, "content-length": String(r.body.length), "apigw-requestid": requestId });
     res.end(r.body);
   };
@@ -260,12 +276,29 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<LocalHttpApi> 
     onTooLarge: (_req, res) => send(res, message(413, "Request Entity Too Large"), newRequestId()),
     handle: async (req, body, res) => {
       const requestId = newRequestId();
-      send(res, await answer(req, body, requestId).catch(() => message(500, "Internal Server Error")), requestId);
+      // Stopping: a request on a kept-alive connection is refused, not started.
+      if (stopping) {
+        res.setHeader("connection", "close");
+        return send(res, { ...message(503, "Service Unavailable"), cause: { cause: "the local cloud is stopping" } }, requestId);
+      }
+      inFlight += 1;
+      try {
+        const reply = await answer(req, body, requestId).catch((err) => ({ ...message(500, "Internal Server Error"), cause: { cause: String(err) } }));
+        send(res, reply, requestId);
+      } finally {
+        inFlight -= 1;
+        if (inFlight === 0) drained();
+      }
     },
   });
   return {
     url: `${server.endpoint}/`,
     stats: () => ({ requests: counters.requests, byStatus: { ...counters.byStatus } }),
-    stop: server.stop,
+    // Stop accepting, answer what is in flight (each within the integration timeout), then close.
+    stop: async () => {
+      stopping = true;
+      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      await server.stop();
+    },
   };
 }

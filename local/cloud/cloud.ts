@@ -5,7 +5,11 @@
  * function, mapping, route and delivery stream here comes from a manifest.
  *
  * Starting is an ordered list of steps (local/cloud/steps/), each returning a
- * service with `stop()`; stopping stops them in reverse order.
+ * service with `stop()`; stopping stops them in reverse order, which is the
+ * order that loses nothing: the API stops accepting and answers what it has,
+ * the mappings finish their invocations in flight and checkpoint, Firehose
+ * delivers its buffer, the functions end, and last the emulators flush
+ * (kinesis-local saves after the last acknowledged write) and stop.
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import { LocalEndpoints, StackManifest, StackRole } from "../shared/manifest";
@@ -88,13 +92,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const stacks = services.add(await deployStacks(ctx, endpoints, options.config ?? {}, manifests, localAuthDefaults(issuer)));
     const iam = services.add(await startIam(ctx, endpoints, manifests));
     const functions = services.add(await startFunctions(ctx, manifests, iam.functionEndpoints));
-    const mappings = services.add(await startMappings(ctx, manifests, endpoints, functions));
     const firehoses = services.add(await startFirehoses(ctx, manifests.consumer, endpoints, options.maxFirehoseBufferSeconds ?? 2));
+    const mappings = services.add(await startMappings(ctx, manifests, endpoints, functions));
     const api = services.add(
       await startApi(manifests.producer, functions, options.apiPort ?? 3000, {
         current: () => manifests.producer,
         policies: manifestPolicies(() => Object.values(manifests)),
         log: (line) => ctx.runtime.write(line),
+        errors: (e) => ctx.runtime.write(`[api] ${JSON.stringify(e)}`),
       }),
     );
     const functionList = () => [...manifests.consumer.functions, ...manifests.producer.functions];

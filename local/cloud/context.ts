@@ -9,6 +9,7 @@ import * as path from "path";
 import { ManifestResource, StackManifest } from "../shared/manifest";
 import { LOCAL_CLOUD_DIR } from "../shared/project";
 import { createMetricStore, MetricStore } from "../cloudwatch/metrics";
+import { lockDataDir } from "../shared/runningCloud";
 
 /** What every step returns: something running that stops. */
 export interface Service {
@@ -67,9 +68,10 @@ function runtimeLog(dir: string): RuntimeLog {
   };
 }
 
-/** A run in `dataDir` (kept across restarts) or in a temporary directory (removed by cleanUp). */
+/** A run in `dataDir` (kept across restarts, and taken for this process: a second cloud on it is refused) or in a temporary directory (removed by cleanUp). */
 export function cloudContext(options: { dataDir?: string; log?: (line: string) => void }): CloudContext {
   const workDir = options.dataDir ? path.resolve(options.dataDir) : fs.mkdtempSync(path.join(os.tmpdir(), "local-cloud-"));
+  const release = options.dataDir ? lockDataDir(workDir) : () => undefined;
   return {
     workDir,
     persistDir: (name) => (options.dataDir ? path.join(workDir, name) : undefined),
@@ -78,6 +80,7 @@ export function cloudContext(options: { dataDir?: string; log?: (line: string) =
     runtime: runtimeLog(options.dataDir ? workDir : LOCAL_CLOUD_DIR),
     metrics: createMetricStore(),
     cleanUp: () => {
+      release();
       if (!options.dataDir) fs.rmSync(workDir, { recursive: true, force: true });
     },
   };

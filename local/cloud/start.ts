@@ -9,15 +9,13 @@
  *   npm start -- --config producer.aggregateRecords=sourceShard
  *                                  set a stack's config key, as `pulumi config set` would
  */
-import * as fs from "fs";
-import * as path from "path";
 import { startLocalCloud } from "./cloud";
 import { runDemo } from "./demo";
 import { StackRole } from "../shared/manifest";
 import { banner, statusLine } from "./status";
-import { LOCAL_CLOUD_DIR } from "../shared/project";
 import { metricsSummary } from "../cloudwatch/metrics";
-import { currentState } from "./current";
+import { describeCloud } from "./current";
+import { removeCurrentCloud, writeCurrentCloud } from "../shared/runningCloud";
 
 interface Args {
   demo: boolean;
@@ -53,9 +51,7 @@ async function main() {
   const cloud = await startLocalCloud({ dataDir: args.dataDir, apiPort: args.port, config: args.config, log: (l) => console.log(l) });
   for (const line of banner(cloud)) console.log(line);
   // What `npm run landing` (and you) need to find this running cloud.
-  const current = path.join(LOCAL_CLOUD_DIR, "current.json");
-  fs.mkdirSync(path.dirname(current), { recursive: true });
-  fs.writeFileSync(current, currentState(cloud));
+  writeCurrentCloud(describeCloud(cloud, args.dataDir));
 
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -66,12 +62,13 @@ async function main() {
     process.stdout.write("\n");
     await printMetrics();
     process.stdout.write("stopping…\n");
-    fs.rmSync(current, { force: true });
+    removeCurrentCloud();
+    // In order: the API answers what it has, mappings and Firehose finish and checkpoint, kinesis-local saves.
     await cloud.stop();
     process.exit(code);
   };
-  process.on("SIGINT", () => void shutdown(0));
-  process.on("SIGTERM", () => void shutdown(0));
+  // A repeated signal (npm forwards the terminal's Ctrl-C too) changes nothing: the stop in progress goes on.
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
 
   const printMetrics = async () => {
     const lines = await cloud.stats().then(

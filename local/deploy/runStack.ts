@@ -74,6 +74,8 @@ async function functionsOf(resources: ProgramResource[], functionsDir: string): 
       timeout: fn.inputs.timeout ?? 3,
       memorySize: fn.inputs.memorySize ?? 128,
       zipBytes: artifact.zipBytes,
+      // -1 (the provider's default) and unset both mean unreserved.
+      ...(fn.inputs.reservedConcurrentExecutions >= 0 ? { reservedConcurrency: fn.inputs.reservedConcurrentExecutions } : {}),
     });
   }
   return out.sort(byTypeAndName);

@@ -78,6 +78,7 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
       "description",
       "memorySize",
       "timeout",
+      "reservedConcurrentExecutions",
       "environment.variables",
       "loggingConfig.logFormat",
       "loggingConfig.logGroup",

@@ -1,15 +1,19 @@
 /**
  * Real AWS emulators from npm, started on free loopback ports:
- * dynalite (DynamoDB, in-process, in memory) and kinesis-local (kinesis-mock,
- * a child process; it serves several accounts, chosen by the access key id).
+ * dynalite (DynamoDB, in-process, in memory or on LevelDB) and kinesis-local
+ * (kinesis-mock, in a supervised process of its own session; it serves
+ * several accounts, chosen by the access key id).
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import { pidFileHolder } from "../shared/runningCloud";
 
 export interface Emulator {
   endpoint: string;
+  /** The emulator's own process, when it runs in one. */
+  pid?: number;
   close(): Promise<void>;
 }
 
@@ -67,11 +71,40 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   throw new Error(`kinesis-local did not listen on ${port} within ${timeoutMs} ms`);
 }
 
-/** Starts kinesis-local as a child process (it reads its TLS cert relative to its cwd). */
-export async function startKinesisLocal(options: EmulatorOptions = {}): Promise<Emulator> {
+/** Options of {@link startKinesisLocal}. */
+export interface KinesisLocalOptions extends EmulatorOptions {
+  /** How long a stop may wait for kinesis-local to complete its last saves, ms. Default 30,000. */
+  flushTimeoutMs?: number;
+}
+
+const SUPERVISOR = path.join(__dirname, "kinesisSupervisor.js");
+/** kinesis-mock's own save interval: it writes the whole state each time, and a stop waits for two. */
+const PERSIST_INTERVAL = "500ms";
+
+/** A supervisor left by a cloud that was killed may still be making its last save: loading the file before it finishes would lose those writes. */
+async function previousSupervisorGone(dataDir: string, timeoutMs: number): Promise<void> {
+  const file = path.join(dataDir, "supervisor.pid");
+  const deadline = Date.now() + timeoutMs;
+  for (let pid = pidFileHolder(file); pid !== undefined; pid = pidFileHolder(file)) {
+    if (Date.now() > deadline) throw new Error(`kinesis-local: ${dataDir} is still held by the kinesis-local supervisor with pid ${pid} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Starts kinesis-local under its supervisor (kinesisSupervisor.js) in a session of its own, so a Ctrl-C to
+ * this process group never reaches it, with its stdin as a lifeline: however this process ends, the
+ * supervisor sees the pipe close, waits for a complete save after the last write (with a data dir), and exits.
+ */
+export async function startKinesisLocal(options: KinesisLocalOptions = {}): Promise<Emulator> {
   const [plain, tls] = [await freePort(), await freePort()];
   const main = require.resolve("kinesis-local/main.js");
-  const child = spawn(process.execPath, [main], {
+  const dataDir = options.dataDir ? path.resolve(options.dataDir) : undefined;
+  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+  const flushTimeoutMs = options.flushTimeoutMs ?? 30_000;
+  if (dataDir) await previousSupervisorGone(dataDir, flushTimeoutMs + 5_000);
+  const child = spawn(process.execPath, [SUPERVISOR, main], {
+    // It reads its TLS certificate relative to its cwd.
     cwd: path.dirname(main),
     env: {
       PATH: process.env.PATH,
@@ -84,39 +117,49 @@ export async function startKinesisLocal(options: EmulatorOptions = {}): Promise<
       UPDATE_SHARD_COUNT_DURATION: "0ms",
       SHARD_LIMIT: "1000",
       LOG_LEVEL: "ERROR",
-      ...(options.dataDir
-        ? { SHOULD_PERSIST_DATA: "true", LOAD_DATA_IF_EXISTS: "true", PERSIST_PATH: path.resolve(options.dataDir), PERSIST_INTERVAL: "1s" }
+      KINESIS_SUPERVISOR_FLUSH_TIMEOUT_MS: String(flushTimeoutMs),
+      ...(dataDir
+        ? {
+            SHOULD_PERSIST_DATA: "true",
+            LOAD_DATA_IF_EXISTS: "true",
+            PERSIST_PATH: dataDir,
+            PERSIST_INTERVAL,
+            KINESIS_SUPERVISOR_DATA_FILE: path.join(dataDir, "kinesis-data.json"),
+          }
         : {}),
     },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["pipe", "ignore", "pipe"],
+    detached: true,
   });
   let stderr = "";
   child.stderr!.on("data", (d) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
-  // Never outlive the process that started it, however that process ends.
-  const reap = () => {
-    if (child.exitCode === null) child.kill("SIGKILL");
+  // The lifeline: never written, only closed (by close() below, or by the OS when this process ends).
+  child.stdin!.on("error", () => undefined);
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    child.once("exit", () => resolve());
+  });
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   };
-  process.once("exit", reap);
-  child.once("exit", () => process.removeListener("exit", reap));
   try {
     await waitForPort(plain, child, 30_000);
   } catch (err) {
-    child.kill("SIGKILL");
+    kill();
     throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
   }
   return {
     endpoint: `http://127.0.0.1:${plain}`,
+    pid: child.pid,
     close: async () => {
-      // With a data dir, let one more PERSIST_INTERVAL pass so the last writes are on disk.
-      if (options.dataDir) await new Promise((r) => setTimeout(r, 1200));
-      await new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        // A graceful stop waits ~30 s for idle keep-alive sockets: nothing to gain.
-        child.kill("SIGKILL");
-      });
+      child.stdin!.end();
+      // The supervisor bounds its own flush; this only covers a supervisor that hangs.
+      const timer = setTimeout(kill, flushTimeoutMs + 5_000);
+      await exited;
+      clearTimeout(timer);
+      if (child.exitCode !== 0 && stderr) process.stderr.write(stderr);
     },
   };
 }

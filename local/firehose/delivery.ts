@@ -8,10 +8,18 @@ import { gzipSync } from "zlib";
 import { deaggregateKpl } from "../../handlers/kpl/deaggregate";
 import { DeliverySettings, expandPrefix, objectTimestamp } from "./settings";
 
-/** A record waiting in the buffer, with when it arrived (for prefixes and object names). */
+/** A record waiting in the buffer, with when it arrived (for prefixes and object names) and where it was read (for the checkpoint). */
 export interface Buffered {
   data: Buffer;
   arrival: Date;
+  from?: { shardId: string; sequenceNumber: string };
+}
+
+/** Each shard's last sequence number among delivered records (the buffer keeps each shard's records in order). */
+export function deliveredThrough(records: readonly Buffered[]): Record<string, string> {
+  const through: Record<string, string> = {};
+  for (const r of records) if (r.from) through[r.from.shardId] = r.from.sequenceNumber;
+  return through;
 }
 
 /** What one source record lands as: its user records when it is a KPL aggregate whose MD5 checks out, else itself. */

@@ -6,16 +6,21 @@
  * setting it can't honour rather than landing something AWS would not. Like
  * Firehose with a Kinesis Data Streams source, it deaggregates KPL records
  * (magic and MD5 checked) into their user records before buffering; a record
- * that fails the check is delivered as it is. The decisions and formats are
- * pure functions (delivery.ts); here are the reading loop and the buffer.
+ * that fails the check is delivered as it is. With checkpoints (a data dir),
+ * each shard's position persists after each delivered object, so a restart
+ * lands nothing twice; an object always ends at a source record's end, so a
+ * KPL aggregate is never split across a checkpoint. The decisions and formats
+ * are pure functions (delivery.ts); here are the reading loop and the buffer.
  */
 import { randomUUID } from "crypto";
 import { performance } from "perf_hooks";
 import { DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from "@aws-sdk/client-kinesis";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { listShards, parentsDrained, resumeFrom } from "../emulators/kinesisShards";
+import { ShardCheckpoint } from "../shared/checkpoints";
 import {
   Buffered,
+  deliveredThrough,
   deliveryBackoffMs,
   errorRecords,
   intervalReached,
@@ -43,6 +48,8 @@ export interface FirehoseDeps {
   pollMs?: number;
   /** PutObject attempts before records go to the error output. Default 3. */
   deliveryAttempts?: number;
+  /** Where each shard's delivered position persists (local/shared/checkpoints.ts): loaded at start, saved after each object. Default: in memory. */
+  checkpoints?: { load(): Record<string, ShardCheckpoint>; save(shards: Record<string, ShardCheckpoint>): void };
   log?: (e: Record<string, unknown>) => void;
 }
 
@@ -96,7 +103,7 @@ async function readShard(
   streamName: string,
   shardId: string,
   cursor: ShardCursor,
-  onRecord: (data: Buffer) => Promise<void>,
+  onRecord: (data: Buffer, sequenceNumber: string) => Promise<void>,
   stopping: () => boolean,
 ): Promise<void> {
   if (!cursor.iterator) {
@@ -117,7 +124,7 @@ async function readShard(
     }
     for (const r of out.Records ?? []) {
       cursor.lastSequence = r.SequenceNumber;
-      await onRecord(Buffer.from(r.Data ?? new Uint8Array()));
+      await onRecord(Buffer.from(r.Data ?? new Uint8Array()), r.SequenceNumber!);
     }
     cursor.iterator = out.NextShardIterator;
     if (!cursor.iterator) cursor.done = true; // a closed shard, read to its end
@@ -143,6 +150,9 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
   let stopping = false;
   let verified = false;
   const cursors = new Map<string, ShardCursor>();
+  // Resume where the last run delivered: each shard right after its last delivered record.
+  const checkpoints = deps.checkpoints?.load() ?? {};
+  for (const [id, c] of Object.entries(checkpoints)) cursors.set(id, { lastSequence: c.sequenceNumber, done: c.drained === true });
   if (settings.intervalSeconds < settings.declaredIntervalSeconds) {
     log({
       level: "info",
@@ -192,26 +202,39 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
     stats.errors += records.length;
   }
 
+  /** After an object is delivered (or sent to the error output): its shards' positions, and the shards read to their end. */
+  function checkpoint(records: readonly Buffered[]): void {
+    if (!deps.checkpoints) return;
+    for (const [shardId, sequenceNumber] of Object.entries(deliveredThrough(records))) checkpoints[shardId] = { sequenceNumber };
+    // The buffer is empty now, so a shard read to its end is delivered to its end.
+    for (const [shardId, cursor] of cursors) if (cursor.done) checkpoints[shardId] = { ...checkpoints[shardId], drained: true };
+    try {
+      deps.checkpoints.save(checkpoints);
+    } catch (err) {
+      fail(err, "saving the checkpoints");
+    }
+  }
+
   async function flush(): Promise<void> {
     if (buffer.length === 0) return;
     const records = buffer;
     buffer = [];
     bufferBytes = 0;
     await deliver(records);
+    checkpoint(records);
   }
 
-  async function add(data: Buffer): Promise<void> {
-    if (buffer.length === 0) bufferSince = performance.now();
-    buffer.push({ data, arrival: now() });
-    bufferBytes += data.length;
-    if (sizeReached(bufferBytes, settings)) await flush();
-  }
-
-  /** As Firehose from a Kinesis source: a KPL aggregate whose MD5 checks out lands as its user records. */
-  async function land(data: Buffer): Promise<void> {
+  /** As Firehose from a Kinesis source: a KPL aggregate whose MD5 checks out lands as its user records. Flushes at a source record's end only. */
+  async function land(data: Buffer, shardId: string, sequenceNumber: string): Promise<void> {
     const { records, aggregated } = landedRecords(data);
     if (aggregated) stats.deaggregated += 1;
-    for (const r of records) await add(r);
+    if (buffer.length === 0) bufferSince = performance.now();
+    const arrival = now();
+    for (const r of records) {
+      buffer.push({ data: r, arrival, from: { shardId, sequenceNumber } });
+      bufferBytes += r.length;
+    }
+    if (sizeReached(bufferBytes, settings)) await flush();
   }
 
   /** Reads the shards in ListShards' order, a child only once its parents are read to their end, as Firehose and the KCL do. */
@@ -223,7 +246,15 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
       if (!parentsDrained(shard, listed, (p) => cursors.get(p)?.done === true)) continue;
       if (!cursors.has(id)) cursors.set(id, { done: false });
       const cursor = cursors.get(id)!;
-      if (!cursor.done) await readShard(deps.kinesis, settings.streamName, id, cursor, land, () => stopping);
+      if (!cursor.done)
+        await readShard(
+          deps.kinesis,
+          settings.streamName,
+          id,
+          cursor,
+          (data, seq) => land(data, id, seq),
+          () => stopping,
+        );
       if (stopping) return;
     }
   }

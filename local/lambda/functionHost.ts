@@ -1,31 +1,25 @@
 /**
- * Runs one function from its serialised archive in its own child process,
- * like a Lambda container: a clean environment (PATH, the declared
- * environment, what the caller adds, NODE_PATH = the runtime's @aws-sdk only),
- * cwd = the artifact dir, the declared timeout enforced. A timeout or a crash
- * ends the container; the next invocation starts a new one (a cold start).
+ * Runs one function from its serialised archive as Lambda runs it: a pool of
+ * execution environments (environment.ts), each a child process with a clean
+ * environment (PATH, the declared environment, what the caller adds,
+ * NODE_PATH = the runtime's @aws-sdk only), cwd = the artifact dir, serving
+ * one invocation at a time. An idle environment is reused (the most recently
+ * used first); when all are busy a new one starts (a cold start), up to the
+ * function's concurrency: its declared `reservedConcurrentExecutions`, beyond
+ * which invocations are throttled as Lambda throttles them, or else the local
+ * cap (LOCAL_CONCURRENCY), beyond which they wait for a free environment (a
+ * laptop limit, not an AWS one: an account's default is 1,000). A timed-out
+ * or crashed invocation ends its own environment only.
  */
-import { ChildProcess, fork } from "child_process";
 import { randomUUID } from "crypto";
-import * as path from "path";
 import { runtimeModules } from "../deploy/artifacts";
 import { ManifestFunction } from "../shared/manifest";
+import { Environment, FunctionError, startEnvironment } from "./environment";
 
-const WORKER = path.join(__dirname, "functionWorker.js");
-/** How long a container may take to load its code before the host gives up on it. */
-const INIT_TIMEOUT_MS = 30_000;
+export { FunctionError } from "./environment";
 
-/** The error an invocation rejects with: the function's own error, or the runtime's (timeout, crash). */
-export class FunctionError extends Error {
-  /** Name of the function that failed. */
-  readonly functionName: string;
-  constructor(functionName: string, error: { name?: string; message?: string; stack?: string }) {
-    super(error.message ?? "function error");
-    this.name = error.name ?? "Error";
-    this.functionName = functionName;
-    if (error.stack) this.stack = error.stack;
-  }
-}
+/** Environments per function when it declares no reserved concurrency: room for the demo's clients without starving two cores. */
+export const LOCAL_CONCURRENCY = 10;
 
 /** A running function. */
 export interface FunctionHost {
@@ -33,39 +27,31 @@ export interface FunctionHost {
   readonly fn: ManifestFunction;
   /** Invokes synchronously (RequestResponse): resolves with the JSON result, rejects with a {@link FunctionError}. */
   invoke(event: unknown): Promise<unknown>;
-  /** Kills the container; pending invocations reject. Idempotent. */
+  /** Ends every environment; pending invocations reject. Idempotent. */
   stop(): Promise<void>;
   /** Milliseconds the last cold start took to load the module and build the handler. */
   readonly coldStartMs: number;
-  /** Containers started so far (1 + restarts after timeouts and crashes). */
+  /** Environments started so far (cold starts: the first, those added under load, and replacements after timeouts and crashes). */
   readonly coldStarts: number;
   /** Invocations so far, and how many of them failed. */
   readonly invocations: number;
   readonly errors: number;
-  /** Process id of the current container, if one runs. */
+  /** Process id of one running environment (the oldest), if one runs. */
   readonly pid: number | undefined;
+  /** Environments running now, and at most. */
+  readonly environments: number;
+  readonly concurrency: number;
 }
 
 /** Options of {@link startFunctionHost}. */
 export interface FunctionHostOptions {
-  /** Receives each line the function writes (default: written to stderr, prefixed with the function's name). */
+  /** Receives each line the function writes, and the runtime's timeout reports (default: written to stderr, prefixed with the function's name). */
   onLog?: (line: string, stream: "stdout" | "stderr") => void;
+  /** The cap when the function declares no reserved concurrency. Default {@link LOCAL_CONCURRENCY}. */
+  maxEnvironments?: number;
 }
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
-}
-
-interface Container {
-  child: ChildProcess;
-  pending: Map<string, Pending>;
-  ready: Promise<void>;
-  exited: Promise<void>;
-}
-
-/** The environment a container gets, and nothing else from this process. */
+/** The environment a function's processes get, and nothing else from this process. */
 export function containerEnv(fn: ManifestFunction, extraEnv: Record<string, string>): Record<string, string> {
   return {
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
@@ -75,122 +61,93 @@ export function containerEnv(fn: ManifestFunction, extraEnv: Record<string, stri
   };
 }
 
-function lines(stream: NodeJS.ReadableStream | null, emit: (line: string) => void): void {
-  if (!stream) return;
-  let buffered = "";
-  stream.setEncoding("utf8");
-  stream.on("data", (chunk: string) => {
-    buffered += chunk;
-    const parts = buffered.split("\n");
-    buffered = parts.pop()!;
-    for (const line of parts) emit(line);
-  });
-  stream.on("end", () => {
-    if (buffered) emit(buffered);
-  });
-}
-
-/** Starts a function's container and waits until its handler is loaded (an init error rejects). */
+/** Starts a function's first environment and waits until its handler is loaded (an init error rejects). */
 export async function startFunctionHost(fn: ManifestFunction, extraEnv: Record<string, string>, options: FunctionHostOptions = {}): Promise<FunctionHost> {
   const env = containerEnv(fn, extraEnv);
   const timeoutMs = Math.max(1, Math.round(fn.timeout * 1000));
   const onLog = options.onLog ?? ((line: string) => process.stderr.write(`[${fn.name}] ${line}\n`));
-  let container: Container | undefined;
+  const reserved = fn.reservedConcurrency;
+  const cap = reserved ?? options.maxEnvironments ?? LOCAL_CONCURRENCY;
+  const live = new Set<Environment>();
+  const idle: Environment[] = [];
+  const waiting: (() => void)[] = [];
   let stopped = false;
   const stats = { coldStartMs: 0, coldStarts: 0, invocations: 0, errors: 0 };
+  const stoppedError = () => new FunctionError(fn.name, { name: "Runtime.Stopped", message: `${fn.name} was stopped` });
 
-  const kill = async (c: Container, reason: FunctionError): Promise<void> => {
-    if (container === c) container = undefined;
-    for (const [id, p] of c.pending) {
-      clearTimeout(p.timer);
-      c.pending.delete(id);
-      stats.errors += 1;
-      p.reject(reason);
-    }
-    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
-    await c.exited;
-  };
-
-  const spawnContainer = (): Container => {
-    const child = fork(WORKER, [JSON.stringify({ functionName: fn.functionName, functionArn: fn.arn, memorySize: fn.memorySize, timeoutMs })], {
-      cwd: fn.dir,
-      env,
-      // Not the parent's flags (ts-node, inspector): the runtime runs plain node.
-      execArgv: [],
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-      serialization: "json",
-    });
-    lines(child.stdout, (l) => onLog(l, "stdout"));
-    lines(child.stderr, (l) => onLog(l, "stderr"));
-    const pending = new Map<string, Pending>();
-    // A container that could not even spawn (e.g. its dir is gone) emits "error" and never "exit".
-    const exited = new Promise<void>((resolve) => {
-      child.once("exit", () => resolve());
-      child.once("error", () => resolve());
-    });
-    const c: Container = { child, pending, exited, ready: Promise.resolve() };
-    c.ready = new Promise<void>((resolve, reject) => {
-      const initTimer = setTimeout(() => {
-        void kill(c, new FunctionError(fn.name, { name: "Runtime.InitTimeout", message: `init did not finish within ${INIT_TIMEOUT_MS} ms` }));
-        reject(new FunctionError(fn.name, { name: "Runtime.InitTimeout", message: `init did not finish within ${INIT_TIMEOUT_MS} ms` }));
-      }, INIT_TIMEOUT_MS);
-      child.on("message", (msg: any) => {
-        if (msg?.type === "ready") {
-          clearTimeout(initTimer);
-          stats.coldStartMs = msg.coldStartMs;
-          resolve();
-        } else if (msg?.type === "initError") {
-          clearTimeout(initTimer);
-          reject(new FunctionError(fn.name, { ...msg.error, name: `Runtime.ImportModuleError: ${msg.error.name}` }));
-        } else if (typeof msg?.id === "string") {
-          const p = pending.get(msg.id);
-          if (!p) return; // answered after its timeout: the caller already has its error
-          pending.delete(msg.id);
-          clearTimeout(p.timer);
-          if (msg.error) {
-            stats.errors += 1;
-            p.reject(new FunctionError(fn.name, msg.error));
-          } else p.resolve(msg.result);
-        }
-      });
-      child.once("error", (err) => {
-        clearTimeout(initTimer);
-        if (container === c) container = undefined;
-        reject(new FunctionError(fn.name, { name: "Runtime.ExitError", message: `container failed: ${err.message}` }));
-      });
-      child.once("exit", (code, signal) => {
-        clearTimeout(initTimer);
-        const err = new FunctionError(fn.name, {
-          name: "Runtime.ExitError",
-          message: `Runtime exited with ${signal ? `signal ${signal}` : `exit status ${code}`}`,
-        });
-        reject(err); // no-op once ready
-        if (container === c) container = undefined;
-        for (const [id, p] of pending) {
-          clearTimeout(p.timer);
-          pending.delete(id);
-          stats.errors += 1;
-          p.reject(err);
-        }
-      });
-    });
-    c.ready.catch(() => undefined); // observed by whoever awaits it
+  const wakeOne = () => waiting.shift()?.();
+  const spawn = async (): Promise<Environment> => {
     stats.coldStarts += 1;
-    container = c;
-    return c;
+    const e = startEnvironment(fn, env, timeoutMs, onLog);
+    live.add(e);
+    try {
+      await e.ready;
+    } catch (err) {
+      live.delete(e);
+      await e.kill(err as FunctionError);
+      wakeOne();
+      throw err;
+    }
+    stats.coldStartMs = e.coldStartMs;
+    return e;
+  };
+  /** A warm environment, else a new one within the cap; at the cap, a throttle (reserved) or a wait (local cap). */
+  const acquire = async (): Promise<Environment> => {
+    for (;;) {
+      if (stopped) throw stoppedError();
+      const warm = idle.pop();
+      if (warm && !warm.ended) return warm;
+      if (warm) {
+        live.delete(warm);
+        continue;
+      }
+      if (live.size < cap) return spawn();
+      if (reserved !== undefined)
+        throw new FunctionError(fn.name, { name: "TooManyRequestsException", message: `Rate Exceeded. (reserved concurrency ${reserved}, all in use)` });
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  };
+  const release = (e: Environment) => {
+    if (e.ended || stopped) live.delete(e);
+    else idle.push(e);
+    wakeOne();
   };
 
-  const current = async (): Promise<Container> => {
-    const c = container ?? spawnContainer();
-    await c.ready;
-    return c;
+  const run = async (e: Environment, event: unknown): Promise<unknown> => {
+    const requestId = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // Lambda ends the environment of a timed-out invocation, and only that one.
+        const message = `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`;
+        onLog(`REPORT RequestId: ${requestId} Status: timeout ${message}`, "stderr");
+        reject(new FunctionError(fn.name, { name: "Sandbox.Timedout", message }, requestId));
+        void e.kill(new FunctionError(fn.name, { name: "Runtime.ExitError", message: "environment ended: its invocation timed out" }, requestId));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([e.invoke(requestId, event), timedOut]);
+    } finally {
+      clearTimeout(timer);
+      release(e);
+    }
   };
 
-  try {
-    await current();
-  } catch (err) {
-    if (container) await kill(container, err as FunctionError);
-    throw err;
+  const stop = async () => {
+    stopped = true;
+    idle.splice(0);
+    for (const wake of waiting.splice(0)) wake();
+    await Promise.all([...live].map((e) => e.kill(stoppedError())));
+    live.clear();
+  };
+
+  if (cap > 0) {
+    try {
+      idle.push(await spawn());
+    } catch (err) {
+      await stop();
+      throw err;
+    }
   }
 
   return {
@@ -208,44 +165,22 @@ export async function startFunctionHost(fn: ManifestFunction, extraEnv: Record<s
       return stats.errors;
     },
     get pid() {
-      return container?.child.pid;
+      return [...live].find((e) => !e.ended)?.pid;
     },
+    get environments() {
+      return [...live].filter((e) => !e.ended).length;
+    },
+    concurrency: cap,
     async invoke(event: unknown): Promise<unknown> {
       if (stopped) throw new FunctionError(fn.name, { name: "Runtime.Stopped", message: `${fn.name} is stopped` });
       stats.invocations += 1;
-      let c: Container;
       try {
-        c = await current();
+        return await run(await acquire(), event);
       } catch (err) {
         stats.errors += 1;
         throw err;
       }
-      if (stopped) {
-        stats.errors += 1;
-        throw new FunctionError(fn.name, { name: "Runtime.Stopped", message: `${fn.name} was stopped` });
-      }
-      const id = randomUUID();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          // Lambda ends the container of a timed-out invocation; so do we.
-          c.pending.delete(id);
-          stats.errors += 1;
-          reject(new FunctionError(fn.name, { name: "Sandbox.Timedout", message: `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds` }));
-          void kill(c, new FunctionError(fn.name, { name: "Runtime.ExitError", message: "container ended after another invocation timed out" }));
-        }, timeoutMs);
-        c.pending.set(id, { resolve, reject, timer });
-        c.child.send({ id, event }, (err) => {
-          if (!err || !c.pending.has(id)) return;
-          c.pending.delete(id);
-          clearTimeout(timer);
-          stats.errors += 1;
-          reject(new FunctionError(fn.name, { name: "Runtime.ExitError", message: `could not reach the container: ${err.message}` }));
-        });
-      });
     },
-    async stop() {
-      stopped = true;
-      if (container) await kill(container, new FunctionError(fn.name, { name: "Runtime.Stopped", message: `${fn.name} was stopped` }));
-    },
+    stop,
   };
 }

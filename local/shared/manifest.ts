@@ -40,6 +40,8 @@ export interface ManifestFunction {
   timeout: number;
   memorySize: number;
   zipBytes: number;
+  /** Declared `reservedConcurrentExecutions` (≥ 0); undefined when unreserved, as by default. */
+  reservedConcurrency?: number;
 }
 
 /** Everything one stack run produced. */

@@ -11,8 +11,8 @@ export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 /** The project's `node_modules`. */
 export const PROJECT_MODULES = path.join(PROJECT_ROOT, "node_modules");
 
-/** What a running local cloud leaves for other commands (`current.json`) and its log when in memory. */
-export const LOCAL_CLOUD_DIR = path.join(PROJECT_ROOT, ".local-cloud");
+/** What a running local cloud leaves for other commands (`current.json`) and its log when in memory; `LOCAL_CLOUD_DIR` moves it (tests do). */
+export const LOCAL_CLOUD_DIR = process.env.LOCAL_CLOUD_DIR ? path.resolve(process.env.LOCAL_CLOUD_DIR) : path.join(PROJECT_ROOT, ".local-cloud");
 
 let cached: string | undefined;
 

@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalCloud, startLocalCloud } from "../../local/cloud/cloud";
-import { currentState } from "../../local/cloud/current";
+import { describeCloud } from "../../local/cloud/current";
 import { PROJECT_ROOT } from "../../local/shared/project";
 
 /** Runs the smoke command; resolves with its exit code and output. */
@@ -42,7 +42,7 @@ describe("npm run smoke (against the local cloud)", function () {
   before(async () => {
     cloud = await startLocalCloud({ apiPort: 0, maxFirehoseBufferSeconds: 1 });
     current = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "smoke-")), "current.json");
-    fs.writeFileSync(current, currentState(cloud));
+    fs.writeFileSync(current, JSON.stringify({ pid: process.pid, ...describeCloud(cloud) }));
   });
   after(async () => {
     await cloud?.stop();

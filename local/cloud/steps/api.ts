@@ -102,6 +102,8 @@ export interface ApiAccessSources {
   policies: () => PolicySet;
   /** Refusals, with why, for the runtime log. */
   log?: (line: string) => void;
+  /** One entry per 5xx answer: status, request id, route, cause (and the function's request id when it has one). */
+  errors?: (entry: Record<string, unknown>) => void;
 }
 
 /** Serves the producer's API on `port` (0: any free one); with `access`, each route's authorization and CORS are enforced as declared. */
@@ -133,6 +135,7 @@ export async function startApi(producer: StackManifest, functions: FunctionsServ
           onRefused: (line: string) => access.log?.(`[api] refused ${line}`),
         }
       : {}),
+    log: access?.errors,
     invoke: async (routeKey, event) => {
       const result = (await functions.invoke(api.targets[routeKey], event)) as { statusCode?: number } | undefined;
       if (result?.statusCode === 202) accepted += 1;

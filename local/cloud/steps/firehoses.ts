@@ -1,12 +1,14 @@
 /**
  * Step 6 of the local cloud: the consumer's Firehose delivery streams,
  * reading their declared source stream and landing into the S3 emulator,
- * with buffering capped so local records land within seconds.
+ * with buffering capped so local records land within seconds; with a data
+ * dir, each one's shard positions persist, so a restart lands nothing twice.
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import { TYPES } from "../../../components/parts/typeTokens";
 import { emulatorKinesis, emulatorS3 } from "../../emulators/clients";
 import { FirehoseSpec, LocalFirehose, startFirehose } from "../../firehose/firehose";
+import { checkpointStore } from "../../shared/checkpoints";
 import { LocalEndpoints, StackManifest } from "../../shared/manifest";
 import { accountOf, CloudContext, ofType, Service } from "../context";
 
@@ -29,16 +31,19 @@ export async function startFirehoses(
 ): Promise<FirehosesService> {
   const s3 = emulatorS3({ endpoint: endpoints.s3 });
   const firehoses: LocalFirehose[] = [];
+  const checkpointsDir = ctx.persistDir("checkpoints");
   const stop = async () => {
     await Promise.all(firehoses.map((f) => f.stop()));
   };
   try {
     for (const d of ofType(consumer, TYPES.firehose)) {
       const spec = { ...d.inputs, name: d.state.name } as FirehoseSpec;
+      const source: string = d.inputs.kinesisSourceConfiguration.kinesisStreamArn;
       firehoses.push(
         startFirehose(spec, {
-          kinesis: emulatorKinesis({ account: accountOf(d.inputs.kinesisSourceConfiguration.kinesisStreamArn), endpoint: endpoints.kinesis }),
+          kinesis: emulatorKinesis({ account: accountOf(source), endpoint: endpoints.kinesis }),
           s3,
+          checkpoints: checkpointsDir ? checkpointStore(checkpointsDir, "firehose", spec.name, source) : undefined,
           maxBufferSeconds,
           log: (e) => ctx.runtime.write(`[firehose ${d.state.name}] ${JSON.stringify(e)}`),
         }),

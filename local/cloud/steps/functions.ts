@@ -1,8 +1,9 @@
 /**
- * Step 4 of the local cloud: every function the stacks declare, each in its
- * own process running its serialised archive with its declared environment,
- * its execution role's identity and the endpoints functions see. A redeploy
- * swaps a stack's functions in; callers find them by ARN at each call.
+ * Step 4 of the local cloud: every function the stacks declare, each in a
+ * pool of execution environments (processes) running its serialised archive
+ * with its declared environment, its execution role's identity and the
+ * endpoints functions see. A redeploy swaps a stack's functions in; callers
+ * find them by ARN at each call.
  */
 import { FunctionHost, startFunctionHost } from "../../lambda/functionHost";
 import { LOCAL_REGION, LocalEndpoints, ManifestFunction, StackRole } from "../../shared/manifest";

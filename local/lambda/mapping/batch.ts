@@ -37,7 +37,10 @@ export interface BatchContext {
   now(): number;
   log(e: object): void;
   stats: MappingStats;
+  /** Stopping: no new invocation, retry or wait starts. */
   signal: AbortSignal;
+  /** Stopped for good: an invocation in flight is abandoned (a draining stop fires it after `signal`; default: with it). */
+  abandon?: AbortSignal;
   /** Milliseconds to wait before the n-th retry (n ≥ 1). */
   retryDelayMs(n: number): number;
 }
@@ -115,10 +118,15 @@ async function giveUp(ctx: BatchContext, work: Work, records: PolledRecord[], co
   }
 }
 
-/** Delivers one batch until each record is processed or given up on; returns early, leaving the rest, if the poller stops. */
-export async function deliverBatch(batch: PolledRecord[], ctx: BatchContext): Promise<void> {
+/**
+ * Delivers one batch until each record is processed or given up on; returns early, leaving the rest, if the
+ * poller stops. Resolves with how many records are done: always a prefix of the batch (the work queue is the
+ * undone rest, in order), so the shard's checkpoint can move past them.
+ */
+export async function deliverBatch(batch: PolledRecord[], ctx: BatchContext): Promise<number> {
   const s = ctx.settings;
   const queue: Work[] = [{ records: batch, retries: 0, invokes: 0, functionError: false }];
+  const undone = () => queue.reduce((n, w) => n + w.records.length, 0);
   while (queue.length > 0 && !ctx.signal.aborted) {
     const work = queue[0];
     if (s.maximumRecordAgeMs >= 0) {
@@ -144,9 +152,9 @@ export async function deliverBatch(batch: PolledRecord[], ctx: BatchContext): Pr
     // A synchronous throw (e.g. no such function) is a failed invocation too, never a lost batch.
     const answer = await untilAborted(
       Promise.resolve().then(() => ctx.invoke(event)),
-      ctx.signal,
+      ctx.abandon ?? ctx.signal,
     );
-    if (answer.aborted) return;
+    if (answer.aborted) return batch.length - undone();
     const outcome =
       answer.error !== undefined
         ? { kind: "failure" as const, functionError: true, message: (answer.error as Error)?.message ?? String(answer.error) }
@@ -186,4 +194,5 @@ export async function deliverBatch(batch: PolledRecord[], ctx: BatchContext): Pr
     work.records = failing;
     await sleep(ctx.retryDelayMs(work.retries), ctx.signal);
   }
+  return batch.length - undone();
 }

@@ -7,6 +7,7 @@
  */
 import { Shard } from "@aws-sdk/client-kinesis";
 import { IteratorStart, parentsDrained } from "../../emulators/kinesisShards";
+import { ShardCheckpoint } from "../../shared/checkpoints";
 import { MappingSettings } from "./records";
 
 /** A shard to start reading, and where. */
@@ -30,18 +31,25 @@ export function initialStart(s: Pick<MappingSettings, "startingPosition" | "star
   return { ShardIteratorType: "TRIM_HORIZON" };
 }
 
-/** Decides, for the listed shards, which the mapping starts now; `started` and `done` are what it started and drained before. */
+/** Decides, for the listed shards, which the mapping starts now; `started` and `done` are what it started and drained before, `checkpoints` where each shard got to. */
 export function planDiscovery(
   shards: readonly Shard[],
   known: { started: ReadonlySet<string>; done: ReadonlySet<string> },
   first: boolean,
   s: Pick<MappingSettings, "startingPosition" | "startingTimestamp">,
+  checkpoints: Readonly<Record<string, ShardCheckpoint>> = {},
 ): DiscoveryPlan {
   const listed = new Set(shards.map((sh) => sh.ShardId!));
   const plan: DiscoveryPlan = { starts: [], skipped: [] };
   for (const sh of shards) {
     const shardId = sh.ShardId!;
     if (known.started.has(shardId)) continue;
+    const resume = checkpoints[shardId]?.sequenceNumber;
+    if (resume) {
+      // Read before a restart: on from the record after the checkpoint, as a mapping that never stopped would.
+      plan.starts.push({ shardId, input: { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: resume } });
+      continue;
+    }
     if (first && s.startingPosition !== "TRIM_HORIZON") {
       if (sh.SequenceNumberRange?.EndingSequenceNumber) plan.skipped.push(shardId);
       else plan.starts.push({ shardId, input: initialStart(s) });

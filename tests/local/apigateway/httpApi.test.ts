@@ -193,3 +193,56 @@ describe("local HTTP API without $default", () => {
     expect(refused, "the port is closed after stop()").to.equal(true);
   });
 });
+
+describe("local HTTP API: 5xx logged with request ids, and a stop that answers what is in flight", () => {
+  it("logs every 5xx with its request id, route and cause (the function's request id too)", async () => {
+    const entries: Record<string, unknown>[] = [];
+    const api = await startHttpApi({
+      routes: ["GET /fail", "GET /slow", "GET /503"],
+      timeoutMs: 200,
+      log: (e) => entries.push(e),
+      invoke: async (routeKey) => {
+        if (routeKey === "GET /fail") throw Object.assign(new Error("Task timed out after 1.00 seconds"), { name: "Sandbox.Timedout", requestId: "req-fn-1" });
+        if (routeKey === "GET /503") return { statusCode: 503, body: "{}" };
+        return new Promise(() => undefined);
+      },
+    });
+    const fail = await fetch(`${api.url}fail`);
+    const slow = await fetch(`${api.url}slow`);
+    const own = await fetch(`${api.url}503`);
+    expect([fail.status, slow.status, own.status]).to.deep.equal([500, 503, 503]);
+    expect(entries).to.deep.equal([
+      {
+        event: "5xx",
+        status: 500,
+        requestId: fail.headers.get("apigw-requestid"),
+        routeKey: "GET /fail",
+        cause: "Sandbox.Timedout: Task timed out after 1.00 seconds",
+        functionRequestId: "req-fn-1",
+      },
+      { event: "5xx", status: 503, requestId: slow.headers.get("apigw-requestid"), routeKey: "GET /slow", cause: "integration timeout after 200 ms" },
+      { event: "5xx", status: 503, requestId: own.headers.get("apigw-requestid"), routeKey: "GET /503", cause: "the function answered a 5xx" },
+    ]);
+    await api.stop();
+  });
+
+  it("stop() answers the requests in flight before it closes", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered = false;
+    const api = await startHttpApi({
+      routes: ["POST /w"],
+      invoke: async () => {
+        entered = true;
+        await gate;
+        return { statusCode: 202, body: '{"ok":true}' };
+      },
+    });
+    const inFlight = fetch(`${api.url}w`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+    while (!entered) await new Promise((r) => setTimeout(r, 10));
+    const stopped = api.stop();
+    setTimeout(release, 100);
+    expect((await inFlight).status).to.equal(202);
+    await stopped;
+  });
+});

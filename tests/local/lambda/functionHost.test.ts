@@ -24,6 +24,9 @@ const behaviour = async (event: any) => {
       return { event, cwd: process.cwd() };
     case "pid":
       return process.pid;
+    case "pidAfter":
+      await new Promise((r) => setTimeout(r, event.ms));
+      return process.pid;
     case "throw":
       throw new TypeError(`bad input ${event.detail}`);
     case "crash":
@@ -164,28 +167,22 @@ describe("Function host (a serialised closure in its own process)", function () 
     expect(await host.invoke({ op: "pid" })).to.equal(pid);
   });
 
-  it("after a crash, rejects the pending invocations and restarts on the next one (a cold start)", async () => {
-    const pid = await host.invoke({ op: "pid" });
-    const starts = host.coldStarts;
-    const pendingSleep = rejection(host.invoke({ op: "sleep", ms: 20_000 }));
+  it("after a crash, rejects that invocation, and the next one is served", async () => {
     const err = await rejection(host.invoke({ op: "crash" }));
     expect(err.name).to.equal("Runtime.ExitError");
     expect(err.message).to.match(/exit status 3/);
-    expect((await pendingSleep).name).to.equal("Runtime.ExitError");
-    const next = await host.invoke({ op: "pid" });
-    expect(next).to.be.a("number").and.to.not.equal(pid);
-    expect(host.coldStarts).to.equal(starts + 1);
+    expect(await host.invoke({ op: "sleep", ms: 1 })).to.equal("slept");
   });
 
-  it("enforces the declared timeout and replaces the container", async () => {
+  it("enforces the declared timeout and ends that invocation's environment", async () => {
     const pid = await host.invoke({ op: "pid" });
-    const starts = host.coldStarts;
+    const running = host.environments;
     const err = await rejection(host.invoke({ op: "sleep", ms: 20_000 }));
     expect(err.name).to.equal("Sandbox.Timedout");
     expect(err.message).to.equal("Task timed out after 1.00 seconds");
     expect(await host.invoke({ op: "sleep", ms: 1 })).to.equal("slept");
     expect(await host.invoke({ op: "pid" })).to.not.equal(pid);
-    expect(host.coldStarts).to.equal(starts + 1);
+    expect(host.environments).to.equal(Math.max(1, running - 1));
   });
 
   it("stop() ends the container and rejects what is pending and what comes after", async () => {
@@ -206,5 +203,78 @@ describe("Function host (a serialised closure in its own process)", function () 
     const err = await rejection(startFunctionHost(manifestFunction(bad), identity(), { onLog: () => undefined }));
     expect(err.name).to.equal("Runtime.ImportModuleError: RangeError");
     expect(err.message).to.equal("broken at load");
+  });
+});
+
+describe("Function host: a pool of execution environments, as Lambda runs them", function () {
+  this.timeout(60_000);
+  let root: string;
+  let dir: string;
+  const hosts: FunctionHost[] = [];
+  const start = async (overrides: Partial<ManifestFunction> = {}, options: { maxEnvironments?: number } = {}, logs: string[] = []) => {
+    const h = await startFunctionHost(manifestFunction(dir, overrides), identity(), { onLog: (l) => logs.push(l), ...options });
+    hosts.push(h);
+    return h;
+  };
+
+  before(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "pool-test-"));
+    dir = await writeClosureArtifact(root, behaviour);
+  });
+  after(async () => {
+    await Promise.all(hosts.map((h) => h.stop()));
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it("starts an environment per concurrent invocation (a cold start each) and reuses idle ones", async () => {
+    const h = await start();
+    expect([h.coldStarts, h.environments, h.concurrency]).to.deep.equal([1, 1, 10]);
+    const concurrent = (await Promise.all([1, 2, 3].map(() => h.invoke({ op: "pidAfter", ms: 300 })))) as number[];
+    expect(new Set(concurrent).size, "one environment per invocation in flight").to.equal(3);
+    expect(h.coldStarts).to.equal(3);
+    for (let i = 0; i < 3; i++) expect(concurrent).to.include(await h.invoke({ op: "pid" }));
+    expect([h.coldStarts, h.environments]).to.deep.equal([3, 3]);
+  });
+
+  it("a timed-out invocation ends its own environment only: the others in flight are answered, and the timeout is logged with its request id", async () => {
+    const logs: string[] = [];
+    const h = await start({}, {}, logs);
+    const slow = rejection(h.invoke({ op: "sleep", ms: 20_000 }));
+    const others = Promise.all([1, 2, 3].map(() => h.invoke({ op: "pidAfter", ms: 500 })));
+    const timedOut = (await slow) as Error & { requestId?: string };
+    expect(timedOut.name).to.equal("Sandbox.Timedout");
+    expect(timedOut.requestId).to.match(/^[0-9a-f-]{36}$/);
+    expect(await others).to.have.length(3);
+    expect(logs).to.include(`REPORT RequestId: ${timedOut.requestId} Status: timeout Task timed out after 1.00 seconds`);
+    expect(h.environments).to.equal(3);
+  });
+
+  it("after a crash, an invocation in another environment is answered", async () => {
+    const h = await start();
+    const other = h.invoke({ op: "pidAfter", ms: 500 });
+    expect((await rejection(h.invoke({ op: "crash" }))).name).to.equal("Runtime.ExitError");
+    expect(await other).to.be.a("number");
+    expect(h.environments).to.equal(1);
+  });
+
+  it("at the local cap, invocations wait for a free environment instead of failing", async () => {
+    const h = await start({}, { maxEnvironments: 2 });
+    const pids = (await Promise.all([1, 2, 3, 4, 5].map(() => h.invoke({ op: "pidAfter", ms: 200 })))) as number[];
+    expect(pids).to.have.length(5);
+    expect(new Set(pids).size).to.equal(2);
+    expect([h.coldStarts, h.concurrency]).to.deep.equal([2, 2]);
+  });
+
+  it("honours a declared reservedConcurrentExecutions: at most that many environments, and a throttle beyond, as Lambda answers", async () => {
+    const h = await start({ reservedConcurrency: 1 }, { maxEnvironments: 5 });
+    expect(h.concurrency).to.equal(1);
+    const first = h.invoke({ op: "pidAfter", ms: 300 });
+    const throttled = await rejection(h.invoke({ op: "pid" }));
+    expect(throttled.name).to.equal("TooManyRequestsException");
+    expect(throttled.message).to.match(/^Rate Exceeded/);
+    expect(await first).to.be.a("number");
+    const none = await start({ reservedConcurrency: 0 });
+    expect([none.environments, none.coldStarts]).to.deep.equal([0, 0]);
+    expect((await rejection(none.invoke({ op: "pid" }))).name).to.equal("TooManyRequestsException");
   });
 });

@@ -13,6 +13,7 @@ import { MappingPoller, MappingSpec, startMappingPoller } from "../../../../loca
 import { laneOf } from "../../../../local/lambda/mapping/records";
 import { createQueues, OnFailureQueues } from "../../../../local/lambda/mapping/onFailureQueue";
 import { KinesisStreamEvent, KinesisStreamRecord } from "../../../../handlers/shared/kinesisEvent";
+import { checkpointStore, ShardCheckpoint } from "../../../../local/shared/checkpoints";
 import { createStream, PRODUCER_ACCOUNT, putJson, readStream, REGION, testKinesis, uniqueName } from "../../../support/aws";
 
 const ROLE = `arn:aws:iam::${PRODUCER_ACCOUNT}:role/test-function-role`;
@@ -62,8 +63,14 @@ describe("Event-source mapping poller (kinesis-local)", function () {
     };
   }
 
-  function start(s: MappingSpec, invoke: (e: KinesisStreamEvent) => Promise<unknown>, now?: () => number): MappingPoller {
+  function start(
+    s: MappingSpec,
+    invoke: (e: KinesisStreamEvent) => Promise<unknown>,
+    now?: () => number,
+    checkpoints?: { load(): Record<string, ShardCheckpoint>; save(shards: Record<string, ShardCheckpoint>): void },
+  ): MappingPoller {
     const poller = startMappingPoller(s, {
+      checkpoints,
       kinesis,
       invoke,
       sendToOnFailure: (arn, message) => queues.send(arn, message),
@@ -325,6 +332,55 @@ describe("Event-source mapping poller (kinesis-local)", function () {
     expect(calls).to.equal(1);
     expect([hanging.stats(), windowed.stats()]).to.deep.equal(stats);
     expect(stats[1].records).to.equal(1); // it had read the record and was waiting out its window
+  });
+
+  it("keeps each shard's checkpoint: a new poller on the same checkpoints resumes after it, delivering nothing twice", async () => {
+    await fresh(2);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "checkpoints-"));
+    const store = checkpointStore(dir, "mapping", "test", streamArn);
+    const first = await put(12, (i) => `key-${i % 4}`, "before");
+    const delivered: string[] = [];
+    const poller = start(spec({ parallelizationFactor: 2, batchSize: 3 }), async (e) => void delivered.push(...seqs(e)), undefined, store);
+    await waitFor("the first records", () => delivered.length >= 12);
+    await poller.stop(5_000);
+    expect(Object.keys(store.load()).length, "a checkpoint per shard").to.equal(2);
+    // The store is a file, replaced whole: what another process (a restart) reads.
+    expect(JSON.parse(fs.readFileSync(store.file, "utf8"))).to.include({ kind: "mapping", name: "test", source: streamArn });
+    const later = await put(6, (i) => `key-${i % 4}`, "after");
+    const again: string[] = [];
+    start(
+      spec({ parallelizationFactor: 2, batchSize: 3 }),
+      async (e) => void again.push(...seqs(e)),
+      undefined,
+      checkpointStore(dir, "mapping", "test", streamArn),
+    );
+    await waitFor("the later records", () => again.length >= 6);
+    await new Promise((r) => setTimeout(r, 300));
+    expect([...again].sort()).to.deep.equal([...later].sort());
+    expect([...delivered].sort()).to.deep.equal([...first].sort());
+    // Checkpoints of another stream are never used.
+    expect(checkpointStore(dir, "mapping", "test", `${streamArn}-other`).load()).to.deep.equal({});
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a draining stop lets the invocation in flight finish and checkpoints its batch", async () => {
+    await fresh(1);
+    const saved: Record<string, ShardCheckpoint>[] = [];
+    const store = { load: () => ({}), save: (c: Record<string, ShardCheckpoint>) => void saved.push(JSON.parse(JSON.stringify(c))) };
+    const [only] = await put(1, () => "k");
+    let entered = false;
+    start(
+      spec(),
+      async () => {
+        entered = true;
+        await new Promise((r) => setTimeout(r, 500));
+      },
+      undefined,
+      store,
+    );
+    await waitFor("the invocation", () => entered);
+    await pollers[pollers.length - 1].stop(10_000);
+    expect(saved.at(-1)).to.deep.equal({ "shardId-000000000000": { sequenceNumber: only } });
   });
 });
 

@@ -1,0 +1,115 @@
+/**
+ * kinesis-local (kinesis-mock) run inside this process, which emulators.ts
+ * starts in a session of its own: out of the terminal's signal path, so a
+ * Ctrl-C to the local cloud's process group never reaches it. Its lifeline is
+ * its stdin, a pipe from the process that started it: when that pipe ends —
+ * the parent closed it to stop, or the parent died, however it died — this
+ * process flushes and exits. No emulator outlives the local cloud, and an
+ * acknowledged PutRecord is on disk first.
+ *
+ * Why the data file needs help: kinesis-mock saves its whole state every
+ * PERSIST_INTERVAL by writing the file in place, so a process killed mid-save
+ * leaves half a file. Here its write stream for that file goes to a temporary
+ * file, renamed over the data file once complete: the data file is always a
+ * whole save. At the end it waits for two more complete saves (the first may
+ * hold a snapshot taken just before the pipe ended; the second started after
+ * the first finished, so after the last acknowledged write), then exits.
+ *
+ * Plain JS run by node directly, like functionWorker.js.
+ * argv[2]: kinesis-local's main.js. env: KINESIS_MOCK_* and PERSIST_* as
+ * kinesis-local reads them; KINESIS_SUPERVISOR_DATA_FILE (absolute, when it
+ * persists); KINESIS_SUPERVISOR_FLUSH_TIMEOUT_MS (default 30,000).
+ */
+"use strict";
+const fs = require("fs");
+const path = require("path");
+
+// Taken before kinesis-local loads: its runtime (cats-effect) replaces process.exit with a graceful
+// shutdown that waits ~30 s for idle keep-alive connections.
+const exit = process.exit.bind(process);
+const dataFile = process.env.KINESIS_SUPERVISOR_DATA_FILE ? path.resolve(process.env.KINESIS_SUPERVISOR_DATA_FILE) : undefined;
+const flushTimeoutMs = Number(process.env.KINESIS_SUPERVISOR_FLUSH_TIMEOUT_MS || 30_000);
+
+// The parent may be gone when this writes: a broken pipe must not end the flush.
+process.stderr.on("error", () => undefined);
+const log = (msg) => {
+  try {
+    process.stderr.write(`kinesis-local supervisor: ${msg}\n`);
+  } catch {
+    // nobody to tell
+  }
+};
+
+// Who holds the data dir: a new supervisor on it waits until this one has made its last save and exited.
+const pidFile = dataFile ? path.join(path.dirname(dataFile), "supervisor.pid") : undefined;
+if (pidFile) fs.writeFileSync(pidFile, String(process.pid));
+const exitReleasing = (code) => {
+  try {
+    if (pidFile && fs.readFileSync(pidFile, "utf8").trim() === String(process.pid)) fs.rmSync(pidFile, { force: true });
+  } catch {
+    // already gone
+  }
+  exit(code);
+};
+
+let completeSaves = 0;
+let onSave = () => undefined;
+
+if (dataFile) {
+  // A save killed midway left its temporary file; the data file itself is whole.
+  for (const f of fs.readdirSync(path.dirname(dataFile), { withFileTypes: true }))
+    if (f.isFile() && f.name.startsWith(`${path.basename(dataFile)}.`) && f.name.endsWith(".tmp")) fs.rmSync(path.join(path.dirname(dataFile), f.name));
+  const createWriteStream = fs.createWriteStream;
+  // kinesis-mock reads fs.createWriteStream at each call, so this replaces it for its saves only.
+  fs.createWriteStream = function (file, options) {
+    if (typeof file !== "string" || path.resolve(file) !== dataFile) return createWriteStream.apply(this, arguments);
+    const temporary = `${dataFile}.${process.pid}.${completeSaves}.tmp`;
+    const stream = createWriteStream.call(this, temporary, options);
+    let finished = false;
+    // Seen through emit, not listeners: kinesis-mock removes every listener of the stream once it is open.
+    const emit = stream.emit;
+    stream.emit = function (event, ...args) {
+      if (event === "finish") finished = true;
+      if (event === "close") saved(temporary, finished);
+      return emit.call(this, event, ...args);
+    };
+    return stream;
+  };
+}
+
+/** A save's stream closed: a complete one replaces the data file in one rename; a broken one is dropped. */
+function saved(temporary, complete) {
+  if (!complete) return fs.rmSync(temporary, { force: true });
+  try {
+    fs.renameSync(temporary, dataFile);
+    completeSaves += 1;
+    onSave();
+  } catch (err) {
+    log(`could not rename ${temporary} to ${dataFile}: ${err.message}`);
+  }
+}
+
+let finishing = false;
+function finish(why) {
+  if (finishing) return;
+  finishing = true;
+  if (!dataFile) exitReleasing(0);
+  const target = completeSaves + 2;
+  const timer = setTimeout(() => {
+    log(`${why}, but kinesis-local completed no save within ${flushTimeoutMs} ms; ${dataFile} holds its last complete save`);
+    exitReleasing(1);
+  }, flushTimeoutMs);
+  onSave = () => {
+    if (completeSaves < target) return;
+    clearTimeout(timer);
+    exitReleasing(0);
+  };
+}
+
+// Nothing is ever sent on the pipe: only its end matters.
+process.stdin.on("data", () => undefined);
+process.stdin.once("end", () => finish("the local cloud closed the lifeline"));
+process.stdin.once("close", () => finish("the lifeline closed"));
+process.stdin.once("error", () => finish("the lifeline broke"));
+
+require(process.argv[2]);

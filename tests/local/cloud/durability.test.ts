@@ -1,0 +1,250 @@
+/**
+ * The local cloud never loses an acknowledged write: `npm start`'s module
+ * (local/cloud/start.ts) runs as a child in its own process group with a data
+ * dir, as a terminal runs it; clients write while it is stopped by Ctrl-C
+ * (SIGINT to the group), by SIGTERM, and by SIGKILL of the orchestrator
+ * alone; after each restart on the same data dir every write answered 202 is
+ * in the stream and projected, sequence numbers have not gone backwards, a
+ * graceful stop re-forwards and re-lands nothing, and a killed orchestrator
+ * leaves no process behind. DURABILITY_RUNS=N repeats the cycle N times
+ * (default 1, for CI's budget) and prints the count of lost events.
+ */
+import { expect } from "chai";
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as zlib from "zlib";
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { emulatorKinesis, emulatorS3 } from "../../../local/emulators/clients";
+import { LOCAL_ACCOUNTS, StackManifest } from "../../../local/shared/manifest";
+import { TYPES } from "../../../components/parts/typeTokens";
+import { CurrentCloud, pidAlive } from "../../../local/shared/runningCloud";
+import { readStream } from "../../support/aws";
+
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+const RUNS = Number(process.env.DURABILITY_RUNS ?? 1);
+const AGGREGATES = Array.from({ length: 6 }, (_, i) => `durable-${i}`);
+
+interface Running {
+  child: ChildProcess;
+  current: CurrentCloud;
+  exited: Promise<void>;
+}
+
+interface Ack {
+  eventId: string;
+  aggregateId: string;
+  sequenceNumber: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+/** Starts `npm start`'s module in a process group of its own, and waits until it has written current.json. */
+async function startCloud(dataDir: string, stateDir: string): Promise<Running> {
+  fs.rmSync(path.join(stateDir, "current.json"), { force: true });
+  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "local/cloud/start.ts", "--data-dir", dataDir, "--port", "0"], {
+    cwd: ROOT,
+    env: { ...process.env, LOCAL_CLOUD_DIR: stateDir },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  child.stdout!.on("data", (d) => (output = (output + d).slice(-20_000)));
+  child.stderr!.on("data", (d) => (output = (output + d).slice(-20_000)));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const current = await until(
+    "the local cloud to start",
+    async () => {
+      if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output}`);
+      const file = path.join(stateDir, "current.json");
+      return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as CurrentCloud) : undefined;
+    },
+    240_000,
+  ).catch((err) => {
+    child.kill("SIGKILL");
+    throw new Error(`${(err as Error).message}\n${output}`);
+  });
+  return { child, current, exited };
+}
+
+/** Clients writing to the API until stopped; every 202 is recorded. */
+function startWriters(apiUrl: string, clients: number): { acks: Ack[]; stop(): Promise<void> } {
+  const acks: Ack[] = [];
+  let stopped = false;
+  let n = 0;
+  const client = async () => {
+    while (!stopped) {
+      const aggregateId = AGGREGATES[n++ % AGGREGATES.length];
+      try {
+        const res = await fetch(`${apiUrl}aggregates/${aggregateId}/events`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ type: "OrderPlaced", data: { customerId: `c-${n}`, lines: [] } }),
+        });
+        const body: any = await res.json();
+        if (res.status === 202) acks.push({ eventId: body.eventId, aggregateId, sequenceNumber: body.sequenceNumber });
+      } catch {
+        await sleep(20); // refused or reset while stopping: not acknowledged
+      }
+    }
+  };
+  const running = Promise.all(Array.from({ length: clients }, client));
+  return {
+    acks,
+    async stop() {
+      stopped = true;
+      await running;
+    },
+  };
+}
+
+/** The processes a cloud started (kinesis-local's supervisor, the functions' environments): its children. */
+function childrenOf(pid: number): number[] {
+  const table = execFileSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" });
+  return table
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/).map(Number))
+    .filter(([, ppid]) => ppid === pid)
+    .map(([p]) => p);
+}
+
+/** Every event in the producer's stream: eventId → aggregate and sequence number. */
+async function streamEvents(current: CurrentCloud, streamName: string): Promise<Map<string, Ack>> {
+  const kinesis = emulatorKinesis({ endpoint: current.endpoints.kinesis, account: LOCAL_ACCOUNTS.producer });
+  const out = new Map<string, Ack>();
+  for (const r of await readStream(kinesis, streamName)) {
+    const e = JSON.parse(Buffer.from(r.kinesis.data, "base64").toString("utf8"));
+    out.set(e.eventId, { eventId: e.eventId, aggregateId: e.aggregateId, sequenceNumber: r.kinesis.sequenceNumber });
+  }
+  kinesis.destroy();
+  return out;
+}
+
+/** Every landed record's id, with repeats. */
+async function landedIds(current: CurrentCloud): Promise<string[]> {
+  const s3 = emulatorS3({ endpoint: current.endpoints.s3, account: current.consumerAccount });
+  const ids: string[] = [];
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: current.landingBucket, Prefix: "events/" }));
+  for (const o of listed.Contents ?? []) {
+    const body = await s3.send(new GetObjectCommand({ Bucket: current.landingBucket, Key: o.Key! }));
+    const text = zlib.gunzipSync(Buffer.from(await body.Body!.transformToByteArray())).toString("utf8");
+    ids.push(
+      ...text
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).id),
+    );
+  }
+  s3.destroy();
+  return ids;
+}
+
+describe("local cloud durability: Ctrl-C, SIGTERM and a killed orchestrator lose no acknowledged write", function () {
+  this.timeout(600_000);
+  let dataDir: string;
+  let stateDir: string;
+  let cloud: Running | undefined;
+  let streamName: string;
+  const acked: Ack[] = [];
+  const lost: Record<string, string[]> = {};
+  /** How often each event had landed when the last cycle ended. */
+  let landedBefore = new Map<string, number>();
+
+  before(async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "durability-"));
+    dataDir = path.join(root, "data");
+    stateDir = path.join(root, "state");
+    cloud = await startCloud(dataDir, stateDir);
+    const producer: StackManifest = JSON.parse(fs.readFileSync(path.join(dataDir, "stacks", "producer", "manifest.json"), "utf8"));
+    streamName = producer.resources.find((r) => r.type === TYPES.stream)!.state.name;
+  });
+  after(async () => {
+    if (cloud && cloud.child.exitCode === null) {
+      process.kill(-cloud.child.pid!, "SIGINT");
+      await cloud.exited;
+    }
+    const counts = Object.entries(lost).map(([how, runs]) => `${how}: ${runs.join(", ")}`);
+    if (counts.length) console.log(`    lost acknowledged events per run (${RUNS} run(s) each): ${counts.join("; ")}`);
+    fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
+  });
+
+  /** Writes under load, stops the cloud mid-flight by `how`, restarts it on the same data dir, and checks what the restart shows. */
+  async function cycle(how: "SIGINT to the group" | "SIGTERM" | "SIGKILL of the orchestrator"): Promise<void> {
+    const before = cloud!;
+    const writers = startWriters(before.current.apiUrl, 6);
+    await until("writes to be acknowledged", async () => (writers.acks.length >= 30 ? true : undefined));
+    const children = childrenOf(before.child.pid!);
+    expect(children.length, "kinesis-local's supervisor and the functions' environments").to.be.at.least(4);
+    if (how === "SIGINT to the group") process.kill(-before.child.pid!, "SIGINT");
+    else if (how === "SIGTERM") process.kill(before.child.pid!, "SIGTERM");
+    else process.kill(before.child.pid!, "SIGKILL");
+    await before.exited;
+    await writers.stop();
+    // However it ended, nothing it started outlives it.
+    await until("its processes to exit", async () => (children.every((p) => !pidAlive(p)) ? true : undefined), 60_000);
+    const previousMax = new Map<string, bigint>();
+    for (const a of acked)
+      previousMax.set(
+        a.aggregateId,
+        BigInt(a.sequenceNumber) > (previousMax.get(a.aggregateId) ?? 0n) ? BigInt(a.sequenceNumber) : previousMax.get(a.aggregateId)!,
+      );
+
+    cloud = await startCloud(dataDir, stateDir);
+    const inStream = await streamEvents(cloud.current, streamName);
+    const missing = writers.acks.filter((a) => !inStream.has(a.eventId));
+    (lost[how] ??= []).push(`${missing.length} of ${writers.acks.length}`);
+    expect(missing, `acknowledged before the ${how}, missing after the restart`).to.deep.equal([]);
+    acked.push(...writers.acks);
+
+    // Projected: each aggregate's read model has applied every event of it in the stream, up to the last one.
+    for (const id of AGGREGATES) {
+      const mine = [...inStream.values()].filter((e) => e.aggregateId === id);
+      const last = mine.reduce((m, e) => (BigInt(e.sequenceNumber) > BigInt(m.sequenceNumber) ? e : m), mine[0]);
+      await until(`${id} projected`, async () => {
+        const body: any = await (await fetch(`${cloud!.current.apiUrl}aggregates/${id}`)).json();
+        return body.version === mine.length && body.position === last.sequenceNumber.padStart(body.position.length, "0") ? true : undefined;
+      });
+    }
+
+    // Sequence numbers go on from where they were: a new write on an aggregate sorts after every acknowledged one.
+    const after = startWriters(cloud.current.apiUrl, 2);
+    await until("writes after the restart", async () => (after.acks.length >= AGGREGATES.length ? true : undefined));
+    await after.stop();
+    for (const a of after.acks)
+      expect(BigInt(a.sequenceNumber) > (previousMax.get(a.aggregateId) ?? 0n), `${a.aggregateId} ${a.sequenceNumber}`).to.equal(true);
+    acked.push(...after.acks);
+
+    // Everything lands. After a graceful stop nothing lands again: an event landed before lands no more
+    // times, a new one once (a crash may deliver again what was in flight: at least once, deduped on id).
+    const all = await streamEvents(cloud.current, streamName);
+    const ids = await until("every event to land", async () => {
+      const landed = await landedIds(cloud!.current);
+      return [...all.keys()].every((id) => landed.includes(id)) ? landed : undefined;
+    });
+    const counts = new Map<string, number>();
+    for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+    if (how !== "SIGKILL of the orchestrator") {
+      const again = [...counts].filter(([id, n]) => n !== (landedBefore.get(id) ?? 1)).map(([id, n]) => `${id} ×${n}`);
+      expect(again, `records landed again after the ${how} and restart`).to.deep.equal([]);
+    }
+    landedBefore = counts;
+  }
+
+  for (let run = 1; run <= RUNS; run++) {
+    it(`Ctrl-C (SIGINT to the process group) mid-flight: every 202 survives the restart, projected, and nothing lands twice (run ${run})`, () =>
+      cycle("SIGINT to the group"));
+    it(`SIGTERM mid-flight: the same (run ${run})`, () => cycle("SIGTERM"));
+    it(`SIGKILL of the orchestrator alone: every 202 survives, and no process it started is left (run ${run})`, () => cycle("SIGKILL of the orchestrator"));
+  }
+});

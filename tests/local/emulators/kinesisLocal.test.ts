@@ -1,0 +1,88 @@
+/**
+ * kinesis-local under its supervisor (local/emulators/kinesisSupervisor.js):
+ * in a session of its own, its data file always a whole save, and a stop (or
+ * the death of the process that started it) saving after the last write, so
+ * a restart on the data dir has every acknowledged record and its sequence
+ * numbers go on upward.
+ */
+import { expect } from "chai";
+import { execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { CreateStreamCommand, PutRecordCommand } from "@aws-sdk/client-kinesis";
+import { startKinesisLocal } from "../../../local/emulators/emulators";
+import { emulatorKinesis } from "../../../local/emulators/clients";
+import { pidAlive } from "../../../local/shared/runningCloud";
+import { readStream } from "../../support/aws";
+
+const ACCOUNT = "111111111111";
+
+describe("kinesis-local under its supervisor", function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kinesis-data-"));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const put = async (endpoint: string, n: number) => {
+    const kinesis = emulatorKinesis({ endpoint, account: ACCOUNT });
+    const out: bigint[] = [];
+    for (let i = 0; i < n; i++)
+      out.push(BigInt((await kinesis.send(new PutRecordCommand({ StreamName: "s", PartitionKey: "k", Data: Buffer.from(`r${i}`) }))).SequenceNumber!));
+    return { kinesis, seqs: out };
+  };
+
+  it("runs in a session of its own (out of the terminal's Ctrl-C) and keeps every record across a stop, sequence numbers going on upward", async () => {
+    const first = await startKinesisLocal({ dataDir: dir });
+    const sid = (pid: number) => Number(execFileSync("ps", ["-o", "sid=", "-p", String(pid)], { encoding: "utf8" }).trim());
+    expect(sid(first.pid!)).to.equal(first.pid).and.not.equal(sid(process.pid));
+    const admin = emulatorKinesis({ endpoint: first.endpoint, account: ACCOUNT });
+    await admin.send(new CreateStreamCommand({ StreamName: "s", ShardCount: 1 }));
+    await new Promise((r) => setTimeout(r, 200));
+    const before = await put(first.endpoint, 5);
+    // Written the moment before the stop: a save must still follow them.
+    await first.close();
+    expect(pidAlive(first.pid!)).to.equal(false);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "kinesis-data.json"), "utf8")), "a whole save").to.be.an("object");
+
+    const second = await startKinesisLocal({ dataDir: dir });
+    const after = await put(second.endpoint, 3);
+    const kept = await readStream(after.kinesis, "s");
+    expect(kept).to.have.length(8);
+    for (const s of after.seqs) expect(s > before.seqs[before.seqs.length - 1], "after every sequence number of the first run").to.equal(true);
+    [admin, before.kinesis, after.kinesis].forEach((c) => c.destroy());
+    await second.close();
+  });
+
+  it("when the process that started it is killed, saves what it acknowledged and exits by itself", async () => {
+    // A parent that starts it, writes, and is SIGKILLed at once: the supervisor sees its lifeline close.
+    const script = `
+      const { startKinesisLocal } = require(${JSON.stringify(path.resolve(__dirname, "../../../local/emulators/emulators"))});
+      const { emulatorKinesis } = require(${JSON.stringify(path.resolve(__dirname, "../../../local/emulators/clients"))});
+      const { PutRecordCommand } = require("@aws-sdk/client-kinesis");
+      (async () => {
+        const k = await startKinesisLocal({ dataDir: ${JSON.stringify(dir)} });
+        const c = emulatorKinesis({ endpoint: k.endpoint, account: "${ACCOUNT}" });
+        const seqs = [];
+        for (let i = 0; i < 4; i++) seqs.push((await c.send(new PutRecordCommand({ StreamName: "s", PartitionKey: "k", Data: Buffer.from("killed" + i) }))).SequenceNumber);
+        process.stdout.write(JSON.stringify({ pid: k.pid, seqs }) + "\\n", () => process.kill(process.pid, "SIGKILL"));
+      })();`;
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    await new Promise((r) => child.once("exit", r));
+    const { pid, seqs } = JSON.parse(out.trim().split("\n").pop()!);
+    const deadline = Date.now() + 40_000;
+    while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(pidAlive(pid), "no orphan").to.equal(false);
+
+    const again = await startKinesisLocal({ dataDir: dir });
+    const kinesis = emulatorKinesis({ endpoint: again.endpoint, account: ACCOUNT });
+    const seen = (await readStream(kinesis, "s")).map((r) => r.kinesis.sequenceNumber);
+    expect(seen).to.include.members(seqs);
+    kinesis.destroy();
+    await again.close();
+  });
+});
