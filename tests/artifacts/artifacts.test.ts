@@ -31,6 +31,7 @@ import { reduce as domainReduce } from "../../domain";
 import { kplAggregate, uniqueName } from "../support/aws";
 import { startFaultProxy } from "../support/faults";
 import { append } from "../support/projectorFixtures";
+import { IAM_CALLER } from "../support/apiFixtures";
 // The official KPL deaggregator (awslabs/kinesis-aggregation), a devDependency: what a consumer of the analytics stream would use.
 const agg = require("aws-kinesis-agg");
 
@@ -58,9 +59,7 @@ function wireRecords(records: KinesisStreamRecord[]): any[] {
 const FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder"];
 
 /** The identity API Gateway passes after verifying a SigV4 signature: the producer stack's default `apiAuth` is iam. */
-const SERVICE_CALLER = {
-  iam: { accountId: "111111111111", userArn: "arn:aws:sts::111111111111:assumed-role/fulfilment/artifact-test", callerId: "AROAEXAMPLE:artifact-test" },
-};
+const SERVICE_CALLER = IAM_CALLER;
 
 function httpEvent(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, authorizer: unknown = SERVICE_CALLER): HttpApiEvent {
   const [rawPath, rawQueryString = ""] = path.split("?");

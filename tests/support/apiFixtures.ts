@@ -8,6 +8,11 @@ import { padSequence } from "../../handlers/shared/sequence";
 
 let requests = 0;
 
+/** What API Gateway passes for a SigV4 caller the `iam` authorizer let in: a service's assumed role. */
+export const IAM_CALLER = {
+  iam: { accountId: "111111111111", userArn: "arn:aws:sts::111111111111:assumed-role/fulfilment/artifact-test", callerId: "AROAEXAMPLE:artifact-test" },
+};
+
 function baseEvent(method: string, routeKey: string, rawPath: string): HttpApiEvent {
   requests += 1;
   return {
@@ -28,6 +33,8 @@ export interface PostOptions {
   base64?: boolean;
   /** Omit the default `content-type: application/json`. */
   noContentType?: boolean;
+  /** `requestContext.authorizer`, as the gateway passes it (for example {@link IAM_CALLER}). */
+  authorizer?: unknown;
 }
 
 /** `POST /aggregates/{id}/events`. */
@@ -38,6 +45,7 @@ export function postEventRequest(id: string, options: PostOptions = {}): HttpApi
   e.headers = { ...(options.noContentType ? {} : { "content-type": "application/json" }), ...options.headers };
   e.body = options.base64 ? Buffer.from(text, "utf8").toString("base64") : text;
   e.isBase64Encoded = options.base64 ?? false;
+  if (options.authorizer !== undefined) e.requestContext.authorizer = options.authorizer;
   return e;
 }
 

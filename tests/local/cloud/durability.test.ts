@@ -21,6 +21,7 @@ import { LOCAL_ACCOUNTS, StackManifest } from "../../../local/shared/manifest";
 import { TYPES } from "../../../components/parts/typeTokens";
 import { CurrentCloud, pidAlive } from "../../../local/shared/runningCloud";
 import { readStream } from "../../support/aws";
+import { apiCaller } from "../../../local/cloud/caller";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const RUNS = Number(process.env.DURABILITY_RUNS ?? 1);
@@ -79,7 +80,12 @@ async function startCloud(dataDir: string, stateDir: string): Promise<Running> {
 }
 
 /** Clients writing to the API until stopped; every 202 is recorded. */
-function startWriters(apiUrl: string, clients: number): { acks: Ack[]; stop(): Promise<void> } {
+/** The API of a running cloud, called as its stack's auth mode asks (SigV4 as the local API caller in iam mode). */
+function callerOf(cloud: Running, producer: StackManifest) {
+  return apiCaller({ apiUrl: cloud.current.apiUrl, region: producer.region, producer: () => producer });
+}
+
+function startWriters(call: ReturnType<typeof apiCaller>, clients: number): { acks: Ack[]; stop(): Promise<void> } {
   const acks: Ack[] = [];
   let stopped = false;
   let n = 0;
@@ -87,7 +93,7 @@ function startWriters(apiUrl: string, clients: number): { acks: Ack[]; stop(): P
     while (!stopped) {
       const aggregateId = AGGREGATES[n++ % AGGREGATES.length];
       try {
-        const res = await fetch(`${apiUrl}aggregates/${aggregateId}/events`, {
+        const res = await call(`aggregates/${aggregateId}/events`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ type: "OrderPlaced", data: { customerId: `c-${n}`, lines: [] } }),
@@ -156,6 +162,7 @@ describe("local cloud durability: Ctrl-C, SIGTERM and a killed orchestrator lose
   let stateDir: string;
   let cloud: Running | undefined;
   let streamName: string;
+  let producer: StackManifest;
   const acked: Ack[] = [];
   const lost: Record<string, string[]> = {};
   /** How often each event had landed when the last cycle ended. */
@@ -166,7 +173,7 @@ describe("local cloud durability: Ctrl-C, SIGTERM and a killed orchestrator lose
     dataDir = path.join(root, "data");
     stateDir = path.join(root, "state");
     cloud = await startCloud(dataDir, stateDir);
-    const producer: StackManifest = JSON.parse(fs.readFileSync(path.join(dataDir, "stacks", "producer", "manifest.json"), "utf8"));
+    producer = JSON.parse(fs.readFileSync(path.join(dataDir, "stacks", "producer", "manifest.json"), "utf8"));
     streamName = producer.resources.find((r) => r.type === TYPES.stream)!.state.name;
   });
   after(async () => {
@@ -182,7 +189,7 @@ describe("local cloud durability: Ctrl-C, SIGTERM and a killed orchestrator lose
   /** Writes under load, stops the cloud mid-flight by `how`, restarts it on the same data dir, and checks what the restart shows. */
   async function cycle(how: "SIGINT to the group" | "SIGTERM" | "SIGKILL of the orchestrator"): Promise<void> {
     const before = cloud!;
-    const writers = startWriters(before.current.apiUrl, 6);
+    const writers = startWriters(callerOf(before, producer), 6);
     await until("writes to be acknowledged", async () => (writers.acks.length >= 30 ? true : undefined));
     const children = childrenOf(before.child.pid!);
     expect(children.length, "kinesis-local's supervisor and the functions' environments").to.be.at.least(4);
@@ -212,13 +219,13 @@ describe("local cloud durability: Ctrl-C, SIGTERM and a killed orchestrator lose
       const mine = [...inStream.values()].filter((e) => e.aggregateId === id);
       const last = mine.reduce((m, e) => (BigInt(e.sequenceNumber) > BigInt(m.sequenceNumber) ? e : m), mine[0]);
       await until(`${id} projected`, async () => {
-        const body: any = await (await fetch(`${cloud!.current.apiUrl}aggregates/${id}`)).json();
+        const body: any = await (await callerOf(cloud!, producer)(`aggregates/${id}`)).json();
         return body.version === mine.length && body.position === last.sequenceNumber.padStart(body.position.length, "0") ? true : undefined;
       });
     }
 
     // Sequence numbers go on from where they were: a new write on an aggregate sorts after every acknowledged one.
-    const after = startWriters(cloud.current.apiUrl, 2);
+    const after = startWriters(callerOf(cloud, producer), 2);
     await until("writes after the restart", async () => (after.acks.length >= AGGREGATES.length ? true : undefined));
     await after.stop();
     for (const a of after.acks)
