@@ -47,7 +47,7 @@ export interface CommandApiArgs<S = unknown> {
   burstLimit?: number;
   /** Function memory, 128–10240 MB. Default 256 (FUNCTION_DEFAULTS): room for the SDK clients. */
   memorySize?: number;
-  /** Function timeout, 1–25 s: the integration waits the HTTP API's most, 30 s, which leaves 5 s for a cold start; the SDK's attempts and timeouts are budgeted inside it (handlers/api/timeBudget.ts), so a stuck call ends in the handler's 503 + Retry-After. Default 10: a request stays short, 3 attempts fit. */
+  /** Function timeout, 1–20 s: the integration waits the HTTP API's most, 30 s, which leaves 10 s for a cold start (the Init phase's limit); the SDK's attempts and timeouts are budgeted inside it (handlers/api/timeBudget.ts), so a stuck call ends in the handler's 503 + Retry-After. Default 10: a request stays short, 3 attempts fit. */
   timeout?: number;
   /** Where alarms notify. Default none: the alarm still shows in the console. */
   alarmActions?: pulumi.Input<string>[];
@@ -195,7 +195,7 @@ export class CommandApi<S = unknown> extends pulumi.ComponentResource {
         integrationType: "AWS_PROXY",
         integrationUri: fn.arn,
         payloadFormatVersion: "2.0",
-        // The most an HTTP API waits: the function (timeout ≤ 25 s) always answers first, cold start included.
+        // The most an HTTP API waits: the function (timeout ≤ 20 s) always answers first, cold start included.
         timeoutMilliseconds: API_TIME.integrationTimeoutMs,
       },
       child,

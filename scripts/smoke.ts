@@ -20,6 +20,7 @@ import { sampleCommand } from "../domain/demo";
 import { emulatorKinesis, emulatorLambda, emulatorS3 } from "../local/emulators/clients";
 import { LOCAL_ACCOUNTS, LOCAL_REGION } from "../local/shared/manifest";
 import { localApiCallerRole, sigv4Headers } from "../local/cloud/caller";
+import { issuerClient } from "../local/oidc/client";
 import { accountCredentials } from "../local/emulators/clients";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { CURRENT_FILE } from "../local/shared/runningCloud";
@@ -134,14 +135,8 @@ function localTarget(stack: Args["stack"], file: string): Target {
     landing: { s3, bucket: current.landingBucket },
     sign: signerFor(
       current.apiAuth,
-      async () => {
-        // The local issuer's token endpoint (npm run token), as the sample command's customer with the routes' scopes.
-        const form = new URLSearchParams({ grant_type: "client_credentials", sub: sampleCommand.caller, scope: "events:write aggregates:read" });
-        const res = await fetch(`${current.issuer}/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form });
-        const body = (await res.json()) as { access_token?: string };
-        if (!body.access_token) throw new Error(`the local issuer answered ${res.status} ${JSON.stringify(body)}`);
-        return body.access_token;
-      },
+      // The local issuer's token endpoint (npm run token), as the sample command's customer with the routes' scopes.
+      () => issuerClient(current.issuer!).token({ sub: sampleCommand.caller, scopes: ["events:write", "aggregates:read"] }),
       async () => accountCredentials(LOCAL_ACCOUNTS.producer, localApiCallerRole(LOCAL_ACCOUNTS.producer)),
       LOCAL_REGION,
     ),

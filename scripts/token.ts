@@ -16,6 +16,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "node:util";
 import { TokenRequest, tokenRequestProblem } from "../local/oidc/issuer";
+import { issuerClient } from "../local/oidc/client";
 import { LOCAL_CLOUD_DIR } from "../local/shared/project";
 
 const USAGE = fs
@@ -82,19 +83,12 @@ async function main(): Promise<number> {
     console.error(`npm run token: the running local cloud's API authenticates by ${current.apiAuth ?? "?"}, not jwt; tokens are for apiAuth jwt`);
     return 1;
   }
-  const r = args.request;
-  const form = new URLSearchParams({ grant_type: "client_credentials" });
-  if (r.sub !== undefined) form.set("sub", r.sub);
-  if (r.scopes) form.set("scope", r.scopes.join(" "));
-  if (r.audience !== undefined) form.set("audience", r.audience);
-  if (r.expiresInSeconds !== undefined) form.set("expires_in", String(r.expiresInSeconds));
-  const res = await fetch(`${current.issuer}/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form });
-  const body = (await res.json()) as { access_token?: string; error_description?: string };
-  if (!res.ok || !body.access_token) {
-    console.error(`npm run token: the local issuer answered ${res.status}: ${body.error_description ?? JSON.stringify(body)}`);
+  try {
+    console.log(await issuerClient(current.issuer).token(args.request));
+  } catch (err) {
+    console.error(`npm run token: ${(err as Error).message}`);
     return 1;
   }
-  console.log(body.access_token);
   return 0;
 }
 

@@ -13,10 +13,10 @@
 export const API_TIME = {
   /** HTTP APIs wait for an integration 50–30,000 ms; the most, so the function always answers first. */
   integrationTimeoutMs: 30_000,
-  /** What a cold start may add before the handler runs (the Init phase is not part of the function's timeout). */
-  initAllowanceMs: 5_000,
-  /** The longest function timeout that still leaves the init allowance: 30 − 5 s. */
-  maxFunctionTimeoutSeconds: 25,
+  /** What a cold start may add before the handler runs: Lambda limits the Init phase to 10 s, and it is not part of the function's timeout. */
+  initAllowanceMs: 10_000,
+  /** The longest function timeout that still leaves the init allowance: 30 − 10 s. */
+  maxFunctionTimeoutSeconds: 20,
   /** Between the deadline and the function's timeout: building and returning the 503. */
   responseReserveMs: 500,
   /** SDK attempts when there is time for them: a brief throttle is absorbed before the client sees a 503. */
@@ -37,7 +37,7 @@ export interface ApiTimeBudget {
   requestTimeoutMs: number;
 }
 
-/** The budget inside a function timeout of `functionTimeoutSeconds` (1–25). */
+/** The budget inside a function timeout of `functionTimeoutSeconds` (1–20). */
 export function apiTimeBudget(functionTimeoutSeconds: number): ApiTimeBudget {
   const deadlineMs = functionTimeoutSeconds * 1000 - API_TIME.responseReserveMs;
   const maxAttempts = Math.max(1, Math.min(API_TIME.maxAttempts, Math.floor(deadlineMs / API_TIME.minAttemptMs)));

@@ -41,9 +41,14 @@ function http1Handler(options: ClientOptions): NodeHttpHandler {
   return new Handler(timeouts(options));
 }
 
-/** Timeouts for the client's default HTTP/1.1 handler (the SDK builds it from these options). */
-function timeouts(options: ClientOptions): { connectionTimeout: number; requestTimeout: number } {
-  return { connectionTimeout: options.connectionTimeoutMs ?? 3000, requestTimeout: options.requestTimeoutMs ?? 10_000 };
+/**
+ * Timeouts for the client's default HTTP/1.1 handler (the SDK builds it from these options). Since
+ * @smithy/node-http-handler 4.x a passed `requestTimeout` only logs a warning unless
+ * `throwOnRequestTimeout` is set, so a hung request would outlive the API's time budget; older
+ * handlers (an older runtime SDK) always throw and ignore the flag.
+ */
+function timeouts(options: ClientOptions): { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: boolean } {
+  return { connectionTimeout: options.connectionTimeoutMs ?? 3000, requestTimeout: options.requestTimeoutMs ?? 10_000, throwOnRequestTimeout: true };
 }
 
 /** A Kinesis client over HTTP/1.1. */

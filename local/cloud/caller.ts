@@ -50,7 +50,8 @@ export interface CallerSources {
   apiUrl: string;
   region: string;
   producer: () => StackManifest;
-  issuer?: LocalIssuer;
+  /** The local issuer in-process, or {@link issuerClient} of a running one's URL. */
+  issuer?: Pick<LocalIssuer, "token">;
 }
 
 /** Options of one call. */
@@ -68,7 +69,7 @@ export interface CallOptions {
 export function apiCaller(sources: CallerSources): (path: string, options?: CallOptions) => Promise<Response> {
   // One token per subject and scopes for most of its hour, as a real client keeps one: signing is RSA work, per request it would skew the demo's figures.
   const tokens = new Map<string, { token: Promise<string>; until: number }>();
-  const tokenFor = (issuer: LocalIssuer, sub: string | undefined, scopes: string[]) => {
+  const tokenFor = (issuer: Pick<LocalIssuer, "token">, sub: string | undefined, scopes: string[]) => {
     const key = `${sub ?? ""}|${scopes.join(" ")}`;
     const held = tokens.get(key);
     if (held && held.until > Date.now()) return held.token;

@@ -114,7 +114,7 @@ const CASES: [string, () => unknown, string][] = [
   ["CommandApi", api({ maxBodyBytes: 921_601 }), "CommandApi commands: maxBodyBytes must be 1–921600, got 921601"],
   ["CommandApi", api({ rateLimit: 0 }), "CommandApi commands: rateLimit must be above 0 and at most 10000 requests/s, got 0"],
   ["CommandApi", api({ burstLimit: 5001 }), "CommandApi commands: burstLimit must be 1–5000, got 5001"],
-  ["CommandApi", api({ timeout: 26 }), "CommandApi commands: timeout must be 1–25 s, got 26"],
+  ["CommandApi", api({ timeout: 21 }), "CommandApi commands: timeout must be 1–20 s, got 21"],
   ["CommandApi", api({ auth: { mode: "open" as never } }), 'CommandApi commands: auth.mode must be one of iam, jwt, none, got "open"'],
   ["CommandApi", api({ auth: { mode: "jwt", audiences: ["a"] } }), "CommandApi commands: auth.issuer is required for auth.mode jwt (the tokens' iss)"],
   [

@@ -22,9 +22,12 @@ import { TYPES } from "../../../components/parts/typeTokens";
 import { CurrentCloud, pidAlive } from "../../../local/shared/runningCloud";
 import { readStream } from "../../support/aws";
 import { apiCaller } from "../../../local/cloud/caller";
+import { issuerClient } from "../../../local/oidc/client";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const RUNS = Number(process.env.DURABILITY_RUNS ?? 1);
+/** Who writes and reads: in jwt mode the token's subject, and the orders' customer (the domain lets a customer touch only their own). */
+const CUSTOMER = "c-durable";
 const AGGREGATES = Array.from({ length: 6 }, (_, i) => `durable-${i}`);
 
 interface Running {
@@ -80,13 +83,16 @@ async function startCloud(dataDir: string, stateDir: string): Promise<Running> {
 }
 
 /** Clients writing to the API until stopped; every 202 is recorded. */
-/** The API of a running cloud, called as its stack's auth mode asks (SigV4 as the local API caller in iam mode). */
+/** The API of a running cloud, called as its stack's auth mode asks (a token from its issuer in jwt mode, SigV4 as the local API caller in iam mode). */
 function callerOf(cloud: Running, producer: StackManifest) {
-  return apiCaller({ apiUrl: cloud.current.apiUrl, region: producer.region, producer: () => producer });
+  const issuer = cloud.current.issuer ? issuerClient(cloud.current.issuer) : undefined;
+  return apiCaller({ apiUrl: cloud.current.apiUrl, region: producer.region, producer: () => producer, issuer });
 }
 
-function startWriters(call: ReturnType<typeof apiCaller>, clients: number): { acks: Ack[]; stop(): Promise<void> } {
+/** Clients writing until stopped; `refused` holds any 4xx answer (never expected: every write is valid and authenticated). */
+function startWriters(call: ReturnType<typeof apiCaller>, clients: number): { acks: Ack[]; refused: string[]; stop(): Promise<void> } {
   const acks: Ack[] = [];
+  const refused: string[] = [];
   let stopped = false;
   let n = 0;
   const client = async () => {
@@ -96,10 +102,12 @@ function startWriters(call: ReturnType<typeof apiCaller>, clients: number): { ac
         const res = await call(`aggregates/${aggregateId}/events`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ type: "OrderPlaced", data: { customerId: `c-${n}`, lines: [] } }),
+          body: JSON.stringify({ type: "OrderPlaced", data: { customerId: CUSTOMER, lines: [] } }),
+          as: CUSTOMER,
         });
         const body: any = await res.json();
         if (res.status === 202) acks.push({ eventId: body.eventId, aggregateId, sequenceNumber: body.sequenceNumber });
+        else if (res.status < 500) refused.push(`${res.status} ${body.message}`);
       } catch {
         await sleep(20); // refused or reset while stopping: not acknowledged
       }
@@ -108,6 +116,7 @@ function startWriters(call: ReturnType<typeof apiCaller>, clients: number): { ac
   const running = Promise.all(Array.from({ length: clients }, client));
   return {
     acks,
+    refused,
     async stop() {
       stopped = true;
       await running;
@@ -190,7 +199,8 @@ describe("local cloud durability: Ctrl-C, SIGTERM and a killed orchestrator lose
   async function cycle(how: "SIGINT to the group" | "SIGTERM" | "SIGKILL of the orchestrator"): Promise<void> {
     const before = cloud!;
     const writers = startWriters(callerOf(before, producer), 6);
-    await until("writes to be acknowledged", async () => (writers.acks.length >= 30 ? true : undefined));
+    await until("writes to be acknowledged", async () => (writers.acks.length >= 30 || writers.refused.length ? true : undefined));
+    expect(writers.refused.slice(0, 3), "writes the API refused").to.deep.equal([]);
     const children = childrenOf(before.child.pid!);
     expect(children.length, "kinesis-local's supervisor and the functions' environments").to.be.at.least(4);
     if (how === "SIGINT to the group") process.kill(-before.child.pid!, "SIGINT");
@@ -219,14 +229,15 @@ describe("local cloud durability: Ctrl-C, SIGTERM and a killed orchestrator lose
       const mine = [...inStream.values()].filter((e) => e.aggregateId === id);
       const last = mine.reduce((m, e) => (BigInt(e.sequenceNumber) > BigInt(m.sequenceNumber) ? e : m), mine[0]);
       await until(`${id} projected`, async () => {
-        const body: any = await (await callerOf(cloud!, producer)(`aggregates/${id}`)).json();
+        const body: any = await (await callerOf(cloud!, producer)(`aggregates/${id}`, { as: CUSTOMER })).json();
         return body.version === mine.length && body.position === last.sequenceNumber.padStart(body.position.length, "0") ? true : undefined;
       });
     }
 
     // Sequence numbers go on from where they were: a new write on an aggregate sorts after every acknowledged one.
     const after = startWriters(callerOf(cloud, producer), 2);
-    await until("writes after the restart", async () => (after.acks.length >= AGGREGATES.length ? true : undefined));
+    await until("writes after the restart", async () => (after.acks.length >= AGGREGATES.length || after.refused.length ? true : undefined));
+    expect(after.refused.slice(0, 3), "writes the API refused after the restart").to.deep.equal([]);
     await after.stop();
     for (const a of after.acks)
       expect(BigInt(a.sequenceNumber) > (previousMax.get(a.aggregateId) ?? 0n), `${a.aggregateId} ${a.sequenceNumber}`).to.equal(true);
