@@ -27,7 +27,7 @@ describe("handler SDK clients: request timeouts", function () {
     }
   });
   after(async () => {
-    for (const [k, v] of Object.entries(saved)) (v === undefined ? delete process.env[k] : (process.env[k] = v));
+    for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
     sockets.forEach((s) => s.destroy());
     await new Promise((r) => server.close(r));
   });
