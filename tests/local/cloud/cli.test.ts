@@ -70,7 +70,11 @@ describe("npm start's command line", function () {
     ["a port that is not a number", () => ["--port", "http"], '--port must be a port number 0–65535 (0: any free one), got "http"'],
     ["a port already in use", () => ["--port", String(heldPort)], () => `--port ${heldPort}: 127.0.0.1:${heldPort} is already in use`],
     ["--data-dir without a value", () => ["--data-dir"], "Option '--data-dir <value>' argument missing"],
-    ["--data-dir followed by another option", () => ["--data-dir", "--demo"], "Option '--data-dir' argument is ambiguous. Did you forget to specify the option argument for '--data-dir'?"],
+    [
+      "--data-dir followed by another option",
+      () => ["--data-dir", "--demo"],
+      "Option '--data-dir' argument is ambiguous. Did you forget to specify the option argument for '--data-dir'?",
+    ],
     ["--data-dir naming a file", () => ["--port", "0", "--data-dir", fileDir], `--data-dir ${fileDir}: must be a directory, and it is a file`],
     [
       "--data-dir held by a running cloud",
