@@ -58,7 +58,8 @@ async function main() {
       const r = await timeStart(values.tree!, dir);
       seconds.push(r.seconds);
       if (values.marks) console.log(r.marks.join("\n"));
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      // kinesis-local's supervisor may still be making its last save: the dir goes once it is done.
+      if (dir) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
     }
     console.log(`${values.tree} ${mode}: ${seconds.map((s) => s.toFixed(1)).join(", ")} s, median ${median(seconds).toFixed(1)} s`);
   }
