@@ -10,6 +10,8 @@ import { ACCOUNT_ID_PATTERN, EXTERNAL_ID_PATTERN, EXTERNAL_ID_RULE } from "../co
 import { AUTH_MODES } from "../handlers/api/access";
 import type { CommandApiAuth, CommandApiCors } from "../components/commandApi";
 
+export { CONFIG_KEYS } from "./configKeys";
+
 /**
  * The consumer stack's config. A key left unset is undefined here and takes
  * the component's default: the components own every default, this file

@@ -15,7 +15,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { LocalEndpoints, StackManifest, StackRole } from "../shared/manifest";
 import { cloudContext, Services } from "./context";
 import { startEmulators } from "./steps/emulators";
-import { declaredRoles, deployStacks, Manifests } from "./steps/stacks";
+import { declaredRoles, deployStacks, Manifests, prewarmStacks } from "./steps/stacks";
 import { startIam } from "./steps/iam";
 import { startFunctions } from "./steps/functions";
 import { startMappings } from "./steps/mappings";
@@ -86,10 +86,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   try {
     // Filled by the deploy step; the STS and IAM steps read it at each call.
     const manifests = {} as Manifests;
+    const prewarmed = services.add(prewarmStacks());
     const emulators = services.add(await startEmulators(ctx, () => declaredRoles(manifests)));
     const { endpoints } = emulators;
     const issuer = services.add(await startIssuer(ctx));
-    const stacks = services.add(await deployStacks(ctx, endpoints, options.config ?? {}, manifests, localAuthDefaults(issuer)));
+    const stacks = services.add(await deployStacks(ctx, endpoints, options.config ?? {}, manifests, localAuthDefaults(issuer), prewarmed));
     const iam = services.add(await startIam(ctx, endpoints, manifests));
     const functions = services.add(await startFunctions(ctx, manifests, iam.functionEndpoints));
     const firehoses = services.add(await startFirehoses(ctx, manifests.consumer, endpoints, options.maxFirehoseBufferSeconds ?? 2));

@@ -1,8 +1,9 @@
 /**
  * `npm start -- --demo`: the domain's demo traffic (domain/demo.ts) through
- * the local API, a progress bar, then a summary: throughput accepted and landed, the time
+ * the local API, its progress (a bar on a terminal, a plain line every two
+ * seconds in a log), then a summary: throughput accepted and landed, the time
  * from 202 to visible in the read model, and whether every accepted event
- * was projected and landed.
+ * was applied to the read model and landed.
  */
 import { LocalCloud } from "./cloud";
 import { demoCaller, demoHistory } from "../../domain/demo";
@@ -13,6 +14,8 @@ interface DemoOptions {
   /** Concurrent clients. Default 16. */
   concurrency?: number;
   out: NodeJS.WritableStream;
+  /** Progress as a bar rewritten in place (a terminal) or as plain periodic lines. Default: whether `out` is a TTY. */
+  tty?: boolean;
   /** Seconds to wait for the pipeline to drain. Default 120. */
   drainTimeoutSeconds?: number;
 }
@@ -25,9 +28,10 @@ export interface DemoSummary {
   landSeconds: number;
   visibleP50Ms: number;
   visibleP99Ms: number;
+  /** Every accepted event applied to the read model (the projector's EventsApplied; parked ones are not). */
   projectedAll: boolean;
   landedAll: boolean;
-  /** Every event accepted, projected and landed. */
+  /** Every event accepted, applied and landed. */
   ok: boolean;
 }
 
@@ -40,6 +44,27 @@ function bar(done: number, total: number): string {
   const width = 30;
   const filled = Math.round((done / Math.max(1, total)) * width);
   return `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}`;
+}
+
+/** Progress of one phase: on a terminal a bar rewritten at most every 100 ms; elsewhere a plain line at most every 2 s, and the last one. */
+export function progressWriter(out: NodeJS.WritableStream, tty: boolean, now: () => number = Date.now) {
+  let lastAt = -Infinity;
+  let pending = "";
+  const emit = (text: string) => {
+    out.write(tty ? `\r\x1b[2K${text}` : `${text}\n`);
+    [lastAt, pending] = [now(), ""];
+  };
+  return {
+    update(text: string): void {
+      if (now() - lastAt >= (tty ? 100 : 2_000)) emit(text);
+      else pending = text;
+    },
+    /** Shows the last state if it was held back, and ends the bar's line. */
+    done(): void {
+      if (pending) emit(pending);
+      if (tty) out.write("\n");
+    },
+  };
 }
 
 async function pollVisible(cloud: LocalCloud, poll: string, as: string, deadline: number): Promise<boolean> {
@@ -63,6 +88,8 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
   const visibleMs: number[] = [];
   const t0 = Date.now();
 
+  const tty = options.tty ?? (out as NodeJS.WriteStream).isTTY === true;
+  const writeProgress = progressWriter(out, tty);
   out.write(`demo: ${options.orders} aggregates, ${total} events, ${options.concurrency ?? 16} clients\n`);
   // Writers don't wait for visibility (clients poll independently); a few
   // pollers time each aggregate's last event from 202 to visible.
@@ -88,7 +115,7 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
           rejected += 1;
           await res.text();
         }
-        out.write(`\r\x1b[2K${bar(accepted + rejected, total)} accepted`);
+        writeProgress.update(`${bar(accepted + rejected, total)} accepted`);
       }
       if (last) pending.push(last);
     }
@@ -106,19 +133,22 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
   const pollers = Array.from({ length: 8 }, poller);
   await Promise.all(Array.from({ length: options.concurrency ?? 16 }, writer));
   const acceptSeconds = (Date.now() - t0) / 1000;
+  writeProgress.done();
   writing = false;
   await Promise.all(pollers);
 
   const deadline = Date.now() + (options.drainTimeoutSeconds ?? 120) * 1000;
   let stats = await cloud.stats();
+  const landProgress = progressWriter(out, tty);
   while (Date.now() < deadline) {
     stats = await cloud.stats();
     const landed = stats.landed - before.landed;
-    out.write(`\r\x1b[2K${bar(landed, accepted)} landed in the analytics account`);
-    if (stats.projected - before.projected >= accepted && landed >= accepted) break;
+    landProgress.update(`${bar(landed, accepted)} landed in the analytics account`);
+    if (stats.applied - before.applied >= accepted && landed >= accepted) break;
     await new Promise((r) => setTimeout(r, 250));
   }
   const landSeconds = (Date.now() - t0) / 1000;
+  landProgress.done();
   visibleMs.sort((a, b) => a - b);
   const summary: DemoSummary = {
     accepted,
@@ -127,18 +157,18 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
     landSeconds,
     visibleP50Ms: percentile(visibleMs, 50),
     visibleP99Ms: percentile(visibleMs, 99),
-    projectedAll: stats.projected - before.projected >= accepted,
+    projectedAll: stats.applied - before.applied >= accepted,
     landedAll: stats.landed - before.landed >= accepted,
     ok: false,
   };
   summary.ok = summary.projectedAll && summary.landedAll && rejected === 0;
-  out.write("\n\n");
+  out.write("\n");
   out.write(`accepted   ${accepted} events (${rejected} rejected) in ${acceptSeconds.toFixed(1)} s = ${(accepted / acceptSeconds).toFixed(0)} events/s\n`);
   out.write(
     `landed     ${stats.landed - before.landed} records in ${landSeconds.toFixed(1)} s from the first request = ${((stats.landed - before.landed) / landSeconds).toFixed(0)} events/s\n`,
   );
   out.write(`202→visible p50 ${summary.visibleP50Ms} ms, p99 ${summary.visibleP99Ms} ms (${visibleMs.length} aggregates polled)\n`);
-  out.write(`parked ${stats.parked}, dead-lettered ${stats.deadLettered}\n`);
-  out.write(`every accepted event projected: ${summary.projectedAll ? "yes" : "NO"}; landed: ${summary.landedAll ? "yes" : "NO"}\n`);
+  out.write(`parked ${stats.parked - before.parked}, dead-lettered ${stats.deadLettered - before.deadLettered}\n`);
+  out.write(`every accepted event applied to the read model: ${summary.projectedAll ? "yes" : "NO"}; landed: ${summary.landedAll ? "yes" : "NO"}\n`);
   return summary;
 }

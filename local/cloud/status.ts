@@ -1,10 +1,13 @@
 /**
  * The terminal side of the local cloud: what was deployed, and a live
- * one-line status.
+ * one-line status: on a terminal one line rewritten in place and cut to its
+ * width (a line that wraps leaves a stale copy at each rewrite), anywhere
+ * else (a log file, a pipe) a plain line every few seconds when it changed.
  */
 import { CloudStats, LocalCloud } from "./cloud";
 import { StackManifest } from "../shared/manifest";
 import { TYPES } from "../../components/parts/typeTokens";
+import { ENV } from "../../handlers/shared/env";
 import { sampleCommand } from "../../domain/demo";
 import { declaredScopes, localApiCallerRole } from "./caller";
 
@@ -18,7 +21,8 @@ function label(type: string): string {
 export function describeStack(m: StackManifest): string[] {
   const lines = [`${m.stack} account ${m.account} (${m.region})`];
   for (const type of DRIVEN) {
-    const names = m.resources.filter((r) => r.type === type).map((r) => r.state.name ?? r.inputs.routeKey ?? r.name);
+    // The physical name (a bucket's is `bucket`), as the SDK and the console name it; a route by its key.
+    const names = m.resources.filter((r) => r.type === type).map((r) => r.state.name ?? r.state.bucket ?? r.inputs.routeKey ?? r.name);
     if (names.length) lines.push(`  ${label(type).padEnd(22)} ${names.join(", ")}`);
   }
   const skipped = Object.entries(m.notEmulated).map(([type, n]) => `${label(type)} ×${n}`);
@@ -26,12 +30,83 @@ export function describeStack(m: StackManifest): string[] {
   return lines;
 }
 
-/** The one-line status. */
-export function statusLine(s: CloudStats): string {
+/** The status line's parts, most telling first: what a narrow terminal drops comes last. */
+export function statusParts(s: CloudStats): string[] {
   const lag = s.mappings.map((m) => `${m.name.replace(/-mapping$/, "")} ${Math.round(m.lagMs / 1000)}s`).join(", ");
-  const denied = s.iam.denied ? ` · AccessDenied ${s.iam.denied}` : "";
   const waiting = s.parkedRows !== s.parked ? ` (${s.parkedRows} in the parked tables)` : "";
-  return `accepted ${s.accepted} · applied ${s.applied} · skipped ${s.skipped} · forwarded ${s.forwarded} · landed ${s.landed} · parked ${s.parked}${waiting} · dead-lettered ${s.deadLettered} · lag ${lag}${denied}`;
+  return [
+    `accepted ${s.accepted}`,
+    `applied ${s.applied}`,
+    `skipped ${s.skipped}`,
+    `forwarded ${s.forwarded}`,
+    `landed ${s.landed}`,
+    `parked ${s.parked}${waiting}`,
+    `dead-lettered ${s.deadLettered}`,
+    ...(s.iam.denied ? [`AccessDenied ${s.iam.denied}`] : []),
+    `lag ${lag}`,
+  ];
+}
+
+/**
+ * Joins parts with " · " in at most `width` - 1 characters (a line that fills
+ * the last column wraps on some terminals): the parts that fit, then "…";
+ * the first part cut when even it does not fit.
+ */
+export function fitLine(parts: string[], width = Infinity): string {
+  const max = Math.max(1, width - 1);
+  const full = parts.join(" · ");
+  if (full.length <= max) return full;
+  let line = "";
+  for (const part of parts) {
+    const next = line ? `${line} · ${part}` : part;
+    if (next.length + 2 > max) break;
+    line = next;
+  }
+  return line ? `${line} …` : `${full.slice(0, max - 1)}…`;
+}
+
+/** The one-line status, cut to `width` columns when given. */
+export function statusLine(s: CloudStats, width?: number): string {
+  return fitLine(statusParts(s), width);
+}
+
+/** Where the status goes and how often. */
+export interface StatusOutput {
+  write(text: string): void;
+  /** A terminal: rewrite one line in place. Otherwise print plain lines. */
+  tty: boolean;
+  /** The terminal's width now (it may be resized). */
+  columns?: () => number | undefined;
+}
+
+/** The live status: `tick()` at each interval; `clear()` before printing anything else, so no half line stays. */
+export function statusPrinter(out: StatusOutput, options: { plainEveryMs?: number; heartbeatMs?: number; now?: () => number } = {}) {
+  const now = options.now ?? Date.now;
+  const plainEveryMs = options.plainEveryMs ?? 5_000;
+  const heartbeatMs = options.heartbeatMs ?? 60_000;
+  let shown = false;
+  let last = "";
+  let lastAt = -Infinity;
+  return {
+    show(s: CloudStats): void {
+      if (out.tty) {
+        out.write(`\r\x1b[2K${statusLine(s, out.columns?.() ?? 80)}`);
+        shown = true;
+        return;
+      }
+      // A log gets a line when the counts moved (at most every plainEveryMs), and one a minute when idle.
+      const line = statusLine(s);
+      const t = now();
+      if ((line !== last && t - lastAt >= plainEveryMs) || t - lastAt >= heartbeatMs) {
+        out.write(`${new Date(t).toISOString()} ${line}\n`);
+        [last, lastAt] = [line, t];
+      }
+    },
+    clear(): void {
+      if (out.tty && shown) out.write("\r\x1b[2K");
+      shown = false;
+    },
+  };
 }
 
 /** Text to put between single quotes in a shell command: each `'` closes the quote, is escaped, and reopens it. */
@@ -59,6 +134,28 @@ export function howToCall(cloud: LocalCloud): { line: string; curl: string[] } {
   return { line: "auth: none — the API is open to anyone (chosen with apiAuth none)", curl: [] };
 }
 
+/**
+ * The re-drive listing of every parked table the stack declares, found by
+ * what reads it: a function whose environment names a parked table and a
+ * read model is a projector (`--table --parked`), one that names an
+ * analytics stream is a bridge (`--bridge-parked --target-stream-arn`).
+ */
+export function redriveHints(m: StackManifest): string[] {
+  const hints: string[] = [];
+  for (const fn of m.functions) {
+    const env = fn.environment;
+    const parked = env[ENV.PARKED_TABLE_NAME];
+    if (!parked) continue;
+    if (env[ENV.TABLE_NAME]) hints.push(`--table ${env[ENV.TABLE_NAME]} --parked ${parked}`);
+    else if (env[ENV.TARGET_STREAM_ARN]) hints.push(`--bridge-parked ${parked} --target-stream-arn ${env[ENV.TARGET_STREAM_ARN]}`);
+  }
+  return [...new Set(hints)];
+}
+
+/** The environment `npm run redrive` needs to reach the local cloud's DynamoDB as the producer account. */
+const redriveEnv = (cloud: LocalCloud) =>
+  `AWS_ENDPOINT_URL_DYNAMODB=${cloud.endpoints.dynamodb} AWS_ENDPOINT_URL_KINESIS=${cloud.endpoints.kinesis} AWS_REGION=${cloud.manifests.producer.region} AWS_ACCESS_KEY_ID=${cloud.manifests.producer.account} AWS_SECRET_ACCESS_KEY=local`;
+
 /** What `npm start` prints once everything is up. */
 export function banner(cloud: LocalCloud): string[] {
   const auth = howToCall(cloud);
@@ -72,7 +169,7 @@ export function banner(cloud: LocalCloud): string[] {
       .join(", ")}`,
     `emulators: Kinesis ${cloud.endpoints.kinesis}, DynamoDB ${cloud.endpoints.dynamodb}, S3 ${cloud.endpoints.s3}, STS ${cloud.endpoints.sts}`,
     `landing bucket: s3://${cloud.landingBucket} (consumer account ${cloud.manifests.consumer.account})`,
-    `parked events: AWS_ENDPOINT_URL_DYNAMODB=${cloud.endpoints.dynamodb} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local npm run redrive -- --table ${cloud.manifests.producer.outputs.readModelTableName} --parked ${cloud.manifests.producer.outputs.parkedTableName}`,
+    ...redriveHints(cloud.manifests.producer).map((args) => `parked events: ${redriveEnv(cloud)} npm run redrive -- ${args}`),
     `logs of functions, mappings and Firehose: ${cloud.logFile}`,
     `up in ${cloud.startupSeconds.toFixed(1)} s`,
     "",

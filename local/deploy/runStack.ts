@@ -5,7 +5,7 @@
  * process per stack, since Pulumi's mocks, its config and the module cache
  * are process-wide.
  *
- * CLI: `node -r ts-node/register/transpile-only local/deploy/runStack.ts [job-json]`
+ * CLI: `node -r ./local/shared/transpileCache.js local/deploy/runStack.ts [job-json]`
  * (the {@link StackJob} as the argument or on stdin); exits non-zero with the
  * error on stderr if the program or the provider fails.
  */
@@ -17,7 +17,7 @@ import { LocalEndpoints, ManifestFunction, ManifestResource, StackManifest, Stac
 import { ProgramOptions, ProgramResource, runProgram } from "./program";
 import { localProvider } from "./provider";
 import { notEmulated } from "./support";
-import { PROJECT_ROOT } from "../shared/project";
+import { PROJECT_ROOT, TRANSPILE_CACHE } from "../shared/project";
 import { TYPES } from "../../components/parts/typeTokens";
 
 /** What one stack run needs: the harness's options (config, StackReference outputs, program), and where the stack lives and writes. */
@@ -119,46 +119,73 @@ export interface ChildOptions {
   onStderr?: (text: string) => void;
 }
 
+/** A stack-run process started ahead of its job: it loads Pulumi and the program while the emulators start. */
+export interface StackChild {
+  /** Sends the job (once) and resolves with the manifest the child wrote; rejects with its output if it fails or outlives `timeoutMs`. */
+  run(job: StackJob): Promise<StackManifest>;
+  /** Ends a child that was never given its job. */
+  cancel(): void;
+}
+
+/**
+ * Starts a stack-run process (its own mocks, config and module cache) that
+ * preloads the program and waits for its job on stdin: the seconds of
+ * loading Pulumi and the program overlap whatever the caller does meanwhile.
+ */
+export function startStackChild(options: ChildOptions = {}): StackChild {
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  // ts-node's output, cached (transpileCache.js): the compiler loads only when a source changed.
+  const child = spawn(process.execPath, ["-r", TRANSPILE_CACHE, path.relative(PROJECT_ROOT, __filename), "--preload"], {
+    cwd: PROJECT_ROOT,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  child.stdin!.on("error", () => undefined);
+  // The program's own stdout (console.log) goes with stderr: the child has nothing else to say.
+  let stderr = "";
+  const collect = (chunk: Buffer) => {
+    const text = chunk.toString();
+    stderr = (stderr + text).slice(-20_000);
+    options.onStderr?.(text);
+  };
+  child.stdout!.on("data", collect);
+  child.stderr!.on("data", collect);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+    child.once("error", (error) => resolve({ code: null, signal: null, error }));
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  let started = false;
+  return {
+    async run(job) {
+      if (started) throw new Error("local cloud: a stack child runs one job");
+      started = true;
+      child.stdin!.end(JSON.stringify(job));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      });
+      const end = await Promise.race([exited, timedOut]);
+      clearTimeout(timer);
+      if (end === "timeout") {
+        child.kill("SIGKILL");
+        throw new Error(`local cloud: the ${job.stack} stack run took longer than ${timeoutMs} ms\n${stderr}`);
+      }
+      if (end.error) throw end.error;
+      if (end.code !== 0) throw new Error(`local cloud: the ${job.stack} stack run failed (${end.signal ?? `exit ${end.code}`}):\n${stderr.trim()}`);
+      return JSON.parse(fs.readFileSync(manifestPath(job.outputDir, job.stack), "utf8"));
+    },
+    cancel() {
+      if (!started && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+  };
+}
+
 /**
  * Runs a stack job in a child process (its own mocks, config and module
  * cache) and returns the manifest it wrote. Rejects with the child's stderr
  * if it exits non-zero or outlives `timeoutMs`.
  */
 export function runStackInChild(job: StackJob, options: ChildOptions = {}): Promise<StackManifest> {
-  const timeoutMs = options.timeoutMs ?? 300_000;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.relative(PROJECT_ROOT, __filename)], {
-      cwd: PROJECT_ROOT,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    // The program's own stdout (console.log) goes with stderr: the child has nothing else to say.
-    let stderr = "";
-    const collect = (chunk: Buffer) => {
-      const text = chunk.toString();
-      stderr = (stderr + text).slice(-20_000);
-      options.onStderr?.(text);
-    };
-    child.stdout!.on("data", collect);
-    child.stderr!.on("data", collect);
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`local cloud: the ${job.stack} stack run took longer than ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`local cloud: the ${job.stack} stack run failed (${signal ?? `exit ${code}`}):\n${stderr.trim()}`));
-      try {
-        resolve(JSON.parse(fs.readFileSync(manifestPath(job.outputDir, job.stack), "utf8")));
-      } catch (err) {
-        reject(err);
-      }
-    });
-    child.stdin!.end(JSON.stringify(job));
-  });
+  return startStackChild(options).run(job);
 }
 
 async function readJob(): Promise<StackJob> {
@@ -168,7 +195,16 @@ async function readJob(): Promise<StackJob> {
   return JSON.parse(Buffer.concat(chunks).toString("utf8"));
 }
 
+/** What every run of the default program loads: loaded before the job arrives, so a child started early has it ready. */
+function preload(): void {
+  require(path.join(PROJECT_ROOT, "index"));
+}
+
 if (require.main === module) {
+  if (process.argv[2] === "--preload") {
+    process.argv.splice(2, 1);
+    preload();
+  }
   readJob()
     .then(runStack)
     .then(

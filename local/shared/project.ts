@@ -8,6 +8,9 @@ import * as path from "path";
 /** The repository root (where Pulumi.yaml and package.json are). */
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
+/** The require hook that loads TypeScript as ts-node compiles it, from a cache (see the file). */
+export const TRANSPILE_CACHE = path.join(PROJECT_ROOT, "local", "shared", "transpileCache.js");
+
 /** The project's `node_modules`. */
 export const PROJECT_MODULES = path.join(PROJECT_ROOT, "node_modules");
 

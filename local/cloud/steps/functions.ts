@@ -10,6 +10,7 @@ import { LOCAL_REGION, LocalEndpoints, ManifestFunction, StackRole } from "../..
 import { CloudContext, Service } from "../context";
 import { sessionToken } from "../../shared/identity";
 import { Manifests } from "./stacks";
+import { SDK_WARNING_OFF } from "../../shared/nodeVersion";
 
 /** The running functions. */
 export interface FunctionsService extends Service {
@@ -33,6 +34,8 @@ export function functionIdentity(fn: ManifestFunction, account: string, endpoint
     AWS_ENDPOINT_URL_STS: endpoints.sts,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
+    // Shown once by `npm start`, not by every environment (Lambda's nodejs22.x runtime never shows it).
+    ...SDK_WARNING_OFF,
   };
 }
 

@@ -5,7 +5,7 @@
  * manifests they leave are all the later steps know of the topology.
  */
 import * as path from "path";
-import { runStackInChild } from "../../deploy/runStack";
+import { StackChild, startStackChild } from "../../deploy/runStack";
 import { LOCAL_ACCOUNTS, LOCAL_REGION, LocalEndpoints, StackManifest, StackRole } from "../../shared/manifest";
 import { LocalRole } from "../../sts/sts";
 import { TYPES } from "../../../components/parts/typeTokens";
@@ -38,6 +38,20 @@ export function declaredRoles(manifests: Partial<Manifests>): LocalRole[] {
   return Object.values(manifests).flatMap((m) => ofType(m, TYPES.role).map((r) => ({ arn: r.state.arn, assumeRolePolicy: r.inputs.assumeRolePolicy })));
 }
 
+/**
+ * Step 0: one stack-run process per stack, started first so that loading
+ * Pulumi and the program (a second or two each) overlaps the emulators'
+ * start and, for the producer, the consumer's run; stopping ends those never used.
+ */
+export function prewarmStacks(): Partial<Record<StackRole, StackChild>> & Service {
+  const children: Partial<Record<StackRole, StackChild>> = { consumer: startStackChild(), producer: startStackChild() };
+  return Object.assign(children, {
+    stop: async () => {
+      for (const stack of ["consumer", "producer"] as StackRole[]) children[stack]?.cancel();
+    },
+  });
+}
+
 /** Config over `base`; base's JWT keys are dropped once the stack authenticates otherwise (they would contradict it). */
 export function stackConfig(base: Record<string, string>, ...over: Record<string, string>[]): Record<string, string> {
   const merged = Object.assign({ ...base }, ...over);
@@ -48,7 +62,9 @@ export function stackConfig(base: Record<string, string>, ...over: Record<string
 /**
  * Deploys the consumer, then the producer, into `manifests` (filled in place:
  * the emulators' STS already reads it); `producerDefaults` (the local
- * issuer's auth config) sit under the caller's config.
+ * issuer's auth config) sit under the caller's config. Each stack's first
+ * run takes its process from `prewarmed` when given (started before the
+ * emulators, see {@link prewarmStacks}), a redeploy starts a new one.
  */
 export async function deployStacks(
   ctx: CloudContext,
@@ -56,11 +72,14 @@ export async function deployStacks(
   config: Partial<Record<StackRole, Record<string, string>>>,
   manifests: Manifests,
   producerDefaults: Record<string, string> = {},
+  prewarmed: Partial<Record<StackRole, StackChild>> = {},
 ): Promise<StacksService> {
   const deploy = async (stack: StackRole, extra: Record<string, string>) => {
     ctx.progress(`deploying the ${stack} stack (account ${LOCAL_ACCOUNTS[stack]}): running index.ts under the local provider`);
     const base = { ...baseConfig(stack), ...(stack === "producer" ? producerDefaults : {}) };
-    manifests[stack] = await runStackInChild({
+    const child = prewarmed[stack] ?? startStackChild();
+    delete prewarmed[stack];
+    manifests[stack] = await child.run({
       stack,
       account: LOCAL_ACCOUNTS[stack],
       region: LOCAL_REGION,
