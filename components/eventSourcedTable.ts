@@ -45,7 +45,7 @@ export interface EventSourcedTableArgs<S> {
   stream?: EventStreamOptions;
   /** The projector's event-source mapping. Default: see {@link StreamMappingOptions}. */
   mapping?: StreamMappingOptions;
-  /** Event ids remembered per aggregate to drop producer-retry duplicates, 1–1000. Default 64 (the projector's): covers a client's retries, and every KB of item is a WCU on every write. */
+  /** Event ids remembered per aggregate to drop producer-retry duplicates, 1–1000. Default 16 (the projector's): retries come close behind their original, and every started KB of item is a WCU on every write (16 keep a small item at 1). */
   dedupWindow?: number;
   /** Projector memory, 128–10240 MB. Default 256 (FUNCTION_DEFAULTS): room for the SDK and a batch. */
   memorySize?: number;

@@ -91,7 +91,7 @@ describe("producer stack (mocks)", function () {
     expect(env("orders-projector")).to.deep.equal({
       TABLE_NAME: name("aws:dynamodb/table:Table", "read-model"),
       PARKED_TABLE_NAME: name("aws:dynamodb/table:Table", "orders-parked"),
-      DEDUP_WINDOW: "64",
+      DEDUP_WINDOW: "16",
     });
     expect(env("commands-handler")).to.deep.equal({
       STREAM_NAME: name("aws:kinesis/stream:Stream", "events"),

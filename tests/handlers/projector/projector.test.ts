@@ -516,7 +516,7 @@ describe("projectorConfigFromEnv", () => {
     expect(projectorConfigFromEnv({ TABLE_NAME: "t", PARKED_TABLE_NAME: "p" })).to.deep.include({
       tableName: "t",
       parkedTableName: "p",
-      dedupWindow: 64,
+      dedupWindow: 16,
       maxFoldAttempts: 5,
     });
     const c = projectorConfigFromEnv({ TABLE_NAME: "t", PARKED_TABLE_NAME: "p", DEDUP_WINDOW: "8", RETRY_MAX_ATTEMPTS: "2" });
