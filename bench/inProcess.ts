@@ -33,11 +33,11 @@ const SETTINGS = {
   maxAttempts: 1,
 };
 
-/** A DynamoDBClient over a fresh in-memory store; `counts` are its requests by command. */
-export function inProcessDynamo(): { client: DynamoDBClient; counts: Record<string, number> } {
+/** A DynamoDBClient over a fresh in-memory store (also usable directly, without the SDK, as `store`); `store.counts` are its requests by command. */
+export function inProcessDynamo(): { client: DynamoDBClient; store: ReturnType<typeof fakeDynamo> } {
   const store = fakeDynamo();
   const client = new DynamoDBClient({ ...SETTINGS, requestHandler: jsonHandler(store.answer, "application/x-amz-json-1.0") as any });
-  return { client, counts: store.counts };
+  return { client, store };
 }
 
 /** A KinesisClient that acknowledges every record. */

@@ -71,7 +71,7 @@ function sum(counts: Record<string, number>, names: string[]): number {
 async function seedHistory(impl: ProjectorImpl, client: DynamoDBClient, table: string, history: KinesisStreamRecord[]): Promise<void> {
   const fake = fakeDynamo();
   const project = buildProjector(impl, fake, table);
-  for (const b of batches(history, BATCH_SIZE)) await project(b);
+  for (const b of batches(history, 100)) await project(b);
   for (const item of Object.values(fake.tables[table] ?? {})) await client.send(new PutItemCommand({ TableName: table, Item: item }));
 }
 
@@ -79,9 +79,9 @@ async function seedHistory(impl: ProjectorImpl, client: DynamoDBClient, table: s
  * Runs `n` events in batches of 100 against dynalite (AWS_ENDPOINT_URL_DYNAMODB) and counts requests
  * and the capacity units DynamoDB bills for them (dynalite's ReturnConsumedCapacity, per item).
  */
-export async function projectorCounts(impl: ProjectorImpl, n: number, keys: KeyShape): Promise<ProjectorCounts> {
+export async function projectorCounts(impl: ProjectorImpl, n: number, keys: KeyShape, batchSize = BATCH_SIZE): Promise<ProjectorCounts> {
   const client = dynamoClient();
-  const table = `bench-${impl}-${keys}-${n}-${process.pid}-${++tables}`;
+  const table = `bench-${impl}-${keys}-${n}-${batchSize}-${process.pid}-${++tables}`;
   await ensureTable(client, table, stringKeys("pk"));
   await ensureTable(client, `${table}-parked`, stringKeys("pk", "sk"));
   const before = keys === "longLived" ? KEY_POOL.longLived * LONG_LIVED_HISTORY : 0;
@@ -98,7 +98,7 @@ export async function projectorCounts(impl: ProjectorImpl, n: number, keys: KeyS
     { step: "initialize", name: "benchItemBytes" },
   );
   const project = buildProjector(impl, client, table);
-  const bs = batches(all.slice(before), BATCH_SIZE);
+  const bs = batches(all.slice(before), batchSize);
   let distinct = 0;
   for (const b of bs) {
     distinct += new Set(b.Records.map((r) => r.kinesis.partitionKey)).size;

@@ -8,13 +8,13 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from "../handlers/shared
 
 /**
  * `uniform`: 1,000 aggregates drawn at random; `hot`: 10 aggregates, so ~10 events per aggregate per batch
- * of 100; `longLived`: 100 aggregates in turn, one event each per batch of 100, every one with a history
- * of {@link LONG_LIVED_HISTORY} events before the workload (so its dedup window is full: see projectorCounts).
+ * of 100; `longLived`: 1,000 aggregates in turn, so one event each per batch of up to 1,000, every one with a
+ * history of {@link LONG_LIVED_HISTORY} events before the workload (so its dedup window is full: see projectorCounts).
  */
 export type KeyShape = "uniform" | "hot" | "longLived";
-export const KEY_POOL: Record<KeyShape, number> = { uniform: 1000, hot: 10, longLived: 100 };
-/** Events each long-lived aggregate has had before the workload: more than any dedup window default. */
-export const LONG_LIVED_HISTORY = 100;
+export const KEY_POOL: Record<KeyShape, number> = { uniform: 1000, hot: 10, longLived: 1000 };
+/** Events each long-lived aggregate has had before the workload: more than any dedup window default (64 before, 16 now). */
+export const LONG_LIVED_HISTORY = 70;
 
 /** A seeded generator (Numerical Recipes LCG), uniform in [0, 1). */
 export function lcg(seed: number): () => number {

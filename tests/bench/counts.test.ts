@@ -91,7 +91,7 @@ describe("bench counts (exact, fixed workload)", function () {
  * Pinned from a run; a change here is a change in DynamoDB requests or billed capacity units per event.
  * rcu/wcu: as dynalite reports ReturnConsumedCapacity (1 RCU per started 4 KB per item read strongly
  * consistent, absent items included; 1 WCU per started KB of the larger of the old and the new item).
- * With the former 64-entry dedup window, long-lived aggregates cost 1,500 WCU here (items of 2,606 B), hot ones 88.
+ * With the former 64-entry dedup window, long-lived aggregates cost 1,500 WCU here (items of 2,604 B), hot ones 88.
  */
 const EXPECTED_PROJECTOR: unknown[] = [
   {
