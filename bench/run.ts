@@ -12,7 +12,7 @@ import * as path from "path";
 import { startDynalite, startKinesisLocal } from "../local/emulators/emulators";
 import { artifactRows } from "./artifacts";
 import { bridgeCounts, bridgeCpu, BridgeImpl, EVENT_SIZES } from "./bridge";
-import { costSection, printCost } from "./cost";
+import { costSection, printCost } from "./cost/section";
 import { endToEnd } from "./e2e";
 import { projectorCounts, projectorCpu, ProjectorImpl } from "./projector";
 import { stsCallsPerHour } from "./sts";

@@ -43,7 +43,7 @@ export interface EventSourcedTableArgs<S> {
   reduce: Reducer<S>;
   /** The source stream. Default: see {@link EventStreamOptions}. */
   stream?: EventStreamOptions;
-  /** The projector's event-source mapping. Default: see {@link StreamMappingOptions}, with parallelizationFactor 4 (PROJECTOR_DEFAULTS). */
+  /** The projector's event-source mapping. Default: see {@link StreamMappingOptions}, with parallelizationFactor 6 (PROJECTOR_DEFAULTS). */
   mapping?: StreamMappingOptions;
   /** Event ids remembered per aggregate to drop producer-retry duplicates, 1–1000. Default 16 (the projector's): retries come close behind their original, and every started KB of item is a WCU on every write (16 keep a small item at 1). */
   dedupWindow?: number;
@@ -62,12 +62,13 @@ export const EVENT_SOURCED_TABLE_DEFAULTS = { dedupWindow: DEFAULT_DEDUP_WINDOW,
 
 /**
  * The projector's sizing over the shared defaults, chosen from the bench's latency model (README,
- * Performance): with one conditional write per aggregate, its CPU is mostly the SDK's per request, so
- * at 256 MB one batch per shard kept up with ~350 uniform-key events/s. 1,024 MB and 4 concurrent
- * batches per shard (order per partition key is kept) sustain over 2 × a shard's 1,000 records/s for
- * every key shape, at ~10% more GB-s per event than 512 MB (CPU time shrinks as memory grows).
+ * Performance): with one conditional write per aggregate its CPU is mostly the SDK's, per request, so
+ * at 256 MB one batch per shard kept up with ~170 uniform-key events/s. At 1,024 MB one batch lane
+ * keeps up with ~400–600 events/s (the range over key shapes and machine load), so 6 concurrent batches
+ * per shard (order per partition key is kept) sustain over 2 × a shard's 1,000 records/s for every key
+ * shape, at ~10% more GB-s per event than 512 MB (CPU time shrinks as memory grows).
  */
-export const PROJECTOR_DEFAULTS = { memorySize: 1024, parallelizationFactor: 4 };
+export const PROJECTOR_DEFAULTS = { memorySize: 1024, parallelizationFactor: 6 };
 
 /** The most event ids a window may hold: about 36 KB of item with ULIDs (138 KB with 128-character ids), each KB a WCU on every write. */
 const MAX_DEDUP_WINDOW = 1000;
@@ -111,7 +112,7 @@ export function resolveTableSettings<S>(name: string, args: EventSourcedTableArg
  * | Parked table (`pk`, `sk`) | poison events and those parked behind them, with their data; same protections |
  * | Projector function | nodejs22.x arm64, 1024 MB, 60 s, dedup window 16; JSON logs in its own log group (30 d) |
  * | Projector role | trusts Lambda only; limited to these tables, this stream and its queue |
- * | Event-source mapping | TRIM_HORIZON, batch 500, window 1 s, 4 batches per shard, bisect, ReportBatchItemFailures, 10 retries, record age half the retention |
+ * | Event-source mapping | TRIM_HORIZON, batch 500, window 1 s, 6 batches per shard, bisect, ReportBatchItemFailures, 10 retries, record age half the retention |
  * | On-failure queue | SQS-managed SSE, 14 days |
  * | Alarms | iterator age (a quarter of the record age, at most 5 min), crashes, batch failures reported, parked events, on-failure queue depth |
  */

@@ -113,7 +113,7 @@ export function countCapacity(client: AnyClient, itemSize: (item: Record<string,
 /**
  * Delays every request (each attempt, after signing) by `delayMs(commandName)`: the latency a
  * real service adds, which the emulators don't. The bench's latency model draws it from a
- * distribution (bench/latencyModel.ts).
+ * distribution (bench/cost/latencyModel.ts).
  */
 export function addLatency(client: AnyClient, delayMs: (commandName: string) => number): { requests: number; delayedMs: number } {
   const stats = { requests: 0, delayedMs: 0 };

@@ -54,9 +54,9 @@ describe("producer stack (mocks)", function () {
     for (const q of queues) expect(q.inputs).to.include({ sqsManagedSseEnabled: true, messageRetentionSeconds: 1_209_600 });
   });
 
-  // Batch 500 and the projector's 4 batches per shard: chosen from the bench's latency model (README, Performance).
+  // Batch 500 and the projector's 6 batches per shard: chosen from the bench's latency model (README, Performance).
   for (const [fn, queue, parallelizationFactor] of [
-    ["orders-projector-mapping", "orders-projector-failures", 4],
+    ["orders-projector-mapping", "orders-projector-failures", 6],
     ["analytics-bridge-mapping", "analytics-bridge-failures", 1],
   ] as const) {
     it(`sets the design's defaults on ${fn}`, () => {

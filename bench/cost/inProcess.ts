@@ -7,7 +7,7 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
-import { fakeDynamo, fakeKinesis } from "./fakes";
+import { fakeDynamo, fakeKinesis } from "../fakes";
 
 type Answer = (name: string, input: any) => any;
 

@@ -8,13 +8,13 @@
  * events/s per shard = parallelization factor × events ÷ duration: above it,
  * the backlog (iterator age) grows.
  */
-import { addLatency } from "../local/shared/sdkMiddleware";
-import { buildBridge, BridgeImpl, EVENT_SIZES } from "./bridge";
-import { cpuMicros } from "./fakes";
+import { addLatency } from "../../local/shared/sdkMiddleware";
+import { buildBridge, BridgeImpl, EVENT_SIZES } from "../bridge";
+import { cpuMicros } from "../fakes";
 import { inProcessDynamo, inProcessKinesis } from "./inProcess";
 import { latencySampler } from "./latencyModel";
-import { buildProjector, ProjectorImpl } from "./projector";
-import { batches, envelopes, KEY_POOL, KeyShape, LONG_LIVED_HISTORY, toRecords } from "./workload";
+import { buildProjector, ProjectorImpl } from "../projector";
+import { batches, envelopes, KEY_POOL, KeyShape, LONG_LIVED_HISTORY, toRecords } from "../workload";
 
 /** Memory that buys one vCPU (Lambda developer guide, "Configure Lambda function memory"). */
 export const ONE_VCPU_MB = 1769;

@@ -6,15 +6,15 @@
  * event, Lambda's default batch of 100). Billed units come from the emulators
  * (capacity units, Kinesis KiB); durations are modelled.
  */
-import { PROJECTOR_DEFAULTS } from "../components/eventSourcedTable";
-import { FUNCTION_DEFAULTS } from "../components/parts/lambdaDefaults";
-import { MAPPING_DEFAULTS } from "../components/parts/streamMapping";
-import { bridgeCounts, EVENT_SIZES } from "./bridge";
+import { PROJECTOR_DEFAULTS } from "../../components/eventSourcedTable";
+import { FUNCTION_DEFAULTS } from "../../components/parts/lambdaDefaults";
+import { MAPPING_DEFAULTS } from "../../components/parts/streamMapping";
+import { bridgeCounts, EVENT_SIZES } from "../bridge";
 import { bridgeDuration, DurationRow, FunctionDefaults, projectorDuration } from "./duration";
 import { LATENCY } from "./latencyModel";
 import { dollarsPerMillion, UnitsPerEvent } from "./pricing";
-import { projectorCounts } from "./projector";
-import { envelopes, KeyShape } from "./workload";
+import { projectorCounts } from "../projector";
+import { envelopes, KeyShape } from "../workload";
 
 /** The shard write limit every throughput figure is read against (records/s). */
 export const SHARD_WRITE_LIMIT = 1000;

@@ -7,7 +7,7 @@
  * modelled wherever they are printed; see the README's Performance section
  * for where they come from.
  */
-import { lcg } from "./workload";
+import { lcg } from "../workload";
 
 /** Percentiles of one operation's latency, in ms. */
 export interface LatencyFigure {
