@@ -6,6 +6,7 @@
  * (the official `aws-kinesis-agg` aggregate(), one PutRecord per aggregated
  * record, keyed by the first record's partition key).
  */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KinesisClient, PutRecordCommand } from "@aws-sdk/client-kinesis";
 import { BridgeConfig, createBridge } from "../handlers/bridge";
 import { kinesisClient } from "../handlers/shared/clients";
@@ -88,7 +89,13 @@ function wireOf(data: string): { partitionKey: string; data: Buffer } {
 
 type Handler = (e: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse | void>;
 
-function build(impl: BridgeImpl, kinesis: Pick<KinesisClient, "send">, targetStreamArn: string): Handler {
+/** The bridge `impl` writing to `targetStreamArn` through `kinesis`, parking through `dynamodb` (default: the emulator). */
+export function buildBridge(
+  impl: BridgeImpl,
+  kinesis: Pick<KinesisClient, "send">,
+  targetStreamArn: string,
+  dynamodb: DynamoDBClient = emulatorDynamo(),
+): Handler {
   if (impl === "perEventPutRecord") {
     return async (event) => {
       for (const r of event.Records) {
@@ -121,7 +128,7 @@ function build(impl: BridgeImpl, kinesis: Pick<KinesisClient, "send">, targetStr
   };
   return createBridge({
     kinesis: kinesis as KinesisClient,
-    dynamodb: emulatorDynamo(),
+    dynamodb,
     map: benchMap,
     config,
     clock: { sleep: async () => undefined, random: () => 0.5 },
@@ -142,7 +149,7 @@ export async function bridgeCounts(impl: BridgeImpl, n: number, size: string, ba
   admin.destroy();
   const kinesis = kinesisClient({ credentials: accountCredentials(LOCAL_ACCOUNTS.consumer) });
   const stats = observe(kinesis);
-  const handler = build(impl, kinesis, arn);
+  const handler = buildBridge(impl, kinesis, arn);
   const bs = batches(workload(n, size), batchSize);
   let wireBytes = 0;
   let idealUnitsPerBatch = 0;
@@ -162,11 +169,11 @@ export async function bridgeCounts(impl: BridgeImpl, n: number, size: string, ba
 
 /** Handler CPU µs per event over a fake client that acknowledges everything, after a warm-up; median of slices. */
 export async function bridgeCpu(impl: BridgeImpl, n: number, size: string, batchSize: number): Promise<number> {
-  const warm = build(impl, fakeKinesis(), "arn:aws:kinesis:us-east-1:222222222222:stream/warm");
+  const warm = buildBridge(impl, fakeKinesis(), "arn:aws:kinesis:us-east-1:222222222222:stream/warm");
   for (const b of batches(workload(1000, size), batchSize)) await warm(b);
   const bs = batches(workload(n, size), batchSize);
   const cpu = await medianCpuPerEvent(
-    () => build(impl, fakeKinesis(), "arn:aws:kinesis:us-east-1:222222222222:stream/cpu"),
+    () => buildBridge(impl, fakeKinesis(), "arn:aws:kinesis:us-east-1:222222222222:stream/cpu"),
     bs,
     Math.min(5, Math.max(1, Math.ceil(50_000 / n))),
   );

@@ -47,7 +47,20 @@ function httpGet(id: string) {
     headers: {},
     isBase64Encoded: false,
     pathParameters: { id },
-    requestContext: { requestId: `cold-${process.pid}`, http: { method: "GET", path: `/aggregates/${id}` } },
+    requestContext: {
+      requestId: `cold-${process.pid}`,
+      http: { method: "GET", path: `/aggregates/${id}` },
+      // As API Gateway passes it after verifying a SigV4 signature: the API's default mode is iam.
+      authorizer: {
+        iam: {
+          accessKey: "ASIAEXAMPLE",
+          accountId: "111111111111",
+          callerId: "AROAEXAMPLE:bench",
+          userArn: "arn:aws:sts::111111111111:assumed-role/bench/cold",
+          userId: "AROAEXAMPLE:bench",
+        },
+      },
+    },
   };
 }
 

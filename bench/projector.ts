@@ -3,15 +3,16 @@
  * counted by SDK middleware), and handler CPU per event outside I/O (the same
  * handler over an in-memory fake client), each beside the naive baseline.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { dynamoClient } from "../handlers/shared/clients";
-import { createProjector } from "../handlers/projector";
-import { KinesisStreamBatchResponse, KinesisStreamEvent } from "../handlers/shared/kinesisEvent";
-import { countRequests } from "../local/shared/sdkMiddleware";
+import { createProjector, DEFAULT_DEDUP_WINDOW } from "../handlers/projector";
+import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "../handlers/shared/kinesisEvent";
+import { readModelItemSize } from "../handlers/shared/readModelItem";
+import { countCapacity, countRequests } from "../local/shared/sdkMiddleware";
 import { ensureTable, stringKeys } from "../local/deploy/emulatorResources";
 import { fakeDynamo, medianCpuPerEvent } from "./fakes";
 import { naiveProjector } from "./naiveProjector";
-import { batches, benchReduce, BenchState, envelopes, KeyShape, toRecords } from "./workload";
+import { batches, benchReduce, BenchState, envelopes, KEY_POOL, KeyShape, LONG_LIVED_HISTORY, toRecords } from "./workload";
 
 export const BATCH_SIZE = 100;
 const READS = ["BatchGetItemCommand", "GetItemCommand"];
@@ -24,6 +25,12 @@ export interface ProjectorCounts {
   reads: number;
   writes: number;
   requests: Record<string, number>;
+  /** Read capacity units as DynamoDB bills them (strongly consistent: 1 per started 4 KB per item). */
+  rcu: number;
+  /** Write capacity units as DynamoDB bills them (1 per started KB of the larger of old and new item). */
+  wcu: number;
+  /** The largest read-model item written, in bytes as DynamoDB counts them. */
+  maxItemBytes: number;
 }
 
 type Handler = (e: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
@@ -37,7 +44,7 @@ function ours(client: Pick<DynamoDBClient, "send">, table: string): Handler {
     config: {
       tableName: table,
       parkedTableName: `${table}-parked`,
-      dedupWindow: 64,
+      dedupWindow: DEFAULT_DEDUP_WINDOW,
       retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 100 },
       maxFoldAttempts: 5,
     },
@@ -48,7 +55,8 @@ function ours(client: Pick<DynamoDBClient, "send">, table: string): Handler {
 
 export type ProjectorImpl = "batched" | "naive";
 
-function build(impl: ProjectorImpl, client: Pick<DynamoDBClient, "send">, table: string): Handler {
+/** The projector `impl` over `client`, writing `table` (and `<table>-parked`). */
+export function buildProjector(impl: ProjectorImpl, client: Pick<DynamoDBClient, "send">, table: string): Handler {
   return impl === "batched" ? ours(client, table) : naiveProjector(client, table, benchReduce);
 }
 
@@ -56,15 +64,41 @@ function sum(counts: Record<string, number>, names: string[]): number {
   return names.reduce((s, n) => s + (counts[n] ?? 0), 0);
 }
 
-/** Runs `n` events in batches of 100 against dynalite (AWS_ENDPOINT_URL_DYNAMODB) and counts requests. */
-export async function projectorCounts(impl: ProjectorImpl, n: number, keys: KeyShape): Promise<ProjectorCounts> {
+/**
+ * The history a long-lived aggregate has before the workload, projected in memory by the same
+ * implementation and its items copied into `table`: the workload then starts on full dedup windows.
+ */
+async function seedHistory(impl: ProjectorImpl, client: DynamoDBClient, table: string, history: KinesisStreamRecord[]): Promise<void> {
+  const fake = fakeDynamo();
+  const project = buildProjector(impl, fake, table);
+  for (const b of batches(history, 100)) await project(b);
+  for (const item of Object.values(fake.tables[table] ?? {})) await client.send(new PutItemCommand({ TableName: table, Item: item }));
+}
+
+/**
+ * Runs `n` events in batches of 100 against dynalite (AWS_ENDPOINT_URL_DYNAMODB) and counts requests
+ * and the capacity units DynamoDB bills for them (dynalite's ReturnConsumedCapacity, per item).
+ */
+export async function projectorCounts(impl: ProjectorImpl, n: number, keys: KeyShape, batchSize = BATCH_SIZE): Promise<ProjectorCounts> {
   const client = dynamoClient();
-  const table = `bench-${impl}-${keys}-${n}-${process.pid}-${++tables}`;
+  const table = `bench-${impl}-${keys}-${n}-${batchSize}-${process.pid}-${++tables}`;
   await ensureTable(client, table, stringKeys("pk"));
   await ensureTable(client, `${table}-parked`, stringKeys("pk", "sk"));
+  const before = keys === "longLived" ? KEY_POOL.longLived * LONG_LIVED_HISTORY : 0;
+  const all = toRecords(envelopes(before + n, keys));
+  if (before > 0) await seedHistory(impl, client, table, all.slice(0, before));
   const counts = countRequests(client);
-  const project = build(impl, client, table);
-  const bs = batches(toRecords(envelopes(n, keys)), BATCH_SIZE);
+  const capacity = countCapacity(client, readModelItemSize as (item: Record<string, unknown>) => number);
+  let maxItemBytes = 0;
+  client.middlewareStack.add(
+    (next) => async (args: any) => {
+      if (args.input?.TableName === table && args.input.Item) maxItemBytes = Math.max(maxItemBytes, readModelItemSize(args.input.Item));
+      return next(args);
+    },
+    { step: "initialize", name: "benchItemBytes" },
+  );
+  const project = buildProjector(impl, client, table);
+  const bs = batches(all.slice(before), batchSize);
   let distinct = 0;
   for (const b of bs) {
     distinct += new Set(b.Records.map((r) => r.kinesis.partitionKey)).size;
@@ -79,6 +113,9 @@ export async function projectorCounts(impl: ProjectorImpl, n: number, keys: KeyS
     reads: sum(counts, READS),
     writes: sum(counts, WRITES),
     requests: { ...counts },
+    rcu: capacity.read,
+    wcu: capacity.write,
+    maxItemBytes,
   };
 }
 
@@ -89,11 +126,11 @@ export async function projectorCpu(
   keys: KeyShape,
 ): Promise<{ cpuUsPerEvent: number; cpuMeanUsPerEvent: number; reads: number; writes: number }> {
   const warm = fakeDynamo();
-  const warmUp = build(impl, warm, "warm");
+  const warmUp = buildProjector(impl, warm, "warm");
   for (const b of batches(toRecords(envelopes(2000, keys, 0, 7)), BATCH_SIZE)) await warmUp(b);
   const bs = batches(toRecords(envelopes(n, keys)), BATCH_SIZE);
   let fake = fakeDynamo();
-  const cpu = await medianCpuPerEvent(() => build(impl, (fake = fakeDynamo()), "cpu"), bs, Math.min(5, Math.max(1, Math.ceil(50_000 / n))));
+  const cpu = await medianCpuPerEvent(() => buildProjector(impl, (fake = fakeDynamo()), "cpu"), bs, Math.min(5, Math.max(1, Math.ceil(50_000 / n))));
   // Requests per event of the last repetition (one full pass over the workload).
   return { cpuUsPerEvent: cpu.median, cpuMeanUsPerEvent: cpu.mean, reads: sum(fake.counts, READS), writes: sum(fake.counts, WRITES) };
 }

@@ -12,6 +12,7 @@ import * as path from "path";
 import { startDynalite, startKinesisLocal } from "../local/emulators/emulators";
 import { artifactRows } from "./artifacts";
 import { bridgeCounts, bridgeCpu, BridgeImpl, EVENT_SIZES } from "./bridge";
+import { costSection, printCost } from "./cost/section";
 import { endToEnd } from "./e2e";
 import { projectorCounts, projectorCpu, ProjectorImpl } from "./projector";
 import { stsCallsPerHour } from "./sts";
@@ -39,11 +40,11 @@ async function main() {
       "== Projector (batch 100; requests counted against dynalite with the real SDK; 100k: same handler over an in-memory client; CPU: handler over an in-memory client, median of 100-batch slices) ==",
     );
     log(
-      `${"impl".padEnd(8)} ${"keys".padEnd(8)} ${pad("events", 7)} ${pad("aggs/batch", 10)} ${pad("reads/ev", 9)} ${pad("writes/ev", 9)} ${pad("CPU µs/ev", 10)} ${pad("CPU ×naive", 10)} counted on`,
+      `${"impl".padEnd(8)} ${"keys".padEnd(9)} ${pad("events", 7)} ${pad("aggs/batch", 10)} ${pad("reads/ev", 9)} ${pad("writes/ev", 9)} ${pad("RCU/ev", 7)} ${pad("WCU/ev", 7)} ${pad("item B", 6)} ${pad("CPU µs/ev", 10)} ${pad("CPU ×naive", 10)} counted on`,
     );
     const projector: unknown[] = [];
     const sizes = quick ? [1000] : [1000, 10_000, 100_000];
-    for (const keys of ["uniform", "hot"] as KeyShape[]) {
+    for (const keys of ["uniform", "hot", "longLived"] as KeyShape[]) {
       for (const n of sizes) {
         const cpu: Record<string, number> = {};
         const rows: Record<string, any> = {};
@@ -51,7 +52,9 @@ async function main() {
           const c = await projectorCpu(impl, n, keys);
           cpu[impl] = c.cpuUsPerEvent;
           const onDynalite = n <= 10_000;
-          const counts = onDynalite ? await projectorCounts(impl, n, keys) : { events: n, reads: c.reads, writes: c.writes, distinctPerBatch: NaN };
+          const counts = onDynalite
+            ? await projectorCounts(impl, n, keys)
+            : { events: n, reads: c.reads, writes: c.writes, distinctPerBatch: NaN, rcu: NaN, wcu: NaN, maxItemBytes: NaN };
           rows[impl] = {
             impl,
             keys,
@@ -59,6 +62,8 @@ async function main() {
             ...counts,
             readsPerEvent: counts.reads / n,
             writesPerEvent: counts.writes / n,
+            rcuPerEvent: counts.rcu / n,
+            wcuPerEvent: counts.wcu / n,
             cpuUsPerEvent: c.cpuUsPerEvent,
           };
         }
@@ -67,7 +72,7 @@ async function main() {
           r.cpuRatioToNaive = r.cpuUsPerEvent / cpu.naive;
           projector.push(r);
           log(
-            `${impl.padEnd(8)} ${keys.padEnd(8)} ${pad(n, 7)} ${pad(Number.isNaN(r.distinctPerBatch) ? "-" : f2(r.distinctPerBatch), 10)} ${pad(f2(r.readsPerEvent), 9)} ${pad(f2(r.writesPerEvent), 9)} ${pad(f2(r.cpuUsPerEvent), 10)} ${pad(f2(r.cpuRatioToNaive), 10)} ${r.countedOn}`,
+            `${impl.padEnd(8)} ${keys.padEnd(9)} ${pad(n, 7)} ${pad(Number.isNaN(r.distinctPerBatch) ? "-" : f2(r.distinctPerBatch), 10)} ${pad(f2(r.readsPerEvent), 9)} ${pad(f2(r.writesPerEvent), 9)} ${pad(Number.isNaN(r.rcuPerEvent) ? "-" : f2(r.rcuPerEvent), 7)} ${pad(Number.isNaN(r.wcuPerEvent) ? "-" : f2(r.wcuPerEvent), 7)} ${pad(Number.isNaN(r.maxItemBytes) ? "-" : r.maxItemBytes, 6)} ${pad(f2(r.cpuUsPerEvent), 10)} ${pad(f2(r.cpuRatioToNaive), 10)} ${r.countedOn}`,
           );
         }
       }
@@ -123,6 +128,12 @@ async function main() {
       log(`  (${size}: mean wire record ${f2(first.meanWireBytes)} B; ideal ⌈bytes ÷ 25 KB⌉ = ${first.idealUnits} units for ${first.events} events)`);
     }
     result.bridge = bridge;
+
+    // ---- Duration, headroom and dollars (latency model) ----
+    log();
+    const cost = await costSection(quick);
+    result.cost = cost;
+    printCost(cost, log);
 
     // ---- STS ----
     log();

@@ -6,9 +6,15 @@
 import type { EventEnvelope } from "../handlers/shared/envelope";
 import type { KinesisStreamEvent, KinesisStreamRecord } from "../handlers/shared/kinesisEvent";
 
-/** `uniform`: 1,000 aggregates drawn at random; `hot`: 10 aggregates, so ~10 events per aggregate per batch of 100. */
-export type KeyShape = "uniform" | "hot";
-export const KEY_POOL: Record<KeyShape, number> = { uniform: 1000, hot: 10 };
+/**
+ * `uniform`: 1,000 aggregates drawn at random; `hot`: 10 aggregates, so ~10 events per aggregate per batch
+ * of 100; `longLived`: 1,000 aggregates in turn, so one event each per batch of up to 1,000, every one with a
+ * history of {@link LONG_LIVED_HISTORY} events before the workload (so its dedup window is full: see projectorCounts).
+ */
+export type KeyShape = "uniform" | "hot" | "longLived";
+export const KEY_POOL: Record<KeyShape, number> = { uniform: 1000, hot: 10, longLived: 1000 };
+/** Events each long-lived aggregate has had before the workload: more than any dedup window default (64 before, 16 now). */
+export const LONG_LIVED_HISTORY = 70;
 
 /** A seeded generator (Numerical Recipes LCG), uniform in [0, 1). */
 export function lcg(seed: number): () => number {
@@ -31,7 +37,7 @@ export function envelopes(n: number, keys: KeyShape, dataBytes = 0, seed = 42): 
   const pad = "x".repeat(dataBytes);
   const out: EventEnvelope[] = [];
   for (let i = 0; i < n; i++) {
-    const agg = Math.floor(rnd() * pool);
+    const agg = keys === "longLived" ? i % pool : Math.floor(rnd() * pool);
     out.push({
       eventId: `01JBENCH${String(i).padStart(18, "0")}`,
       aggregateId: `order-${String(agg).padStart(6, "0")}`,

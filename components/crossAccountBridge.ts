@@ -171,7 +171,7 @@ function accessEnvironment(access: ResolvedAccess): Record<string, pulumi.Input<
  * |---|---|
  * | Bridge function | nodejs22.x arm64, 256 MB, 60 s; JSON logs in its own log group (30 d) |
  * | Bridge role | fixed name (default `event-pipeline-bridge` in the stack named "producer", `event-pipeline-bridge-<stack>` elsewhere), trusts Lambda only; reads the source, parks, and holds only the one access mode's grant (`sts:AssumeRole` on the writer role, or `kinesis:PutRecords` + `kms:GenerateDataKey` via Kinesis) |
- * | Event-source mapping | its own on the source stream: TRIM_HORIZON, batch 100, bisect, ReportBatchItemFailures, 10 retries, record age half the retention |
+ * | Event-source mapping | its own on the source stream: TRIM_HORIZON, batch 500, window 1 s, bisect, ReportBatchItemFailures, 10 retries, record age half the retention |
  * | Records written | plain JSON (`aggregateRecords` off) unless KPL aggregation is chosen |
  * | Parked table (`pk`, `sk`) | poison events (undecodable, `map` throws) with their data; on-demand, PITR, SSE, deletion protection |
  * | On-failure queue | SQS-managed SSE, 14 days |

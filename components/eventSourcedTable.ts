@@ -43,11 +43,11 @@ export interface EventSourcedTableArgs<S> {
   reduce: Reducer<S>;
   /** The source stream. Default: see {@link EventStreamOptions}. */
   stream?: EventStreamOptions;
-  /** The projector's event-source mapping. Default: see {@link StreamMappingOptions}. */
+  /** The projector's event-source mapping. Default: see {@link StreamMappingOptions}, with parallelizationFactor 6 (PROJECTOR_DEFAULTS). */
   mapping?: StreamMappingOptions;
-  /** Event ids remembered per aggregate to drop producer-retry duplicates, 1–1000. Default 64 (the projector's): covers a client's retries, and every KB of item is a WCU on every write. */
+  /** Event ids remembered per aggregate to drop producer-retry duplicates, 1–1000. Default 16 (the projector's): retries come close behind their original, and every started KB of item is a WCU on every write (16 keep a small item at 1). */
   dedupWindow?: number;
-  /** Projector memory, 128–10240 MB. Default 256 (FUNCTION_DEFAULTS): room for the SDK and a batch. */
+  /** Projector memory, 128–10240 MB. Default 1024 (PROJECTOR_DEFAULTS): the SDK's CPU per write decides a shard's headroom. */
   memorySize?: number;
   /** Projector timeout, 1–900 s. Default 60 (FUNCTION_DEFAULTS): well above a batch's work, short enough to retry a hung call soon. */
   timeout?: number;
@@ -59,6 +59,16 @@ export interface EventSourcedTableArgs<S> {
 
 /** EventSourcedTable's own defaults; the stream's, the mapping's and the function's are beside their builders. */
 export const EVENT_SOURCED_TABLE_DEFAULTS = { dedupWindow: DEFAULT_DEDUP_WINDOW, deletionProtection: true };
+
+/**
+ * The projector's sizing over the shared defaults, chosen from the bench's latency model (README,
+ * Performance): with one conditional write per aggregate its CPU is mostly the SDK's, per request, so
+ * at 256 MB one batch per shard kept up with ~170 uniform-key events/s. At 1,024 MB one batch lane
+ * keeps up with ~400–600 events/s (the range over key shapes and machine load), so 6 concurrent batches
+ * per shard (order per partition key is kept) sustain over 2 × a shard's 1,000 records/s for every key
+ * shape, at ~10% more GB-s per event than 512 MB (CPU time shrinks as memory grows).
+ */
+export const PROJECTOR_DEFAULTS = { memorySize: 1024, parallelizationFactor: 6 };
 
 /** The most event ids a window may hold: about 36 KB of item with ULIDs (138 KB with 128-character ids), each KB a WCU on every write. */
 const MAX_DEDUP_WINDOW = 1000;
@@ -82,8 +92,13 @@ export function resolveTableSettings<S>(name: string, args: EventSourcedTableArg
   return {
     ...own,
     stream,
-    mapping: resolveMappingSettings(check, "mapping", args.mapping, stream.retentionHours),
-    sizing: resolveFunction(check, { memorySize: args.memorySize, timeout: args.timeout }),
+    mapping: resolveMappingSettings(
+      check,
+      "mapping",
+      withDefaults({ parallelizationFactor: PROJECTOR_DEFAULTS.parallelizationFactor }, args.mapping),
+      stream.retentionHours,
+    ),
+    sizing: resolveFunction(check, withDefaults({ memorySize: PROJECTOR_DEFAULTS.memorySize }, { memorySize: args.memorySize, timeout: args.timeout })),
   };
 }
 
@@ -95,9 +110,9 @@ export function resolveTableSettings<S>(name: string, args: EventSourcedTableArg
  * | Kinesis stream | KMS-encrypted (AWS-managed key unless `kmsKeyArn`; then readers get `kms:Decrypt` via Kinesis), ON_DEMAND, 168 h retention |
  * | Read-model table (`pk`) | on-demand, point-in-time recovery, SSE, deletion protection |
  * | Parked table (`pk`, `sk`) | poison events and those parked behind them, with their data; same protections |
- * | Projector function | nodejs22.x arm64, 256 MB, 60 s, dedup window 64; JSON logs in its own log group (30 d) |
+ * | Projector function | nodejs22.x arm64, 1024 MB, 60 s, dedup window 16; JSON logs in its own log group (30 d) |
  * | Projector role | trusts Lambda only; limited to these tables, this stream and its queue |
- * | Event-source mapping | TRIM_HORIZON, batch 100, bisect, ReportBatchItemFailures, 10 retries, record age half the retention |
+ * | Event-source mapping | TRIM_HORIZON, batch 500, window 1 s, 6 batches per shard, bisect, ReportBatchItemFailures, 10 retries, record age half the retention |
  * | On-failure queue | SQS-managed SSE, 14 days |
  * | Alarms | iterator age (a quarter of the record age, at most 5 min), crashes, batch failures reported, parked events, on-failure queue depth |
  */

@@ -11,7 +11,7 @@ import { ArgCheck, withDefaults } from "./validation";
 export interface StreamMappingOptions {
   /** Default TRIM_HORIZON: a new mapping starts from the oldest record, so nothing written before it existed is lost. */
   startingPosition?: "TRIM_HORIZON" | "LATEST";
-  /** Records per invocation, 1–10000. Default 100: small enough that a retried batch repeats little work. */
+  /** Records per invocation, 1–10000. Default 500: one PutRecords call (its limit) and fewer writes per event for the projector; bisect keeps a retried batch's repeated work small. */
   batchSize?: number;
   /** Seconds to gather a batch, 0–300. Default 1: fuller batches for at most a second of latency. */
   maximumBatchingWindowInSeconds?: number;
@@ -31,7 +31,7 @@ export type MappingSettings = Required<StreamMappingOptions>;
 /** The defaults that do not depend on the stream (the record age is half its retention). */
 export const MAPPING_DEFAULTS: Omit<MappingSettings, "maximumRecordAgeInSeconds"> = {
   startingPosition: "TRIM_HORIZON",
-  batchSize: 100,
+  batchSize: 500,
   maximumBatchingWindowInSeconds: 1,
   parallelizationFactor: 1,
   maximumRetryAttempts: 10,

@@ -64,3 +64,68 @@ export function serviceError(name: string, status = 400): Error {
   err.$fault = status >= 500 ? "server" : "client";
   return err;
 }
+
+/** DynamoDB capacity units as billed, summed over every request a client sent. */
+export interface CapacityTally {
+  /** Read capacity units (RCU, or on-demand read request units). */
+  read: number;
+  /** Write capacity units (WCU, or on-demand write request units), failed conditional writes included. */
+  write: number;
+  /** PutItem calls whose condition failed (billed, though dynalite reports nothing for them). */
+  conditionalFailures: number;
+}
+
+const READ_COMMANDS = new Set(["GetItemCommand", "BatchGetItemCommand", "QueryCommand", "ScanCommand"]);
+
+/**
+ * Asks DynamoDB (dynalite) for `ReturnConsumedCapacity: TOTAL` on every request and sums what it
+ * answers, per item in batch requests as DynamoDB bills them. A conditional write that fails is
+ * billed too, but dynalite answers it with an error and no capacity: it is counted as the item
+ * it tried to write, rounded up to 1 KB (`itemSize`, the item size as DynamoDB counts it).
+ */
+export function countCapacity(client: AnyClient, itemSize: (item: Record<string, unknown>) => number): CapacityTally {
+  const tally: CapacityTally = { read: 0, write: 0, conditionalFailures: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args: any) => {
+      const name = String(context.commandName);
+      const read = READ_COMMANDS.has(name);
+      try {
+        const result: any = await next({ ...args, input: { ...args.input, ReturnConsumedCapacity: "TOTAL" } });
+        const consumed = result.output?.ConsumedCapacity;
+        for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
+          if (read) tally.read += c.CapacityUnits ?? 0;
+          else tally.write += c.CapacityUnits ?? 0;
+        }
+        return result;
+      } catch (err) {
+        if ((err as Error)?.name === "ConditionalCheckFailedException" && args.input?.Item) {
+          tally.conditionalFailures += 1;
+          tally.write += Math.max(1, Math.ceil(itemSize(args.input.Item) / 1024));
+        }
+        throw err;
+      }
+    },
+    { step: "initialize", name: "countCapacity", priority: "high" },
+  );
+  return tally;
+}
+
+/**
+ * Delays every request (each attempt, after signing) by `delayMs(commandName)`: the latency a
+ * real service adds, which the emulators don't. The bench's latency model draws it from a
+ * distribution (bench/cost/latencyModel.ts).
+ */
+export function addLatency(client: AnyClient, delayMs: (commandName: string) => number): { requests: number; delayedMs: number } {
+  const stats = { requests: 0, delayedMs: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const ms = delayMs(String(context.commandName));
+      stats.requests += 1;
+      stats.delayedMs += ms;
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return next(args);
+    },
+    { step: "finalizeRequest", name: "addLatency", priority: "low" },
+  );
+  return stats;
+}

@@ -8,18 +8,36 @@
 import { expect } from "chai";
 import { bridgeCounts, BridgeImpl } from "../../bench/bridge";
 import { projectorCounts } from "../../bench/projector";
+import type { KeyShape } from "../../bench/workload";
 import { stsCallsPerHour } from "../../bench/sts";
 
 describe("bench counts (exact, fixed workload)", function () {
   this.timeout(120_000);
 
-  it("projector: 500 events, batch 100 — one BatchGetItem per batch, one PutItem per aggregate per batch; naive: one GetItem + one PutItem per event", async () => {
-    const pin = async (impl: "batched" | "naive", keys: "uniform" | "hot") => {
+  it("projector: 500 events, batch 100 — one BatchGetItem per batch, one PutItem per aggregate per batch, capacity units per event at most the naive one's (one GetItem + one PutItem per event) for every key shape", async () => {
+    const pin = async (impl: "batched" | "naive", keys: KeyShape) => {
       const c = await projectorCounts(impl, 500, keys);
-      return { impl, keys, reads: c.reads, writes: c.writes, requests: c.requests, distinctPerBatch: c.distinctPerBatch };
+      return {
+        impl,
+        keys,
+        reads: c.reads,
+        writes: c.writes,
+        requests: c.requests,
+        distinctPerBatch: c.distinctPerBatch,
+        rcu: c.rcu,
+        wcu: c.wcu,
+        maxItemBytes: c.maxItemBytes,
+      };
     };
-    const got = [await pin("batched", "uniform"), await pin("batched", "hot"), await pin("naive", "uniform"), await pin("naive", "hot")];
+    const got = [];
+    for (const impl of ["batched", "naive"] as const) for (const keys of ["uniform", "hot", "longLived"] as const) got.push(await pin(impl, keys));
     expect(got).to.deep.equal(EXPECTED_PROJECTOR);
+    // The cost goal, stated: billed read and write units per event never above the naive projector's, long-lived aggregates (full dedup window) included.
+    for (const g of got.filter((x) => x.impl === "batched")) {
+      const naive = got.find((x) => x.impl === "naive" && x.keys === g.keys)!;
+      expect(g.wcu, `${g.keys} WCU`).to.be.at.most(naive.wcu);
+      expect(g.rcu, `${g.keys} RCU`).to.be.at.most(naive.rcu);
+    }
     // The goal, stated: writes per event = distinct aggregates per batch ÷ events; one bulk read per 100 aggregates.
     for (const g of got.filter((x) => x.impl === "batched")) {
       expect(g.writes).to.equal(g.distinctPerBatch * 5);
@@ -69,12 +87,79 @@ describe("bench counts (exact, fixed workload)", function () {
   });
 });
 
-/** Pinned from a run; a change here is a change in DynamoDB requests per event. */
+/**
+ * Pinned from a run; a change here is a change in DynamoDB requests or billed capacity units per event.
+ * rcu/wcu: as dynalite reports ReturnConsumedCapacity (1 RCU per started 4 KB per item read strongly
+ * consistent, absent items included; 1 WCU per started KB of the larger of the old and the new item).
+ * With the former 64-entry dedup window, long-lived aggregates cost 1,500 WCU here (items of 2,604 B), hot ones 88.
+ */
 const EXPECTED_PROJECTOR: unknown[] = [
-  { impl: "batched", keys: "uniform", reads: 5, writes: 475, requests: { BatchGetItemCommand: 5, PutItemCommand: 475 }, distinctPerBatch: 95 },
-  { impl: "batched", keys: "hot", reads: 5, writes: 50, requests: { BatchGetItemCommand: 5, PutItemCommand: 50 }, distinctPerBatch: 10 },
-  { impl: "naive", keys: "uniform", reads: 500, writes: 500, requests: { GetItemCommand: 500, PutItemCommand: 500 }, distinctPerBatch: 95 },
-  { impl: "naive", keys: "hot", reads: 500, writes: 500, requests: { GetItemCommand: 500, PutItemCommand: 500 }, distinctPerBatch: 10 },
+  {
+    impl: "batched",
+    keys: "uniform",
+    reads: 5,
+    writes: 475,
+    requests: { BatchGetItemCommand: 5, PutItemCommand: 475 },
+    distinctPerBatch: 95,
+    rcu: 475,
+    wcu: 475,
+    maxItemBytes: 440,
+  },
+  {
+    impl: "batched",
+    keys: "hot",
+    reads: 5,
+    writes: 50,
+    requests: { BatchGetItemCommand: 5, PutItemCommand: 50 },
+    distinctPerBatch: 10,
+    rcu: 50,
+    wcu: 50,
+    maxItemBytes: 876,
+  },
+  {
+    impl: "batched",
+    keys: "longLived",
+    reads: 5,
+    writes: 500,
+    requests: { BatchGetItemCommand: 5, PutItemCommand: 500 },
+    distinctPerBatch: 100,
+    rcu: 500,
+    wcu: 500,
+    maxItemBytes: 876,
+  },
+  {
+    impl: "naive",
+    keys: "uniform",
+    reads: 500,
+    writes: 500,
+    requests: { GetItemCommand: 500, PutItemCommand: 500 },
+    distinctPerBatch: 95,
+    rcu: 500,
+    wcu: 500,
+    maxItemBytes: 146,
+  },
+  {
+    impl: "naive",
+    keys: "hot",
+    reads: 500,
+    writes: 500,
+    requests: { GetItemCommand: 500, PutItemCommand: 500 },
+    distinctPerBatch: 10,
+    rcu: 500,
+    wcu: 500,
+    maxItemBytes: 148,
+  },
+  {
+    impl: "naive",
+    keys: "longLived",
+    reads: 500,
+    writes: 500,
+    requests: { GetItemCommand: 500, PutItemCommand: 500 },
+    distinctPerBatch: 100,
+    rcu: 500,
+    wcu: 500,
+    maxItemBytes: 148,
+  },
 ];
 /** Pinned from a run; units are PUT payload units (25 × 1024 B of data + key per record, rounded up). */
 const EXPECTED_BRIDGE: unknown[] = [

@@ -203,6 +203,6 @@ describe("component defaults", () => {
 
   it("accepts Lambda's -1 (no limit) for retries and record age", () => {
     const s = resolveMappingSettings(check, "mapping", { maximumRetryAttempts: -1, maximumRecordAgeInSeconds: -1 }, 168);
-    expect(s).to.include({ maximumRetryAttempts: -1, maximumRecordAgeInSeconds: -1, batchSize: 100, startingPosition: "TRIM_HORIZON" });
+    expect(s).to.include({ maximumRetryAttempts: -1, maximumRecordAgeInSeconds: -1, batchSize: 500, startingPosition: "TRIM_HORIZON" });
   });
 });

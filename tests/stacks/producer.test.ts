@@ -54,18 +54,19 @@ describe("producer stack (mocks)", function () {
     for (const q of queues) expect(q.inputs).to.include({ sqsManagedSseEnabled: true, messageRetentionSeconds: 1_209_600 });
   });
 
-  for (const [fn, queue] of [
-    ["orders-projector-mapping", "orders-projector-failures"],
-    ["analytics-bridge-mapping", "analytics-bridge-failures"],
-  ]) {
+  // Batch 500 and the projector's 6 batches per shard: chosen from the bench's latency model (README, Performance).
+  for (const [fn, queue, parallelizationFactor] of [
+    ["orders-projector-mapping", "orders-projector-failures", 6],
+    ["analytics-bridge-mapping", "analytics-bridge-failures", 1],
+  ] as const) {
     it(`sets the design's defaults on ${fn}`, () => {
       const m = run.one("aws:lambda/eventSourceMapping:EventSourceMapping", fn).inputs;
       expect(m).to.include({
         eventSourceArn: arn("aws:kinesis/stream:Stream", "events"),
         startingPosition: "TRIM_HORIZON",
-        batchSize: 100,
+        batchSize: 500,
         maximumBatchingWindowInSeconds: 1,
-        parallelizationFactor: 1,
+        parallelizationFactor,
         maximumRetryAttempts: 10,
         maximumRecordAgeInSeconds: 302_400,
         bisectBatchOnFunctionError: true,
@@ -91,7 +92,7 @@ describe("producer stack (mocks)", function () {
     expect(env("orders-projector")).to.deep.equal({
       TABLE_NAME: name("aws:dynamodb/table:Table", "read-model"),
       PARKED_TABLE_NAME: name("aws:dynamodb/table:Table", "orders-parked"),
-      DEDUP_WINDOW: "64",
+      DEDUP_WINDOW: "16",
     });
     expect(env("commands-handler")).to.deep.equal({
       STREAM_NAME: name("aws:kinesis/stream:Stream", "events"),

@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { AttributeValue, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { dynamoClient } from "../../../handlers/shared/clients";
-import { createProjector, projectorConfigFromEnv } from "../../../handlers/projector";
+import { createProjector, DEFAULT_DEDUP_WINDOW, projectorConfigFromEnv } from "../../../handlers/projector";
 import { eventDataHash } from "../../../handlers/projector/dedupWindow";
-import { decodeStoredAggregate, recentEntries } from "../../../handlers/shared/readModelItem";
+import { decodeStoredAggregate, readModelItemSize, recentEntries } from "../../../handlers/shared/readModelItem";
 import { padSequence } from "../../../handlers/shared/sequence";
 import { scanAll, toBatches, uniqueName } from "../../support/aws";
 import { countRequests, injectFaults, rewriteOutput, serviceError } from "../../support/sdkMiddleware";
@@ -76,6 +76,30 @@ describe("projector", function () {
     expect(item.recentEventIds).to.equal(undefined);
     expect(hash).to.match(/^[0-9a-f]{8}$/);
     expect(((await views(rig.dynamo, rig.table)).a.state as ListState).ids).to.deep.equal(["e1", "e2", "e3", "e1"]);
+  });
+
+  it("with the default window (16) drops a producer retry 15 of its aggregate's events behind the original and still parks a reused key with other data; beyond it, documented, a retry applies again; the item stays under 1 KB", async () => {
+    const rig = await setupRig();
+    const ids = Array.from({ length: 16 }, (_, i) => `e${i}`);
+    const other = { ...envelope("a", "e0"), data: { note: "another body" } };
+    const records = await append(rig, [
+      ...ids.map((id) => envelope("a", id)),
+      envelope("a", "e0"), // a producer retry, 15 events behind its original: dropped
+      other, // the same eventId with other data: rejected and parked, not applied
+      envelope("a", "e16"), // evicts e0 from the window
+      envelope("a", "e0"), // a retry 17 events behind: outside the guarantee, applied again
+    ]);
+    const { project } = newProjector(rig, { dedupWindow: DEFAULT_DEDUP_WINDOW });
+    expect(DEFAULT_DEDUP_WINDOW).to.equal(16);
+    const responses = await deliver(project, toBatches(records, 3));
+    expect(responses.every((r) => r.batchItemFailures.length === 0)).to.equal(true);
+    const a = (await views(rig.dynamo, rig.table)).a;
+    expect((a.state as ListState).ids).to.deep.equal([...ids, "e16", "e0"]);
+    const parked = await parkedEvents(rig.dynamo, rig.parked);
+    expect(parked.map((p) => [p.eventId, p.reason])).to.deep.equal([["e0", "Idempotency-Key reused with different data"]]);
+    const item = (await scanAll(rig.dynamo, rig.table))[0];
+    expect(recentEntries(item.recent.S!).eventIds).to.have.length(16);
+    expect(readModelItemSize(item)).to.be.below(1024);
   });
 
   it("parks an eventId seen again with different data (a reused Idempotency-Key) as rejected, without blocking; the same data is still dropped", async () => {
@@ -516,7 +540,7 @@ describe("projectorConfigFromEnv", () => {
     expect(projectorConfigFromEnv({ TABLE_NAME: "t", PARKED_TABLE_NAME: "p" })).to.deep.include({
       tableName: "t",
       parkedTableName: "p",
-      dedupWindow: 64,
+      dedupWindow: 16,
       maxFoldAttempts: 5,
     });
     const c = projectorConfigFromEnv({ TABLE_NAME: "t", PARKED_TABLE_NAME: "p", DEDUP_WINDOW: "8", RETRY_MAX_ATTEMPTS: "2" });
