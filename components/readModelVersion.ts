@@ -60,13 +60,15 @@ export function parseReadModelVersions(raw: string | undefined): ReadModelVersio
     const unknown = Object.keys(entry).filter((k) => !["version", "liveFrom", "deletionProtection"].includes(k));
     if (unknown.length) throw new Error(`${at} has unknown key(s) ${unknown.join(", ")}; allowed: version, liveFrom, deletionProtection`);
     const { version, liveFrom, deletionProtection } = entry;
-    if (!Number.isInteger(version) || (version as number) < 2 || (version as number) > 999) throw new Error(`${at}.version must be an integer 2–999, got ${JSON.stringify(version)}`);
+    if (!Number.isInteger(version) || (version as number) < 2 || (version as number) > 999)
+      throw new Error(`${at}.version must be an integer 2–999, got ${JSON.stringify(version)}`);
     if (seen.has(version as number)) throw new Error(`${at}.version ${version} is listed twice`);
     seen.add(version as number);
     if (liveFrom !== undefined && (typeof liveFrom !== "string" || Number.isNaN(Date.parse(liveFrom)))) {
       throw new Error(`${at}.liveFrom must be an ISO time (what npm run rebuild prints), got ${JSON.stringify(liveFrom)}`);
     }
-    if (deletionProtection !== undefined && typeof deletionProtection !== "boolean") throw new Error(`${at}.deletionProtection must be true or false, got ${JSON.stringify(deletionProtection)}`);
+    if (deletionProtection !== undefined && typeof deletionProtection !== "boolean")
+      throw new Error(`${at}.deletionProtection must be true or false, got ${JSON.stringify(deletionProtection)}`);
     return { version: version as number, liveFrom: liveFrom as string | undefined, deletionProtection: deletionProtection as boolean | undefined };
   });
 }
@@ -111,7 +113,10 @@ export class ReadModelVersion<S = unknown> extends pulumi.ComponentResource {
 
   constructor(name: string, args: ReadModelVersionArgs<S>, opts?: pulumi.ComponentResourceOptions) {
     const check = new ArgCheck("ReadModelVersion", name);
-    check.that(typeof args.reduce === "function", `reduce of version ${args.version.version} must be a function (state, event) => state | null, got ${typeof args.reduce}`);
+    check.that(
+      typeof args.reduce === "function",
+      `reduce of version ${args.version.version} must be a function (state, event) => state | null, got ${typeof args.reduce}`,
+    );
     const liveFrom = args.version.liveFrom;
     const mapping = resolveMappingSettings(check, "mapping", { parallelizationFactor: args.parallelizationFactor }, args.retentionHours);
     const sizing = resolveFunction(check, {});

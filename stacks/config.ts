@@ -188,6 +188,7 @@ function objectLock(config: pulumi.Config): ObjectLockSettings | undefined {
   const mode = choice(config, "archiveObjectLockMode", ["GOVERNANCE", "COMPLIANCE"] as const);
   const days = config.getNumber("archiveObjectLockDays");
   if (mode === undefined && days === undefined) return undefined;
-  if (mode === undefined || days === undefined) throw new Error(`archiveObjectLockMode and archiveObjectLockDays go together, got mode ${mode} and days ${days}`);
+  if (mode === undefined || days === undefined)
+    throw new Error(`archiveObjectLockMode and archiveObjectLockDays go together, got mode ${mode} and days ${days}`);
   return { mode, days };
 }

@@ -51,7 +51,10 @@ function activeTable(active: number, v1: EventSourcedTable<unknown>, versions: R
   if (active === 1) return v1.table;
   const v = versions.find((x) => x.version === active);
   if (!v) throw new Error(`readModelActiveVersion ${active} is not deployed: list it in readModelVersions, rebuild it, then set its liveFrom`);
-  if (!v.live) throw new Error(`readModelActiveVersion ${active} is still rebuilding: the API can switch to it once it is live (liveFrom set) and npm run rebuild says cut-over is allowed`);
+  if (!v.live)
+    throw new Error(
+      `readModelActiveVersion ${active} is still rebuilding: the API can switch to it once it is live (liveFrom set) and npm run rebuild says cut-over is allowed`,
+    );
   return v.table;
 }
 

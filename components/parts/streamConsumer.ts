@@ -30,8 +30,8 @@ export interface StreamConsumerArgs extends ClosureFunctionArgs<KinesisStreamEve
   alarmActions?: pulumi.Input<string>[];
   /** The source stream's retention: records age out then when the mapping's record age is -1. */
   retentionHours: number;
-  /** The `npm run redrive` flags that list this function's parked events (for the parked alarm's description). */
-  redrive: pulumi.Input<string>;
+  /** The `npm run redrive` flags that list this function's parked events (for the parked alarm's description); none: it parks nothing, no parked alarm. */
+  redrive?: pulumi.Input<string>;
 }
 
 /** What {@link streamConsumer} created. */
@@ -71,8 +71,8 @@ export function streamConsumer(name: string, args: StreamConsumerArgs, opts: pul
     fn,
     onFailureQueue: queue,
     recordAgeLimitSeconds: recordAgeLimitSeconds(args.mapping.maximumRecordAgeInSeconds, args.retentionHours),
-    redrive: args.redrive,
-  });
+    redrive: args.redrive ?? "",
+  }).filter((spec) => args.redrive !== undefined || spec.concern !== "parked");
   const watched = createAlarms(specs, args.alarmActions, opts);
   return { fn, role, queue, mapping, alarms: watched.map((w) => w.alarm), watched };
 }

@@ -85,7 +85,8 @@ export function streamReadStatements(
   ];
   // A customer-managed key: reading records needs kms:Decrypt (Kinesis's "Permissions to use user-generated KMS keys"), only through Kinesis.
   // Through an enhanced fan-out consumer, Lambda subscribes to each shard as that consumer.
-  if (consumerArn) statements.push({ Sid: "SubscribeAsConsumer", Action: ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"], Resource: consumerArn });
+  if (consumerArn)
+    statements.push({ Sid: "SubscribeAsConsumer", Action: ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"], Resource: consumerArn });
   if (streamKeyArn) statements.push({ Sid: "DecryptSourceStream", Action: "kms:Decrypt", Resource: streamKeyArn, Condition: viaKinesis(streamArn) });
   return statements;
 }
@@ -110,9 +111,7 @@ export function streamMapping(name: string, args: StreamMappingArgs, opts: pulum
       eventSourceArn: args.streamArn,
       functionName: args.fn.arn,
       ...args.settings,
-      ...(args.startingPositionTimestamp
-        ? { startingPosition: "AT_TIMESTAMP", startingPositionTimestamp: args.startingPositionTimestamp }
-        : {}),
+      ...(args.startingPositionTimestamp ? { startingPosition: "AT_TIMESTAMP", startingPositionTimestamp: args.startingPositionTimestamp } : {}),
       functionResponseTypes: ["ReportBatchItemFailures"],
       destinationConfig: { onFailure: { destinationArn: args.queue.arn } },
     },
