@@ -46,7 +46,9 @@ function events(n: number, bytes: number): EventEnvelope[] {
       data: { amountCents: i % 1000, note: "" },
     };
     const room = Math.max(0, bytes - Buffer.byteLength(JSON.stringify(e)));
-    (e.data as { note: string }).note = randomBytes(Math.ceil((room * 3) / 4)).toString("base64").slice(0, room);
+    (e.data as { note: string }).note = randomBytes(Math.ceil((room * 3) / 4))
+      .toString("base64")
+      .slice(0, room);
     return e;
   });
 }
@@ -96,7 +98,12 @@ async function main(): Promise<void> {
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
       const counted = emulatorS3({ endpoint: s3rver.endpoint });
       const puts = countRequests(counted);
-      const archive = createArchiver({ s3: counted, config: { bucket, prefix: ARCHIVE_PREFIX, retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 } }, metrics: quiet, clock: noWait });
+      const archive = createArchiver({
+        s3: counted,
+        config: { bucket, prefix: ARCHIVE_PREFIX, retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 } },
+        metrics: quiet,
+        clock: noWait,
+      });
       const records = toRecords(events(n, size));
       for (const b of lambdaBatches(records)) await archive(b);
       const { objects, bytes } = await storedBytes(s3, bucket);
@@ -121,7 +128,13 @@ async function main(): Promise<void> {
       createProjector({
         dynamodb: client,
         reduce: benchReduce,
-        config: { tableName: name, parkedTableName: `${name}-parked`, dedupWindow: 64, retry: { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 2000 }, maxFoldAttempts: 5 },
+        config: {
+          tableName: name,
+          parkedTableName: `${name}-parked`,
+          dedupWindow: 64,
+          retry: { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 2000 },
+          maxFoldAttempts: 5,
+        },
         metrics: quiet,
         log: () => undefined,
         clock: noWait,

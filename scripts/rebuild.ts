@@ -167,7 +167,8 @@ async function main(): Promise<number> {
   const version = values.version === undefined ? undefined : Number(values.version);
   if (!values["check-archive"]) {
     if (version === undefined) usage("--version is required (or --check-archive)");
-    if (!Number.isInteger(version) || version < 2) usage(`--version must be an integer 2 or more (version 1 is the original read model), got ${JSON.stringify(values.version)}`);
+    if (!Number.isInteger(version) || version < 2)
+      usage(`--version must be an integer 2 or more (version 1 is the original read model), got ${JSON.stringify(values.version)}`);
     if (!readModels[version]) usage(`domain/index.ts has no readModels[${version}]: add the version's reduce there first`);
   }
 
@@ -183,14 +184,26 @@ async function main(): Promise<number> {
   const project = createProjector({
     dynamodb: t.dynamodb,
     reduce: readModels[version!],
-    config: { tableName: v.tableName, parkedTableName: v.parkedTableName, dedupWindow: DEFAULT_DEDUP_WINDOW, retry, maxFoldAttempts: DEFAULT_MAX_FOLD_ATTEMPTS },
+    config: {
+      tableName: v.tableName,
+      parkedTableName: v.parkedTableName,
+      dedupWindow: DEFAULT_DEDUP_WINDOW,
+      retry,
+      maxFoldAttempts: DEFAULT_MAX_FOLD_ATTEMPTS,
+    },
     log: () => undefined,
     metrics: { add: () => undefined, publish: () => undefined },
   });
 
   console.log(`rebuilding version ${version} (${v.tableName}) from s3://${archive.bucket}/${archive.prefix}`);
   const printer = progressPrinter();
-  const done = await rebuildFromArchive({ archive, project, streamArn, cursor: cursorFile(values.state ?? path.join(".rebuild", `${v.tableName}.json`)), onProgress: printer.show });
+  const done = await rebuildFromArchive({
+    archive,
+    project,
+    streamArn,
+    cursor: cursorFile(values.state ?? path.join(".rebuild", `${v.tableName}.json`)),
+    onProgress: printer.show,
+  });
   printer.end(done);
   if (done.objectsSkipped) console.log(`resumed: ${done.objectsSkipped} object(s) done by an earlier run were skipped`);
   const start = liveStartMs(done.ends);
@@ -199,11 +212,15 @@ async function main(): Promise<number> {
   const lag = await measureLag(t.kinesis, streamArn, readModelStore({ dynamodb: t.dynamodb, tableName: v.tableName, retry }), windowMs);
   console.log(`lag to live: ${(lag.lagMs / 1000).toFixed(1)} s (${lag.behind} of the ${lag.checked} records of the last ${windowMs / 1000} s not reached yet)`);
   if (!v.live) {
-    console.log(`cut-over NOT allowed yet: version ${version} has no live mapping. Set readModelVersions[…].liveFrom to the time above and deploy, then run this again.`);
+    console.log(
+      `cut-over NOT allowed yet: version ${version} has no live mapping. Set readModelVersions[…].liveFrom to the time above and deploy, then run this again.`,
+    );
     return 3;
   }
   if (lag.lagMs > maxLagMs) {
-    console.log(`cut-over NOT allowed: version ${version} lags ${(lag.lagMs / 1000).toFixed(1)} s, above the ${maxLagMs / 1000} s threshold. Run this again shortly.`);
+    console.log(
+      `cut-over NOT allowed: version ${version} lags ${(lag.lagMs / 1000).toFixed(1)} s, above the ${maxLagMs / 1000} s threshold. Run this again shortly.`,
+    );
     return 3;
   }
   console.log(`cut-over allowed: set readModelActiveVersion to ${version} and deploy.`);
