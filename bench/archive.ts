@@ -78,7 +78,10 @@ async function storedBytes(s3: S3Client, bucket: string): Promise<{ objects: num
   let token: string | undefined;
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) (objects++, (bytes += o.Size ?? 0));
+    for (const o of page.Contents ?? []) {
+      objects++;
+      bytes += o.Size ?? 0;
+    }
     token = page.NextContinuationToken;
   } while (token);
   return { objects, bytes };
