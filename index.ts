@@ -8,7 +8,7 @@
  * resource is registered.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { authorize, map, reduce, validate } from "./domain";
+import { authorize, map, readModels, reduce, validate } from "./domain";
 import { preflightConsumer, preflightProducer } from "./preflight/program";
 import { consumerReference, readConsumerConfig, readProducerConfig } from "./stacks/config";
 import { consumerStack } from "./stacks/consumer";
@@ -24,7 +24,7 @@ export = async () => {
   if (role === "producer") {
     const consumer = consumerReference(config);
     await preflightProducer(consumer);
-    return producerStack(readProducerConfig(config, consumer), { reduce, map, validate, authorize });
+    return producerStack(readProducerConfig(config, consumer), { reduce, map, validate, authorize, readModels });
   }
   throw new Error(`config "role" (or the stack name) must be "producer" or "consumer", got "${role}"`);
 };

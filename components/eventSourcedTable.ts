@@ -5,9 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { createProjector, DEFAULT_DEDUP_WINDOW, projectorConfigFromEnv } from "../handlers/projector";
-import { dynamoClient } from "../handlers/shared/clients";
-import { ENV } from "../handlers/shared/env";
+import { DEFAULT_DEDUP_WINDOW } from "../handlers/projector";
 import { Reducer } from "../handlers/shared/domain";
 import { METRIC } from "../handlers/observability/metrics";
 import { AWS_MANAGED_KINESIS_KEY, kinesisStream, resolveStream, StreamMode, StreamSettings } from "./parts/kinesisStream";
@@ -18,6 +16,7 @@ import { keyedTable } from "./parts/tables";
 import { streamConsumer } from "./parts/streamConsumer";
 import { MappingSettings, resolveMappingSettings, StreamMappingOptions } from "./parts/streamMapping";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
+import { projectorArgs } from "./readModelVersion";
 import { ArgCheck, withDefaults } from "./parts/validation";
 
 /** The source stream's settings. */
@@ -145,23 +144,10 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
     this.table = keyedTable(`${name}-read-model`, undefined, s.deletionProtection, child);
     this.parkedTable = keyedTable(`${name}-parked`, "sk", s.deletionProtection, child);
 
-    const reduce = args.reduce;
     const projector = streamConsumer(
       `${name}-projector`,
       {
-        description: "Projects events from the stream into the read-model table",
-        // Runs once per container: the client and its connections are reused across invocations.
-        callbackFactory: () => createProjector({ dynamodb: dynamoClient(), reduce, config: projectorConfigFromEnv(process.env) }),
-        sizing: s.sizing,
-        environment: {
-          [ENV.TABLE_NAME]: this.table.name,
-          [ENV.PARKED_TABLE_NAME]: this.parkedTable.name,
-          [ENV.DEDUP_WINDOW]: String(s.dedupWindow),
-        },
-        statements: [
-          { Sid: "ProjectReadModel", Action: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"], Resource: this.table.arn },
-          { Sid: "ParkPoisonEvents", Action: "dynamodb:BatchWriteItem", Resource: this.parkedTable.arn },
-        ],
+        ...projectorArgs(args.reduce, this.table, this.parkedTable, s.dedupWindow, s.sizing),
         streamArn: this.stream.arn,
         streamKeyArn,
         mapping: s.mapping,

@@ -126,3 +126,15 @@ export const authorize = (principal: Principal, action: AccessAction, _orderId: 
   // Not projected yet (the read model lags by about a second): its owner is unknown here, and reduce refuses an order event before OrderPlaced.
   return undefined;
 };
+
+/**
+ * Read-model versions beyond 1, each with its own `reduce` (see README "Rebuilding a read model"). Deployed only when the
+ * producer's `readModelVersions` lists them. The example v2 also counts the units ordered, which v1 never stored: a rebuild
+ * from the archive gives every existing order its count.
+ */
+export const readModels: Record<number, (order: Order | undefined, event: EventEnvelope) => Order | null> = {
+  2: (order, event) => {
+    const next = reduce(order, event);
+    return next && { ...next, unitCount: next.lines.reduce((sum, l) => sum + l.quantity, 0) };
+  },
+};

@@ -9,6 +9,9 @@ import { STREAM_MODES, StreamMode } from "../components/parts/kinesisStream";
 import { ACCOUNT_ID_PATTERN, EXTERNAL_ID_PATTERN, EXTERNAL_ID_RULE } from "../components/parts/validation";
 import { AUTH_MODES } from "../handlers/api/access";
 import type { CommandApiAuth, CommandApiCors } from "../components/commandApi";
+import { ARCHIVE_STORAGE_CLASSES, ArchiveStorageClass } from "../components/eventArchive";
+import type { ObjectLockSettings } from "../components/buckets/secureBucket";
+import { parseReadModelVersions, ReadModelVersionConfig } from "../components/readModelVersion";
 
 export { CONFIG_KEYS } from "./configKeys";
 
@@ -49,6 +52,11 @@ export interface ProducerConfig {
   apiAuth: CommandApiAuth;
   /** CORS for browsers (CommandApi `cors`): `corsAllowOrigins`, `corsAllowMethods`, `corsAllowHeaders`, `corsMaxAge`. */
   cors: CommandApiCors;
+  /** The event archive (EventArchive): `archiveStorageClass`, `archiveTransitionDays`, `archiveObjectLockMode` with `archiveObjectLockDays`. */
+  archive: { storageClass?: ArchiveStorageClass; transitionDays?: number; objectLock?: ObjectLockSettings };
+  /** Read-model versions beside version 1 (`readModelVersions`, JSON), and which one the API serves (`readModelActiveVersion`, default 1). */
+  readModelVersions: ReadModelVersionConfig[];
+  readModelActiveVersion?: number;
   /** The consumer stack's outputs, from a StackReference or explicit config. */
   consumer: ConsumerOutputs;
 }
@@ -166,6 +174,23 @@ export function readProducerConfig(config = new pulumi.Config(), ref = consumerR
       allowHeaders: list(config, "corsAllowHeaders"),
       maxAge: config.getNumber("corsMaxAge"),
     },
+    archive: {
+      storageClass: choice(config, "archiveStorageClass", ARCHIVE_STORAGE_CLASSES),
+      transitionDays: config.getNumber("archiveTransitionDays"),
+      objectLock: objectLock(config),
+    },
+    readModelVersions: parseReadModelVersions(config.get("readModelVersions")),
+    readModelActiveVersion: config.getNumber("readModelActiveVersion"),
     consumer: consumerOutputs(config, mode, ref),
   };
+}
+
+/** `archiveObjectLockMode` and `archiveObjectLockDays`, both or neither. */
+function objectLock(config: pulumi.Config): ObjectLockSettings | undefined {
+  const mode = choice(config, "archiveObjectLockMode", ["GOVERNANCE", "COMPLIANCE"] as const);
+  const days = config.getNumber("archiveObjectLockDays");
+  if (mode === undefined && days === undefined) return undefined;
+  if (mode === undefined || days === undefined)
+    throw new Error(`archiveObjectLockMode and archiveObjectLockDays go together, got mode ${mode} and days ${days}`);
+  return { mode, days };
 }

@@ -5,9 +5,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CommandApi } from "../components/commandApi";
 import { CrossAccountBridge, CrossAccountBridgeAccessArgs } from "../components/crossAccountBridge";
+import { EventArchive } from "../components/eventArchive";
 import { EventSourcedTable } from "../components/eventSourcedTable";
+import { ReadModelVersion } from "../components/readModelVersion";
 import { OperationsDashboard } from "../components/operationsDashboard";
 import type { AccessRule, Mapper, Reducer, Validator } from "../handlers/shared/domain";
+import { DEFAULT_DEDUP_WINDOW } from "../handlers/projector";
 import { ProducerConfig } from "./config";
 
 /** The user's domain: three closures, serialised into the functions. */
@@ -20,6 +23,8 @@ export interface Domain<S> {
   validate?: Validator;
   /** Per-aggregate authorization in the API; a message refuses the request with 403. */
   authorize?: AccessRule<S>;
+  /** The `reduce` of each read-model version beyond 1 (`readModelVersions` chooses which are deployed). */
+  readModels?: Record<number, Reducer<S>>;
 }
 
 function required(value: pulumi.Output<string | undefined>, what: string): pulumi.Output<string> {
@@ -39,7 +44,19 @@ function bridgeAccess(config: ProducerConfig): CrossAccountBridgeAccessArgs {
 }
 
 /** The components' names: part of every URN (never change them), and how the preflight names them. */
-export const PRODUCER_COMPONENTS = { table: "orders", api: "commands", bridge: "analytics-bridge" } as const;
+export const PRODUCER_COMPONENTS = { table: "orders", api: "commands", bridge: "analytics-bridge", archive: "events-archive" } as const;
+
+/** The active version's table, checked against the deployed versions: only version 1 or a live one may serve. */
+function activeTable(active: number, v1: EventSourcedTable<unknown>, versions: ReadModelVersion<unknown>[]) {
+  if (active === 1) return v1.table;
+  const v = versions.find((x) => x.version === active);
+  if (!v) throw new Error(`readModelActiveVersion ${active} is not deployed: list it in readModelVersions, rebuild it, then set its liveFrom`);
+  if (!v.live)
+    throw new Error(
+      `readModelActiveVersion ${active} is still rebuilding: the API can switch to it once it is live (liveFrom set) and npm run rebuild says cut-over is allowed`,
+    );
+  return v.table;
+}
 
 /** Builds the producer stack and returns its outputs. */
 export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
@@ -50,9 +67,31 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     mapping: { parallelizationFactor: config.parallelizationFactor },
     alarmActions,
   });
+  const archive = new EventArchive(PRODUCER_COMPONENTS.archive, {
+    sourceStreamArn: events.stream.arn,
+    sourceRetentionHours: events.retentionHours,
+    sourceKeyArn: events.streamKeyArn,
+    ...config.archive,
+    alarmActions,
+  });
+  const versions = config.readModelVersions.map((v) => {
+    const reduce = domain.readModels?.[v.version];
+    if (!reduce) throw new Error(`readModelVersions lists version ${v.version}, but the domain has no readModels[${v.version}] reduce (domain/index.ts)`);
+    return new ReadModelVersion(`${PRODUCER_COMPONENTS.table}-v${v.version}`, {
+      version: v,
+      reduce,
+      streamArn: events.stream.arn,
+      streamKeyArn: events.streamKeyArn,
+      retentionHours: events.retentionHours,
+      dedupWindow: DEFAULT_DEDUP_WINDOW,
+      parallelizationFactor: config.parallelizationFactor,
+      alarmActions,
+    });
+  });
+  const served = activeTable(config.readModelActiveVersion ?? 1, events as EventSourcedTable<unknown>, versions as ReadModelVersion<unknown>[]);
   const api = new CommandApi(PRODUCER_COMPONENTS.api, {
     stream: { name: events.stream.name, arn: events.stream.arn, keyArn: events.streamKeyArn },
-    table: { name: events.table.name, arn: events.table.arn },
+    table: { name: served.name, arn: served.arn },
     maxBodyBytes: config.maxBodyBytes,
     validate: domain.validate,
     authorize: domain.authorize,
@@ -73,7 +112,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     aggregateRecords: config.aggregateRecords,
     alarmActions,
   });
-  const dashboard = new OperationsDashboard("operations", { parts: [api.monitoring, events.monitoring, bridge.monitoring] });
+  const dashboard = new OperationsDashboard("operations", { parts: [api.monitoring, events.monitoring, bridge.monitoring, archive.monitoring] });
   return {
     apiUrl: api.url,
     dashboardUrl: dashboard.url,
@@ -89,6 +128,15 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     bridgeRoleArn: bridge.role.arn,
     bridgeParkedTableName: bridge.parkedTable.name,
     accessMode: bridge.accessMode,
+    archiveBucketName: archive.bucket.bucket,
+    archivePrefix: archive.prefix,
+    readModelActiveVersion: config.readModelActiveVersion ?? 1,
+    readModelVersions: Object.fromEntries(
+      versions.map((v) => [
+        String(v.version),
+        { tableName: v.table.name, parkedTableName: v.parkedTable.name, projectorFunctionName: v.projector.name, live: v.live },
+      ]),
+    ),
     // The roles a customer-managed stream key's policy must admit when it does not delegate to IAM; empty with the AWS-managed key.
     streamKeyUserRoleArns: events.streamKeyArn ? [api.role.arn, events.projectorRole.arn, bridge.role.arn] : [],
   };

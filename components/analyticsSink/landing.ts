@@ -4,7 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { firehoseTrust, policyJson, roleWithPolicy } from "../parts/iam";
+import { firehoseTrust, roleWithPolicy } from "../parts/iam";
+import { secureBucket } from "../buckets/secureBucket";
 import { AnalyticsSinkLandingArgs } from "./settings";
 
 /** Where landed events go: Hive-style date partitions Athena and Glue read as they are. */
@@ -14,73 +15,13 @@ export const ERRORS_PREFIX = "errors/!{firehose:error-output-type}/year=!{timest
 /** The log stream Firehose writes delivery errors to. */
 export const DELIVERY_LOG_STREAM = "DestinationDelivery";
 
-/**
- * The landing bucket: SSE-KMS with the sink's key (bucket key on, so S3 calls
- * KMS per bucket rather than per object), versioned, private, owner-enforced,
- * TLS-only, with lifecycle rules. Uses aws.s3.Bucket: BucketV2 and the *V2
- * configuration resources are deprecated in @pulumi/aws 7.
- */
+/** The landing bucket (components/buckets/secureBucket.ts) with the sink's key and the landing's lifecycle rules. */
 export function landingBucket(name: string, key: aws.kms.Key, landing: Required<AnalyticsSinkLandingArgs>, parent: pulumi.Resource): aws.s3.Bucket {
-  const opts = { parent };
-  const bucket = new aws.s3.Bucket(`${name}-landing`, {}, opts);
-  new aws.s3.BucketServerSideEncryptionConfiguration(
-    `${name}-landing-sse`,
+  return secureBucket(
+    `${name}-landing`,
     {
-      bucket: bucket.id,
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }],
-    },
-    opts,
-  );
-  const versioning = new aws.s3.BucketVersioning(
-    `${name}-landing-versioning`,
-    {
-      bucket: bucket.id,
-      versioningConfiguration: { status: "Enabled" },
-    },
-    opts,
-  );
-  const publicAccess = new aws.s3.BucketPublicAccessBlock(
-    `${name}-landing-public-access`,
-    {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    },
-    opts,
-  );
-  new aws.s3.BucketOwnershipControls(
-    `${name}-landing-ownership`,
-    {
-      bucket: bucket.id,
-      rule: { objectOwnership: "BucketOwnerEnforced" },
-    },
-    opts,
-  );
-  new aws.s3.BucketPolicy(
-    `${name}-landing-tls-only`,
-    {
-      bucket: bucket.id,
-      policy: policyJson([
-        {
-          Sid: "DenyInsecureTransport",
-          Effect: "Deny",
-          // A Deny for everyone: "*" is the only principal that covers every caller.
-          Principal: "*",
-          Action: "s3:*",
-          Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-          Condition: { Bool: { "aws:SecureTransport": "false" } },
-        },
-      ]),
-    },
-    { parent, dependsOn: [publicAccess] },
-  );
-  new aws.s3.BucketLifecycleConfiguration(
-    `${name}-landing-lifecycle`,
-    {
-      bucket: bucket.id,
-      rules: [
+      keyArn: key.arn,
+      lifecycleRules: [
         {
           id: "landed-events",
           status: "Enabled",
@@ -100,9 +41,8 @@ export function landingBucket(name: string, key: aws.kms.Key, landing: Required<
         },
       ],
     },
-    { parent, dependsOn: [versioning] },
+    parent,
   );
-  return bucket;
 }
 
 /** What the Firehose delivery needs. */

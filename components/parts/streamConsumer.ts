@@ -15,10 +15,14 @@ import { MappingSettings, onFailureQueue, streamMapping, streamReadStatements } 
 export interface StreamConsumerArgs extends ClosureFunctionArgs<KinesisStreamEvent, KinesisStreamBatchResponse> {
   /** The source stream. */
   streamArn: pulumi.Input<string>;
+  /** An enhanced fan-out consumer of it to read through (dedicated 2 MiB/s per shard); default the shared standard iterator. */
+  consumerArn?: pulumi.Input<string>;
   /** The stream's KMS key when it is customer-managed. */
   streamKeyArn?: pulumi.Input<string>;
   /** Mapping settings, resolved by the component (resolveMappingSettings). */
   mapping: MappingSettings;
+  /** Start AT_TIMESTAMP this ISO time instead of `mapping.startingPosition` (a read-model version going live). */
+  startingPositionTimestamp?: string;
   /** Logical names of the on-failure queue and the mapping. */
   queueName: string;
   mappingName: string;
@@ -26,8 +30,8 @@ export interface StreamConsumerArgs extends ClosureFunctionArgs<KinesisStreamEve
   alarmActions?: pulumi.Input<string>[];
   /** The source stream's retention: records age out then when the mapping's record age is -1. */
   retentionHours: number;
-  /** The `npm run redrive` flags that list this function's parked events (for the parked alarm's description). */
-  redrive: pulumi.Input<string>;
+  /** The `npm run redrive` flags that list this function's parked events (for the parked alarm's description); none: it parks nothing, no parked alarm. */
+  redrive?: pulumi.Input<string>;
 }
 
 /** What {@link streamConsumer} created. */
@@ -48,17 +52,18 @@ export function streamConsumer(name: string, args: StreamConsumerArgs, opts: pul
     name,
     {
       ...args,
-      statements: [...streamReadStatements(args.streamArn, queue.arn, args.streamKeyArn), ...args.statements],
+      statements: [...streamReadStatements(args.streamArn, queue.arn, args.streamKeyArn, args.consumerArn), ...args.statements],
     },
     opts,
   );
   const mapping = streamMapping(
     args.mappingName,
     {
-      streamArn: args.streamArn,
+      streamArn: args.consumerArn ?? args.streamArn,
       fn,
       queue,
       settings: args.mapping,
+      startingPositionTimestamp: args.startingPositionTimestamp,
     },
     opts,
   );
@@ -66,8 +71,8 @@ export function streamConsumer(name: string, args: StreamConsumerArgs, opts: pul
     fn,
     onFailureQueue: queue,
     recordAgeLimitSeconds: recordAgeLimitSeconds(args.mapping.maximumRecordAgeInSeconds, args.retentionHours),
-    redrive: args.redrive,
-  });
+    redrive: args.redrive ?? "",
+  }).filter((spec) => args.redrive !== undefined || spec.concern !== "parked");
   const watched = createAlarms(specs, args.alarmActions, opts);
   return { fn, role, queue, mapping, alarms: watched.map((w) => w.alarm), watched };
 }

@@ -69,7 +69,12 @@ export function onFailureQueue(name: string, opts: pulumi.CustomResourceOptions)
 }
 
 /** What a function fed by a mapping must be allowed to do. */
-export function streamReadStatements(streamArn: pulumi.Input<string>, queueArn: pulumi.Input<string>, streamKeyArn?: pulumi.Input<string>): Statement[] {
+export function streamReadStatements(
+  streamArn: pulumi.Input<string>,
+  queueArn: pulumi.Input<string>,
+  streamKeyArn?: pulumi.Input<string>,
+  consumerArn?: pulumi.Input<string>,
+): Statement[] {
   const statements: Statement[] = [
     {
       Sid: "ReadSourceStream",
@@ -79,17 +84,23 @@ export function streamReadStatements(streamArn: pulumi.Input<string>, queueArn: 
     { Sid: "SendFailurePointers", Action: "sqs:SendMessage", Resource: queueArn },
   ];
   // A customer-managed key: reading records needs kms:Decrypt (Kinesis's "Permissions to use user-generated KMS keys"), only through Kinesis.
+  // Through an enhanced fan-out consumer, Lambda subscribes to each shard as that consumer.
+  if (consumerArn)
+    statements.push({ Sid: "SubscribeAsConsumer", Action: ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"], Resource: consumerArn });
   if (streamKeyArn) statements.push({ Sid: "DecryptSourceStream", Action: "kms:Decrypt", Resource: streamKeyArn, Condition: viaKinesis(streamArn) });
   return statements;
 }
 
 /** Args of {@link streamMapping}. */
 export interface StreamMappingArgs {
+  /** The stream, or the enhanced fan-out consumer to read it through. */
   streamArn: pulumi.Input<string>;
   fn: aws.lambda.Function;
   queue: aws.sqs.Queue;
   /** Resolved by the component with {@link resolveMappingSettings}. */
   settings: MappingSettings;
+  /** Start AT_TIMESTAMP this RFC 3339 time instead of `settings.startingPosition` (older than the trim horizon: the oldest record). */
+  startingPositionTimestamp?: string;
 }
 
 /** The mapping itself, reporting partial batch failures. */
@@ -100,6 +111,7 @@ export function streamMapping(name: string, args: StreamMappingArgs, opts: pulum
       eventSourceArn: args.streamArn,
       functionName: args.fn.arn,
       ...args.settings,
+      ...(args.startingPositionTimestamp ? { startingPosition: "AT_TIMESTAMP", startingPositionTimestamp: args.startingPositionTimestamp } : {}),
       functionResponseTypes: ["ReportBatchItemFailures"],
       destinationConfig: { onFailure: { destinationArn: args.queue.arn } },
     },

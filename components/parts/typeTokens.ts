@@ -13,12 +13,15 @@ export const COMPONENT_TYPES = {
   CrossAccountBridge: "eventsourced:bridge:CrossAccountBridge",
   AnalyticsSink: "eventsourced:analytics:AnalyticsSink",
   OperationsDashboard: "eventsourced:observability:OperationsDashboard",
+  EventArchive: "eventsourced:archive:EventArchive",
+  ReadModelVersion: "eventsourced:projection:ReadModelVersion",
 } as const;
 
 /** AWS resource and Pulumi built-in type tokens, by a short name. */
 export const TYPES = {
   stackReference: "pulumi:pulumi:StackReference",
   stream: "aws:kinesis/stream:Stream",
+  streamConsumer: "aws:kinesis/streamConsumer:StreamConsumer",
   streamResourcePolicy: "aws:kinesis/resourcePolicy:ResourcePolicy",
   firehose: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
   table: "aws:dynamodb/table:Table",

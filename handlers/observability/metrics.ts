@@ -79,6 +79,9 @@ export const BRIDGE_METRICS: readonly MetricName[] = [
 ];
 
 /** What the API publishes per request. */
+/** What the archiver publishes (handlers/archive/archiver.ts). */
+export const ARCHIVER_METRICS: readonly MetricName[] = [METRIC.recordsReceived, METRIC.batchFailures, METRIC.retries, METRIC.batchDuration];
+
 export const API_METRICS: readonly MetricName[] = [METRIC.requests2xx, METRIC.requests4xx, METRIC.requests5xx, METRIC.throttles, METRIC.eventsAccepted];
 
 /** CloudWatch's unit of a metric: Milliseconds for the duration, Count for the rest. */

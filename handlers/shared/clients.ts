@@ -6,10 +6,12 @@
  * `AWS_ENDPOINT_URL_STS`, so one artifact runs against AWS and the emulators.
  * Kinesis defaults to HTTP/2, which the emulators don't speak; HTTP/1.1 with
  * keep-alive works against both, so its client gets `NodeHttpHandler`. The
- * others already default to it and only get its timeouts.
+ * others already default to it and only get its timeouts. S3 goes path-style
+ * when `AWS_ENDPOINT_URL_S3` points it at an emulator.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
+import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import type { NodeHttpHandler } from "@smithy/node-http-handler";
@@ -76,5 +78,17 @@ export function stsClient(options: ClientOptions = {}): STSClient {
     credentials: options.credentials,
     maxAttempts: options.maxAttempts ?? 3,
     requestHandler: timeouts(options),
+  });
+}
+
+/** An S3 client; path-style (as emulators need) when the environment names an S3 endpoint, and checksums only where an operation requires them. */
+export function s3Client(options: ClientOptions = {}): S3Client {
+  return new S3Client({
+    credentials: options.credentials,
+    maxAttempts: options.maxAttempts ?? 1,
+    requestHandler: timeouts(options),
+    forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3),
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
   });
 }

@@ -25,6 +25,9 @@ export const ENV = {
   EXTERNAL_ID: "EXTERNAL_ID",
   /** KPL aggregation of the analytics records: `off` (default), `sourceShard` or `partitionKey` (bridge). */
   AGGREGATE_RECORDS: "AGGREGATE_RECORDS",
+  /** The event archive's bucket and key prefix (archiver). */
+  ARCHIVE_BUCKET: "ARCHIVE_BUCKET",
+  ARCHIVE_PREFIX: "ARCHIVE_PREFIX",
   /** Retry budget in attempts, all handlers. */
   RETRY_MAX_ATTEMPTS: "RETRY_MAX_ATTEMPTS",
 } as const;

@@ -40,7 +40,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-function bar(done: number, total: number): string {
+export function bar(done: number, total: number): string {
   const width = 30;
   const filled = Math.round((done / Math.max(1, total)) * width);
   return `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}`;

@@ -59,6 +59,9 @@ export function realisticState(type: string, logicalName: string, inputs: Record
       const bucket = inputs.bucket ?? physicalName(logicalName).toLowerCase();
       return { bucket, arn: `arn:aws:s3:::${bucket}`, bucketDomainName: `${bucket}.s3.amazonaws.com`, region };
     }
+    case TYPES.streamConsumer:
+      // AWS appends the consumer's creation time (Unix seconds); a hash of the name keeps it stable across runs.
+      return { name, arn: `${inputs.streamArn}/consumer/${name}:${parseInt(createHash("md5").update(logicalName).digest("hex").slice(0, 8), 16)}` };
     case TYPES.firehose:
       return { name, arn: `arn:aws:firehose:${region}:${account}:deliverystream/${name}` };
     case TYPES.httpApi: {

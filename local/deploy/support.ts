@@ -98,6 +98,7 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
       "eventSourceArn",
       "functionName",
       "startingPosition",
+      "startingPositionTimestamp",
       "batchSize",
       "maximumBatchingWindowInSeconds",
       "parallelizationFactor",
@@ -108,8 +109,9 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
       "destinationConfig.onFailure.destinationArn",
     ],
     values: {
-      eventSourceArn: (v) => (typeof v === "string" && v.startsWith("arn:aws:kinesis:") ? undefined : `must be a Kinesis stream ARN, got ${JSON.stringify(v)}`),
-      startingPosition: oneOf("TRIM_HORIZON", "LATEST"),
+      eventSourceArn: (v) =>
+        typeof v === "string" && v.startsWith("arn:aws:kinesis:") ? undefined : `must be a Kinesis stream (or stream consumer) ARN, got ${JSON.stringify(v)}`,
+      startingPosition: oneOf("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"),
     },
   },
   [TYPES.permission]: { kind: "driven", properties: ["action", "function", "principal", "sourceArn"] },
@@ -185,6 +187,8 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
   [TYPES.keyAlias]: { kind: "driven", properties: ["name", "targetKeyId"] },
   [TYPES.keyPolicy]: { kind: "driven", properties: ["keyId", "policy"] },
   [TYPES.streamResourcePolicy]: { kind: "driven", properties: ["resourceArn", "policy"] },
+  // An enhanced fan-out consumer: its mapping polls the stream (local reads are not throttled, so a dedicated pipe changes nothing here).
+  [TYPES.streamConsumer]: { kind: "driven", properties: ["name", "streamArn"] },
   // On-failure destinations: the runtime keeps their messages in memory.
   [TYPES.queue]: { kind: "driven", properties: ["name", "sqsManagedSseEnabled", "messageRetentionSeconds"] },
 };

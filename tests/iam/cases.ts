@@ -33,6 +33,33 @@ const callerInvokes = (resource: IamRequest["resource"]): IamRequest => ({ princ
 const STREAM_READ = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"];
 
 export const CASES: IamCase[] = [
+  // ── Archiver: reads the stream through its consumer, only adds objects under records/ ──
+  ...STREAM_READ.map((action) => allow(`archiver may ${action} on the source stream`, { principal: "archiver", action, resource: "sourceStream" })),
+  allow("archiver may SubscribeToShard as its consumer", { principal: "archiver", action: "kinesis:SubscribeToShard", resource: "archiveConsumer" }),
+  allow("archiver may DescribeStreamConsumer its consumer", { principal: "archiver", action: "kinesis:DescribeStreamConsumer", resource: "archiveConsumer" }),
+  allow("archiver may send failure pointers to its on-failure queue", { principal: "archiver", action: "sqs:SendMessage", resource: "archiverQueue" }),
+  allow("archiver may create a log stream in its log group", { principal: "archiver", action: "logs:CreateLogStream", resource: "archiverLogStream" }),
+  allow("archiver may write its logs", { principal: "archiver", action: "logs:PutLogEvents", resource: "archiverLogStream" }),
+  deny("archiver may not send to the projector's on-failure queue", { principal: "archiver", action: "sqs:SendMessage", resource: "projectorQueue" }),
+  allow("archiver may PutObject under records/", { principal: "archiver", action: "s3:PutObject", resource: "archiveObject" }),
+  allow("archiver may GenerateDataKey on the archive key through S3", {
+    principal: "archiver",
+    action: "kms:GenerateDataKey",
+    resource: "archiveKey",
+    context: viaS3,
+  }),
+  deny("archiver may not GenerateDataKey on the archive key outside S3", { principal: "archiver", action: "kms:GenerateDataKey", resource: "archiveKey" }),
+  deny("archiver may not Decrypt with the archive key", { principal: "archiver", action: "kms:Decrypt", resource: "archiveKey", context: viaS3 }),
+  deny("archiver may not GetObject from the archive", { principal: "archiver", action: "s3:GetObject", resource: "archiveObject" }),
+  deny("archiver may not DeleteObject in the archive", { principal: "archiver", action: "s3:DeleteObject", resource: "archiveObject" }),
+  deny("archiver may not PutObject outside records/", { principal: "archiver", action: "s3:PutObject", resource: "archiveOtherObject" }),
+  deny("archiver may not PutObject in another bucket", { principal: "archiver", action: "s3:PutObject", resource: "otherBucketObject" }),
+  deny("archiver may not PutRecord on the source stream", { principal: "archiver", action: "kinesis:PutRecord", resource: "sourceStream" }),
+  deny("archiver may not PutItem on the read model", { principal: "archiver", action: "dynamodb:PutItem", resource: "readModelTable" }),
+  deny("archiver may not read another stream", { principal: "archiver", action: "kinesis:GetRecords", resource: "otherStream" }),
+  deny("projector may not PutObject in the archive", { principal: "projector", action: "s3:PutObject", resource: "archiveObject" }),
+  deny("bridge may not GetObject from the archive", { principal: "bridge", action: "s3:GetObject", resource: "archiveObject" }),
+  deny("the API may not DeleteObject in the archive", { principal: "api", action: "s3:DeleteObject", resource: "archiveObject" }),
   // ── Projector: reads its stream, writes its read model and parked table ──
   ...STREAM_READ.map((action) => allow(`projector may ${action} on the source stream`, { principal: "projector", action, resource: "sourceStream" })),
   ...["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"].map((action) =>

@@ -10,7 +10,7 @@ import { runProducer } from "../support/producerRun";
 import { duration, iteratorAgeEvaluationPeriods, iteratorAgeThresholdMs, recordAgeLimitSeconds } from "../../components/parts/alarms";
 import { DASHBOARD_ROWS } from "../../components/parts/dashboard";
 import { defaultDashboardName, OperationsDashboard } from "../../components/operationsDashboard";
-import { API_METRICS, BRIDGE_METRICS, FUNCTION_DIMENSION, METRICS_NAMESPACE, PROJECTOR_METRICS } from "../../handlers/observability/metrics";
+import { API_METRICS, ARCHIVER_METRICS, BRIDGE_METRICS, FUNCTION_DIMENSION, METRICS_NAMESPACE, PROJECTOR_METRICS } from "../../handlers/observability/metrics";
 
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 const FUNCTION = "aws:lambda/function:Function";
@@ -140,6 +140,7 @@ describe("alarms and dashboards (mocks)", function () {
         [producer.one(FUNCTION, "orders-projector").state.name]: PROJECTOR_METRICS,
         [producer.one(FUNCTION, "analytics-bridge-forwarder").state.name]: BRIDGE_METRICS,
         [producer.one(FUNCTION, "commands-handler").state.name]: API_METRICS,
+        [producer.one(FUNCTION, "events-archive-archiver").state.name]: ARCHIVER_METRICS,
       };
       const ours = graphedMetrics(dashboardOf(producer).widgets).filter((g) => g.namespace === METRICS_NAMESPACE);
       expect(ours.length).to.be.at.least(15);

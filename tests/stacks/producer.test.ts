@@ -16,13 +16,14 @@ describe("producer stack (mocks)", function () {
   const arn = (type: string, suffix: string) => run.one(type, suffix).state.arn as string;
   const name = (type: string, suffix: string) => run.one(type, suffix).state.name as string;
 
-  it("builds the three components and the dashboard at the top and parents every resource to one of them", () => {
+  it("builds the four components and the dashboard at the top and parents every resource to one of them", () => {
     const components = run.resources
       .filter((r) => !r.custom)
       .map((r) => `${r.type} ${r.name}`)
       .sort();
     expect(components).to.deep.equal([
       "eventsourced:api:CommandApi commands",
+      "eventsourced:archive:EventArchive events-archive",
       "eventsourced:bridge:CrossAccountBridge analytics-bridge",
       "eventsourced:observability:OperationsDashboard operations",
       "eventsourced:projection:EventSourcedTable orders",
@@ -48,9 +49,9 @@ describe("producer stack (mocks)", function () {
     expect(run.one("aws:dynamodb/table:Table", "orders-parked").inputs.rangeKey).to.equal("sk");
   });
 
-  it("encrypts both on-failure queues and keeps their messages 14 days", () => {
+  it("encrypts the three on-failure queues (projector, bridge, archiver) and keeps their messages 14 days", () => {
     const queues = run.ofType("aws:sqs/queue:Queue");
-    expect(queues).to.have.length(2);
+    expect(queues).to.have.length(3);
     for (const q of queues) expect(q.inputs).to.include({ sqsManagedSseEnabled: true, messageRetentionSeconds: 1_209_600 });
   });
 
@@ -78,7 +79,7 @@ describe("producer stack (mocks)", function () {
 
   it("sets nodejs22.x on arm64, JSON logs into the function's own log group, for every function", () => {
     const fns = run.ofType("aws:lambda/function:Function");
-    expect(fns).to.have.length(3);
+    expect(fns).to.have.length(4);
     for (const f of fns) {
       expect(f.inputs, f.name).to.include({ runtime: "nodejs22.x", handler: "__index.handler" });
       expect(f.inputs.architectures).to.deep.equal(["arm64"]);
@@ -195,7 +196,7 @@ describe("producer stack (mocks)", function () {
   it("alarms on iterator age, errors and on-failure depth for both stream functions, and on API errors", () => {
     const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
     const by = (n: string) => alarms.find((a) => a.name === n)!.inputs;
-    for (const prefix of ["orders-projector", "analytics-bridge-forwarder"]) {
+    for (const prefix of ["orders-projector", "analytics-bridge-forwarder", "events-archive-archiver"]) {
       const fnName = name("aws:lambda/function:Function", prefix);
       expect(by(`${prefix}-iterator-age`)).to.include({ metricName: "IteratorAge", namespace: "AWS/Lambda", statistic: "Maximum" });
       expect(by(`${prefix}-iterator-age`).dimensions).to.deep.equal({ FunctionName: fnName });
@@ -203,8 +204,8 @@ describe("producer stack (mocks)", function () {
       expect(by(`${prefix}-on-failure`)).to.include({ metricName: "ApproximateNumberOfMessagesVisible", namespace: "AWS/SQS" });
     }
     expect(by("commands-errors")).to.include({ metricName: "Errors" });
-    // Besides these: parked events and batch failures per stream function, and the API's 5xx (tests/stacks/observability.test.ts).
-    expect(alarms).to.have.length(12);
+    // Besides these: parked events (not the archiver's: it parks nothing) and batch failures per stream function, and the API's 5xx (tests/stacks/observability.test.ts).
+    expect(alarms).to.have.length(16);
   });
 
   it("exports what operators and the local cloud need", () => {

@@ -58,6 +58,7 @@ export interface SimResource {
 
 export const PRINCIPALS = [
   "projector",
+  "archiver",
   "api",
   "bridge",
   "writer",
@@ -93,6 +94,12 @@ export const RESOURCES = [
   "landingBucket",
   "landingObject",
   "deliveryLogStream",
+  "archiveObject",
+  "archiveOtherObject",
+  "archiveConsumer",
+  "archiveKey",
+  "archiverQueue",
+  "archiverLogStream",
   "otherTable",
   "otherStream",
   "otherQueue",
@@ -220,6 +227,7 @@ export async function buildWorld(mode: AccessMode, options: WorldOptions = {}): 
 
   const principals: World["principals"] = {
     projector: session(producer, "orders-projector-role", PRODUCER),
+    archiver: session(producer, "events-archive-archiver-role", PRODUCER),
     api: session(producer, "commands-handler-role", PRODUCER),
     bridge: session(producer, "analytics-bridge-forwarder-role", PRODUCER),
     firehose: session(consumer, "-delivery", CONSUMER),
@@ -242,6 +250,8 @@ export async function buildWorld(mode: AccessMode, options: WorldOptions = {}): 
   const bucketName = t(consumer, "aws:s3/bucket:Bucket").state.bucket as string;
   const bucketPolicy = tamper("landing-tls-only", policyDocument(t(consumer, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy) as PolicyDoc);
   const apiFn = t(producer, "aws:lambda/function:Function", "commands-handler");
+  const archiveBucket = t(producer, "aws:s3/bucket:Bucket").state.bucket as string;
+  const archivePolicy = tamper("archive-tls-only", policyDocument(t(producer, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy) as PolicyDoc);
   const resources: World["resources"] = {
     sourceStream: p(arnOf(producer, "aws:kinesis/stream:Stream")),
     readModelTable: p(arnOf(producer, "aws:dynamodb/table:Table", "read-model")),
@@ -268,6 +278,16 @@ export async function buildWorld(mode: AccessMode, options: WorldOptions = {}): 
     landingBucket: { arn: `arn:aws:s3:::${bucketName}`, account: CONSUMER, policy: bucketPolicy },
     landingObject: { arn: `arn:aws:s3:::${bucketName}/events/year=2025/month=01/day=01/analytics-delivery-1.gz`, account: CONSUMER, policy: bucketPolicy },
     deliveryLogStream: p(`${arnOf(consumer, "aws:cloudwatch/logGroup:LogGroup", "delivery-logs")}:log-stream:DestinationDelivery`),
+    archiveObject: { arn: `arn:aws:s3:::${archiveBucket}/records/shardId-000000000000/1/2.jsonl.gz`, account: PRODUCER, policy: archivePolicy },
+    archiveOtherObject: { arn: `arn:aws:s3:::${archiveBucket}/elsewhere/1.json`, account: PRODUCER, policy: archivePolicy },
+    archiveConsumer: p(arnOf(producer, "aws:kinesis/streamConsumer:StreamConsumer")),
+    // No explicit key policy: KMS applies its default one, which lets the account's IAM policies decide.
+    archiveKey: p(arnOf(producer, "aws:kms/key:Key", "events-archive-key"), {
+      Version: "2012-10-17",
+      Statement: [{ Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${PRODUCER}:root` }, Action: "kms:*", Resource: "*" }],
+    }),
+    archiverQueue: p(arnOf(producer, "aws:sqs/queue:Queue", "archiver-failures")),
+    archiverLogStream: p(logStream(producer, "events-archive-archiver-logs")),
     otherTable: p(`arn:aws:dynamodb:${REGION}:${PRODUCER}:table/customers`),
     otherStream: p(`arn:aws:kinesis:${REGION}:${PRODUCER}:stream/payments-events`),
     otherQueue: p(`arn:aws:sqs:${REGION}:${PRODUCER}:payments-dlq`),

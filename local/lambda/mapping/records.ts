@@ -51,9 +51,10 @@ export interface MappingSettings {
 
 /** Checks a spec and fills in Lambda's defaults (batch 100, no window, factor 1, retries and age unbounded, no bisect). */
 export function mappingSettingsOf(spec: MappingSpec): MappingSettings {
-  const arn = /^arn:aws[\w-]*:kinesis:([\w-]+):(\d{12}):stream\/(.+)$/.exec(spec.eventSourceArn ?? "");
-  if (!arn) throw new Error(`event source ${spec.eventSourceArn} is not a Kinesis stream ARN (stream consumers and other sources are not emulated)`);
-  const [, region, account, streamName] = arn;
+  // A stream, or an enhanced fan-out consumer of one (`<stream ARN>/consumer/<name>:<time>`), whose stream is polled.
+  const arn = /^(arn:aws[\w-]*:kinesis:([\w-]+):(\d{12}):stream\/([^/]+))(\/consumer\/[^/]+:\d+)?$/.exec(spec.eventSourceArn ?? "");
+  if (!arn) throw new Error(`event source ${spec.eventSourceArn} is not a Kinesis stream or stream consumer ARN (other sources are not emulated)`);
+  const [, streamArn, region, account, streamName] = arn;
   const position = spec.startingPosition ?? "TRIM_HORIZON";
   if (position !== "TRIM_HORIZON" && position !== "LATEST" && position !== "AT_TIMESTAMP") throw new Error(`unknown startingPosition ${position}`);
   const int = (value: number | undefined, fallback: number, min: number, max: number, name: string): number => {
@@ -70,7 +71,7 @@ export function mappingSettingsOf(spec: MappingSpec): MappingSettings {
   }
   const maxAge = int(spec.maximumRecordAgeInSeconds, -1, -1, 604_800, "maximumRecordAgeInSeconds");
   return {
-    streamArn: spec.eventSourceArn,
+    streamArn,
     streamName,
     account,
     region,

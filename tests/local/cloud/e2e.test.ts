@@ -64,7 +64,12 @@ describe("local cloud end to end", function () {
   it("deploys both accounts from the program and lists what it does not emulate", () => {
     expect(cloud.manifests.consumer.account).to.equal("222222222222");
     expect(cloud.manifests.producer.account).to.equal("111111111111");
-    expect(cloud.manifests.producer.functions.map((f) => f.name).sort()).to.deep.equal(["analytics-bridge-forwarder", "commands-handler", "orders-projector"]);
+    expect(cloud.manifests.producer.functions.map((f) => f.name).sort()).to.deep.equal([
+      "analytics-bridge-forwarder",
+      "commands-handler",
+      "events-archive-archiver",
+      "orders-projector",
+    ]);
     expect(Object.keys(cloud.manifests.producer.notEmulated)).to.include("aws:cloudwatch/metricAlarm:MetricAlarm");
     expect(cloud.apiUrl).to.match(/^http:\/\/127\.0\.0\.1:\d+\/$/);
   });

@@ -138,18 +138,20 @@ describe("local provider: both stacks run into the emulators", function () {
     }
   });
 
-  it("creates the landing bucket in s3rver", async () => {
+  it("creates the landing bucket and the producer's event archive in s3rver", async () => {
     const bucket = consumer.outputs.landingBucketName as string;
     expect(bucket).to.match(/^analytics-landing-[0-9a-f]{7}$/);
     await s3().send(new HeadBucketCommand({ Bucket: bucket }));
+    const archive = producer.outputs.archiveBucketName as string;
+    expect(archive).to.match(/^events-archive-bucket-[0-9a-f]{7}$/);
     const buckets = (await s3().send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name);
-    expect(buckets).to.deep.equal([bucket]);
+    expect(buckets?.sort()).to.deep.equal([bucket, archive].sort());
   });
 
   it("lists each function with its archive on disk, its role, and its environment resolved to real names", () => {
     expect(consumer.functions).to.deep.equal([]);
     const fns = Object.fromEntries(producer.functions.map((f) => [f.name, f]));
-    expect(Object.keys(fns).sort()).to.deep.equal(["analytics-bridge-forwarder", "commands-handler", "orders-projector"]);
+    expect(Object.keys(fns).sort()).to.deep.equal(["analytics-bridge-forwarder", "commands-handler", "events-archive-archiver", "orders-projector"]);
     for (const f of producer.functions) {
       expect(f.dir, f.name).to.equal(path.join(outputDir, "producer", "functions", f.name));
       expect(fs.readFileSync(path.join(f.dir, "__index.js"), "utf8"), f.name).to.match(/exports\.handler/);
@@ -208,13 +210,20 @@ describe("local provider: both stacks run into the emulators", function () {
 
   it("lists log groups, alarms and S3 configuration as not emulated, with counts, and nothing it emulates or drives", () => {
     const count = (m: StackManifest, type: string) => m.resources.filter((r) => r.type === type).length;
+    // The event archive's bucket settings (encryption, versioning, public access, ownership, TLS-only, lifecycle) are recorded only, as the landing's are.
     expect(producer.notEmulated).to.deep.equal({
       "aws:cloudwatch/logGroup:LogGroup": count(producer, "aws:cloudwatch/logGroup:LogGroup"),
       "aws:cloudwatch/metricAlarm:MetricAlarm": count(producer, "aws:cloudwatch/metricAlarm:MetricAlarm"),
       "aws:cloudwatch/dashboard:Dashboard": 1,
+      "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
+      "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
+      "aws:s3/bucketPolicy:BucketPolicy": 1,
+      "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 1,
+      "aws:s3/bucketVersioning:BucketVersioning": 1,
     });
-    expect(producer.notEmulated["aws:cloudwatch/logGroup:LogGroup"]).to.equal(4);
-    expect(producer.notEmulated["aws:cloudwatch/metricAlarm:MetricAlarm"]).to.equal(12);
+    expect(producer.notEmulated["aws:cloudwatch/logGroup:LogGroup"]).to.equal(5);
+    expect(producer.notEmulated["aws:cloudwatch/metricAlarm:MetricAlarm"]).to.equal(16);
     expect(consumer.notEmulated).to.include({
       "aws:cloudwatch/logGroup:LogGroup": 1,
       "aws:cloudwatch/metricAlarm:MetricAlarm": 4,

@@ -1,0 +1,236 @@
+/**
+ * `npm run rebuild`: rebuild a read-model version from the event archive, then say whether the API may switch to it.
+ *
+ *   npm run rebuild -- --version 2 (--outputs producer.json | --local) [--state <file>] [--max-lag-seconds 60]
+ *   npm run rebuild -- --check-archive (--outputs producer.json | --local)
+ *
+ * Replays every archived object into the version's tables with the version's own `reduce`
+ * (domain/index.ts `readModels`) and the projector's own code, with a progress bar (a line
+ * every few seconds when not a TTY), events/s and ETA; resumable: the cursor is saved after
+ * each object in --state (default .rebuild/<table>.json) and a run again skips what was done.
+ * Then it prints the `liveFrom` to deploy the version's live mapping with (at or before the
+ * archive's end on every shard), measures the version's lag behind the stream, and ends with
+ * whether cut-over (`readModelActiveVersion`) is allowed: live, and lag within the threshold.
+ * --check-archive compares the archive with what the stream still holds, per shard, and
+ * reports any gap. Names come from the producer stack's outputs (`pulumi stack output --json
+ * --stack producer > producer.json`) or, with --local, from the running local cloud.
+ * Credentials and endpoints: the standard AWS environment (AWS_PROFILE, AWS_REGION,
+ * AWS_ENDPOINT_URL_<SERVICE>); --local uses the local cloud's.
+ * Exit codes: 0 done (cut-over allowed, or no gap), 3 cut-over not allowed yet or a gap found, 64 bad options, 1 any other error.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parseArgs } from "node:util";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { KinesisClient } from "@aws-sdk/client-kinesis";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { readModels } from "../domain";
+import { checkCompleteness, describeCompleteness } from "../handlers/archive/completeness";
+import { measureLag, liveStartMs } from "../handlers/archive/lag";
+import { ArchiveLocation, listArchive } from "../handlers/archive/reader";
+import { rebuildFromArchive, RebuildProgress } from "../handlers/archive/rebuild";
+import { createProjector, DEFAULT_DEDUP_WINDOW, DEFAULT_MAX_FOLD_ATTEMPTS } from "../handlers/projector";
+import { dynamoClient, kinesisClient, s3Client } from "../handlers/shared/clients";
+import { readModelStore } from "../handlers/shared/readModelStore";
+import { DEFAULT_RETRY_BUDGET } from "../handlers/shared/retry";
+import { bar } from "../local/cloud/demo";
+import { emulatorDynamo, emulatorKinesis, emulatorS3 } from "../local/emulators/clients";
+import { LOCAL_ACCOUNTS } from "../local/shared/manifest";
+import { runningCloud } from "../local/shared/runningCloud";
+
+const OPTIONS = {
+  version: { type: "string" },
+  outputs: { type: "string" },
+  local: { type: "boolean" },
+  state: { type: "string" },
+  "max-lag-seconds": { type: "string" },
+  "lag-window-seconds": { type: "string" },
+  "check-archive": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const HELP = `usage: npm run rebuild -- --version <n> (--outputs <producer outputs.json> | --local) [--state <file>] [--max-lag-seconds <s>]
+       npm run rebuild -- --check-archive (--outputs <producer outputs.json> | --local)
+  --version <n>              the read-model version to rebuild (listed in readModelVersions, with readModels[n] in domain/index.ts)
+  --outputs <file>           the producer stack's outputs: pulumi stack output --json --stack producer > producer.json
+  --local                    the running local cloud's outputs, endpoints and credentials instead (npm start)
+  --state <file>             where the replay's cursor is kept, to resume (default .rebuild/<table>.json)
+  --max-lag-seconds <s>      the most the version may lag behind the stream for cut-over (default 60)
+  --lag-window-seconds <s>   how far back the lag check reads the stream (default 300)
+  --check-archive            only check the archive against the stream, per shard, and report any gap
+  -h, --help                 this help`;
+
+/** A bad option: one line, exit 64, before any work. */
+function usage(message: string): never {
+  console.error(`rebuild: ${message} (--help lists the options)`);
+  process.exit(64);
+}
+
+function seconds(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 86_400) usage(`--${name} must be a whole number of seconds 0–86400, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+interface Target {
+  outputs: Record<string, unknown>;
+  s3: S3Client;
+  kinesis: KinesisClient;
+  dynamodb: DynamoDBClient;
+}
+
+async function target(values: { outputs?: string; local?: boolean }): Promise<Target> {
+  if (values.local) {
+    const current = await runningCloud();
+    const account = LOCAL_ACCOUNTS.producer;
+    return {
+      outputs: current.producer,
+      s3: emulatorS3({ endpoint: current.endpoints.s3, account }),
+      kinesis: emulatorKinesis({ endpoint: current.endpoints.kinesis, account }),
+      dynamodb: emulatorDynamo({ endpoint: current.endpoints.dynamodb, account }),
+    };
+  }
+  const text = fs.readFileSync(values.outputs!, "utf8");
+  const outputs = JSON.parse(text) as Record<string, unknown>;
+  return { outputs, s3: s3Client({ maxAttempts: 3 }), kinesis: kinesisClient({ maxAttempts: 3 }), dynamodb: dynamoClient({ maxAttempts: 3 }) };
+}
+
+function output(outputs: Record<string, unknown>, key: string): string {
+  const v = outputs[key];
+  if (typeof v !== "string" || !v) throw new Error(`the producer outputs have no ${key}: deploy the producer stack with the event archive first`);
+  return v;
+}
+
+/** One progress line: bar, events, events/s and ETA. */
+function progressLine(p: RebuildProgress): string {
+  const rate = p.records / Math.max(0.001, p.elapsedMs / 1000);
+  const done = p.objectsDone - p.objectsSkipped;
+  const left = p.objectsTotal - p.objectsDone;
+  const eta = done > 0 ? ((p.elapsedMs / done) * left) / 1000 : 0;
+  return `${bar(p.objectsDone, p.objectsTotal)} objects, ${p.records.toLocaleString("en-US")} events, ${Math.round(rate).toLocaleString("en-US")} events/s, ETA ${eta.toFixed(0)} s`;
+}
+
+/** Prints progress: in place on a TTY, otherwise a line every 5 s. */
+function progressPrinter(): { show(p: RebuildProgress): void; end(p: RebuildProgress): void } {
+  const tty = Boolean(process.stdout.isTTY);
+  let last = 0;
+  return {
+    show(p) {
+      if (tty) process.stdout.write(`\r\x1b[2K${progressLine(p)}`);
+      else if (Date.now() - last >= 5000) {
+        last = Date.now();
+        console.log(progressLine(p));
+      }
+    },
+    end(p) {
+      if (tty) process.stdout.write(`\r\x1b[2K`);
+      console.log(progressLine(p));
+    },
+  };
+}
+
+function cursorFile(file: string) {
+  return {
+    load: (): string | undefined => (fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as { key?: string }).key : undefined),
+    save: (key: string) => {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify({ key, savedAt: new Date().toISOString() }));
+      fs.renameSync(`${file}.tmp`, file);
+    },
+  };
+}
+
+async function checkArchive(t: Target, archive: ArchiveLocation, streamArn: string): Promise<number> {
+  const report = await checkCompleteness(t.kinesis, streamArn, await listArchive(archive));
+  for (const line of describeCompleteness(report)) console.log(line);
+  const gaps = report.filter((s) => s.missing.length > 0);
+  console.log(gaps.length ? `archive INCOMPLETE: ${gaps.length} shard(s) with a gap` : "archive complete: no gap on any shard");
+  return gaps.length ? 3 : 0;
+}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({ options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    usage((err as Error).message);
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.outputs === !values.local) usage("give exactly one of --outputs <file> and --local");
+  if (values.outputs && !fs.existsSync(values.outputs)) usage(`--outputs ${values.outputs} does not exist`);
+  const maxLagMs = seconds("max-lag-seconds", values["max-lag-seconds"], 60) * 1000;
+  const windowMs = seconds("lag-window-seconds", values["lag-window-seconds"], 300) * 1000;
+  const version = values.version === undefined ? undefined : Number(values.version);
+  if (!values["check-archive"]) {
+    if (version === undefined) usage("--version is required (or --check-archive)");
+    if (!Number.isInteger(version) || version < 2)
+      usage(`--version must be an integer 2 or more (version 1 is the original read model), got ${JSON.stringify(values.version)}`);
+    if (!readModels[version]) usage(`domain/index.ts has no readModels[${version}]: add the version's reduce there first`);
+  }
+
+  const t = await target(values);
+  const streamArn = output(t.outputs, "eventStreamArn");
+  const archive: ArchiveLocation = { s3: t.s3, bucket: output(t.outputs, "archiveBucketName"), prefix: output(t.outputs, "archivePrefix") };
+  if (values["check-archive"]) return checkArchive(t, archive, streamArn);
+
+  const deployed = (t.outputs.readModelVersions ?? {}) as Record<string, { tableName: string; parkedTableName: string; live: boolean }>;
+  const v = deployed[String(version)];
+  if (!v) throw new Error(`version ${version} is not deployed: add {"version":${version}} to the producer's readModelVersions and deploy, then rebuild`);
+  const retry = DEFAULT_RETRY_BUDGET;
+  const project = createProjector({
+    dynamodb: t.dynamodb,
+    reduce: readModels[version!],
+    config: {
+      tableName: v.tableName,
+      parkedTableName: v.parkedTableName,
+      dedupWindow: DEFAULT_DEDUP_WINDOW,
+      retry,
+      maxFoldAttempts: DEFAULT_MAX_FOLD_ATTEMPTS,
+    },
+    log: () => undefined,
+    metrics: { add: () => undefined, publish: () => undefined },
+  });
+
+  console.log(`rebuilding version ${version} (${v.tableName}) from s3://${archive.bucket}/${archive.prefix}`);
+  const printer = progressPrinter();
+  const done = await rebuildFromArchive({
+    archive,
+    project,
+    streamArn,
+    cursor: cursorFile(values.state ?? path.join(".rebuild", `${v.tableName}.json`)),
+    onProgress: printer.show,
+  });
+  printer.end(done);
+  if (done.objectsSkipped) console.log(`resumed: ${done.objectsSkipped} object(s) done by an earlier run were skipped`);
+  const start = liveStartMs(done.ends);
+  if (start !== undefined) console.log(`live mapping start (liveFrom): ${new Date(start).toISOString()}  (the archive's earliest shard end, less a minute)`);
+
+  const lag = await measureLag(t.kinesis, streamArn, readModelStore({ dynamodb: t.dynamodb, tableName: v.tableName, retry }), windowMs);
+  console.log(`lag to live: ${(lag.lagMs / 1000).toFixed(1)} s (${lag.behind} of the ${lag.checked} records of the last ${windowMs / 1000} s not reached yet)`);
+  if (!v.live) {
+    console.log(
+      `cut-over NOT allowed yet: version ${version} has no live mapping. Set readModelVersions[…].liveFrom to the time above and deploy, then run this again.`,
+    );
+    return 3;
+  }
+  if (lag.lagMs > maxLagMs) {
+    console.log(
+      `cut-over NOT allowed: version ${version} lags ${(lag.lagMs / 1000).toFixed(1)} s, above the ${maxLagMs / 1000} s threshold. Run this again shortly.`,
+    );
+    return 3;
+  }
+  console.log(`cut-over allowed: set readModelActiveVersion to ${version} and deploy.`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`rebuild: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,118 @@
+/**
+ * Read-model versions and the event archive in the producer stack, under
+ * mocks: a new version is an addition beside version 1 (tables and projector,
+ * no mapping while it rebuilds; a mapping AT_TIMESTAMP `liveFrom` once live),
+ * the API serves the active version and refuses one that is not live, and
+ * bad config fails with the key, the rule and the value.
+ */
+import { expect } from "chai";
+import { parseReadModelVersions } from "../../components/readModelVersion";
+import { resolveArchiveSettings } from "../../components/eventArchive";
+import { PRODUCER, runProducer } from "../support/producerRun";
+import type { ProgramRun } from "../support/pulumiMocks";
+
+const FN = "aws:lambda/function:Function";
+const MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping";
+const TABLE = "aws:dynamodb/table:Table";
+
+describe("read-model versions and the event archive (mocks)", function () {
+  this.timeout(120_000);
+  let rebuilding: ProgramRun;
+  let live: ProgramRun;
+  before(async () => {
+    rebuilding = await runProducer({ readModelVersions: '[{"version":2}]' });
+    live = await runProducer({ readModelVersions: '[{"version":2,"liveFrom":"2026-12-01T10:00:00Z"}]', readModelActiveVersion: "2" });
+  });
+
+  it("a rebuilding version adds its own tables and projector, with no mapping, and the API keeps serving version 1", () => {
+    const names = (run: ProgramRun, type: string) => run.ofType(type).map((r) => r.name);
+    expect(names(rebuilding, TABLE)).to.include.members(["orders-v2-read-model", "orders-v2-parked", "orders-read-model"]);
+    expect(names(rebuilding, FN)).to.include("orders-v2-projector");
+    expect(names(rebuilding, MAPPING)).to.not.include("orders-v2-projector-mapping");
+    for (const t of ["orders-v2-read-model", "orders-v2-parked"]) expect(rebuilding.one(TABLE, t).inputs.deletionProtectionEnabled).to.equal(true);
+    const api = rebuilding.one(FN, "commands-handler").inputs.environment.variables;
+    expect(api.TABLE_NAME).to.equal(rebuilding.outputs.readModelTableName);
+    const v2 = (rebuilding.outputs.readModelVersions as Record<string, { tableName: string; live: boolean }>)["2"];
+    expect(v2).to.deep.include({ tableName: rebuilding.one(TABLE, "orders-v2-read-model").state.name, live: false });
+  });
+
+  it("a live version's mapping starts AT_TIMESTAMP liveFrom, and the active version's table is what the API reads", () => {
+    expect(live.one(MAPPING, "orders-v2-projector-mapping").inputs).to.include({
+      startingPosition: "AT_TIMESTAMP",
+      startingPositionTimestamp: "2026-12-01T10:00:00Z",
+    });
+    // Version 1 keeps its mapping from TRIM_HORIZON; the bridge is untouched by versions.
+    expect(live.one(MAPPING, "orders-projector-mapping").inputs.startingPosition).to.equal("TRIM_HORIZON");
+    expect(live.ofType(MAPPING).filter((m) => m.name.startsWith("analytics-bridge"))).to.have.length(1);
+    const api = live.one(FN, "commands-handler").inputs.environment.variables;
+    expect(api.TABLE_NAME).to.equal(live.one(TABLE, "orders-v2-read-model").state.name);
+    expect(live.outputs.readModelActiveVersion).to.equal(2);
+  });
+
+  it("the v2 projector may touch only its own tables", () => {
+    const role = live.one("aws:iam/role:Role", "orders-v2-projector-role");
+    const doc = JSON.parse(role.inputs.inlinePolicies[0].policy);
+    const tables = doc.Statement.filter((s: { Action: string | string[] }) => String(s.Action).includes("dynamodb")).map(
+      (s: { Resource: string }) => s.Resource,
+    );
+    expect(tables.sort()).to.deep.equal([live.one(TABLE, "orders-v2-read-model").state.arn, live.one(TABLE, "orders-v2-parked").state.arn].sort());
+    expect(JSON.stringify(doc)).to.not.include(live.one(TABLE, "orders-read-model").state.arn);
+  });
+
+  it("refuses to serve a version that is not deployed or still rebuilding", async () => {
+    const fails = async (config: Record<string, string>) =>
+      runProducer(config).then(
+        () => "ran",
+        (err: Error) => err.message,
+      );
+    expect(await fails({ readModelActiveVersion: "3" })).to.include("readModelActiveVersion 3 is not deployed");
+    expect(await fails({ readModelVersions: '[{"version":2}]', readModelActiveVersion: "2" })).to.include("readModelActiveVersion 2 is still rebuilding");
+    expect(await fails({ readModelVersions: '[{"version":7}]' })).to.include("no readModels[7] reduce");
+  });
+
+  it("parses readModelVersions strictly: key, rule and value in every message", () => {
+    expect(parseReadModelVersions(undefined)).to.deep.equal([]);
+    expect(parseReadModelVersions('[{"version":2,"deletionProtection":false}]')).to.deep.equal([
+      { version: 2, liveFrom: undefined, deletionProtection: false },
+    ]);
+    const cases: [string, string][] = [
+      ["{", "readModelVersions must be a JSON list"],
+      ['{"version":2}', "readModelVersions must be a JSON list"],
+      ['[{"version":1}]', "readModelVersions[0].version must be an integer 2–999, got 1"],
+      ['[{"version":2},{"version":2}]', "readModelVersions[1].version 2 is listed twice"],
+      ['[{"version":2,"liveFrom":"soon"}]', 'readModelVersions[0].liveFrom must be an ISO time (what npm run rebuild prints), got "soon"'],
+      ['[{"version":2,"live":true}]', "readModelVersions[0] has unknown key(s) live"],
+      ['[{"version":2,"deletionProtection":"no"}]', 'readModelVersions[0].deletionProtection must be true or false, got "no"'],
+    ];
+    for (const [raw, message] of cases) expect(() => parseReadModelVersions(raw), raw).to.throw(message);
+  });
+
+  it("the archive's settings: GLACIER_IR after 30 days by default, refused classes and ranges named", async () => {
+    const base = { sourceStreamArn: "arn", sourceRetentionHours: 168 };
+    expect(resolveArchiveSettings("a", base)).to.include({ storageClass: "GLACIER_IR", transitionDays: 30 });
+    expect(() => resolveArchiveSettings("a", { ...base, storageClass: "DEEP_ARCHIVE" as never })).to.throw(
+      'EventArchive a: storageClass must be one of STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, got "DEEP_ARCHIVE"',
+    );
+    expect(() => resolveArchiveSettings("a", { ...base, transitionDays: 7 })).to.throw("EventArchive a: transitionDays must be 30–36500 days, got 7");
+    const locked = await runProducer({ archiveObjectLockMode: "COMPLIANCE", archiveObjectLockDays: "2555" });
+    expect(locked.one("aws:s3/bucket:Bucket", "events-archive-bucket").inputs.objectLockEnabled).to.equal(true);
+    expect(locked.one("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").inputs.rule.defaultRetention).to.deep.equal({
+      mode: "COMPLIANCE",
+      days: 2555,
+    });
+    const plain = await runProducer({});
+    expect(plain.one("aws:s3/bucket:Bucket", "events-archive-bucket").inputs.objectLockEnabled).to.equal(undefined);
+    const rule = plain.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "events-archive-bucket-lifecycle").inputs.rules[0];
+    expect(rule.transitions).to.deep.equal([{ days: 30, storageClass: "GLACIER_IR" }]);
+    expect(rule.expiration).to.equal(undefined);
+    expect(plain.one("aws:kinesis/streamConsumer:StreamConsumer").inputs.streamArn).to.equal(plain.outputs.eventStreamArn);
+    expect(plain.one(MAPPING, "events-archive-archiver-mapping").inputs.eventSourceArn).to.match(
+      new RegExp(`^arn:aws:kinesis:[\\w-]+:${PRODUCER}:stream/.+/consumer/`),
+    );
+    const half = await runProducer({ archiveObjectLockMode: "COMPLIANCE" }).then(
+      () => "ran",
+      (err: Error) => err.message,
+    );
+    expect(half).to.include("archiveObjectLockMode and archiveObjectLockDays go together");
+  });
+});
