@@ -84,12 +84,22 @@ async function main() {
         "baseline: one PutRecord per event",
         (stream, client) => (i) => {
           const c = command(i);
-          const envelope = { eventId: `e${i}`, aggregateId: c.aggregateId, type: "LineAdded", occurredAt: new Date().toISOString(), schemaVersion: 1, data: c.data };
+          const envelope = {
+            eventId: `e${i}`,
+            aggregateId: c.aggregateId,
+            type: "LineAdded",
+            occurredAt: new Date().toISOString(),
+            schemaVersion: 1,
+            data: c.data,
+          };
           return client.send(new PutRecordCommand({ StreamName: stream, PartitionKey: c.aggregateId, Data: Buffer.from(JSON.stringify(envelope)) }));
         },
       ],
       ["producer, unbatched (one PutRecord)", (stream, client) => appender(createProducer({ kinesis: client, streamName: stream, validate }))],
-      ["producer, batched (linger 10 ms)", (stream, client) => appender(createProducer({ kinesis: client, streamName: stream, validate, batching: { lingerMs: 10 } }))],
+      [
+        "producer, batched (linger 10 ms)",
+        (stream, client) => appender(createProducer({ kinesis: client, streamName: stream, validate, batching: { lingerMs: 10 } })),
+      ],
       [
         "producer, batched + KPL aggregation",
         (stream, client) => appender(createProducer({ kinesis: client, streamName: stream, validate, batching: { lingerMs: 10, aggregate: true } })),
@@ -115,8 +125,12 @@ async function main() {
     await kinesisLocal.close();
   }
   const base = rows[0].eventsPerSecond as number;
-  console.log(`producer library vs one PutRecord per event: ${EVENTS} events over ${AGGREGATES} aggregates, ${CONCURRENCY} concurrent appenders, kinesis-local, 1 shard`);
-  console.log(`${"run".padEnd(38)} ${"events/s".padStart(9)} ${"×base".padStart(6)} ${"calls".padStart(6)} ${"records".padStart(8)} ${"PUT units".padStart(10)} ${"$/M events".padStart(11)}`);
+  console.log(
+    `producer library vs one PutRecord per event: ${EVENTS} events over ${AGGREGATES} aggregates, ${CONCURRENCY} concurrent appenders, kinesis-local, 1 shard`,
+  );
+  console.log(
+    `${"run".padEnd(38)} ${"events/s".padStart(9)} ${"×base".padStart(6)} ${"calls".padStart(6)} ${"records".padStart(8)} ${"PUT units".padStart(10)} ${"$/M events".padStart(11)}`,
+  );
   for (const r of rows)
     console.log(
       `${String(r.run).padEnd(38)} ${String(r.eventsPerSecond).padStart(9)} ${((r.eventsPerSecond as number) / base).toFixed(2).padStart(6)} ${String(r.kinesisCalls).padStart(6)} ${String(r.records).padStart(8)} ${String(r.putPayloadUnits).padStart(10)} ${String(r.usdPerMillionEvents).padStart(11)}`,

@@ -101,7 +101,12 @@ export function createForwarder(deps: BridgeDeps): (sources: SourceRecord[]) => 
     if (config.forwardedTableName) {
       // The first body in stream order owns a key-derived id, as in the read model: a later other body is parked, not forwarded.
       const ttlSeconds = (config.forwardedTtlHours ?? 24) * 3600;
-      const claimed = await claimKeyedEvents({ dynamodb, tableName: config.forwardedTableName, ttlSeconds, retry: config.retry, clock }, sources, entries, Date.now());
+      const claimed = await claimKeyedEvents(
+        { dynamodb, tableName: config.forwardedTableName, ttlSeconds, retry: config.retry, clock },
+        sources,
+        entries,
+        Date.now(),
+      );
       entries = claimed.entries;
       poison.push(...claimed.conflicts);
     }
@@ -180,7 +185,9 @@ export function bridgeConfigFromEnv(env: NodeJS.ProcessEnv): BridgeConfig {
     maxRecordsPerCall: PUT_RECORDS_MAX_RECORDS,
     maxBytesPerCall: PUT_RECORDS_MAX_BYTES,
     aggregate: aggregateModeFromEnv(env),
-    ...(env[ENV.FORWARDED_TABLE_NAME] ? { forwardedTableName: env[ENV.FORWARDED_TABLE_NAME], forwardedTtlHours: intEnv(env, ENV.FORWARDED_TTL_HOURS, 24) } : {}),
+    ...(env[ENV.FORWARDED_TABLE_NAME]
+      ? { forwardedTableName: env[ENV.FORWARDED_TABLE_NAME], forwardedTtlHours: intEnv(env, ENV.FORWARDED_TTL_HOURS, 24) }
+      : {}),
   };
 }
 

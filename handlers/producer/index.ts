@@ -19,7 +19,7 @@ import type { EventEnvelope } from "../shared/envelope";
 import { DEFAULT_RETRY_BUDGET, realClock, RetryBudget, RetryClock } from "../shared/retry";
 import { formatPosition, parsePosition, Position } from "../shared/sequence";
 import { BatchingOptions, createBatcher, Placement, resolveBatching } from "./batcher";
-import { commandRejected, idempotencyConflict, prepareEvent } from "./command";
+import { aggregateIdProblem, commandRejected, idempotencyConflict, prepareEvent } from "./command";
 import { AggregateRead, aggregateRead, readItem } from "./read";
 import { createUlidGenerator } from "./ulid";
 
@@ -103,6 +103,8 @@ export function createProducer(options: ProducerOptions): Producer {
     },
     async read(aggregateId, readOptions = {}) {
       const { dynamodb, tableName } = table();
+      const badId = aggregateIdProblem(aggregateId);
+      if (badId) throw commandRejected(badId);
       const min = readOptions.minPosition === undefined ? undefined : parsePosition(readOptions.minPosition);
       if (readOptions.minPosition !== undefined && !min)
         throw new Error(`producer read: minPosition ${JSON.stringify(readOptions.minPosition)} is not a position (<sequence> or <sequence>.<sub-sequence>)`);

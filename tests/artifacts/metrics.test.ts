@@ -96,7 +96,9 @@ describe("failures the functions report reach an alarm (serialised artifacts, EM
   it("API: a 500 is returned, not thrown, so Lambda's Errors stays 0; the gateway's 5xx alarm of this API and stage sees it", async () => {
     // The stream the function names does not exist here: PutRecord fails for good, and the handler answers 500.
     const api = loadHandler(artifacts["commands-handler"], { ...env["commands-handler"], STREAM_NAME: uniqueName("missing") });
-    const { result, docs } = await emfOf(() => api(postEventRequest("o-1", { body: { type: "OrderPlaced", data: { customerId: "c", lines: [] } }, authorizer: IAM_CALLER })));
+    const { result, docs } = await emfOf(() =>
+      api(postEventRequest("o-1", { body: { type: "OrderPlaced", data: { customerId: "c", lines: [] } }, authorizer: IAM_CALLER })),
+    );
     expect(result.statusCode).to.equal(500);
     expect(docs.map((d) => d.values.Requests5xx)).to.deep.equal([1]);
     const apiResource = run.one("aws:apigatewayv2/api:Api");

@@ -110,35 +110,60 @@ describe("a reused Idempotency-Key with other data: first in stream order wins, 
     // A domain that keeps each applied event's amount under its id, so the read model can be compared with the landing.
     const reduce: Reducer<Record<string, number>> = (state, e) => ({ ...(state ?? {}), [e.eventId]: (e.data as { amount: number }).amount });
     const map: Mapper = (e) => ({ contract: "amounts.v1", data: { amount: (e.data as { amount: number }).amount } });
-    const write = fc.record({ agg: fc.integer({ min: 0, max: 2 }), key: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }), amount: fc.integer({ min: 1, max: 3 }) });
+    const write = fc.record({
+      agg: fc.integer({ min: 0, max: 2 }),
+      key: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
+      amount: fc.integer({ min: 1, max: 3 }),
+    });
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(write, { minLength: 1, maxLength: 16 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), async (writes, pBatch, bBatch) => {
-        run += 1;
-        const rig = await setupRig();
-        const envelopes: EventEnvelope[] = writes.map((w, i) => {
-          const aggregateId = `p${run}-a${w.agg}`;
-          const eventId = w.key === undefined ? `p${run}-plain-${i}` : idempotentEventId(aggregateId, `key-${w.key}`);
-          return { eventId, aggregateId, type: "Paid", occurredAt: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(), schemaVersion: ENVELOPE_SCHEMA_VERSION, data: { amount: w.amount } };
-        });
-        const records = await sourceRecords(rig.kinesis, rig.stream, envelopes.map((e) => ({ partitionKey: e.aggregateId, body: e })));
-        const { projector, bridge, target } = await consumers(rig.table, rig.parked, reduce as Reducer<unknown>, map);
-        const batches = (size: number): KinesisStreamRecord[][] => records.reduce<KinesisStreamRecord[][]>((out, r, i) => (i % size === 0 ? [...out, [r]] : (out[out.length - 1].push(r), out)), []);
-        for (const b of batches(pBatch)) expect((await projector({ Records: b })).batchItemFailures).to.deep.equal([]);
-        for (const b of batches(bBatch)) expect((await bridge({ Records: b })).batchItemFailures).to.deep.equal([]);
+      fc.asyncProperty(
+        fc.array(write, { minLength: 1, maxLength: 16 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 6 }),
+        async (writes, pBatch, bBatch) => {
+          run += 1;
+          const rig = await setupRig();
+          const envelopes: EventEnvelope[] = writes.map((w, i) => {
+            const aggregateId = `p${run}-a${w.agg}`;
+            const eventId = w.key === undefined ? `p${run}-plain-${i}` : idempotentEventId(aggregateId, `key-${w.key}`);
+            return {
+              eventId,
+              aggregateId,
+              type: "Paid",
+              occurredAt: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(),
+              schemaVersion: ENVELOPE_SCHEMA_VERSION,
+              data: { amount: w.amount },
+            };
+          });
+          const records = await sourceRecords(
+            rig.kinesis,
+            rig.stream,
+            envelopes.map((e) => ({ partitionKey: e.aggregateId, body: e })),
+          );
+          const { projector, bridge, target } = await consumers(rig.table, rig.parked, reduce as Reducer<unknown>, map);
+          const batches = (size: number): KinesisStreamRecord[][] =>
+            records.reduce<KinesisStreamRecord[][]>((out, r, i) => (i % size === 0 ? [...out, [r]] : (out[out.length - 1].push(r), out)), []);
+          for (const b of batches(pBatch)) expect((await projector({ Records: b })).batchItemFailures).to.deep.equal([]);
+          for (const b of batches(bBatch)) expect((await bridge({ Records: b })).batchItemFailures).to.deep.equal([]);
 
-        const model: Record<string, number> = {};
-        for (const v of Object.values(await views(rig.dynamo, rig.table))) Object.assign(model, v.state as Record<string, number>);
-        const landing: Record<string, number[]> = {};
-        for (const { wire } of await landed(target)) (landing[wire.eventId] ??= []).push((wire.data as { amount: number }).amount);
-        expect(Object.keys(landing).sort()).to.deep.equal(Object.keys(model).sort());
-        for (const [id, amounts] of Object.entries(landing)) expect(amounts.every((a) => a === model[id]), `${id}: landing ${amounts}, read model ${model[id]}`).to.equal(true);
-        // And what they agree on is the first in stream order.
-        const first: Record<string, number> = {};
-        for (const e of envelopes) if (!(e.eventId in first)) first[e.eventId] = (e.data as { amount: number }).amount;
-        expect(model).to.deep.equal(first);
-        expect((await parkedEvents(rig.dynamo, rig.parked)).every((p) => p.reason === "Idempotency-Key reused with different data")).to.equal(true);
-      }),
+          const model: Record<string, number> = {};
+          for (const v of Object.values(await views(rig.dynamo, rig.table))) Object.assign(model, v.state as Record<string, number>);
+          const landing: Record<string, number[]> = {};
+          for (const { wire } of await landed(target)) (landing[wire.eventId] ??= []).push((wire.data as { amount: number }).amount);
+          expect(Object.keys(landing).sort()).to.deep.equal(Object.keys(model).sort());
+          for (const [id, amounts] of Object.entries(landing))
+            expect(
+              amounts.every((a) => a === model[id]),
+              `${id}: landing ${amounts}, read model ${model[id]}`,
+            ).to.equal(true);
+          // And what they agree on is the first in stream order.
+          const first: Record<string, number> = {};
+          for (const e of envelopes) if (!(e.eventId in first)) first[e.eventId] = (e.data as { amount: number }).amount;
+          expect(model).to.deep.equal(first);
+          expect((await parkedEvents(rig.dynamo, rig.parked)).every((p) => p.reason === "Idempotency-Key reused with different data")).to.equal(true);
+        },
+      ),
       { numRuns: 10 },
     );
   });

@@ -31,7 +31,9 @@ function failEntries(client: ReturnType<typeof kinesisClient>, fail: (partitionK
       const kept = entries.filter((_, i) => !failing[i]);
       const answered: object[] = kept.length ? ((await next({ ...args, input: { ...args.input, Records: kept } })) as any).output.Records : [];
       let k = 0;
-      const records = failing.map((f) => (f ? (stats.failed++, { ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: "injected" }) : answered[k++]));
+      const records = failing.map((f) =>
+        f ? (stats.failed++, { ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: "injected" }) : answered[k++],
+      );
       return { output: { $metadata: {}, FailedRecordCount: failing.filter(Boolean).length, Records: records }, response: {} };
     },
     { step: "initialize", name: "testFailEntries", priority: "low" },
@@ -66,7 +68,13 @@ describe("handlers/producer: the library a service writes with", function () {
 
   it("an idempotent retry has the same eventId and is applied once; read follows the API's visibility contract", async () => {
     const rig = await setupRig();
-    const producer = createProducer({ kinesis: kinesisClient(), dynamodb: dynamoClient(), streamName: rig.stream, tableName: rig.table, validate: domainValidate });
+    const producer = createProducer({
+      kinesis: kinesisClient(),
+      dynamodb: dynamoClient(),
+      streamName: rig.stream,
+      tableName: rig.table,
+      validate: domainValidate,
+    });
     const first = await producer.append("order-1", "OrderPlaced", placed("A"), { idempotencyKey: "req-1" });
     const retry = await producer.append("order-1", "OrderPlaced", placed("A"), { idempotencyKey: "req-1" });
     expect(retry.eventId).to.equal(first.eventId);
@@ -97,7 +105,14 @@ describe("handlers/producer: the library a service writes with", function () {
     const calls = countRequests(kinesis);
     // The first call fails every entry of aggregates 1 and 3; the re-send succeeds.
     const faults = failEntries(kinesis, (pk, call) => call === 1 && /-(1|3)$/.test(pk));
-    const producer = createProducer({ kinesis, streamName: rig.stream, validate: domainValidate, batching: { lingerMs: 50 }, retry: RETRY, clock: fastClock() });
+    const producer = createProducer({
+      kinesis,
+      streamName: rig.stream,
+      validate: domainValidate,
+      batching: { lingerMs: 50 },
+      retry: RETRY,
+      clock: fastClock(),
+    });
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => producer.append(`b-${i % 5}`, "OrderPlaced", placed(`S${i}`))));
     expect(faults.failed).to.equal(8);
     expect(calls.PutRecordsCommand).to.equal(2);
@@ -118,7 +133,9 @@ describe("handlers/producer: the library a service writes with", function () {
     const [ok, doomed] = await Promise.allSettled([producer.append("fine", "OrderShipped", {}), producer.append("doomed", "OrderShipped", {})]);
     expect(ok.status).to.equal("fulfilled");
     expect(doomed.status).to.equal("rejected");
-    expect((doomed as PromiseRejectedResult).reason.message).to.match(/was not written: PutRecords still failing after 4 attempts \(ProvisionedThroughputExceededException/);
+    expect((doomed as PromiseRejectedResult).reason.message).to.match(
+      /was not written: PutRecords still failing after 4 attempts \(ProvisionedThroughputExceededException/,
+    );
     expect((await readStream(rig.kinesis, rig.stream)).map((r) => r.kinesis.partitionKey)).to.deep.equal(["fine"]);
   });
 
@@ -126,10 +143,13 @@ describe("handlers/producer: the library a service writes with", function () {
     const rig = await setupRig();
     const kinesis = kinesisClient();
     const sent: number[] = [];
-    kinesis.middlewareStack.add((next, context) => async (args: any) => (context.commandName === "PutRecordsCommand" && sent.push(args.input.Records.length), next(args)), {
-      step: "initialize",
-      name: "testCountEntries",
-    });
+    kinesis.middlewareStack.add(
+      (next, context) => async (args: any) => (context.commandName === "PutRecordsCommand" && sent.push(args.input.Records.length), next(args)),
+      {
+        step: "initialize",
+        name: "testCountEntries",
+      },
+    );
     const producer = createProducer({ kinesis, streamName: rig.stream, validate: domainValidate, batching: { lingerMs: 50, aggregate: true } });
     const appends = Array.from({ length: 30 }, (_, i) => producer.append(`k-${i % 3}`, "LineAdded", { sku: `S${i}`, quantity: 1, unitPriceCents: i }));
     const results = await Promise.all(appends);
@@ -154,7 +174,11 @@ describe("handlers/producer: the library a service writes with", function () {
   });
 
   it("refuses batching settings out of range before any work, naming the field", () => {
-    expect(() => createProducer({ kinesis: kinesisClient(), streamName: "s", batching: { lingerMs: 5000 } })).to.throw("producer batching: lingerMs must be an integer 0–1000, got 5000");
-    expect(() => createProducer({ kinesis: kinesisClient(), streamName: "s", batching: { maxRecords: 501 } })).to.throw("producer batching: maxRecords must be an integer 1–500, got 501");
+    expect(() => createProducer({ kinesis: kinesisClient(), streamName: "s", batching: { lingerMs: 5000 } })).to.throw(
+      "producer batching: lingerMs must be an integer 0–1000, got 5000",
+    );
+    expect(() => createProducer({ kinesis: kinesisClient(), streamName: "s", batching: { maxRecords: 501 } })).to.throw(
+      "producer batching: maxRecords must be an integer 1–500, got 501",
+    );
   });
 });
