@@ -51,7 +51,7 @@ function stateProblem(candidate: StoredAggregate, limit: number): Poison | undef
   // A cheap upper bound first (UTF-8 takes at most 3 bytes per UTF-16 unit; the other attributes and all names
   // take well under 1 KB): the exact size is computed only for items that may be near the limit.
   let bound = 1024 + 3 * ((candidate.stateJson?.length ?? 0) + candidate.aggregateId.length + (candidate.lastEventId?.length ?? 0));
-  bound += 3 * candidate.recent.length;
+  bound += 3 * (candidate.recent.length + (candidate.rejected?.length ?? 0));
   if (bound <= limit) return undefined;
   const size = readModelItemSize(encodeReadModelItem(candidate));
   if (size <= limit) return undefined;
