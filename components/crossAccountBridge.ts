@@ -174,6 +174,7 @@ function accessEnvironment(access: ResolvedAccess): Record<string, pulumi.Input<
  * | Event-source mapping | its own on the source stream: TRIM_HORIZON, batch 500, window 1 s, bisect, ReportBatchItemFailures, 10 retries, record age half the retention |
  * | Records written | plain JSON (`aggregateRecords` off) unless KPL aggregation is chosen |
  * | Parked table (`pk`, `sk`) | poison events (undecodable, `map` throws) with their data; on-demand, PITR, SSE, deletion protection |
+ * | Forwarded-ids table (`pk` = eventId) | ids derived from an Idempotency-Key that were forwarded, with their data digest, so a reused key's other body is parked, not forwarded; TTL after the stream's retention; on-demand, PITR, SSE, deletion protection |
  * | On-failure queue | SQS-managed SSE, 14 days |
  * | Alarms | iterator age (a quarter of the record age, at most 5 min), crashes, batch failures reported, parked events, on-failure queue depth |
  */
@@ -182,6 +183,8 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
   public readonly role: aws.iam.Role;
   public readonly mapping: aws.lambda.EventSourceMapping;
   public readonly parkedTable: aws.dynamodb.Table;
+  /** Ids derived from an Idempotency-Key that the bridge forwarded, each with its data digest: a later other body is parked, not forwarded. */
+  public readonly forwardedTable: aws.dynamodb.Table;
   public readonly onFailureQueue: aws.sqs.Queue;
   public readonly alarms: aws.cloudwatch.MetricAlarm[];
   /** The access mode as applied: the consumer stack must use the same. */
@@ -197,6 +200,8 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
     this.accessMode = s.access.mode;
 
     this.parkedTable = keyedTable(`${name}-parked`, "sk", s.deletionProtection, child);
+    // Key-derived event ids the bridge has forwarded, with their data digest (handlers/bridge/forwardedIds.ts); expire with the stream's records.
+    this.forwardedTable = keyedTable(`${name}-forwarded`, undefined, s.deletionProtection, child, "expiresAt");
 
     const map = args.map;
     const forwarder = streamConsumer(
@@ -219,10 +224,16 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
         environment: {
           [ENV.TARGET_STREAM_ARN]: args.targetStreamArn,
           [ENV.PARKED_TABLE_NAME]: this.parkedTable.name,
+          [ENV.FORWARDED_TABLE_NAME]: this.forwardedTable.name,
+          [ENV.FORWARDED_TTL_HOURS]: String(s.retentionHours),
           [ENV.AGGREGATE_RECORDS]: s.aggregateRecords,
           ...accessEnvironment(s.access),
         },
-        statements: [{ Sid: "ParkPoisonEvents", Action: "dynamodb:BatchWriteItem", Resource: this.parkedTable.arn }, ...accessStatements(s.access, args)],
+        statements: [
+          { Sid: "ParkPoisonEvents", Action: "dynamodb:BatchWriteItem", Resource: this.parkedTable.arn },
+          { Sid: "ClaimKeyedEventIds", Action: "dynamodb:PutItem", Resource: this.forwardedTable.arn },
+          ...accessStatements(s.access, args),
+        ],
         streamArn: args.sourceStreamArn,
         streamKeyArn: args.sourceKeyArn,
         mapping: s.mapping,

@@ -1,29 +1,48 @@
 /**
  * The example domain: orders. Four closures the components serialise into
  * the Lambdas — `reduce` builds the read model, `map` the analytics contract,
- * `validate` and `authorize` guard the command API. Replace them with your own; keep them
+ * `validate` and `authorize` guard the command API; `commands` declares each command's schema, and
+ * all three of `validate`, `reduce` and `map` see data parsed by it. Replace them with your own; keep them
  * pure and self-contained (no I/O, no module-level Set/Map), since they run
  * serialised, and operator tools (re-drive) and tests use the same ones.
  */
+import * as v from "valibot";
 import type { AccessAction, AnalyticsRecord, Principal } from "../handlers/shared/domain";
-import type { EventEnvelope } from "../handlers/shared/envelope";
+import { CommandOf, EventOf, schemaValidator, typedMapper, typedReducer } from "../handlers/commands/schema";
+
+/** A strict object (an unknown field is refused, not stored) whose messages say what is wrong in words. */
+const strict = <E extends v.ObjectEntries>(entries: E) =>
+  v.strictObject(entries, (issue) => (issue.expected === "never" ? "unknown field" : `expected an object, got ${issue.received}`));
+
+// Amounts are integer cents: a safe integer, so no client can make the read model round (2^64 + 1) or hold null (1e400).
+const cents = v.pipe(v.number(), v.safeInteger("must be a safe integer number of cents"), v.minValue(0));
 
 /** An order line. */
-export interface Line {
-  sku: string;
-  quantity: number;
-  unitPriceCents: number;
-}
+const LineSchema = strict({
+  sku: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  quantity: v.pipe(v.number(), v.safeInteger("must be a whole number"), v.minValue(1), v.maxValue(10_000)),
+  unitPriceCents: cents,
+});
 
-/** The fields order events carry (checked by `validate` before they are written). */
-interface OrderEventData {
-  customerId?: unknown;
-  lines?: Line[];
-  sku?: unknown;
-  quantity?: unknown;
-  unitPriceCents?: unknown;
-  amountCents?: unknown;
-}
+/**
+ * The commands, one schema each (Valibot: see the README for why). Strict objects: an unknown
+ * field is refused rather than stored, so a typo never reaches the read model.
+ */
+export const commands = {
+  OrderPlaced: strict({ customerId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)), lines: v.pipe(v.array(LineSchema), v.maxLength(100)) }),
+  LineAdded: LineSchema,
+  OrderPaid: strict({ amountCents: v.pipe(cents, v.minValue(1)) }),
+  OrderShipped: strict({}),
+  OrderCancelled: strict({}),
+  OrderErased: strict({}),
+};
+
+/** An order line, as the schema parses it. */
+export type Line = v.InferOutput<typeof LineSchema>;
+/** A parsed order command. */
+export type OrderCommand = CommandOf<typeof commands>;
+/** An order event, its data parsed by its command's schema. */
+export type OrderEvent = EventOf<typeof commands>;
 
 /** The read model of one order. */
 export interface Order {
@@ -34,69 +53,51 @@ export interface Order {
   paidCents: number;
 }
 
-const COMMANDS: Record<string, string[]> = {
-  OrderPlaced: ["customerId", "lines"],
-  LineAdded: ["sku", "quantity", "unitPriceCents"],
-  OrderPaid: ["amountCents"],
-  OrderShipped: [],
-  OrderCancelled: [],
-  OrderErased: [],
-};
-
-/** Rejects unknown commands and missing fields before anything is written. */
-export const validate = (type: string, data: unknown): string | undefined => {
-  const fields = COMMANDS[type];
-  if (!fields) return `unknown command type ${type}; expected one of ${Object.keys(COMMANDS).join(", ")}`;
-  const d = data as Record<string, unknown>;
-  const missing = fields.filter((f) => d[f] === undefined);
-  if (missing.length) return `${type} needs ${missing.join(", ")}`;
-  if (type === "LineAdded" && (!Number.isInteger(d.quantity) || (d.quantity as number) <= 0)) return "quantity must be a positive integer";
-  return undefined;
-};
-
 const lineTotal = (lines: Line[]) => lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
 
-/** Folds one order event into the order; `null` erases it. Unknown types are ignored (forward compatible). */
-export const reduce = (order: Order | undefined, event: EventEnvelope): Order | null => {
-  const d = event.data as OrderEventData;
+/** Refuses a command its schema refuses (400 with the field's path), then one rule across fields that sees typed data. */
+export const validate = schemaValidator(commands, (command) => {
+  const total = command.type === "OrderPlaced" ? lineTotal(command.data.lines) : command.type === "LineAdded" ? lineTotal([command.data]) : 0;
+  return Number.isSafeInteger(total) ? undefined : `${command.type} data: the lines total ${total} cents, beyond a safe integer`;
+});
+
+/** Folds one parsed order event into the order; `null` erases it. Types without a schema leave it as it is (forward compatible). */
+export const reduce = typedReducer(commands, (order: Order | undefined, event: OrderEvent): Order | null => {
   if (event.type === "OrderPlaced") {
-    const lines: Line[] = d.lines ?? [];
-    return { status: "open", customerId: String(d.customerId), lines, totalCents: lineTotal(lines), paidCents: 0 };
+    const lines = event.data.lines;
+    return { status: "open", customerId: event.data.customerId, lines, totalCents: lineTotal(lines), paidCents: 0 };
   }
   if (event.type === "OrderErased") return null;
   if (!order) throw new Error(`${event.type} before OrderPlaced`);
   switch (event.type) {
     case "LineAdded": {
-      const lines = [...order.lines, { sku: String(d.sku), quantity: Number(d.quantity), unitPriceCents: Number(d.unitPriceCents) }];
+      const lines = [...order.lines, event.data];
       return { ...order, lines, totalCents: lineTotal(lines) };
     }
     case "OrderPaid": {
-      const paidCents = order.paidCents + Number(d.amountCents);
+      const paidCents = order.paidCents + event.data.amountCents;
       return { ...order, paidCents, status: paidCents >= order.totalCents ? "paid" : order.status };
     }
     case "OrderShipped":
       return { ...order, status: "shipped" };
     case "OrderCancelled":
       return { ...order, status: "cancelled" };
-    default:
-      return order;
   }
-};
+});
 
 /** The analytics contract `order-lifecycle.v1`: no personal data crosses the account boundary. */
-export const map = (event: EventEnvelope): AnalyticsRecord | undefined => {
-  const d = event.data as OrderEventData;
+export const map = typedMapper(commands, (event: OrderEvent): AnalyticsRecord | undefined => {
   const base = { orderId: event.aggregateId, occurredAt: event.occurredAt };
   switch (event.type) {
     case "OrderPlaced":
-      return { contract: "order-lifecycle.v1", data: { ...base, stage: "placed", amountCents: lineTotal(d.lines ?? []), lineCount: (d.lines ?? []).length } };
-    case "LineAdded":
       return {
         contract: "order-lifecycle.v1",
-        data: { ...base, stage: "line-added", amountCents: Number(d.quantity) * Number(d.unitPriceCents), lineCount: 1 },
+        data: { ...base, stage: "placed", amountCents: lineTotal(event.data.lines), lineCount: event.data.lines.length },
       };
+    case "LineAdded":
+      return { contract: "order-lifecycle.v1", data: { ...base, stage: "line-added", amountCents: lineTotal([event.data]), lineCount: 1 } };
     case "OrderPaid":
-      return { contract: "order-lifecycle.v1", data: { ...base, stage: "paid", amountCents: Number(d.amountCents), lineCount: 0 } };
+      return { contract: "order-lifecycle.v1", data: { ...base, stage: "paid", amountCents: event.data.amountCents, lineCount: 0 } };
     case "OrderShipped":
       return { contract: "order-lifecycle.v1", data: { ...base, stage: "shipped", amountCents: 0, lineCount: 0 } };
     case "OrderCancelled":
@@ -104,7 +105,7 @@ export const map = (event: EventEnvelope): AnalyticsRecord | undefined => {
     default:
       return undefined;
   }
-};
+});
 
 /**
  * Who may touch which order. A customer (a JWT's `sub`) may place an order
@@ -120,7 +121,7 @@ export const authorize = (principal: Principal, action: AccessAction, _orderId: 
   if (order && order.customerId !== me) return `the order belongs to another customer, not to ${me}`;
   if (action.kind === "read") return undefined;
   if (action.type === "OrderPlaced") {
-    const customerId = (action.data as OrderEventData | null)?.customerId;
+    const customerId = (action.data as { customerId?: unknown } | null)?.customerId;
     return customerId === me ? undefined : `a customer may place orders only for themself (customerId ${JSON.stringify(customerId)}, token sub ${me})`;
   }
   // Not projected yet (the read model lags by about a second): its owner is unknown here, and reduce refuses an order event before OrderPlaced.

@@ -5,8 +5,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 
-/** A table keyed by `pk` (and `rangeKey`, when given), both strings. */
-export function keyedTable(name: string, rangeKey: string | undefined, deletionProtection: boolean, opts: pulumi.CustomResourceOptions): aws.dynamodb.Table {
+/** A table keyed by `pk` (and `rangeKey`, when given), both strings; `ttlAttribute` turns on DynamoDB's TTL on that attribute. */
+export function keyedTable(
+  name: string,
+  rangeKey: string | undefined,
+  deletionProtection: boolean,
+  opts: pulumi.CustomResourceOptions,
+  ttlAttribute?: string,
+): aws.dynamodb.Table {
   return new aws.dynamodb.Table(
     name,
     {
@@ -17,6 +23,7 @@ export function keyedTable(name: string, rangeKey: string | undefined, deletionP
       pointInTimeRecovery: { enabled: true },
       serverSideEncryption: { enabled: true },
       deletionProtectionEnabled: deletionProtection,
+      ...(ttlAttribute ? { ttl: { attributeName: ttlAttribute, enabled: true } } : {}),
     },
     opts,
   );

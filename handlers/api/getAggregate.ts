@@ -2,11 +2,11 @@
  * `GET /aggregates/{id}[?minPosition=<sequence number>]`: a strongly
  * consistent read of the read model, telling a poller whether the event it
  * wrote (at `minPosition`) is visible yet. Positions are `<sequence>`, or
- * `<sequence>.<sub-sequence>` for a user record of a KPL aggregate.
+ * `<sequence>.<sub-sequence>` for a user record of a KPL aggregate. The contract itself
+ * (handlers/producer/read.ts) is the producer library's too.
  */
-import { GetItemCommand } from "@aws-sdk/client-dynamodb";
-import { comparePosition, parsePosition, Position } from "../shared/sequence";
 import { decodeReadModelItem, ReadModelView } from "../shared/readModelItem";
+import { aggregateRead, readItem } from "../producer/read";
 import type { Principal } from "../shared/domain";
 import { checkAccess } from "./access";
 import { errorResponse, jsonResponse, rejectionResponse } from "./responses";
@@ -27,12 +27,17 @@ export interface AggregateView {
   parked: boolean;
   /** Whether the read model has reached `minPosition` (always true without it). */
   visible: boolean;
+  /**
+   * Present when the event at `minPosition` was refused (an Idempotency-Key reused with other data that lost to
+   * the first in stream order): the read model reached it (`visible`) and did NOT apply it.
+   */
+  rejected?: { eventId: string; reason: string };
 }
 
 /** The aggregate's read-model item, decoded; undefined while absent. `consistent` costs 1 RCU per 4 KB instead of 0.5. */
 export async function readView(deps: ApiDeps, aggregateId: string, consistent: boolean): Promise<ReadModelView | undefined> {
-  const out = await deps.dynamodb.send(new GetItemCommand({ TableName: deps.config.tableName, Key: { pk: { S: aggregateId } }, ConsistentRead: consistent }));
-  return out.Item ? decodeReadModelItem(out.Item) : undefined;
+  const item = await readItem(deps.dynamodb, deps.config.tableName, aggregateId, consistent);
+  return item ? decodeReadModelItem(item) : undefined;
 }
 
 /** The state the domain's `authorize` decides on: undefined while absent or deleted. */
@@ -45,19 +50,19 @@ export async function getAggregate(deps: ApiDeps, event: HttpApiEvent, principal
   const min = parseMinPosition(event.queryStringParameters?.minPosition);
   if (!min.ok) return rejectionResponse(min.rejection);
 
-  const view = await readView(deps, id.value, true);
+  const read = aggregateRead(await readItem(deps.dynamodb, deps.config.tableName, id.value, true), min.value);
   // Decided on what was read, before anything of it is answered (404s included).
-  const refused = checkAccess(deps.authorize, principal, { kind: "read" }, id.value, stateOf(view));
+  const refused = checkAccess(deps.authorize, principal, { kind: "read" }, id.value, read.found ? stateOf(read.view) : undefined);
   if (refused) return rejectionResponse(refused);
-  if (!view) {
+  if (!read.found) {
     const message =
       min.value === undefined ? `aggregate ${id.value} not found` : `aggregate ${id.value} not found yet: its first event may not be projected; keep polling`;
     return errorResponse(404, "NotFound", message, { extra: { visible: false } });
   }
-  const reached = reachedBy(view.position, min.value);
-  if (view.deleted) {
+  const view = read.view;
+  if (read.deleted) {
     // A tombstone below minPosition may yet be recreated by the awaited event.
-    const message = reached
+    const message = read.visible
       ? `aggregate ${id.value} was deleted; stop polling`
       : `aggregate ${id.value} is deleted as of position ${view.position}, below minPosition; keep polling`;
     return errorResponse(404, "Deleted", message, {
@@ -73,14 +78,9 @@ export async function getAggregate(deps: ApiDeps, event: HttpApiEvent, principal
     lastEventId: view.lastEventId ?? null,
     updatedAt: view.updatedAt,
     parked: view.parked,
-    visible: reached,
+    visible: read.visible,
+    // Only with minPosition, when the event there was refused: present only then, so earlier answers keep their shape.
+    ...(read.rejected ? { rejected: read.rejected } : {}),
   };
   return jsonResponse(200, body, { etag: `"${view.version}"` });
-}
-
-/** Whether the read model's position (as the view shows it) is at or past `min` (always, without one). */
-function reachedBy(position: string, min: Position | undefined): boolean {
-  if (min === undefined) return true;
-  const at = parsePosition(position);
-  return at !== undefined && comparePosition(at, min) >= 0;
 }

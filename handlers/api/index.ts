@@ -10,7 +10,8 @@ import type { ApiConfig, ApiDeps, HttpApiEvent, HttpApiResult } from "./types";
 import { checkMaxBodyBytes } from "./validation";
 import { postEvent } from "./postEvent";
 import { getAggregate } from "./getAggregate";
-import { createUlidGenerator } from "./ulid";
+import { createUlidGenerator } from "../producer/ulid";
+import { createProducer } from "../producer";
 import { defaultMetricsSink } from "../observability/emf";
 import { API_METRICS, METRIC, MetricsRecorder, metricsRecorder } from "../observability/metrics";
 import { authModeOf, principalOf } from "./access";
@@ -92,13 +93,15 @@ export function createApi(deps: ApiDeps): (event: HttpApiEvent) => Promise<HttpA
   const metrics = deps.metrics ?? metricsRecorder(API_METRICS, defaultMetricsSink(process.env));
   const full = { ...deps, now, log };
   const nextUlid = createUlidGenerator({ now: () => now().getTime() });
+  // Unbatched: one PutRecord per request, answered before the function returns.
+  const producer = createProducer({ kinesis: deps.kinesis, streamName: deps.config.streamName });
 
   const answer = async (event: HttpApiEvent): Promise<HttpApiResult> => {
     const requestId = event.requestContext?.requestId ?? "unknown";
     try {
       const principal = principalOf(event, deps.config.auth);
       if (!principal.ok) return rejectionResponse(principal.rejection);
-      if (event.routeKey === API_ROUTES[0]) return await withinDeadline(postEvent(full, nextUlid, event, principal.value), deps.deadlineMs);
+      if (event.routeKey === API_ROUTES[0]) return await withinDeadline(postEvent(full, nextUlid, producer, event, principal.value), deps.deadlineMs);
       if (event.routeKey === API_ROUTES[1]) return await withinDeadline(getAggregate(full, event, principal.value), deps.deadlineMs);
       const method = event.requestContext?.http?.method ?? "?";
       return errorResponse(404, "RouteNotFound", `no route for ${method} ${event.rawPath}; routes are: ${API_ROUTES.join(", ")}`);

@@ -1,17 +1,20 @@
 /**
  * `POST /aggregates/{id}/events`: validate, wrap in the envelope and append
- * ONE record to the source stream (a single PutRecord is atomic), then answer
- * 202 with the event id and where to poll for it.
+ * ONE record to the source stream (a single PutRecord is atomic) through the
+ * producer library, then answer 202 with the event id and where to poll for
+ * it. A reused Idempotency-Key with another body answers 422 when the read
+ * model already holds the key's first event.
  */
-import { PutRecordCommand } from "@aws-sdk/client-kinesis";
-import { ENVELOPE_SCHEMA_VERSION, EventEnvelope, envelopeError } from "../shared/envelope";
-import { errorResponse, jsonResponse, rejectionResponse } from "./responses";
+import type { Producer } from "../producer";
+import { idempotencyConflict, prepareEvent } from "../producer/command";
+import { readItem } from "../producer/read";
+import { decodeReadModelItem } from "../shared/readModelItem";
+import { jsonResponse, rejectionResponse } from "./responses";
 import type { ApiDeps, HttpApiEvent, HttpApiResult } from "./types";
 import { checkAggregateId, checkContentLength, checkContentType, checkIdempotencyKey, decodeBody, headerValue, parseCommand } from "./validation";
-import { idempotentEventId } from "./ulid";
 import type { Principal } from "../shared/domain";
 import { checkAccess } from "./access";
-import { readView, stateOf } from "./getAggregate";
+import { stateOf } from "./getAggregate";
 
 /** The 202 body of an accepted event. */
 export interface AcceptedEvent {
@@ -31,6 +34,7 @@ export function pollUrl(aggregateId: string, sequenceNumber: string): string {
 export async function postEvent(
   deps: Required<Pick<ApiDeps, "now">> & ApiDeps,
   nextUlid: (timeMs?: number) => string,
+  producer: Pick<Producer, "put">,
   event: HttpApiEvent,
   principal: Principal = { kind: "anonymous" },
 ): Promise<HttpApiResult> {
@@ -48,37 +52,31 @@ export async function postEvent(
   if (!text.ok) return rejectionResponse(text.rejection);
   const command = parseCommand(text.value);
   if (!command.ok) return rejectionResponse(command.rejection);
-  const domainError = deps.validate?.(command.value.type, command.value.data);
-  if (domainError !== undefined) return errorResponse(400, "InvalidEvent", domainError);
-  if (deps.authorize) {
-    // One eventually consistent GetItem (0.5 RCU) per write, only when the domain has a rule: ownership is in the state.
-    const state = stateOf(await readView(deps, id.value, false));
-    const refused = checkAccess(deps.authorize, principal, { kind: "write", type: command.value.type, data: command.value.data }, id.value, state);
-    if (refused) return rejectionResponse(refused);
+  // The producer library's checks: ids, data by the domain's schemas, the eventId (derived from the key when given).
+  const prepared = prepareEvent(
+    { aggregateId: id.value, type: command.value.type, data: command.value.data, idempotencyKey: key.value },
+    deps.validate,
+    deps.now(),
+    nextUlid,
+  );
+  if (!prepared.ok) return rejectionResponse(prepared.rejection);
+  if (deps.authorize || key.value !== undefined) {
+    // One eventually consistent GetItem (0.5 RCU), only for a keyed write or a domain with a rule: the key's first
+    // event (if projected) and the owner are both in the item.
+    const item = await readItem(deps.dynamodb, deps.config.tableName, id.value, false);
+    if (deps.authorize) {
+      const state = stateOf(item ? decodeReadModelItem(item) : undefined);
+      const refused = checkAccess(deps.authorize, principal, { kind: "write", type: command.value.type, data: command.value.data }, id.value, state);
+      if (refused) return rejectionResponse(refused);
+    }
+    // After authorize: a caller refused learns nothing of the key's earlier use.
+    const conflict = key.value === undefined ? undefined : idempotencyConflict(item, prepared);
+    if (conflict) return rejectionResponse(conflict);
   }
 
-  const at = deps.now();
-  const envelope: EventEnvelope = {
-    eventId: key.value === undefined ? nextUlid(at.getTime()) : idempotentEventId(id.value, key.value),
-    aggregateId: id.value,
-    type: command.value.type,
-    occurredAt: at.toISOString(),
-    schemaVersion: ENVELOPE_SCHEMA_VERSION,
-    data: command.value.data,
-  };
-  // Never put a record the projector would reject as poison.
-  const invalid = envelopeError(envelope);
-  if (invalid) throw new Error(`built an invalid envelope: ${invalid}`);
-
-  const out = await deps.kinesis.send(
-    new PutRecordCommand({
-      StreamName: deps.config.streamName,
-      PartitionKey: envelope.aggregateId,
-      Data: Buffer.from(JSON.stringify(envelope), "utf8"),
-    }),
-  );
-  const sequenceNumber = out.SequenceNumber;
-  if (!sequenceNumber) throw new Error("PutRecord returned no sequence number");
+  const envelope = prepared.envelope;
+  // One PutRecord through the producer library: a write never half-succeeds.
+  const { sequenceNumber } = await producer.put(envelope);
 
   const poll = pollUrl(envelope.aggregateId, sequenceNumber);
   const body: AcceptedEvent = { eventId: envelope.eventId, aggregateId: envelope.aggregateId, sequenceNumber, poll };

@@ -3,8 +3,10 @@
  * instead of throwing, so the handler answers with a clear 4xx and writes
  * nothing.
  */
-import { ID_PATTERN, TYPE_PATTERN } from "../shared/envelope";
+import { TYPE_PATTERN } from "../shared/envelope";
+import { aggregateIdProblem, idempotencyKeyProblem } from "../producer/command";
 import { parsePosition, Position } from "../shared/sequence";
+import { nonFiniteNumberPath, scanJson } from "../commands/strictJson";
 import { ApiRejection, reject } from "./responses";
 import type { HttpApiEvent } from "./types";
 
@@ -22,7 +24,6 @@ export const MAX_BODY_BYTES_LIMIT = 900 * 1024;
 
 // Plain arrays, not Sets: closure serialisation does not preserve Set internals.
 const COMMAND_KEYS = ["type", "data"];
-const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7E]{1,128}$/;
 const BASE64_PATTERN = /^[A-Za-z0-9+/]*={0,2}$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -40,23 +41,14 @@ export function headerValue(event: HttpApiEvent, name: string): string | undefin
 
 /** The `{id}` path parameter, checked against ID_PATTERN. */
 export function checkAggregateId(id: string | undefined): Checked<string> {
-  if (id === undefined || !ID_PATTERN.test(id)) {
-    return no(
-      400,
-      "InvalidAggregateId",
-      `aggregate id ${JSON.stringify(id ?? "")} is invalid: use 1-128 characters from A-Z a-z 0-9 . _ : -, starting with a letter or digit`,
-    );
-  }
-  return ok(id);
+  const problem = aggregateIdProblem(id);
+  return problem ? { ok: false, rejection: problem } : ok(id as string);
 }
 
 /** The optional Idempotency-Key header: 1-128 printable ASCII characters. */
 export function checkIdempotencyKey(value: string | undefined): Checked<string | undefined> {
-  if (value === undefined) return ok(undefined);
-  if (!IDEMPOTENCY_KEY_PATTERN.test(value)) {
-    return no(400, "InvalidIdempotencyKey", "Idempotency-Key must be 1-128 printable ASCII characters");
-  }
-  return ok(value);
+  const problem = idempotencyKeyProblem(value);
+  return problem ? { ok: false, rejection: problem } : ok(value);
 }
 
 /** The declared Content-Length, when present, must not exceed `maxBytes`. */
@@ -111,35 +103,14 @@ export function decodeBody(event: HttpApiEvent, maxBytes: number): Checked<strin
 /** Deepest accepted nesting of arrays and objects in a body (the command object itself is level 1). */
 export const MAX_JSON_DEPTH = 32;
 
-/**
- * The deepest nesting of `[`/`{` outside strings, stopping once it passes
- * `limit`: one linear pass, no recursion, so a 100k-deep body costs nothing.
- */
-export function jsonDepth(text: string, limit: number): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92)
-        i++; // backslash: skip the escaped character
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 91 || c === 123) {
-      depth++;
-      if (depth > max) max = depth;
-      if (max > limit) return max;
-    } else if (c === 93 || c === 125) depth--;
-  }
-  return max;
-}
-
-/** Parses `{ "type": "...", "data": { ... } }` with no other top-level keys. */
+/** Parses `{ "type": "...", "data": { ... } }` with no other top-level keys, no repeated key anywhere and only finite numbers. */
 export function parseCommand(text: string): Checked<EventCommand> {
   if (text.trim() === "") return no(400, "InvalidJson", 'body is empty; expected a JSON object { "type": ..., "data": { ... } }');
   // Pathological nesting parses, but cannot be serialised again (the envelope would fail with a 500) and burdens every reader downstream.
-  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return no(400, "TooDeep", `body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`);
+  // One pass measures the nesting and finds a repeated key (JSON.parse would keep the last one silently).
+  const scan = scanJson(text, MAX_JSON_DEPTH);
+  if (scan.depth > MAX_JSON_DEPTH) return no(400, "TooDeep", `body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`);
+  if (scan.duplicateKey !== undefined) return no(400, "DuplicateKey", `body repeats the key ${scan.duplicateKey}: every key may appear once per object`);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -159,6 +130,9 @@ export function parseCommand(text: string): Checked<EventCommand> {
   if (typeof v.data !== "object" || v.data === null || Array.isArray(v.data)) {
     return no(400, "InvalidCommand", '"data" is missing or not a JSON object');
   }
+  // 1e400 parses to Infinity, which the envelope's JSON would write as null.
+  const nonFinite = nonFiniteNumberPath(v.data);
+  if (nonFinite !== undefined) return no(400, "InvalidNumber", `${nonFinite} is not a finite number: JSON numbers must fit a double`);
   return ok({ type: v.type, data: v.data as Record<string, unknown> });
 }
 

@@ -12,6 +12,8 @@ import type { KinesisStreamRecord } from "../shared/kinesisEvent";
 import { ParkedEvent, parkedEventOf } from "../shared/parkedTable";
 import type { AnalyticsWireRecord } from "./contract";
 import { KINESIS_MAX_RECORD_BYTES } from "./putRecordsChunks";
+import { eventDataHash } from "../commands/digest";
+import { IDEMPOTENT_ID_PREFIX } from "../producer/ulid";
 
 /** One PutRecords entry and the index of the (first) user record it came from. */
 export interface OutputEntry {
@@ -19,6 +21,8 @@ export interface OutputEntry {
   partitionKey: string;
   data: Uint8Array;
   bytes: number;
+  /** Set for an event whose id was derived from an Idempotency-Key: the bridge claims it first (forwardedIds.ts). */
+  claim?: { eventId: string; dataHash: string };
 }
 
 /** What one source record maps to, or why it is poison (`kind` is for logs, `reason` for the parked table). */
@@ -54,6 +58,8 @@ export function mapRecord(record: SourceRecord, source: number, map: Mapper): Ma
   const list = mapped === undefined ? [] : Array.isArray(mapped) ? mapped : [mapped];
   const entries: OutputEntry[] = [];
   const pkBytes = Buffer.byteLength(event.aggregateId, "utf8");
+  // Only a key-derived id can be reused with other data; the digest is the projector's (its dedup window keeps the same).
+  const claim = event.eventId.startsWith(IDEMPOTENT_ID_PREFIX) ? { eventId: event.eventId, dataHash: eventDataHash(event) } : undefined;
   for (let i = 0; i < list.length; i++) {
     const out = list[i];
     if (typeof out !== "object" || out === null || typeof out.contract !== "string" || out.contract === "") {
@@ -78,7 +84,7 @@ export function mapRecord(record: SourceRecord, source: number, map: Mapper): Ma
     if (bytes > KINESIS_MAX_RECORD_BYTES) {
       return { ok: false, kind: "tooLarge", reason: `mapped record ${i} is ${bytes} bytes, over Kinesis's 1 MiB`, eventId: event.eventId };
     }
-    entries.push({ source, partitionKey: event.aggregateId, data, bytes });
+    entries.push({ source, partitionKey: event.aggregateId, data, bytes, ...(claim ? { claim } : {}) });
   }
   return { ok: true, entries };
 }

@@ -27,6 +27,7 @@ import { assumeRoleCredentials } from "./assumeRole";
 import { AGGREGATE_MODES, AggregateMode } from "./contract";
 import { errorText, mapSources } from "./decode";
 import { aggregateEntries } from "./kplEntries";
+import { claimKeyedEvents } from "./forwardedIds";
 import { putAll, PutOutcome } from "./putRecords";
 import { PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from "./putRecordsChunks";
 
@@ -42,6 +43,10 @@ export interface BridgeConfig {
   maxBytesPerCall: number;
   /** KPL aggregation; default "off". */
   aggregate?: AggregateMode;
+  /** The forwarded-ids table (forwardedIds.ts): without it a reused Idempotency-Key's later body is forwarded too. */
+  forwardedTableName?: string;
+  /** Hours a claim is kept (the source stream's retention); default 24. */
+  forwardedTtlHours?: number;
 }
 
 /** Everything the bridge needs, injected. */
@@ -90,7 +95,21 @@ export function createForwarder(deps: BridgeDeps): (sources: SourceRecord[]) => 
       await kinesis.config.credentials();
       return done(started, resumeFrom(undefined));
     }
-    const { entries, poison } = mapSources(sources, map);
+    const mapped = mapSources(sources, map);
+    const poison = mapped.poison;
+    let entries = mapped.entries;
+    if (config.forwardedTableName) {
+      // The first body in stream order owns a key-derived id, as in the read model: a later other body is parked, not forwarded.
+      const ttlSeconds = (config.forwardedTtlHours ?? 24) * 3600;
+      const claimed = await claimKeyedEvents(
+        { dynamodb, tableName: config.forwardedTableName, ttlSeconds, retry: config.retry, clock },
+        sources,
+        entries,
+        Date.now(),
+      );
+      entries = claimed.entries;
+      poison.push(...claimed.conflicts);
+    }
     for (const { kind, row } of poison) {
       // The kind, not the reason: a JSON parse message can quote the event's bytes.
       log({
@@ -166,6 +185,9 @@ export function bridgeConfigFromEnv(env: NodeJS.ProcessEnv): BridgeConfig {
     maxRecordsPerCall: PUT_RECORDS_MAX_RECORDS,
     maxBytesPerCall: PUT_RECORDS_MAX_BYTES,
     aggregate: aggregateModeFromEnv(env),
+    ...(env[ENV.FORWARDED_TABLE_NAME]
+      ? { forwardedTableName: env[ENV.FORWARDED_TABLE_NAME], forwardedTtlHours: intEnv(env, ENV.FORWARDED_TTL_HOURS, 24) }
+      : {}),
   };
 }
 

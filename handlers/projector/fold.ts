@@ -7,13 +7,21 @@
 import type { Reducer } from "../shared/domain";
 import type { EventEnvelope } from "../shared/envelope";
 import { ParkedEvent, parkedEventOf } from "../shared/parkedTable";
-import { emptyAggregate, encodeReadModelItem, MAX_ITEM_BYTES, readModelItemSize, recentEntry, StoredAggregate } from "../shared/readModelItem";
+import {
+  emptyAggregate,
+  encodeReadModelItem,
+  IDEMPOTENCY_CONFLICT,
+  withRejected,
+  MAX_ITEM_BYTES,
+  readModelItemSize,
+  recentEntry,
+  StoredAggregate,
+} from "../shared/readModelItem";
 import { showPosition } from "../shared/sequence";
 import { eventDataHash, foldWindow, FoldWindow, windowLookup, windowPush, windowString } from "./dedupWindow";
 import { AggregateBatch, DecodedRecord, Poison, PoisonNote, poisonNote, recordPoison } from "./records";
 
-/** Why an event is parked when its eventId was applied before with other data. */
-export const IDEMPOTENCY_CONFLICT = "Idempotency-Key reused with different data";
+export { IDEMPOTENCY_CONFLICT };
 
 /** The outcome of folding one aggregate. */
 export interface FoldResult {
@@ -43,7 +51,7 @@ function stateProblem(candidate: StoredAggregate, limit: number): Poison | undef
   // A cheap upper bound first (UTF-8 takes at most 3 bytes per UTF-16 unit; the other attributes and all names
   // take well under 1 KB): the exact size is computed only for items that may be near the limit.
   let bound = 1024 + 3 * ((candidate.stateJson?.length ?? 0) + candidate.aggregateId.length + (candidate.lastEventId?.length ?? 0));
-  bound += 3 * candidate.recent.length;
+  bound += 3 * (candidate.recent.length + (candidate.rejected?.length ?? 0));
   if (bound <= limit) return undefined;
   const size = readModelItemSize(encodeReadModelItem(candidate));
   if (size <= limit) return undefined;
@@ -128,7 +136,7 @@ function foldOnce<S>(
 ): FoldAttempt {
   const id = batch.aggregateId;
   const base = stored ?? emptyAggregate(id);
-  let { position, parkedAt, parkedThrough, version, lastEventId, deleted } = base;
+  let { position, parkedAt, parkedThrough, version, lastEventId, deleted, rejected } = base;
   if (parkedAt === undefined) parkedThrough = undefined;
   const recent = foldWindow(base.recent);
   let state: S | undefined;
@@ -167,6 +175,7 @@ function foldOnce<S>(
         // the operator but does NOT block the aggregate: it is a rejected duplicate, not a gap in the
         // aggregate's history (the event that owns the id was applied), so later events go on.
         toPark.push(parked(rec, IDEMPOTENCY_CONFLICT));
+        rejected = withRejected(rejected, rec.padded, event.eventId); // so its poller learns it lost
         poison.push(poisonNote({ kind: "idempotency-conflict", reason: IDEMPOTENCY_CONFLICT, detail: IDEMPOTENCY_CONFLICT }, id, rec));
         continue;
       }
@@ -235,6 +244,7 @@ function foldOnce<S>(
     version,
     lastEventId,
     recent: windowString(recent),
+    ...(rejected ? { rejected } : {}),
     updatedAt: now,
     parkedAt,
     parkedThrough,

@@ -21,6 +21,10 @@
  *   read when `recent` is absent, never written now (the next write replaces it with `recent`).
  *   Entries written before the hash hold the plain `<eventId>` (no `#`: ids never contain one);
  *   they decode with an empty hash and count as plain duplicates, in either attribute.
+ * - `rejected` (S): the last {@link REJECTED_WINDOW} events refused as a reused Idempotency-Key with other
+ *   data ({@link IDEMPOTENCY_CONFLICT}), oldest first, entries `<stored position>#<eventId>` joined by a
+ *   space; absent while none. The API answers a poll at such a position with `rejected`, so the client
+ *   whose write lost learns it (the position alone would say `visible`).
  * - `updatedAt` (S): ISO time of the last write.
  * - `parkedAt` (S): stored position of the first parked event, present while blocked.
  * - `parkedThrough` (S): stored position of the last event parked behind the block,
@@ -50,6 +54,8 @@ export interface StoredAggregate {
    * before the hash), oldest first, joined by {@link RECENT_SEPARATOR}; "" when empty. See `recentLookup`.
    */
   recent: string;
+  /** Events refused as a reused Idempotency-Key (the `rejected` attribute); "" when none. */
+  rejected?: string;
   updatedAt: string;
   /** Stored position of the first parked event. */
   parkedAt?: string;
@@ -71,6 +77,30 @@ export interface ReadModelView {
   /** True while the aggregate is blocked behind a parked poison event. */
   parked: boolean;
   updatedAt: string;
+  /** The `rejected` attribute as stored, when any event was refused: see {@link rejectedAt}. */
+  rejected?: string;
+}
+
+/** Why an event is refused when its eventId was applied before with other data. */
+export const IDEMPOTENCY_CONFLICT = "Idempotency-Key reused with different data";
+/** How many refused events an item remembers for their pollers. */
+export const REJECTED_WINDOW = 16;
+
+/** `rejected` with the event at stored `position` appended, the oldest beyond REJECTED_WINDOW dropped. */
+export function withRejected(rejected: string | undefined, position: string, eventId: string): string {
+  const entries = rejected ? rejected.split(RECENT_SEPARATOR) : [];
+  entries.push(position + RECENT_HASH_MARK + eventId);
+  return entries.slice(-REJECTED_WINDOW).join(RECENT_SEPARATOR);
+}
+
+/** The eventId refused at stored `position`, or undefined when the event there was not refused (or is forgotten). */
+export function rejectedAt(rejected: string | undefined, position: string): string | undefined {
+  if (!rejected) return undefined;
+  for (const entry of rejected.split(RECENT_SEPARATOR)) {
+    const mark = entry.indexOf(RECENT_HASH_MARK);
+    if (entry.slice(0, mark) === position) return entry.slice(mark + 1);
+  }
+  return undefined;
 }
 
 /** Position of an aggregate with nothing applied yet. */
@@ -168,6 +198,7 @@ export function encodeReadModelItem(a: StoredAggregate): Record<string, Attribut
   if (a.recent !== "") item.recent = { S: a.recent };
   if (a.stateJson !== undefined && !a.deleted) item.state = { S: a.stateJson };
   if (a.lastEventId !== undefined) item.lastEventId = { S: a.lastEventId };
+  if (a.rejected) item.rejected = { S: a.rejected };
   if (a.parkedAt !== undefined) item.parkedAt = { S: a.parkedAt };
   if (a.parkedAt !== undefined && a.parkedThrough !== undefined) item.parkedThrough = { S: a.parkedThrough };
   return item;
@@ -190,6 +221,7 @@ export function decodeStoredAggregate(item: Record<string, AttributeValue>): Sto
     version: item.version?.N !== undefined ? Number(item.version.N) : 0,
     lastEventId: item.lastEventId?.S,
     recent,
+    ...(item.rejected?.S ? { rejected: item.rejected.S } : {}),
     updatedAt: item.updatedAt?.S ?? "",
     parkedAt: item.parkedAt?.S,
     parkedThrough: item.parkedAt?.S !== undefined ? item.parkedThrough?.S : undefined,
@@ -208,6 +240,7 @@ export function decodeReadModelItem(item: Record<string, AttributeValue>): ReadM
     parked: a.parkedAt !== undefined,
     updatedAt: a.updatedAt,
   };
+  if (a.rejected) view.rejected = a.rejected;
   if (a.lastEventId !== undefined) view.lastEventId = a.lastEventId;
   return view;
 }

@@ -6,6 +6,7 @@
  * the way API Gateway does. Every 5xx is logged with its request id and
  * cause; a stop answers the requests in flight before it closes.
  */
+import { isUtf8 } from "node:buffer";
 import * as http from "http";
 import { randomBytes } from "crypto";
 import type { HttpApiEvent, HttpApiResult } from "../../handlers/api/types";
@@ -142,7 +143,8 @@ function buildEvent(
   });
   const now = new Date();
   const host = headers.host ?? "127.0.0.1";
-  const text = isText(headers["content-type"]);
+  // A text body that is not valid UTF-8 goes as base64, never decoded lossily (U+FFFD would hide it): the handler then refuses it.
+  const asText = isText(headers["content-type"]) && isUtf8(body);
   return {
     version: "2.0",
     routeKey,
@@ -165,8 +167,8 @@ function buildEvent(
       timeEpoch: now.getTime(),
       ...(authorizer ? { authorizer } : {}),
     },
-    ...(body.length ? { body: text ? body.toString("utf8") : body.toString("base64") } : {}),
-    isBase64Encoded: body.length > 0 && !text,
+    ...(body.length ? { body: asText ? body.toString("utf8") : body.toString("base64") } : {}),
+    isBase64Encoded: body.length > 0 && !asText,
   };
 }
 

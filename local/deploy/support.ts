@@ -55,6 +55,9 @@ export const SUPPORT: Readonly<Record<string, TypeSupport>> = {
       "deletionProtectionEnabled",
       "pointInTimeRecovery.enabled",
       "serverSideEncryption.enabled",
+      // Accepted, not enforced: dynalite keeps expired items (the bridge's claims outlive nothing that matters locally).
+      "ttl.attributeName",
+      "ttl.enabled",
     ],
     // PROVISIONED would need read/write capacity, which is not on the list.
     values: { billingMode: oneOf("PAY_PER_REQUEST") },

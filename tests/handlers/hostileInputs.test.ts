@@ -12,6 +12,7 @@ import { landed, recordingClock } from "../support/bridge";
 import { append, fastClock, parkedEvents, RawRecord, setupRig, views } from "../support/projectorFixtures";
 import { Mapper } from "../../handlers/shared/domain";
 import { Reducer } from "../../handlers/shared/domain";
+import { HOSTILE_COMMANDS } from "../support/hostileCommands";
 
 /** Counts the hostile cases tried, for the report. */
 const tried = { api: 0, projector: 0, bridge: 0 };
@@ -28,6 +29,8 @@ interface ApiCase {
   event: () => HttpApiEvent;
   status: number;
   code: string;
+  /** What the message must say, when the case names a field. */
+  message?: RegExp;
 }
 
 const post =
@@ -53,7 +56,13 @@ const API_CASES: ApiCase[] = [
   { name: "100k-deep objects", event: post("o1", withData('{"a":'.repeat(100_000) + "1" + "}".repeat(100_000))), status: 400, code: "TooDeep" },
   { name: "100k-deep arrays, base64", event: () => postBytesRequest("o1", Buffer.from(withData(nested(100_000)))), status: 400, code: "TooDeep" },
   { name: `nesting one past the limit (${MAX_JSON_DEPTH + 1})`, event: post("o1", withData(nested(MAX_JSON_DEPTH - 1))), status: 400, code: "TooDeep" },
-  { name: `nesting at the limit (${MAX_JSON_DEPTH}) is accepted`, event: post("o1", withData(nested(MAX_JSON_DEPTH - 2))), status: 202, code: "" },
+  // At the limit the depth check passes and the command schema refuses the stray field (strict schemas: issue 10).
+  {
+    name: `nesting at the limit (${MAX_JSON_DEPTH}) passes the depth check`,
+    event: post("o1", withData(nested(MAX_JSON_DEPTH - 2))),
+    status: 400,
+    code: "InvalidEvent",
+  },
   { name: "100k-deep unbalanced opening brackets", event: post("o1", "[".repeat(100_000)), status: 400, code: "TooDeep" },
   {
     name: "brackets inside strings do not count, but the JSON is checked",
@@ -136,6 +145,14 @@ const API_CASES: ApiCase[] = [
   { name: "type with CR/LF", event: post("o1", { type: "OrderPlaced\r\nX: y", data: {} }), status: 400, code: "InvalidCommand" },
   { name: "unknown command type", event: post("o1", { type: "DropTables", data: {} }), status: 400, code: "InvalidEvent" },
   { name: "command missing fields", event: post("o1", { type: "LineAdded", data: { sku: "A" } }), status: 400, code: "InvalidEvent" },
+  // Commands that passed a presence check and then poisoned the model (issue 10): the schema names the field.
+  ...HOSTILE_COMMANDS.map((c): ApiCase => ({ name: c.name, event: post("o1", c.body), status: 400, code: c.code, message: c.message })),
+  {
+    name: "invalid UTF-8 (\\xff\\xfe), base64 as API Gateway passes it",
+    event: () => postBytesRequest("o1", Buffer.from([0xff, 0xfe])),
+    status: 400,
+    code: "InvalidEncoding",
+  },
   // Ids with path characters, unicode, NUL
   ...[
     "../x",
@@ -243,15 +260,16 @@ describe("hostile inputs", function () {
         }
         expect(body.error.code).to.equal(c.code);
         expect(body.error.message).to.be.a("string").and.not.equal("");
+        if (c.message) expect(body.error.message).to.match(c.message);
         expect(res.body.length, "the error does not echo a huge input").to.be.below(2000);
         for (const v of Object.values(res.headers)) expect(v).to.not.match(/[\r\n]/);
       });
     }
 
     it("wrote nothing for any of them (stream and table empty) and logged no internal error", async () => {
-      // Only the control case (nesting exactly at the limit) was written.
-      expect(accepted).to.equal(1);
-      expect(await readStream(testKinesis(), stream)).to.have.length(1);
+      // Nothing at all since strict schemas (the control case at the nesting limit is refused by its schema now).
+      expect(accepted).to.equal(0);
+      expect(await readStream(testKinesis(), stream)).to.have.length(0);
       expect(await scanAll(testDynamo(), table)).to.deep.equal([]);
       expect(logs.filter((l) => l.level === "error")).to.deep.equal([]);
     });

@@ -148,6 +148,13 @@ export const CASES: IamCase[] = [
   ...STREAM_READ.map((action) => allow(`bridge may ${action} on the source stream`, { principal: "bridge", action, resource: "sourceStream" })),
   allow("bridge may BatchWriteItem on its parked table", { principal: "bridge", action: "dynamodb:BatchWriteItem", resource: "bridgeParkedTable" }),
   deny("bridge may not PutItem on its parked table (parking is batched)", { principal: "bridge", action: "dynamodb:PutItem", resource: "bridgeParkedTable" }),
+  allow("bridge may PutItem on its forwarded-ids table (claims of key-derived ids)", {
+    principal: "bridge",
+    action: "dynamodb:PutItem",
+    resource: "bridgeForwardedTable",
+  }),
+  deny("bridge may not read its forwarded-ids table", { principal: "bridge", action: "dynamodb:GetItem", resource: "bridgeForwardedTable" }),
+  deny("API may not write the bridge's forwarded-ids table", { principal: "api", action: "dynamodb:PutItem", resource: "bridgeForwardedTable" }),
   allow("bridge may send failure pointers to its on-failure queue", { principal: "bridge", action: "sqs:SendMessage", resource: "bridgeQueue" }),
   allow("bridge may create a log stream in its log group", { principal: "bridge", action: "logs:CreateLogStream", resource: "bridgeLogStream" }),
   allow("bridge may write its logs", { principal: "bridge", action: "logs:PutLogEvents", resource: "bridgeLogStream" }),

@@ -104,6 +104,8 @@ describe("producer stack (mocks)", function () {
     expect(env("bridge-forwarder")).to.deep.equal({
       TARGET_STREAM_ARN: CONSUMER_OUTPUTS.analyticsStreamArn,
       PARKED_TABLE_NAME: name("aws:dynamodb/table:Table", "bridge-parked"),
+      FORWARDED_TABLE_NAME: name("aws:dynamodb/table:Table", "bridge-forwarded"),
+      FORWARDED_TTL_HOURS: "168",
       AGGREGATE_RECORDS: "off",
       ACCESS_MODE: "assumeRole",
       WRITER_ROLE_ARN: CONSUMER_OUTPUTS.writerRoleArn,
@@ -148,7 +150,10 @@ describe("producer stack (mocks)", function () {
     const g = grants(roleStatements(run, "bridge-forwarder-role"));
     expect(g).to.include(`sts:AssumeRole ${CONSUMER_OUTPUTS.writerRoleArn}`);
     expect(g.filter((x) => x.startsWith("kinesis:Put") || x.startsWith("kms:"))).to.deep.equal([]);
-    expect(g.filter((x) => x.startsWith("dynamodb:"))).to.deep.equal([`dynamodb:BatchWriteItem ${arn("aws:dynamodb/table:Table", "bridge-parked")}`]);
+    expect(g.filter((x) => x.startsWith("dynamodb:"))).to.deep.equal([
+      `dynamodb:BatchWriteItem ${arn("aws:dynamodb/table:Table", "bridge-parked")}`,
+      `dynamodb:PutItem ${arn("aws:dynamodb/table:Table", "bridge-forwarded")}`,
+    ]);
   });
 
   it("trusts only the Lambda service in every function role and grants no wildcard anywhere", () => {

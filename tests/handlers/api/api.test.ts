@@ -6,7 +6,7 @@ import { API_ROUTES, ApiDeps, HttpApiEvent, HttpApiResult, apiConfigFromEnv, cre
 import { dynamoClient, kinesisClient } from "../../../handlers/shared/clients";
 import { ENVELOPE_SCHEMA_VERSION, ID_PATTERN, parseEnvelope } from "../../../handlers/shared/envelope";
 import { padSequence } from "../../../handlers/shared/sequence";
-import { ULID_PATTERN, createUlidGenerator, idempotentEventId, ulidTime } from "../../../handlers/api/ulid";
+import { ULID_PATTERN, createUlidGenerator, idempotentEventId, ulidTime } from "../../../handlers/producer/ulid";
 import { createStream, createTable, readStream, testKinesis, uniqueName } from "../../support/aws";
 import { injectFaults, serviceError } from "../../support/sdkMiddleware";
 import { defaultRouteRequest, getAggregateRequest, postBytesRequest, postEventRequest, readModelItem } from "../../support/apiFixtures";

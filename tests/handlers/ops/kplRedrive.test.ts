@@ -8,7 +8,19 @@ import { arrivedAt, KinesisStreamRecord } from "../../../handlers/shared/kinesis
 import { listParked, redriveBridge, redriveProjector, RedriveConfig } from "../../../handlers/ops/redrive";
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, kplAggregate, testDynamo, testKinesis, uniqueName } from "../../support/aws";
 import { landed, recordingClock } from "../../support/bridge";
-import { append, buggyMap, buggyReduce, fastClock, fixedReduce, orderEvents, parkedEvents, Rig, setupRig, snapshot } from "../../support/projectorFixtures";
+import {
+  append,
+  EXPLODE_CENTS,
+  buggyMap,
+  buggyReduce,
+  fastClock,
+  fixedReduce,
+  orderEvents,
+  parkedEvents,
+  Rig,
+  setupRig,
+  snapshot,
+} from "../../support/projectorFixtures";
 
 const RETRY = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4 };
 const { ev, placed, line, explode } = orderEvents("kr");
@@ -119,7 +131,7 @@ describe("re-drive with KPL-aggregated records", function () {
       createTable(testDynamo(), parked, "sk"),
     ]);
     const rig = { kinesis: testKinesis(), dynamo: testDynamo(), stream: source, table: "", parked };
-    const events = [placed("x"), placed("y"), ev("y", "OrderPaid", { amountCents: 1, explode: true }), line("x")];
+    const events = [placed("x"), placed("y"), ev("y", "OrderPaid", { amountCents: EXPLODE_CENTS }), line("x")];
     const [record] = await append(rig, [kplAggregate(events.map(user))]);
     const padded = "0".repeat(129 - record.kinesis.sequenceNumber.length) + record.kinesis.sequenceNumber;
     await rig.dynamo.send(

@@ -1,0 +1,170 @@
+/**
+ * A reused Idempotency-Key with other data (issue 10): the rule "per eventId,
+ * the first record in stream order defines its data" applied by both
+ * consumers. Through the API: a race both get 202, the loser's poll says
+ * rejected and why, the landing holds only the winner; once projected, a
+ * reuse answers 422 and writes nothing. As a property: for random keyed and
+ * unkeyed writes and random batch splits, the read model and the analytics
+ * landing agree on the data behind every eventId.
+ */
+import { expect } from "chai";
+import fc from "fast-check";
+import { validate as domainValidate, reduce as domainReduce, map as domainMap } from "../../../domain";
+import { createApi } from "../../../handlers/api";
+import { BridgeConfig, createBridge } from "../../../handlers/bridge";
+import { createProjector } from "../../../handlers/projector";
+import { dynamoClient, kinesisClient } from "../../../handlers/shared/clients";
+import type { Mapper, Reducer } from "../../../handlers/shared/domain";
+import { ENVELOPE_SCHEMA_VERSION, EventEnvelope } from "../../../handlers/shared/envelope";
+import type { KinesisStreamRecord } from "../../../handlers/shared/kinesisEvent";
+import { idempotentEventId } from "../../../handlers/producer/ulid";
+import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, readStream, testDynamo, testKinesis, uniqueName } from "../../support/aws";
+import { getAggregateRequest, postEventRequest } from "../../support/apiFixtures";
+import { landed, recordingClock, sourceRecords } from "../../support/bridge";
+import { fastClock, parkedEvents, setupRig, views } from "../../support/projectorFixtures";
+
+const RETRY = { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 };
+
+async function consumers(table: string, parked: string, reduce: Reducer<unknown>, map: Mapper) {
+  const target = uniqueName("conflict-landing");
+  const forwarded = uniqueName("forwarded");
+  await createTable(testDynamo(), forwarded);
+  const bridgeParked = uniqueName("bridge-parked");
+  await createTable(testDynamo(), bridgeParked, "sk");
+  const config: BridgeConfig = {
+    targetStreamArn: await createStream(testKinesis(CONSUMER_ACCOUNT), target),
+    parkedTableName: bridgeParked,
+    forwardedTableName: forwarded,
+    retry: RETRY,
+    maxRecordsPerCall: 500,
+    maxBytesPerCall: 5 << 20,
+  };
+  const bridge = createBridge({
+    kinesis: kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) }),
+    dynamodb: dynamoClient(),
+    map,
+    config,
+    clock: recordingClock(),
+    log: () => {},
+  });
+  const projector = createProjector({
+    dynamodb: dynamoClient(),
+    reduce,
+    clock: fastClock(),
+    log: () => {},
+    config: { tableName: table, parkedTableName: parked, dedupWindow: 64, retry: RETRY, maxFoldAttempts: 5 },
+  });
+  return { projector, bridge, target, bridgeParked };
+}
+
+describe("a reused Idempotency-Key with other data: first in stream order wins, in both consumers", function () {
+  this.timeout(180_000);
+
+  it("racing requests both get 202; the loser's poll says rejected and why, the landing holds only the winner; once projected, a reuse is 422 and writes nothing", async () => {
+    const rig = await setupRig();
+    const api = createApi({
+      kinesis: kinesisClient(),
+      dynamodb: dynamoClient(),
+      config: { streamName: rig.stream, tableName: rig.table, maxBodyBytes: 4096 },
+      validate: domainValidate,
+      log: () => {},
+    });
+    const send = (sku: string) =>
+      api(
+        postEventRequest("order-k", {
+          body: { type: "OrderPlaced", data: { customerId: "c1", lines: [{ sku, quantity: 1, unitPriceCents: 100 }] } },
+          headers: { "idempotency-key": "k-1" },
+        }),
+      );
+    const answers = await Promise.all(["A", "B", "C"].map(send));
+    expect(answers.map((a) => a.statusCode)).to.deep.equal([202, 202, 202]);
+    const accepted = answers.map((a) => JSON.parse(a.body));
+    const records = await readStream(rig.kinesis, rig.stream);
+    const { projector, bridge, target } = await consumers(rig.table, rig.parked, domainReduce as Reducer<unknown>, domainMap);
+    await projector({ Records: records });
+    await bridge({ Records: records });
+
+    const winner = JSON.parse(Buffer.from(records[0].kinesis.data, "base64").toString("utf8")).data.lines[0].sku;
+    const polls = await Promise.all(accepted.map((a) => api(getAggregateRequest("order-k", a.sequenceNumber)).then((r) => JSON.parse(r.body))));
+    for (let i = 0; i < 3; i++) {
+      const won = records[0].kinesis.sequenceNumber === accepted[i].sequenceNumber;
+      expect(polls[i].visible).to.equal(true);
+      if (won) expect(polls[i]).to.not.have.property("rejected");
+      else expect(polls[i].rejected).to.deep.equal({ eventId: accepted[i].eventId, reason: "Idempotency-Key reused with different data" });
+    }
+    const wires = (await landed(target)).map((l) => l.wire);
+    expect(wires.map((w) => [w.eventId, w.data])).to.have.length(1);
+    expect((wires[0].data as { amountCents: number }).amountCents).to.equal(100);
+    expect(((await views(rig.dynamo, rig.table))["order-k"].state as { lines: { sku: string }[] }).lines.map((l) => l.sku)).to.deep.equal([winner]);
+
+    // Projected now: the API sees the key's first body and refuses another at once; the same body is still a retry.
+    const reuse = await send(winner === "A" ? "B" : "A");
+    expect(reuse.statusCode, reuse.body).to.equal(422);
+    expect(JSON.parse(reuse.body).error).to.deep.include({ code: "IdempotencyKeyReused" });
+    expect(JSON.parse(reuse.body).error.message).to.match(/already used for event idem-.* with a different body; nothing was written/);
+    expect(await readStream(rig.kinesis, rig.stream)).to.have.length(3);
+    expect((await send(winner)).statusCode).to.equal(202);
+  });
+
+  it("property: for random keyed retries and reuses, split into random batches, the read model and the landing agree on the data behind every eventId", async () => {
+    // A domain that keeps each applied event's amount under its id, so the read model can be compared with the landing.
+    const reduce: Reducer<Record<string, number>> = (state, e) => ({ ...(state ?? {}), [e.eventId]: (e.data as { amount: number }).amount });
+    const map: Mapper = (e) => ({ contract: "amounts.v1", data: { amount: (e.data as { amount: number }).amount } });
+    const write = fc.record({
+      agg: fc.integer({ min: 0, max: 2 }),
+      key: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
+      amount: fc.integer({ min: 1, max: 3 }),
+    });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(write, { minLength: 1, maxLength: 16 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 6 }),
+        async (writes, pBatch, bBatch) => {
+          run += 1;
+          const rig = await setupRig();
+          const envelopes: EventEnvelope[] = writes.map((w, i) => {
+            const aggregateId = `p${run}-a${w.agg}`;
+            const eventId = w.key === undefined ? `p${run}-plain-${i}` : idempotentEventId(aggregateId, `key-${w.key}`);
+            return {
+              eventId,
+              aggregateId,
+              type: "Paid",
+              occurredAt: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(),
+              schemaVersion: ENVELOPE_SCHEMA_VERSION,
+              data: { amount: w.amount },
+            };
+          });
+          const records = await sourceRecords(
+            rig.kinesis,
+            rig.stream,
+            envelopes.map((e) => ({ partitionKey: e.aggregateId, body: e })),
+          );
+          const { projector, bridge, target } = await consumers(rig.table, rig.parked, reduce as Reducer<unknown>, map);
+          const batches = (size: number): KinesisStreamRecord[][] =>
+            records.reduce<KinesisStreamRecord[][]>((out, r, i) => (i % size === 0 ? [...out, [r]] : (out[out.length - 1].push(r), out)), []);
+          for (const b of batches(pBatch)) expect((await projector({ Records: b })).batchItemFailures).to.deep.equal([]);
+          for (const b of batches(bBatch)) expect((await bridge({ Records: b })).batchItemFailures).to.deep.equal([]);
+
+          const model: Record<string, number> = {};
+          for (const v of Object.values(await views(rig.dynamo, rig.table))) Object.assign(model, v.state as Record<string, number>);
+          const landing: Record<string, number[]> = {};
+          for (const { wire } of await landed(target)) (landing[wire.eventId] ??= []).push((wire.data as { amount: number }).amount);
+          expect(Object.keys(landing).sort()).to.deep.equal(Object.keys(model).sort());
+          for (const [id, amounts] of Object.entries(landing))
+            expect(
+              amounts.every((a) => a === model[id]),
+              `${id}: landing ${amounts}, read model ${model[id]}`,
+            ).to.equal(true);
+          // And what they agree on is the first in stream order.
+          const first: Record<string, number> = {};
+          for (const e of envelopes) if (!(e.eventId in first)) first[e.eventId] = (e.data as { amount: number }).amount;
+          expect(model).to.deep.equal(first);
+          expect((await parkedEvents(rig.dynamo, rig.parked)).every((p) => p.reason === "Idempotency-Key reused with different data")).to.equal(true);
+        },
+      ),
+      { numRuns: 10 },
+    );
+  });
+});
