@@ -7,7 +7,7 @@
  * serialised, and operator tools (re-drive) and tests use the same ones.
  */
 import * as v from "valibot";
-import type { AccessAction, AnalyticsRecord, Principal } from "../handlers/shared/domain";
+import type { AccessAction, AnalyticsRecord, Principal, Reducer } from "../handlers/shared/domain";
 import { CommandOf, EventOf, schemaValidator, typedMapper, typedReducer } from "../handlers/commands/schema";
 
 /** A strict object (an unknown field is refused, not stored) whose messages say what is wrong in words. */
@@ -133,7 +133,7 @@ export const authorize = (principal: Principal, action: AccessAction, _orderId: 
  * producer's `readModelVersions` lists them. The example v2 also counts the units ordered, which v1 never stored: a rebuild
  * from the archive gives every existing order its count.
  */
-export const readModels: Record<number, (order: Order | undefined, event: EventEnvelope) => Order | null> = {
+export const readModels: Record<number, Reducer<Order>> = {
   2: (order, event) => {
     const next = reduce(order, event);
     return next && { ...next, unitCount: next.lines.reduce((sum, l) => sum + l.quantity, 0) };
