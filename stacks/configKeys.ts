@@ -43,5 +43,11 @@ export const CONFIG_KEYS = {
     "corsAllowMethods",
     "corsAllowHeaders",
     "corsMaxAge",
+    "archiveStorageClass",
+    "archiveTransitionDays",
+    "archiveObjectLockMode",
+    "archiveObjectLockDays",
+    "readModelVersions",
+    "readModelActiveVersion",
   ],
 } as const;
