@@ -13,7 +13,7 @@ import { startDynalite, startKinesisLocal } from "../local/emulators/emulators";
 import { artifactRows } from "./artifacts";
 import { bridgeCounts, bridgeCpu, BridgeImpl, EVENT_SIZES } from "./bridge";
 import { costSection, printCost } from "./cost/section";
-import { endToEnd } from "./e2e";
+import { endToEnd } from "./localCloud/e2e";
 import { projectorCounts, projectorCpu, ProjectorImpl } from "./projector";
 import { stsCallsPerHour } from "./sts";
 import type { KeyShape } from "./workload";

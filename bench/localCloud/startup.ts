@@ -6,14 +6,14 @@
  * measured back to back on the same machine; `--marks` prints when each
  * progress line came.
  *
- *   node -r ./local/shared/transpileCache.js bench/startup.ts [--runs 3] [--tree DIR] [--marks]
+ *   node -r ./local/shared/transpileCache.js bench/localCloud/startup.ts [--runs 3] [--tree DIR] [--marks]
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
-import { PROJECT_ROOT } from "../local/shared/project";
+import { PROJECT_ROOT } from "../../local/shared/project";
 
 /** Seconds from spawn to serving, and the time of each line printed before it. */
 export function timeStart(tree: string, dataDir?: string): Promise<{ seconds: number; marks: string[] }> {
@@ -48,7 +48,7 @@ async function main() {
     options: { runs: { type: "string", default: "3" }, tree: { type: "string", default: PROJECT_ROOT }, marks: { type: "boolean" }, help: { type: "boolean" } },
     strict: true,
   });
-  if (values.help) return console.log("usage: bench/startup.ts [--runs N] [--tree DIR] [--marks]");
+  if (values.help) return console.log("usage: bench/localCloud/startup.ts [--runs N] [--tree DIR] [--marks]");
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number ≥ 1, got ${values.runs}`);
   for (const mode of ["in memory", "--data-dir"]) {

@@ -6,10 +6,10 @@
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { PutRecordCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { Writable } from "stream";
-import { startLocalCloud } from "../local/cloud/cloud";
-import { runDemo } from "../local/cloud/demo";
-import { ensureStream, ensureTable, stringKeys } from "../local/deploy/emulatorResources";
-import { emulatorDynamo, emulatorKinesis } from "../local/emulators/clients";
+import { startLocalCloud } from "../../local/cloud/cloud";
+import { runDemo } from "../../local/cloud/demo";
+import { ensureStream, ensureTable, stringKeys } from "../../local/deploy/emulatorResources";
+import { emulatorDynamo, emulatorKinesis } from "../../local/emulators/clients";
 
 /** One measured figure beside its raw-emulator reference. */
 export interface EndToEndRow {

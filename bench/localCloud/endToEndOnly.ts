@@ -1,9 +1,9 @@
 /**
- * The end-to-end part of `npm run bench` alone (bench/e2e.ts): a fresh local
+ * The end-to-end part of `npm run bench` alone (bench/localCloud/e2e.ts): a fresh local
  * cloud, the raw emulator's PutRecord rate and the demo's traffic in the same
  * run, so the accepted rate reads as a ratio of what the emulator itself does.
  *
- *   node -r ./local/shared/transpileCache.js bench/endToEndOnly.ts [--quick]
+ *   node -r ./local/shared/transpileCache.js bench/localCloud/endToEndOnly.ts [--quick]
  */
 import { endToEnd } from "./e2e";
 
