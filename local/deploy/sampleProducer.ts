@@ -23,8 +23,8 @@ export const CONSUMER_OUTPUTS = {
   externalId: "ext-7f3a9c",
 };
 
-/** The producer's functions by logical name, in the order the size tables print them. */
-export const PRODUCER_FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder"];
+/** Every function the producer stack deploys (tests/artifacts/runtimeLayout.test.ts checks the list against the run). */
+export const PRODUCER_FUNCTIONS = ["orders-projector", "commands-handler", "analytics-bridge-forwarder", "events-archive-archiver"];
 
 /** Runs the producer stack; extra config overrides the defaults. */
 export function runProducer(

@@ -65,13 +65,23 @@ describe("Lambda runtime layout (what the archives require of it)", function () 
   });
   after(() => sts?.stop());
 
+  it("covers every function the producer deploys", async () => {
+    const run = await runProducer();
+    expect(
+      run
+        .ofType("aws:lambda/function:Function")
+        .map((f) => f.name)
+        .sort(),
+    ).to.deep.equal([...PRODUCER_FUNCTIONS].sort());
+  });
+
   it("requires only Node built-ins and the runtime's SDK clients, at each package's main", () => {
     for (const fn of PRODUCER_FUNCTIONS) {
       const code = fs.readFileSync(path.join(artifacts[fn].dir, "__index.js"), "utf8");
       const literal = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
       for (const id of literal) {
         if (builtinModules.includes(id)) continue;
-        const m = /^(@aws-sdk\/client-(?:dynamodb|kinesis|sts))\/(.+)$/.exec(id);
+        const m = /^(@aws-sdk\/client-(?:dynamodb|kinesis|sts|s3))\/(.+)$/.exec(id);
         expect(m, `${fn} requires ${id}, which the runtime does not provide`).to.not.equal(null);
         const main = JSON.parse(fs.readFileSync(path.join(PROJECT_MODULES, m![1], "package.json"), "utf8")).main.replace(/^\.\//, "");
         expect(m![2], `${fn}: ${id} is not ${m![1]}'s main (${main})`).to.equal(main);
