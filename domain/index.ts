@@ -64,6 +64,9 @@ export const validate = schemaValidator(commands, (command) => {
 /** Folds one parsed order event into the order; `null` erases it. Types without a schema leave it as it is (forward compatible). */
 export const reduce = typedReducer(commands, (order: Order | undefined, event: OrderEvent): Order | null => {
   if (event.type === "OrderPlaced") {
+    // An order keeps its first customer: `authorize` sees the read model, which lags the stream by about a second, so
+    // another customer's OrderPlaced on a brand-new id can be accepted before the first is projected. It changes nothing.
+    if (order && order.customerId !== event.data.customerId) return order;
     const lines = event.data.lines;
     return { status: "open", customerId: event.data.customerId, lines, totalCents: lineTotal(lines), paidCents: 0 };
   }
