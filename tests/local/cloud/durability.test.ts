@@ -225,17 +225,19 @@ describe("local cloud durability: Ctrl-C, SIGTERM and a killed orchestrator lose
     acked.push(...writers.acks);
 
     // Projected: each aggregate's read model has applied every event of it in the stream, up to the last one.
+    // One caller for the restarted cloud: it keeps its token, as a client would, instead of minting one per poll.
+    const call = callerOf(cloud, producer);
     for (const id of AGGREGATES) {
       const mine = [...inStream.values()].filter((e) => e.aggregateId === id);
       const last = mine.reduce((m, e) => (BigInt(e.sequenceNumber) > BigInt(m.sequenceNumber) ? e : m), mine[0]);
       await until(`${id} projected`, async () => {
-        const body: any = await (await callerOf(cloud!, producer)(`aggregates/${id}`, { as: CUSTOMER })).json();
+        const body: any = await (await call(`aggregates/${id}`, { as: CUSTOMER })).json();
         return body.version === mine.length && body.position === last.sequenceNumber.padStart(body.position.length, "0") ? true : undefined;
       });
     }
 
     // Sequence numbers go on from where they were: a new write on an aggregate sorts after every acknowledged one.
-    const after = startWriters(callerOf(cloud, producer), 2);
+    const after = startWriters(call, 2);
     await until("writes after the restart", async () => (after.acks.length >= AGGREGATES.length || after.refused.length ? true : undefined));
     expect(after.refused.slice(0, 3), "writes the API refused after the restart").to.deep.equal([]);
     await after.stop();
