@@ -87,9 +87,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // Filled by the deploy step; the STS and IAM steps read it at each call.
     const manifests = {} as Manifests;
     const prewarmed = services.add(prewarmStacks());
-    const emulators = services.add(await startEmulators(ctx, () => declaredRoles(manifests)));
-    const { endpoints } = emulators;
-    const issuer = services.add(await startIssuer(ctx));
+    // Side by side; each that started is stopped again if the other did not.
+    const [emulatorsStart, issuerStart] = await Promise.allSettled([startEmulators(ctx, () => declaredRoles(manifests)), startIssuer(ctx)]);
+    for (const s of [emulatorsStart, issuerStart]) if (s.status === "fulfilled") services.add(s.value);
+    if (emulatorsStart.status === "rejected") throw emulatorsStart.reason;
+    if (issuerStart.status === "rejected") throw issuerStart.reason;
+    const { endpoints } = emulatorsStart.value;
+    const issuer = issuerStart.value;
     const stacks = services.add(await deployStacks(ctx, endpoints, options.config ?? {}, manifests, localAuthDefaults(issuer), prewarmed));
     const iam = services.add(await startIam(ctx, endpoints, manifests));
     const functions = services.add(await startFunctions(ctx, manifests, iam.functionEndpoints));

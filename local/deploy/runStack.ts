@@ -19,6 +19,7 @@ import { localProvider } from "./provider";
 import { notEmulated } from "./support";
 import { PROJECT_ROOT, TRANSPILE_CACHE } from "../shared/project";
 import { TYPES } from "../../components/parts/typeTokens";
+import { installClosureCache } from "./closureCache";
 
 /** What one stack run needs: the harness's options (config, StackReference outputs, program), and where the stack lives and writes. */
 export interface StackJob extends Pick<ProgramOptions, "region" | "config" | "stackReferences" | "program"> {
@@ -195,6 +196,15 @@ async function readJob(): Promise<StackJob> {
   return JSON.parse(Buffer.concat(chunks).toString("utf8"));
 }
 
+/** Where the stack runs keep serialised closures and code paths (closureCache.ts); deleting it is always safe. */
+export const CLOSURE_CACHE_DIR = path.join(PROJECT_ROOT, ".local-cloud", "closure-cache");
+
+/** What of a job can reach the program: all of it but the emulators' endpoints and the output directory (the provider's, chosen per run). */
+export function programInputs(job: StackJob): Omit<StackJob, "endpoints" | "outputDir"> {
+  const { endpoints: _endpoints, outputDir: _outputDir, ...inputs } = job;
+  return inputs;
+}
+
 /** What every run of the default program loads: loaded before the job arrives, so a child started early has it ready. */
 function preload(): void {
   require(path.join(PROJECT_ROOT, "index"));
@@ -205,8 +215,10 @@ if (require.main === module) {
     process.argv.splice(2, 1);
     preload();
   }
+  let job: StackJob | undefined;
+  installClosureCache(require("@pulumi/pulumi").runtime, { dir: CLOSURE_CACHE_DIR, root: PROJECT_ROOT, inputs: () => job && programInputs(job) });
   readJob()
-    .then(runStack)
+    .then((j) => runStack((job = j)))
     .then(
       // Explicit exit: nothing of the program (timers, sockets) may keep the process alive.
       () => process.exit(0),

@@ -40,6 +40,8 @@ export interface LocalIssuerOptions {
   audience?: string;
   /** Clock for `iat`/`exp`, ms. */
   now?: () => number;
+  /** Listen here if it is free, else on any free port. Default: any free port. */
+  preferredPort?: number;
 }
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -72,7 +74,7 @@ export function parseTokenForm(body: string): TokenRequest | { error: string } {
   return problem ? { error: problem } : request;
 }
 
-/** Starts the issuer on a free 127.0.0.1 port with a fresh RS256 key. */
+/** Starts the issuer on 127.0.0.1 (the preferred port when free, else any free one) with a fresh RS256 key. */
 export async function startLocalIssuer(options: LocalIssuerOptions = {}): Promise<LocalIssuer> {
   // jose is ESM-only; Node 20.19+ loads it with require(), and only the local cloud pays for it.
   const jose = require("jose") as typeof import("jose");
@@ -106,34 +108,34 @@ export async function startLocalIssuer(options: LocalIssuerOptions = {}): Promis
     res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
     res.end(JSON.stringify(body));
   };
-  const server = await startLoopbackServer({
-    maxBodyBytes: 16 * 1024,
-    handle: async (req, body, res) => {
-      const path = (req.url ?? "/").split("?")[0];
-      if (req.method === "GET" && path === "/.well-known/openid-configuration") {
-        return json(res, 200, {
-          issuer,
-          jwks_uri: `${issuer}/.well-known/jwks.json`,
-          token_endpoint: `${issuer}/token`,
-          grant_types_supported: ["client_credentials"],
-          response_types_supported: ["token"],
-          subject_types_supported: ["public"],
-          id_token_signing_alg_values_supported: ["RS256"],
-        });
-      }
-      if (req.method === "GET" && path === "/.well-known/jwks.json") return json(res, 200, jwks);
-      if (req.method === "POST" && path === "/token") {
-        const parsed = parseTokenForm(body.toString("utf8"));
-        if ("error" in parsed) return json(res, 400, { error: "invalid_request", error_description: parsed.error });
-        const expires = parsed.expiresInSeconds ?? 3600;
-        return json(res, 200, { access_token: await token(parsed), token_type: "Bearer", expires_in: expires, scope: (parsed.scopes ?? []).join(" ") });
-      }
-      return json(res, 404, {
-        error: "not_found",
-        error_description: `the local issuer serves GET /.well-known/openid-configuration, GET /.well-known/jwks.json and POST /token, not ${req.method} ${path}`,
+  const handle = async (req: import("http").IncomingMessage, body: Buffer, res: import("http").ServerResponse) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method === "GET" && path === "/.well-known/openid-configuration") {
+      return json(res, 200, {
+        issuer,
+        jwks_uri: `${issuer}/.well-known/jwks.json`,
+        token_endpoint: `${issuer}/token`,
+        grant_types_supported: ["client_credentials"],
+        response_types_supported: ["token"],
+        subject_types_supported: ["public"],
+        id_token_signing_alg_values_supported: ["RS256"],
       });
-    },
-  });
+    }
+    if (req.method === "GET" && path === "/.well-known/jwks.json") return json(res, 200, jwks);
+    if (req.method === "POST" && path === "/token") {
+      const parsed = parseTokenForm(body.toString("utf8"));
+      if ("error" in parsed) return json(res, 400, { error: "invalid_request", error_description: parsed.error });
+      const expires = parsed.expiresInSeconds ?? 3600;
+      return json(res, 200, { access_token: await token(parsed), token_type: "Bearer", expires_in: expires, scope: (parsed.scopes ?? []).join(" ") });
+    }
+    return json(res, 404, {
+      error: "not_found",
+      error_description: `the local issuer serves GET /.well-known/openid-configuration, GET /.well-known/jwks.json and POST /token, not ${req.method} ${path}`,
+    });
+  };
+  const listen = (port: number) => startLoopbackServer({ port, maxBodyBytes: 16 * 1024, handle });
+  // A taken preferred port (another cloud, another program) only costs the stable URL.
+  const server = options.preferredPort ? await listen(options.preferredPort).catch(() => listen(0)) : await listen(0);
   issuer = server.endpoint;
   return { issuer, audience, token, stop: server.stop };
 }

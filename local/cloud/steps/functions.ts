@@ -39,29 +39,32 @@ export function functionIdentity(fn: ManifestFunction, account: string, endpoint
   };
 }
 
-/** Starts the consumer's functions, then the producer's. */
+/** Starts the functions of both stacks, side by side. */
 export async function startFunctions(ctx: CloudContext, manifests: Manifests, endpoints: LocalEndpoints): Promise<FunctionsService> {
   const hosts: Record<string, FunctionHost> = {};
   const coldStarts: Record<string, number> = {};
-  const restart = async (stack: StackRole) => {
-    for (const fn of manifests[stack].functions) {
-      const old = hosts[fn.arn];
-      hosts[fn.arn] = await startFunctionHost(fn, functionIdentity(fn, manifests[stack].account, endpoints), {
-        onLog: (line) => {
-          if (line.trim()) ctx.runtime.write(`[${fn.name}] ${line}`);
-          ctx.metrics.ingest(fn.name, line);
-        },
-      });
-      coldStarts[fn.name] = hosts[fn.arn].coldStartMs;
-      if (old) await old.stop();
-    }
+  const startOne = async (stack: StackRole, fn: ManifestFunction) => {
+    const old = hosts[fn.arn];
+    hosts[fn.arn] = await startFunctionHost(fn, functionIdentity(fn, manifests[stack].account, endpoints), {
+      onLog: (line) => {
+        if (line.trim()) ctx.runtime.write(`[${fn.name}] ${line}`);
+        ctx.metrics.ingest(fn.name, line);
+      },
+    });
+    coldStarts[fn.name] = hosts[fn.arn].coldStartMs;
+    if (old) await old.stop();
+  };
+  // Side by side (a cold start is mostly waiting on a process to load); every start settles before a failure is thrown, so stop() sees them all.
+  const restart = async (...stacks: StackRole[]) => {
+    const started = await Promise.allSettled(stacks.flatMap((stack) => manifests[stack].functions.map((fn) => startOne(stack, fn))));
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason;
   };
   const stop = async () => {
     await Promise.all(Object.values(hosts).map((h) => h.stop()));
   };
   try {
-    await restart("consumer");
-    await restart("producer");
+    await restart("consumer", "producer");
   } catch (err) {
     await stop();
     throw err;

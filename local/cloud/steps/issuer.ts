@@ -4,15 +4,27 @@
  * authorizer names it: local stacks authenticate API callers by JWT unless
  * their config says otherwise, so the walkthrough shows auth.
  */
+import { createHash } from "crypto";
 import { LocalIssuer, startLocalIssuer } from "../../oidc/issuer";
+import { PROJECT_ROOT } from "../../shared/project";
 import { CloudContext } from "../context";
 
 /** The audience the local producer's authorizer accepts and the local issuer's tokens carry. */
 export const LOCAL_API_AUDIENCE = "local-api";
 
+/**
+ * The issuer's port when free: one per checkout (20000–29999, below Linux's
+ * ephemeral range), so its URL, which is the producer's `jwtIssuer` config,
+ * is the same from one start to the next and the stack run's closure cache
+ * (local/deploy/closureCache.ts, keyed by the config among the rest) hits.
+ */
+export function preferredIssuerPort(root = PROJECT_ROOT): number {
+  return 20000 + (parseInt(createHash("sha256").update(root).digest("hex").slice(0, 8), 16) % 10000);
+}
+
 /** Starts the issuer with a fresh signing key. */
 export async function startIssuer(ctx: CloudContext): Promise<LocalIssuer> {
-  const issuer = await startLocalIssuer({ audience: LOCAL_API_AUDIENCE });
+  const issuer = await startLocalIssuer({ audience: LOCAL_API_AUDIENCE, preferredPort: preferredIssuerPort() });
   ctx.progress(`local OIDC issuer on ${issuer.issuer} (RS256 key made now); local stacks default to apiAuth jwt against it`);
   return issuer;
 }
