@@ -8,20 +8,23 @@
  * What a closure serialises to is decided by its source and the values it
  * captures, and those are computed by the program from its code, its packages,
  * its config and environment. The key hashes all of those inputs, never an
- * mtime: every project file (any source or data the program could read), the
- * lockfiles and every package module loaded when the first key is made, the
- * stack job without its per-run endpoints and directories, process.env,
- * Node's version and the cwd, then the function's own text and options. So
- * any change to code, packages or config is a miss, and only a run whose
- * inputs are all equal reads the first run's answer. A closure that captures
- * a secret is not cached (its text would hold the value). Deleting the
- * folder is always safe.
+ * mtime: every project file (any source or data the program could read,
+ * package.json and package-lock.json among them), the installed packages as
+ * npm records them (node_modules/.package-lock.json, rewritten by every
+ * install), the stack job without its per-run endpoints and directories,
+ * process.env, Node's version and the cwd, then the function's own text and
+ * options. So any change to code, packages or config is a miss, and only a
+ * run whose inputs are all equal reads the first run's answer. Not seen: a
+ * file edited by hand inside node_modules (delete the folder after patching
+ * a package), and a closure capturing the clock or randomness, which keeps
+ * the first run's value. A closure that captures a secret is not cached (its
+ * text would hold the value). Deleting the folder is always safe.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
-/** Directories the world hash does not read: installed packages (hashed through their lockfiles and loaded modules), VCS, and what the tools write. */
+/** Directories the world hash does not read: installed packages (hashed through their lockfiles), VCS, and what the tools write (git-ignored). */
 const SKIPPED_DIRS = new Set(["node_modules", ".git", ".local-cloud", ".rebuild", ".pulumi", "dist", "bench-results"]);
 /** Bumped when the entry format or the key's recipe changes. */
 const FORMAT = "closure-cache-1";
@@ -68,13 +71,10 @@ export function worldHash(root: string, inputs: unknown): string {
       h.update("(unreadable)");
     }
   };
+  // package.json and package-lock.json among them.
   for (const f of projectFiles(root)) file(f);
-  for (const f of [path.join(root, "node_modules", ".package-lock.json")]) file(f);
-  // Packages as loaded (a hand-patched module counts, not only its version).
-  for (const f of Object.keys(require.cache)
-    .filter((f) => f.includes(`${path.sep}node_modules${path.sep}`))
-    .sort())
-    file(f);
+  // The installed tree as npm records it on every install (each package's version and integrity).
+  file(path.join(root, "node_modules", ".package-lock.json"));
   h.update("\0env\0").update(JSON.stringify(Object.entries(process.env).sort(([a], [b]) => a.localeCompare(b))));
   h.update("\0inputs\0").update(JSON.stringify(inputs) ?? "undefined");
   return h.digest("hex");
