@@ -93,8 +93,8 @@ describe("local HTTP API: authorizers and CORS", function () {
   });
   after(async () => {
     await Promise.all([jwtApi, iamApi, issuer, stranger].map((s) => s?.stop()));
-    // Every hostile request tried (15 tokens, 11 signatures, 4 cross-origin) was answered before the integration.
-    expect(hostile).to.equal(30);
+    // Every hostile request tried (16 tokens, 11 signatures, 4 cross-origin) was answered before the integration.
+    expect(hostile).to.equal(31);
   });
   beforeEach(() => {
     invoked.length = 0;
@@ -148,6 +148,18 @@ describe("local HTTP API: authorizers and CORS", function () {
       await refusedBefore(await post(jwtApi, bearer(early)), 401, "Unauthorized", ["www-authenticate", /not valid yet/]);
       const noExp = await issuer.token({ scopes: ["events:write"], override: { exp: undefined } });
       await refusedBefore(await post(jwtApi, bearer(noExp)), 401, "Unauthorized");
+    });
+
+    it("refuses a token that expires after it was accepted (a verified token is known by its text, its exp is checked on every request)", async () => {
+      // exp about 1.5 s ahead.
+      clock = Date.now() - 3600_000 + 1500;
+      const token = await issuer.token({ sub: "c-1", scopes: ["events:write"] });
+      clock = Date.now();
+      expect((await post(jwtApi, bearer(token))).status).to.equal(202);
+      expect((await post(jwtApi, bearer(token))).status).to.equal(202);
+      invoked.length = 0;
+      await new Promise((r) => setTimeout(r, 2600));
+      await refusedBefore(await post(jwtApi, bearer(token)), 401, "Unauthorized", ["www-authenticate", /has expired/]);
     });
 
     it("answers 401 for a token signed by another key, even under the issuer's kid and iss, and for alg none and HS256", async () => {
