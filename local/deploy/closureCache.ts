@@ -12,8 +12,8 @@
  * package.json and package-lock.json among them), the installed packages as
  * npm records them (node_modules/.package-lock.json, rewritten by every
  * install), the stack job without its per-run endpoints and directories,
- * process.env, Node's version and the cwd, then the function's own text and
- * options. So any change to code, packages or config is a miss, and only a
+ * process.env (but the terminal session's own variables), Node's version and
+ * the cwd, then the function's own text and options. So any change to code, packages or config is a miss, and only a
  * run whose inputs are all equal reads the first run's answer. Not seen: a
  * file edited by hand inside node_modules (delete the folder after patching
  * a package), and a closure capturing the clock or randomness, which keeps
@@ -26,6 +26,8 @@ import * as path from "path";
 
 /** Directories the world hash does not read: installed packages (hashed through their lockfiles), VCS, and what the tools write (git-ignored). */
 const SKIPPED_DIRS = new Set(["node_modules", ".git", ".local-cloud", ".rebuild", ".pulumi", "dist", "bench-results"]);
+/** Variables that name the terminal session, not the program's input (they differ in every new terminal or SSH login). */
+const SESSION_VARIABLES = /^(SSH_CLIENT|SSH_CONNECTION|SSH_TTY|TERM_SESSION_ID|ITERM_SESSION_ID|WINDOWID|TMUX_PANE|STY|OLDPWD|SHLVL|_)$/;
 /** Bumped when the entry format or the key's recipe changes. */
 const FORMAT = "closure-cache-1";
 
@@ -75,7 +77,8 @@ export function worldHash(root: string, inputs: unknown): string {
   for (const f of projectFiles(root)) file(f);
   // The installed tree as npm records it on every install (each package's version and integrity).
   file(path.join(root, "node_modules", ".package-lock.json"));
-  h.update("\0env\0").update(JSON.stringify(Object.entries(process.env).sort(([a], [b]) => a.localeCompare(b))));
+  const env = Object.entries(process.env).filter(([k]) => !SESSION_VARIABLES.test(k));
+  h.update("\0env\0").update(JSON.stringify(env.sort(([a], [b]) => a.localeCompare(b))));
   h.update("\0inputs\0").update(JSON.stringify(inputs) ?? "undefined");
   return h.digest("hex");
 }
