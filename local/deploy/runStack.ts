@@ -12,11 +12,9 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { writeArtifact } from "./artifacts";
 import { LocalEndpoints, ManifestFunction, ManifestResource, StackManifest, StackRole } from "../shared/manifest";
-import { ProgramOptions, ProgramResource, runProgram } from "./program";
-import { localProvider } from "./provider";
-import { notEmulated } from "./support";
+// Types only: the orchestrator imports this file for startStackChild, and Pulumi (about 0.7 s to load) belongs to the child.
+import type { ProgramOptions, ProgramResource } from "./program";
 import { PROJECT_ROOT, TRANSPILE_CACHE } from "../shared/project";
 import { TYPES } from "../../components/parts/typeTokens";
 import { installClosureCache } from "./closureCache";
@@ -62,6 +60,7 @@ async function functionsOf(resources: ProgramResource[], functionsDir: string): 
   for (const fn of resources.filter((r) => r.type === TYPES.function)) {
     const role = resources.find((r) => r.type === TYPES.role && r.state.arn === fn.inputs.role);
     if (!role) throw new Error(`local cloud: function ${fn.name}'s role must be a role of this stack, got ${fn.inputs.role}`);
+    const { writeArtifact } = require("./artifacts") as typeof import("./artifacts");
     const artifact = await writeArtifact(fn.inputs.code, fn.name, path.join(functionsDir, fn.name));
     const variables: Record<string, unknown> = fn.inputs.environment?.variables ?? {};
     out.push({
@@ -84,6 +83,10 @@ async function functionsOf(resources: ProgramResource[], functionsDir: string): 
 
 /** Runs the program for one stack in this process under the local provider and writes its manifest and artifacts. Call once per process. */
 export async function runStack(job: StackJob): Promise<StackManifest> {
+  // Loaded here, in the stack-run process (see the imports).
+  const { runProgram } = require("./program") as typeof import("./program");
+  const { localProvider } = require("./provider") as typeof import("./provider");
+  const { notEmulated } = require("./support") as typeof import("./support");
   const provider = localProvider(job);
   try {
     const run = await runProgram({
