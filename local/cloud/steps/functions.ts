@@ -59,6 +59,12 @@ export async function startFunctions(ctx: CloudContext, manifests: Manifests, en
     const started = await Promise.allSettled(stacks.flatMap((stack) => manifests[stack].functions.map((fn) => startOne(stack, fn))));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
     if (failed) throw failed.reason;
+    // In the manifests' order, not the order they came up in: the banner lists them.
+    for (const fn of Object.values(manifests).flatMap((m) => m.functions)) {
+      const ms = coldStarts[fn.name];
+      delete coldStarts[fn.name];
+      if (ms !== undefined) coldStarts[fn.name] = ms;
+    }
   };
   const stop = async () => {
     await Promise.all(Object.values(hosts).map((h) => h.stop()));

@@ -6,6 +6,7 @@
  */
 import { expect } from "chai";
 import { LocalIssuer, parseTokenForm, startLocalIssuer } from "../../../local/oidc/issuer";
+import { preferredIssuerPort } from "../../../local/cloud/steps/issuer";
 
 describe("local OIDC issuer", () => {
   let issuer: LocalIssuer;
@@ -14,6 +15,23 @@ describe("local OIDC issuer", () => {
   });
   after(async () => {
     await issuer?.stop();
+  });
+
+  it("listens on its preferred port when free (the same URL from one start to the next), and on another when it is taken", async () => {
+    const port = preferredIssuerPort("/some/checkout");
+    expect(port).to.equal(preferredIssuerPort("/some/checkout")).and.be.within(20000, 29999);
+    expect(preferredIssuerPort("/another/checkout")).to.not.equal(port);
+    const first = await startLocalIssuer({ preferredPort: port });
+    const second = await startLocalIssuer({ preferredPort: port });
+    try {
+      expect(first.issuer).to.equal(`http://127.0.0.1:${port}`);
+      expect(second.issuer)
+        .to.match(/^http:\/\/127\.0\.0\.1:\d+$/)
+        .and.not.equal(first.issuer);
+      expect((await fetch(`${second.issuer}/.well-known/jwks.json`)).status).to.equal(200);
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+    }
   });
 
   it("publishes a discovery document naming itself, its JWKS and its token endpoint, and one RS256 key", async () => {
