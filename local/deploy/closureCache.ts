@@ -96,12 +96,23 @@ function readEntry(file: string): any {
   }
 }
 
+/** Entries kept: every change of code or config writes a new set, so the oldest (by write time; this is eviction, never validity) go. */
+export const MAX_ENTRIES = 256;
+
 function writeEntry(file: string, value: unknown): void {
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const dir = path.dirname(file);
+    fs.mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(value));
     fs.renameSync(tmp, file);
+    const entries = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
+    if (entries.length > MAX_ENTRIES)
+      for (const old of entries
+        .map((f) => ({ f, at: fs.statSync(path.join(dir, f)).mtimeMs }))
+        .sort((a, b) => a.at - b.at)
+        .slice(0, entries.length - MAX_ENTRIES))
+        fs.rmSync(path.join(dir, old.f), { force: true });
   } catch {
     // A cache that cannot be written only costs the next start its speed.
   }

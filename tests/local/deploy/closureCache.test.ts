@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { installClosureCache } from "../../../local/deploy/closureCache";
+import { installClosureCache, MAX_ENTRIES } from "../../../local/deploy/closureCache";
 
 describe("local deploy: closure cache", function () {
   this.timeout(60_000);
@@ -87,6 +87,19 @@ describe("local deploy: closure cache", function () {
     const first = run();
     await serialise(first, () => async () => secret);
     expect(fs.readdirSync(dir).filter((f) => f.endsWith(".json"))).to.have.length(0);
+  });
+
+  it(`keeps at most ${MAX_ENTRIES} entries, removing the oldest`, async () => {
+    for (let i = 0; i < MAX_ENTRIES + 3; i++) {
+      const file = path.join(dir, `old-${i}.json`);
+      fs.writeFileSync(file, "{}");
+      fs.utimesSync(file, new Date(1_000_000 + i * 1000), new Date(1_000_000 + i * 1000));
+    }
+    await serialise(run(), writeModule("hello"));
+    const kept = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
+    expect(kept).to.have.length(MAX_ENTRIES);
+    expect(kept).to.not.include.members(["old-0.json", "old-1.json", "old-2.json", "old-3.json"]);
+    expect(kept).to.include("old-4.json");
   });
 
   it("gives the code paths (the archive's packages) back as the same assets", async () => {
