@@ -1,0 +1,69 @@
+/**
+ * The projector's claims (the rule and its item: handlers/claims/eventClaims.ts):
+ * before the fold, every keyed record the fold might apply is claimed, i.e.
+ * one above its aggregate's stored position whose eventId the stored dedup
+ * window does not hold (the window answers for those at no cost). Unkeyed
+ * (ULID) records are never claimed. The fold stays pure: it receives the
+ * verdicts by stored position. Claims live in the read-model table itself
+ * (`claim#<eventId>`, never an aggregate id), so each read-model version, and
+ * a rebuild into it, keeps its own with no other resource or permission.
+ */
+import { claimEvents, ClaimRequest, ClaimTable, ClaimVerdict, isClaimable, READ_MODEL_CLAIM_PREFIX } from "../claims/eventClaims";
+import { recentLookup, StoredAggregate } from "../shared/readModelItem";
+import type { TableAccess } from "../shared/table";
+import { eventDataHash } from "./dedupWindow";
+import type { AggregateBatch } from "./records";
+
+/** Verdicts of one aggregate's claimed records, by stored position (records not claimed are absent). */
+export type Claims = ReadonlyMap<string, ClaimVerdict>;
+
+export type ClaimStore = ClaimTable;
+
+/** The projector's claims in its read-model table. */
+export function readModelClaims(access: TableAccess): ClaimStore {
+  return { ...access, keyPrefix: READ_MODEL_CLAIM_PREFIX, keepsOwner: true };
+}
+
+/** The claims `batch` needs against its item as read: keyed, above the position, not in the window, hashable. */
+export function claimRequests(batch: AggregateBatch, read: StoredAggregate | undefined): ClaimRequest[] {
+  const out: ClaimRequest[] = [];
+  for (const rec of batch.records) {
+    if (read && rec.padded <= read.position) continue;
+    if (!rec.parsed.ok || rec.source.corrupt !== undefined) continue;
+    const event = rec.parsed.event;
+    if (event.aggregateId !== batch.aggregateId || !isClaimable(event.eventId)) continue;
+    if (read && recentLookup(read.recent, event.eventId) !== undefined) continue;
+    let dataHash: string;
+    try {
+      dataHash = eventDataHash(event);
+    } catch {
+      continue; // poison: the fold parks it
+    }
+    out.push({ eventId: event.eventId, dataHash, owner: rec.padded });
+  }
+  return out;
+}
+
+/** Claims the records of every aggregate of a chunk at once; per aggregate its verdicts, or the error that stopped one of them. */
+export async function claimBatch(store: ClaimStore, chunk: AggregateBatch[], items: Map<string, StoredAggregate>): Promise<Map<string, Claims | Error>> {
+  const requests: ClaimRequest[] = [];
+  const aggregateOf: string[] = [];
+  for (const batch of chunk) {
+    for (const r of claimRequests(batch, items.get(batch.aggregateId))) {
+      requests.push(r);
+      aggregateOf.push(batch.aggregateId);
+    }
+  }
+  const out = new Map<string, Claims | Error>();
+  if (requests.length === 0) return out;
+  const verdicts = await claimEvents(store, requests);
+  verdicts.forEach((v, i) => {
+    const id = aggregateOf[i];
+    const seen = out.get(id);
+    if (seen instanceof Error) return;
+    if (v instanceof Error) out.set(id, v);
+    else if (seen) (seen as Map<string, ClaimVerdict>).set(requests[i].owner, v);
+    else out.set(id, new Map([[requests[i].owner, v]]));
+  });
+  return out;
+}
