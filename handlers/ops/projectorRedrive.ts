@@ -31,7 +31,7 @@
  * Idempotent: running it again finds nothing above the position and changes nothing.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { claimBatch, readModelClaims } from "../projector/claims";
+import { claimAggregate, readModelClaims } from "../projector/claims";
 import { foldAggregate, IDEMPOTENCY_CONFLICT } from "../projector/fold";
 import { AggregateBatch, decodeRecord, DecodedRecord } from "../projector/records";
 import type { Reducer } from "../shared/domain";
@@ -137,8 +137,7 @@ export async function redriveAggregate<S>(
     const batch: AggregateBatch = { aggregateId, records: backlog.map((r) => backlogRecord(r, discarding.has(parkedPosition(r)))) };
     const unblocked: StoredAggregate = { ...read, parkedAt: undefined, parkedThrough: undefined };
     // Keyed rows beyond the window are claimed as the projector claims them (a late retry parked behind the block stays skipped).
-    const claims = (await claimBatch(claimStore, [batch], new Map([[aggregateId, unblocked]]))).get(aggregateId);
-    if (claims instanceof Error) throw claims;
+    const claims = await claimAggregate(claimStore, batch, unblocked, config.dedupWindow);
     const result = foldAggregate(unblocked, batch, reduce, config.dedupWindow, new Date().toISOString(), claims);
     // Rows that fail again are parked again (new reason) before the item records the block, as the projector does.
     if (result.parked.length) await parked.park(result.parked);

@@ -13,7 +13,7 @@ import { READ_CHUNK, ReadModelStore } from "../shared/readModelStore";
 import { isTransient } from "../shared/retry";
 import { compareSequence } from "../shared/sequence";
 import { forEachConcurrently } from "../claims/eventClaims";
-import { ClaimStore, claimBatch, Claims } from "./claims";
+import { claimAggregate, ClaimStore, claimBatch, Claims } from "./claims";
 import { foldAggregate, FoldResult } from "./fold";
 import type { ProjectorLog } from "./log";
 import type { AggregateBatch } from "./records";
@@ -36,7 +36,7 @@ export interface Folded {
   batch: AggregateBatch;
   read: StoredAggregate | undefined;
   result: FoldResult;
-  /** What the claims said of its keyed records, by stored position; a re-fold uses them again. */
+  /** What the claims said of its keyed records, by stored position (claimed again for a re-fold). */
   claims?: Claims;
 }
 
@@ -57,7 +57,7 @@ export async function readAndFold<S>(ctx: BatchContext<S>, groups: AggregateBatc
       failed.push(...chunk);
       continue;
     }
-    const claimed = await claimBatch(ctx.claims, chunk, items);
+    const claimed = await claimBatch(ctx.claims, chunk, items, ctx.dedupWindow);
     for (const batch of chunk) {
       const read = items.get(batch.aggregateId);
       const claims = claimed.get(batch.aggregateId);
@@ -135,6 +135,7 @@ export async function commit<S>(ctx: BatchContext<S>, f: Folded, now: string): P
       return false;
     }
     read = await ctx.store.read(f.batch.aggregateId);
+    f.claims = await claimAggregate(ctx.claims, f.batch, read, ctx.dedupWindow);
     result = foldAggregate(read, f.batch, ctx.reduce, ctx.dedupWindow, now, f.claims);
   }
 }

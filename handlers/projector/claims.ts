@@ -1,15 +1,16 @@
 /**
  * The projector's claims (the rule and its item: handlers/claims/eventClaims.ts):
  * before the fold, every keyed record the fold might apply is claimed, i.e.
- * one above its aggregate's stored position whose eventId the stored dedup
- * window does not hold (the window answers for those at no cost). Unkeyed
+ * one above its aggregate's stored position whose eventId the dedup window
+ * may not hold when the fold reaches it (the window answers for the rest at
+ * no cost). Unkeyed
  * (ULID) records are never claimed. The fold stays pure: it receives the
  * verdicts by stored position. Claims live in the read-model table itself
  * (`claim#<eventId>`, never an aggregate id), so each read-model version, and
  * a rebuild into it, keeps its own with no other resource or permission.
  */
 import { claimEvents, ClaimRequest, ClaimTable, ClaimVerdict, isClaimable, READ_MODEL_CLAIM_PREFIX } from "../claims/eventClaims";
-import { recentLookup, StoredAggregate } from "../shared/readModelItem";
+import { recentEntries, StoredAggregate } from "../shared/readModelItem";
 import type { TableAccess } from "../shared/table";
 import { eventDataHash } from "./dedupWindow";
 import type { AggregateBatch } from "./records";
@@ -24,32 +25,46 @@ export function readModelClaims(access: TableAccess): ClaimStore {
   return { ...access, keyPrefix: READ_MODEL_CLAIM_PREFIX, keepsOwner: true };
 }
 
-/** The claims `batch` needs against its item as read: keyed, above the position, not in the window, hashable. */
-export function claimRequests(batch: AggregateBatch, read: StoredAggregate | undefined): ClaimRequest[] {
+/**
+ * The claims `batch` needs against its item as read: keyed records above the position, hashable, unless the
+ * window is sure to still hold the id when the fold reaches the record: it is among the stored window's newest
+ * `dedupWindow - k` entries, k being the records before it in the batch (each may push one entry out).
+ */
+export function claimRequests(batch: AggregateBatch, read: StoredAggregate | undefined, dedupWindow: number): ClaimRequest[] {
   const out: ClaimRequest[] = [];
-  for (const rec of batch.records) {
-    if (read && rec.padded <= read.position) continue;
-    if (!rec.parsed.ok || rec.source.corrupt !== undefined) continue;
+  let window: string[] | undefined;
+  batch.records.forEach((rec, k) => {
+    if (read && rec.padded <= read.position) return;
+    if (!rec.parsed.ok || rec.source.corrupt !== undefined) return;
     const event = rec.parsed.event;
-    if (event.aggregateId !== batch.aggregateId || !isClaimable(event.eventId)) continue;
-    if (read && recentLookup(read.recent, event.eventId) !== undefined) continue;
+    if (event.aggregateId !== batch.aggregateId || !isClaimable(event.eventId)) return;
+    if (read && read.recent !== "") {
+      window ??= recentEntries(read.recent).eventIds;
+      const at = window.lastIndexOf(event.eventId);
+      if (at >= 0 && window.length - 1 - at + k < dedupWindow) return;
+    }
     let dataHash: string;
     try {
       dataHash = eventDataHash(event);
     } catch {
-      continue; // poison: the fold parks it
+      return; // poison: the fold parks it
     }
     out.push({ eventId: event.eventId, dataHash, owner: rec.padded });
-  }
+  });
   return out;
 }
 
 /** Claims the records of every aggregate of a chunk at once; per aggregate its verdicts, or the error that stopped one of them. */
-export async function claimBatch(store: ClaimStore, chunk: AggregateBatch[], items: Map<string, StoredAggregate>): Promise<Map<string, Claims | Error>> {
+export async function claimBatch(
+  store: ClaimStore,
+  chunk: AggregateBatch[],
+  items: Map<string, StoredAggregate>,
+  dedupWindow: number,
+): Promise<Map<string, Claims | Error>> {
   const requests: ClaimRequest[] = [];
   const aggregateOf: string[] = [];
   for (const batch of chunk) {
-    for (const r of claimRequests(batch, items.get(batch.aggregateId))) {
+    for (const r of claimRequests(batch, items.get(batch.aggregateId), dedupWindow)) {
       requests.push(r);
       aggregateOf.push(batch.aggregateId);
     }
@@ -66,4 +81,11 @@ export async function claimBatch(store: ClaimStore, chunk: AggregateBatch[], ite
     else out.set(id, new Map([[requests[i].owner, v]]));
   });
   return out;
+}
+
+/** One aggregate's claims against its item as read (a re-fold after a failed condition claims again: claims are idempotent). */
+export async function claimAggregate(store: ClaimStore, batch: AggregateBatch, read: StoredAggregate | undefined, dedupWindow: number): Promise<Claims | undefined> {
+  const claims = (await claimBatch(store, [batch], read ? new Map([[batch.aggregateId, read]]) : new Map(), dedupWindow)).get(batch.aggregateId);
+  if (claims instanceof Error) throw claims;
+  return claims;
 }
