@@ -84,7 +84,12 @@ export async function claimBatch(
 }
 
 /** One aggregate's claims against its item as read (a re-fold after a failed condition claims again: claims are idempotent). */
-export async function claimAggregate(store: ClaimStore, batch: AggregateBatch, read: StoredAggregate | undefined, dedupWindow: number): Promise<Claims | undefined> {
+export async function claimAggregate(
+  store: ClaimStore,
+  batch: AggregateBatch,
+  read: StoredAggregate | undefined,
+  dedupWindow: number,
+): Promise<Claims | undefined> {
   const claims = (await claimBatch(store, [batch], read ? new Map([[batch.aggregateId, read]]) : new Map(), dedupWindow)).get(batch.aggregateId);
   if (claims instanceof Error) throw claims;
   return claims;

@@ -141,7 +141,13 @@ describe("rebuild: a new version from the archive, then the live stream", functi
     const id = `late-${Date.now()}`;
     const keyedId = idempotentEventId(id, "key-1");
     const keyed = (note: string) => ({ ...envelope(id, keyedId), data: { note } });
-    const events = [keyed("first"), ...Array.from({ length: 20 }, (_, i) => envelope(id, `${id}-e${i}`)), keyed("first"), keyed("other"), envelope(id, `${id}-last`)];
+    const events = [
+      keyed("first"),
+      ...Array.from({ length: 20 }, (_, i) => envelope(id, `${id}-e${i}`)),
+      keyed("first"),
+      keyed("other"),
+      envelope(id, `${id}-last`),
+    ];
     const records = (await append({ kinesis, dynamo, stream, table: "", parked: "" }, events)).filter((r) => r.kinesis.partitionKey === id);
     const v1 = await version();
     await deliver(newProjector(v1, { dedupWindow: DEFAULT_DEDUP_WINDOW }).project, toBatches(records, 5));

@@ -89,7 +89,9 @@ describe("projector claims: keyed retries and reuses beyond the dedup window", f
     expect(failed).to.equal(1);
     expect(first.batchItemFailures).to.deep.equal([{ itemIdentifier: records[0].kinesis.sequenceNumber }]);
     expect((await views(rig.dynamo, rig.table)).a).to.equal(undefined);
-    const claim = await rig.dynamo.send(new GetItemCommand({ TableName: rig.table, Key: { pk: { S: READ_MODEL_CLAIM_PREFIX + KEYED } }, ConsistentRead: true }));
+    const claim = await rig.dynamo.send(
+      new GetItemCommand({ TableName: rig.table, Key: { pk: { S: READ_MODEL_CLAIM_PREFIX + KEYED } }, ConsistentRead: true }),
+    );
     expect(claim.Item).to.deep.equal({
       pk: { S: READ_MODEL_CLAIM_PREFIX + KEYED },
       dataHash: { S: eventDataHash(keyed("first")) },
