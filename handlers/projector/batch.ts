@@ -13,7 +13,7 @@ import { READ_CHUNK, ReadModelStore } from "../shared/readModelStore";
 import { isTransient } from "../shared/retry";
 import { compareSequence } from "../shared/sequence";
 import { forEachConcurrently } from "../claims/eventClaims";
-import { claimAggregate, ClaimStore, claimBatch, Claims } from "./claims";
+import { claimAggregate, ClaimStore, claimBatch, Claims, reservedKeyFold } from "./claims";
 import { foldAggregate, FoldResult } from "./fold";
 import type { ProjectorLog } from "./log";
 import type { AggregateBatch } from "./records";
@@ -59,6 +59,11 @@ export async function readAndFold<S>(ctx: BatchContext<S>, groups: AggregateBatc
     }
     const claimed = await claimBatch(ctx.claims, chunk, items, ctx.dedupWindow);
     for (const batch of chunk) {
+      const reserved = reservedKeyFold(batch);
+      if (reserved) {
+        folded.push({ batch, read: undefined, result: reserved });
+        continue;
+      }
       const read = items.get(batch.aggregateId);
       const claims = claimed.get(batch.aggregateId);
       if (claims instanceof Error) {

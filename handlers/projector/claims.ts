@@ -10,10 +10,12 @@
  * a rebuild into it, keeps its own with no other resource or permission.
  */
 import { claimEvents, ClaimRequest, ClaimTable, ClaimVerdict, isClaimable, READ_MODEL_CLAIM_PREFIX } from "../claims/eventClaims";
-import { recentEntries, StoredAggregate } from "../shared/readModelItem";
+import { parkedEventOf } from "../shared/parkedTable";
+import { emptyAggregate, recentEntries, StoredAggregate } from "../shared/readModelItem";
 import type { TableAccess } from "../shared/table";
 import { eventDataHash } from "./dedupWindow";
-import type { AggregateBatch } from "./records";
+import type { FoldResult } from "./fold";
+import { AggregateBatch, poisonNote } from "./records";
 
 /** Verdicts of one aggregate's claimed records, by stored position (records not claimed are absent). */
 export type Claims = ReadonlyMap<string, ClaimVerdict>;
@@ -93,4 +95,23 @@ export async function claimAggregate(
   const claims = (await claimBatch(store, [batch], read ? new Map([[batch.aggregateId, read]]) : new Map(), dedupWindow)).get(batch.aggregateId);
   if (claims instanceof Error) throw claims;
   return claims;
+}
+
+/** Why records under a claim's key are parked. */
+export const RESERVED_KEY_REASON = `partition key is reserved for the projector's claims: it starts with ${READ_MODEL_CLAIM_PREFIX}, and aggregate ids never contain "#"`;
+
+/**
+ * A batch under a claim's key (no aggregate id can be one, but a producer writing raw records can choose any
+ * partition key): every record parked, nothing written, so the claim there stays as it is and blocks nothing.
+ * Undefined for any other key.
+ */
+export function reservedKeyFold(batch: AggregateBatch): FoldResult | undefined {
+  if (!batch.aggregateId.startsWith(READ_MODEL_CLAIM_PREFIX)) return undefined;
+  const bad = { kind: "aggregate-mismatch" as const, reason: RESERVED_KEY_REASON, detail: "partition key reserved for claims" };
+  return {
+    next: emptyAggregate(batch.aggregateId),
+    changed: false,
+    parked: batch.records.map((rec) => parkedEventOf(rec.source, RESERVED_KEY_REASON, rec.parsed.ok ? rec.parsed.event.eventId : undefined)),
+    poison: batch.records.map((rec) => poisonNote(bad, batch.aggregateId, rec)),
+  };
 }

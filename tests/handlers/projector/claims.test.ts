@@ -17,6 +17,7 @@ import { getAggregateRequest } from "../../support/apiFixtures";
 import { countRequests, injectFaults, serviceError } from "../../support/sdkMiddleware";
 import { append, deliver, envelope, newProjector, parkedEvents, setupRig, views } from "../../support/projectorFixtures";
 import { DEFAULT_DEDUP_WINDOW } from "../../../handlers/projector";
+import { RESERVED_KEY_REASON } from "../../../handlers/projector/claims";
 
 const noFailures = { batchItemFailures: [] };
 const KEYED = idempotentEventId("a", "key-1");
@@ -102,6 +103,22 @@ describe("projector claims: keyed retries and reuses beyond the dedup window", f
     const a = (await views(rig.dynamo, rig.table)).a;
     expect(a.version).to.equal(2);
     expect((a.state as { ids: string[] }).ids).to.deep.equal([KEYED, "e2"]);
+  });
+
+  it("a raw record under a claim's key (a partition key no aggregate id can be) is parked; the claim stays as it was", async () => {
+    const rig = await setupRig();
+    const claimKey = READ_MODEL_CLAIM_PREFIX + KEYED;
+    const records = await append(rig, [keyed("first"), { partitionKey: claimKey, bytes: Buffer.from("garbage") }, keyed("first")]);
+    const { project } = newProjector(rig);
+    const get = () => rig.dynamo.send(new GetItemCommand({ TableName: rig.table, Key: { pk: { S: claimKey } }, ConsistentRead: true }));
+    await project({ Records: records.slice(0, 1) });
+    const claim = (await get()).Item;
+
+    expect(await project({ Records: records.slice(1) })).to.deep.equal(noFailures);
+    expect((await get()).Item).to.deep.equal(claim);
+    expect((await views(rig.dynamo, rig.table)).a.version).to.equal(1);
+    const parked = await parkedEvents(rig.dynamo, rig.parked);
+    expect(parked.map((p) => [p.aggregateId, p.reason])).to.deep.equal([[claimKey, RESERVED_KEY_REASON]]);
   });
 
   it("unkeyed events are never claimed; a keyed event costs one more PutItem, a late retry one PutItem and one GetItem", async () => {
