@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { dynamoClient } from "../handlers/shared/clients";
+import { idempotentEventId } from "../handlers/producer/ulid";
 import { createProjector, DEFAULT_DEDUP_WINDOW } from "../handlers/projector";
 import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "../handlers/shared/kinesisEvent";
 import { readModelItemSize } from "../handlers/shared/readModelItem";
@@ -79,13 +80,15 @@ async function seedHistory(impl: ProjectorImpl, client: DynamoDBClient, table: s
  * Runs `n` events in batches of 100 against dynalite (AWS_ENDPOINT_URL_DYNAMODB) and counts requests
  * and the capacity units DynamoDB bills for them (dynalite's ReturnConsumedCapacity, per item).
  */
-export async function projectorCounts(impl: ProjectorImpl, n: number, keys: KeyShape, batchSize = BATCH_SIZE): Promise<ProjectorCounts> {
+export async function projectorCounts(impl: ProjectorImpl, n: number, keys: KeyShape, batchSize = BATCH_SIZE, keyed = false): Promise<ProjectorCounts> {
   const client = dynamoClient();
   const table = `bench-${impl}-${keys}-${n}-${batchSize}-${process.pid}-${++tables}`;
   await ensureTable(client, table, stringKeys("pk"));
   await ensureTable(client, `${table}-parked`, stringKeys("pk", "sk"));
   const before = keys === "longLived" ? KEY_POOL.longLived * LONG_LIVED_HISTORY : 0;
-  const all = toRecords(envelopes(before + n, keys));
+  // Keyed: every event written with its own Idempotency-Key (an `idem-` id), so the projector claims each one.
+  const events = envelopes(before + n, keys).map((e) => (keyed ? { ...e, eventId: idempotentEventId(e.aggregateId, e.eventId) } : e));
+  const all = toRecords(events);
   if (before > 0) await seedHistory(impl, client, table, all.slice(0, before));
   const counts = countRequests(client);
   const capacity = countCapacity(client, readModelItemSize as (item: Record<string, unknown>) => number);

@@ -200,7 +200,8 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
     this.accessMode = s.access.mode;
 
     this.parkedTable = keyedTable(`${name}-parked`, "sk", s.deletionProtection, child);
-    // Key-derived event ids the bridge has forwarded, with their data digest (handlers/bridge/forwardedIds.ts); expire with the stream's records.
+    // Key-derived event ids the bridge has forwarded, with their data digest (handlers/bridge/forwardedIds.ts); kept for good (the TTL only
+    // removes rows written with an expiresAt before claims stopped expiring).
     this.forwardedTable = keyedTable(`${name}-forwarded`, undefined, s.deletionProtection, child, "expiresAt");
 
     const map = args.map;
@@ -225,7 +226,6 @@ export class CrossAccountBridge extends pulumi.ComponentResource {
           [ENV.TARGET_STREAM_ARN]: args.targetStreamArn,
           [ENV.PARKED_TABLE_NAME]: this.parkedTable.name,
           [ENV.FORWARDED_TABLE_NAME]: this.forwardedTable.name,
-          [ENV.FORWARDED_TTL_HOURS]: String(s.retentionHours),
           [ENV.AGGREGATE_RECORDS]: s.aggregateRecords,
           ...accessEnvironment(s.access),
         },

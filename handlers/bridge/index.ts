@@ -27,7 +27,7 @@ import { assumeRoleCredentials } from "./assumeRole";
 import { AGGREGATE_MODES, AggregateMode } from "./contract";
 import { errorText, mapSources } from "./decode";
 import { aggregateEntries } from "./kplEntries";
-import { claimKeyedEvents } from "./forwardedIds";
+import { claimKeyedEvents, forwardedIds } from "./forwardedIds";
 import { putAll, PutOutcome } from "./putRecords";
 import { PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from "./putRecordsChunks";
 
@@ -45,8 +45,6 @@ export interface BridgeConfig {
   aggregate?: AggregateMode;
   /** The forwarded-ids table (forwardedIds.ts): without it a reused Idempotency-Key's later body is forwarded too. */
   forwardedTableName?: string;
-  /** Hours a claim is kept (the source stream's retention); default 24. */
-  forwardedTtlHours?: number;
 }
 
 /** Everything the bridge needs, injected. */
@@ -100,13 +98,7 @@ export function createForwarder(deps: BridgeDeps): (sources: SourceRecord[]) => 
     let entries = mapped.entries;
     if (config.forwardedTableName) {
       // The first body in stream order owns a key-derived id, as in the read model: a later other body is parked, not forwarded.
-      const ttlSeconds = (config.forwardedTtlHours ?? 24) * 3600;
-      const claimed = await claimKeyedEvents(
-        { dynamodb, tableName: config.forwardedTableName, ttlSeconds, retry: config.retry, clock },
-        sources,
-        entries,
-        Date.now(),
-      );
+      const claimed = await claimKeyedEvents(forwardedIds({ dynamodb, tableName: config.forwardedTableName, retry: config.retry, clock }), sources, entries);
       entries = claimed.entries;
       poison.push(...claimed.conflicts);
     }
@@ -185,9 +177,7 @@ export function bridgeConfigFromEnv(env: NodeJS.ProcessEnv): BridgeConfig {
     maxRecordsPerCall: PUT_RECORDS_MAX_RECORDS,
     maxBytesPerCall: PUT_RECORDS_MAX_BYTES,
     aggregate: aggregateModeFromEnv(env),
-    ...(env[ENV.FORWARDED_TABLE_NAME]
-      ? { forwardedTableName: env[ENV.FORWARDED_TABLE_NAME], forwardedTtlHours: intEnv(env, ENV.FORWARDED_TTL_HOURS, 24) }
-      : {}),
+    ...(env[ENV.FORWARDED_TABLE_NAME] ? { forwardedTableName: env[ENV.FORWARDED_TABLE_NAME] } : {}),
   };
 }
 

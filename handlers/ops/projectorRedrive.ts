@@ -31,6 +31,7 @@
  * Idempotent: running it again finds nothing above the position and changes nothing.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { claimAggregate, readModelClaims } from "../projector/claims";
 import { foldAggregate, IDEMPOTENCY_CONFLICT } from "../projector/fold";
 import { AggregateBatch, decodeRecord, DecodedRecord } from "../projector/records";
 import type { Reducer } from "../shared/domain";
@@ -105,6 +106,7 @@ export async function redriveAggregate<S>(
 ): Promise<RedriveResult> {
   const access = { dynamodb, retry: config.retry, clock };
   const store = readModelStore({ ...access, tableName: config.tableName });
+  const claimStore = readModelClaims({ ...access, tableName: config.tableName });
   const parked = parkedTable({ ...access, tableName: config.parkedTableName });
   await unpackLegacyRows(dynamodb, reduce, config, await parked.listOf(aggregateId), clock);
   const discarding = new Set((discard?.rows ?? []).map(parkedPosition));
@@ -134,7 +136,9 @@ export async function redriveAggregate<S>(
     });
     const batch: AggregateBatch = { aggregateId, records: backlog.map((r) => backlogRecord(r, discarding.has(parkedPosition(r)))) };
     const unblocked: StoredAggregate = { ...read, parkedAt: undefined, parkedThrough: undefined };
-    const result = foldAggregate(unblocked, batch, reduce, config.dedupWindow, new Date().toISOString());
+    // Keyed rows beyond the window are claimed as the projector claims them (a late retry parked behind the block stays skipped).
+    const claims = await claimAggregate(claimStore, batch, unblocked, config.dedupWindow);
+    const result = foldAggregate(unblocked, batch, reduce, config.dedupWindow, new Date().toISOString(), claims);
     // Rows that fail again are parked again (new reason) before the item records the block, as the projector does.
     if (result.parked.length) await parked.park(result.parked);
     const stillParked = new Set(result.parked.map(parkedPosition));

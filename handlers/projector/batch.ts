@@ -1,7 +1,8 @@
 /**
  * The steps of one projector batch, each over every aggregate of the batch:
- * read the items and fold (one consistent BatchGetItem per 100 aggregates),
- * park poison durably, then one conditional PutItem per changed aggregate
+ * read the items (one consistent BatchGetItem per 100 aggregates), claim the
+ * keyed events the items' dedup windows do not hold (claims.ts), fold, park
+ * poison durably, then one conditional PutItem per changed aggregate
  * (re-read and re-fold when the condition fails). Each step returns the
  * aggregates it gave up on; createProjector reports them to Lambda.
  */
@@ -11,6 +12,8 @@ import type { StoredAggregate } from "../shared/readModelItem";
 import { READ_CHUNK, ReadModelStore } from "../shared/readModelStore";
 import { isTransient } from "../shared/retry";
 import { compareSequence } from "../shared/sequence";
+import { forEachConcurrently } from "../claims/eventClaims";
+import { claimAggregate, ClaimStore, claimBatch, Claims, reservedKeyFold } from "./claims";
 import { foldAggregate, FoldResult } from "./fold";
 import type { ProjectorLog } from "./log";
 import type { AggregateBatch } from "./records";
@@ -18,6 +21,8 @@ import type { AggregateBatch } from "./records";
 /** What every step works with, built once per projector. */
 export interface BatchContext<S> {
   store: ReadModelStore;
+  /** The projector's claims of keyed eventIds (in the read-model table). */
+  claims: ClaimStore;
   parked: ParkedTable;
   reduce: Reducer<S>;
   dedupWindow: number;
@@ -31,6 +36,8 @@ export interface Folded {
   batch: AggregateBatch;
   read: StoredAggregate | undefined;
   result: FoldResult;
+  /** What the claims said of its keyed records, by stored position (claimed again for a re-fold). */
+  claims?: Claims;
 }
 
 /** Conditional writes in flight at once. */
@@ -50,10 +57,22 @@ export async function readAndFold<S>(ctx: BatchContext<S>, groups: AggregateBatc
       failed.push(...chunk);
       continue;
     }
+    const claimed = await claimBatch(ctx.claims, chunk, items, ctx.dedupWindow);
     for (const batch of chunk) {
+      const reserved = reservedKeyFold(batch);
+      if (reserved) {
+        folded.push({ batch, read: undefined, result: reserved });
+        continue;
+      }
       const read = items.get(batch.aggregateId);
+      const claims = claimed.get(batch.aggregateId);
+      if (claims instanceof Error) {
+        ctx.log.gaveUp("claim", claims, [batch]);
+        failed.push(batch);
+        continue;
+      }
       try {
-        folded.push({ batch, read, result: foldAggregate(read, batch, ctx.reduce, ctx.dedupWindow, now) });
+        folded.push({ batch, read, claims, result: foldAggregate(read, batch, ctx.reduce, ctx.dedupWindow, now, claims) });
       } catch (err) {
         ctx.log.gaveUp("fold", err, [batch]);
         failed.push(batch);
@@ -121,7 +140,8 @@ export async function commit<S>(ctx: BatchContext<S>, f: Folded, now: string): P
       return false;
     }
     read = await ctx.store.read(f.batch.aggregateId);
-    result = foldAggregate(read, f.batch, ctx.reduce, ctx.dedupWindow, now);
+    f.claims = await claimAggregate(ctx.claims, f.batch, read, ctx.dedupWindow);
+    result = foldAggregate(read, f.batch, ctx.reduce, ctx.dedupWindow, now, f.claims);
   }
 }
 
@@ -132,13 +152,4 @@ export function lowestSequence(batches: AggregateBatch[]): string | undefined {
     for (const r of b.records) if (lowest === undefined || compareSequence(r.sequenceNumber, lowest) < 0) lowest = r.sequenceNumber;
   }
   return lowest;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function forEachConcurrently<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -19,6 +19,7 @@ import {
 } from "../shared/readModelItem";
 import { showPosition } from "../shared/sequence";
 import { eventDataHash, foldWindow, FoldWindow, windowLookup, windowPush, windowString } from "./dedupWindow";
+import type { Claims } from "./claims";
 import { AggregateBatch, DecodedRecord, Poison, PoisonNote, poisonNote, recordPoison } from "./records";
 
 export { IDEMPOTENCY_CONFLICT };
@@ -133,6 +134,7 @@ function foldOnce<S>(
   now: string,
   knownPoison: Map<string, Poison>,
   checkEach: boolean,
+  claims: Claims | undefined,
 ): FoldAttempt {
   const id = batch.aggregateId;
   const base = stored ?? emptyAggregate(id);
@@ -168,9 +170,11 @@ function foldOnce<S>(
       const hash = "hash" in hashed ? hashed.hash : "";
       if ("poison" in hashed) bad = hashed.poison;
       const storedHash = bad ? undefined : windowLookup(recent, event.eventId);
-      if (storedHash !== undefined) {
+      // Not in the window: a keyed event's claim (claims.ts) says whether its id was seen before, at any distance.
+      const claim = bad || storedHash !== undefined ? undefined : claims?.get(rec.padded);
+      if (storedHash !== undefined || claim === "retry" || claim === "conflict") {
         position = rec.padded; // seen before: skip it, but don't see it again
-        if (storedHash === "" || storedHash === hash) continue; // a producer retry (or an entry written before the hash)
+        if (storedHash === "" || storedHash === hash || claim === "retry") continue; // a producer retry (or an entry written before the hash)
         // The same eventId with other data: an Idempotency-Key reused for another body. It is parked for
         // the operator but does NOT block the aggregate: it is a rejected duplicate, not a gap in the
         // aggregate's history (the event that owns the id was applied), so later events go on.
@@ -270,13 +274,21 @@ function foldOnce<S>(
  * middle event would have been parked: the one exception to batch-size
  * independence, for reducers that build and then drop an unstorable state).
  * An event whose eventId is in the window with other data (an Idempotency-Key
- * reused for another body) is parked as rejected without blocking.
+ * reused for another body) is parked as rejected without blocking; beyond the
+ * window, `claims` (by stored position) say the same of keyed events.
  */
-export function foldAggregate<S>(stored: StoredAggregate | undefined, batch: AggregateBatch, reduce: Reducer<S>, dedupWindow: number, now: string): FoldResult {
+export function foldAggregate<S>(
+  stored: StoredAggregate | undefined,
+  batch: AggregateBatch,
+  reduce: Reducer<S>,
+  dedupWindow: number,
+  now: string,
+  claims?: Claims,
+): FoldResult {
   const knownPoison = new Map<string, Poison>();
   let checkEach = false;
   for (;;) {
-    const attempt = foldOnce(stored, batch, reduce, dedupWindow, now, knownPoison, checkEach);
+    const attempt = foldOnce(stored, batch, reduce, dedupWindow, now, knownPoison, checkEach, claims);
     if ("checkEach" in attempt) checkEach = true;
     else if ("restartAt" in attempt) knownPoison.set(attempt.restartAt, attempt.poison);
     else return attempt;

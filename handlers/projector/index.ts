@@ -22,6 +22,7 @@ import { DEFAULT_RETRY_BUDGET, realClock, RetryBudget, RetryClock } from "../sha
 import { defaultMetricsSink } from "../observability/emf";
 import { countingClock, METRIC, MetricsRecorder, metricsRecorder, PROJECTOR_METRICS } from "../observability/metrics";
 import { BatchContext, Folded, lowestSequence, parkFolded, readAndFold, writeFolded } from "./batch";
+import { readModelClaims } from "./claims";
 import { projectorLog } from "./log";
 import { groupRecords } from "./records";
 
@@ -78,6 +79,7 @@ export function createProjector<S>(deps: ProjectorDeps<S>): (event: KinesisStrea
   const log = projectorLog(deps.log ?? ((entry: Record<string, unknown>) => console.log(JSON.stringify(entry))), config.tableName);
   const ctx: BatchContext<S> = {
     store: readModelStore({ dynamodb, tableName: config.tableName, retry: config.retry, clock }),
+    claims: readModelClaims({ dynamodb, tableName: config.tableName, retry: config.retry, clock }),
     parked: parkedTable({ dynamodb, tableName: config.parkedTableName, retry: config.retry, clock }),
     reduce,
     dedupWindow: config.dedupWindow,

@@ -30,8 +30,6 @@ export const ENV = {
   ARCHIVE_PREFIX: "ARCHIVE_PREFIX",
   /** Ids derived from an Idempotency-Key the bridge has claimed, with their data digest (bridge; optional). */
   FORWARDED_TABLE_NAME: "FORWARDED_TABLE_NAME",
-  /** Hours a claim is kept: the source stream's retention (bridge). */
-  FORWARDED_TTL_HOURS: "FORWARDED_TTL_HOURS",
   /** Retry budget in attempts, all handlers. */
   RETRY_MAX_ATTEMPTS: "RETRY_MAX_ATTEMPTS",
 } as const;

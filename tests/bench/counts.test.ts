@@ -45,6 +45,18 @@ describe("bench counts (exact, fixed workload)", function () {
     }
   });
 
+  it("projector, keyed writes (every event its own Idempotency-Key): one claim PutItem per event besides the unkeyed line's requests, 1 WCU each, no read", async () => {
+    const c = await projectorCounts("batched", 500, "uniform", undefined, true);
+    const unkeyed = EXPECTED_PROJECTOR[0] as { writes: number; wcu: number; rcu: number };
+    expect({ reads: c.reads, writes: c.writes, requests: c.requests, rcu: c.rcu, wcu: c.wcu }).to.deep.equal({
+      reads: 5,
+      writes: unkeyed.writes + 500,
+      requests: { BatchGetItemCommand: 5, PutItemCommand: unkeyed.writes + 500 },
+      rcu: unkeyed.rcu,
+      wcu: unkeyed.wcu + 500,
+    });
+  });
+
   it("bridge: calls, records and PUT payload units per workload; sourceShard aggregation at the ideal ⌈bytes ÷ 25 KB⌉ per batch", async () => {
     const cases: [BridgeImpl, number, string, number][] = [
       ["perEventPutRecord", 100, "200B", 100],

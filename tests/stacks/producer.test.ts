@@ -105,7 +105,6 @@ describe("producer stack (mocks)", function () {
       TARGET_STREAM_ARN: CONSUMER_OUTPUTS.analyticsStreamArn,
       PARKED_TABLE_NAME: name("aws:dynamodb/table:Table", "bridge-parked"),
       FORWARDED_TABLE_NAME: name("aws:dynamodb/table:Table", "bridge-forwarded"),
-      FORWARDED_TTL_HOURS: "168",
       AGGREGATE_RECORDS: "off",
       ACCESS_MODE: "assumeRole",
       WRITER_ROLE_ARN: CONSUMER_OUTPUTS.writerRoleArn,

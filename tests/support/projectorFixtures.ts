@@ -3,6 +3,7 @@
  * written to the real stream and read back (real sequence numbers), a reducer
  * that exposes double application and reordering, and table snapshots.
  */
+import { isClaimItem } from "../../handlers/claims/eventClaims";
 import { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { dynamoClient } from "../../handlers/shared/clients";
@@ -139,6 +140,7 @@ export async function snapshot(dynamo: DynamoDBClient, table: string, keepUpdate
 export async function views(dynamo: DynamoDBClient, table: string): Promise<Record<string, ReadModelView>> {
   const out: Record<string, ReadModelView> = {};
   for (const item of await scanAll(dynamo, table)) {
+    if (isClaimItem(item)) continue; // the projector's claims of keyed eventIds, not aggregates
     const v = decodeReadModelItem(item);
     out[v.aggregateId] = v;
   }

@@ -16,8 +16,10 @@ import { ArchiveLocation } from "../../../handlers/archive/reader";
 import { KinesisStreamRecord } from "../../../handlers/shared/kinesisEvent";
 import { readModelStore } from "../../../handlers/shared/readModelStore";
 import { newArchive, newArchiver, s3Emulator } from "../../support/archiveFixtures";
-import { createStream, createTable, kplAggregate, PRODUCER_ACCOUNT, REGION, testDynamo, testKinesis, uniqueName } from "../../support/aws";
-import { append, appliedIds, deliver, envelope, expectedIds, newProjector, Rig } from "../../support/projectorFixtures";
+import { createStream, createTable, kplAggregate, PRODUCER_ACCOUNT, REGION, testDynamo, testKinesis, toBatches, uniqueName } from "../../support/aws";
+import { append, appliedIds, deliver, envelope, expectedIds, newProjector, parkedEvents, Rig, snapshot, views } from "../../support/projectorFixtures";
+import { DEFAULT_DEDUP_WINDOW } from "../../../handlers/projector";
+import { idempotentEventId } from "../../../handlers/producer/ulid";
 import { countRequests } from "../../support/sdkMiddleware";
 
 /** Delivers `records` (one shard's) to the archiver in batches of the given sizes, each batch `copies` times (redelivery). */
@@ -133,6 +135,41 @@ describe("rebuild: a new version from the archive, then the live stream", functi
       byShard(tail).map((Records) => ({ Records })),
     );
     expect(await appliedIds(dynamo, v2.table)).to.deep.equal(expectedIds(records));
+  });
+
+  it("a late keyed retry and a late reuse (beyond the dedup window): the rebuilt version reaches version 1's decisions", async () => {
+    const id = `late-${Date.now()}`;
+    const keyedId = idempotentEventId(id, "key-1");
+    const keyed = (note: string) => ({ ...envelope(id, keyedId), data: { note } });
+    const events = [
+      keyed("first"),
+      ...Array.from({ length: 20 }, (_, i) => envelope(id, `${id}-e${i}`)),
+      keyed("first"),
+      keyed("other"),
+      envelope(id, `${id}-last`),
+    ];
+    const records = (await append({ kinesis, dynamo, stream, table: "", parked: "" }, events)).filter((r) => r.kinesis.partitionKey === id);
+    const v1 = await version();
+    await deliver(newProjector(v1, { dedupWindow: DEFAULT_DEDUP_WINDOW }).project, toBatches(records, 5));
+    const at = await newArchive(s3);
+    await archiveAll(newArchiver(at, s3).archive, records, [7, 3], [0, 1]);
+    const v2 = await version();
+    await rebuildFromArchive({ archive: at, project: newProjector(v2, { dedupWindow: DEFAULT_DEDUP_WINDOW }).project, streamArn: streamArn() });
+
+    const decisions = async (v: Pick<Rig, "table" | "parked">) => ({
+      item: (await views(dynamo, v.table))[id],
+      parked: (await parkedEvents(dynamo, v.parked)).map((p) => [p.eventId, p.reason, p.sequenceNumber]),
+    });
+    const one = await decisions(v1);
+    // Version 1's decisions: the keyed event applied once, the retry skipped, the reuse rejected without blocking.
+    expect(one.item.version).to.equal(22);
+    expect((one.item.state as { ids: string[] }).ids.filter((e) => e === keyedId)).to.have.length(1);
+    expect(one.item.parked).to.equal(false);
+    expect(one.parked).to.deep.equal([[keyedId, "Idempotency-Key reused with different data", records[22].kinesis.sequenceNumber]]);
+    const two = await decisions(v2);
+    expect({ ...two.item, updatedAt: "" }).to.deep.equal({ ...one.item, updatedAt: "" });
+    expect(two.parked).to.deep.equal(one.parked);
+    expect(await snapshot(dynamo, v2.table)).to.deep.equal(await snapshot(dynamo, v1.table)); // the claims too
   });
 
   it("a live stream that starts after the archive's end leaves a gap: why the live mapping starts at or before it", async () => {
