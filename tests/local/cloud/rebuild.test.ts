@@ -202,4 +202,29 @@ describe("local cloud: a rebuild has no side effects", function () {
       await dynamo.send(new DeleteItemCommand({ TableName: v1, Key: key }));
     }
   });
+
+  it("retires version 1 after the cut-over: refused while protected, then its tables leave the emulator and the API serves v2", async () => {
+    const dynamo = emulatorDynamo({ endpoint: cloud.endpoints.dynamodb });
+    const tables = async () => (await dynamo.send(new ListTablesCommand({}))).TableNames ?? [];
+    const v1 = [outputs.readModelTableName as string, outputs.parkedTableName as string];
+    const live = '{"version":2,"liveFrom":"2026-12-01T10:00:00Z"}';
+    const retire = { readModelActiveVersion: "2", readModelVersions: `[{"version":1,"retired":true},${live}]` };
+    const refused = await cloud.redeploy("producer", retire).then(
+      () => "deployed",
+      (err: Error) => err.message,
+    );
+    expect(refused).to.include("would delete orders-read-model").and.include("deletion protection on");
+    expect(await tables()).to.include.members(v1);
+    await cloud.redeploy("producer", { readModelActiveVersion: "2", readModelVersions: `[{"version":1,"deletionProtection":false},${live}]` });
+    await cloud.redeploy("producer", retire);
+    const left = await tables();
+    expect(left).to.not.include.members([v1[0]]);
+    expect(left).to.not.include.members([v1[1]]);
+    expect(left).to.include.members([v2.tableName, v2.parkedTableName, outputs.bridgeParkedTableName]);
+    const producer = cloud.manifests.producer.outputs;
+    expect(producer.readModelTableName).to.equal(v2.tableName);
+    const res = await cloud.call(`aggregates/${ids[0]}`, { as: CUSTOMER });
+    expect(res.status).to.equal(200);
+    expect(((await res.json()) as { state: { unitCount?: number } }).state.unitCount).to.equal(1);
+  });
 });
