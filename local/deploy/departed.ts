@@ -46,7 +46,7 @@ export async function deleteDepartedTables(
     fs.writeFileSync(file, previous.text);
     const names = protectedOnes.map((r) => `${r.name} (${r.state.name})`).join(", ");
     throw new Error(
-      `the ${stack} stack would delete ${names}, which has deletion protection on: deploy it with deletionProtection false first, then remove it (as DynamoDB refuses on AWS)`,
+      `the ${stack} stack would delete ${names}, with deletion protection on: deploy with deletionProtection false first, then remove or retire (DynamoDB refuses it on AWS too)`,
     );
   }
   const lines: string[] = [];
