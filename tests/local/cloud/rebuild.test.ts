@@ -24,6 +24,7 @@ import { emulatorDynamo, emulatorKinesis, emulatorS3 } from "../../../local/emul
 import { LOCAL_ACCOUNTS } from "../../../local/shared/manifest";
 import { listArchive, readObject } from "../../../handlers/archive/reader";
 import { readStream } from "../../support/aws";
+import { COMPONENT_TYPES, TYPES } from "../../../components/parts/typeTokens";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const CUSTOMER = "c-rebuild";
@@ -174,7 +175,11 @@ describe("local cloud: a rebuild has no side effects", function () {
   });
 
   it("catches a rebuild pointed at the bridge's forwarded-ids table, and a write into version 1's table", async () => {
-    const forwarded = cloud.manifests.producer.resources.find((r) => r.name === "analytics-bridge-forwarded")!.state.name as string;
+    // The bridge's forwarded-ids table: its table keyed by pk alone (the parked table has a sort key).
+    const forwarded = cloud.manifests.producer.resources.find(
+      (r) => r.type === TYPES.table && r.parentType === COMPONENT_TYPES.CrossAccountBridge && !r.inputs.rangeKey,
+    )!.state.name as string;
+    expect(forwarded).to.not.equal(outputs.bridgeParkedTableName);
     const own = [v2.tableName, v2.parkedTableName];
     const before = await snapshot(cloud, own);
     // The operator's outputs file with version 2's table mistaken for the bridge's: the rebuild writes there.
