@@ -1,7 +1,10 @@
 /**
  * EventSourcedTable: the event stream (source of truth), the DynamoDB read
  * model projected from it by a Lambda serialised from the user's `reduce`,
- * and where poison events are kept with their data.
+ * and where poison events are kept with their data. With `retireReadModel`
+ * only the stream remains (read-model version 1 retired once a later version
+ * serves): the read model's resources leave the program and every remaining
+ * URN stays as it was.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -54,6 +57,24 @@ export interface EventSourcedTableArgs<S> {
   deletionProtection?: boolean;
   /** Where alarms notify. Default none: alarms still show in the console. */
   alarmActions?: pulumi.Input<string>[];
+  /**
+   * Retire the read model (version 1): no tables, projector, mapping, queue or alarms; the stream stays. Default false.
+   * Deploy `deletionProtection: false` first: a protected table refuses deletion (`pulumi up` fails on it).
+   */
+  retireReadModel?: boolean;
+}
+
+/** The read model's resources (version 1), absent once retired. */
+export interface TableReadModel {
+  table: aws.dynamodb.Table;
+  parkedTable: aws.dynamodb.Table;
+  projector: aws.lambda.Function;
+  projectorRole: aws.iam.Role;
+  mapping: aws.lambda.EventSourceMapping;
+  onFailureQueue: aws.sqs.Queue;
+  alarms: aws.cloudwatch.MetricAlarm[];
+  /** What the stack's dashboard shows of it (OperationsDashboard). */
+  monitoring: Monitoring;
 }
 
 /** EventSourcedTable's own defaults; the stream's, the mapping's and the function's are beside their builders. */
@@ -79,6 +100,7 @@ export interface TableSettings {
   sizing: FunctionSettings;
   dedupWindow: number;
   deletionProtection: boolean;
+  retireReadModel: boolean;
 }
 
 /** Applies the defaults and checks every arg; throws `EventSourcedTable <name>: …` on the first bad one. */
@@ -88,8 +110,13 @@ export function resolveTableSettings<S>(name: string, args: EventSourcedTableArg
   const own = withDefaults(EVENT_SOURCED_TABLE_DEFAULTS, { dedupWindow: args.dedupWindow, deletionProtection: args.deletionProtection });
   check.integer("dedupWindow", own.dedupWindow, 1, MAX_DEDUP_WINDOW);
   const stream = resolveStream(check, { retentionHours: "stream.retentionHours", mode: "stream.mode", shardCount: "stream.shardCount" }, args.stream ?? {});
+  check.that(
+    args.retireReadModel === undefined || typeof args.retireReadModel === "boolean",
+    `retireReadModel must be true or false, got ${JSON.stringify(args.retireReadModel)}`,
+  );
   return {
     ...own,
+    retireReadModel: args.retireReadModel ?? false,
     stream,
     mapping: resolveMappingSettings(
       check,
@@ -121,15 +148,8 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
   public readonly streamKeyArn: pulumi.Input<string> | undefined;
   /** The stream's retention as applied: a reader's mapping bounds its record age by it. */
   public readonly retentionHours: number;
-  public readonly table: aws.dynamodb.Table;
-  public readonly parkedTable: aws.dynamodb.Table;
-  public readonly projector: aws.lambda.Function;
-  public readonly projectorRole: aws.iam.Role;
-  public readonly mapping: aws.lambda.EventSourceMapping;
-  public readonly onFailureQueue: aws.sqs.Queue;
-  public readonly alarms: aws.cloudwatch.MetricAlarm[];
-  /** What the stack's dashboard shows of it (OperationsDashboard). */
-  public readonly monitoring: Monitoring;
+  /** Version 1's read model: tables, projector and what watches it; undefined once retired (`retireReadModel`). */
+  public readonly readModel: TableReadModel | undefined;
 
   constructor(name: string, args: EventSourcedTableArgs<S>, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything: a bad arg fails with no half-built component.
@@ -141,30 +161,49 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
 
     this.retentionHours = s.stream.retentionHours;
     this.stream = kinesisStream(`${name}-events`, s.stream, streamKeyArn ?? AWS_MANAGED_KINESIS_KEY, child);
-    this.table = keyedTable(`${name}-read-model`, undefined, s.deletionProtection, child);
-    this.parkedTable = keyedTable(`${name}-parked`, "sk", s.deletionProtection, child);
+    this.readModel = s.retireReadModel ? undefined : projectReadModel(name, args, s, this.stream, child);
+    const rm = this.readModel;
+    this.registerOutputs({
+      streamArn: this.stream.arn,
+      ...(rm ? { tableName: rm.table.name, parkedTableName: rm.parkedTable.name, projectorName: rm.projector.name } : {}),
+    });
+  }
+}
 
-    const projector = streamConsumer(
-      `${name}-projector`,
-      {
-        ...projectorArgs(args.reduce, this.table, this.parkedTable, s.dedupWindow, s.sizing),
-        streamArn: this.stream.arn,
-        streamKeyArn,
-        mapping: s.mapping,
-        queueName: `${name}-projector-failures`,
-        mappingName: `${name}-projector-mapping`,
-        alarmActions: args.alarmActions,
-        retentionHours: s.stream.retentionHours,
-        redrive: pulumi.interpolate`--table ${this.table.name} --parked ${this.parkedTable.name}`,
-      },
-      child,
-    );
-    this.projector = projector.fn;
-    this.projectorRole = projector.role;
-    this.onFailureQueue = projector.queue;
-    this.mapping = projector.mapping;
-    this.alarms = projector.alarms;
-    this.monitoring = {
+/** Version 1's read model beside the stream: the same logical names (and so URNs) as ever. */
+function projectReadModel<S>(
+  name: string,
+  args: EventSourcedTableArgs<S>,
+  s: TableSettings,
+  stream: aws.kinesis.Stream,
+  child: pulumi.CustomResourceOptions,
+): TableReadModel {
+  const table = keyedTable(`${name}-read-model`, undefined, s.deletionProtection, child);
+  const parkedTable = keyedTable(`${name}-parked`, "sk", s.deletionProtection, child);
+  const projector = streamConsumer(
+    `${name}-projector`,
+    {
+      ...projectorArgs(args.reduce, table, parkedTable, s.dedupWindow, s.sizing),
+      streamArn: stream.arn,
+      streamKeyArn: args.stream?.kmsKeyArn,
+      mapping: s.mapping,
+      queueName: `${name}-projector-failures`,
+      mappingName: `${name}-projector-mapping`,
+      alarmActions: args.alarmActions,
+      retentionHours: s.stream.retentionHours,
+      redrive: pulumi.interpolate`--table ${table.name} --parked ${parkedTable.name}`,
+    },
+    child,
+  );
+  return {
+    table,
+    parkedTable,
+    projector: projector.fn,
+    projectorRole: projector.role,
+    onFailureQueue: projector.queue,
+    mapping: projector.mapping,
+    alarms: projector.alarms,
+    monitoring: {
       title: `${name} projector`,
       throughput: functionSums(projector.fn, [
         [METRIC.recordsReceived, "records in"],
@@ -173,13 +212,6 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
         [METRIC.retries, "retries"],
       ]),
       alarms: projector.watched,
-    };
-
-    this.registerOutputs({
-      streamArn: this.stream.arn,
-      tableName: this.table.name,
-      parkedTableName: this.parkedTable.name,
-      projectorName: this.projector.name,
-    });
-  }
+    },
+  };
 }

@@ -15,7 +15,8 @@
  *
  * The projector reads the stream only; nothing of a version reaches the
  * bridge or the analytics account. Version 1 is the EventSourcedTable's own
- * read model (its URNs are unchanged). Both build their projector with
+ * read model (its URNs are unchanged); listed as `{"version":1,"retired":true}`
+ * it is removed from the EventSourcedTable, which keeps the stream. Both build their projector with
  * `projectorArgs`, so the two cannot drift apart.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -35,13 +36,17 @@ import { ArgCheck } from "./parts/validation";
 
 /** One entry of the `readModelVersions` config key. */
 export interface ReadModelVersionConfig {
-  /** 2–999; version 1 is the EventSourcedTable's read model. */
+  /** 1–999; version 1 is the EventSourcedTable's read model, listed only to set its lifecycle. */
   version: number;
-  /** ISO time the live mapping starts at (what `npm run rebuild` prints); unset while rebuilding. */
+  /** ISO time the live mapping starts at (what `npm run rebuild` prints); unset while rebuilding. Not for version 1 (TRIM_HORIZON). */
   liveFrom?: string;
-  /** Refuse to delete its tables. Default true; set false before retiring the version. */
+  /** Refuse to delete its tables. Default true; set false (and deploy) before retiring the version. */
   deletionProtection?: boolean;
+  /** Version 1 only: remove its tables, projector, mapping, queue and alarms; the stream stays. Versions ≥ 2 are retired by leaving the list. */
+  retired?: boolean;
 }
+
+const VERSION_KEYS = ["version", "liveFrom", "deletionProtection", "retired"];
 
 /** Parses `readModelVersions` (a JSON list); throws naming the entry, the rule and the value. */
 export function parseReadModelVersions(raw: string | undefined): ReadModelVersionConfig[] {
@@ -56,12 +61,13 @@ export function parseReadModelVersions(raw: string | undefined): ReadModelVersio
   const seen = new Set<number>();
   return parsed.map((entry: Record<string, unknown>, i) => {
     const at = `readModelVersions[${i}]`;
-    if (!entry || typeof entry !== "object") throw new Error(`${at} must be an object {version, liveFrom?, deletionProtection?}, got ${JSON.stringify(entry)}`);
-    const unknown = Object.keys(entry).filter((k) => !["version", "liveFrom", "deletionProtection"].includes(k));
-    if (unknown.length) throw new Error(`${at} has unknown key(s) ${unknown.join(", ")}; allowed: version, liveFrom, deletionProtection`);
-    const { version, liveFrom, deletionProtection } = entry;
-    if (!Number.isInteger(version) || (version as number) < 2 || (version as number) > 999)
-      throw new Error(`${at}.version must be an integer 2–999, got ${JSON.stringify(version)}`);
+    if (!entry || typeof entry !== "object" || Array.isArray(entry))
+      throw new Error(`${at} must be an object {version, liveFrom?, deletionProtection?, retired?}, got ${JSON.stringify(entry)}`);
+    const unknown = Object.keys(entry).filter((k) => !VERSION_KEYS.includes(k));
+    if (unknown.length) throw new Error(`${at} has unknown key(s) ${unknown.join(", ")}; allowed: ${VERSION_KEYS.join(", ")}`);
+    const { version, liveFrom, deletionProtection, retired } = entry;
+    if (!Number.isInteger(version) || (version as number) < 1 || (version as number) > 999)
+      throw new Error(`${at}.version must be an integer 1–999, got ${JSON.stringify(version)}`);
     if (seen.has(version as number)) throw new Error(`${at}.version ${version} is listed twice`);
     seen.add(version as number);
     if (liveFrom !== undefined && (typeof liveFrom !== "string" || Number.isNaN(Date.parse(liveFrom)))) {
@@ -69,8 +75,40 @@ export function parseReadModelVersions(raw: string | undefined): ReadModelVersio
     }
     if (deletionProtection !== undefined && typeof deletionProtection !== "boolean")
       throw new Error(`${at}.deletionProtection must be true or false, got ${JSON.stringify(deletionProtection)}`);
-    return { version: version as number, liveFrom: liveFrom as string | undefined, deletionProtection: deletionProtection as boolean | undefined };
+    if (retired !== undefined && typeof retired !== "boolean") throw new Error(`${at}.retired must be true or false, got ${JSON.stringify(retired)}`);
+    if (version === 1 && liveFrom !== undefined)
+      throw new Error(`${at}.liveFrom is not for version 1 (its mapping reads the stream from TRIM_HORIZON), got ${JSON.stringify(liveFrom)}`);
+    if (version !== 1 && retired !== undefined)
+      throw new Error(
+        `${at}.retired is for version 1 only: retire version ${version} by removing it from the list (after deletionProtection false), got ${retired}`,
+      );
+    if (retired === true && deletionProtection === true)
+      throw new Error(
+        `${at}: version 1 cannot be retired with deletionProtection true: deploy {"version":1,"deletionProtection":false} first, then {"version":1,"retired":true}`,
+      );
+    return {
+      version: version as number,
+      liveFrom: liveFrom as string | undefined,
+      deletionProtection: deletionProtection as boolean | undefined,
+      ...(retired === undefined ? {} : { retired: retired as boolean }),
+    };
   });
+}
+
+/**
+ * Checks the versions against the active one: version 1 may be retired only when the API serves
+ * another version (which must then be listed and live: checked where the versions are built).
+ */
+export function checkReadModelLifecycle(versions: ReadModelVersionConfig[], active: number | undefined): void {
+  const i = versions.findIndex((v) => v.version === 1 && v.retired);
+  if (i < 0) return;
+  const at = `readModelVersions[${i}]`;
+  if (!versions.some((v) => v.version !== 1))
+    throw new Error(`${at}: version 1 cannot be retired while it is the only read model: deploy a version ≥ 2, rebuild it and cut over to it first`);
+  if ((active ?? 1) === 1)
+    throw new Error(
+      `${at}: version 1 cannot be retired while it is the active version (readModelActiveVersion ${active ?? "unset, so 1"}): cut over to a live version first`,
+    );
 }
 
 /** The projector's function: its code, environment and grants over a read-model table and its parked table. */
@@ -106,6 +144,8 @@ export class ReadModelVersion<S = unknown> extends pulumi.ComponentResource {
   public readonly table: aws.dynamodb.Table;
   public readonly parkedTable: aws.dynamodb.Table;
   public readonly projector: aws.lambda.Function;
+  /** The projector's role: a customer-managed stream key's policy may have to name it (streamKeyUserRoleArns). */
+  public readonly projectorRole: aws.iam.Role;
   /** Set once the version is live. */
   public readonly mapping?: aws.lambda.EventSourceMapping;
   public readonly live: boolean;
@@ -129,7 +169,9 @@ export class ReadModelVersion<S = unknown> extends pulumi.ComponentResource {
     this.live = liveFrom !== undefined;
     this.version = args.version.version;
     if (liveFrom === undefined) {
-      this.projector = closureFunction(`${name}-projector`, fnArgs, child).fn;
+      const fn = closureFunction(`${name}-projector`, fnArgs, child);
+      this.projector = fn.fn;
+      this.projectorRole = fn.role;
     } else {
       const consumer = streamConsumer(
         `${name}-projector`,
@@ -148,6 +190,7 @@ export class ReadModelVersion<S = unknown> extends pulumi.ComponentResource {
         child,
       );
       this.projector = consumer.fn;
+      this.projectorRole = consumer.role;
       this.mapping = consumer.mapping;
     }
     this.registerOutputs({ tableName: this.table.name, parkedTableName: this.parkedTable.name, projectorName: this.projector.name });

@@ -11,7 +11,7 @@ import { AUTH_MODES } from "../handlers/api/access";
 import type { CommandApiAuth, CommandApiCors } from "../components/commandApi";
 import { ARCHIVE_STORAGE_CLASSES, ArchiveStorageClass } from "../components/eventArchive";
 import type { ObjectLockSettings } from "../components/buckets/secureBucket";
-import { parseReadModelVersions, ReadModelVersionConfig } from "../components/readModelVersion";
+import { checkReadModelLifecycle, parseReadModelVersions, ReadModelVersionConfig } from "../components/readModelVersion";
 
 export { CONFIG_KEYS } from "./configKeys";
 
@@ -54,7 +54,7 @@ export interface ProducerConfig {
   cors: CommandApiCors;
   /** The event archive (EventArchive): `archiveStorageClass`, `archiveTransitionDays`, `archiveObjectLockMode` with `archiveObjectLockDays`. */
   archive: { storageClass?: ArchiveStorageClass; transitionDays?: number; objectLock?: ObjectLockSettings };
-  /** Read-model versions beside version 1 (`readModelVersions`, JSON), and which one the API serves (`readModelActiveVersion`, default 1). */
+  /** Read-model versions (`readModelVersions`, JSON: versions ≥ 2 beside version 1, and version 1's lifecycle), and which one the API serves (`readModelActiveVersion`, default 1). */
   readModelVersions: ReadModelVersionConfig[];
   readModelActiveVersion?: number;
   /** The consumer stack's outputs, from a StackReference or explicit config. */
@@ -179,8 +179,7 @@ export function readProducerConfig(config = new pulumi.Config(), ref = consumerR
       transitionDays: config.getNumber("archiveTransitionDays"),
       objectLock: objectLock(config),
     },
-    readModelVersions: parseReadModelVersions(config.get("readModelVersions")),
-    readModelActiveVersion: config.getNumber("readModelActiveVersion"),
+    ...readModels(config),
     consumer: consumerOutputs(config, mode, ref),
   };
 }
@@ -193,4 +192,12 @@ function objectLock(config: pulumi.Config): ObjectLockSettings | undefined {
   if (mode === undefined || days === undefined)
     throw new Error(`archiveObjectLockMode and archiveObjectLockDays go together, got mode ${mode} and days ${days}`);
   return { mode, days };
+}
+
+/** `readModelVersions` and `readModelActiveVersion`, checked together (version 1 is retired only once another serves). */
+function readModels(config: pulumi.Config): Pick<ProducerConfig, "readModelVersions" | "readModelActiveVersion"> {
+  const readModelVersions = parseReadModelVersions(config.get("readModelVersions"));
+  const readModelActiveVersion = config.getNumber("readModelActiveVersion");
+  checkReadModelLifecycle(readModelVersions, readModelActiveVersion);
+  return { readModelVersions, readModelActiveVersion };
 }

@@ -3,6 +3,7 @@
  * the HTTP command API, and the bridge into the analytics account.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type * as aws from "@pulumi/aws";
 import { CommandApi } from "../components/commandApi";
 import { CrossAccountBridge, CrossAccountBridgeAccessArgs } from "../components/crossAccountBridge";
 import { EventArchive } from "../components/eventArchive";
@@ -46,23 +47,38 @@ function bridgeAccess(config: ProducerConfig): CrossAccountBridgeAccessArgs {
 /** The components' names: part of every URN (never change them), and how the preflight names them. */
 export const PRODUCER_COMPONENTS = { table: "orders", api: "commands", bridge: "analytics-bridge", archive: "events-archive" } as const;
 
-/** The active version's table, checked against the deployed versions: only version 1 or a live one may serve. */
-function activeTable(active: number, v1: EventSourcedTable<unknown>, versions: ReadModelVersion<unknown>[]) {
-  if (active === 1) return v1.table;
+/** A read model as the outputs and the API see it: version 1's or a later version's. */
+interface ServedReadModel {
+  table: aws.dynamodb.Table;
+  parkedTable: aws.dynamodb.Table;
+  projector: aws.lambda.Function;
+}
+
+/** The active version's read model, checked against the deployed versions: only version 1 (unless retired) or a live one may serve. */
+function activeReadModel(active: number, v1: ServedReadModel | undefined, versions: ReadModelVersion<unknown>[]): ServedReadModel {
+  if (active === 1) {
+    // stacks/config.ts refuses retiring the active version; this guards callers that skip it.
+    if (!v1) throw new Error("readModelActiveVersion 1 is retired: cut over to a live version (readModelActiveVersion) before retiring version 1");
+    return v1;
+  }
   const v = versions.find((x) => x.version === active);
   if (!v) throw new Error(`readModelActiveVersion ${active} is not deployed: list it in readModelVersions, rebuild it, then set its liveFrom`);
   if (!v.live)
     throw new Error(
       `readModelActiveVersion ${active} is still rebuilding: the API can switch to it once it is live (liveFrom set) and npm run rebuild says cut-over is allowed`,
     );
-  return v.table;
+  return v;
 }
 
 /** Builds the producer stack and returns its outputs. */
 export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
   const alarmActions = config.alarmTopicArn ? [config.alarmTopicArn] : [];
+  // Version 1's lifecycle, when listed: its deletion protection, and whether it is retired.
+  const v1 = config.readModelVersions.find((v) => v.version === 1);
   const events = new EventSourcedTable(PRODUCER_COMPONENTS.table, {
     reduce: domain.reduce,
+    deletionProtection: v1?.deletionProtection,
+    retireReadModel: v1?.retired,
     stream: { retentionHours: config.streamRetentionHours, mode: config.streamMode, shardCount: config.shardCount, kmsKeyArn: config.streamKmsKeyArn },
     mapping: { parallelizationFactor: config.parallelizationFactor },
     alarmActions,
@@ -74,24 +90,28 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     ...config.archive,
     alarmActions,
   });
-  const versions = config.readModelVersions.map((v) => {
-    const reduce = domain.readModels?.[v.version];
-    if (!reduce) throw new Error(`readModelVersions lists version ${v.version}, but the domain has no readModels[${v.version}] reduce (domain/index.ts)`);
-    return new ReadModelVersion(`${PRODUCER_COMPONENTS.table}-v${v.version}`, {
-      version: v,
-      reduce,
-      streamArn: events.stream.arn,
-      streamKeyArn: events.streamKeyArn,
-      retentionHours: events.retentionHours,
-      dedupWindow: DEFAULT_DEDUP_WINDOW,
-      parallelizationFactor: config.parallelizationFactor,
-      alarmActions,
+  const versions = config.readModelVersions
+    .filter((v) => v.version !== 1)
+    .map((v) => {
+      const reduce = domain.readModels?.[v.version];
+      if (!reduce) throw new Error(`readModelVersions lists version ${v.version}, but the domain has no readModels[${v.version}] reduce (domain/index.ts)`);
+      return new ReadModelVersion(`${PRODUCER_COMPONENTS.table}-v${v.version}`, {
+        version: v,
+        reduce,
+        streamArn: events.stream.arn,
+        streamKeyArn: events.streamKeyArn,
+        retentionHours: events.retentionHours,
+        dedupWindow: DEFAULT_DEDUP_WINDOW,
+        parallelizationFactor: config.parallelizationFactor,
+        alarmActions,
+      });
     });
-  });
-  const served = activeTable(config.readModelActiveVersion ?? 1, events as EventSourcedTable<unknown>, versions as ReadModelVersion<unknown>[]);
+  const served = activeReadModel(config.readModelActiveVersion ?? 1, events.readModel, versions as ReadModelVersion<unknown>[]);
+  // What the read-model outputs name: version 1's while it is deployed (as ever), the active version's once it is retired.
+  const base = events.readModel ?? served;
   const api = new CommandApi(PRODUCER_COMPONENTS.api, {
     stream: { name: events.stream.name, arn: events.stream.arn, keyArn: events.streamKeyArn },
-    table: { name: served.name, arn: served.arn },
+    table: { name: served.table.name, arn: served.table.arn },
     maxBodyBytes: config.maxBodyBytes,
     validate: domain.validate,
     authorize: domain.authorize,
@@ -112,7 +132,8 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     aggregateRecords: config.aggregateRecords,
     alarmActions,
   });
-  const dashboard = new OperationsDashboard("operations", { parts: [api.monitoring, events.monitoring, bridge.monitoring, archive.monitoring] });
+  const parts = [api.monitoring, ...(events.readModel ? [events.readModel.monitoring] : []), bridge.monitoring, archive.monitoring];
+  const dashboard = new OperationsDashboard("operations", { parts });
   return {
     apiUrl: api.url,
     dashboardUrl: dashboard.url,
@@ -120,9 +141,9 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     apiRouteArns: api.routeArns,
     eventStreamName: events.stream.name,
     eventStreamArn: events.stream.arn,
-    readModelTableName: events.table.name,
-    parkedTableName: events.parkedTable.name,
-    projectorFunctionName: events.projector.name,
+    readModelTableName: base.table.name,
+    parkedTableName: base.parkedTable.name,
+    projectorFunctionName: base.projector.name,
     apiFunctionName: api.fn.name,
     bridgeFunctionName: bridge.fn.name,
     bridgeRoleArn: bridge.role.arn,
@@ -137,7 +158,9 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
         { tableName: v.table.name, parkedTableName: v.parkedTable.name, projectorFunctionName: v.projector.name, live: v.live },
       ]),
     ),
-    // The roles a customer-managed stream key's policy must admit when it does not delegate to IAM; empty with the AWS-managed key.
-    streamKeyUserRoleArns: events.streamKeyArn ? [api.role.arn, events.projectorRole.arn, bridge.role.arn] : [],
+    // The roles a customer-managed stream key's policy must admit when it does not delegate to IAM (every projector's, v1's while deployed); empty with the AWS-managed key.
+    streamKeyUserRoleArns: events.streamKeyArn
+      ? [api.role.arn, ...(events.readModel ? [events.readModel.projectorRole.arn] : []), ...versions.map((v) => v.projectorRole.arn), bridge.role.arn]
+      : [],
   };
 }

@@ -78,7 +78,7 @@ describe("read-model versions and the event archive (mocks)", function () {
     const cases: [string, string][] = [
       ["{", "readModelVersions must be a JSON list"],
       ['{"version":2}', "readModelVersions must be a JSON list"],
-      ['[{"version":1}]', "readModelVersions[0].version must be an integer 2–999, got 1"],
+      ['[{"version":1000}]', "readModelVersions[0].version must be an integer 1–999, got 1000"],
       ['[{"version":2},{"version":2}]', "readModelVersions[1].version 2 is listed twice"],
       ['[{"version":2,"liveFrom":"soon"}]', 'readModelVersions[0].liveFrom must be an ISO time (what npm run rebuild prints), got "soon"'],
       ['[{"version":2,"live":true}]', "readModelVersions[0] has unknown key(s) live"],

@@ -5,7 +5,9 @@
  * manifests they leave are all the later steps know of the topology.
  */
 import * as path from "path";
-import { StackChild, startStackChild } from "../../deploy/runStack";
+import { manifestPath, StackChild, startStackChild } from "../../deploy/runStack";
+import { deleteDepartedTables, previousManifest } from "../../deploy/departed";
+import { emulatorDynamo } from "../../emulators/clients";
 import { LOCAL_ACCOUNTS, LOCAL_REGION, LocalEndpoints, StackManifest, StackRole } from "../../shared/manifest";
 import { LocalRole } from "../../sts/sts";
 import { TYPES } from "../../../components/parts/typeTokens";
@@ -79,15 +81,25 @@ export async function deployStacks(
     const base = { ...baseConfig(stack), ...(stack === "producer" ? producerDefaults : {}) };
     const child = prewarmed[stack] ?? startStackChild();
     delete prewarmed[stack];
-    manifests[stack] = await child.run({
+    const outputDir = path.join(ctx.workDir, "stacks");
+    // The previous deploy (this run's, or a data dir's last one): tables that leave the program are deleted, as `pulumi up` would.
+    const file = manifestPath(outputDir, stack);
+    const previous = manifests[stack]
+      ? { manifest: manifests[stack], text: JSON.stringify(manifests[stack], null, 2) }
+      : ctx.persistDir("stacks")
+        ? previousManifest(file)
+        : undefined;
+    const next = await child.run({
       stack,
       account: LOCAL_ACCOUNTS[stack],
       region: LOCAL_REGION,
       endpoints,
       config: stackConfig(base, config[stack] ?? {}, extra),
       stackReferences: stack === "producer" ? { [LOCAL_CONSUMER_STACK]: manifests.consumer.outputs } : {},
-      outputDir: path.join(ctx.workDir, "stacks"),
+      outputDir,
     });
+    for (const line of await deleteDepartedTables(emulatorDynamo({ endpoint: endpoints.dynamodb }), stack, previous, next, file)) ctx.progress(line);
+    manifests[stack] = next;
   };
   await deploy("consumer", {});
   await deploy("producer", {});
