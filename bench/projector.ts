@@ -134,3 +134,32 @@ export async function projectorCpu(
   // Requests per event of the last repetition (one full pass over the workload).
   return { cpuUsPerEvent: cpu.median, cpuMeanUsPerEvent: cpu.mean, reads: sum(fake.counts, READS), writes: sum(fake.counts, WRITES) };
 }
+
+/**
+ * `npx ts-node --transpile-only bench/projector.ts [events] [rounds]`: handler CPU µs per event alone,
+ * naive and batched interleaved `rounds` times per key shape in this one process; prints each round and
+ * the medians, with the ratio to naive.
+ */
+async function cpuOnly(n: number, rounds: number): Promise<void> {
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  for (const keys of ["uniform", "hot", "longLived"] as KeyShape[]) {
+    const us: Record<ProjectorImpl, number[]> = { naive: [], batched: [] };
+    for (let r = 0; r < rounds; r++) for (const impl of ["naive", "batched"] as ProjectorImpl[]) us[impl].push((await projectorCpu(impl, n, keys)).cpuUsPerEvent);
+    const [naive, batched] = [median(us.naive), median(us.batched)];
+    const f = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(" ");
+    process.stdout.write(
+      `${keys.padEnd(9)} naive ${naive.toFixed(2)} µs/ev [${f(us.naive)}]  batched ${batched.toFixed(2)} µs/ev [${f(us.batched)}]  ×naive ${(batched / naive).toFixed(2)}\n`,
+    );
+  }
+}
+
+if (require.main === module) {
+  const [n, rounds] = process.argv.slice(2).map(Number);
+  cpuOnly(n || 10_000, rounds || 3).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
