@@ -161,7 +161,8 @@ function foldOnce<S>(
       position = rec.padded; // an operator discarded it (re-drive --discard): passed, never applied
       continue;
     }
-    let bad = knownPoison.get(rec.padded) ?? recordPoison(rec, id);
+    // Hashing a 129-character position per record costs more than the check: look only once a restart filled the map.
+    let bad = (knownPoison.size > 0 ? knownPoison.get(rec.padded) : undefined) ?? recordPoison(rec, id);
     if (!bad && rec.parsed.ok) {
       const event = rec.parsed.event;
       const hashed = dataHash(event);
@@ -244,11 +245,11 @@ function foldOnce<S>(
     version,
     lastEventId,
     recent: windowString(recent),
-    ...(rejected ? { rejected } : {}),
     updatedAt: now,
     parkedAt,
     parkedThrough,
   };
+  if (rejected) next.rejected = rejected; // absent rather than undefined, without spreading an object per fold
   if (applied > 0 && !deleted && stateProblem(next, FINAL_LIMIT)) {
     if (checkEach) throw new Error(`the read-model item of aggregate ${id} is too large although every event was checked`);
     return { checkEach: true };

@@ -72,7 +72,7 @@ export function groupDecoded(records: DecodedRecord[]): AggregateBatch[] {
   }
   const out = [...groups.values()];
   // Lambda delivers in order already; sorting makes the fold independent of it.
-  for (const g of out) g.records.sort((a, b) => (a.padded < b.padded ? -1 : a.padded > b.padded ? 1 : 0));
+  for (const g of out) if (g.records.length > 1) g.records.sort((a, b) => (a.padded < b.padded ? -1 : a.padded > b.padded ? 1 : 0));
   return out;
 }
 
