@@ -131,7 +131,7 @@ function foldOnce<S>(
   reduce: Reducer<S>,
   dedupWindow: number,
   now: string,
-  knownPoison: Map<string, Poison>,
+  knownPoison: Map<string, Poison> | undefined,
   checkEach: boolean,
 ): FoldAttempt {
   const id = batch.aggregateId;
@@ -161,8 +161,7 @@ function foldOnce<S>(
       position = rec.padded; // an operator discarded it (re-drive --discard): passed, never applied
       continue;
     }
-    // Hashing a 129-character position per record costs more than the check: look only once a restart filled the map.
-    let bad = (knownPoison.size > 0 ? knownPoison.get(rec.padded) : undefined) ?? recordPoison(rec, id);
+    let bad = knownPoison?.get(rec.padded) ?? recordPoison(rec, id);
     if (!bad && rec.parsed.ok) {
       const event = rec.parsed.event;
       const hashed = dataHash(event);
@@ -274,12 +273,12 @@ function foldOnce<S>(
  * reused for another body) is parked as rejected without blocking.
  */
 export function foldAggregate<S>(stored: StoredAggregate | undefined, batch: AggregateBatch, reduce: Reducer<S>, dedupWindow: number, now: string): FoldResult {
-  const knownPoison = new Map<string, Poison>();
+  let knownPoison: Map<string, Poison> | undefined; // made at the first restart: most folds never need one
   let checkEach = false;
   for (;;) {
     const attempt = foldOnce(stored, batch, reduce, dedupWindow, now, knownPoison, checkEach);
     if ("checkEach" in attempt) checkEach = true;
-    else if ("restartAt" in attempt) knownPoison.set(attempt.restartAt, attempt.poison);
+    else if ("restartAt" in attempt) (knownPoison ??= new Map()).set(attempt.restartAt, attempt.poison);
     else return attempt;
   }
 }
