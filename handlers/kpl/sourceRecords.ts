@@ -62,7 +62,8 @@ export function sourceRecords(records: KinesisStreamRecord[]): SourceRecord[] {
       out.push({ partitionKey, sequenceNumber, subSequenceNumber: 0, aggregated: false, data, record, position: encodePosition(sequenceNumber) });
       continue;
     }
-    for (const u of userRecordsOf({ partitionKey, sequenceNumber, data })) out.push({ ...u, record, position: encodePosition(u.sequenceNumber, u.subSequenceNumber) });
+    for (const u of userRecordsOf({ partitionKey, sequenceNumber, data }))
+      out.push({ ...u, record, position: encodePosition(u.sequenceNumber, u.subSequenceNumber) });
   }
   return out;
 }
