@@ -177,14 +177,34 @@ export async function pairedCpu(n: number, keys: KeyShape, rounds: number): Prom
 }
 
 /**
+ * Bytes the heap grows by per event over one pass of `n` events through a fresh handler: exact only
+ * when nothing is collected during the pass, so it needs `node --expose-gc --max-semi-space-size=1024
+ * --min-semi-space-size=1024` (undefined without --expose-gc).
+ */
+export async function allocatedPerEvent(impl: ProjectorImpl, n: number, keys: KeyShape): Promise<number | undefined> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return undefined;
+  const bs = batches(toRecords(envelopes(n, keys)), BATCH_SIZE);
+  await runAll(buildProjector(impl, fakeDynamo(), "warm"), bs);
+  const handler = buildProjector(impl, fakeDynamo(), "alloc");
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  await runAll(handler, bs);
+  return (process.memoryUsage().heapUsed - before) / n;
+}
+
+/**
  * `npx ts-node --transpile-only bench/projector.ts [events] [rounds]`: handler CPU µs per event alone
- * (see pairedCpu) for each key shape, naive beside ours, with the ratio.
+ * (see pairedCpu) for each key shape, naive beside ours, with the ratio; bytes allocated per event too
+ * when node runs with the flags allocatedPerEvent names (`node <flags> -r ts-node/register/transpile-only bench/projector.ts`).
  */
 async function cpuOnly(n: number, rounds: number): Promise<void> {
   for (const keys of ["uniform", "hot", "longLived"] as KeyShape[]) {
     const c = await pairedCpu(n, keys, rounds);
+    const [naiveB, oursB] = [await allocatedPerEvent("naive", n, keys), await allocatedPerEvent("batched", n, keys)];
+    const bytes = naiveB === undefined || oursB === undefined ? "" : `  allocated B/ev naive ${naiveB.toFixed(0)} batched ${oursB.toFixed(0)}`;
     process.stdout.write(
-      `${keys.padEnd(9)} naive ${c.naive.toFixed(2)} µs/ev  batched ${c.batched.toFixed(2)} µs/ev  ×naive ${c.ratio.toFixed(2)} (rounds ${c.ratios.map((x) => x.toFixed(2)).join(" ")})\n`,
+      `${keys.padEnd(9)} naive ${c.naive.toFixed(2)} µs/ev  batched ${c.batched.toFixed(2)} µs/ev  ×naive ${c.ratio.toFixed(2)} (rounds ${c.ratios.map((x) => x.toFixed(2)).join(" ")})${bytes}\n`,
     );
   }
 }
