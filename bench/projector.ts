@@ -11,7 +11,7 @@ import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } f
 import { readModelItemSize } from "../handlers/shared/readModelItem";
 import { countCapacity, countRequests } from "../local/shared/sdkMiddleware";
 import { ensureTable, stringKeys } from "../local/deploy/emulatorResources";
-import { fakeDynamo, medianCpuPerEvent } from "./fakes";
+import { cpuMicros, fakeDynamo, medianCpuPerEvent } from "./fakes";
 import { naiveProjector } from "./naiveProjector";
 import { batches, benchReduce, BenchState, envelopes, KEY_POOL, KeyShape, LONG_LIVED_HISTORY, toRecords } from "./workload";
 
@@ -122,6 +122,13 @@ export async function projectorCounts(impl: ProjectorImpl, n: number, keys: KeyS
   };
 }
 
+/**
+ * Events run through a throwaway handler before timing: enough for V8 to finish optimising the hot
+ * functions even on a busy machine (with 2,000 the first timed repetitions still ran unoptimised code
+ * when other processes held the cores, and the median moved by 1.5 × between runs).
+ */
+const WARM_UP_EVENTS = 20_000;
+
 /** Handler CPU µs per event over the in-memory fake client (no I/O), after a warm-up; median of slices (see medianCpuPerEvent). */
 export async function projectorCpu(
   impl: ProjectorImpl,
@@ -130,10 +137,85 @@ export async function projectorCpu(
 ): Promise<{ cpuUsPerEvent: number; cpuMeanUsPerEvent: number; reads: number; writes: number }> {
   const warm = fakeDynamo();
   const warmUp = buildProjector(impl, warm, "warm");
-  for (const b of batches(toRecords(envelopes(2000, keys, 0, 7)), BATCH_SIZE)) await warmUp(b);
+  for (const b of batches(toRecords(envelopes(WARM_UP_EVENTS, keys, 0, 7)), BATCH_SIZE)) await warmUp(b);
   const bs = batches(toRecords(envelopes(n, keys)), BATCH_SIZE);
   let fake = fakeDynamo();
   const cpu = await medianCpuPerEvent(() => buildProjector(impl, (fake = fakeDynamo()), "cpu"), bs, Math.min(5, Math.max(1, Math.ceil(50_000 / n))));
   // Requests per event of the last repetition (one full pass over the workload).
   return { cpuUsPerEvent: cpu.median, cpuMeanUsPerEvent: cpu.mean, reads: sum(fake.counts, READS), writes: sum(fake.counts, WRITES) };
+}
+
+/**
+ * Handler CPU µs per event of both implementations in `rounds` rounds, each a pass of `n` events
+ * through a fresh naive handler and then a fresh one of ours, after the same warm-up as projectorCpu:
+ * the two passes of a round see about the same load from the rest of the machine, so the median of
+ * the rounds' ratios holds on a busy one better than a ratio of medians. (Interleaving batch by batch
+ * instead charges one implementation's garbage to the other's scavenges.)
+ */
+async function runAll(handler: Handler, bs: KinesisStreamEvent[]): Promise<void> {
+  for (const b of bs) await handler(b);
+}
+
+export async function pairedCpu(n: number, keys: KeyShape, rounds: number): Promise<Record<ProjectorImpl, number> & { ratio: number; ratios: number[] }> {
+  const impls: ProjectorImpl[] = ["naive", "batched"];
+  for (const impl of impls) {
+    const warmUp = buildProjector(impl, fakeDynamo(), "warm");
+    for (const b of batches(toRecords(envelopes(WARM_UP_EVENTS, keys, 0, 7)), BATCH_SIZE)) await warmUp(b);
+  }
+  const bs = batches(toRecords(envelopes(n, keys)), BATCH_SIZE);
+  const total: Record<ProjectorImpl, number> = { naive: 0, batched: 0 };
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const handlers = impls.map((impl) => buildProjector(impl, fakeDynamo(), "cpu"));
+    const us = [0, 0];
+    for (let k = 0; k < 2; k++) us[k] = await cpuMicros(async () => void (await runAll(handlers[k], bs)));
+    ratios.push(us[1] / us[0]);
+    total.naive += us[0];
+    total.batched += us[1];
+  }
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const ratio = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { naive: total.naive / (n * rounds), batched: total.batched / (n * rounds), ratio, ratios };
+}
+
+/**
+ * Bytes the heap grows by per event over one pass of `n` events through a fresh handler: exact only
+ * when nothing is collected during the pass, so it needs `node --expose-gc --max-semi-space-size=1024
+ * --min-semi-space-size=1024` (undefined without --expose-gc).
+ */
+export async function allocatedPerEvent(impl: ProjectorImpl, n: number, keys: KeyShape): Promise<number | undefined> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return undefined;
+  const bs = batches(toRecords(envelopes(n, keys)), BATCH_SIZE);
+  await runAll(buildProjector(impl, fakeDynamo(), "warm"), bs);
+  const handler = buildProjector(impl, fakeDynamo(), "alloc");
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  await runAll(handler, bs);
+  return (process.memoryUsage().heapUsed - before) / n;
+}
+
+/**
+ * `npx ts-node --transpile-only bench/projector.ts [events] [rounds]`: handler CPU µs per event alone
+ * (see pairedCpu) for each key shape, naive beside ours, with the ratio; bytes allocated per event too
+ * when node runs with the flags allocatedPerEvent names (`node <flags> -r ts-node/register/transpile-only bench/projector.ts`).
+ */
+async function cpuOnly(n: number, rounds: number): Promise<void> {
+  for (const keys of ["uniform", "hot", "longLived"] as KeyShape[]) {
+    const c = await pairedCpu(n, keys, rounds);
+    const [naiveB, oursB] = [await allocatedPerEvent("naive", n, keys), await allocatedPerEvent("batched", n, keys)];
+    const bytes = naiveB === undefined || oursB === undefined ? "" : `  allocated B/ev naive ${naiveB.toFixed(0)} batched ${oursB.toFixed(0)}`;
+    process.stdout.write(
+      `${keys.padEnd(9)} naive ${c.naive.toFixed(2)} µs/ev  batched ${c.batched.toFixed(2)} µs/ev  ×naive ${c.ratio.toFixed(2)} (rounds ${c.ratios.map((x) => x.toFixed(2)).join(" ")})${bytes}\n`,
+    );
+  }
+}
+
+if (require.main === module) {
+  const [n, rounds] = process.argv.slice(2).map(Number);
+  cpuOnly(n || 10_000, rounds || 5).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
 }

@@ -11,7 +11,7 @@
  */
 import { KinesisStreamRecord, recordBytes } from "../shared/kinesisEvent";
 import { encodePosition } from "../shared/sequence";
-import { decodeKpl } from "./deaggregate";
+import { decodeKpl, hasKplMagic } from "./deaggregate";
 
 /** One user record of the source stream. */
 export interface UserRecordAt {
@@ -55,8 +55,15 @@ export function userRecordsOf(record: { partitionKey: string; sequenceNumber: st
 export function sourceRecords(records: KinesisStreamRecord[]): SourceRecord[] {
   const out: SourceRecord[] = [];
   for (const record of records) {
-    const users = userRecordsOf({ partitionKey: record.kinesis.partitionKey, sequenceNumber: record.kinesis.sequenceNumber, data: recordBytes(record) });
-    for (const u of users) out.push({ ...u, record, position: encodePosition(u.sequenceNumber, u.subSequenceNumber) });
+    const { partitionKey, sequenceNumber } = record.kinesis;
+    const data = recordBytes(record);
+    // A plain record (nearly all of them) is built in one literal: spreading a user record per record cost more than decoding it.
+    if (!hasKplMagic(data)) {
+      out.push({ partitionKey, sequenceNumber, subSequenceNumber: 0, aggregated: false, data, record, position: encodePosition(sequenceNumber) });
+      continue;
+    }
+    for (const u of userRecordsOf({ partitionKey, sequenceNumber, data }))
+      out.push({ ...u, record, position: encodePosition(u.sequenceNumber, u.subSequenceNumber) });
   }
   return out;
 }

@@ -66,13 +66,14 @@ export function groupDecoded(records: DecodedRecord[]): AggregateBatch[] {
   const groups = new Map<string, AggregateBatch>();
   for (const rec of records) {
     const key = rec.source.partitionKey;
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = { aggregateId: key, records: [] }));
-    group.records.push(rec);
+    const group = groups.get(key);
+    // A new group starts as a one-element array: pushing onto [] reserves room for 17 (most groups of uniform keys stay at one).
+    if (group) group.records.push(rec);
+    else groups.set(key, { aggregateId: key, records: [rec] });
   }
   const out = [...groups.values()];
   // Lambda delivers in order already; sorting makes the fold independent of it.
-  for (const g of out) g.records.sort((a, b) => (a.padded < b.padded ? -1 : a.padded > b.padded ? 1 : 0));
+  for (const g of out) if (g.records.length > 1) g.records.sort((a, b) => (a.padded < b.padded ? -1 : a.padded > b.padded ? 1 : 0));
   return out;
 }
 

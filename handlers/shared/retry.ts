@@ -62,13 +62,27 @@ export function isTransient(err: unknown): boolean {
 }
 
 /** Runs `op` until it succeeds, a non-transient error occurs, or the budget is spent. */
-export async function withRetry<T>(op: () => Promise<T>, budget: RetryBudget, clock: RetryClock = realClock): Promise<T> {
+export function withRetry<T>(op: () => Promise<T>, budget: RetryBudget, clock: RetryClock = realClock): Promise<T> {
+  // The first attempt without an async frame of its own: nearly every call succeeds at once, and the
+  // projector makes one per aggregate written (an async loop here was a third of a write's CPU beside the request).
+  let first: Promise<T>;
+  try {
+    first = Promise.resolve(op());
+  } catch (err) {
+    first = Promise.reject(err);
+  }
+  return first.catch((err: unknown) => retryAfter(err, op, budget, clock));
+}
+
+/** The attempts after a failed first one. */
+async function retryAfter<T>(err: unknown, op: () => Promise<T>, budget: RetryBudget, clock: RetryClock): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    if (attempt >= budget.maxAttempts || !isTransient(err)) throw err;
+    await clock.sleep(backoffDelay(attempt, budget, clock.random));
     try {
       return await op();
-    } catch (err) {
-      if (attempt >= budget.maxAttempts || !isTransient(err)) throw err;
-      await clock.sleep(backoffDelay(attempt, budget, clock.random));
+    } catch (next) {
+      err = next;
     }
   }
 }
