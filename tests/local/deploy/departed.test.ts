@@ -8,7 +8,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { paginateListTables } from "@aws-sdk/client-dynamodb";
 import { deleteDepartedTables, previousManifest } from "../../../local/deploy/departed";
 import { StackManifest } from "../../../local/shared/manifest";
 import { TYPES } from "../../../components/parts/typeTokens";
@@ -34,7 +34,12 @@ const manifest = (resources: StackManifest["resources"]): StackManifest => ({
 
 describe("local deploy: tables that leave the program", () => {
   const dynamo = testDynamo();
-  const tables = async () => (await dynamo.send(new ListTablesCommand({ Limit: 100 }))).TableNames ?? [];
+  // Every table, all pages: the suite's other tests leave many behind in the shared emulator.
+  const tables = async () => {
+    const names: string[] = [];
+    for await (const page of paginateListTables({ client: dynamo }, {})) names.push(...(page.TableNames ?? []));
+    return names;
+  };
   let file: string;
   beforeEach(() => {
     file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "departed-")), "manifest.json");
