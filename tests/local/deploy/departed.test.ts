@@ -10,9 +10,9 @@ import * as os from "os";
 import * as path from "path";
 import { paginateListTables } from "@aws-sdk/client-dynamodb";
 import { deleteDepartedTables, previousManifest } from "../../../local/deploy/departed";
-import { StackManifest } from "../../../local/shared/manifest";
 import { TYPES } from "../../../components/parts/typeTokens";
 import { createTable, testDynamo, uniqueName } from "../../support/aws";
+import { producerManifest } from "../../support/manifests";
 
 const table = (name: string, physical: string, deletionProtectionEnabled: boolean) => ({
   type: TYPES.table,
@@ -20,16 +20,6 @@ const table = (name: string, physical: string, deletionProtectionEnabled: boolea
   name,
   inputs: { deletionProtectionEnabled },
   state: { name: physical },
-});
-
-const manifest = (resources: StackManifest["resources"]): StackManifest => ({
-  stack: "producer",
-  account: "111111111111",
-  region: "us-east-1",
-  outputs: {},
-  resources,
-  functions: [],
-  notEmulated: {},
 });
 
 describe("local deploy: tables that leave the program", () => {
@@ -49,8 +39,8 @@ describe("local deploy: tables that leave the program", () => {
     const [gone, kept] = [uniqueName("gone"), uniqueName("kept")];
     await createTable(dynamo, gone);
     await createTable(dynamo, kept);
-    fs.writeFileSync(file, JSON.stringify(manifest([table("orders-read-model", gone, false), table("orders-v2-read-model", kept, true)])));
-    const next = manifest([table("orders-v2-read-model", kept, true)]);
+    fs.writeFileSync(file, JSON.stringify(producerManifest([table("orders-read-model", gone, false), table("orders-v2-read-model", kept, true)])));
+    const next = producerManifest([table("orders-v2-read-model", kept, true)]);
     const lines = await deleteDepartedTables(dynamo, "producer", previousManifest(file), next, file);
     expect(lines).to.deep.equal([`deleted table ${gone}: orders-read-model left the producer stack's program`]);
     expect(await tables())
@@ -65,11 +55,11 @@ describe("local deploy: tables that leave the program", () => {
     const [protectedOne, open] = [uniqueName("protected"), uniqueName("open")];
     await createTable(dynamo, protectedOne);
     await createTable(dynamo, open);
-    const before = JSON.stringify(manifest([table("orders-read-model", protectedOne, true), table("orders-parked", open, false)]));
+    const before = JSON.stringify(producerManifest([table("orders-read-model", protectedOne, true), table("orders-parked", open, false)]));
     fs.writeFileSync(file, before);
     const previous = previousManifest(file);
-    fs.writeFileSync(file, JSON.stringify(manifest([]))); // what the new deploy wrote
-    const refused = await deleteDepartedTables(dynamo, "producer", previous, manifest([]), file).then(
+    fs.writeFileSync(file, JSON.stringify(producerManifest([]))); // what the new deploy wrote
+    const refused = await deleteDepartedTables(dynamo, "producer", previous, producerManifest([]), file).then(
       () => "deleted",
       (err: Error) => err.message,
     );

@@ -1,26 +1,18 @@
 /** The HTTP API the local cloud serves, read from the declared routes and integrations (local/cloud/steps/api.ts). */
 import { expect } from "chai";
 import { TYPES } from "../../../../components/parts/typeTokens";
-import { ManifestResource, StackManifest } from "../../../../local/shared/manifest";
+import { ManifestResource } from "../../../../local/shared/manifest";
 import { declaredAccess, declaredApi, localCaller } from "../../../../local/cloud/steps/api";
 import { stackConfig } from "../../../../local/cloud/steps/stacks";
+import { producerManifest } from "../../../support/manifests";
 
 const resource = (type: string, name: string, id: string, inputs: Record<string, unknown>): ManifestResource => ({ type, id, name, inputs, state: {} });
-const producer = (resources: ManifestResource[]): StackManifest => ({
-  stack: "producer",
-  account: "111111111111",
-  region: "us-east-1",
-  outputs: {},
-  resources,
-  functions: [],
-  notEmulated: {},
-});
 const FN = "arn:aws:lambda:us-east-1:111111111111:function:commands";
 
 describe("local cloud API step: declaredApi", () => {
   it("maps each route of the API to the function its integration targets, with the integration's timeout", () => {
     const api = declaredApi(
-      producer([
+      producerManifest([
         resource(TYPES.httpApi, "http", "api-1", {}),
         resource(TYPES.integration, "integration", "int-1", { integrationUri: FN, timeoutMilliseconds: 10_000 }),
         resource(TYPES.route, "post", "r-1", { apiId: "api-1", routeKey: "POST /aggregates/{id}/events", target: "integrations/int-1" }),
@@ -33,7 +25,7 @@ describe("local cloud API step: declaredApi", () => {
 
   it("keeps API Gateway's 30 s when the integration declares no timeout", () => {
     const api = declaredApi(
-      producer([
+      producerManifest([
         resource(TYPES.httpApi, "http", "api-1", {}),
         resource(TYPES.integration, "integration", "int-1", { integrationUri: FN }),
         resource(TYPES.route, "post", "r-1", { apiId: "api-1", routeKey: "$default", target: "integrations/int-1" }),
@@ -43,19 +35,19 @@ describe("local cloud API step: declaredApi", () => {
   });
 
   it("refuses a route whose integration was not declared, and a stack without an API", () => {
-    const dangling = producer([
+    const dangling = producerManifest([
       resource(TYPES.httpApi, "http", "api-1", {}),
       resource(TYPES.route, "post", "r-1", { apiId: "api-1", routeKey: "POST /x", target: "integrations/missing" }),
     ]);
     expect(() => declaredApi(dangling)).to.throw("route POST /x targets integrations/missing, which the program did not declare");
-    expect(() => declaredApi(producer([]))).to.throw(`the producer stack must declare an ${TYPES.httpApi} to serve, got none`);
+    expect(() => declaredApi(producerManifest([]))).to.throw(`the producer stack must declare an ${TYPES.httpApi} to serve, got none`);
   });
 });
 
 describe("local cloud API step: declaredAccess and the local caller", () => {
   const ISSUER = "http://127.0.0.1:4444";
   it("reads each route's authorization, the API's JWT authorizers and its CORS configuration", () => {
-    const m = producer([
+    const m = producerManifest([
       resource(TYPES.httpApi, "http", "api-1", {
         corsConfiguration: { allowOrigins: ["https://app"], allowMethods: ["GET"], allowHeaders: ["Authorization"], exposeHeaders: ["Location"], maxAge: 60 },
       }),
@@ -95,10 +87,10 @@ describe("local cloud API step: declaredAccess and the local caller", () => {
 
   it("grants the local caller execute-api:Invoke on exactly the route ARNs the stack exports, and nothing without them", () => {
     const arns = ["arn:aws:execute-api:us-east-1:111111111111:api-1/$default/POST/x"];
-    const caller = localCaller({ ...producer([]), outputs: { apiRouteArns: arns } });
+    const caller = localCaller({ ...producerManifest([]), outputs: { apiRouteArns: arns } });
     expect(caller?.arn).to.equal("arn:aws:iam::111111111111:role/local-api-caller");
     expect(caller?.policies[0].document.Statement).to.deep.equal([{ Sid: "InvokeCommandApi", Effect: "Allow", Action: "execute-api:Invoke", Resource: arns }]);
-    expect(localCaller(producer([]))).to.equal(undefined);
+    expect(localCaller(producerManifest([]))).to.equal(undefined);
   });
 });
 

@@ -7,8 +7,9 @@ import { expect } from "chai";
 import { COMPONENT_TYPES, TYPES } from "../../../../components/parts/typeTokens";
 import { ENV } from "../../../../handlers/shared/env";
 import { MappingPoller, MappingStats } from "../../../../local/lambda/mapping/poller";
-import { ManifestFunction, ManifestResource, StackManifest } from "../../../../local/shared/manifest";
+import { ManifestFunction, ManifestResource } from "../../../../local/shared/manifest";
 import { parkedTables, succeededUnder } from "../../../../local/cloud/steps/stats";
+import { producerManifest } from "../../../support/manifests";
 
 const table = (name: string, physical: string, parentType?: string): ManifestResource => ({
   type: TYPES.table,
@@ -31,22 +32,12 @@ const fn = (name: string, environment: Record<string, string>): ManifestFunction
   zipBytes: 0,
 });
 
-const manifest = (resources: ManifestResource[], functions: ManifestFunction[]): StackManifest => ({
-  stack: "producer",
-  account: "111111111111",
-  region: "us-east-1",
-  outputs: {},
-  resources,
-  functions,
-  notEmulated: {},
-});
-
 const poller = (succeeded: number): MappingPoller =>
   ({ ready: Promise.resolve(), stats: () => ({ succeeded }) as MappingStats, stop: async () => undefined }) as MappingPoller;
 
 describe("local cloud stats: resources found by what they are", () => {
   it("counts as parked tables those a function names in PARKED_TABLE_NAME, whatever they are called", () => {
-    const m = manifest(
+    const m = producerManifest(
       [table("quarantine", "quarantine-1a2b"), table("orders-parked", "orders-parked-3c4d"), table("orders-read-model", "orders-read-model-5e6f")],
       [
         fn("projector", { [ENV.TABLE_NAME]: "orders-read-model-5e6f", [ENV.PARKED_TABLE_NAME]: "quarantine-1a2b" }),
@@ -57,7 +48,10 @@ describe("local cloud stats: resources found by what they are", () => {
   });
 
   it("names each parked table once, even when several functions park into it", () => {
-    const m = manifest([table("shared", "shared-1")], [fn("a", { [ENV.PARKED_TABLE_NAME]: "shared-1" }), fn("b", { [ENV.PARKED_TABLE_NAME]: "shared-1" })]);
+    const m = producerManifest(
+      [table("shared", "shared-1")],
+      [fn("a", { [ENV.PARKED_TABLE_NAME]: "shared-1" }), fn("b", { [ENV.PARKED_TABLE_NAME]: "shared-1" })],
+    );
     expect(parkedTables(m)).to.deep.equal(["shared-1"]);
   });
 
