@@ -11,7 +11,7 @@ import { MappingPoller, MappingSpec, startMappingPoller } from "../../lambda/map
 import { createQueues, OnFailureQueues } from "../../lambda/mapping/onFailureQueue";
 import { emulatorKinesis } from "../../emulators/clients";
 import { checkpointStore } from "../../shared/checkpoints";
-import { LocalEndpoints, ManifestResource, StackManifest, StackRole } from "../../shared/manifest";
+import { LocalEndpoints, ManifestFunction, ManifestResource, StackManifest, StackRole } from "../../shared/manifest";
 import { accountOf, CloudContext, ofType, Service } from "../context";
 import { Manifests } from "./stacks";
 import { FunctionsService } from "./functions";
@@ -23,6 +23,8 @@ export const DRAIN_MS = 10_000;
 export interface RunningMapping {
   name: string;
   parentType?: string;
+  /** The environment of the function it invokes (what the counts find a projector's table by). */
+  environment: Record<string, string>;
   poller: MappingPoller;
 }
 
@@ -33,7 +35,7 @@ export interface MappingsService extends Service {
 }
 
 /** The function a mapping's `functionName` input names: by ARN or by physical name, as Lambda resolves it. */
-function mappedFunction(m: StackManifest, mapping: ManifestResource): { arn: string; roleArn: string } {
+function mappedFunction(m: StackManifest, mapping: ManifestResource): ManifestFunction {
   const name = mapping.inputs.functionName;
   const resource = ofType(m, TYPES.function).find((f) => f.state.arn === name || f.state.name === name);
   const fn = resource && m.functions.find((f) => f.arn === resource.state.arn);
@@ -61,7 +63,7 @@ export async function startMappings(ctx: CloudContext, manifests: Manifests, end
           log: (e) => ctx.runtime.write(`[${m.name}] ${JSON.stringify(e)}`),
           checkpoints: checkpointsDir ? checkpointStore(checkpointsDir, "mapping", m.name, m.inputs.eventSourceArn) : undefined,
         });
-        mappings.push({ name: m.name, parentType: m.parentType, poller });
+        mappings.push({ name: m.name, parentType: m.parentType, environment: fn.environment, poller });
       }
     }
   } catch (err) {

@@ -15,7 +15,7 @@ import { FunctionMetrics, MetricStore } from "../../cloudwatch/metrics";
 import { METRIC } from "../../../handlers/observability/metrics";
 import { LocalEndpoints, StackManifest } from "../../shared/manifest";
 import { ofType, Service } from "../context";
-import { ApiService } from "./api";
+import { ApiService, declaredApi } from "./api";
 import { FirehosesService } from "./firehoses";
 import { IamService } from "./iam";
 import { MappingsService, RunningMapping } from "./mappings";
@@ -23,7 +23,7 @@ import { MappingsService, RunningMapping } from "./mappings";
 /** Counts for the status line. */
 export interface CloudStats {
   accepted: number;
-  /** Records the projector mappings delivered and the projector finished with (applied, skipped or parked). */
+  /** Records the served read model's projector mappings delivered and the projector finished with (applied, skipped or parked). */
   projected: number;
   /** Events the projectors applied to the read model (EventsApplied). */
   applied: number;
@@ -73,10 +73,26 @@ export function succeededUnder(mappings: RunningMapping[], componentType: string
   return mappings.filter((m) => m.parentType === componentType).reduce((n, m) => n + m.poller.stats().succeeded, 0);
 }
 
-/** Counts accepted (API), projected (EventSourcedTable mappings), forwarded (CrossAccountBridge mappings), landed, parked, dead-lettered. */
+/**
+ * The read-model table the API serves: the `TABLE_NAME` its route targets declare (version 1's, or the
+ * active version's once the API is cut over), undefined when the stack serves none.
+ */
+export function servedTable(m: StackManifest): string | undefined {
+  const targets = new Set(Object.values(declaredApi(m).targets));
+  return m.functions.find((f) => targets.has(f.arn) || targets.has(f.functionName))?.environment[ENV.TABLE_NAME];
+}
+
+/** Records finished by the projector mappings of the served read model: those whose function writes `table`. */
+export function projectedInto(mappings: RunningMapping[], table: string | undefined): number {
+  if (table === undefined) return succeededUnder(mappings, COMPONENT_TYPES.EventSourcedTable);
+  return mappings.filter((m) => m.environment[ENV.TABLE_NAME] === table).reduce((n, m) => n + m.poller.stats().succeeded, 0);
+}
+
+/** Counts accepted (API), projected (the served read model's projector mappings), forwarded (CrossAccountBridge mappings), landed, parked, dead-lettered. */
 export function startStats(sources: StatsSources): StatsService {
   const dynamo = emulatorDynamo({ endpoint: sources.endpoints.dynamodb });
   const tables = parkedTables(sources.producer);
+  const served = servedTable(sources.producer);
   // Audit rows of discarded events live in the parked tables too: they are not parked.
   const countItems = async (table: string) =>
     (await dynamo.send(new ScanCommand({ TableName: table, Select: "COUNT", FilterExpression: PARKED_EVENTS_FILTER }))).Count ?? 0;
@@ -87,7 +103,7 @@ export function startStats(sources: StatsSources): StatsService {
       const { metrics } = sources;
       return {
         accepted: sources.api.accepted(),
-        projected: succeededUnder(mappings, COMPONENT_TYPES.EventSourcedTable),
+        projected: projectedInto(mappings, served),
         applied: metrics.total(METRIC.eventsApplied),
         skipped: metrics.total(METRIC.duplicatesSkipped),
         forwarded: metrics.total(METRIC.recordsForwarded),

@@ -8,7 +8,8 @@ import { COMPONENT_TYPES, TYPES } from "../../../../components/parts/typeTokens"
 import { ENV } from "../../../../handlers/shared/env";
 import { MappingPoller, MappingStats } from "../../../../local/lambda/mapping/poller";
 import { ManifestFunction, ManifestResource } from "../../../../local/shared/manifest";
-import { parkedTables, succeededUnder } from "../../../../local/cloud/steps/stats";
+import { parkedTables, projectedInto, servedTable, succeededUnder } from "../../../../local/cloud/steps/stats";
+import { RunningMapping } from "../../../../local/cloud/steps/mappings";
 import { producerManifest } from "../../../support/manifests";
 
 const table = (name: string, physical: string, parentType?: string): ManifestResource => ({
@@ -57,12 +58,35 @@ describe("local cloud stats: resources found by what they are", () => {
 
   it("sums processed records by the type of the component that declared the mapping", () => {
     const mappings = [
-      { name: "bridge-mapping-called-projector", parentType: COMPONENT_TYPES.CrossAccountBridge, poller: poller(5) },
-      { name: "a", parentType: COMPONENT_TYPES.EventSourcedTable, poller: poller(7) },
-      { name: "b", parentType: COMPONENT_TYPES.EventSourcedTable, poller: poller(1) },
-      { name: "projector-without-parent", parentType: undefined, poller: poller(100) },
+      { name: "bridge-mapping-called-projector", parentType: COMPONENT_TYPES.CrossAccountBridge, environment: {}, poller: poller(5) },
+      { name: "a", parentType: COMPONENT_TYPES.EventSourcedTable, environment: {}, poller: poller(7) },
+      { name: "b", parentType: COMPONENT_TYPES.EventSourcedTable, environment: {}, poller: poller(1) },
+      { name: "projector-without-parent", parentType: undefined, environment: {}, poller: poller(100) },
     ];
     expect(succeededUnder(mappings, COMPONENT_TYPES.EventSourcedTable)).to.equal(8);
     expect(succeededUnder(mappings, COMPONENT_TYPES.CrossAccountBridge)).to.equal(5);
+  });
+
+  it("counts as projected the mappings of the read model the API serves: version 1's, or the cut-over version's", () => {
+    const resource = (type: string, id: string, inputs: Record<string, unknown>): ManifestResource => ({ type, id, name: id, inputs, state: {} });
+    const served = (tableName: string) =>
+      producerManifest(
+        [
+          resource(TYPES.httpApi, "api-1", {}),
+          resource(TYPES.integration, "int-1", { integrationUri: fn("api", {}).arn }),
+          resource(TYPES.route, "route-1", { apiId: "api-1", routeKey: "GET /aggregates/{id}", target: "integrations/int-1" }),
+        ],
+        [fn("api", { [ENV.TABLE_NAME]: tableName })],
+      );
+    const mappings: RunningMapping[] = [
+      { name: "v1", parentType: COMPONENT_TYPES.EventSourcedTable, environment: { [ENV.TABLE_NAME]: "read-model-v1" }, poller: poller(7) },
+      { name: "v2", parentType: COMPONENT_TYPES.ReadModelVersion, environment: { [ENV.TABLE_NAME]: "read-model-v2" }, poller: poller(3) },
+      { name: "bridge", parentType: COMPONENT_TYPES.CrossAccountBridge, environment: {}, poller: poller(5) },
+    ];
+    expect(servedTable(served("read-model-v2"))).to.equal("read-model-v2");
+    expect(projectedInto(mappings, servedTable(served("read-model-v1")))).to.equal(7);
+    expect(projectedInto(mappings, servedTable(served("read-model-v2")))).to.equal(3);
+    // Version 1 retired: its mapping is gone, and the count follows the version served.
+    expect(projectedInto(mappings.slice(1), servedTable(served("read-model-v2")))).to.equal(3);
   });
 });
