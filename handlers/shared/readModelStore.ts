@@ -78,7 +78,7 @@ function unchangedSince(read: StoredAggregate | undefined): Condition {
   if (!read) return ABSENT;
   // POSITION is a reserved word; parkedAt is checked too so a block set meanwhile is never lost.
   if (read.parkedAt === undefined) return { condition: UNBLOCKED, names: UNBLOCKED_NAMES, values: { ":position": { S: read.position } } };
-  const names: Record<string, string> = { "#position": "position", "#parkedAt": "parkedAt" };
+  const names: Record<string, string> = { ...UNBLOCKED_NAMES };
   const values: Record<string, AttributeValue> = { ":position": { S: read.position } };
   let condition = "#position = :position";
   // While blocked, parkedThrough too: events parked behind the block meanwhile are never lost

@@ -98,7 +98,14 @@ export async function deployStacks(
       stackReferences: stack === "producer" ? { [LOCAL_CONSUMER_STACK]: manifests.consumer.outputs } : {},
       outputDir,
     });
-    for (const line of await deleteDepartedTables(emulatorDynamo({ endpoint: endpoints.dynamodb }), stack, previous, next, file)) ctx.progress(line);
+    if (previous) {
+      const dynamodb = emulatorDynamo({ endpoint: endpoints.dynamodb });
+      try {
+        for (const line of await deleteDepartedTables(dynamodb, stack, previous, next, file)) ctx.progress(line);
+      } finally {
+        dynamodb.destroy();
+      }
+    }
     manifests[stack] = next;
   };
   await deploy("consumer", {});
