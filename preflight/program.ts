@@ -16,10 +16,11 @@ import { consumerProblems } from "./consumer";
 /** The preflight's refusal: every problem, one per line. */
 export class PreflightError extends Error {
   constructor(
-    readonly stack: string,
+    // Not `stack`: that is Error's own trace, which Pulumi prints, and shadowing it printed only the stack's name.
+    readonly stackName: string,
     readonly problems: string[],
   ) {
-    super(`preflight: ${problems.length} problem(s) in stack ${stack}; nothing was deployed:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    super(`preflight: ${problems.length} problem(s) in stack ${stackName}; nothing was deployed:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "PreflightError";
   }
 }

@@ -91,6 +91,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  // A stack that refused to deploy says why in its own words; only a bug here needs this process's trace.
+  console.error(err instanceof Error && err.name === "StackRunError" ? `npm start: ${err.message}` : err instanceof Error ? (err.stack ?? err.message) : err);
   process.exit(1);
 });

@@ -115,6 +115,20 @@ export async function runStack(job: StackJob): Promise<StackManifest> {
   }
 }
 
+/** A stack run that ended badly; its message holds what the run printed (a refusal's problems, or a bug's trace). */
+export class StackRunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StackRunError";
+  }
+}
+
+/** What a failed stack run prints: a refusal (the preflight's problems) as its message, anything else with its trace. */
+export function failureText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.name === "PreflightError" ? err.message : (err.stack ?? err.message);
+}
+
 /** Options of {@link runStackInChild}. */
 export interface ChildOptions {
   /** Kill the child after this long. Default 5 minutes. */
@@ -174,7 +188,7 @@ export function startStackChild(options: ChildOptions = {}): StackChild {
         throw new Error(`local cloud: the ${job.stack} stack run took longer than ${timeoutMs} ms\n${stderr}`);
       }
       if (end.error) throw end.error;
-      if (end.code !== 0) throw new Error(`local cloud: the ${job.stack} stack run failed (${end.signal ?? `exit ${end.code}`}):\n${stderr.trim()}`);
+      if (end.code !== 0) throw new StackRunError(`local cloud: the ${job.stack} stack run failed (${end.signal ?? `exit ${end.code}`}):\n${stderr.trim()}`);
       return JSON.parse(fs.readFileSync(manifestPath(job.outputDir, job.stack), "utf8"));
     },
     cancel() {
@@ -226,7 +240,7 @@ if (require.main === module) {
       // Explicit exit: nothing of the program (timers, sockets) may keep the process alive.
       () => process.exit(0),
       (err) => {
-        process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        process.stderr.write(`${failureText(err)}\n`);
         process.exit(1);
       },
     );

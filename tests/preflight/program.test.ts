@@ -54,6 +54,8 @@ describe("preflight in the program (mocks)", function () {
       }),
     );
     expect(error.name).to.equal("PreflightError");
+    // What Pulumi (and a stack run) prints is the trace, so it must carry the message, not just the stack's name.
+    expect(error.stack).to.include("preflight: 2 problem(s) in stack producer; nothing was deployed:");
     expect(error.message).to.include("preflight: 2 problem(s) in stack producer; nothing was deployed:");
     expect(error.message).to.include("  - config parallelizationFactor: EventSourcedTable orders: mapping.parallelizationFactor must be 1–10, got 11");
     expect(error.message).to.include("  - config maxBodyBytes: CommandApi commands: maxBodyBytes must be 1–921600, got 0");

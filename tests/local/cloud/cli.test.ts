@@ -141,4 +141,17 @@ describe("npm start's command line", function () {
     expect(parseStartArgs(["-h"])).to.equal("help");
     expect(configEntry("consumer.retentionHours=a=b")).to.deep.equal({ stack: "consumer", key: "retentionHours", value: "a=b" });
   });
+
+  it("a value the program refuses at deploy time is answered with the preflight's problems and exit 1, without a trace", async () => {
+    // The key exists, so the command line passes; the stack's preflight refuses the value once the program runs.
+    const r = await start("--port", "0", "--config", "producer.shardCount=0");
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stderr).to.include(
+      "npm start: local cloud: the producer stack run failed (exit 1):\npreflight: 1 problem(s) in stack producer; nothing was deployed:",
+    );
+    expect(r.stderr).to.include("stream.shardCount applies only when stream.mode is PROVISIONED, got 0 with ON_DEMAND");
+    // Neither this process's trace nor the stack run's (which once printed only the stack's name).
+    expect(r.stderr).not.to.match(/^\s+at /m);
+    expect(r.stdout).not.to.include("API on");
+  });
 });
