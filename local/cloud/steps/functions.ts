@@ -5,9 +5,10 @@
  * endpoints functions see. A redeploy swaps a stack's functions in; callers
  * find them by ARN at each call.
  */
-import { FunctionHost, startFunctionHost } from "../../lambda/functionHost";
-import { LOCAL_REGION, LocalEndpoints, ManifestFunction, StackRole } from "../../shared/manifest";
-import { CloudContext, Service } from "../context";
+import { TYPES } from "../../../components/parts/typeTokens";
+import { FunctionHost, LOCAL_CONCURRENCY, startFunctionHost } from "../../lambda/functionHost";
+import { LOCAL_REGION, LocalEndpoints, ManifestFunction, StackManifest, StackRole } from "../../shared/manifest";
+import { CloudContext, ofType, Service } from "../context";
 import { sessionToken } from "../../shared/identity";
 import { Manifests } from "./stacks";
 import { SDK_WARNING_OFF } from "../../shared/nodeVersion";
@@ -39,6 +40,17 @@ export function functionIdentity(fn: ManifestFunction, account: string, endpoint
   };
 }
 
+/**
+ * How many environments a function without reserved concurrency may have locally: the local cap, or the
+ * lanes its mappings run at once (each mapping's parallelization factor, for a stream of one shard) if more.
+ */
+export function localEnvironmentCap(m: StackManifest, fn: ManifestFunction): number {
+  const lanes = ofType(m, TYPES.mapping)
+    .filter((x) => x.inputs.functionName === fn.arn || x.inputs.functionName === fn.functionName)
+    .reduce((n, x) => n + (Number(x.inputs.parallelizationFactor) || 1), 0);
+  return Math.max(LOCAL_CONCURRENCY, lanes);
+}
+
 /** Starts the functions of both stacks, side by side. */
 export async function startFunctions(ctx: CloudContext, manifests: Manifests, endpoints: LocalEndpoints): Promise<FunctionsService> {
   const hosts: Record<string, FunctionHost> = {};
@@ -46,6 +58,7 @@ export async function startFunctions(ctx: CloudContext, manifests: Manifests, en
   const startOne = async (stack: StackRole, fn: ManifestFunction) => {
     const old = hosts[fn.arn];
     hosts[fn.arn] = await startFunctionHost(fn, functionIdentity(fn, manifests[stack].account, endpoints), {
+      maxEnvironments: localEnvironmentCap(manifests[stack], fn),
       onLog: (line) => {
         if (line.trim()) ctx.runtime.write(`[${fn.name}] ${line}`);
         ctx.metrics.ingest(fn.name, line);

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { FunctionHost, startFunctionHost } from "../../../local/lambda/functionHost";
+import { FunctionHost, LOCAL_CONCURRENCY, startFunctionHost } from "../../../local/lambda/functionHost";
 import { ManifestFunction } from "../../../local/shared/manifest";
 import { CONSUMER_ACCOUNT, createStream, REGION, testKinesis, uniqueName } from "../../support/aws";
 
@@ -228,7 +228,7 @@ describe("Function host: a pool of execution environments, as Lambda runs them",
 
   it("starts an environment per concurrent invocation (a cold start each) and reuses idle ones", async () => {
     const h = await start();
-    expect([h.coldStarts, h.environments, h.concurrency]).to.deep.equal([1, 1, 10]);
+    expect([h.coldStarts, h.environments, h.concurrency]).to.deep.equal([1, 1, LOCAL_CONCURRENCY]);
     const concurrent = (await Promise.all([1, 2, 3].map(() => h.invoke({ op: "pidAfter", ms: 300 })))) as number[];
     expect(new Set(concurrent).size, "one environment per invocation in flight").to.equal(3);
     expect(h.coldStarts).to.equal(3);
