@@ -13,8 +13,8 @@ import { CONSUMER_OUTPUT_KEYS, ConsumerView, StackConfig, Target } from "./input
 import { producerProblems } from "./producer";
 import { consumerProblems } from "./consumer";
 
-/** The preflight's refusal: every problem, one per line. */
-export class PreflightError extends Error {
+/** The preflight's refusal: every problem, one per line. A RunError, so `pulumi up` and `preview` print the problems alone, without a trace. */
+export class PreflightError extends pulumi.RunError {
   constructor(
     // Not `stack`: that is Error's own trace, which Pulumi prints, and shadowing it printed only the stack's name.
     readonly stackName: string,

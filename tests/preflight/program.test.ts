@@ -7,6 +7,7 @@
  * name the program generates is within AWS's limits, suffixes included.
  */
 import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
 import { runProgram } from "../../local/deploy/program";
 import { mockResources } from "../../local/deploy/resourceState";
 import { CONSUMER, CONSUMER_OUTPUTS, CONSUMER_STACK, PRODUCER, REGION, runProducer } from "../../local/deploy/sampleProducer";
@@ -56,6 +57,8 @@ describe("preflight in the program (mocks)", function () {
     expect(error.name).to.equal("PreflightError");
     // What Pulumi (and a stack run) prints is the trace, so it must carry the message, not just the stack's name.
     expect(error.stack).to.include("preflight: 2 problem(s) in stack producer; nothing was deployed:");
+    // Pulumi prints a RunError's message alone: the problems, not the program's source and a trace.
+    expect(pulumi.RunError.isInstance(error)).to.equal(true);
     expect(error.message).to.include("preflight: 2 problem(s) in stack producer; nothing was deployed:");
     expect(error.message).to.include("  - config parallelizationFactor: EventSourcedTable orders: mapping.parallelizationFactor must be 1–10, got 11");
     expect(error.message).to.include("  - config maxBodyBytes: CommandApi commands: maxBodyBytes must be 1–921600, got 0");
