@@ -10,6 +10,7 @@ import { ManifestResource, StackManifest } from "../shared/manifest";
 import { LOCAL_CLOUD_DIR } from "../shared/project";
 import { createMetricStore, MetricStore } from "../cloudwatch/metrics";
 import { lockDataDir } from "../shared/runningCloud";
+import { StreamWrites, streamWrites } from "../shared/streamWrites";
 
 /** What every step returns: something running that stops. */
 export interface Service {
@@ -51,6 +52,8 @@ export interface CloudContext {
   runtime: RuntimeLog;
   /** The functions' metrics, read from their log lines. */
   metrics: MetricStore;
+  /** Puts the IAM proxies saw land, heard by the streams' readers. */
+  writes: StreamWrites;
   /** Removes what the run leaves behind when nothing persists. */
   cleanUp(): void;
 }
@@ -85,6 +88,7 @@ export function cloudContext(options: { dataDir?: string; log?: (line: string) =
     // The log outlives an in-memory run, for reading after Ctrl-C.
     runtime: runtimeLog(options.dataDir ? workDir : LOCAL_CLOUD_DIR),
     metrics: createMetricStore(),
+    writes: streamWrites(),
     cleanUp: () => {
       release();
       if (!options.dataDir) fs.rmSync(workDir, { recursive: true, force: true });

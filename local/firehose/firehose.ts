@@ -14,9 +14,10 @@
  */
 import { randomUUID } from "crypto";
 import { performance } from "perf_hooks";
-import { DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from "@aws-sdk/client-kinesis";
+import { DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient, Shard } from "@aws-sdk/client-kinesis";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { listShards, parentsDrained, resumeFrom } from "../emulators/kinesisShards";
+import { IDLE_POLL_MS, StreamWrites, writeHint } from "../shared/streamWrites";
 import { ShardCheckpoint } from "../shared/checkpoints";
 import {
   Buffered,
@@ -44,8 +45,12 @@ export interface FirehoseDeps {
   now?: () => Date;
   /** Caps the declared buffering interval so local records land within seconds. Default 5. */
   maxBufferSeconds?: number;
-  /** How often the source is polled, ms. Default 250. */
+  /** How often the source is polled, ms (without `writes`; with them, the least gap between polls). Default 250. */
   pollMs?: number;
+  /** The puts to the source stream the local cloud hears of: with them the source is polled once a second, and at once after a put. */
+  writes?: StreamWrites;
+  /** The idle poll interval with `writes`, ms. Default {@link IDLE_POLL_MS}. */
+  idlePollMs?: number;
   /** PutObject attempts before records go to the error output. Default 3. */
   deliveryAttempts?: number;
   /** Where each shard's delivered position persists (local/shared/checkpoints.ts): loaded at start, saved after each object. Default: in memory. */
@@ -86,6 +91,8 @@ interface ShardCursor {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// The shard list is read again after this long, or at once when a shard was read to its end (its children may start).
+const RELIST_MS = 10_000;
 // Pages read per shard per poll: bounds one poll while a backlog drains.
 const MAX_PAGES_PER_POLL = 20;
 
@@ -237,9 +244,14 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
     if (sizeReached(bufferBytes, settings)) await flush();
   }
 
+  // The last ListShards answer, when it came and how many shards had been read to their end then.
+  let shardList: { shards: Shard[]; at: number; done: number } | undefined;
+  const doneCount = () => [...cursors.values()].filter((c) => c.done).length;
   /** Reads the shards in ListShards' order, a child only once its parents are read to their end, as Firehose and the KCL do. */
   async function poll(): Promise<void> {
-    const shards = await listShards(deps.kinesis, settings.streamName);
+    if (!shardList || performance.now() - shardList.at >= RELIST_MS || doneCount() !== shardList.done)
+      shardList = { shards: await listShards(deps.kinesis, settings.streamName), at: performance.now(), done: doneCount() };
+    const shards = shardList.shards;
     const listed = new Set(shards.map((s) => s.ShardId!));
     for (const shard of shards) {
       const id = shard.ShardId!;
@@ -259,9 +271,14 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
     }
   }
 
+  const pollMs = deps.pollMs ?? 250;
+  const hint = writeHint(deps.writes, settings.streamArn);
   const loop = (async () => {
     let backoff = 0;
     while (!stopping) {
+      const polledAt = performance.now();
+      // A put heard from here on may have landed after this poll read its shard: it cuts the next wait short.
+      hint?.take();
       try {
         if (!verified) {
           await verifySource(deps.kinesis, settings);
@@ -275,8 +292,15 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
         backoff = readBackoffMs(backoff);
       }
       if (intervalReached(buffer.length, bufferSince, performance.now(), settings)) await flush();
-      for (let waited = 0; waited < (deps.pollMs ?? 250) + backoff && !stopping; waited += 50) await sleep(50);
+      // Idle with puts heard: once a second, or as soon as a put lands (no sooner than pollMs after this poll).
+      const waitMs = (hint ? Math.max(pollMs, deps.idlePollMs ?? IDLE_POLL_MS) : pollMs) + backoff;
+      for (let heard = false; !stopping; await sleep(50)) {
+        const waited = performance.now() - polledAt;
+        heard ||= hint?.take() ?? false;
+        if (waited >= waitMs || (heard && waited >= pollMs)) break;
+      }
     }
+    hint?.stop();
   })();
 
   return {

@@ -50,6 +50,8 @@ export interface IamEnforcerOptions {
   sessionName?: (roleArn: string) => string | undefined;
   /** Every decision on a role's request (allowed and denied). */
   onDecision?: (decision: EnforcerDecision) => void;
+  /** An allowed request's answer from the emulator has ended, with its status (a put landed: the stream's readers may read now). */
+  onAnswered?: (decision: RequestDecision, status: number) => void;
 }
 
 /** A running enforcing proxy. */
@@ -62,7 +64,15 @@ export interface IamEnforcer extends LocalService {
 const MAX_BODY = 32 * 1024 * 1024;
 
 /** Sends `body` on to the emulator as received and streams its answer back. */
-function forward(upstream: URL, agent: http.Agent, service: EnforcedService, req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
+function forward(
+  upstream: URL,
+  agent: http.Agent,
+  service: EnforcedService,
+  req: http.IncomingMessage,
+  body: Buffer,
+  res: http.ServerResponse,
+  onAnswered?: (status: number) => void,
+): void {
   const up = http.request(
     {
       host: upstream.hostname,
@@ -75,6 +85,7 @@ function forward(upstream: URL, agent: http.Agent, service: EnforcedService, req
     },
     (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders as unknown as http.OutgoingHttpHeaders);
+      if (onAnswered) answer.once("end", () => onAnswered(answer.statusCode ?? 502));
       answer.pipe(res);
     },
   );
@@ -120,7 +131,10 @@ export async function startIamEnforcer(options: IamEnforcerOptions): Promise<Iam
         if (outcome.kind === "unchecked") counts.unchecked += 1;
         else record(outcome.decision);
         if (outcome.kind === "refuse") refuse(res, outcome.refusal);
-        else forward(upstream, agent, service, req, body, res);
+        else if (outcome.kind === "forward" && options.onAnswered) {
+          const decision = outcome.decision;
+          forward(upstream, agent, service, req, body, res, (status) => options.onAnswered!(decision, status));
+        } else forward(upstream, agent, service, req, body, res);
       } catch (err) {
         // A bug or a policy that does not parse: refuse, never forward unchecked.
         counts.denied += 1;

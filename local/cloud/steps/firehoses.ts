@@ -46,6 +46,7 @@ export async function startFirehoses(
           checkpoints: checkpointsDir ? checkpointStore(checkpointsDir, "firehose", spec.name, source) : undefined,
           maxBufferSeconds,
           log: (e) => ctx.runtime.write(`[firehose ${d.state.name}] ${JSON.stringify(e)}`),
+          writes: ctx.writes,
         }),
       );
     }

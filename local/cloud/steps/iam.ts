@@ -30,6 +30,10 @@ export async function startIam(ctx: CloudContext, endpoints: LocalEndpoints, man
       onDecision: (d) => {
         if (!d.allowed) ctx.runtime.write(`[iam] ${d.message} (${d.reason})`);
       },
+      // A function's put landed: the stream's mappings and Firehose may read now rather than at their next idle poll.
+      onAnswered: (d, status) => {
+        if (status === 200 && (d.action === "kinesis:PutRecord" || d.action === "kinesis:PutRecords")) ctx.writes.landed(d.resource);
+      },
     },
   );
   ctx.progress("identity policies enforced for function calls: their Kinesis, DynamoDB and STS requests pass the local IAM enforcer (AccessDenied as on AWS)");

@@ -61,6 +61,7 @@ export async function startMappings(ctx: CloudContext, manifests: Manifests, end
           invokeIdentityArn: fn.roleArn,
           sendToOnFailure: (destinationArn, message) => queues.send(destinationArn, message),
           log: (e) => ctx.runtime.write(`[${m.name}] ${JSON.stringify(e)}`),
+          writes: ctx.writes,
           checkpoints: checkpointsDir ? checkpointStore(checkpointsDir, "mapping", m.name, m.inputs.eventSourceArn) : undefined,
         });
         mappings.push({ name: m.name, parentType: m.parentType, environment: fn.environment, poller });

@@ -19,6 +19,7 @@ import { planDiscovery, ShardStart } from "./discovery";
 import { retryDelayMs } from "./lanes";
 import { MappingSettings, mappingSettingsOf, MappingSpec } from "./records";
 import { runShard, ShardLoopEnv } from "./shard";
+import { IDLE_POLL_MS, StreamWrites } from "../../shared/streamWrites";
 
 export { MappingSpec, MappingStats };
 
@@ -34,8 +35,12 @@ export interface MappingDeps {
   /** Clock for record age and timestamps (epoch ms); the batching window and waits use the real clock. */
   now?: () => number;
   log?: (e: object) => void;
-  /** Idle poll interval per shard, and the base of the retry backoff. Default 200 ms. */
+  /** Poll interval per shard while records wait in a batching window (and, without `writes`, when idle), and the base of the retry backoff. Default 200 ms. */
   pollIntervalMs?: number;
+  /** The puts to the stream the local cloud hears of: with them an idle shard is polled once a second (Lambda's base rate), and read at once after a put. */
+  writes?: StreamWrites;
+  /** The idle poll interval with `writes`. Default {@link IDLE_POLL_MS}. */
+  idlePollIntervalMs?: number;
   /** Where the shards' checkpoints persist (local/shared/checkpoints.ts): loaded at start, saved as they move. Default: in memory. */
   checkpoints?: { load(): Record<string, ShardCheckpoint>; save(shards: Record<string, ShardCheckpoint>): void };
 }
@@ -92,6 +97,8 @@ export function startMappingPoller(spec: MappingSpec, deps: MappingDeps): Mappin
       retryDelayMs: (n) => retryDelayMs(n, pollMs),
     },
     pollMs,
+    writes: deps.writes,
+    idlePollMs: Math.max(pollMs, deps.idlePollIntervalMs ?? IDLE_POLL_MS),
     fail,
     setLag: (shardId, ms) => {
       if (ms === undefined) lag.delete(shardId);

@@ -13,6 +13,7 @@ import { ShardStart } from "./discovery";
 import { batchLength, idleWaitMs, Lane, lanesDue, readAheadCap, shardFinished } from "./lanes";
 import { shardProgress } from "./progress";
 import { laneOf, MappingSettings, polledRecord } from "./records";
+import { StreamWrites, writeHint } from "../../shared/streamWrites";
 
 /** What a shard loop shares with its mapping. */
 export interface ShardLoopEnv {
@@ -21,6 +22,10 @@ export interface ShardLoopEnv {
   /** Also holds the stop signal, the counters and the retry backoff. */
   batch: BatchContext;
   pollMs: number;
+  /** Puts heard on the stream; without them an idle shard is polled every `pollMs`. */
+  writes?: StreamWrites;
+  /** The idle poll interval when `writes` is given. */
+  idlePollMs: number;
   fail(where: string, err: unknown): void;
   /** Records a shard's MillisBehindLatest; undefined once the shard's loop ends. */
   setLag(shardId: string, ms: number | undefined): void;
@@ -90,11 +95,16 @@ export async function runShard(first: ShardStart, env: ShardLoopEnv, markReady: 
   let drained = false;
   let { iterator: it, closed } = await firstIterator(env, start);
   let lastSeq: string | undefined;
+  const hint = writeHint(env.writes, s.streamArn);
+  let lastReadAt = 0;
   markReady();
   let failures = 0;
   while (!signal.aborted) {
     let page: GetRecordsCommandOutput | undefined;
     if (!closed && it !== undefined && buffered() < cap) {
+      // A put heard from here on may have landed after this read: it wakes the next wait.
+      hint?.take();
+      lastReadAt = Date.now();
       try {
         page = await env.kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: Math.min(10_000, cap - buffered()) }), { abortSignal: signal });
         failures = 0;
@@ -147,9 +157,19 @@ export async function runShard(first: ShardStart, env: ShardLoopEnv, markReady: 
     }
     if (wakeup.takeKick()) continue;
     const behind = (page?.Records?.length ?? 0) > 0 && (page?.MillisBehindLatest ?? 0) > 0;
-    const wait = idleWaitMs({ behind, room: buffered() < cap, closed, pollMs: env.pollMs, nextWindowEnd, now: Date.now() });
-    if (wait !== undefined) await sleep(wait, signal, wakeup.woken());
+    // Idle (nothing buffered, shard open, puts heard): Lambda's base rate, cut short by a put.
+    const idle = hint !== undefined && buffered() === 0 && !closed;
+    const wait = idleWaitMs({ behind, room: buffered() < cap, closed, pollMs: idle ? env.idlePollMs : env.pollMs, nextWindowEnd, now: Date.now() });
+    if (wait === undefined) continue;
+    if (!idle) await sleep(wait, signal, wakeup.woken());
+    else {
+      if (!hint.take()) await sleep(wait, signal, Promise.race([wakeup.woken(), hint.heard()]));
+      // Woken by a put: still no sooner than the busy poll interval after the last read.
+      const gap = env.pollMs - (Date.now() - lastReadAt);
+      if (gap > 0) await sleep(gap, signal, wakeup.woken());
+    }
   }
+  hint?.stop();
   // Stopping: the batches in flight finish, or are abandoned when the stop stops draining.
   await Promise.all(lanes.map((l) => l.busy));
   env.setLag(shardId, undefined);

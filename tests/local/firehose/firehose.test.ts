@@ -18,6 +18,8 @@ import { emulatorS3 } from "../../../local/emulators/clients";
 import { CONSUMER_ACCOUNT, createStream, PRODUCER_ACCOUNT, REGION, testKinesis, uniqueName } from "../../support/aws";
 import { injectFaults } from "../../support/sdkMiddleware";
 import { runProgram } from "../../support/pulumiMocks";
+import { countRequests } from "../../../local/shared/sdkMiddleware";
+import { streamWrites } from "../../../local/shared/streamWrites";
 
 // The official aggregator/deaggregator (awslabs/kinesis-aggregation), a devDependency: a cross-check only.
 const agg = require("aws-kinesis-agg");
@@ -270,6 +272,32 @@ describe("local Firehose (startFirehose)", () => {
     expect(lines[0]).to.include({ errorCode: "ServiceUnavailable", attemptsMade: 1 });
     expect(firehose.stats()).to.include({ records: 0 });
     expect(await objects(s3, bucket, "events/")).to.have.length(0);
+  });
+
+  it("lists the shards once in a while, not at every poll, and reads a put heard at once when idle", async () => {
+    const { stream, spec } = await deliveryFor();
+    const counted = testKinesis(CONSUMER_ACCOUNT);
+    const requests = countRequests(counted);
+    const writes = streamWrites();
+    const streamArn = spec.kinesisSourceConfiguration!.kinesisStreamArn;
+    // Without writes it polls every 50 ms here; with them, an idle source waits out the (stretched) idle interval.
+    const busy = startFirehose(spec, { kinesis: counted, s3, maxBufferSeconds: 0, pollMs: 50, log: () => undefined });
+    running.push(busy);
+    await new Promise((r) => setTimeout(r, 1500));
+    await busy.stop();
+    running = running.filter((f) => f !== busy);
+    expect(requests.GetRecordsCommand, "polled every 50 ms").to.be.at.least(10);
+    expect(requests.ListShardsCommand, "the shard list read once").to.equal(1);
+
+    const idle = startFirehose(spec, { kinesis: counted, s3, maxBufferSeconds: 0, pollMs: 50, writes, idlePollMs: 60_000, log: () => undefined });
+    running.push(idle);
+    await new Promise((r) => setTimeout(r, 1000));
+    const reads = requests.GetRecordsCommand;
+    await putAll(kinesis, stream, ["heard"]);
+    // The idle interval is a minute: only the put heard can land it now.
+    writes.landed(streamArn);
+    await until("the heard record landed", () => idle.stats().records === 1);
+    expect(requests.GetRecordsCommand - reads).to.be.at.most(6);
   });
 
   it("reports a source stream its client does not see (another account) and reads nothing", async () => {

@@ -58,6 +58,8 @@ describe("local IAM enforcer", function () {
   const manifests = {} as Record<Mode, { consumer: StackManifest; producer: StackManifest }>;
   const enforcers = {} as Record<Mode, IamEnforcers>;
   const decisions: EnforcerDecision[] = [];
+  /** Allowed requests whose answer ended (what tells the stream's local readers a put landed). */
+  const answered: { action: string; resource: string; status: number }[] = [];
   /** Lets a test drop the analytics stream's resource policy to show what it contributes. */
   let withoutResourcePolicies = false;
 
@@ -126,6 +128,7 @@ describe("local IAM enforcer", function () {
           },
           sessionName: (arn) => producer.functions.find((f) => f.roleArn === arn)?.functionName,
           onDecision: (d) => decisions.push(d),
+          onAnswered: (d, status) => answered.push({ action: d.action, resource: d.resource, status }),
         },
       );
       closers.push(() => enforcers[mode].stop());
@@ -161,17 +164,23 @@ describe("local IAM enforcer", function () {
     });
 
     it("refuses the projector kinesis:PutRecord on the source stream", async () => {
+      answered.length = 0;
       const message = await denied(
         kinesis("assumeRole", projector()).send(new PutRecordCommand({ StreamName: m().outputs.eventStreamName, Data: Buffer.from("{}"), PartitionKey: "a" })),
       );
       expect(message).to.contain(`kinesis:PutRecord on resource: ${m().outputs.eventStreamArn} because no identity-based policy allows`);
+      // A refused put never reaches the emulator, so no reader hears of it.
+      expect(answered).to.deep.equal([]);
     });
 
     it("lets the API PutRecord on the stream by name (resolved in its own account)", async () => {
+      answered.length = 0;
       const out = await kinesis("assumeRole", api()).send(
         new PutRecordCommand({ StreamName: m().outputs.eventStreamName, Data: Buffer.from("{}"), PartitionKey: "a" }),
       );
       expect(out.SequenceNumber).to.match(/^\d+$/);
+      // Heard by the answer's end, by the stream's ARN (what its mappings subscribe to).
+      expect(answered).to.deep.equal([{ action: "kinesis:PutRecord", resource: m().outputs.eventStreamArn, status: 200 }]);
     });
 
     it("refuses the API GetItem on the parked table but not on the read model", async () => {
