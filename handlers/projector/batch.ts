@@ -39,9 +39,6 @@ export interface Folded {
   claims?: Claims;
 }
 
-/** What a chunk that claims nothing was told. */
-const NO_CLAIMS: ReadonlyMap<string, Claims | Error> = new Map();
-
 /** Conditional writes in flight at once. */
 const WRITE_CONCURRENCY = 16;
 
@@ -61,7 +58,7 @@ export async function readAndFold<S>(ctx: BatchContext<S>, groups: AggregateBatc
     }
     const requests = chunkClaimRequests(chunk, items, ctx.dedupWindow);
     // Most chunks claim nothing (ULIDs, or ids the windows hold): they are folded without an await.
-    const claimed = requests.length === 0 ? NO_CLAIMS : await claimChunk(ctx.claims, requests);
+    const claimed = requests.length === 0 ? undefined : await claimChunk(ctx.claims, requests);
     for (const batch of chunk) {
       const reserved = reservedKeyFold(batch);
       if (reserved) {
@@ -69,7 +66,7 @@ export async function readAndFold<S>(ctx: BatchContext<S>, groups: AggregateBatc
         continue;
       }
       const read = items.get(batch.aggregateId);
-      const claims = claimed.get(batch.aggregateId);
+      const claims = claimed?.get(batch.aggregateId);
       if (claims instanceof Error) {
         ctx.log.gaveUp("claim", claims, [batch]);
         failed.push(batch);
