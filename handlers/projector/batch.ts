@@ -12,8 +12,7 @@ import type { StoredAggregate } from "../shared/readModelItem";
 import { READ_CHUNK, ReadModelStore } from "../shared/readModelStore";
 import { isTransient } from "../shared/retry";
 import { compareSequence } from "../shared/sequence";
-import { forEachConcurrently } from "../claims/eventClaims";
-import { claimAggregate, ClaimStore, claimBatch, Claims, reservedKeyFold } from "./claims";
+import { claimAggregate, claimChunk, ClaimStore, chunkClaimRequests, Claims, reservedKeyFold } from "./claims";
 import { foldAggregate, FoldResult } from "./fold";
 import type { ProjectorLog } from "./log";
 import type { AggregateBatch } from "./records";
@@ -57,7 +56,9 @@ export async function readAndFold<S>(ctx: BatchContext<S>, groups: AggregateBatc
       failed.push(...chunk);
       continue;
     }
-    const claimed = await claimBatch(ctx.claims, chunk, items, ctx.dedupWindow);
+    const requests = chunkClaimRequests(chunk, items, ctx.dedupWindow);
+    // Most chunks claim nothing (ULIDs, or ids the windows hold): they are folded without an await.
+    const claimed = requests.length === 0 ? undefined : await claimChunk(ctx.claims, requests);
     for (const batch of chunk) {
       const reserved = reservedKeyFold(batch);
       if (reserved) {
@@ -65,7 +66,7 @@ export async function readAndFold<S>(ctx: BatchContext<S>, groups: AggregateBatc
         continue;
       }
       const read = items.get(batch.aggregateId);
-      const claims = claimed.get(batch.aggregateId);
+      const claims = claimed?.get(batch.aggregateId);
       if (claims instanceof Error) {
         ctx.log.gaveUp("claim", claims, [batch]);
         failed.push(batch);
@@ -97,35 +98,71 @@ export async function parkFolded<S>(ctx: BatchContext<S>, folded: Folded[]): Pro
   }
 }
 
-/** One conditional write per changed aggregate; stops starting new ones once DynamoDB is overwhelmed. */
-export async function writeFolded<S>(ctx: BatchContext<S>, writable: Folded[], now: string): Promise<AggregateBatch[]> {
+/**
+ * One conditional write per changed aggregate, {@link WRITE_CONCURRENCY} in flight; stops starting new ones once
+ * DynamoDB is overwhelmed. Lanes of promise callbacks rather than async workers: there is one write per aggregate,
+ * and each async frame on its way (a worker's, the per-aggregate closure's, commit's) showed in the CPU and the
+ * garbage per event of uniform keys.
+ */
+export function writeFolded<S>(ctx: BatchContext<S>, writable: Folded[], now: string): Promise<AggregateBatch[]> {
+  const changed = writable.filter((f) => f.result.changed);
   const failed: AggregateBatch[] = [];
   let overwhelmed = false;
-  await forEachConcurrently(
-    writable.filter((f) => f.result.changed),
-    WRITE_CONCURRENCY,
-    async (f) => {
+  let next = 0;
+  const lane = (): Promise<void> | undefined => {
+    while (next < changed.length) {
+      const f = changed[next++];
       if (overwhelmed) {
         failed.push(f.batch);
-        return;
+        continue;
       }
-      try {
-        if (!(await commit(ctx, f, now))) failed.push(f.batch);
-      } catch (err) {
-        ctx.log.gaveUp("write", err, [f.batch]);
-        failed.push(f.batch);
-        if (isTransient(err)) overwhelmed = true;
-      }
-    },
-  );
-  return failed;
+      return startCommit(ctx, f, now).then(
+        (durable) => {
+          if (!durable) failed.push(f.batch);
+          return lane();
+        },
+        (err: unknown) => {
+          ctx.log.gaveUp("write", err, [f.batch]);
+          failed.push(f.batch);
+          if (isTransient(err)) overwhelmed = true;
+          return lane();
+        },
+      );
+    }
+    return undefined;
+  };
+  const lanes: (Promise<void> | undefined)[] = [];
+  for (let i = 0; i < WRITE_CONCURRENCY && i < changed.length; i++) lanes.push(lane());
+  return Promise.all(lanes).then(() => failed);
+}
+
+/** commit, its synchronous throws as a rejection. */
+function startCommit<S>(ctx: BatchContext<S>, f: Folded, now: string): Promise<boolean> {
+  try {
+    return commit(ctx, f, now);
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
 
 /** Writes one aggregate, re-reading and re-folding on a failed condition; true once durable. */
-export async function commit<S>(ctx: BatchContext<S>, f: Folded, now: string): Promise<boolean> {
-  let { read, result } = f;
-  for (let attempt = 1; ; attempt++) {
-    if (attempt > 1 && result.parked.length > 0) {
+export function commit<S>(ctx: BatchContext<S>, f: Folded, now: string): Promise<boolean> {
+  if (!f.result.changed) return Promise.resolve(true);
+  // The first attempt without an async frame of its own: nearly every write succeeds at once.
+  return ctx.store.write(f.result.next, f.read).then((durable) => durable || commitAgain(ctx, f, now));
+}
+
+/** The attempts after the first failed its condition: re-read, claim again, re-fold, park, write. */
+async function commitAgain<S>(ctx: BatchContext<S>, f: Folded, now: string): Promise<boolean> {
+  for (let failedAttempt = 1; ; failedAttempt++) {
+    if (failedAttempt >= ctx.maxFoldAttempts) {
+      ctx.log.gaveUp("condition kept failing", { name: "ConditionalCheckFailedException", message: `${failedAttempt} attempts` }, [f.batch]);
+      return false;
+    }
+    const read = await ctx.store.read(f.batch.aggregateId);
+    f.claims = await claimAggregate(ctx.claims, f.batch, read, ctx.dedupWindow);
+    const result = foldAggregate(read, f.batch, ctx.reduce, ctx.dedupWindow, now, f.claims);
+    if (result.parked.length > 0) {
       await ctx.parked.park(result.parked);
       ctx.log.parked(result);
     }
@@ -135,13 +172,6 @@ export async function commit<S>(ctx: BatchContext<S>, f: Folded, now: string): P
       f.result = result;
       return true;
     }
-    if (attempt >= ctx.maxFoldAttempts) {
-      ctx.log.gaveUp("condition kept failing", { name: "ConditionalCheckFailedException", message: `${attempt} attempts` }, [f.batch]);
-      return false;
-    }
-    read = await ctx.store.read(f.batch.aggregateId);
-    f.claims = await claimAggregate(ctx.claims, f.batch, read, ctx.dedupWindow);
-    result = foldAggregate(read, f.batch, ctx.reduce, ctx.dedupWindow, now, f.claims);
   }
 }
 

@@ -27,55 +27,62 @@ export function readModelClaims(access: TableAccess): ClaimStore {
   return { ...access, keyPrefix: READ_MODEL_CLAIM_PREFIX, keepsOwner: true };
 }
 
+/** A claim request with the aggregate it is for. */
+export interface AggregateClaimRequest extends ClaimRequest {
+  aggregateId: string;
+}
+
 /**
- * The claims `batch` needs against its item as read: keyed records above the position, hashable, unless the
- * window is sure to still hold the id when the fold reaches the record: it is among the stored window's newest
- * `dedupWindow - k` entries, k being the records before it in the batch (each may push one entry out).
+ * The claims `batch` needs against its item as read, appended to `out`: keyed records above the position,
+ * hashable, unless the window is sure to still hold the id when the fold reaches the record: it is among the
+ * stored window's newest `dedupWindow - k` entries, k being the records before it in the batch (each may push
+ * one entry out).
  */
-export function claimRequests(batch: AggregateBatch, read: StoredAggregate | undefined, dedupWindow: number): ClaimRequest[] {
-  const out: ClaimRequest[] = [];
+export function claimRequests(
+  batch: AggregateBatch,
+  read: StoredAggregate | undefined,
+  dedupWindow: number,
+  out: AggregateClaimRequest[] = [],
+): AggregateClaimRequest[] {
   let window: string[] | undefined;
-  batch.records.forEach((rec, k) => {
-    if (read && rec.padded <= read.position) return;
-    if (!rec.parsed.ok || rec.source.corrupt !== undefined) return;
+  const records = batch.records;
+  for (let k = 0; k < records.length; k++) {
+    const rec = records[k];
+    // The cheapest test first: most ids are ULIDs, never claimed.
+    if (!rec.parsed.ok || !isClaimable(rec.parsed.event.eventId)) continue;
+    if ((read && rec.padded <= read.position) || rec.source.corrupt !== undefined) continue;
     const event = rec.parsed.event;
-    if (event.aggregateId !== batch.aggregateId || !isClaimable(event.eventId)) return;
+    if (event.aggregateId !== batch.aggregateId) continue;
     if (read && read.recent !== "") {
       window ??= recentEntries(read.recent).eventIds;
       const at = window.lastIndexOf(event.eventId);
-      if (at >= 0 && window.length - 1 - at + k < dedupWindow) return;
+      if (at >= 0 && window.length - 1 - at + k < dedupWindow) continue;
     }
     let dataHash: string;
     try {
       dataHash = eventDataHash(event);
     } catch {
-      return; // poison: the fold parks it
+      continue; // poison: the fold parks it
     }
-    out.push({ eventId: event.eventId, dataHash, owner: rec.padded });
-  });
+    out.push({ eventId: event.eventId, dataHash, owner: rec.padded, aggregateId: batch.aggregateId });
+  }
   return out;
 }
 
-/** Claims the records of every aggregate of a chunk at once; per aggregate its verdicts, or the error that stopped one of them. */
-export async function claimBatch(
-  store: ClaimStore,
-  chunk: AggregateBatch[],
-  items: Map<string, StoredAggregate>,
-  dedupWindow: number,
-): Promise<Map<string, Claims | Error>> {
-  const requests: ClaimRequest[] = [];
-  const aggregateOf: string[] = [];
-  for (const batch of chunk) {
-    for (const r of claimRequests(batch, items.get(batch.aggregateId), dedupWindow)) {
-      requests.push(r);
-      aggregateOf.push(batch.aggregateId);
-    }
-  }
+/** The claims every aggregate of a chunk needs against its item as read, in order (none for most chunks: no await then). */
+export function chunkClaimRequests(chunk: AggregateBatch[], items: Map<string, StoredAggregate>, dedupWindow: number): AggregateClaimRequest[] {
+  const out: AggregateClaimRequest[] = [];
+  for (const batch of chunk) claimRequests(batch, items.get(batch.aggregateId), dedupWindow, out);
+  return out;
+}
+
+/** Claims the requests of a chunk at once; per aggregate its verdicts, or the error that stopped one of them. */
+export async function claimChunk(store: ClaimStore, requests: AggregateClaimRequest[]): Promise<Map<string, Claims | Error>> {
   const out = new Map<string, Claims | Error>();
   if (requests.length === 0) return out;
   const verdicts = await claimEvents(store, requests);
   verdicts.forEach((v, i) => {
-    const id = aggregateOf[i];
+    const id = requests[i].aggregateId;
     const seen = out.get(id);
     if (seen instanceof Error) return;
     if (v instanceof Error) out.set(id, v);
@@ -92,7 +99,7 @@ export async function claimAggregate(
   read: StoredAggregate | undefined,
   dedupWindow: number,
 ): Promise<Claims | undefined> {
-  const claims = (await claimBatch(store, [batch], read ? new Map([[batch.aggregateId, read]]) : new Map(), dedupWindow)).get(batch.aggregateId);
+  const claims = (await claimChunk(store, claimRequests(batch, read, dedupWindow))).get(batch.aggregateId);
   if (claims instanceof Error) throw claims;
   return claims;
 }
