@@ -8,7 +8,7 @@
  * proxy (a test or a script on the emulator) is read at the next poll.
  */
 
-/** Lambda "polls each shard in your Kinesis stream for records at a base rate of once per second" (Lambda developer guide, Kinesis polling). */
+/** "AWS Lambda then polls the stream periodically (once per second) for new records" (Lambda developer guide, _Using AWS Lambda with Kinesis_). */
 export const IDLE_POLL_MS = 1000;
 
 /** The writes a stream's readers hear of. */
