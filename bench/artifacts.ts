@@ -10,9 +10,10 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { defaultPackagingBytes, writeArtifact } from "../local/deploy/artifacts";
-import { ensureStream, ensureTable } from "../local/deploy/emulatorResources";
+import { ensureBucket, ensureStream, ensureTable } from "../local/deploy/emulatorResources";
 import { CONSUMER, CONSUMER_OUTPUTS, PRODUCER_FUNCTIONS, runProducer } from "../local/deploy/sampleProducer";
-import { emulatorDynamo, emulatorKinesis } from "../local/emulators/clients";
+import { emulatorDynamo, emulatorKinesis, emulatorS3 } from "../local/emulators/clients";
+import { startS3 } from "../local/emulators/s3";
 import { startStsStub } from "../local/sts/stub";
 import { TYPES } from "../components/parts/typeTokens";
 
@@ -66,14 +67,19 @@ async function samples(runs: number, dir: string, kind: string, env: Record<stri
 export async function artifactRows(outDir: string, runs: number): Promise<{ rows: ArtifactRow[]; defaultPackagingBytes: number; baseline: ArtifactRow }> {
   const run = await runProducer();
   const sts = await startStsStub({ expectedExternalId: CONSUMER_OUTPUTS.externalId });
+  // The archiver writes its objects to the program's archive bucket.
+  const s3Server = await startS3();
   try {
     // The tables the program declared, created in the emulators as declared; the consumer's stream it writes to.
     const dynamo = emulatorDynamo();
     const kinesis = emulatorKinesis({ account: CONSUMER });
     for (const table of run.ofType(TYPES.table)) await ensureTable(dynamo, table.state.name, table.inputs);
     await ensureStream(kinesis, CONSUMER_OUTPUTS.analyticsStreamArn.split("/").pop()!, { shardCount: 1 });
+    const s3 = emulatorS3({ endpoint: s3Server.endpoint });
+    for (const bucket of [...run.ofType(TYPES.bucket), ...run.ofType(TYPES.bucketV2)]) await ensureBucket(s3, bucket.state.bucket);
     dynamo.destroy();
     kinesis.destroy();
+    s3.destroy();
     const endpoints = {
       AWS_REGION: process.env.AWS_REGION!,
       AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID!,
@@ -81,6 +87,7 @@ export async function artifactRows(outDir: string, runs: number): Promise<{ rows
       AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB!,
       AWS_ENDPOINT_URL_KINESIS: process.env.AWS_ENDPOINT_URL_KINESIS!,
       AWS_ENDPOINT_URL_STS: sts.endpoint,
+      AWS_ENDPOINT_URL_S3: s3Server.endpoint,
     };
     const rows: ArtifactRow[] = [];
     for (const fn of PRODUCER_FUNCTIONS) {
@@ -117,5 +124,6 @@ export async function artifactRows(outDir: string, runs: number): Promise<{ rows
     return { rows, defaultPackagingBytes: await defaultPackagingBytes(), baseline };
   } finally {
     await sts.stop();
+    await s3Server.stop();
   }
 }
