@@ -10,13 +10,13 @@
  * each shard's position persists after each delivered object, so a restart
  * lands nothing twice; an object always ends at a source record's end, so a
  * KPL aggregate is never split across a checkpoint. The decisions and formats
- * are pure functions (delivery.ts); here are the reading loop and the buffer.
+ * are pure functions (delivery.ts), reading the source is source.ts; here are
+ * the loop and the buffer.
  */
 import { randomUUID } from "crypto";
 import { performance } from "perf_hooks";
-import { DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient, Shard } from "@aws-sdk/client-kinesis";
+import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { listShards, parentsDrained, resumeFrom } from "../emulators/kinesisShards";
 import { IDLE_POLL_MS, StreamWrites, writeHint } from "../shared/streamWrites";
 import { ShardCheckpoint } from "../shared/checkpoints";
 import {
@@ -33,6 +33,7 @@ import {
   sizeReached,
 } from "./delivery";
 import { DeliverySettings, FirehoseSpec, resolveDelivery } from "./settings";
+import { sourceReader } from "./source";
 
 export { DeliverySettings, FirehoseSpec, resolveDelivery } from "./settings";
 
@@ -83,61 +84,7 @@ export interface LocalFirehose {
   stats(): FirehoseStats;
 }
 
-/** How far a shard has been read. */
-interface ShardCursor {
-  iterator?: string;
-  lastSequence?: string;
-  done: boolean;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-// The shard list is read again after this long, or at once when a shard was read to its end (its children may start).
-const RELIST_MS = 10_000;
-// Pages read per shard per poll: bounds one poll while a backlog drains.
-const MAX_PAGES_PER_POLL = 20;
-
-/** The declared source must be the stream this client sees: another account is a wiring bug, not a retry. */
-async function verifySource(kinesis: KinesisClient, settings: DeliverySettings): Promise<void> {
-  const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: settings.streamName }));
-  const arn = summary.StreamDescriptionSummary?.StreamARN;
-  if (arn !== settings.streamArn)
-    throw Object.assign(new Error(`the Kinesis client sees ${arn}, not the declared source ${settings.streamArn}`), { fatal: true });
-}
-
-/** Reads up to a poll's worth of pages of one shard, handing each record to `onRecord` in order. */
-async function readShard(
-  kinesis: KinesisClient,
-  streamName: string,
-  shardId: string,
-  cursor: ShardCursor,
-  onRecord: (data: Buffer, sequenceNumber: string) => Promise<void>,
-  stopping: () => boolean,
-): Promise<void> {
-  if (!cursor.iterator) {
-    const start = resumeFrom(cursor.lastSequence, { ShardIteratorType: "TRIM_HORIZON" });
-    cursor.iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ...start }))).ShardIterator;
-  }
-  for (let page = 0; page < MAX_PAGES_PER_POLL && cursor.iterator && !stopping(); page++) {
-    let out;
-    try {
-      out = await kinesis.send(new GetRecordsCommand({ ShardIterator: cursor.iterator, Limit: 10_000 }));
-    } catch (err) {
-      // An expired iterator is renewed from the last sequence read on the next poll.
-      if ((err as Error).name === "ExpiredIteratorException") {
-        cursor.iterator = undefined;
-        return;
-      }
-      throw err;
-    }
-    for (const r of out.Records ?? []) {
-      cursor.lastSequence = r.SequenceNumber;
-      await onRecord(Buffer.from(r.Data ?? new Uint8Array()), r.SequenceNumber!);
-    }
-    cursor.iterator = out.NextShardIterator;
-    if (!cursor.iterator) cursor.done = true; // a closed shard, read to its end
-    if (!out.Records?.length || out.MillisBehindLatest === 0) return;
-  }
-}
 
 /**
  * Starts delivering `spec` (the declared `aws:kinesis/firehoseDeliveryStream`
@@ -155,11 +102,9 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
   let bufferBytes = 0;
   let bufferSince = 0;
   let stopping = false;
-  let verified = false;
-  const cursors = new Map<string, ShardCursor>();
   // Resume where the last run delivered: each shard right after its last delivered record.
   const checkpoints = deps.checkpoints?.load() ?? {};
-  for (const [id, c] of Object.entries(checkpoints)) cursors.set(id, { lastSequence: c.sequenceNumber, done: c.drained === true });
+  const source = sourceReader(deps.kinesis, settings, checkpoints);
   if (settings.intervalSeconds < settings.declaredIntervalSeconds) {
     log({
       level: "info",
@@ -214,7 +159,7 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
     if (!deps.checkpoints) return;
     for (const [shardId, sequenceNumber] of Object.entries(deliveredThrough(records))) checkpoints[shardId] = { sequenceNumber };
     // The buffer is empty now, so a shard read to its end is delivered to its end.
-    for (const [shardId, cursor] of cursors) if (cursor.done) checkpoints[shardId] = { ...checkpoints[shardId], drained: true };
+    for (const shardId of source.drainedShards()) checkpoints[shardId] = { ...checkpoints[shardId], drained: true };
     try {
       deps.checkpoints.save(checkpoints);
     } catch (err) {
@@ -244,33 +189,6 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
     if (sizeReached(bufferBytes, settings)) await flush();
   }
 
-  // The last ListShards answer, when it came and how many shards had been read to their end then.
-  let shardList: { shards: Shard[]; at: number; done: number } | undefined;
-  const doneCount = () => [...cursors.values()].filter((c) => c.done).length;
-  /** Reads the shards in ListShards' order, a child only once its parents are read to their end, as Firehose and the KCL do. */
-  async function poll(): Promise<void> {
-    if (!shardList || performance.now() - shardList.at >= RELIST_MS || doneCount() !== shardList.done)
-      shardList = { shards: await listShards(deps.kinesis, settings.streamName), at: performance.now(), done: doneCount() };
-    const shards = shardList.shards;
-    const listed = new Set(shards.map((s) => s.ShardId!));
-    for (const shard of shards) {
-      const id = shard.ShardId!;
-      if (!parentsDrained(shard, listed, (p) => cursors.get(p)?.done === true)) continue;
-      if (!cursors.has(id)) cursors.set(id, { done: false });
-      const cursor = cursors.get(id)!;
-      if (!cursor.done)
-        await readShard(
-          deps.kinesis,
-          settings.streamName,
-          id,
-          cursor,
-          (data, seq) => land(data, id, seq),
-          () => stopping,
-        );
-      if (stopping) return;
-    }
-  }
-
   const pollMs = deps.pollMs ?? 250;
   const hint = writeHint(deps.writes, settings.streamArn);
   const loop = (async () => {
@@ -280,11 +198,7 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
       // A put heard from here on may have landed after this poll read its shard: it cuts the next wait short.
       hint?.take();
       try {
-        if (!verified) {
-          await verifySource(deps.kinesis, settings);
-          verified = true;
-        }
-        await poll();
+        await source.poll(land, () => stopping);
         backoff = 0;
       } catch (err) {
         fail(err, "reading the source stream");
