@@ -6,7 +6,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ManifestResource, StackManifest } from "../shared/manifest";
+import { TYPES } from "../../components/parts/typeTokens";
+import { ManifestFunction, ManifestResource, StackManifest } from "../shared/manifest";
 import { LOCAL_CLOUD_DIR } from "../shared/project";
 import { createMetricStore, MetricStore } from "../cloudwatch/metrics";
 import { lockDataDir } from "../shared/runningCloud";
@@ -98,6 +99,15 @@ export function cloudContext(options: { dataDir?: string; log?: (line: string) =
 
 /** The resources of one type a stack declared. */
 export const ofType = (m: StackManifest, type: string): ManifestResource[] => m.resources.filter((r) => r.type === type);
+
+/** The function a mapping's `functionName` input names: by ARN or by physical name, as Lambda resolves it. */
+export function mappedFunction(m: StackManifest, mapping: ManifestResource): ManifestFunction {
+  const name = mapping.inputs.functionName;
+  const resource = ofType(m, TYPES.function).find((f) => f.state.arn === name || f.state.name === name);
+  const fn = resource && m.functions.find((f) => f.arn === resource.state.arn);
+  if (!fn) throw new Error(`local cloud: mapping ${mapping.name} must name a function of the ${m.stack} stack, got functionName ${name}`);
+  return fn;
+}
 
 /** The account an ARN names. */
 export function accountOf(arn: string): string {

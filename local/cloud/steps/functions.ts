@@ -8,7 +8,7 @@
 import { TYPES } from "../../../components/parts/typeTokens";
 import { FunctionHost, LOCAL_CONCURRENCY, startFunctionHost } from "../../lambda/functionHost";
 import { LOCAL_REGION, LocalEndpoints, ManifestFunction, StackManifest, StackRole } from "../../shared/manifest";
-import { CloudContext, ofType, Service } from "../context";
+import { CloudContext, mappedFunction, ofType, Service } from "../context";
 import { sessionToken } from "../../shared/identity";
 import { Manifests } from "./stacks";
 import { SDK_WARNING_OFF } from "../../shared/nodeVersion";
@@ -46,7 +46,7 @@ export function functionIdentity(fn: ManifestFunction, account: string, endpoint
  */
 export function localEnvironmentCap(m: StackManifest, fn: ManifestFunction): number {
   const lanes = ofType(m, TYPES.mapping)
-    .filter((x) => x.inputs.functionName === fn.arn || x.inputs.functionName === fn.functionName)
+    .filter((x) => mappedFunction(m, x).arn === fn.arn)
     .reduce((n, x) => n + (Number(x.inputs.parallelizationFactor) || 1), 0);
   return Math.max(LOCAL_CONCURRENCY, lanes);
 }

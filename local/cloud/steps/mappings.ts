@@ -11,8 +11,8 @@ import { MappingPoller, MappingSpec, startMappingPoller } from "../../lambda/map
 import { createQueues, OnFailureQueues } from "../../lambda/mapping/onFailureQueue";
 import { emulatorKinesis } from "../../emulators/clients";
 import { checkpointStore } from "../../shared/checkpoints";
-import { LocalEndpoints, ManifestFunction, ManifestResource, StackManifest, StackRole } from "../../shared/manifest";
-import { accountOf, CloudContext, ofType, Service } from "../context";
+import { LocalEndpoints, StackRole } from "../../shared/manifest";
+import { accountOf, CloudContext, mappedFunction, ofType, Service } from "../context";
 import { Manifests } from "./stacks";
 import { FunctionsService } from "./functions";
 
@@ -32,15 +32,6 @@ export interface RunningMapping {
 export interface MappingsService extends Service {
   mappings: RunningMapping[];
   queues: OnFailureQueues;
-}
-
-/** The function a mapping's `functionName` input names: by ARN or by physical name, as Lambda resolves it. */
-function mappedFunction(m: StackManifest, mapping: ManifestResource): ManifestFunction {
-  const name = mapping.inputs.functionName;
-  const resource = ofType(m, TYPES.function).find((f) => f.state.arn === name || f.state.name === name);
-  const fn = resource && m.functions.find((f) => f.arn === resource.state.arn);
-  if (!fn) throw new Error(`local cloud: mapping ${mapping.name} must name a function of the ${m.stack} stack, got functionName ${name}`);
-  return fn;
 }
 
 /** Starts polling every mapping of both stacks. */

@@ -17,6 +17,14 @@ const fn = (name: string): ManifestFunction => ({
   memorySize: 128,
   zipBytes: 0,
 });
+/** The function's resource as the deploy records it (what a mapping's functionName resolves through). */
+const fnResource = (f: ManifestFunction): ManifestResource => ({
+  type: TYPES.function,
+  name: f.name,
+  id: f.functionName,
+  inputs: {},
+  state: { arn: f.arn, name: f.functionName },
+});
 const mapping = (name: string, functionName: string, parallelizationFactor?: number): ManifestResource => ({
   type: TYPES.mapping,
   id: name,
@@ -28,7 +36,7 @@ const mapping = (name: string, functionName: string, parallelizationFactor?: num
 describe("the local cap on a function's environments", () => {
   it("is two per core, at least 4", () => {
     expect(LOCAL_CONCURRENCY).to.be.at.least(4);
-    expect(localEnvironmentCap(producerManifest([], [fn("api")]), fn("api"))).to.equal(LOCAL_CONCURRENCY);
+    expect(localEnvironmentCap(producerManifest([fnResource(fn("api"))], [fn("api")]), fn("api"))).to.equal(LOCAL_CONCURRENCY);
   });
 
   it("grows to the lanes of the mappings that feed the function (by ARN or by name), and only theirs", () => {
@@ -41,6 +49,8 @@ describe("the local cap on a function's environments", () => {
         mapping("c", other.arn, LOCAL_CONCURRENCY + 5),
         // No factor declared: Lambda's default of 1.
         mapping("d", projector.arn),
+        fnResource(projector),
+        fnResource(other),
       ],
       [projector, other],
     );
