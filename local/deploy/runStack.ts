@@ -123,12 +123,6 @@ export class StackRunError extends Error {
   }
 }
 
-/** What a failed stack run prints: a refusal (the preflight's problems) as its message, anything else with its trace. */
-export function failureText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  return err.name === "PreflightError" ? err.message : (err.stack ?? err.message);
-}
-
 /** Options of {@link runStackInChild}. */
 export interface ChildOptions {
   /** Kill the child after this long. Default 5 minutes. */
@@ -233,14 +227,18 @@ if (require.main === module) {
     preload();
   }
   let job: StackJob | undefined;
-  installClosureCache(require("@pulumi/pulumi").runtime, { dir: CLOSURE_CACHE_DIR, root: PROJECT_ROOT, inputs: () => job && programInputs(job) });
+  const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+  installClosureCache(pulumi.runtime, { dir: CLOSURE_CACHE_DIR, root: PROJECT_ROOT, inputs: () => job && programInputs(job) });
   readJob()
     .then((j) => runStack((job = j)))
     .then(
       // Explicit exit: nothing of the program (timers, sockets) may keep the process alive.
       () => process.exit(0),
       (err) => {
-        process.stderr.write(`${failureText(err)}\n`);
+        // As Pulumi prints it: a RunError (the preflight's refusal) as its message alone, anything else with its trace.
+        const refusal = Boolean(pulumi.RunError.isInstance(err));
+        const text = err instanceof Error ? (refusal ? err.message : (err.stack ?? err.message)) : String(err);
+        process.stderr.write(`${text}\n`);
         process.exit(1);
       },
     );

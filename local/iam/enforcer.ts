@@ -131,10 +131,11 @@ export async function startIamEnforcer(options: IamEnforcerOptions): Promise<Iam
         if (outcome.kind === "unchecked") counts.unchecked += 1;
         else record(outcome.decision);
         if (outcome.kind === "refuse") refuse(res, outcome.refusal);
-        else if (outcome.kind === "forward" && options.onAnswered) {
-          const decision = outcome.decision;
-          forward(upstream, agent, service, req, body, res, (status) => options.onAnswered!(decision, status));
-        } else forward(upstream, agent, service, req, body, res);
+        else {
+          const { onAnswered } = options;
+          const decision = outcome.kind === "forward" ? outcome.decision : undefined;
+          forward(upstream, agent, service, req, body, res, decision && onAnswered ? (status) => onAnswered(decision, status) : undefined);
+        }
       } catch (err) {
         // A bug or a policy that does not parse: refuse, never forward unchecked.
         counts.denied += 1;
