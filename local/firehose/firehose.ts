@@ -214,8 +214,7 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
         if (waited >= waitMs || (heard && waited >= pollMs)) break;
       }
     }
-    hint?.stop();
-  })();
+  })().finally(() => hint?.stop());
 
   return {
     settings,

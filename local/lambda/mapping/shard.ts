@@ -99,77 +99,80 @@ export async function runShard(first: ShardStart, env: ShardLoopEnv, markReady: 
   let lastReadAt = 0;
   markReady();
   let failures = 0;
-  while (!signal.aborted) {
-    let page: GetRecordsCommandOutput | undefined;
-    if (!closed && it !== undefined && buffered() < cap) {
-      // A put heard from here on may have landed after this read: it wakes the next wait.
-      hint?.take();
-      lastReadAt = Date.now();
-      try {
-        page = await env.kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: Math.min(10_000, cap - buffered()) }), { abortSignal: signal });
-        failures = 0;
-      } catch (err) {
-        if (signal.aborted) break;
-        failures += 1;
-        if (errorName(err) === "ExpiredIteratorException") {
-          // Held while batches were retried: resume right after the last record read.
-          start = { shardId, input: resumeFrom(lastSeq, start.input) };
-          try {
-            it = await openIterator(env, start);
-          } catch (e) {
-            if (!signal.aborted) env.fail(`GetShardIterator ${shardId}`, e);
+  try {
+    while (!signal.aborted) {
+      let page: GetRecordsCommandOutput | undefined;
+      if (!closed && it !== undefined && buffered() < cap) {
+        // A put heard from here on may have landed after this read: it wakes the next wait.
+        hint?.take();
+        lastReadAt = Date.now();
+        try {
+          page = await env.kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: Math.min(10_000, cap - buffered()) }), { abortSignal: signal });
+          failures = 0;
+        } catch (err) {
+          if (signal.aborted) break;
+          failures += 1;
+          if (errorName(err) === "ExpiredIteratorException") {
+            // Held while batches were retried: resume right after the last record read.
+            start = { shardId, input: resumeFrom(lastSeq, start.input) };
+            try {
+              it = await openIterator(env, start);
+            } catch (e) {
+              if (!signal.aborted) env.fail(`GetShardIterator ${shardId}`, e);
+            }
+          } else {
+            env.fail(`GetRecords ${shardId}`, err);
           }
-        } else {
-          env.fail(`GetRecords ${shardId}`, err);
+          await sleep(ctx.retryDelayMs(Math.min(failures, 8)), signal);
+          continue;
         }
-        await sleep(ctx.retryDelayMs(Math.min(failures, 8)), signal);
-        continue;
+        const fetchedAt = Date.now();
+        for (const r of page.Records ?? []) {
+          const record = polledRecord(r, shardId, fetchedAt);
+          lanes[laneOf(record.partitionKey, s.parallelizationFactor)].buffer.push(record);
+          progress.read(record.sequenceNumber);
+          lastSeq = record.sequenceNumber;
+        }
+        ctx.stats.records += page.Records?.length ?? 0;
+        env.setLag(shardId, page.MillisBehindLatest ?? 0);
+        it = page.NextShardIterator;
+        if (!it) closed = true; // a closed shard, read to its end
       }
-      const fetchedAt = Date.now();
-      for (const r of page.Records ?? []) {
-        const record = polledRecord(r, shardId, fetchedAt);
-        lanes[laneOf(record.partitionKey, s.parallelizationFactor)].buffer.push(record);
-        progress.read(record.sequenceNumber);
-        lastSeq = record.sequenceNumber;
+      const { due, nextWindowEnd } = lanesDue(lanes, s, Date.now(), closed);
+      for (const lane of due.map((i) => lanes[i])) {
+        const batch = lane.buffer.splice(0, batchLength(lane.buffer, s.batchSize));
+        lane.busy = deliverBatch(batch, ctx)
+          .then((done) => {
+            const moved = progress.done(batch.slice(0, done).map((r) => r.sequenceNumber));
+            if (moved) env.checkpoint(shardId, moved);
+          })
+          .catch((err) => env.fail(`batch on ${shardId}`, err))
+          .finally(() => {
+            lane.busy = undefined;
+            wakeup.nudge();
+          });
       }
-      ctx.stats.records += page.Records?.length ?? 0;
-      env.setLag(shardId, page.MillisBehindLatest ?? 0);
-      it = page.NextShardIterator;
-      if (!it) closed = true; // a closed shard, read to its end
+      if (shardFinished(lanes, closed)) {
+        drained = true;
+        break;
+      }
+      if (wakeup.takeKick()) continue;
+      const behind = (page?.Records?.length ?? 0) > 0 && (page?.MillisBehindLatest ?? 0) > 0;
+      // Idle (nothing buffered, shard open, puts heard): Lambda's base rate, cut short by a put.
+      const idle = hint !== undefined && buffered() === 0 && !closed;
+      const wait = idleWaitMs({ behind, room: buffered() < cap, closed, pollMs: idle ? env.idlePollMs : env.pollMs, nextWindowEnd, now: Date.now() });
+      if (wait === undefined) continue;
+      if (!idle) await sleep(wait, signal, wakeup.woken());
+      else {
+        if (!hint.take()) await sleep(wait, signal, Promise.race([wakeup.woken(), hint.heard()]));
+        // Woken by a put: still no sooner than the busy poll interval after the last read.
+        const gap = env.pollMs - (Date.now() - lastReadAt);
+        if (gap > 0) await sleep(gap, signal, wakeup.woken());
+      }
     }
-    const { due, nextWindowEnd } = lanesDue(lanes, s, Date.now(), closed);
-    for (const lane of due.map((i) => lanes[i])) {
-      const batch = lane.buffer.splice(0, batchLength(lane.buffer, s.batchSize));
-      lane.busy = deliverBatch(batch, ctx)
-        .then((done) => {
-          const moved = progress.done(batch.slice(0, done).map((r) => r.sequenceNumber));
-          if (moved) env.checkpoint(shardId, moved);
-        })
-        .catch((err) => env.fail(`batch on ${shardId}`, err))
-        .finally(() => {
-          lane.busy = undefined;
-          wakeup.nudge();
-        });
-    }
-    if (shardFinished(lanes, closed)) {
-      drained = true;
-      break;
-    }
-    if (wakeup.takeKick()) continue;
-    const behind = (page?.Records?.length ?? 0) > 0 && (page?.MillisBehindLatest ?? 0) > 0;
-    // Idle (nothing buffered, shard open, puts heard): Lambda's base rate, cut short by a put.
-    const idle = hint !== undefined && buffered() === 0 && !closed;
-    const wait = idleWaitMs({ behind, room: buffered() < cap, closed, pollMs: idle ? env.idlePollMs : env.pollMs, nextWindowEnd, now: Date.now() });
-    if (wait === undefined) continue;
-    if (!idle) await sleep(wait, signal, wakeup.woken());
-    else {
-      if (!hint.take()) await sleep(wait, signal, Promise.race([wakeup.woken(), hint.heard()]));
-      // Woken by a put: still no sooner than the busy poll interval after the last read.
-      const gap = env.pollMs - (Date.now() - lastReadAt);
-      if (gap > 0) await sleep(gap, signal, wakeup.woken());
-    }
+  } finally {
+    hint?.stop();
   }
-  hint?.stop();
   // Stopping: the batches in flight finish, or are abandoned when the stop stops draining.
   await Promise.all(lanes.map((l) => l.busy));
   env.setLag(shardId, undefined);
