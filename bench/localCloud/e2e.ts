@@ -74,6 +74,13 @@ function perCall(seconds: Record<string, number> | null, n: number): Record<stri
   return out;
 }
 
+/** What each role's row holds, beside the raw reference; a function's row has none. */
+const ROLE_NOTES: Record<string, string> = {
+  orchestrator: "HTTP API, IAM proxies, dynalite, s3rver, mappings, Firehose and the bench's clients; raw: the bench's SDK client",
+  "kinesis-local": "raw: per PutRecord",
+  total: "every process of the local cloud; raw: per PutRecord",
+};
+
 /**
  * Where the CPU of an accepted event goes, role by role, from the first request until every event has
  * landed (so the projector's, the bridge's and Firehose's work is in it), beside what one raw PutRecord
@@ -91,14 +98,7 @@ function cpuRows(demo: Record<string, number> | null, raw: Record<string, number
         value: ms,
         rawEmulatorValue: reference ?? null,
         ratio: reference ? round(ms / reference, 2) : null,
-        note:
-          role === "orchestrator"
-            ? "HTTP API, IAM proxies, dynalite, s3rver, mappings, Firehose and the bench's clients; raw: the bench's SDK client"
-            : role === "total"
-              ? "every process of the local cloud; raw: per PutRecord"
-              : role === "kinesis-local"
-                ? "raw: per PutRecord"
-                : "cold starts included",
+        note: ROLE_NOTES[role] ?? "cold starts included",
       };
     });
 }
