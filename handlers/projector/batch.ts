@@ -100,56 +100,55 @@ export async function parkFolded<S>(ctx: BatchContext<S>, folded: Folded[]): Pro
 
 /**
  * One conditional write per changed aggregate, {@link WRITE_CONCURRENCY} in flight; stops starting new ones once
- * DynamoDB is overwhelmed. Lanes of promise callbacks rather than async workers: there is one write per aggregate,
- * and each async frame on its way (a worker's, the per-aggregate closure's, commit's) showed in the CPU and the
- * garbage per event of uniform keys.
+ * DynamoDB is overwhelmed. Lanes of promise callbacks rather than async workers, each lane's callbacks made once
+ * (they read the lane's current aggregate): there is one write per aggregate, and each async frame, promise and
+ * closure on its way showed in the CPU and the garbage per event of uniform keys.
  */
 export function writeFolded<S>(ctx: BatchContext<S>, writable: Folded[], now: string): Promise<AggregateBatch[]> {
   const changed = writable.filter((f) => f.result.changed);
   const failed: AggregateBatch[] = [];
   let overwhelmed = false;
   let next = 0;
-  const lane = (): Promise<void> | undefined => {
-    while (next < changed.length) {
-      const f = changed[next++];
-      if (overwhelmed) {
-        failed.push(f.batch);
-        continue;
-      }
-      return startCommit(ctx, f, now).then(
-        (durable) => {
-          if (!durable) failed.push(f.batch);
-          return lane();
-        },
-        (err: unknown) => {
-          ctx.log.gaveUp("write", err, [f.batch]);
-          failed.push(f.batch);
-          if (isTransient(err)) overwhelmed = true;
-          return lane();
-        },
-      );
+  // Function declarations, not arrow constants: Pulumi's closure serialiser misses a constant that the
+  // callbacks above it use ("Unexpected missing variable in closure environment").
+  function lane(): Promise<void> | undefined {
+    let f: Folded;
+    function settled(ok: boolean): Promise<void> | undefined {
+      if (!ok) failed.push(f.batch);
+      return step();
     }
-    return undefined;
-  };
+    function refused(err: unknown): Promise<void> | undefined {
+      ctx.log.gaveUp("write", err, [f.batch]);
+      failed.push(f.batch);
+      if (isTransient(err)) overwhelmed = true;
+      return step();
+    }
+    // The first attempt nearly always succeeds; after a failed condition, re-read, re-fold and write again.
+    function written(durable: boolean): Promise<void> | undefined {
+      return durable ? step() : commitAgain(ctx, f, now).then(settled, refused);
+    }
+    function step(): Promise<void> | undefined {
+      while (next < changed.length) {
+        f = changed[next++];
+        if (overwhelmed) {
+          failed.push(f.batch);
+          continue;
+        }
+        let write: Promise<boolean>;
+        try {
+          write = ctx.store.write(f.result.next, f.read);
+        } catch (err) {
+          write = Promise.reject(err);
+        }
+        return write.then(written, refused);
+      }
+      return undefined;
+    }
+    return step();
+  }
   const lanes: (Promise<void> | undefined)[] = [];
   for (let i = 0; i < WRITE_CONCURRENCY && i < changed.length; i++) lanes.push(lane());
   return Promise.all(lanes).then(() => failed);
-}
-
-/** commit, its synchronous throws as a rejection. */
-function startCommit<S>(ctx: BatchContext<S>, f: Folded, now: string): Promise<boolean> {
-  try {
-    return commit(ctx, f, now);
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
-/** Writes one aggregate, re-reading and re-folding on a failed condition; true once durable. */
-export function commit<S>(ctx: BatchContext<S>, f: Folded, now: string): Promise<boolean> {
-  if (!f.result.changed) return Promise.resolve(true);
-  // The first attempt without an async frame of its own: nearly every write succeeds at once.
-  return ctx.store.write(f.result.next, f.read).then((durable) => durable || commitAgain(ctx, f, now));
 }
 
 /** The attempts after the first failed its condition: re-read, claim again, re-fold, park, write. */

@@ -31,10 +31,13 @@ export interface FoldResult {
   /** False when the item would be written unchanged (then nothing is written). */
   changed: boolean;
   /** Events to park before the item is written. */
-  parked: ParkedEvent[];
+  parked: readonly ParkedEvent[];
   /** The poison among `parked` (the rest wait behind it), and rejected duplicates (idempotency-conflict). */
-  poison: PoisonNote[];
+  poison: readonly PoisonNote[];
 }
+
+/** The parked events and poison of a fold with none (shared, never written to: the fields are readonly). */
+const NOTHING: readonly never[] = [];
 
 type FoldAttempt = FoldResult | { restartAt: string; poison: Poison } | { checkEach: true };
 
@@ -64,32 +67,30 @@ function errorName(err: unknown): string {
   return (err as { name?: string } | null | undefined)?.name || "Error";
 }
 
-function serialiseState(state: unknown): { json: string } | { poison: Poison } {
+/** The state's JSON, or why it has none. */
+function serialiseState(state: unknown): string | Poison {
   let json: string | undefined;
   try {
     json = JSON.stringify(state);
   } catch (err) {
     const name = errorName(err);
     return {
-      poison: {
-        kind: "state-not-serialisable",
-        reason: `reduce returned a state that cannot be serialised (${name}: ${err && (err as Error).message})`,
-        detail: name,
-      },
+      kind: "state-not-serialisable",
+      reason: `reduce returned a state that cannot be serialised (${name}: ${err && (err as Error).message})`,
+      detail: name,
     };
   }
-  if (json === undefined)
-    return { poison: { kind: "state-not-serialisable", reason: "reduce returned a state that cannot be serialised (not JSON)", detail: "not JSON" } };
-  return { json };
+  if (json === undefined) return { kind: "state-not-serialisable", reason: "reduce returned a state that cannot be serialised (not JSON)", detail: "not JSON" };
+  return json;
 }
 
-/** The event's data hash, or why its data cannot be hashed. */
-function dataHash(event: EventEnvelope): { hash: string } | { poison: Poison } {
+/** The event's data hash, or why its data cannot be hashed (strings and poison apart: no wrapper per event). */
+function dataHash(event: EventEnvelope): string | Poison {
   try {
-    return { hash: eventDataHash(event) };
+    return eventDataHash(event);
   } catch (err) {
     const name = errorName(err);
-    return { poison: { kind: "data-not-serialisable", reason: `event data cannot be serialised (${name}: ${err && (err as Error).message})`, detail: name } };
+    return { kind: "data-not-serialisable", reason: `event data cannot be serialised (${name}: ${err && (err as Error).message})`, detail: name };
   }
 }
 
@@ -105,10 +106,10 @@ function reduceEvent<S>(reduce: Reducer<S>, state: S | undefined, event: EventEn
     const next = reduce(state, event);
     if (next === undefined) return { bad: { kind: "reduce-returned-undefined", reason: "reduce returned undefined", detail: "reduce returned undefined" } };
     if (!candidate || next === null) return { next };
-    const s = serialiseState(next);
-    if ("poison" in s) return { bad: s.poison };
-    const bad = stateProblem(candidate(s.json), PER_EVENT_LIMIT);
-    return bad ? { bad } : { next, json: s.json };
+    const json = serialiseState(next);
+    if (typeof json !== "string") return { bad: json };
+    const bad = stateProblem(candidate(json), PER_EVENT_LIMIT);
+    return bad ? { bad } : { next, json };
   } catch (err) {
     const name = errorName(err);
     return { bad: { kind: "reduce-threw", reason: `reduce threw ${name}: ${err && (err as Error).message}`, detail: name } };
@@ -146,15 +147,16 @@ function foldOnce<S>(
   /** JSON of `state` as last checked (checkEach only). */
   let checkedJson: string | undefined;
   let applied = 0;
-  const toPark: ParkedEvent[] = [];
-  const poison: PoisonNote[] = [];
+  // Made at the first entry: nearly every fold parks nothing.
+  let toPark: ParkedEvent[] | undefined;
+  let poison: PoisonNote[] | undefined;
 
   for (const rec of batch.records) {
     if (rec.padded <= position) continue; // applied before: a replay or redelivery
     if (parkedAt !== undefined) {
       // The poison itself was parked durably before the block was stored.
       if (rec.padded !== parkedAt) {
-        toPark.push(parked(rec, `parked behind ${showPosition(parkedAt)}`, showPosition(parkedAt)));
+        (toPark ??= []).push(parked(rec, `parked behind ${showPosition(parkedAt)}`, showPosition(parkedAt)));
         if (parkedThrough === undefined || rec.padded > parkedThrough) parkedThrough = rec.padded;
       }
       continue;
@@ -167,8 +169,8 @@ function foldOnce<S>(
     if (!bad && rec.parsed.ok) {
       const event = rec.parsed.event;
       const hashed = dataHash(event);
-      const hash = "hash" in hashed ? hashed.hash : "";
-      if ("poison" in hashed) bad = hashed.poison;
+      const hash = typeof hashed === "string" ? hashed : "";
+      if (typeof hashed !== "string") bad = hashed;
       const storedHash = bad ? undefined : windowLookup(recent, event.eventId);
       // Not in the window: a keyed event's claim (claims.ts) says whether its id was seen before, at any distance.
       const claim = bad || storedHash !== undefined ? undefined : claims?.get(rec.padded);
@@ -178,9 +180,9 @@ function foldOnce<S>(
         // The same eventId with other data: an Idempotency-Key reused for another body. It is parked for
         // the operator but does NOT block the aggregate: it is a rejected duplicate, not a gap in the
         // aggregate's history (the event that owns the id was applied), so later events go on.
-        toPark.push(parked(rec, IDEMPOTENCY_CONFLICT));
+        (toPark ??= []).push(parked(rec, IDEMPOTENCY_CONFLICT));
         rejected = withRejected(rejected, rec.padded, event.eventId); // so its poller learns it lost
-        poison.push(poisonNote({ kind: "idempotency-conflict", reason: IDEMPOTENCY_CONFLICT, detail: IDEMPOTENCY_CONFLICT }, id, rec));
+        (poison ??= []).push(poisonNote({ kind: "idempotency-conflict", reason: IDEMPOTENCY_CONFLICT, detail: IDEMPOTENCY_CONFLICT }, id, rec));
         continue;
       }
       if (!bad) {
@@ -221,8 +223,8 @@ function foldOnce<S>(
       }
     }
     if (bad) {
-      toPark.push(parked(rec, bad.reason));
-      poison.push(poisonNote(bad, id, rec));
+      (toPark ??= []).push(parked(rec, bad.reason));
+      (poison ??= []).push(poisonNote(bad, id, rec));
       parkedAt = rec.padded;
       parkedThrough = rec.padded;
     }
@@ -234,9 +236,9 @@ function foldOnce<S>(
     if (deleted) stateJson = undefined;
     else if (checkEach) stateJson = checkedJson;
     else {
-      const s = serialiseState(state);
-      if ("poison" in s) return { checkEach: true };
-      stateJson = s.json;
+      const json = serialiseState(state);
+      if (typeof json !== "string") return { checkEach: true };
+      stateJson = json;
     }
   }
   const changed = position !== base.position || parkedAt !== base.parkedAt || parkedThrough !== (base.parkedAt === undefined ? undefined : base.parkedThrough);
@@ -257,7 +259,7 @@ function foldOnce<S>(
     if (checkEach) throw new Error(`the read-model item of aggregate ${id} is too large although every event was checked`);
     return { checkEach: true };
   }
-  return { next, changed, parked: toPark, poison };
+  return { next, changed, parked: toPark ?? NOTHING, poison: poison ?? NOTHING };
 }
 
 /**

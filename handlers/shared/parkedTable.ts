@@ -173,7 +173,7 @@ export interface ParkedTable {
    * Writes parked events in BatchWriteItem chunks of 25, re-sending UnprocessedItems; throws once the
    * budget is spent. Idempotent by key: the same event parked twice is one item.
    */
-  park(events: ParkedEvent[]): Promise<void>;
+  park(events: readonly ParkedEvent[]): Promise<void>;
   /** Every parked event (audit rows left out), by aggregate and position. */
   list(): Promise<ParkedEvent[]>;
   /** One aggregate's rows, in position order. */
@@ -231,7 +231,7 @@ function byKey(a: ParkedEvent, b: ParkedEvent): number {
 /** One write request per key (BatchWriteItem rejects a request that names one key twice: the last wins), in chunks of 25. */
 async function writeByKey<E extends ParkedEvent>(
   table: Table,
-  events: E[],
+  events: readonly E[],
   keyOf: (e: E) => Record<string, AttributeValue>,
   request: (e: E) => WriteRequest,
   left: string,

@@ -6,7 +6,7 @@
  * clock once; the item codec is readModelItem.ts.
  */
 import { AttributeValue, BatchGetItemCommand, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { drainBatch, leftoverError, realClock, RetryClock, withRetry } from "./retry";
+import { drainBatch, leftoverError, realClock, retryAfter, RetryClock, withRetry } from "./retry";
 import { decodeStoredAggregate, encodeReadModelItem, StoredAggregate } from "./readModelItem";
 import type { TableAccess } from "./table";
 
@@ -94,24 +94,34 @@ function unchangedSince(read: StoredAggregate | undefined): Condition {
   return { condition, names, values };
 }
 
+const durable = (): boolean => true;
+
+/** A failed condition is an answer (false); any other error is the caller's. */
+function conditionFailed(err: unknown): boolean {
+  if ((err as Error)?.name === "ConditionalCheckFailedException") return false;
+  throw err;
+}
+
 function write(table: Table, next: StoredAggregate, read: StoredAggregate | undefined): Promise<boolean> {
   const { condition, names, values } = unchangedSince(read);
-  const item = encodeReadModelItem(next);
-  // A command per attempt, as the SDK expects.
-  const put = () =>
-    new PutItemCommand({
-      TableName: table.tableName,
-      Item: item,
-      ConditionExpression: condition,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    });
-  // Promise callbacks rather than an async frame: one write per aggregate, so each frame shows in the projector's CPU.
-  return withRetry(() => table.dynamodb.send(put()), table.retry, table.clock).then(
-    () => true,
-    (err: unknown) => {
-      if ((err as Error)?.name === "ConditionalCheckFailedException") return false;
-      throw err;
-    },
+  const input = {
+    TableName: table.tableName,
+    Item: encodeReadModelItem(next),
+    ConditionExpression: condition,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+  // A command per attempt, as the SDK expects (it only reads the input).
+  const put = () => table.dynamodb.send(new PutItemCommand(input));
+  let first: Promise<unknown>;
+  try {
+    first = put();
+  } catch (err) {
+    first = Promise.reject(err);
+  }
+  // One pair of callbacks on the first attempt (withRetry's would add a second): one write per aggregate, so
+  // each promise on its way showed in the projector's CPU. A failed condition is never retried (not transient).
+  return first.then(durable, (err: unknown) =>
+    (err as Error)?.name === "ConditionalCheckFailedException" ? false : retryAfter(err, put, table.retry, table.clock).then(durable, conditionFailed),
   );
 }

@@ -74,8 +74,8 @@ export function withRetry<T>(op: () => Promise<T>, budget: RetryBudget, clock: R
   return first.catch((err: unknown) => retryAfter(err, op, budget, clock));
 }
 
-/** The attempts after a failed first one. */
-async function retryAfter<T>(err: unknown, op: () => Promise<T>, budget: RetryBudget, clock: RetryClock): Promise<T> {
+/** The attempts after a first one that failed with `err` (see withRetry): throws `err` at once when it is not transient. */
+export async function retryAfter<T>(err: unknown, op: () => Promise<T>, budget: RetryBudget, clock: RetryClock): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     if (attempt >= budget.maxAttempts || !isTransient(err)) throw err;
     await clock.sleep(backoffDelay(attempt, budget, clock.random));
