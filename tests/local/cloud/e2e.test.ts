@@ -14,6 +14,8 @@ import { deaggregateKpl } from "../../../handlers/kpl/deaggregate";
 import { LOCAL_ACCOUNTS } from "../../../local/shared/manifest";
 import { accountCredentials, emulatorKinesis } from "../../../local/emulators/clients";
 import { sigv4Headers } from "../../../local/cloud/caller";
+import { runDemo } from "../../../local/cloud/demo";
+import { Writable } from "stream";
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -91,6 +93,18 @@ describe("local cloud end to end", function () {
     expect(landed.key).to.match(/^events\/year=\d{4}\/month=\d{2}\/day=\d{2}\//);
   });
 
+  it("runs the demo's traffic: every accepted event applied and landed, polls counted, none without pollers", async () => {
+    const silent = new Writable({ write: (_c, _e, done) => done() });
+    const writers = await runDemo(cloud, { orders: 2, out: silent, pollers: 0, tty: false });
+    expect(writers).to.include({ ok: true, rejected: 0, polls: 0 });
+    expect(writers.accepted).to.be.greaterThan(2);
+    expect(writers.visibleP50Ms).to.be.NaN;
+    const polled = await runDemo(cloud, { orders: 2, out: silent, pollers: 2, tty: false });
+    expect(polled).to.include({ ok: true, rejected: 0 });
+    // One aggregate per order polled until visible, at least once each.
+    expect(polled.polls).to.be.at.least(2);
+    expect(polled.visibleP50Ms).to.be.a("number").and.not.NaN;
+  });
   it("answers bad input with a clear error and changes nothing", async () => {
     const before = await cloud.stats();
     const bad = [
