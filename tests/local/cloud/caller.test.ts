@@ -56,7 +56,8 @@ describe("local API client (apiCaller)", () => {
     expect(await res.json()).to.deep.equal({ echoed: '{"x":1}' });
     const request = seen[seen.length - 1];
     expect(request).to.include({ method: "POST", url: "/aggregates/a/events", body: '{"x":1}' });
-    expect(request.headers).to.include({ "content-type": "application/json", "idempotency-key": "k" });
+    expect(request.headers).to.include({ "content-type": "application/json", "idempotency-key": "k", "content-length": "7" });
+    expect(request.headers).to.not.have.property("transfer-encoding");
   });
 
   it("answers a status without a body with none, an error status with its text, and reuses one connection", async () => {
