@@ -92,10 +92,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     for (const s of [emulatorsStart, issuerStart]) if (s.status === "fulfilled") services.add(s.value);
     if (emulatorsStart.status === "rejected") throw emulatorsStart.reason;
     if (issuerStart.status === "rejected") throw issuerStart.reason;
-    const { endpoints } = emulatorsStart.value;
+    const { endpoints, dynamodbInProcess } = emulatorsStart.value;
     const issuer = issuerStart.value;
     const stacks = services.add(await deployStacks(ctx, endpoints, options.config ?? {}, manifests, localAuthDefaults(issuer), prewarmed));
-    const iam = services.add(await startIam(ctx, endpoints, manifests));
+    const iam = services.add(await startIam(ctx, endpoints, manifests, dynamodbInProcess));
     const functions = services.add(await startFunctions(ctx, manifests, iam.functionEndpoints));
     const firehoses = services.add(await startFirehoses(ctx, manifests.consumer, endpoints, options.maxFirehoseBufferSeconds ?? 2));
     const mappings = services.add(await startMappings(ctx, manifests, endpoints, functions));

@@ -6,15 +6,38 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as net from "net";
 import * as path from "path";
+import { Readable } from "stream";
 import { pidFileHolder } from "../shared/runningCloud";
+
+/** One whole HTTP request, as a proxy in this process has read it. */
+export interface WholeRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** Answers a request on `res` exactly as the emulator's HTTP server would, without the loopback hop. */
+export type InProcessHandler = (request: WholeRequest, res: http.ServerResponse) => void;
 
 export interface Emulator {
   endpoint: string;
   /** The emulator's own process, when it runs in one. */
   pid?: number;
+  /** When it runs in this process: its request handler, for callers here that hold a request already. */
+  serve?: InProcessHandler;
   close(): Promise<void>;
+}
+
+/** `request` as the readable IncomingMessage an http.Server's listener receives: its headers, then its body. */
+function incoming(request: WholeRequest): http.IncomingMessage {
+  const stream = new Readable({ read: () => undefined });
+  if (request.body.length) stream.push(request.body);
+  stream.push(null);
+  return Object.assign(stream, { method: request.method, url: request.url, headers: request.headers }) as unknown as http.IncomingMessage;
 }
 
 /** Asks the OS for a free loopback port. */
@@ -43,8 +66,10 @@ export async function startDynalite(options: EmulatorOptions = {}): Promise<Emul
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: options.dataDir });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as net.AddressInfo).port;
+  const listener = server.listeners("request")[0] as http.RequestListener;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    serve: (request, res) => listener(incoming(request), res),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

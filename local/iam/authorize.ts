@@ -157,5 +157,35 @@ export function decideRequest(input: RequestInput): RequestOutcome {
       refusal: { code: "AccessDeniedException", message: `The local IAM enforcer could not read this request, so it refuses it: ${parsed.message}` },
     };
   }
-  return decideAuthorizations(input.service, caller, set, parsed.authorizations, region);
+  return decidedBefore(input.service, caller, set, parsed.authorizations, region);
+}
+
+/**
+ * Decisions already made, per policy set: a decision is a pure function of the set, the service, the
+ * caller, the authorizations (with their condition keys) and the region, and the same few recur on every
+ * request of a run. A redeploy brings a new set, so its decisions are made afresh; a set is never changed
+ * in place. Every request is still decided: a repeated one gets the same decision without re-evaluating.
+ */
+const decisionsBySet = new WeakMap<PolicySet, Map<string, RequestOutcome>>();
+/** Past this many distinct decisions under one set (never reached by the program's few roles), they are forgotten. */
+const MAX_DECISIONS = 10_000;
+
+/** Everything {@link decideAuthorizations} reads besides the set, as one string (an absent condition key kept apart from an unset one). */
+function decisionKey(service: EnforcedService, caller: LocalCaller, authorizations: Authorization[], region: string): string {
+  const needs = authorizations.map((a) => [a.action, a.resource, a.context && Object.entries(a.context).map(([k, v]) => [k, v === undefined ? null : v])]);
+  return JSON.stringify([service, caller.roleArn, caller.sessionArn, caller.account, region, needs]);
+}
+
+/** {@link decideAuthorizations}, evaluated once per distinct request under one set. */
+function decidedBefore(service: EnforcedService, caller: LocalCaller, set: PolicySet, authorizations: Authorization[], region: string): RequestOutcome {
+  let decisions = decisionsBySet.get(set);
+  if (!decisions) decisionsBySet.set(set, (decisions = new Map()));
+  const key = decisionKey(service, caller, authorizations, region);
+  let outcome = decisions.get(key);
+  if (!outcome) {
+    outcome = decideAuthorizations(service, caller, set, authorizations, region);
+    if (decisions.size >= MAX_DECISIONS) decisions.clear();
+    decisions.set(key, outcome);
+  }
+  return outcome;
 }

@@ -10,13 +10,17 @@
  * evaluated by policy.ts: across accounts both sides must allow), then either
  * answers AccessDenied in the service's own format or forwards the request
  * byte for byte and streams the answer back. Requests without a role token
- * (the orchestrator's own clients, tests) are forwarded unchecked.
+ * (the orchestrator's own clients, tests) are forwarded unchecked. An
+ * emulator in this process (dynalite) is handed the request it would have
+ * read from the socket, and answers on the proxy's own response: the same
+ * bytes both ways, without a second HTTP hop inside this process.
  *
  * S3 has no proxy: no function calls S3 (Firehose lands objects through the
  * orchestrator's own client).
  */
 import * as http from "http";
 import { randomUUID } from "crypto";
+import type { InProcessHandler } from "../emulators/emulators";
 import { LocalService, startLoopbackServer } from "../shared/loopback";
 import { decideRequest, EnforcerDecision, Refusal, RequestDecision, RequestOutcome } from "./authorize";
 import { PolicySet } from "./policySet";
@@ -42,6 +46,8 @@ export interface IamEnforcerOptions {
   service: EnforcedService;
   /** The emulator's endpoint, e.g. `http://127.0.0.1:4567`. */
   upstream: string;
+  /** The emulator's own handler when it runs in this process: used instead of `upstream`. */
+  inProcess?: InProcessHandler;
   /** The current roles and resource policies (see {@link policiesFromManifests}). */
   policies: () => PolicySet;
   /** Region for names that are not ARNs when the request's signature names none. */
@@ -62,6 +68,18 @@ export interface IamEnforcer extends LocalService {
 }
 
 const MAX_BODY = 32 * 1024 * 1024;
+
+/** Hands the request to the emulator's handler in this process, which answers on `res` itself. */
+function serveInProcess(
+  serve: InProcessHandler,
+  req: http.IncomingMessage,
+  body: Buffer,
+  res: http.ServerResponse,
+  onAnswered?: (status: number) => void,
+): void {
+  if (onAnswered) res.once("finish", () => onAnswered(res.statusCode));
+  serve({ method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers, body }, res);
+}
 
 /** Sends `body` on to the emulator as received and streams its answer back. */
 function forward(
@@ -134,7 +152,9 @@ export async function startIamEnforcer(options: IamEnforcerOptions): Promise<Iam
         else {
           const { onAnswered } = options;
           const decision = outcome.kind === "forward" ? outcome.decision : undefined;
-          forward(upstream, agent, service, req, body, res, decision && onAnswered ? (status) => onAnswered(decision, status) : undefined);
+          const answered = decision && onAnswered ? (status: number) => onAnswered(decision, status) : undefined;
+          if (options.inProcess) serveInProcess(options.inProcess, req, body, res, answered);
+          else forward(upstream, agent, service, req, body, res, answered);
         }
       } catch (err) {
         // A bug or a policy that does not parse: refuse, never forward unchecked.
@@ -179,12 +199,13 @@ export function sumStats(all: EnforcerStats[]): EnforcerStats {
 /** Starts a proxy for each service in `upstreams` with shared options. */
 export async function startIamEnforcers(
   upstreams: Record<EnforcedService, string>,
-  options: Omit<IamEnforcerOptions, "service" | "upstream">,
+  options: Omit<IamEnforcerOptions, "service" | "upstream" | "inProcess"> & { inProcess?: Partial<Record<EnforcedService, InProcessHandler>> },
 ): Promise<IamEnforcers> {
   const started: IamEnforcer[] = [];
+  const { inProcess, ...shared } = options;
   try {
     for (const service of Object.keys(upstreams) as EnforcedService[])
-      started.push(await startIamEnforcer({ ...options, service, upstream: upstreams[service] }));
+      started.push(await startIamEnforcer({ ...shared, service, upstream: upstreams[service], inProcess: inProcess?.[service] }));
   } catch (err) {
     await Promise.all(started.map((e) => e.stop()));
     throw err;

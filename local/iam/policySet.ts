@@ -14,7 +14,7 @@ export interface EnforcerRole {
   policies: { name: string; document: PolicyDocument }[];
 }
 
-/** Everything the enforcer evaluates; read on every request, so redeploys are seen. */
+/** Everything the enforcer evaluates; read on every request, so redeploys are seen. Never changed in place (decisions are kept per set): a change is a new set. */
 export interface PolicySet {
   roles: EnforcerRole[];
   /** Resource-based policies by the ARN they are attached to (a Kinesis stream's, a DynamoDB table's). */

@@ -4,6 +4,7 @@
  * resource policies the stacks declare (AccessDenied as on AWS). The
  * orchestrator's own clients (mappings, Firehose, stats) stay on the emulators.
  */
+import type { InProcessHandler } from "../../emulators/emulators";
 import { EnforcerStats, manifestPolicies, startIamEnforcers } from "../../iam/enforcer";
 import { LOCAL_REGION, LocalEndpoints } from "../../shared/manifest";
 import { CloudContext, Service } from "../context";
@@ -17,11 +18,13 @@ export interface IamService extends Service {
 }
 
 /** Starts one enforcer per service; policies and session names are read from the manifests as they are at each call. */
-export async function startIam(ctx: CloudContext, endpoints: LocalEndpoints, manifests: Manifests): Promise<IamService> {
+export async function startIam(ctx: CloudContext, endpoints: LocalEndpoints, manifests: Manifests, dynamodbInProcess?: InProcessHandler): Promise<IamService> {
   const enforcers = await startIamEnforcers(
     { kinesis: endpoints.kinesis, dynamodb: endpoints.dynamodb, sts: endpoints.sts },
     {
       region: LOCAL_REGION,
+      // dynalite runs in this process: an allowed request goes to its handler, not over a second loopback connection.
+      inProcess: { dynamodb: dynamodbInProcess },
       policies: manifestPolicies(() => Object.values(manifests)),
       sessionName: (roleArn) =>
         Object.values(manifests)

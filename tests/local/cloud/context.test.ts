@@ -1,8 +1,32 @@
 /** What the local cloud's steps share (local/cloud/context.ts): stopping in reverse, and the manifest lookups. */
 import { expect } from "chai";
-import { accountOf, Services } from "../../../local/cloud/context";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { accountOf, cloudContext, Services } from "../../../local/cloud/context";
 
 describe("local cloud context", () => {
+  it("appends the runtime log's lines of one turn together, in the file once the next turn starts", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "context-log-"));
+    const ctx = cloudContext({ dataDir: dir });
+    try {
+      ctx.runtime.write("first");
+      ctx.runtime.write("second");
+      expect(fs.readFileSync(ctx.runtime.file, "utf8"), "held until the turn ends").to.equal("");
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      ctx.runtime.write("third");
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      const lines = fs.readFileSync(ctx.runtime.file, "utf8").split("\n");
+      expect(lines.map((l) => l.replace(/^\S+ /, ""))).to.deep.equal(["first", "second", "third", ""]);
+      expect(lines[0]).to.match(/^\d{4}-\d\d-\d\dT[\d:.]+Z first$/);
+    } finally {
+      ctx.cleanUp();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("stops services in the reverse of their start, and a failing stop does not keep the others running", async () => {
     const stopped: string[] = [];
     const services = new Services();

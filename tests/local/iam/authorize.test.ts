@@ -87,4 +87,54 @@ describe("IAM enforcer decisions (decideRequest, requestContext)", () => {
     expect(unreadable).to.have.nested.property("refusal.code", "AccessDeniedException");
     expect(unreadable).to.have.nested.property("decision.reason").that.contains("fail closed");
   });
+
+  it("decides a repeated request once per policy set, and a new set (a redeploy) afresh", () => {
+    const put = () => decide("dynamodb", signed(`role:${ROLE}`), body({ TableName: "orders" }));
+    const first = put();
+    expect(first.kind).to.equal("forward");
+    // The same decision, not evaluated again.
+    expect(put()).to.equal(first);
+    const revoked: PolicySet = { ...set, roles: [{ arn: ROLE, policies: [] }] };
+    const after = decideRequest({
+      service: "dynamodb",
+      headers: signed(`role:${ROLE}`),
+      body: body({ TableName: "orders" }),
+      region: "us-east-1",
+      policies: () => revoked,
+    });
+    expect(after.kind).to.equal("refuse");
+    expect(put()).to.equal(first);
+  });
+
+  it("keeps apart decisions that differ only in the caller, the region or a condition key", () => {
+    const WRITER = "arn:aws:iam::222222222222:role/writer";
+    const statement = { Effect: "Allow", Action: "sts:AssumeRole", Resource: WRITER, Condition: { StringEquals: { "sts:ExternalId": "e" } } };
+    const withCondition: PolicySet = {
+      roles: [{ arn: ROLE, policies: [{ name: "assume", document: { Version: "2012-10-17", Statement: [statement] } }] }],
+      resourcePolicies: [],
+    };
+    const assume = (params: string, sessionName?: () => string) =>
+      decideRequest({
+        service: "sts",
+        headers: signed(`role:${ROLE}`),
+        body: Buffer.from(`Action=AssumeRole&RoleArn=${WRITER}&RoleSessionName=s${params}`),
+        region: "us-east-1",
+        policies: () => withCondition,
+        sessionName,
+      });
+    expect(assume("&ExternalId=e").kind).to.equal("forward");
+    expect(assume("").kind).to.equal("refuse");
+    expect(assume("&ExternalId=f").kind).to.equal("refuse");
+    expect(assume("&ExternalId=e").kind).to.equal("forward");
+    expect(assume("&ExternalId=e", () => "other")).to.have.nested.property("decision.caller", `arn:aws:sts::${PRODUCER}:assumed-role/projector/other`);
+    const scoped = (region: string) => ({
+      ...signed(`role:${ROLE}`),
+      authorization: `AWS4-HMAC-SHA256 Credential=${PRODUCER}/20240101/${region}/dynamodb/aws4_request, SignedHeaders=host, Signature=00`,
+    });
+    const inRegion = (region: string) =>
+      decideRequest({ service: "dynamodb", headers: scoped(region), body: body({ TableName: "orders" }), region, policies: () => set });
+    expect(inRegion("us-east-1").kind).to.equal("forward");
+    // The table named in eu-west-1 is another ARN, which the role may not write.
+    expect(inRegion("eu-west-1").kind).to.equal("refuse");
+  });
 });
