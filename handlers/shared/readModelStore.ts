@@ -96,9 +96,11 @@ function unchangedSince(read: StoredAggregate | undefined): Condition {
 
 const durable = (): boolean => true;
 
+const isConditionFailure = (err: unknown): boolean => (err as Error)?.name === "ConditionalCheckFailedException";
+
 /** A failed condition is an answer (false); any other error is the caller's. */
 function conditionFailed(err: unknown): boolean {
-  if ((err as Error)?.name === "ConditionalCheckFailedException") return false;
+  if (isConditionFailure(err)) return false;
   throw err;
 }
 
@@ -122,6 +124,6 @@ function write(table: Table, next: StoredAggregate, read: StoredAggregate | unde
   // One pair of callbacks on the first attempt (withRetry's would add a second): one write per aggregate, so
   // each promise on its way showed in the projector's CPU. A failed condition is never retried (not transient).
   return first.then(durable, (err: unknown) =>
-    (err as Error)?.name === "ConditionalCheckFailedException" ? false : retryAfter(err, put, table.retry, table.clock).then(durable, conditionFailed),
+    isConditionFailure(err) ? false : retryAfter(err, put, table.retry, table.clock).then(durable, conditionFailed),
   );
 }
