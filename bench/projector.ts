@@ -197,9 +197,11 @@ export async function allocatedPerEvent(impl: ProjectorImpl, n: number, keys: Ke
 }
 
 /**
- * `npx ts-node --transpile-only bench/projector.ts [events] [rounds]`: handler CPU µs per event alone
- * (see pairedCpu) for each key shape, naive beside ours, with the ratio; bytes allocated per event too
- * when node runs with the flags allocatedPerEvent names (`node <flags> -r ts-node/register/transpile-only bench/projector.ts`).
+ * `node --single-threaded -r ts-node/register/transpile-only bench/projector.ts [events] [rounds]`: handler CPU µs
+ * per event alone (see pairedCpu) for each key shape, naive beside ours, with the ratio. `--single-threaded` (V8
+ * compiles and collects on the main thread) to compare checkouts: without it a process's ratio fell in one of two
+ * modes (uniform keys 1.24–1.67 over 9 processes, 1.30–1.32 with it). Bytes allocated per event too when node runs
+ * with the flags allocatedPerEvent names.
  */
 async function cpuOnly(n: number, rounds: number): Promise<void> {
   for (const keys of ["uniform", "hot", "longLived"] as KeyShape[]) {
