@@ -8,17 +8,21 @@
 import { LocalCloud } from "./cloud";
 import { demoCaller, demoHistory } from "../../domain/demo";
 
+/** The demo's concurrent writers, and its pollers timing 202 → visible, unless told otherwise. */
+export const DEMO_CLIENTS = 16;
+export const DEMO_POLLERS = 8;
+
 interface DemoOptions {
   /** Demo aggregates to write (`--orders`: orders, in the example domain); each gets the commands `demoHistory` gives it. */
   orders: number;
-  /** Concurrent clients. Default 16. */
+  /** Concurrent clients. Default {@link DEMO_CLIENTS}. */
   concurrency?: number;
   out: NodeJS.WritableStream;
   /** Progress as a bar rewritten in place (a terminal) or as plain periodic lines. Default: whether `out` is a TTY. */
   tty?: boolean;
   /** Seconds to wait for the pipeline to drain. Default 120. */
   drainTimeoutSeconds?: number;
-  /** Clients polling each aggregate's last event until it is visible (the 202 → visible times). Default 8; 0: writers only. */
+  /** Clients polling each aggregate's last event until it is visible (the 202 → visible times). Default {@link DEMO_POLLERS}; 0: writers only. */
   pollers?: number;
 }
 
@@ -92,13 +96,13 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
   let accepted = 0;
   let rejected = 0;
   let polls = 0;
-  const pollerCount = options.pollers ?? 8;
+  const pollerCount = options.pollers ?? DEMO_POLLERS;
   const visibleMs: number[] = [];
   const t0 = Date.now();
 
   const tty = options.tty ?? (out as NodeJS.WriteStream).isTTY === true;
   const writeProgress = progressWriter(out, tty);
-  out.write(`demo: ${options.orders} aggregates, ${total} events, ${options.concurrency ?? 16} clients\n`);
+  out.write(`demo: ${options.orders} aggregates, ${total} events, ${options.concurrency ?? DEMO_CLIENTS} clients\n`);
   // Writers don't wait for visibility (clients poll independently); a few
   // pollers time each aggregate's last event from 202 to visible.
   const pending: { poll: string; at: number; as: string }[] = [];
@@ -139,7 +143,7 @@ export async function runDemo(cloud: LocalCloud, options: DemoOptions): Promise<
     }
   };
   const pollers = Array.from({ length: pollerCount }, poller);
-  await Promise.all(Array.from({ length: options.concurrency ?? 16 }, writer));
+  await Promise.all(Array.from({ length: options.concurrency ?? DEMO_CLIENTS }, writer));
   const acceptSeconds = (Date.now() - t0) / 1000;
   writeProgress.done();
   writing = false;
