@@ -13,6 +13,7 @@ import { startDynalite, startKinesisLocal } from "../local/emulators/emulators";
 import { artifactRows } from "./artifacts";
 import { bridgeCounts, bridgeCpu, BridgeImpl, EVENT_SIZES } from "./bridge";
 import { costSection, printCost } from "./cost/section";
+import { sdkRequestCpu } from "./sdkRequest";
 import { endToEnd } from "./localCloud/e2e";
 import { projectorCounts, projectorCpu, ProjectorImpl } from "./projector";
 import { stsCallsPerHour } from "./sts";
@@ -128,6 +129,13 @@ async function main() {
       log(`  (${size}: mean wire record ${f2(first.meanWireBytes)} B; ideal ⌈bytes ÷ 25 KB⌉ = ${first.idealUnits} units for ${first.events} events)`);
     }
     result.bridge = bridge;
+
+    // ---- SDK request CPU ----
+    log();
+    const sdk = await sdkRequestCpu(quick ? 2000 : 6000, quick ? 3 : 5);
+    result.sdkRequest = sdk;
+    log("== DynamoDB request CPU through the handlers' SDK client, outside the network (bench/sdkRequest.ts) ==");
+    log(`middleware resolved once per command class ${f2(sdk.cachedUs)} µs, per request (SDK default) ${f2(sdk.uncachedUs)} µs: × ${f2(sdk.ratio)}`);
 
     // ---- Duration, headroom and dollars (latency model) ----
     log();

@@ -7,6 +7,7 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
+import { cachingMiddleware } from "../../handlers/shared/clients";
 import { fakeDynamo, fakeKinesis } from "../fakes";
 
 type Answer = (name: string, input: any) => any;
@@ -36,7 +37,7 @@ const SETTINGS = {
 /** A DynamoDBClient over a fresh in-memory store (also usable directly, without the SDK, as `store`); `store.counts` are its requests by command. */
 export function inProcessDynamo(): { client: DynamoDBClient; store: ReturnType<typeof fakeDynamo> } {
   const store = fakeDynamo();
-  const client = new DynamoDBClient({ ...SETTINGS, requestHandler: jsonHandler(store.answer, "application/x-amz-json-1.0") as any });
+  const client = cachingMiddleware(new DynamoDBClient({ ...SETTINGS, requestHandler: jsonHandler(store.answer, "application/x-amz-json-1.0") as any }));
   return { client, store };
 }
 
@@ -44,5 +45,5 @@ export function inProcessDynamo(): { client: DynamoDBClient; store: ReturnType<t
 export function inProcessKinesis(): KinesisClient {
   const store = fakeKinesis();
   // Kinesis answers Data as base64 in JSON; the store ignores it.
-  return new KinesisClient({ ...SETTINGS, requestHandler: jsonHandler(store.answer, "application/x-amz-json-1.1") as any });
+  return cachingMiddleware(new KinesisClient({ ...SETTINGS, requestHandler: jsonHandler(store.answer, "application/x-amz-json-1.1") as any }));
 }

@@ -15,6 +15,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { cachingMiddleware } from "../../handlers/shared/clients";
 import { sessionToken } from "../shared/identity";
 import { LOCAL_ACCOUNTS, LOCAL_REGION } from "../shared/manifest";
 
@@ -50,31 +51,33 @@ function common(o: EmulatorClientOptions) {
 
 /** A Kinesis client over HTTP/1.1. */
 export function emulatorKinesis(o: EmulatorClientOptions = {}): KinesisClient {
-  return new KinesisClient({ ...common(o), requestHandler: new NodeHttpHandler() });
+  return cachingMiddleware(new KinesisClient({ ...common(o), requestHandler: new NodeHttpHandler() }));
 }
 
 /** A DynamoDB client (dynalite ignores the account). */
 export function emulatorDynamo(o: EmulatorClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient(common(o));
+  return cachingMiddleware(new DynamoDBClient(common(o)));
 }
 
 /** An S3 client: path-style, HTTP/1.1, checksums only when required; the consumer account by default. */
 export function emulatorS3(o: EmulatorClientOptions = {}): S3Client {
-  return new S3Client({
-    ...common({ account: LOCAL_ACCOUNTS.consumer, ...o }),
-    forcePathStyle: true,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-    requestHandler: new NodeHttpHandler(),
-  });
+  return cachingMiddleware(
+    new S3Client({
+      ...common({ account: LOCAL_ACCOUNTS.consumer, ...o }),
+      forcePathStyle: true,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+      requestHandler: new NodeHttpHandler(),
+    }),
+  );
 }
 
 /** An STS client (the local STS, or a stub). */
 export function emulatorSts(o: EmulatorClientOptions = {}): STSClient {
-  return new STSClient({ ...common(o), requestHandler: new NodeHttpHandler() });
+  return cachingMiddleware(new STSClient({ ...common(o), requestHandler: new NodeHttpHandler() }));
 }
 
 /** A Lambda client for the local cloud's Invoke API (local/lambda/invokeApi.ts); one attempt, so a failed invoke is never run twice. */
 export function emulatorLambda(o: EmulatorClientOptions = {}): LambdaClient {
-  return new LambdaClient({ ...common({ maxAttempts: 1, ...o }), requestHandler: new NodeHttpHandler() });
+  return cachingMiddleware(new LambdaClient({ ...common({ maxAttempts: 1, ...o }), requestHandler: new NodeHttpHandler() }));
 }
