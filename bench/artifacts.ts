@@ -16,6 +16,7 @@ import { emulatorDynamo, emulatorKinesis, emulatorS3 } from "../local/emulators/
 import { startS3 } from "../local/emulators/s3";
 import { startStsStub } from "../local/sts/stub";
 import { TYPES } from "../components/parts/typeTokens";
+import { median } from "./stats";
 
 export interface ArtifactRow {
   fn: string;
@@ -23,11 +24,6 @@ export interface ArtifactRow {
   files: number;
   packages: number;
   coldStart?: { loadMs: number; firstEventMs: number; totalMs: number; runs: number };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** One cold start in a fresh process; returns the child's timings. */

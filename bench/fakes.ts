@@ -4,6 +4,7 @@
  * at once. Every request count the bench reports comes from the emulators.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { median } from "./stats";
 
 type Item = Record<string, AttributeValue>;
 
@@ -92,7 +93,5 @@ export async function medianCpuPerEvent<E extends { Records: unknown[] }>(
       totalEvents += events;
     }
   }
-  const sorted = perEvent.sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return { median: sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2, mean: totalUs / totalEvents, slices: sorted.length };
+  return { median: median(perEvent), mean: totalUs / totalEvents, slices: perEvent.length };
 }

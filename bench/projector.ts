@@ -13,6 +13,7 @@ import { countCapacity, countRequests } from "../local/shared/sdkMiddleware";
 import { ensureTable, stringKeys } from "../local/deploy/emulatorResources";
 import { cpuMicros, fakeDynamo, medianCpuPerEvent } from "./fakes";
 import { naiveProjector } from "./naiveProjector";
+import { median } from "./stats";
 import { batches, benchReduce, BenchState, envelopes, KEY_POOL, KeyShape, LONG_LIVED_HISTORY, toRecords } from "./workload";
 
 export const BATCH_SIZE = 100;
@@ -173,10 +174,7 @@ export async function pairedCpu(n: number, keys: KeyShape, rounds: number): Prom
     total.naive += us[0];
     total.batched += us[1];
   }
-  const sorted = [...ratios].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const ratio = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { naive: total.naive / (n * rounds), batched: total.batched / (n * rounds), ratio, ratios };
+  return { naive: total.naive / (n * rounds), batched: total.batched / (n * rounds), ratio: median(ratios), ratios };
 }
 
 /**

@@ -10,6 +10,7 @@
 import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { inProcessDynamo } from "./cost/inProcess";
 import { cpuMicros } from "./fakes";
+import { median } from "./stats";
 
 async function perRequest(cache: boolean, n: number): Promise<number> {
   const { client } = inProcessDynamo();
@@ -30,7 +31,6 @@ export async function sdkRequestCpu(n: number, rounds: number): Promise<{ cached
   await perRequest(true, n);
   const runs: { cached: number; uncached: number }[] = [];
   for (let r = 0; r < rounds; r++) runs.push({ uncached: await perRequest(false, n), cached: await perRequest(true, n) });
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   return {
     cachedUs: median(runs.map((r) => r.cached)),
     uncachedUs: median(runs.map((r) => r.uncached)),

@@ -14,6 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
 import { PROJECT_ROOT } from "../../local/shared/project";
+import { median } from "../stats";
 
 /** Seconds from spawn to serving, and the time of each line printed before it. */
 export function timeStart(tree: string, dataDir?: string): Promise<{ seconds: number; marks: string[] }> {
@@ -40,8 +41,6 @@ export function timeStart(tree: string, dataDir?: string): Promise<{ seconds: nu
     child.on("exit", () => (seconds === undefined ? reject(new Error(`npm start in ${tree} ended before serving:\n${out}`)) : resolve({ seconds, marks })));
   });
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   const { values } = parseArgs({
