@@ -1,8 +1,9 @@
 /**
  * A Kinesis stream's shards as its local consumers (event-source mappings,
  * Firehose) read them: listed page by page, a child read only once its
- * parents are drained (so one key's order holds across resharding), and a
- * shard resumed right after the last record read. Written once for both.
+ * parents are drained (so one key's order holds across resharding), a shard
+ * resumed right after the last record read, and how far a page leaves its
+ * reader behind. Written once for both.
  */
 import { GetShardIteratorCommandInput, KinesisClient, ListShardsCommand, Shard } from "@aws-sdk/client-kinesis";
 
@@ -41,4 +42,29 @@ export function parentsDrained(shard: ShardParents, listed: ReadonlySet<string>,
 /** Where to read a shard from again: right after the last record read, or from `otherwise` when none was. */
 export function resumeFrom(lastSequence: string | undefined, otherwise: IteratorStart): IteratorStart {
   return lastSequence ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: lastSequence } : otherwise;
+}
+
+/** GetRecords' largest page, in records. */
+export const MAX_PAGE_RECORDS = 10_000;
+
+/**
+ * Whether a page read with `limit` leaves the shard behind its tip: it had records and either Kinesis says so
+ * (MillisBehindLatest) or the page is full. kinesis-local's MillisBehindLatest is the gap between the arrival
+ * of the page's last record and of the shard's newest, so it is 0 for a backlog written by one PutRecords:
+ * a full page is then the only sign of it.
+ */
+export function pageBehind(page: { Records?: unknown[]; MillisBehindLatest?: number }, limit: number): boolean {
+  const records = page.Records?.length ?? 0;
+  return records > 0 && ((page.MillisBehindLatest ?? 0) > 0 || records >= limit);
+}
+
+/**
+ * How far behind current time a page leaves its reader, ms, as Kinesis defines MillisBehindLatest ("how far
+ * behind current time the consumer is"; 0 when caught up): 0 at the tip, else the age at `now` of the page's
+ * last record (kinesis-local measures to its newest record instead, not to now).
+ */
+export function pageLagMs(page: { Records?: { ApproximateArrivalTimestamp?: Date }[]; MillisBehindLatest?: number }, limit: number, now: number): number {
+  if (!pageBehind(page, limit)) return 0;
+  const last = page.Records![page.Records!.length - 1].ApproximateArrivalTimestamp;
+  return last ? Math.max(0, now - last.getTime()) : (page.MillisBehindLatest ?? 0);
 }

@@ -52,6 +52,8 @@ export interface FirehoseDeps {
   writes?: StreamWrites;
   /** The idle poll interval with `writes`, ms. Default {@link IDLE_POLL_MS}. */
   idlePollMs?: number;
+  /** Records asked for per GetRecords page. Default 10,000, GetRecords' maximum. */
+  pageLimit?: number;
   /** PutObject attempts before records go to the error output. Default 3. */
   deliveryAttempts?: number;
   /** Where each shard's delivered position persists (local/shared/checkpoints.ts): loaded at start, saved after each object. Default: in memory. */
@@ -104,7 +106,7 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
   let stopping = false;
   // Resume where the last run delivered: each shard right after its last delivered record.
   const checkpoints = deps.checkpoints?.load() ?? {};
-  const source = sourceReader(deps.kinesis, settings, checkpoints);
+  const source = sourceReader(deps.kinesis, settings, checkpoints, deps.pageLimit);
   if (settings.intervalSeconds < settings.declaredIntervalSeconds) {
     log({
       level: "info",
@@ -197,8 +199,9 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
       const polledAt = performance.now();
       // A put heard from here on may have landed after this poll read its shard: it cuts the next wait short.
       hint?.take();
+      let behind = false;
       try {
-        await source.poll(land, () => stopping);
+        behind = await source.poll(land, () => stopping);
         backoff = 0;
       } catch (err) {
         fail(err, "reading the source stream");
@@ -206,6 +209,8 @@ export function startFirehose(spec: FirehoseSpec, deps: FirehoseDeps): LocalFire
         backoff = readBackoffMs(backoff);
       }
       if (intervalReached(buffer.length, bufferSince, performance.now(), settings)) await flush();
+      // A backlog left at the page cap is read on at once, as a mapping's poller does.
+      if (behind) continue;
       // Idle with puts heard: once a second, or as soon as a put lands (no sooner than pollMs after this poll).
       const waitMs = (hint ? Math.max(pollMs, deps.idlePollMs ?? IDLE_POLL_MS) : pollMs) + backoff;
       for (let heard = false; !stopping; await sleep(50)) {

@@ -8,7 +8,7 @@
  */
 import { performance } from "perf_hooks";
 import { DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient, Shard } from "@aws-sdk/client-kinesis";
-import { listShards, parentsDrained, resumeFrom } from "../emulators/kinesisShards";
+import { listShards, MAX_PAGE_RECORDS, pageBehind, parentsDrained, resumeFrom } from "../emulators/kinesisShards";
 import { ShardCheckpoint } from "../shared/checkpoints";
 import { DeliverySettings } from "./settings";
 
@@ -28,8 +28,11 @@ export type OnRecord = (data: Buffer, shardId: string, sequenceNumber: string) =
 
 /** The source as the delivery loop reads it. */
 export interface SourceReader {
-  /** Reads every shard that may be read now, up to a poll's worth of pages each; stops early when `stopping()`. */
-  poll(onRecord: OnRecord, stopping: () => boolean): Promise<void>;
+  /**
+   * Reads every shard that may be read now, up to a poll's worth of pages each; stops early when `stopping()`.
+   * True when a shard was left behind its tip at the page cap (a backlog draining): read on at once.
+   */
+  poll(onRecord: OnRecord, stopping: () => boolean): Promise<boolean>;
   /** The shards read to their end (closed, nothing left). */
   drainedShards(): string[];
 }
@@ -42,7 +45,7 @@ async function verifySource(kinesis: KinesisClient, settings: DeliverySettings):
     throw Object.assign(new Error(`the Kinesis client sees ${arn}, not the declared source ${settings.streamArn}`), { fatal: true });
 }
 
-/** Reads up to a poll's worth of pages of one shard, handing each record to `onRecord` in order. */
+/** Reads up to a poll's worth of pages of one shard, handing each record to `onRecord` in order; true when it stopped at the cap still behind. */
 async function readShard(
   kinesis: KinesisClient,
   streamName: string,
@@ -50,7 +53,8 @@ async function readShard(
   cursor: ShardCursor,
   onRecord: OnRecord,
   stopping: () => boolean,
-): Promise<void> {
+  pageLimit: number,
+): Promise<boolean> {
   if (!cursor.iterator) {
     const start = resumeFrom(cursor.lastSequence, { ShardIteratorType: "TRIM_HORIZON" });
     cursor.iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ...start }))).ShardIterator;
@@ -58,12 +62,12 @@ async function readShard(
   for (let page = 0; page < MAX_PAGES_PER_POLL && cursor.iterator && !stopping(); page++) {
     let out;
     try {
-      out = await kinesis.send(new GetRecordsCommand({ ShardIterator: cursor.iterator, Limit: 10_000 }));
+      out = await kinesis.send(new GetRecordsCommand({ ShardIterator: cursor.iterator, Limit: pageLimit }));
     } catch (err) {
       // An expired iterator is renewed from the last sequence read on the next poll.
       if ((err as Error).name === "ExpiredIteratorException") {
         cursor.iterator = undefined;
-        return;
+        return false;
       }
       throw err;
     }
@@ -73,12 +77,18 @@ async function readShard(
     }
     cursor.iterator = out.NextShardIterator;
     if (!cursor.iterator) cursor.done = true; // a closed shard, read to its end
-    if (!out.Records?.length || out.MillisBehindLatest === 0) return;
+    if (!pageBehind(out, pageLimit)) return false;
   }
+  return cursor.iterator !== undefined && !stopping();
 }
 
 /** The source of `settings`, each shard resumed right after its checkpoint (a drained one stays drained). */
-export function sourceReader(kinesis: KinesisClient, settings: DeliverySettings, checkpoints: Record<string, ShardCheckpoint>): SourceReader {
+export function sourceReader(
+  kinesis: KinesisClient,
+  settings: DeliverySettings,
+  checkpoints: Record<string, ShardCheckpoint>,
+  pageLimit = MAX_PAGE_RECORDS,
+): SourceReader {
   const cursors = new Map<string, ShardCursor>();
   for (const [id, c] of Object.entries(checkpoints)) cursors.set(id, { lastSequence: c.sequenceNumber, done: c.drained === true });
   let verified = false;
@@ -96,14 +106,16 @@ export function sourceReader(kinesis: KinesisClient, settings: DeliverySettings,
       if (!shardList || performance.now() - shardList.at >= RELIST_MS || done !== shardList.done)
         shardList = { shards: await listShards(kinesis, settings.streamName), at: performance.now(), done };
       const listed = new Set(shardList.shards.map((s) => s.ShardId!));
+      let behind = false;
       for (const shard of shardList.shards) {
         const id = shard.ShardId!;
         if (!parentsDrained(shard, listed, (p) => cursors.get(p)?.done === true)) continue;
         if (!cursors.has(id)) cursors.set(id, { done: false });
         const cursor = cursors.get(id)!;
-        if (!cursor.done) await readShard(kinesis, settings.streamName, id, cursor, onRecord, stopping);
-        if (stopping()) return;
+        if (!cursor.done && (await readShard(kinesis, settings.streamName, id, cursor, onRecord, stopping, pageLimit))) behind = true;
+        if (stopping()) return false;
       }
+      return behind;
     },
   };
 }

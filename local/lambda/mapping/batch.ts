@@ -23,7 +23,7 @@ export interface MappingStats {
   sentToOnFailure: number;
   /** Records given up on with no destination to send them to. */
   discarded: number;
-  /** MillisBehindLatest, the maximum over shards. */
+  /** How far behind current time the reading is (kinesisShards.ts pageLagMs), ms, the maximum over shards. */
   lagMs: number;
   lastError?: string;
 }

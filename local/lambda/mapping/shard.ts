@@ -7,7 +7,7 @@
  * batches in flight finish (or be abandoned) before it returns.
  */
 import { GetRecordsCommand, GetRecordsCommandOutput, GetShardIteratorCommand, KinesisClient } from "@aws-sdk/client-kinesis";
-import { resumeFrom } from "../../emulators/kinesisShards";
+import { MAX_PAGE_RECORDS, pageBehind, pageLagMs, resumeFrom } from "../../emulators/kinesisShards";
 import { BatchContext, deliverBatch, sleep } from "./batch";
 import { ShardStart } from "./discovery";
 import { batchLength, idleWaitMs, Lane, lanesDue, readAheadCap, shardFinished } from "./lanes";
@@ -27,7 +27,7 @@ export interface ShardLoopEnv {
   /** The idle poll interval when `writes` is given. */
   idlePollMs: number;
   fail(where: string, err: unknown): void;
-  /** Records a shard's MillisBehindLatest; undefined once the shard's loop ends. */
+  /** Records how far behind current time a shard's reading is (pageLagMs); undefined once the shard's loop ends. */
   setLag(shardId: string, ms: number | undefined): void;
   /** The shard's checkpoint moved: every record up to this one is done. */
   checkpoint(shardId: string, sequenceNumber: string): void;
@@ -102,12 +102,14 @@ export async function runShard(first: ShardStart, env: ShardLoopEnv, markReady: 
   try {
     while (!signal.aborted) {
       let page: GetRecordsCommandOutput | undefined;
+      let pageLimit = MAX_PAGE_RECORDS;
       if (!closed && it !== undefined && buffered() < cap) {
         // A put heard from here on may have landed after this read: it wakes the next wait.
         hint?.take();
         lastReadAt = Date.now();
         try {
-          page = await env.kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: Math.min(10_000, cap - buffered()) }), { abortSignal: signal });
+          pageLimit = Math.min(MAX_PAGE_RECORDS, cap - buffered());
+          page = await env.kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: pageLimit }), { abortSignal: signal });
           failures = 0;
         } catch (err) {
           if (signal.aborted) break;
@@ -134,7 +136,7 @@ export async function runShard(first: ShardStart, env: ShardLoopEnv, markReady: 
           lastSeq = record.sequenceNumber;
         }
         ctx.stats.records += page.Records?.length ?? 0;
-        env.setLag(shardId, page.MillisBehindLatest ?? 0);
+        env.setLag(shardId, pageLagMs(page, pageLimit, ctx.now()));
         it = page.NextShardIterator;
         if (!it) closed = true; // a closed shard, read to its end
       }
@@ -157,7 +159,7 @@ export async function runShard(first: ShardStart, env: ShardLoopEnv, markReady: 
         break;
       }
       if (wakeup.takeKick()) continue;
-      const behind = (page?.Records?.length ?? 0) > 0 && (page?.MillisBehindLatest ?? 0) > 0;
+      const behind = page !== undefined && pageBehind(page, pageLimit);
       // Idle (nothing buffered, shard open, puts heard): Lambda's base rate, cut short by a put.
       const idle = hint !== undefined && buffered() === 0 && !closed;
       const wait = idleWaitMs({ behind, room: buffered() < cap, closed, pollMs: idle ? env.idlePollMs : env.pollMs, nextWindowEnd, now: Date.now() });

@@ -1,10 +1,11 @@
 /**
  * The shard helpers both local stream readers use (local/emulators/kinesisShards.ts):
- * paged listing, parents that hold a child back, and where a shard resumes.
+ * paged listing, parents that hold a child back, where a shard resumes, and
+ * whether a page leaves a backlog.
  */
 import { expect } from "chai";
 import { KinesisClient, ListShardsCommand, Shard } from "@aws-sdk/client-kinesis";
-import { listedParents, listShards, parentsDrained, resumeFrom } from "../../../local/emulators/kinesisShards";
+import { listedParents, listShards, pageBehind, pageLagMs, parentsDrained, resumeFrom } from "../../../local/emulators/kinesisShards";
 
 const shard = (id: string): Shard => ({
   ShardId: id,
@@ -52,5 +53,23 @@ describe("Kinesis shard helpers", () => {
   it("resumes right after the last record read, or where it would have started", () => {
     expect(resumeFrom("77", { ShardIteratorType: "TRIM_HORIZON" })).to.deep.equal({ ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: "77" });
     expect(resumeFrom(undefined, { ShardIteratorType: "LATEST" })).to.deep.equal({ ShardIteratorType: "LATEST" });
+  });
+
+  it("takes a page as behind when Kinesis says so or when it is full (kinesis-local says 0 for a backlog put at once)", () => {
+    const records = (n: number) => Array.from({ length: n }, () => ({}));
+    expect(pageBehind({ Records: records(3), MillisBehindLatest: 500 }, 10)).to.equal(true);
+    expect(pageBehind({ Records: records(10), MillisBehindLatest: 0 }, 10)).to.equal(true);
+    expect(pageBehind({ Records: records(9), MillisBehindLatest: 0 }, 10)).to.equal(false);
+    // An empty page is at the tip whatever the lag says.
+    expect(pageBehind({ Records: [], MillisBehindLatest: 500 }, 10)).to.equal(false);
+    expect(pageBehind({}, 10)).to.equal(false);
+  });
+
+  it("gives a page's lag behind current time: the age of its last record unless it is at the tip", () => {
+    const at = (ms: number) => ({ ApproximateArrivalTimestamp: new Date(ms) });
+    expect(pageLagMs({ Records: [at(1_000)], MillisBehindLatest: 700 }, 10, 5_000)).to.equal(4_000);
+    expect(pageLagMs({ Records: [at(1_000), at(2_000)], MillisBehindLatest: 0 }, 2, 5_000)).to.equal(3_000);
+    expect(pageLagMs({ Records: [at(1_000)], MillisBehindLatest: 0 }, 2, 5_000), "at the tip").to.equal(0);
+    expect(pageLagMs({ Records: [{}, {}], MillisBehindLatest: 300 }, 2, 5_000), "no arrival time").to.equal(300);
   });
 });

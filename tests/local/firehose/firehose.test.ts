@@ -300,6 +300,33 @@ describe("local Firehose (startFirehose)", () => {
     expect(requests.GetRecordsCommand - reads).to.be.at.most(6);
   });
 
+  it("reads a backlog left at a poll's page cap on at once, not after the idle interval", async () => {
+    const { stream, spec } = await deliveryFor();
+    const writes = streamWrites();
+    // Pages of 2 records: a poll's 20 pages per shard leave most of 100 behind. Put in one PutRecords, they
+    // arrived together, so kinesis-local answers MillisBehindLatest 0: only a full page tells the reader to read on.
+    const firehose = startFirehose(spec, {
+      kinesis: testKinesis(CONSUMER_ACCOUNT),
+      s3,
+      maxBufferSeconds: 0,
+      pollMs: 50,
+      writes,
+      idlePollMs: 60_000,
+      pageLimit: 2,
+      log: () => undefined,
+    });
+    running.push(firehose);
+    await new Promise((r) => setTimeout(r, 500));
+    await putAll(
+      kinesis,
+      stream,
+      Array.from({ length: 100 }, (_, i) => `r${i}`),
+    );
+    // One put heard; the idle interval is a minute, longer than `until` waits: only reading on drains the rest.
+    writes.landed(spec.kinesisSourceConfiguration!.kinesisStreamArn);
+    await until("all 100 landed", () => firehose.stats().records === 100);
+  });
+
   it("reports a source stream its client does not see (another account) and reads nothing", async () => {
     const { stream, spec } = await deliveryFor();
     await putAll(kinesis, stream, ["r1"]);

@@ -238,6 +238,28 @@ describe("Event-source mapping poller (kinesis-local)", function () {
     expect(invocations).to.equal(0);
   });
 
+  it("reports its lag behind the shard's tip while a backlog drains, 0 at the tip", async () => {
+    await fresh(1);
+    await put(30, (i) => `k${i}`);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const delivered: KinesisStreamEvent[] = [];
+    // Batches of 5 and one lane read 10 ahead: the first page is full, the backlog behind it. The clock runs 2 minutes ahead.
+    const poller = start(
+      spec({ batchSize: 5 }),
+      async (e) => {
+        await held;
+        delivered.push(e);
+      },
+      () => Date.now() + 120_000,
+    );
+    await waitFor("a full page read", () => poller.stats().records >= 10);
+    expect(poller.stats().lagMs).to.be.at.least(100_000);
+    release();
+    await waitFor("every record delivered", () => delivered.reduce((n, e) => n + e.Records.length, 0) === 30);
+    await waitFor("the lag back to 0 at the tip", () => poller.stats().lagMs === 0);
+  });
+
   it("LATEST: skips what was written before the mapping started", async () => {
     await fresh(2);
     await put(5, (i) => `k${i}`, "old");
