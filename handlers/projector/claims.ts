@@ -13,7 +13,7 @@ import { claimEvents, ClaimRequest, ClaimTable, ClaimVerdict, isClaimable, READ_
 import { parkedEventOf } from "../shared/parkedTable";
 import { emptyAggregate, recentEntries, StoredAggregate } from "../shared/readModelItem";
 import type { TableAccess } from "../shared/table";
-import { eventDataHash } from "./dedupWindow";
+import { recordDataHash } from "./dedupWindow";
 import type { FoldResult } from "./fold";
 import { AggregateBatch, poisonNote } from "./records";
 
@@ -60,7 +60,7 @@ export function claimRequests(
     }
     let dataHash: string;
     try {
-      dataHash = eventDataHash(event);
+      dataHash = recordDataHash(rec, event);
     } catch {
       continue; // poison: the fold parks it
     }
