@@ -13,7 +13,7 @@ import { claimEvents, ClaimRequest, ClaimTable, ClaimVerdict, isClaimable, READ_
 import { parkedEventOf } from "../shared/parkedTable";
 import { emptyAggregate, recentEntries, StoredAggregate } from "../shared/readModelItem";
 import type { TableAccess } from "../shared/table";
-import { recordDataHash } from "./dedupWindow";
+import { eventDataHash } from "./dedupWindow";
 import type { FoldResult } from "./fold";
 import { AggregateBatch, poisonNote } from "./records";
 
@@ -60,7 +60,7 @@ export function claimRequests(
     }
     let dataHash: string;
     try {
-      dataHash = recordDataHash(rec, event);
+      dataHash = eventDataHash(event);
     } catch {
       continue; // poison: the fold parks it
     }

@@ -5,17 +5,10 @@
  * another body is told from a producer retry.
  */
 import { eventDataHash } from "../commands/digest";
-import type { EventEnvelope } from "../shared/envelope";
 import { RECENT_SEPARATOR, recentCount, recentLookup } from "../shared/readModelItem";
-import type { DecodedRecord } from "./records";
 
 // The digest lives in shared/ because the API and the producer library check a reused Idempotency-Key with it too.
 export { eventDataHash };
-
-/** `event`'s data hash (`rec`'s decoded event), computed once per record: a keyed record's claim needs it before its fold. Throws as eventDataHash does. */
-export function recordDataHash(rec: DecodedRecord, event: EventEnvelope): string {
-  return (rec.dataHash ??= eventDataHash(event));
-}
 
 /**
  * The window as the stored `recent` (its entries before `start` evicted) followed by the entries

@@ -18,7 +18,7 @@ import {
   StoredAggregate,
 } from "../shared/readModelItem";
 import { showPosition } from "../shared/sequence";
-import { foldWindow, FoldWindow, recordDataHash, windowLookup, windowPush, windowString } from "./dedupWindow";
+import { eventDataHash, foldWindow, FoldWindow, windowLookup, windowPush, windowString } from "./dedupWindow";
 import type { Claims } from "./claims";
 import { AggregateBatch, DecodedRecord, Poison, PoisonNote, poisonNote, recordPoison } from "./records";
 
@@ -85,9 +85,9 @@ function serialiseState(state: unknown): string | Poison {
 }
 
 /** The event's data hash, or why its data cannot be hashed (strings and poison apart: no wrapper per event). */
-function dataHash(rec: DecodedRecord, event: EventEnvelope): string | Poison {
+function dataHash(event: EventEnvelope): string | Poison {
   try {
-    return recordDataHash(rec, event);
+    return eventDataHash(event);
   } catch (err) {
     const name = errorName(err);
     return { kind: "data-not-serialisable", reason: `event data cannot be serialised (${name}: ${err && (err as Error).message})`, detail: name };
@@ -168,7 +168,7 @@ function foldOnce<S>(
     let bad = knownPoison?.get(rec.padded) ?? recordPoison(rec, id);
     if (!bad && rec.parsed.ok) {
       const event = rec.parsed.event;
-      const hashed = dataHash(rec, event);
+      const hashed = dataHash(event);
       const hash = typeof hashed === "string" ? hashed : "";
       if (typeof hashed !== "string") bad = hashed;
       const storedHash = bad ? undefined : windowLookup(recent, event.eventId);

@@ -20,8 +20,6 @@ export interface DecodedRecord {
   parsed: ParseResult;
   /** Set by a re-drive on events an operator discarded: skipped (position passed, never applied) unless blocked before. */
   discard?: boolean;
-  /** The event's data hash once computed (dedupWindow.ts recordDataHash): a keyed record's claim and its fold share it. */
-  dataHash?: string;
 }
 
 /** One aggregate's records of a batch, in position order. */
@@ -60,7 +58,7 @@ export interface PoisonNote extends Poison {
 /** Decodes a user record's envelope once (a corrupt aggregate is left undecoded: it is poison as it is). */
 export function decodeRecord(source: SourceRecord): DecodedRecord {
   const parsed: ParseResult = source.corrupt !== undefined ? { ok: false, reason: source.corrupt } : parseEnvelope(source.data);
-  return { source, sequenceNumber: source.sequenceNumber, padded: source.position, parsed, dataHash: undefined };
+  return { source, sequenceNumber: source.sequenceNumber, padded: source.position, parsed };
 }
 
 /** Groups decoded user records by their partition key, each group in position order. */
