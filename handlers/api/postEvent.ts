@@ -11,7 +11,16 @@ import { readItem } from "../producer/read";
 import { decodeReadModelItem } from "../shared/readModelItem";
 import { jsonResponse, rejectionResponse } from "./responses";
 import type { ApiDeps, HttpApiEvent, HttpApiResult } from "./types";
-import { checkAggregateId, checkContentLength, checkContentType, checkIdempotencyKey, decodeBody, headerValue, parseCommand } from "./validation";
+import {
+  checkAggregateId,
+  checkContentEncoding,
+  checkContentLength,
+  checkContentType,
+  checkIdempotencyKey,
+  decodeBody,
+  headerValue,
+  parseCommand,
+} from "./validation";
 import type { Principal } from "../shared/domain";
 import { checkAccess } from "./access";
 import { stateOf } from "./getAggregate";
@@ -48,6 +57,8 @@ export async function postEvent(
   if (!length.ok) return rejectionResponse(length.rejection);
   const type = checkContentType(headerValue(event, "content-type"));
   if (!type.ok) return rejectionResponse(type.rejection);
+  const coding = checkContentEncoding(headerValue(event, "content-encoding"));
+  if (!coding.ok) return rejectionResponse(coding.rejection);
   const text = decodeBody(event, max);
   if (!text.ok) return rejectionResponse(text.rejection);
   const command = parseCommand(text.value);

@@ -40,14 +40,16 @@ export interface ApiRejection {
   status: number;
   code: string;
   message: string;
+  /** Headers the answer carries besides the common ones (e.g. `accept-encoding` on a 415). */
+  headers?: Record<string, string>;
 }
 
 /** Builds a rejection (validation results carry these instead of throwing). */
-export function reject(status: number, code: string, message: string): ApiRejection {
-  return { status, code, message };
+export function reject(status: number, code: string, message: string, headers?: Record<string, string>): ApiRejection {
+  return headers ? { status, code, message, headers } : { status, code, message };
 }
 
 /** Turns a rejection into its response. */
 export function rejectionResponse(r: ApiRejection): HttpApiResult {
-  return errorResponse(r.status, r.code, r.message);
+  return errorResponse(r.status, r.code, r.message, { headers: r.headers });
 }

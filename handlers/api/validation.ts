@@ -28,7 +28,10 @@ const BASE64_PATTERN = /^[A-Za-z0-9+/]*={0,2}$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 const ok = <T>(value: T): Checked<T> => ({ ok: true, value });
-const no = <T>(status: number, code: string, message: string): Checked<T> => ({ ok: false, rejection: reject(status, code, message) });
+const no = <T>(status: number, code: string, message: string, headers?: Record<string, string>): Checked<T> => ({
+  ok: false,
+  rejection: reject(status, code, message, headers),
+});
 
 /** Header lookup by lower-cased name (API Gateway lower-cases them; local callers may not). */
 export function headerValue(event: HttpApiEvent, name: string): string | undefined {
@@ -79,6 +82,25 @@ export function checkContentType(value: string | undefined): Checked<void> {
     }
   }
   return ok(undefined);
+}
+
+/**
+ * Content-Encoding must be absent or `identity`: an HTTP API (this one) passes a compressed body through as it came
+ * (decompressing requests is a REST API setting), so a gzipped command would otherwise be refused as "not valid UTF-8",
+ * and a body merely labelled `gzip` accepted.
+ * 415 with `Accept-Encoding: identity`, as RFC 7694 has a server answer a content coding it does not accept.
+ */
+export function checkContentEncoding(value: string | undefined): Checked<void> {
+  if (value === undefined) return ok(undefined);
+  const codings = value
+    .split(",")
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== "");
+  if (codings.every((c) => c === "identity")) return ok(undefined);
+  const shown = value.length > 64 ? `${value.slice(0, 64)}…` : value;
+  return no(415, "UnsupportedMediaType", `Content-Encoding ${JSON.stringify(shown)} is not supported; send the body uncompressed`, {
+    "accept-encoding": "identity",
+  });
 }
 
 /** The body as text: base64-decoded when API Gateway encoded it, at most `maxBytes`, valid UTF-8. */

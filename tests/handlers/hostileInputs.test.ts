@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { gzipSync } from "zlib";
 import { map as domainMap, reduce as domainReduce, validate as domainValidate } from "../../domain";
 import { createApi, HttpApiEvent, HttpApiResult } from "../../handlers/api";
 import { MAX_JSON_DEPTH } from "../../handlers/api/validation";
@@ -99,6 +100,14 @@ const API_CASES: ApiCase[] = [
     code: "UnsupportedMediaType",
   },
   { name: "Content-Type with CR/LF", event: post("o1", VALID, { "content-type": "text/html\r\nx: y" }), status: 415, code: "UnsupportedMediaType" },
+  // Content codings: API Gateway passes a compressed body through as it came
+  {
+    name: "a gzipped body",
+    event: () => postBytesRequest("o1", gzipSync(JSON.stringify(VALID)), { "content-encoding": "gzip" }),
+    status: 415,
+    code: "UnsupportedMediaType",
+  },
+  { name: "a plain body labelled x-gzip", event: post("o1", VALID, { "content-encoding": "x-gzip" }), status: 415, code: "UnsupportedMediaType" },
   // Invalid UTF-8 and encodings
   { name: "invalid UTF-8 bytes", event: () => postBytesRequest("o1", Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), status: 400, code: "InvalidEncoding" },
   {

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { gzipSync } from "zlib";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
@@ -167,6 +168,16 @@ describe("handlers/api", () => {
       expect(parsed.ok && parsed.event.data).to.deep.equal(data);
     });
 
+    it("accepts Content-Encoding identity, and answers any other coding 415 with Accept-Encoding: identity (RFC 7694)", async () => {
+      const h = await harness();
+      const plain = await h.api(postEventRequest("order-2", { body: ORDER, headers: { "Content-Encoding": "Identity" } }));
+      expect(plain.statusCode, plain.body).to.equal(202);
+      const zipped = await h.api(postBytesRequest("order-2", gzipSync(JSON.stringify(ORDER)), { "content-encoding": "gzip" }));
+      expect(zipped.statusCode, zipped.body).to.equal(415);
+      expect(zipped.headers["accept-encoding"]).to.equal("identity");
+      expect(await readStream(testKinesis(), h.stream)).to.have.length(1);
+    });
+
     it("gives a retried request with the same Idempotency-Key the same eventId, and another key another id", async () => {
       const h = await harness();
       const send = (key: string) => h.api(postEventRequest("order-3", { body: ORDER, headers: { "idempotency-key": key } }));
@@ -323,6 +334,27 @@ describe("handlers/api", () => {
           status: 415,
           code: "UnsupportedMediaType",
           message: "charset",
+        },
+        {
+          name: "a gzipped body (Content-Encoding: gzip)",
+          event: () => postBytesRequest("o", gzipSync(JSON.stringify(ORDER)), { "content-encoding": "gzip" }),
+          status: 415,
+          code: "UnsupportedMediaType",
+          message: 'Content-Encoding "gzip"',
+        },
+        {
+          name: "a plain body labelled Content-Encoding: br",
+          event: () => postEventRequest("o", { body: ORDER, headers: { "content-encoding": "br" } }),
+          status: 415,
+          code: "UnsupportedMediaType",
+          message: "uncompressed",
+        },
+        {
+          name: "a list of codings with one besides identity",
+          event: () => postEventRequest("o", { body: ORDER, headers: { "content-encoding": "identity, deflate" } }),
+          status: 415,
+          code: "UnsupportedMediaType",
+          message: "deflate",
         },
         {
           name: "an empty Idempotency-Key",
