@@ -8,8 +8,13 @@
 import { defaultPackagingBytes, writeArtifact } from "../local/deploy/artifacts";
 import { PRODUCER_FUNCTIONS, runProducer } from "../local/deploy/sampleProducer";
 import { TYPES } from "../components/parts/typeTokens";
+import { cliOptions } from "../local/shared/cliOptions";
+
+const USAGE = `usage: npm run artifacts: each Lambda artifact's files, packages and zip bytes (no options)
+  --help   this text`;
 
 async function main() {
+  cliOptions("npm run artifacts", USAGE, {});
   const run = await runProducer();
   const rows: { fn: string; files: number; packages: number; zipBytes: number }[] = [];
   for (const fn of PRODUCER_FUNCTIONS) {

@@ -8,12 +8,17 @@
 import * as zlib from "zlib";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { emulatorS3 } from "../local/emulators/clients";
+import { cliOptions } from "../local/shared/cliOptions";
 import { runningCloud } from "../local/shared/runningCloud";
 
+const USAGE = `usage: npm run landing -- [--aggregate ID]
+  --aggregate ID   only this aggregate's records (default: every landed record)
+  --help           this text`;
+
 async function main() {
+  const only = cliOptions("npm run landing", USAGE, { aggregate: { type: "string" } }).aggregate;
   // Says "no local cloud is running" for a missing or stale current.json, rather than failing to connect.
   const current = await runningCloud();
-  const only = process.argv.indexOf("--aggregate") >= 0 ? process.argv[process.argv.indexOf("--aggregate") + 1] : undefined;
   const s3 = emulatorS3({ endpoint: current.endpoints.s3, account: current.consumerAccount });
   let token: string | undefined;
   do {

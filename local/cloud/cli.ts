@@ -10,12 +10,12 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { parseArgs } from "util";
+import { parseArgsMessage, USAGE_EXIT } from "../shared/cliOptions";
 import { CONFIG_KEYS } from "../../stacks/configKeys";
 import { dataDirLockFile, pidFileHolder } from "../shared/runningCloud";
 import type { StackRole } from "../shared/manifest";
 
-/** The exit status of a bad command line (EX_USAGE, as `npm run redrive` answers). */
-export const USAGE_EXIT = 64;
+export { USAGE_EXIT };
 
 export const USAGE = `usage: npm start -- [options]
   --port N              serve the API on port N of 127.0.0.1 (0: any free one; default 3000)
@@ -79,9 +79,7 @@ export function parseStartArgs(argv: string[]): StartArgs | "help" {
       allowPositionals: false,
     }));
   } catch (err) {
-    // parseArgs's message, on one line, without its hint on `--opt=-x` forms.
-    const lines = (err as Error).message.split("\n").filter((l) => !l.startsWith("To specify"));
-    throw new UsageError(lines.join(" ").replace(/\.$/, ""));
+    throw new UsageError(parseArgsMessage(err));
   }
   if (values.help) return "help";
   const dataDir = values["data-dir"] as string | undefined;
