@@ -2,12 +2,16 @@
  * The local cloud's OpenID Connect issuer: what a JWT authorizer needs from
  * an identity provider — the discovery document at
  * `/.well-known/openid-configuration` and its JWKS — served on loopback,
- * with an RSA signing key made at start (never written anywhere), and a
- * token endpoint that mints a token for any subject and scopes asked for.
+ * with an RSA signing key made at start, or kept in a key file (with
+ * `npm start -- --data-dir`, so a token outlives a restart as it would an
+ * identity provider's), and a token endpoint that mints a token for any
+ * subject and scopes asked for.
  * That endpoint is a developer tool (`npm run token`): it answers only on
  * 127.0.0.1, and only this run's API trusts its key.
  */
 import { randomBytes, randomUUID } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import { LocalService, startLoopbackServer } from "../shared/loopback";
 
 /** A token to mint. */
@@ -42,6 +46,8 @@ export interface LocalIssuerOptions {
   now?: () => number;
   /** Listen here if it is free, else on any free port. Default: any free port. */
   preferredPort?: number;
+  /** Keep the signing key here (made on first use, owner-only): tokens then verify across restarts. Default: a key for this run only. */
+  keyFile?: string;
 }
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -74,13 +80,45 @@ export function parseTokenForm(body: string): TokenRequest | { error: string } {
   return problem ? { error: problem } : request;
 }
 
-/** Starts the issuer on 127.0.0.1 (the preferred port when free, else any free one) with a fresh RS256 key. */
+type Jose = typeof import("jose");
+
+/** The signing key and its id: from `keyFile` when it holds one, else made now (and written there, when given). */
+async function signingKey(
+  jose: Jose,
+  keyFile: string | undefined,
+): Promise<{ kid: string; privateKey: import("jose").CryptoKey; publicJwk: import("jose").JWK }> {
+  if (keyFile && fs.existsSync(keyFile)) {
+    try {
+      const { kid, jwk } = JSON.parse(fs.readFileSync(keyFile, "utf8")) as { kid: string; jwk: import("jose").JWK };
+      if (typeof kid !== "string" || !jwk?.d) throw new Error("no RSA private key in it");
+      const privateKey = (await jose.importJWK(jwk, "RS256")) as import("jose").CryptoKey;
+      return { kid, privateKey, publicJwk: { kty: jwk.kty, n: jwk.n, e: jwk.e } };
+    } catch (err) {
+      throw new Error(
+        `the local issuer's key file ${keyFile} cannot be read (${(err as Error).message}): delete it, and a new key is made (tokens minted before then stop verifying)`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+  const { publicKey, privateKey } = await jose.generateKeyPair("RS256", { modulusLength: 2048, extractable: keyFile !== undefined });
+  const kid = randomBytes(8).toString("hex");
+  if (keyFile) {
+    fs.mkdirSync(path.dirname(keyFile), { recursive: true });
+    const tmp = `${keyFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ kid, jwk: await jose.exportJWK(privateKey) }), { mode: 0o600 });
+    fs.renameSync(tmp, keyFile);
+  }
+  return { kid, privateKey, publicJwk: await jose.exportJWK(publicKey) };
+}
+
+/** Starts the issuer on 127.0.0.1 (the preferred port when free, else any free one) with its RS256 key (see `keyFile`). */
 export async function startLocalIssuer(options: LocalIssuerOptions = {}): Promise<LocalIssuer> {
   // jose is ESM-only; Node 20.19+ loads it with require(), and only the local cloud pays for it.
-  const jose = require("jose") as typeof import("jose");
-  const { publicKey, privateKey } = await jose.generateKeyPair("RS256", { modulusLength: 2048 });
-  const kid = randomBytes(8).toString("hex");
-  const jwks = { keys: [{ ...(await jose.exportJWK(publicKey)), kid, alg: "RS256", use: "sig" }] };
+  const jose = require("jose") as Jose;
+  const { kid, privateKey, publicJwk } = await signingKey(jose, options.keyFile);
+  const jwks = { keys: [{ ...publicJwk, kid, alg: "RS256", use: "sig" }] };
   const audience = options.audience ?? "local-api";
   const now = options.now ?? Date.now;
   let issuer = "";

@@ -5,6 +5,8 @@
  * their config says otherwise, so the walkthrough shows auth.
  */
 import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import { LocalIssuer, startLocalIssuer } from "../../oidc/issuer";
 import { PROJECT_ROOT } from "../../shared/project";
 import { CloudContext } from "../context";
@@ -22,10 +24,14 @@ export function preferredIssuerPort(root = PROJECT_ROOT): number {
   return 20000 + (parseInt(createHash("sha256").update(root).digest("hex").slice(0, 8), 16) % 10000);
 }
 
-/** Starts the issuer with a fresh signing key. */
+/** Starts the issuer: with its signing key kept in the data dir when there is one (tokens outlive a restart), else one for this run. */
 export async function startIssuer(ctx: CloudContext): Promise<LocalIssuer> {
-  const issuer = await startLocalIssuer({ audience: LOCAL_API_AUDIENCE, preferredPort: preferredIssuerPort() });
-  ctx.progress(`local OIDC issuer on ${issuer.issuer} (RS256 key made now); local stacks default to apiAuth jwt against it`);
+  const dir = ctx.persistDir("oidc");
+  const keyFile = dir === undefined ? undefined : path.join(dir, "signing-key.json");
+  const kept = keyFile !== undefined && fs.existsSync(keyFile);
+  const issuer = await startLocalIssuer({ audience: LOCAL_API_AUDIENCE, preferredPort: preferredIssuerPort(), keyFile });
+  const key = keyFile === undefined ? "RS256 key made now" : `RS256 key ${kept ? "kept" : "made now and kept"} in ${keyFile}: tokens outlive a restart`;
+  ctx.progress(`local OIDC issuer on ${issuer.issuer} (${key}); local stacks default to apiAuth jwt against it`);
   return issuer;
 }
 

@@ -201,6 +201,8 @@ describe("local cloud durability: Ctrl-C, SIGTERM and a killed orchestrator lose
     const writers = startWriters(callerOf(before, producer), 6);
     await until("writes to be acknowledged", async () => (writers.acks.length >= 30 || writers.refused.length ? true : undefined));
     expect(writers.refused.slice(0, 3), "writes the API refused").to.deep.equal([]);
+    // A token minted before the stop, kept by its client: with --data-dir the issuer keeps its key, so it still verifies.
+    const kept = before.current.issuer ? await issuerClient(before.current.issuer).token({ sub: CUSTOMER, scopes: ["aggregates:read"] }) : undefined;
     const children = childrenOf(before.child.pid!);
     expect(children.length, "kinesis-local's supervisor and the functions' environments").to.be.at.least(4);
     if (how === "SIGINT to the group") process.kill(-before.child.pid!, "SIGINT");
@@ -234,6 +236,15 @@ describe("local cloud durability: Ctrl-C, SIGTERM and a killed orchestrator lose
         const body: any = await (await call(`aggregates/${id}`, { as: CUSTOMER })).json();
         return body.version === mine.length && body.position === last.sequenceNumber.padStart(body.position.length, "0") ? true : undefined;
       });
+    }
+
+    // Once projected (a 200, not a 404), read with the token minted before the stop.
+    if (kept !== undefined) {
+      // The issuer's URL is its `iss`: the same across restarts on its preferred port, unless another cloud of this
+      // checkout holds that port (then both runs took a free one, and the token names another issuer).
+      const sameIssuer = cloud.current.issuer === before.current.issuer;
+      const res = await fetch(new URL(`aggregates/${AGGREGATES[0]}`, cloud.current.apiUrl), { headers: { authorization: `Bearer ${kept}` } });
+      expect(res.status, `a token minted before the ${how}, after the restart (same issuer URL: ${sameIssuer})`).to.equal(sameIssuer ? 200 : 401);
     }
 
     // Sequence numbers go on from where they were: a new write on an aggregate sorts after every acknowledged one.

@@ -5,6 +5,9 @@
  * mint with OAuth's `invalid_request`.
  */
 import { expect } from "chai";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { LocalIssuer, parseTokenForm, startLocalIssuer } from "../../../local/oidc/issuer";
 import { preferredIssuerPort } from "../../../local/cloud/steps/issuer";
 
@@ -61,6 +64,40 @@ describe("local OIDC issuer", () => {
     expect(protectedHeader.alg).to.equal("RS256");
     expect(payload).to.include({ sub: "c-1", scope: "events:write aggregates:read" });
     expect(payload.exp! - payload.iat!).to.equal(600);
+  });
+
+  it("with a key file, keeps its key (owner-only) so a token minted before a restart verifies after it; an unreadable file is a clear error", async () => {
+    const jose = require("jose") as typeof import("jose");
+    const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "oidc-")), "oidc", "signing-key.json");
+    const port = preferredIssuerPort(keyFile);
+    const first = await startLocalIssuer({ preferredPort: port, keyFile });
+    const token = await first.token({ sub: "c-1" });
+    const firstKeys = await (await fetch(`${first.issuer}/.well-known/jwks.json`)).json();
+    await first.stop();
+    expect(fs.statSync(keyFile).mode & 0o777).to.equal(0o600);
+    const again = await startLocalIssuer({ preferredPort: port, keyFile });
+    const fresh = await startLocalIssuer({ preferredPort: port + 1 });
+    try {
+      expect(again.issuer).to.equal(first.issuer);
+      const jwks = (await (await fetch(`${again.issuer}/.well-known/jwks.json`)).json()) as { keys: Record<string, string>[] };
+      expect(jwks).to.deep.equal(firstKeys);
+      expect(jwks.keys[0]).to.not.have.any.keys("d", "p", "q", "dp", "dq", "qi");
+      const { payload } = await jose.jwtVerify(token, jose.createRemoteJWKSet(new URL(`${again.issuer}/.well-known/jwks.json`)), { issuer: again.issuer });
+      expect(payload.sub).to.equal("c-1");
+      // Without the file, another key: the same token does not verify.
+      await jose.jwtVerify(token, jose.createRemoteJWKSet(new URL(`${fresh.issuer}/.well-known/jwks.json`))).then(
+        () => expect.fail("a token verified against another run's key"),
+        (err: Error) => expect(err.name).to.equal("JWKSNoMatchingKey"),
+      );
+    } finally {
+      await Promise.all([again.stop(), fresh.stop()]);
+    }
+    fs.writeFileSync(keyFile, '{"kid":"x"');
+    const refused = await startLocalIssuer({ keyFile }).then(
+      async (i) => void (await i.stop()),
+      (err: Error) => err.message,
+    );
+    expect(refused).to.include(keyFile).and.include("delete it, and a new key is made");
   });
 
   it("refuses a token request it cannot honour, and answers unknown paths with 404", async () => {
