@@ -43,6 +43,8 @@ export interface LocalCloudOptions {
   maxFirehoseBufferSeconds?: number;
   /** Progress lines while starting. */
   log?: (line: string) => void;
+  /** Aborting it stops a start in progress at its next step: what started is stopped, a temporary data dir removed, and the start rejects. */
+  signal?: AbortSignal;
 }
 
 /** A running local cloud. */
@@ -78,7 +80,7 @@ export interface LocalCloud {
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const t0 = Date.now();
   const ctx = cloudContext(options);
-  const services = new Services();
+  const services = new Services(options.signal);
   const stop = async () => {
     await services.stop();
     ctx.cleanUp();
@@ -89,7 +91,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const prewarmed = services.add(prewarmStacks());
     // Side by side; each that started is stopped again if the other did not.
     const [emulatorsStart, issuerStart] = await Promise.allSettled([startEmulators(ctx, () => declaredRoles(manifests)), startIssuer(ctx)]);
-    for (const s of [emulatorsStart, issuerStart]) if (s.status === "fulfilled") services.add(s.value);
+    for (const s of [emulatorsStart, issuerStart]) if (s.status === "fulfilled") services.record(s.value);
+    options.signal?.throwIfAborted();
     if (emulatorsStart.status === "rejected") throw emulatorsStart.reason;
     if (issuerStart.status === "rejected") throw issuerStart.reason;
     const { endpoints, dynamodbInProcess } = emulatorsStart.value;

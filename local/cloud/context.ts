@@ -22,8 +22,18 @@ export interface Service {
 export class Services implements Service {
   private readonly started: Service[] = [];
 
-  /** Records a started service and hands it back. */
+  /** `signal`: once aborted, the next {@link add} throws its reason, so a start-up in progress stops at the next step. */
+  constructor(private readonly signal?: AbortSignal) {}
+
+  /** Records a started service and hands it back; throws (the service recorded, to be stopped) once the start is aborted. */
   add<T extends Service>(service: T): T {
+    this.record(service);
+    this.signal?.throwIfAborted();
+    return service;
+  }
+
+  /** Records a started service, aborted or not (for services started side by side: each must be recorded to be stopped). */
+  record<T extends Service>(service: T): T {
     this.started.push(service);
     return service;
   }

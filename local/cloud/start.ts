@@ -9,6 +9,7 @@
  *   npm start -- --data-dir DIR    keep streams, tables and objects across restarts
  *   npm start -- --config producer.aggregateRecords=sourceShard
  */
+import * as os from "os";
 import { checkStartArgs, parseStartArgs, StartArgs, USAGE, USAGE_EXIT, UsageError } from "./cli";
 import { showSdkNodeWarningOnce } from "../shared/nodeVersion";
 
@@ -21,7 +22,34 @@ async function run(args: StartArgs): Promise<void> {
   const { describeCloud } = await import("./current");
   const { removeCurrentCloud, writeCurrentCloud } = await import("../shared/runningCloud");
 
-  const cloud = await startLocalCloud({ dataDir: args.dataDir, apiPort: args.port, config: args.config, log: (l) => console.log(l) });
+  // A signal during start-up stops it at its next step, with what started stopped and nothing left behind.
+  const starting = new AbortController();
+  let interrupted: NodeJS.Signals | undefined;
+  const running: { shutdown?: (code: number) => Promise<void> } = {};
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
+    process.on(signal, () => {
+      if (running.shutdown) return void running.shutdown(0);
+      if (interrupted) return;
+      interrupted = signal;
+      console.log("stopping… (start-up interrupted)");
+      starting.abort();
+    });
+  const exitInterrupted = () => process.exit(128 + os.constants.signals[interrupted!]);
+  const cloud = await startLocalCloud({
+    dataDir: args.dataDir,
+    apiPort: args.port,
+    config: args.config,
+    log: (l) => console.log(l),
+    signal: starting.signal,
+  }).catch((err) => {
+    // Interrupted: the stack runs in the terminal's process group died of the same Ctrl-C; that is not an error.
+    if (interrupted) exitInterrupted();
+    throw err;
+  });
+  if (interrupted) {
+    await cloud.stop();
+    exitInterrupted();
+  }
   for (const line of banner(cloud)) console.log(line);
   // What `npm run landing` (and you) need to find this running cloud.
   writeCurrentCloud(describeCloud(cloud, args.dataDir));
@@ -51,8 +79,9 @@ async function run(args: StartArgs): Promise<void> {
     await cloud.stop();
     process.exit(code);
   };
-  // A repeated signal (npm forwards the terminal's Ctrl-C too) changes nothing: the stop in progress goes on.
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
+  // From here a signal stops the running cloud (the handlers above); a repeated one (npm forwards the terminal's
+  // Ctrl-C too) changes nothing: the stop in progress goes on.
+  running.shutdown = shutdown;
 
   const metricsTicker = setInterval(() => {
     if (args.metrics && !stopping && !demoRunning) void printMetrics();

@@ -10,7 +10,7 @@
  * (default 1, for CI's budget) and prints the count of lost events.
  */
 import { expect } from "chai";
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -23,6 +23,7 @@ import { CurrentCloud, pidAlive } from "../../../local/shared/runningCloud";
 import { readStream } from "../../support/aws";
 import { apiCaller } from "../../../local/cloud/caller";
 import { issuerClient } from "../../../local/oidc/client";
+import { childrenOf, until } from "../../support/processes";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const RUNS = Number(process.env.DURABILITY_RUNS ?? 1);
@@ -43,16 +44,6 @@ interface Ack {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 /** Starts `npm start`'s module in a process group of its own, and waits until it has written current.json. */
 async function startCloud(dataDir: string, stateDir: string): Promise<Running> {
@@ -122,16 +113,6 @@ function startWriters(call: ReturnType<typeof apiCaller>, clients: number): { ac
       await running;
     },
   };
-}
-
-/** The processes a cloud started (kinesis-local's supervisor, the functions' environments): its children. */
-function childrenOf(pid: number): number[] {
-  const table = execFileSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" });
-  return table
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/).map(Number))
-    .filter(([, ppid]) => ppid === pid)
-    .map(([p]) => p);
 }
 
 /** Every event in the producer's stream: eventId → aggregate and sequence number. */
