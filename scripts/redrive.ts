@@ -202,8 +202,19 @@ async function main(): Promise<number> {
     return 0;
   }
   let stuck = 0;
-  if (o.parked) stuck += await projector(o);
-  if (o["bridge-parked"]) stuck += await bridge(o);
+  try {
+    if (o.parked) stuck += await projector(o);
+    if (o["bridge-parked"]) stuck += await bridge(o);
+  } catch (err) {
+    // The SDK's "Requested resource not found" names no table: name the ones given.
+    if ((err as Error)?.name !== "ResourceNotFoundException") throw err;
+    const named = (["table", "parked", "bridge-parked"] as const).filter((k) => o[k]).map((k) => `--${k} ${o[k]}`);
+    const where = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_REGION ?? "the default region";
+    throw new Error(
+      `${(err as Error).message}: a table named here does not exist in ${where} (${named.join(", ")}); \`npm start\` and \`pulumi stack output\` list the names`,
+      { cause: err },
+    );
+  }
   return stuck ? 3 : 0;
 }
 

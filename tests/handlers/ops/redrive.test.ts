@@ -353,6 +353,13 @@ describe("re-drive", function () {
       expect(applied.stdout).to.match(/applied\ta\tapplied 2, deleted 2, still parked 0/);
       expect(await parkedEvents(rig.dynamo, rig.parked)).to.deep.equal([]);
       expect(await snapshot(rig.dynamo, rig.table)).to.deep.equal((await projectedFromScratch(rig, records, fixedReduce)).readModel);
+      // A table that does not exist: the SDK's message names none, the CLI names those it was given.
+      const missing = await run(["--table", rig.table, "--parked", "no-such-parked-table"]).then(
+        () => expect.fail("a missing table was not refused"),
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(missing.code).to.equal(1);
+      expect(missing.stderr).to.include(`a table named here does not exist`).and.include("--parked no-such-parked-table");
     });
   });
 
