@@ -54,7 +54,7 @@ const PER_EVENT_LIMIT = MAX_ITEM_BYTES - 1024;
 function stateProblem(candidate: StoredAggregate, limit: number): Poison | undefined {
   // A cheap upper bound first (UTF-8 takes at most 3 bytes per UTF-16 unit; the other attributes and all names
   // take well under 1 KB): the exact size is computed only for items that may be near the limit.
-  let bound = 1024 + 3 * ((candidate.stateJson?.length ?? 0) + candidate.aggregateId.length + (candidate.lastEventId?.length ?? 0));
+  let bound = 1024 + 3 * ((candidate.stateJson?.length ?? 0) + candidate.aggregateId.length);
   bound += 3 * (candidate.recent.length + (candidate.rejected?.length ?? 0));
   if (bound <= limit) return undefined;
   const size = readModelItemSize(encodeReadModelItem(candidate));
@@ -139,7 +139,7 @@ function foldOnce<S>(
 ): FoldAttempt {
   const id = batch.aggregateId;
   const base = stored ?? emptyAggregate(id);
-  let { position, parkedAt, parkedThrough, version, lastEventId, deleted, rejected } = base;
+  let { position, parkedAt, parkedThrough, version, deleted, rejected } = base;
   if (parkedAt === undefined) parkedThrough = undefined;
   const recent = foldWindow(base.recent);
   let state: S | undefined;
@@ -199,7 +199,6 @@ function foldOnce<S>(
               deleted: false,
               position: rec.padded,
               version: version + 1,
-              lastEventId: event.eventId,
               recent: windowWith(recent, entry, dedupWindow),
               updatedAt: now,
               parkedAt: undefined,
@@ -213,7 +212,6 @@ function foldOnce<S>(
           deleted = reduced.next === null;
           checkedJson = reduced.json;
           version += 1;
-          lastEventId = event.eventId;
           windowPush(recent, entry, dedupWindow);
           position = rec.padded;
           applied += 1;
@@ -248,7 +246,6 @@ function foldOnce<S>(
     deleted,
     position,
     version,
-    lastEventId,
     recent: windowString(recent),
     updatedAt: now,
     parkedAt,

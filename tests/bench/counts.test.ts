@@ -115,7 +115,7 @@ const EXPECTED_PROJECTOR: unknown[] = [
     distinctPerBatch: 95,
     rcu: 475,
     wcu: 475,
-    maxItemBytes: 440,
+    maxItemBytes: 395,
   },
   {
     impl: "batched",
@@ -126,7 +126,7 @@ const EXPECTED_PROJECTOR: unknown[] = [
     distinctPerBatch: 10,
     rcu: 50,
     wcu: 50,
-    maxItemBytes: 876,
+    maxItemBytes: 831,
   },
   {
     impl: "batched",
@@ -137,7 +137,7 @@ const EXPECTED_PROJECTOR: unknown[] = [
     distinctPerBatch: 100,
     rcu: 500,
     wcu: 500,
-    maxItemBytes: 876,
+    maxItemBytes: 831,
   },
   {
     impl: "naive",

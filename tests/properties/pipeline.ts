@@ -23,7 +23,7 @@ import { ENVELOPE_SCHEMA_VERSION, EventEnvelope, parseEnvelope } from "../../han
 import type { KinesisStreamRecord } from "../../handlers/shared/kinesisEvent";
 import { decodeParkedItem, ParkedEvent } from "../../handlers/shared/parkedTable";
 import { createProjector } from "../../handlers/projector";
-import { decodeStoredAggregate, INITIAL_POSITION, recentEntries, StoredAggregate } from "../../handlers/shared/readModelItem";
+import { decodeStoredAggregate, INITIAL_POSITION, newestEventId, recentEntries, StoredAggregate } from "../../handlers/shared/readModelItem";
 import { encodePosition, padSequence } from "../../handlers/shared/sequence";
 import { EXPLODE_CENTS } from "../support/projectorFixtures";
 import {
@@ -639,7 +639,7 @@ export async function checkProjector(world: World, run: Run, stats: EsmStats, re
         deleted: item.deleted,
         version: item.version,
         position: item.position,
-        lastEventId: item.lastEventId,
+        lastEventId: newestEventId(item.recent),
         appliedIds: recentEntries(item.recent).eventIds,
         parkedAt: item.parkedAt,
       };

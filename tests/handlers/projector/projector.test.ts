@@ -170,6 +170,10 @@ describe("projector", function () {
     // Rewritten in the current form (`recent`, one string), the legacy entries kept as they were.
     expect(items.old.recent.S).to.equal(`o1 o2 o3#${eventDataHash(envelope("old", "o3"))}`);
     expect(items.old.recentEventIds).to.equal(undefined);
+    // Nothing twice: lastEventId is the window's newest entry (the API reads it there), `deleted` is written only when true.
+    expect(items.old.lastEventId).to.equal(undefined);
+    expect(items.old.deleted).to.equal(undefined);
+    expect((await views(rig.dynamo, rig.table)).old).to.include({ lastEventId: "o3", deleted: false, version: 3 });
     expect((await views(rig.dynamo, rig.table)).old.state).to.deep.equal({ ids: ["o1", "o2", "o3"], count: 3 });
     expect(items.oldBlocked.parkedAt.S).to.equal(padSequence("2"));
     expect(items.oldBlocked.parkedThrough.S).to.equal(padSequence(records[2].kinesis.sequenceNumber));
