@@ -151,7 +151,9 @@ export async function projectorCpu(
  * through a fresh naive handler and then a fresh one of ours, after the same warm-up as projectorCpu:
  * the two passes of a round see about the same load from the rest of the machine, so the median of
  * the rounds' ratios holds on a busy one better than a ratio of medians. (Interleaving batch by batch
- * instead charges one implementation's garbage to the other's scavenges.)
+ * instead charges one implementation's garbage to the other's scavenges.) With `--expose-gc` each pass
+ * starts on a collected heap: without it the naive pass collected what the previous round of ours left,
+ * which flattered ours by about 0.1 (README).
  */
 async function runAll(handler: Handler, bs: KinesisStreamEvent[]): Promise<void> {
   for (const b of bs) await handler(b);
@@ -166,10 +168,14 @@ export async function pairedCpu(n: number, keys: KeyShape, rounds: number): Prom
   const bs = batches(toRecords(envelopes(n, keys)), BATCH_SIZE);
   const total: Record<ProjectorImpl, number> = { naive: 0, batched: 0 };
   const ratios: number[] = [];
+  const gc = (globalThis as { gc?: () => void }).gc;
   for (let r = 0; r < rounds; r++) {
     const handlers = impls.map((impl) => buildProjector(impl, fakeDynamo(), "cpu"));
     const us = [0, 0];
-    for (let k = 0; k < 2; k++) us[k] = await cpuMicros(async () => void (await runAll(handlers[k], bs)));
+    for (let k = 0; k < 2; k++) {
+      gc?.();
+      us[k] = await cpuMicros(async () => void (await runAll(handlers[k], bs)));
+    }
     ratios.push(us[1] / us[0]);
     total.naive += us[0];
     total.batched += us[1];
@@ -180,11 +186,11 @@ export async function pairedCpu(n: number, keys: KeyShape, rounds: number): Prom
 /**
  * Bytes the heap grows by per event over one pass of `n` events through a fresh handler: exact only
  * when nothing is collected during the pass, so it needs `node --expose-gc --max-semi-space-size=1024
- * --min-semi-space-size=1024` (undefined without --expose-gc).
+ * --min-semi-space-size=1024` (undefined without both: `--expose-gc` alone is pairedCpu's).
  */
 export async function allocatedPerEvent(impl: ProjectorImpl, n: number, keys: KeyShape): Promise<number | undefined> {
   const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return undefined;
+  if (!gc || !process.execArgv.some((a) => a.startsWith("--max-semi-space-size"))) return undefined;
   const bs = batches(toRecords(envelopes(n, keys)), BATCH_SIZE);
   await runAll(buildProjector(impl, fakeDynamo(), "warm"), bs);
   const handler = buildProjector(impl, fakeDynamo(), "alloc");
@@ -195,13 +201,14 @@ export async function allocatedPerEvent(impl: ProjectorImpl, n: number, keys: Ke
 }
 
 /**
- * `node --single-threaded -r ts-node/register/transpile-only bench/projector.ts [events] [rounds]`: handler CPU µs
+ * `node --single-threaded --expose-gc -r ts-node/register/transpile-only bench/projector.ts [events] [rounds]`: handler CPU µs
  * per event alone (see pairedCpu) for each key shape, naive beside ours, with the ratio. `--single-threaded` (V8
  * compiles and collects on the main thread) to compare checkouts: without it a process's ratio fell in one of two
  * modes (uniform keys 1.24–1.67 over 9 processes, 1.30–1.32 with it). Bytes allocated per event too when node runs
  * with the flags allocatedPerEvent names.
  */
 async function cpuOnly(n: number, rounds: number): Promise<void> {
+  if (!(globalThis as { gc?: unknown }).gc) process.stdout.write("(no --expose-gc: each pass is charged garbage the one before it left; see pairedCpu)\n");
   for (const keys of ["uniform", "hot", "longLived"] as KeyShape[]) {
     const c = await pairedCpu(n, keys, rounds);
     const [naiveB, oursB] = [await allocatedPerEvent("naive", n, keys), await allocatedPerEvent("batched", n, keys)];
