@@ -10,12 +10,10 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { parseArgs } from "util";
-import { parseArgsMessage, USAGE_EXIT } from "../shared/cliOptions";
+import { parseArgsMessage } from "../shared/cliOptions";
 import { CONFIG_KEYS } from "../../stacks/configKeys";
 import { dataDirLockFile, pidFileHolder } from "../shared/runningCloud";
 import type { StackRole } from "../shared/manifest";
-
-export { USAGE_EXIT };
 
 export const USAGE = `usage: npm start -- [options]
   --port N              serve the API on port N of 127.0.0.1 (0: any free one; default 3000)

@@ -10,7 +10,8 @@
  *   npm start -- --config producer.aggregateRecords=sourceShard
  */
 import * as os from "os";
-import { checkStartArgs, parseStartArgs, StartArgs, USAGE, USAGE_EXIT, UsageError } from "./cli";
+import { checkStartArgs, parseStartArgs, StartArgs, USAGE, UsageError } from "./cli";
+import { USAGE_EXIT } from "../shared/cliOptions";
 import { showSdkNodeWarningOnce } from "../shared/nodeVersion";
 
 async function run(args: StartArgs): Promise<void> {

@@ -36,6 +36,8 @@ export interface LocalIssuer extends LocalService {
   audience: string;
   /** Signs a token with this run's key. */
   token(request?: TokenRequest): Promise<string>;
+  /** "kept": the key was read from the key file; "made": made at this start (and written there, when given). */
+  key: "kept" | "made";
 }
 
 /** Options of {@link startLocalIssuer}. */
@@ -86,13 +88,13 @@ type Jose = typeof import("jose");
 async function signingKey(
   jose: Jose,
   keyFile: string | undefined,
-): Promise<{ kid: string; privateKey: import("jose").CryptoKey; publicJwk: import("jose").JWK }> {
+): Promise<{ kid: string; privateKey: import("jose").CryptoKey; publicJwk: import("jose").JWK; key: LocalIssuer["key"] }> {
   if (keyFile && fs.existsSync(keyFile)) {
     try {
       const { kid, jwk } = JSON.parse(fs.readFileSync(keyFile, "utf8")) as { kid: string; jwk: import("jose").JWK };
       if (typeof kid !== "string" || !jwk?.d) throw new Error("no RSA private key in it");
       const privateKey = (await jose.importJWK(jwk, "RS256")) as import("jose").CryptoKey;
-      return { kid, privateKey, publicJwk: { kty: jwk.kty, n: jwk.n, e: jwk.e } };
+      return { kid, privateKey, publicJwk: { kty: jwk.kty, n: jwk.n, e: jwk.e }, key: "kept" };
     } catch (err) {
       throw new Error(
         `the local issuer's key file ${keyFile} cannot be read (${(err as Error).message}): delete it, and a new key is made (tokens minted before then stop verifying)`,
@@ -110,14 +112,14 @@ async function signingKey(
     fs.writeFileSync(tmp, JSON.stringify({ kid, jwk: await jose.exportJWK(privateKey) }), { mode: 0o600 });
     fs.renameSync(tmp, keyFile);
   }
-  return { kid, privateKey, publicJwk: await jose.exportJWK(publicKey) };
+  return { kid, privateKey, publicJwk: await jose.exportJWK(publicKey), key: "made" };
 }
 
 /** Starts the issuer on 127.0.0.1 (the preferred port when free, else any free one) with its RS256 key (see `keyFile`). */
 export async function startLocalIssuer(options: LocalIssuerOptions = {}): Promise<LocalIssuer> {
   // jose is ESM-only; Node 20.19+ loads it with require(), and only the local cloud pays for it.
   const jose = require("jose") as Jose;
-  const { kid, privateKey, publicJwk } = await signingKey(jose, options.keyFile);
+  const { kid, privateKey, publicJwk, key } = await signingKey(jose, options.keyFile);
   const jwks = { keys: [{ ...publicJwk, kid, alg: "RS256", use: "sig" }] };
   const audience = options.audience ?? "local-api";
   const now = options.now ?? Date.now;
@@ -175,5 +177,5 @@ export async function startLocalIssuer(options: LocalIssuerOptions = {}): Promis
   // A taken preferred port (another cloud, another program) only costs the stable URL.
   const server = options.preferredPort ? await listen(options.preferredPort).catch(() => listen(0)) : await listen(0);
   issuer = server.endpoint;
-  return { issuer, audience, token, stop: server.stop };
+  return { issuer, audience, token, key, stop: server.stop };
 }

@@ -100,7 +100,7 @@ const API_CASES: ApiCase[] = [
     code: "UnsupportedMediaType",
   },
   { name: "Content-Type with CR/LF", event: post("o1", VALID, { "content-type": "text/html\r\nx: y" }), status: 415, code: "UnsupportedMediaType" },
-  // Content codings: API Gateway passes a compressed body through as it came
+  // Content codings: an HTTP API passes a compressed body through as it came
   {
     name: "a gzipped body",
     event: () => postBytesRequest("o1", gzipSync(JSON.stringify(VALID)), { "content-encoding": "gzip" }),

@@ -5,7 +5,6 @@
  * their config says otherwise, so the walkthrough shows auth.
  */
 import { createHash } from "crypto";
-import * as fs from "fs";
 import * as path from "path";
 import { LocalIssuer, startLocalIssuer } from "../../oidc/issuer";
 import { PROJECT_ROOT } from "../../shared/project";
@@ -28,9 +27,9 @@ export function preferredIssuerPort(root = PROJECT_ROOT): number {
 export async function startIssuer(ctx: CloudContext): Promise<LocalIssuer> {
   const dir = ctx.persistDir("oidc");
   const keyFile = dir === undefined ? undefined : path.join(dir, "signing-key.json");
-  const kept = keyFile !== undefined && fs.existsSync(keyFile);
   const issuer = await startLocalIssuer({ audience: LOCAL_API_AUDIENCE, preferredPort: preferredIssuerPort(), keyFile });
-  const key = keyFile === undefined ? "RS256 key made now" : `RS256 key ${kept ? "kept" : "made now and kept"} in ${keyFile}: tokens outlive a restart`;
+  const key =
+    keyFile === undefined ? "RS256 key made now" : `RS256 key ${issuer.key === "kept" ? "kept" : "made now and kept"} in ${keyFile}: tokens outlive a restart`;
   ctx.progress(`local OIDC issuer on ${issuer.issuer} (${key}); local stacks default to apiAuth jwt against it`);
   return issuer;
 }

@@ -78,6 +78,7 @@ describe("local OIDC issuer", () => {
     const again = await startLocalIssuer({ preferredPort: port, keyFile });
     const fresh = await startLocalIssuer({ preferredPort: port + 1 });
     try {
+      expect([first.key, again.key, fresh.key]).to.deep.equal(["made", "kept", "made"]);
       expect(again.issuer).to.equal(first.issuer);
       const jwks = (await (await fetch(`${again.issuer}/.well-known/jwks.json`)).json()) as { keys: Record<string, string>[] };
       expect(jwks).to.deep.equal(firstKeys);
