@@ -158,9 +158,16 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
         { tableName: v.table.name, parkedTableName: v.parkedTable.name, projectorFunctionName: v.projector.name, live: v.live },
       ]),
     ),
-    // The roles a customer-managed stream key's policy must admit when it does not delegate to IAM (every projector's, v1's while deployed); empty with the AWS-managed key.
+    // The roles a customer-managed stream key's policy must admit when it does not delegate to IAM: every role granted the key
+    // (each projector's, v1's while deployed, and the archiver's, which reads through its consumer); empty with the AWS-managed key.
     streamKeyUserRoleArns: events.streamKeyArn
-      ? [api.role.arn, ...(events.readModel ? [events.readModel.projectorRole.arn] : []), ...versions.map((v) => v.projectorRole.arn), bridge.role.arn]
+      ? [
+          api.role.arn,
+          ...(events.readModel ? [events.readModel.projectorRole.arn] : []),
+          ...versions.map((v) => v.projectorRole.arn),
+          bridge.role.arn,
+          archive.archiverRole.arn,
+        ]
       : [],
   };
 }

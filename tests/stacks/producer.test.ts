@@ -362,8 +362,13 @@ describe("customer-managed key on the event stream (streamKmsKeyArn)", function 
     expect(keyGrants("bridge-forwarder-role")).to.deep.equal([["kms:Decrypt", KEY, via]]);
   });
 
-  it("exports the roles a key policy that does not delegate to IAM must name", () => {
-    const arns = ["commands-handler-role", "orders-projector-role", "bridge-forwarder-role"].map((r) => run.one("aws:iam/role:Role", r).state.arn).sort();
+  it("exports the roles a key policy that does not delegate to IAM must name: every role granted the key, the archiver's too", () => {
+    const granted = run.resources
+      .filter((r) => r.type === "aws:iam/role:Role")
+      .filter((r) => (r.inputs.inlinePolicies ?? []).some((p: { policy: string }) => p.policy.includes(KEY)))
+      .map((r) => r.name);
+    expect(granted.sort()).to.deep.equal(["analytics-bridge-forwarder-role", "commands-handler-role", "events-archive-archiver-role", "orders-projector-role"]);
+    const arns = granted.map((r) => run.one("aws:iam/role:Role", r).state.arn).sort();
     expect([...run.outputs.streamKeyUserRoleArns].sort()).to.deep.equal(arns);
   });
 

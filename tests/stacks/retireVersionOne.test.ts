@@ -90,10 +90,15 @@ describe("retiring read-model version 1 (mocks)", function () {
     expect(cutOver.outputs.readModelTableName).to.equal(cutOver.one(TABLE, "orders-read-model").state.name);
   });
 
-  it("with a customer-managed stream key, the key's users are the API, v2's projector and the bridge once v1's projector is gone", async () => {
+  it("with a customer-managed stream key, the key's users are the API, v2's projector, the bridge and the archiver once v1's projector is gone", async () => {
     const run = await runProducer({ streamKmsKeyArn: KEY, readModelVersions: `[{"version":1,"retired":true},${LIVE}]`, readModelActiveVersion: "2" });
     const role = (name: string) => run.one("aws:iam/role:Role", name).state.arn;
-    expect(run.outputs.streamKeyUserRoleArns).to.deep.equal([role("commands-handler-role"), role("orders-v2-projector-role"), role("bridge-forwarder-role")]);
+    expect(run.outputs.streamKeyUserRoleArns).to.deep.equal([
+      role("commands-handler-role"),
+      role("orders-v2-projector-role"),
+      role("bridge-forwarder-role"),
+      role("events-archive-archiver-role"),
+    ]);
   });
 
   it("refuses every bad combination with the key, the rule and the value", async () => {
