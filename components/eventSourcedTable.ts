@@ -12,14 +12,14 @@ import { DEFAULT_DEDUP_WINDOW } from "../handlers/projector";
 import { Reducer } from "../handlers/shared/domain";
 import { METRIC } from "../handlers/observability/metrics";
 import { AWS_MANAGED_KINESIS_KEY, kinesisStream, resolveStream, StreamMode, StreamSettings } from "./parts/kinesisStream";
-import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
+import { FunctionSettings } from "./parts/lambdaDefaults";
 import { functionSums } from "./parts/alarms";
 import type { Monitoring } from "./parts/dashboard";
 import { keyedTable } from "./parts/tables";
 import { streamConsumer } from "./parts/streamConsumer";
-import { MappingSettings, resolveMappingSettings, StreamMappingOptions } from "./parts/streamMapping";
+import { MappingSettings, StreamMappingOptions } from "./parts/streamMapping";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
-import { projectorArgs } from "./readModelVersion";
+import { projectorArgs, resolveProjector } from "./readModelVersion";
 import { ArgCheck, withDefaults } from "./parts/validation";
 
 /** The source stream's settings. */
@@ -80,16 +80,6 @@ export interface TableReadModel {
 /** EventSourcedTable's own defaults; the stream's, the mapping's and the function's are beside their builders. */
 export const EVENT_SOURCED_TABLE_DEFAULTS = { dedupWindow: DEFAULT_DEDUP_WINDOW, deletionProtection: true };
 
-/**
- * The projector's sizing over the shared defaults, chosen from the bench's latency model (README,
- * Performance): with one conditional write per aggregate its CPU is mostly the SDK's, per request, so
- * at 256 MB one batch per shard kept up with ~170 uniform-key events/s. At 1,024 MB one batch lane
- * keeps up with ~400–600 events/s (the range over key shapes and machine load), so 6 concurrent batches
- * per shard (order per partition key is kept) sustain over 2 × a shard's 1,000 records/s for every key
- * shape, at ~10% more GB-s per event than 512 MB (CPU time shrinks as memory grows).
- */
-export const PROJECTOR_DEFAULTS = { memorySize: 1024, parallelizationFactor: 6 };
-
 /** The most event ids a window may hold: about 36 KB of item with ULIDs (138 KB with 128-character ids), each KB a WCU on every write. */
 const MAX_DEDUP_WINDOW = 1000;
 
@@ -118,13 +108,7 @@ export function resolveTableSettings<S>(name: string, args: EventSourcedTableArg
     ...own,
     retireReadModel: args.retireReadModel ?? false,
     stream,
-    mapping: resolveMappingSettings(
-      check,
-      "mapping",
-      withDefaults({ parallelizationFactor: PROJECTOR_DEFAULTS.parallelizationFactor }, args.mapping),
-      stream.retentionHours,
-    ),
-    sizing: resolveFunction(check, withDefaults({ memorySize: PROJECTOR_DEFAULTS.memorySize }, { memorySize: args.memorySize, timeout: args.timeout })),
+    ...resolveProjector(check, args.mapping, { memorySize: args.memorySize, timeout: args.timeout }, stream.retentionHours),
   };
 }
 

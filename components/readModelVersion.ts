@@ -17,7 +17,8 @@
  * bridge or the analytics account. Version 1 is the EventSourcedTable's own
  * read model (its URNs are unchanged); listed as `{"version":1,"retired":true}`
  * it is removed from the EventSourcedTable, which keeps the stream. Both build their projector with
- * `projectorArgs`, so the two cannot drift apart.
+ * `projectorArgs` and size it with `resolveProjector`, so the two cannot drift apart (a version sized
+ * at the shared 256 MB and one batch per shard would keep up with about a sixth of version 1's rate).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -30,9 +31,9 @@ import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
 import { keyedTable } from "./parts/tables";
 import { closureFunction } from "./parts/closureFunction";
 import { streamConsumer } from "./parts/streamConsumer";
-import { resolveMappingSettings } from "./parts/streamMapping";
+import { MappingSettings, resolveMappingSettings, StreamMappingOptions } from "./parts/streamMapping";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
-import { ArgCheck } from "./parts/validation";
+import { ArgCheck, withDefaults } from "./parts/validation";
 
 /** One entry of the `readModelVersions` config key. */
 export interface ReadModelVersionConfig {
@@ -111,6 +112,34 @@ export function checkReadModelLifecycle(versions: ReadModelVersionConfig[], acti
     );
 }
 
+/**
+ * The projector's sizing over the shared defaults, chosen from the bench's latency model (README,
+ * Performance): with one conditional write per aggregate its CPU is mostly the SDK's, per request, so
+ * at 256 MB one batch per shard kept up with ~170 uniform-key events/s. At 1,024 MB one batch lane
+ * keeps up with ~400–600 events/s (the range over key shapes and machine load), so 6 concurrent batches
+ * per shard (order per partition key is kept) sustain over 2 × a shard's 1,000 records/s for every key
+ * shape, at ~10% more GB-s per event than 512 MB (CPU time shrinks as memory grows).
+ */
+export const PROJECTOR_DEFAULTS = { memorySize: 1024, parallelizationFactor: 6 };
+
+/** A projector's mapping and function settings, every version's alike: {@link PROJECTOR_DEFAULTS} under what the args set. */
+export function resolveProjector(
+  check: ArgCheck,
+  mapping: StreamMappingOptions | undefined,
+  fn: { memorySize?: number; timeout?: number },
+  retentionHours: number,
+): { mapping: MappingSettings; sizing: FunctionSettings } {
+  return {
+    mapping: resolveMappingSettings(
+      check,
+      "mapping",
+      withDefaults({ parallelizationFactor: PROJECTOR_DEFAULTS.parallelizationFactor }, mapping),
+      retentionHours,
+    ),
+    sizing: resolveFunction(check, withDefaults({ memorySize: PROJECTOR_DEFAULTS.memorySize }, fn)),
+  };
+}
+
 /** The projector's function: its code, environment and grants over a read-model table and its parked table. */
 export function projectorArgs<S>(reduce: Reducer<S>, table: aws.dynamodb.Table, parked: aws.dynamodb.Table, dedupWindow: number, sizing: FunctionSettings) {
   const statements: Statement[] = [
@@ -158,8 +187,8 @@ export class ReadModelVersion<S = unknown> extends pulumi.ComponentResource {
       `reduce of version ${args.version.version} must be a function (state, event) => state | null, got ${typeof args.reduce}`,
     );
     const liveFrom = args.version.liveFrom;
-    const mapping = resolveMappingSettings(check, "mapping", { parallelizationFactor: args.parallelizationFactor }, args.retentionHours);
-    const sizing = resolveFunction(check, {});
+    // The same sizing as version 1's: the version the API serves after cut-over must keep up as version 1 did.
+    const { mapping, sizing } = resolveProjector(check, { parallelizationFactor: args.parallelizationFactor }, {}, args.retentionHours);
     super(COMPONENT_TYPES.ReadModelVersion, name, {}, opts);
     const child = { parent: this };
     const protect = args.version.deletionProtection ?? true;

@@ -6,7 +6,7 @@
  * event, Lambda's default batch of 100). Billed units come from the emulators
  * (capacity units, Kinesis KiB); durations are modelled.
  */
-import { PROJECTOR_DEFAULTS } from "../../components/eventSourcedTable";
+import { PROJECTOR_DEFAULTS } from "../../components/readModelVersion";
 import { FUNCTION_DEFAULTS } from "../../components/parts/lambdaDefaults";
 import { MAPPING_DEFAULTS } from "../../components/parts/streamMapping";
 import { bridgeCounts, EVENT_SIZES } from "../bridge";

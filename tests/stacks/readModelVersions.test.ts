@@ -49,6 +49,20 @@ describe("read-model versions and the event archive (mocks)", function () {
     expect(live.outputs.readModelActiveVersion).to.equal(2);
   });
 
+  it("a version's projector is sized as version 1's (memory, timeout, the mapping's settings), so the served version keeps up as version 1 did", () => {
+    const fn = (name: string) => live.one(FN, name).inputs;
+    expect([fn("orders-v2-projector").memorySize, fn("orders-v2-projector").timeout]).to.deep.equal([
+      fn("orders-projector").memorySize,
+      fn("orders-projector").timeout,
+    ]);
+    expect(fn("orders-v2-projector").memorySize).to.equal(1024);
+    // Every setting of the mapping but what names its own function, queue and start.
+    const own = new Set(["startingPosition", "startingPositionTimestamp", "eventSourceArn", "functionName", "destinationConfig", "name", "tags"]);
+    const settings = (name: string) => Object.fromEntries(Object.entries(live.one(MAPPING, name).inputs).filter(([k]) => !own.has(k)));
+    expect(settings("orders-v2-projector-mapping")).to.deep.equal(settings("orders-projector-mapping"));
+    expect(settings("orders-v2-projector-mapping").parallelizationFactor).to.equal(6);
+  });
+
   it("the v2 projector may touch only its own tables", () => {
     const role = live.one("aws:iam/role:Role", "orders-v2-projector-role");
     const doc = JSON.parse(role.inputs.inlinePolicies[0].policy);
