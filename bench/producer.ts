@@ -8,7 +8,7 @@
  *
  *   npx ts-node --transpile-only bench/producer.ts [--events N] [--concurrency N]
  */
-import { parseArgs } from "node:util";
+import { cliOptions, usageError } from "../local/shared/cliOptions";
 import { PutRecordCommand } from "@aws-sdk/client-kinesis";
 import { validate } from "../domain";
 import { createProducer, Producer } from "../handlers/producer";
@@ -20,26 +20,15 @@ const PUT_PAYLOAD_UNIT = 25 * 1024;
 // On-demand Kinesis, us-east-1: $0.08 per GB ingested; provisioned: $0.014 per million PUT payload units (25 KB each).
 const USD_PER_MILLION_PUT_UNITS = 0.014;
 
-const { values } = parseArgs({
-  options: {
-    events: { type: "string", default: "3000" },
-    concurrency: { type: "string", default: "64" },
-    aggregates: { type: "string", default: "50" },
-    help: { type: "boolean", default: false },
-  },
-  strict: true,
+const NAME = "npm run bench:producer";
+const values = cliOptions(NAME, `usage: ${NAME} -- [--events N (default 3000)] [--concurrency N (default 64)] [--aggregates N (default 50)] [--help]`, {
+  events: { type: "string", default: "3000" },
+  concurrency: { type: "string", default: "64" },
+  aggregates: { type: "string", default: "50" },
 });
-if (values.help) {
-  console.log("bench/producer.ts [--events N (default 3000)] [--concurrency N (default 64)] [--aggregates N (default 50)]");
-  process.exit(0);
-}
 const int = (name: string, v: string | undefined) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--${name} must be a positive integer, got ${v}`);
-    process.exit(2);
-  }
-  return n;
+  return Number.isInteger(n) && n >= 1 ? n : usageError(NAME, `--${name} must be a positive integer, got ${v}`);
 };
 const EVENTS = int("events", values.events);
 const CONCURRENCY = int("concurrency", values.concurrency);

@@ -7,6 +7,8 @@
  *
  *   npx ts-node --transpile-only bench/run.ts [--quick]
  */
+// First, so that a bad option is answered before the emulators and handlers load (0.4 s instead of 3.0 s here).
+import { quick } from "./runOptions";
 import * as fs from "fs";
 import * as path from "path";
 import { startDynalite, startKinesisLocal } from "../local/emulators/emulators";
@@ -18,12 +20,6 @@ import { endToEnd } from "./localCloud/e2e";
 import { projectorCounts, projectorCpu, ProjectorImpl } from "./projector";
 import { stsCallsPerHour } from "./sts";
 import type { KeyShape } from "./workload";
-import { cliOptions } from "../local/shared/cliOptions";
-
-const USAGE = `usage: npm run bench -- [--quick]
-  --quick   smaller workloads and fewer rounds: about a minute instead of three
-  --help    this text`;
-const quick = cliOptions("npm run bench", USAGE, { quick: { type: "boolean" } }).quick === true;
 const f2 = (x: number) => x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : x >= 1 ? 2 : 4);
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 const log = (s = "") => process.stdout.write(s + "\n");

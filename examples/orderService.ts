@@ -12,23 +12,19 @@
  *   curl 'localhost:8080/orders/o-1?minPosition=<position from the answer>'
  */
 import * as fs from "fs";
-import { parseArgs } from "node:util";
+import { cliOptions, usageError } from "../local/shared/cliOptions";
 import express from "express";
 import { validate } from "../domain";
 import { createProducer, rejectionOf } from "../handlers/producer";
 import { dynamoClient, kinesisClient } from "../handlers/shared/clients";
 import { CURRENT_FILE } from "../local/shared/runningCloud";
 
-const { values } = parseArgs({ options: { port: { type: "string", default: "8080" }, help: { type: "boolean", default: false } }, strict: true });
-if (values.help) {
-  console.log("examples/orderService.ts [--port N (default 8080)]: STREAM_NAME and TABLE_NAME, or a running local cloud");
-  process.exit(0);
-}
+const NAME = "npm run example:orders";
+const values = cliOptions(NAME, `usage: ${NAME} -- [--port N (default 8080)] [--help]: STREAM_NAME and TABLE_NAME, or a running local cloud`, {
+  port: { type: "string", default: "8080" },
+});
 const port = Number(values.port);
-if (!Number.isInteger(port) || port < 1 || port > 65535) {
-  console.error(`--port must be 1–65535, got ${values.port}`);
-  process.exit(2);
-}
+if (!Number.isInteger(port) || port < 1 || port > 65535) usageError(NAME, `--port must be 1–65535, got ${values.port}`);
 
 /** The stream and table: from the environment on AWS, else from the running local cloud (whose endpoints the SDK then uses). */
 function target(): { streamName: string; tableName: string } {

@@ -11,6 +11,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "node:util";
+import { parseArgsMessage, usageError, USAGE_EXIT } from "../local/shared/cliOptions";
 import { parse } from "yaml";
 import { runProgram } from "../local/deploy/program";
 import { mockResources } from "../local/deploy/resourceState";
@@ -27,14 +28,13 @@ const HELP = `npm run preflight -- --stack producer|consumer [options]
   --region <name>             the region (default: aws:region in the file)
   --help                      this text
 
-Exit 0: no problem; 1: problems, one per line; 2: a bad option.`;
+Exit 0: no problem; 1: problems, one per line; ${USAGE_EXIT}: a bad option.`;
 
 /** A stand-in for a secret the file holds encrypted: valid wherever an ExternalId is. */
 const SECRET_STAND_IN = "secret-set-in-the-stack-file";
 
 function bad(message: string): never {
-  console.error(`preflight: ${message} (see --help)`);
-  process.exit(2);
+  return usageError("preflight", message);
 }
 
 function options() {
@@ -52,7 +52,7 @@ function options() {
       allowPositionals: false,
     }).values;
   } catch (err) {
-    return bad((err as Error).message);
+    return bad(parseArgsMessage(err));
   }
 }
 

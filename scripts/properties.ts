@@ -20,9 +20,10 @@
 import { spawn } from "child_process";
 import * as path from "path";
 import { PROJECT_MODULES, PROJECT_ROOT } from "../local/shared/project";
+import { usageError } from "../local/shared/cliOptions";
 
 const SUITE = "tests/properties/pipeline.test.ts";
-const USAGE = `usage: npm run properties -- [runs] [mocha options]   (runs: a positive integer, default NUM_RUNS or 10000)`;
+const USAGE = `usage: npm run properties -- [runs] [mocha options]   (runs: a positive integer, default NUM_RUNS or 10000; --help: this text)`;
 
 /** Root hook for the mocha child: the suites set 15-minute limits, which 10,000 runs outlast. */
 export const mochaHooks = {
@@ -36,7 +37,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): { runs: number; moch
   const explicit = argv[0] !== undefined && !argv[0].startsWith("-");
   const text = explicit ? argv[0] : (env.NUM_RUNS ?? "10000");
   const runs = Number(text);
-  if (!/^\d+$/.test(text) || runs <= 0) throw new Error(`npm run properties: runs must be a positive integer, got "${text}" (see --help)`);
+  if (!/^\d+$/.test(text) || runs <= 0) throw new Error(`runs must be a positive integer, got "${text}"`);
   return { runs, mochaArgs: explicit ? argv.slice(1) : argv };
 }
 
@@ -50,8 +51,7 @@ function main(): void {
   try {
     parsed = parseArgs(argv, process.env);
   } catch (err) {
-    console.error((err as Error).message);
-    process.exit(2);
+    usageError("npm run properties", (err as Error).message);
   }
   const args = [
     path.join(PROJECT_MODULES, "mocha", "bin", "mocha.js"),

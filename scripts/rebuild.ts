@@ -21,6 +21,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "node:util";
+import { parseArgsMessage, usageError } from "../local/shared/cliOptions";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import type { S3Client } from "@aws-sdk/client-s3";
@@ -62,8 +63,7 @@ const HELP = `usage: npm run rebuild -- --version <n> (--outputs <producer outpu
 
 /** A bad option: one line, exit 64, before any work. */
 function usage(message: string): never {
-  console.error(`rebuild: ${message} (--help lists the options)`);
-  process.exit(64);
+  return usageError("rebuild", message);
 }
 
 function seconds(name: string, raw: string | undefined, fallback: number): number {
@@ -154,7 +154,7 @@ async function main(): Promise<number> {
   try {
     values = parseArgs({ options: OPTIONS, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    usage((err as Error).message);
+    usage(parseArgsMessage(err));
   }
   if (values.help) {
     console.log(HELP);

@@ -24,6 +24,7 @@
  * Exit codes: 0 done, 2 a discard refused, 3 something still parked after --apply, 64 bad options, 1 any other error.
  */
 import { parseArgs } from "node:util";
+import { parseArgsMessage, usageError } from "../local/shared/cliOptions";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { map, reduce } from "../domain";
 import { bridgeKinesisClient } from "../handlers/bridge";
@@ -80,7 +81,7 @@ function options(argv: string[]): Options & { target?: DiscardTarget; dedupWindo
   try {
     values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values as Options;
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(parseArgsMessage(err));
   }
   if (values.help) return { ...values, dedupWindow: DEFAULT_DEDUP_WINDOW };
   if (!values.parked && !values["bridge-parked"]) throw new UsageError("give --parked (with --table) or --bridge-parked");
@@ -194,8 +195,7 @@ async function main(): Promise<number> {
       throw new UsageError("--apply for the bridge needs --target-stream-arn (or TARGET_STREAM_ARN)");
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(`npm run redrive: ${err.message} (see --help)`);
-    return 64;
+    return usageError("npm run redrive", err.message);
   }
   if (o.help) {
     console.log(HELP);

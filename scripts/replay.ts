@@ -15,6 +15,7 @@
  */
 import * as fs from "fs";
 import { parseArgs } from "util";
+import { parseArgsMessage, usageError } from "../local/shared/cliOptions";
 import { checkpointsDir, listCheckpoints, ReaderCheckpoints } from "../local/shared/checkpoints";
 import { dataDirLockFile, pidFileHolder } from "../local/shared/runningCloud";
 
@@ -64,16 +65,14 @@ function main(): number {
   try {
     opts = options(process.argv.slice(2));
   } catch (err) {
-    console.error(`replay: ${(err as Error).message} (see --help)`);
-    return 2;
+    return usageError("replay", parseArgsMessage(err));
   }
   if (opts.help) {
     console.log(USAGE);
     return 0;
   }
   if (!fs.existsSync(opts.dataDir)) {
-    console.error(`replay: --data-dir ${opts.dataDir} does not exist`);
-    return 2;
+    return usageError("replay", `--data-dir ${opts.dataDir} does not exist`);
   }
   const holder = pidFileHolder(dataDirLockFile(opts.dataDir));
   if (holder !== undefined) {

@@ -12,6 +12,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import { parseArgs } from "util";
+import { parseArgsMessage, usageError } from "../local/shared/cliOptions";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -64,17 +65,14 @@ type Args = {
   token?: string;
 };
 
-/** The arguments, checked before any work; a problem is one line and exit 2. */
+/** The arguments, checked before any work; a problem is one line and exit 64. */
 function readArgs(argv: string[]): Args {
-  const fail = (message: string): never => {
-    console.error(`smoke: ${message} (see --help)`);
-    process.exit(2);
-  };
+  const fail: (message: string) => never = (message) => usageError("smoke", message);
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    return fail((err as Error).message);
+    return fail(parseArgsMessage(err));
   }
   if (values.help) {
     console.log(USAGE);

@@ -15,6 +15,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "node:util";
+import { parseArgsMessage, usageError } from "../local/shared/cliOptions";
 import { TokenRequest, tokenRequestProblem } from "../local/oidc/issuer";
 import { issuerClient } from "../local/oidc/client";
 import { LOCAL_CLOUD_DIR } from "../local/shared/project";
@@ -42,7 +43,7 @@ export function tokenArgs(argv: string[]): { help: true } | { request: TokenRequ
       strict: true,
     }));
   } catch (err) {
-    return { error: `${(err as Error).message}; see --help` };
+    return { error: parseArgsMessage(err) };
   }
   if (values.help) return { help: true };
   const expires = values["expires-in"];
@@ -70,8 +71,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if ("error" in args) {
-    console.error(`npm run token: ${args.error}`);
-    return 2;
+    return usageError("npm run token", args.error);
   }
   const file = path.join(LOCAL_CLOUD_DIR, "current.json");
   if (!fs.existsSync(file)) {

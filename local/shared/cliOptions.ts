@@ -1,7 +1,8 @@
 /**
- * The command line of a small CLI (`npm run landing`, `npm run artifacts`, `npm run bench`), checked before it
- * does any work: util's parseArgs, strict and without positionals; `--help` (`-h`) prints the usage and exits 0;
- * a bad option is one line on stderr and exit 64 (EX_USAGE, as `npm start` and `npm run redrive` answer).
+ * The command line of every CLI here, checked before it does any work: a bad option or value is one line on
+ * stderr, `<name>: <what is wrong> (see --help)`, and exit 64 (EX_USAGE), whichever CLI it is. Small ones
+ * (`npm run landing`, `artifacts`, `bench`) parse with {@link cliOptions}: util's parseArgs, strict and
+ * without positionals, `--help` (`-h`) printing the usage; larger ones check their values with {@link usageError}.
  */
 import { parseArgs, ParseArgsConfig } from "util";
 
@@ -21,9 +22,14 @@ export function cliOptions<O extends Options>(name: string, usage: string, optio
     }
     return values;
   } catch (err) {
-    console.error(`${name}: ${parseArgsMessage(err)} (see --help)`);
-    process.exit(USAGE_EXIT);
+    return usageError(name, parseArgsMessage(err));
   }
+}
+
+/** A bad command line: one line on stderr and exit {@link USAGE_EXIT}, before any work. */
+export function usageError(name: string, message: string): never {
+  console.error(`${name}: ${message} (see --help)`);
+  process.exit(USAGE_EXIT);
 }
 
 /** parseArgs's error message on one line, without its hint on `--opt=-x` forms. */

@@ -1,7 +1,7 @@
 /**
  * `npm run preflight` as a user runs it: a stack file (and the consumer's
  * outputs for the producer) in, one line per problem and exit 1 out, exit 0
- * for a good pair, and a bad option answered in one line with exit 2 before
+ * for a good pair, and a bad option answered in one line with exit 64 before
  * any work.
  */
 import * as fs from "fs";
@@ -75,13 +75,13 @@ describe("npm run preflight", function () {
     expect(r.out).to.include('  - accessMode is "assumeRole" here but "resourcePolicy" in consumer stack acme/event-sourced-pipeline/consumer');
   });
 
-  it("answers a bad option in one line with exit 2, and a producer without the consumer's outputs likewise", () => {
+  it("answers a bad option in one line with exit 64, and a producer without the consumer's outputs likewise", () => {
     const bogus = preflight("--stack", "producer", "--bogus");
-    expect(bogus.status).to.equal(2);
+    expect(bogus.status).to.equal(64);
     expect(bogus.out.trim().split("\n")).to.have.length(1);
     expect(bogus.out).to.match(/^preflight: Unknown option '--bogus'/);
     const missing = preflight("--stack", "producer", "--file", producerFile);
-    expect(missing.status).to.equal(2);
+    expect(missing.status).to.equal(64);
     expect(missing.out).to.match(/^preflight: --consumer-outputs <file> is required/);
     const help = preflight("--help");
     for (const option of ["--stack", "--file", "--consumer-outputs", "--account", "--region", "--help"]) expect(help.out).to.include(option);

@@ -85,9 +85,9 @@ describe("npm run smoke (against the local cloud)", function () {
     expect(out.stdout).to.include("encryption KMS");
   });
 
-  it("answers a bad option in one line with exit 2, before any work, and lists every option in --help", async () => {
+  it("answers a bad option in one line with exit 64, before any work, and lists every option in --help", async () => {
     const bad = await smoke(["--stack", "producer", "--nope"]);
-    expect(bad.code).to.equal(2);
+    expect(bad.code).to.equal(64);
     expect(bad.stderr.trim().split("\n")).to.deep.equal(["smoke: Unknown option '--nope' (see --help)"]);
     const missing = await smoke(["--stack", "producer", "--local", "--current", path.join(os.tmpdir(), "no-such-cloud.json")]);
     expect(missing.code).to.equal(1);

@@ -24,15 +24,15 @@ describe("npm run token (options)", function () {
   });
 
   it("answers a bad option in one line, naming it", () => {
-    expect((tokenArgs(["--scopes", "x"]) as { error: string }).error).to.match(/^Unknown option '--scopes'.*see --help$/);
+    expect((tokenArgs(["--scopes", "x"]) as { error: string }).error).to.equal("Unknown option '--scopes'");
     expect(tokenArgs(["--expires-in", "90000"])).to.deep.equal({ error: "--expires-in must be 1–86400 seconds, got 90000" });
     expect(tokenArgs(["--scope", "a b"])).to.deep.equal({ error: 'each --scope must be printable ASCII without spaces, quotes or backslashes, got "a b"' });
   });
 
-  it("exits 2 with one line on a bad option and lists every option on --help, before looking for a cloud", () => {
+  it("exits 64 with one line on a bad option and lists every option on --help, before looking for a cloud", () => {
     const bad = run("--expires-in", "0");
-    expect(bad.status).to.equal(2);
-    expect(bad.stderr.trim().split("\n")).to.deep.equal(["npm run token: --expires-in must be 1–86400 seconds, got 0"]);
+    expect(bad.status).to.equal(64);
+    expect(bad.stderr.trim().split("\n")).to.deep.equal(["npm run token: --expires-in must be 1–86400 seconds, got 0 (see --help)"]);
     const help = run("--help");
     expect(help.status).to.equal(0);
     for (const option of ["--sub", "--scope", "--audience", "--expires-in", "--help"]) expect(help.stdout).to.include(option);
