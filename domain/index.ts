@@ -70,6 +70,11 @@ export const reduce = typedReducer(commands, (order: Order | undefined, event: O
     const lines = event.data.lines;
     return { status: "open", customerId: event.data.customerId, lines, totalCents: lineTotal(lines), paidCents: 0 };
   }
+  // Exact ownership: the API records who wrote each event (`actor`), and authorize, which sees only the lagging read
+  // model, lets any customer write to an order it does not see yet. A customer's event on another's order changes nothing,
+  // and one before OrderPlaced leaves the id unplaced (null) rather than parking, which would block the id for its owner.
+  const customer = event.actor?.kind === "jwt" ? event.actor.subject : undefined;
+  if (customer !== undefined && order?.customerId !== customer) return order ?? null;
   if (event.type === "OrderErased") return null;
   if (!order) throw new Error(`${event.type} before OrderPlaced`);
   switch (event.type) {

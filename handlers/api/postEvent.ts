@@ -22,6 +22,7 @@ import {
   parseCommand,
 } from "./validation";
 import type { Principal } from "../shared/domain";
+import type { Actor } from "../shared/envelope";
 import { checkAccess } from "./access";
 import { stateOf } from "./getAggregate";
 
@@ -37,6 +38,12 @@ export interface AcceptedEvent {
 /** The URL a client polls until the read model has reached `sequenceNumber`. */
 export function pollUrl(aggregateId: string, sequenceNumber: string): string {
   return `/aggregates/${encodeURIComponent(aggregateId)}?minPosition=${sequenceNumber}`;
+}
+
+/** The caller as the envelope records it: a JWT's `sub` (none without one), an IAM caller's ARN; nothing for anonymous. */
+export function actorOf(principal: Principal): Actor | undefined {
+  if (principal.kind === "jwt") return principal.subject ? { kind: "jwt", subject: principal.subject } : undefined;
+  return principal.kind === "iam" ? { kind: "iam", arn: principal.userArn } : undefined;
 }
 
 /** Handles one POST by `principal`; `nextUlid` is the container's monotonic ULID generator. */
@@ -65,7 +72,7 @@ export async function postEvent(
   if (!command.ok) return rejectionResponse(command.rejection);
   // The producer library's checks: ids, data by the domain's schemas, the eventId (derived from the key when given).
   const prepared = prepareEvent(
-    { aggregateId: id.value, type: command.value.type, data: command.value.data, idempotencyKey: key.value },
+    { aggregateId: id.value, type: command.value.type, data: command.value.data, idempotencyKey: key.value, actor: actorOf(principal) },
     deps.validate,
     deps.now(),
     nextUlid,

@@ -8,7 +8,7 @@
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { Validator } from "../shared/domain";
-import { ENVELOPE_SCHEMA_VERSION, EventEnvelope, envelopeError, ID_PATTERN, TYPE_PATTERN } from "../shared/envelope";
+import { Actor, ENVELOPE_SCHEMA_VERSION, EventEnvelope, envelopeError, ID_PATTERN, TYPE_PATTERN } from "../shared/envelope";
 import { eventDataHash } from "../commands/digest";
 import { decodeStoredAggregate, recentLookup } from "../shared/readModelItem";
 import { nonFiniteNumberPath } from "../commands/strictJson";
@@ -44,6 +44,8 @@ export interface CommandInput {
   type: string;
   data: unknown;
   idempotencyKey?: string;
+  /** Who asked, as the API verified them (see EventEnvelope.actor). */
+  actor?: Actor;
 }
 
 /** A prepared event, or why the command is refused. */
@@ -66,7 +68,7 @@ export function idempotencyKeyProblem(key: unknown): CommandRejection | undefine
 
 /** Checks a command and builds its envelope (at `at`); `nextUlid` gives ids to commands without a key. */
 export function prepareEvent(input: CommandInput, validate: Validator | undefined, at: Date, nextUlid: (timeMs: number) => string): Prepared {
-  const { aggregateId, type, data, idempotencyKey } = input;
+  const { aggregateId, type, data, idempotencyKey, actor } = input;
   const badInput = aggregateIdProblem(aggregateId) ?? idempotencyKeyProblem(idempotencyKey);
   if (badInput) return { ok: false, rejection: badInput };
   if (typeof type !== "string" || !TYPE_PATTERN.test(type))
@@ -83,6 +85,7 @@ export function prepareEvent(input: CommandInput, validate: Validator | undefine
     occurredAt: at.toISOString(),
     schemaVersion: ENVELOPE_SCHEMA_VERSION,
     data,
+    ...(actor ? { actor } : {}),
   };
   // Never put a record the projector would reject as poison.
   const invalid = envelopeError(envelope);

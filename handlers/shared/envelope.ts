@@ -16,7 +16,16 @@ export interface EventEnvelope<D = unknown> {
   schemaVersion: number;
   /** The domain payload. */
   data: D;
+  /**
+   * Who the API accepted the command from, as it verified them: a customer's JWT `sub`, or an IAM caller's ARN.
+   * Absent when the writer is not the API (the producer library, a replay) or the caller was anonymous. `reduce`
+   * can enforce ownership exactly with it; `authorize` sees only the read model, which lags the stream.
+   */
+  actor?: Actor;
 }
+
+/** An API caller as the envelope records it. */
+export type Actor = { kind: "jwt"; subject: string } | { kind: "iam"; arn: string };
 
 /** The envelope version this code writes and accepts. */
 export const ENVELOPE_SCHEMA_VERSION = 1;
@@ -38,7 +47,14 @@ export function envelopeError(value: unknown): string | undefined {
   if (typeof v.occurredAt !== "string" || Number.isNaN(Date.parse(v.occurredAt))) return "occurredAt is not an ISO-8601 time";
   if (v.schemaVersion !== ENVELOPE_SCHEMA_VERSION) return `schemaVersion ${String(v.schemaVersion)} is not supported`;
   if (!("data" in v)) return "data is missing";
+  if (v.actor !== undefined && actorError(v.actor)) return "actor is malformed";
   return undefined;
+}
+
+function actorError(a: unknown): boolean {
+  if (typeof a !== "object" || a === null) return true;
+  const { kind, subject, arn } = a as Record<string, unknown>;
+  return kind === "jwt" ? typeof subject !== "string" || subject.length === 0 : kind !== "iam" || typeof arn !== "string" || arn.length === 0;
 }
 
 /** Decodes a record's bytes (UTF-8 JSON) into a validated envelope. */

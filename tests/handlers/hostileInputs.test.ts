@@ -395,6 +395,9 @@ describe("hostile inputs", function () {
       ["aggregateId with %2F", (id) => json(envelope(id, { aggregateId: "a%2Fb" })), /aggregateId/],
       ["type with CR/LF", (id) => json(envelope(id, { type: "A\r\nB" })), /type/],
       ["occurredAt not a time", (id) => json(envelope(id, { occurredAt: "yesterday" })), /occurredAt/],
+      ["actor not an object", (id) => json(envelope(id, { actor: "c-1" })), /actor is malformed/],
+      ["actor of an unknown kind", (id) => json(envelope(id, { actor: { kind: "root", subject: "c-1" } })), /actor is malformed/],
+      ["a customer actor without a subject", (id) => json(envelope(id, { actor: { kind: "jwt", subject: "" } })), /actor is malformed/],
       ["another aggregate's envelope", () => json(envelope("someone-else")), /does not match the partition key/],
       ["__proto__ pollution attempt", (id) => Buffer.from(`{"__proto__":{"polluted":true},"eventId":"p-${id}"}`), /aggregateId/],
       [

@@ -13,6 +13,10 @@ import { dynamoClient, kinesisClient } from "../../../handlers/shared/clients";
 import { authorize, validate } from "../../../domain";
 import { createStream, createTable, readStream, testKinesis, uniqueName } from "../../support/aws";
 import { asIamCaller, asJwtCaller, getAggregateRequest, postEventRequest, readModelItem } from "../../support/apiFixtures";
+import { createProjector } from "../../../handlers/projector";
+import { parseEnvelope } from "../../../handlers/shared/envelope";
+import { reduce } from "../../../domain";
+import { fastClock, parkedEvents } from "../../support/projectorFixtures";
 
 const SERVICE = "arn:aws:sts::111111111111:assumed-role/fulfilment/session-1";
 const place = (customerId: string) => ({ type: "OrderPlaced", data: { customerId, lines: [{ sku: "A", quantity: 1, unitPriceCents: 100 }] } });
@@ -162,6 +166,45 @@ describe("handlers/api access (authorizer context and the domain's authorize)", 
       const h = await harness({ auth: "jwt" });
       const res = await h.api(customer(getAggregateRequest("o-5"), "c-9"));
       expect(res.statusCode).to.equal(404);
+    });
+
+    it("records who wrote each event, so another customer's write that raced past authorize changes nothing once projected", async () => {
+      // authorize sees the read model, about a second behind the stream: before the projector runs, nobody owns o-7 or o-8.
+      const h = await harness({ auth: "jwt" });
+      const post = async (id: string, body: object, sub: string) => (await h.api(customer(postEventRequest(id, { body }), sub))).statusCode;
+      expect(await post("o-7", place("c-1"), "c-1")).to.equal(202);
+      expect(await post("o-7", { type: "OrderCancelled", data: {} }, "c-2")).to.equal(202);
+      expect(await post("o-8", { type: "LineAdded", data: { sku: "X", quantity: 1, unitPriceCents: 1 } }, "c-2")).to.equal(202);
+      expect(await post("o-8", place("c-1"), "c-1")).to.equal(202);
+      const records = await readStream(testKinesis(), h.stream);
+      const actors = records.map((r) => {
+        const parsed = parseEnvelope(Buffer.from(r.kinesis.data, "base64"));
+        return parsed.ok ? [parsed.event.aggregateId, parsed.event.type, parsed.event.actor] : parsed.reason;
+      });
+      expect(actors).to.deep.equal([
+        ["o-7", "OrderPlaced", { kind: "jwt", subject: "c-1" }],
+        ["o-7", "OrderCancelled", { kind: "jwt", subject: "c-2" }],
+        ["o-8", "LineAdded", { kind: "jwt", subject: "c-2" }],
+        ["o-8", "OrderPlaced", { kind: "jwt", subject: "c-1" }],
+      ]);
+      const parked = uniqueName("access-parked");
+      await createTable(dynamoClient(), parked, "sk");
+      const projector = createProjector({
+        dynamodb: dynamoClient(),
+        reduce,
+        clock: fastClock(),
+        log: () => undefined,
+        config: { tableName: h.table, parkedTableName: parked, dedupWindow: 16, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, maxFoldAttempts: 5 },
+      });
+      expect((await projector({ Records: records })).batchItemFailures).to.deep.equal([]);
+      for (const id of ["o-7", "o-8"]) {
+        const res = await h.api(customer(getAggregateRequest(id), "c-1"));
+        expect(res.statusCode, res.body).to.equal(200);
+        expect(JSON.parse(res.body).state, id).to.include({ customerId: "c-1", status: "open" });
+      }
+      // c-2's line before o-8 was placed parked nothing, so it blocks nothing.
+      expect(await parkedEvents(dynamoClient(), parked)).to.deep.equal([]);
+      expect(await post("o-7", { type: "OrderCancelled", data: {} }, "c-2")).to.equal(403);
     });
 
     it("lets a service (IAM) write and read any order", async () => {
