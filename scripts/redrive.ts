@@ -42,6 +42,7 @@ import {
   redriveProjector,
 } from "../handlers/ops/redrive";
 import { parkedPositionText, parkedTable } from "../handlers/shared/parkedTable";
+import { IDEMPOTENCY_CONFLICT } from "../handlers/shared/readModelItem";
 import { DEFAULT_RETRY_BUDGET } from "../handlers/shared/retry";
 
 const OPTIONS = {
@@ -184,6 +185,9 @@ async function bridge(o: Options): Promise<number> {
   const result = await redriveBridge({ kinesis, dynamodb, map, config });
   console.log(`re-sent ${result.resent}, deleted ${result.deleted}, still parked ${result.stillParked.length}`);
   for (const s of result.stillParked) console.log(`  ${s.aggregateId}\t${s.position}\t${s.reason}`);
+  if (result.rejected.length)
+    console.log(`kept ${result.rejected.length} rejected duplicate(s), never sent (${IDEMPOTENCY_CONFLICT}: the first data was forwarded)`);
+  for (const r of result.rejected) console.log(`  ${r.aggregateId}\t${r.position}\t${r.eventId ?? "-"}`);
   return result.stillParked.length ? 1 : 0;
 }
 

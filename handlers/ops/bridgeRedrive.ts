@@ -6,13 +6,18 @@
  * still fails stays parked. A row parked before deaggregation that holds a
  * whole KPL aggregate is split: every user record is handed to the bridge,
  * which sends what maps and parks the rest one by one under its own key;
- * then the old row goes.
+ * then the old row goes. A rejected duplicate (an Idempotency-Key reused with
+ * other data: its eventId was forwarded with the first data) is never re-sent:
+ * it maps, but sending it would give the analytics account the losing body
+ * under the winner's `id`. It stays parked, listed apart, as the projector's
+ * re-drive keeps its own.
  */
 import type { DynamoDBClient, WriteRequest } from "@aws-sdk/client-dynamodb";
 import { BridgeDeps, createForwarder } from "../bridge";
 import { mapRecord } from "../bridge/decode";
 import type { SourceRecord } from "../kpl/sourceRecords";
 import { decodeParkedItem, ParkedEvent, parkedPosition, parkedPositionText, parkedTable } from "../shared/parkedTable";
+import { IDEMPOTENCY_CONFLICT } from "../shared/readModelItem";
 import { legacyAggregateSize, rowSources } from "./parkedRows";
 
 /** What a bridge re-drive did. */
@@ -21,6 +26,8 @@ export interface BridgeRedriveResult {
   resent: number;
   deleted: number;
   stillParked: { aggregateId: string; sequenceNumber: string; position: string; reason: string }[];
+  /** Rejected duplicates, kept parked and never sent: not a failure of the re-drive. */
+  rejected: { aggregateId: string; position: string; eventId?: string }[];
 }
 
 /**
@@ -36,14 +43,19 @@ export async function redriveBridge(deps: BridgeDeps): Promise<BridgeRedriveResu
   const stillParked: BridgeRedriveResult["stillParked"] = [];
   const still = (row: ParkedEvent, reason: string) =>
     stillParked.push({ aggregateId: row.aggregateId, sequenceNumber: row.sequenceNumber, position: parkedPositionText(row), reason });
+  const rejected: BridgeRedriveResult["rejected"] = [];
   for (const row of await parked.list()) {
+    if (row.reason === IDEMPOTENCY_CONFLICT) {
+      rejected.push({ aggregateId: row.aggregateId, position: parkedPositionText(row), ...(row.eventId ? { eventId: row.eventId } : {}) });
+      continue;
+    }
     const sources = rowSources(row);
     const whole = legacyAggregateSize(row) !== undefined;
     const failing = sources.map((s) => mapRecord(s, 0, map)).find((m) => !m.ok);
     if (whole || !failing) ready.push({ row, sources, whole });
     else still(row, failing.ok ? "" : failing.reason);
   }
-  if (ready.length === 0) return { resent: 0, deleted: 0, stillParked };
+  if (ready.length === 0) return { resent: 0, deleted: 0, stillParked, rejected };
   // Should the bridge park one again all the same (a map that answers differently the second time, or a user record of
   // a split aggregate that does not map), it parks it under its own key: note those rows, so that they are not deleted.
   const reparked: ParkedEvent[] = [];
@@ -58,7 +70,7 @@ export async function redriveBridge(deps: BridgeDeps): Promise<BridgeRedriveResu
   if (response.batchItemFailures.length > 0) {
     // Partly sent at most: delete nothing, the next run re-sends (the consumer dedups on id).
     for (const { row } of ready) still(row, "re-send did not complete; run the re-drive again");
-    return { resent: 0, deleted: 0, stillParked };
+    return { resent: 0, deleted: 0, stillParked, rejected };
   }
   const reparkedKeys = new Set(reparked.map(rowKey));
   const sent: ParkedEvent[] = [];
@@ -72,7 +84,7 @@ export async function redriveBridge(deps: BridgeDeps): Promise<BridgeRedriveResu
   await parked.delete(sent);
   // Only while the old row still holds the whole aggregate: a user record parked under its key stays.
   await parked.deleteWholeRecords(split);
-  return { resent: sent.length + split.length, deleted: sent.length + split.length, stillParked };
+  return { resent: sent.length + split.length, deleted: sent.length + split.length, stillParked, rejected };
 }
 
 function rowKey(r: ParkedEvent): string {

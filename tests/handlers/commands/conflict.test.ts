@@ -13,6 +13,7 @@ import { validate as domainValidate, reduce as domainReduce, map as domainMap } 
 import { createApi } from "../../../handlers/api";
 import { BridgeConfig, createBridge } from "../../../handlers/bridge";
 import { createProjector } from "../../../handlers/projector";
+import { redriveBridge } from "../../../handlers/ops/bridgeRedrive";
 import { dynamoClient, kinesisClient } from "../../../handlers/shared/clients";
 import type { Mapper, Reducer } from "../../../handlers/shared/domain";
 import { ENVELOPE_SCHEMA_VERSION, EventEnvelope } from "../../../handlers/shared/envelope";
@@ -54,7 +55,7 @@ async function consumers(table: string, parked: string, reduce: Reducer<unknown>
     log: () => {},
     config: { tableName: table, parkedTableName: parked, dedupWindow, retry: RETRY, maxFoldAttempts: 5 },
   });
-  return { projector, bridge, target, bridgeParked };
+  return { projector, bridge, target, bridgeParked, config };
 }
 
 describe("a reused Idempotency-Key with other data: first in stream order wins, in both consumers", function () {
@@ -80,7 +81,7 @@ describe("a reused Idempotency-Key with other data: first in stream order wins, 
     expect(answers.map((a) => a.statusCode)).to.deep.equal([202, 202, 202]);
     const accepted = answers.map((a) => JSON.parse(a.body));
     const records = await readStream(rig.kinesis, rig.stream);
-    const { projector, bridge, target } = await consumers(rig.table, rig.parked, domainReduce as Reducer<unknown>, domainMap);
+    const { projector, bridge, target, config } = await consumers(rig.table, rig.parked, domainReduce as Reducer<unknown>, domainMap);
     await projector({ Records: records });
     await bridge({ Records: records });
 
@@ -96,6 +97,18 @@ describe("a reused Idempotency-Key with other data: first in stream order wins, 
     expect(wires.map((w) => [w.eventId, w.data])).to.have.length(1);
     expect((wires[0].data as { amountCents: number }).amountCents).to.equal(100);
     expect(((await views(rig.dynamo, rig.table))["order-k"].state as { lines: { sku: string }[] }).lines.map((l) => l.sku)).to.deep.equal([winner]);
+
+    // The operator's bridge re-drive (npm run redrive -- --bridge-parked … --apply, without the forwarded-ids table) keeps
+    // the two losers parked and sends neither: the landing still holds the winner's body alone.
+    const { forwardedTableName: _claims, ...redriveConfig } = config;
+    const redriven = await redriveBridge({
+      kinesis: kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) }),
+      dynamodb: dynamoClient(),
+      map: domainMap,
+      config: redriveConfig,
+    });
+    expect([redriven.resent, redriven.stillParked, redriven.rejected.map((r) => r.eventId)]).to.deep.equal([0, [], [accepted[0].eventId, accepted[0].eventId]]);
+    expect((await landed(target)).map((l) => (l.wire.data as { amountCents: number }).amountCents)).to.deep.equal([100]);
 
     // Projected now: the API sees the key's first body and refuses another at once; the same body is still a retry.
     const reuse = await send(winner === "A" ? "B" : "A");
