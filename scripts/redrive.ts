@@ -119,8 +119,8 @@ async function projector(o: Options & { target?: DiscardTarget; dedupWindow: num
   const config = { tableName: o.table!, parkedTableName: o.parked!, dedupWindow: o.dedupWindow, retry: DEFAULT_RETRY_BUDGET };
   let stuck = 0;
   if (o.target) {
-    const by = await caller(o.by);
-    const out = await discardParked(dynamodb, reduce, config, o.target, { by, reason: o.reason!.trim() });
+    // Who discards is asked of STS only once there is something to discard: a refusal needs no identity.
+    const out = await discardParked(dynamodb, reduce, config, o.target, { by: () => caller(o.by), reason: o.reason!.trim() });
     for (const d of out.alreadyDiscarded) console.log(`already discarded\t${d.aggregateId}\t${parkedPositionText(d)}\tby ${d.discardedBy} at ${d.discardedAt}`);
     for (const d of out.discarded) console.log(`discarded\t${d.aggregateId}\t${parkedPositionText(d)}\t${d.eventId ?? "-"}\tby ${d.discardedBy}`);
     for (const s of out.stillParked)

@@ -32,9 +32,9 @@ export function parseDiscardTarget(text: string): DiscardTarget | undefined {
   return at > 0 && position ? { aggregateId: text.slice(0, at), position } : undefined;
 }
 
-/** Who discards, and why; `at` defaults to now. */
+/** Who discards (or how to find out, asked only once there is something to discard), and why; `at` defaults to now. */
 export interface DiscardAuthor {
-  by: string;
+  by: string | (() => Promise<string>);
   reason: string;
   at?: string;
 }
@@ -97,8 +97,9 @@ export async function discardParked<S>(
         : "is not behind a block yet (a projector is still handling it); try again";
     throw new DiscardRefused(`${describe(target)} at ${parkedPositionText(refuse)} ${why}: not discarded`);
   }
+  const by = typeof author.by === "string" ? author.by : await author.by();
   const at = author.at ?? new Date().toISOString();
-  const audit = (r: ParkedEvent): DiscardedEvent => ({ ...r, discardedAt: at, discardedBy: author.by, discardReason: author.reason });
+  const audit = (r: ParkedEvent): DiscardedEvent => ({ ...r, discardedAt: at, discardedBy: by, discardReason: author.reason });
   // Past the position already (a rejected duplicate, a stranded or half-discarded row): nothing to skip, only record and remove.
   const past = rows.filter((r) => status(r) !== "blocked").map(audit);
   if (past.length) {
@@ -107,7 +108,7 @@ export async function discardParked<S>(
   }
   const waiting = rows.filter((r) => status(r) === "blocked");
   if (waiting.length === 0) return { aggregateId, discarded: past, alreadyDiscarded: [], stillParked: [] };
-  const redrive = await redriveAggregate(dynamodb, reduce, config, aggregateId, clock, { rows: waiting, by: author.by, reason: author.reason, at });
+  const redrive = await redriveAggregate(dynamodb, reduce, config, aggregateId, clock, { rows: waiting, by, reason: author.reason, at });
   const done = new Set((redrive.discarded ?? []).map(parkedPosition));
   return {
     aggregateId,

@@ -16,6 +16,9 @@ import { accountCredentials, emulatorKinesis } from "../../../local/emulators/cl
 import { sigv4Headers } from "../../../local/cloud/caller";
 import { runDemo } from "../../../local/cloud/demo";
 import { Writable } from "stream";
+import { execFile } from "child_process";
+import { banner } from "../../../local/cloud/status";
+import { PROJECT_ROOT } from "../../../local/shared/project";
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -119,6 +122,36 @@ describe("local cloud end to end", function () {
     await new Promise((r) => setTimeout(r, 1500));
     const after = await cloud.stats();
     expect([after.accepted, after.projected, after.forwarded]).to.deep.equal([before.accepted, before.projected, before.forwarded]);
+  });
+
+  it("prints re-drive commands that run as printed and stay local: STS is the local one, asked only when there is something to discard", async () => {
+    const hints = banner(cloud).filter((l) => l.startsWith("parked events: "));
+    expect(hints).to.have.length(2);
+    const [, assignments, args] = /^parked events: ((?:\S+=\S+ )+)npm run redrive -- (--table .*)$/.exec(hints.find((h) => h.includes("--table"))!)!;
+    const env = Object.fromEntries(
+      assignments
+        .trim()
+        .split(" ")
+        .map((kv) => kv.split("=", 2) as [string, string]),
+    );
+    expect(env.AWS_ENDPOINT_URL_STS).to.equal(cloud.endpoints.sts);
+    const redrive = (...extra: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(
+          process.execPath,
+          ["-r", "ts-node/register/transpile-only", "scripts/redrive.ts", ...args.split(" "), ...extra],
+          { env: { PATH: process.env.PATH ?? "", NODE_NO_WARNINGS: "1", ...env }, cwd: PROJECT_ROOT },
+          (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }),
+        ),
+      );
+    const [listing, refused] = await Promise.all([redrive(), redrive("--discard", "no-such-event", "--reason", "e2e")]);
+    expect(listing.code, listing.stderr).to.equal(0);
+    expect(listing.stdout).to.match(/^0 parked event\(s\) in orders-parked-/);
+    // Refused (exit 2) for what it is, before any STS call: before, the caller lookup came first and went to AWS's own endpoint.
+    expect([refused.code, refused.stderr.trim()]).to.deep.equal([
+      2,
+      `eventId no-such-event is not parked in ${args.split(" ")[3]}: nothing to discard (npm run redrive lists what is)`,
+    ]);
   });
 
   it("enforces the declared JWT authorizer and the domain's authorize: 401 without a valid token, 403 without the scope or for another's order", async () => {
