@@ -98,7 +98,9 @@ function main(): number {
     fs.rmSync(file, { force: true });
     console.log(`replay: ${describe(checkpoints)}: checkpoints removed`);
   }
-  console.log(`the next \`npm start -- --data-dir ${opts.dataDir}\` delivers ${chosen.length ? "those streams" : "nothing"} again from the start`);
+  // --all with nothing kept: every stream is read from its starting position already (as --list says).
+  const what = chosen.length ? "those streams" : "every stream (no checkpoints were kept)";
+  console.log(`the next \`npm start -- --data-dir ${opts.dataDir}\` delivers ${what} again from the start`);
   return 0;
 }
 

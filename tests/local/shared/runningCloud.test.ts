@@ -108,5 +108,11 @@ describe("running cloud files, checkpoints and npm run replay", function () {
     fs.rmSync(dataDirLockFile(root));
     expect(run("scripts/replay.ts", ["--data-dir", root, "--all"], root).status).to.equal(0);
     expect(listCheckpoints(dir)).to.deep.equal([]);
+    // Again, with nothing kept: every stream is delivered from the start, which is what it says.
+    const again = run("scripts/replay.ts", ["--data-dir", root, "--all"], root);
+    expect([again.status, again.stdout]).to.deep.equal([
+      0,
+      [`the next \`npm start -- --data-dir ${root}\` delivers every stream (no checkpoints were kept) again from the start`],
+    ]);
   });
 });
