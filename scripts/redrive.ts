@@ -210,14 +210,21 @@ async function main(): Promise<number> {
     if (o.parked) stuck += await projector(o);
     if (o["bridge-parked"]) stuck += await bridge(o);
   } catch (err) {
-    // The SDK's "Requested resource not found" names no table: name the ones given.
-    if ((err as Error)?.name !== "ResourceNotFoundException") throw err;
+    // The SDK's messages name no table and no endpoint: name the ones given.
     const named = (["table", "parked", "bridge-parked"] as const).filter((k) => o[k]).map((k) => `--${k} ${o[k]}`);
     const where = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_REGION ?? "the default region";
-    throw new Error(
-      `${(err as Error).message}: a table named here does not exist in ${where} (${named.join(", ")}); \`npm start\` and \`pulumi stack output\` list the names`,
-      { cause: err },
-    );
+    const name = (err as Error)?.name;
+    const message = (err as Error)?.message;
+    const code = (err as { code?: string })?.code;
+    let why: string | undefined;
+    if (name === "ResourceNotFoundException")
+      why = `a table named here does not exist in ${where} (${named.join(", ")}); \`npm start\` and \`pulumi stack output\` list the names`;
+    else if (name === "ValidationException" && /key element does not match the schema/.test(message))
+      why = `a table named here does not have the key it should (${named.join(", ")}): --table takes the read model, --parked and --bridge-parked the parked tables`;
+    else if (code === "ECONNREFUSED" || code === "ENOTFOUND")
+      why = `nothing answers at ${where}${process.env.AWS_ENDPOINT_URL_DYNAMODB ? ": is the local cloud running (npm start)?" : ""}`;
+    if (why === undefined) throw err;
+    throw new Error(`${message}: ${why}`, { cause: err });
   }
   return stuck ? 3 : 0;
 }

@@ -360,6 +360,27 @@ describe("re-drive", function () {
       );
       expect(missing.code).to.equal(1);
       expect(missing.stderr).to.include(`a table named here does not exist`).and.include("--parked no-such-parked-table");
+      // The two tables swapped, and nothing listening: one line naming what is wrong, not the SDK's bare text.
+      const refused = (args: string[], env = process.env) =>
+        promisify(execFile)("npx", ["ts-node", "--transpile-only", "scripts/redrive.ts", ...args], {
+          env: { ...env, NODE_NO_WARNINGS: "1" },
+          cwd: process.cwd(),
+        }).then(
+          () => expect.fail(`${args.join(" ")} was not refused`),
+          (err: { code: number; stderr: string }) => [err.code, err.stderr.trim()],
+        );
+      const [swappedCode, swapped] = await refused(["--table", rig.parked, "--parked", rig.table]);
+      expect(swappedCode).to.equal(1);
+      expect(swapped).to.match(
+        /^The provided key element does not match the schema: a table named here does not have the key it should \(--table .*, --parked .*\): --table takes the read model/,
+      );
+      const [downCode, down] = await refused(["--table", rig.table, "--parked", rig.parked], {
+        ...process.env,
+        AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:9",
+        AWS_MAX_ATTEMPTS: "1",
+      });
+      expect(downCode).to.equal(1);
+      expect(down).to.match(/: nothing answers at http:\/\/127\.0\.0\.1:9: is the local cloud running \(npm start\)\?$/);
     });
   });
 
