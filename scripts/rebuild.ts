@@ -33,7 +33,9 @@ import { rebuildFromArchive, RebuildProgress } from "../handlers/archive/rebuild
 import { createProjector, DEFAULT_DEDUP_WINDOW, DEFAULT_MAX_FOLD_ATTEMPTS } from "../handlers/projector";
 import { dynamoClient, kinesisClient, s3Client } from "../handlers/shared/clients";
 import { readModelStore } from "../handlers/shared/readModelStore";
-import { DEFAULT_RETRY_BUDGET } from "../handlers/shared/retry";
+import { DEFAULT_RETRY_BUDGET, RetryBudget } from "../handlers/shared/retry";
+import { carryOverDiscards } from "../handlers/ops/discard";
+import { parkedPositionText, parkedTable } from "../handlers/shared/parkedTable";
 import { bar } from "../local/cloud/demo";
 import { emulatorDynamo, emulatorKinesis, emulatorS3 } from "../local/emulators/clients";
 import { LOCAL_ACCOUNTS } from "../local/shared/manifest";
@@ -206,6 +208,7 @@ async function main(): Promise<number> {
   });
   printer.end(done);
   if (done.objectsSkipped) console.log(`resumed: ${done.objectsSkipped} object(s) done by an earlier run were skipped`);
+  await honourDiscards(t, version!, v, deployed, retry);
   const start = liveStartMs(done.ends);
   if (start !== undefined) console.log(`live mapping start (liveFrom): ${new Date(start).toISOString()}  (the archive's earliest shard end, less a minute)`);
 
@@ -225,6 +228,30 @@ async function main(): Promise<number> {
   }
   console.log(`cut-over allowed: set readModelActiveVersion to ${version} and deploy.`);
   return 0;
+}
+
+/** Carries the operators' discards in the other deployed versions into the rebuilt one, and says what it did. */
+async function honourDiscards(
+  t: Target,
+  version: number,
+  v: { tableName: string; parkedTableName: string },
+  deployed: Record<string, { parkedTableName: string }>,
+  retry: RetryBudget,
+): Promise<void> {
+  const others = [...new Set([t.outputs.parkedTableName as string | undefined, ...Object.values(deployed).map((d) => d.parkedTableName)])].filter(
+    (name): name is string => typeof name === "string" && name !== v.parkedTableName,
+  );
+  for (const table of others) {
+    const discards = await parkedTable({ dynamodb: t.dynamodb, tableName: table, retry }).listDiscarded();
+    if (discards.length === 0) continue;
+    const config = { tableName: v.tableName, parkedTableName: v.parkedTableName, dedupWindow: DEFAULT_DEDUP_WINDOW, retry };
+    const out = await carryOverDiscards(t.dynamodb, readModels[version], config, discards, table);
+    console.log(
+      `discards in ${table}: ${out.carried.length} carried into version ${version}, ${out.notParked.length} not parked there (its reduce applied them)`,
+    );
+    for (const d of out.notParked)
+      console.log(`  ${d.aggregateId}\t${parkedPositionText(d)}\t${d.eventId ?? "-"}\tdiscarded by ${d.discardedBy}: ${d.discardReason}`);
+  }
 }
 
 main().then(

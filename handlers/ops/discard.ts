@@ -118,3 +118,43 @@ export async function discardParked<S>(
     redrive,
   };
 }
+
+/** What carrying other versions' discards into a rebuilt version did. */
+export interface CarriedDiscards {
+  /** Discarded in the rebuilt version too (or found discarded there already). */
+  carried: DiscardedEvent[];
+  /** Not parked in the rebuilt version: its reduce applied the event (or the rebuild has not reached it). */
+  notParked: DiscardedEvent[];
+}
+
+/**
+ * A rebuilt read-model version honours the discards operators made in the others: each discarded event (in stream
+ * order per aggregate) that the version parked too is discarded there as well, by the same operator and for the same
+ * reason (noted as carried over), so the version is not blocked where the served one was unblocked.
+ */
+export async function carryOverDiscards<S>(
+  dynamodb: DynamoDBClient,
+  reduce: Reducer<S>,
+  config: RedriveConfig,
+  discards: DiscardedEvent[],
+  from: string,
+  clock: RetryClock = realClock,
+): Promise<CarriedDiscards> {
+  const out: CarriedDiscards = { carried: [], notParked: [] };
+  const ordered = [...discards].sort((a, b) =>
+    a.aggregateId === b.aggregateId ? compareText(parkedPosition(a), parkedPosition(b)) : compareText(a.aggregateId, b.aggregateId),
+  );
+  for (const d of ordered) {
+    const target: DiscardTarget = { aggregateId: d.aggregateId, position: { sequenceNumber: d.sequenceNumber, subSequenceNumber: d.subSequenceNumber ?? 0 } };
+    try {
+      await discardParked(dynamodb, reduce, config, target, { by: d.discardedBy, reason: `${d.discardReason} (carried over from ${from})` }, clock);
+      out.carried.push(d);
+    } catch (err) {
+      if (!(err instanceof DiscardRefused)) throw err;
+      out.notParked.push(d);
+    }
+  }
+  return out;
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -8,7 +8,9 @@ import { PARKED_EVENTS_FILTER, parkedTable } from "../../../handlers/shared/park
 import { blockSummaries, discardParked, DiscardRefused, listParked, parseDiscardTarget, RedriveConfig } from "../../../handlers/ops/redrive";
 import { startLocalSts } from "../../../local/sts/sts";
 import { sessionToken } from "../../../local/shared/identity";
-import { append, buggyReduce, fastClock, orderEvents, parkedEvents, Rig, setupRig, snapshot, views } from "../../support/projectorFixtures";
+import { carryOverDiscards } from "../../../handlers/ops/discard";
+import { createTable, uniqueName } from "../../support/aws";
+import { append, buggyReduce, fastClock, fixedReduce, orderEvents, parkedEvents, Rig, setupRig, snapshot, views } from "../../support/projectorFixtures";
 
 const RETRY = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4 };
 /** `explode` can never apply: buggyReduce throws on it, and here no fix is deployed. */
@@ -73,6 +75,44 @@ describe("re-drive --discard", function () {
     }
     expect(await tables(rig)).to.deep.equal(after);
     expect(await parkedTable({ dynamodb: rig.dynamo, tableName: rig.parked, retry: RETRY }).listDiscarded()).to.deep.equal(audit);
+  });
+
+  it("a rebuilt version honours the discards made in another: what it parked too is discarded there by the same operator, what its reduce applied is reported", async () => {
+    const rig = await setupRig();
+    const bad = explode("r");
+    const records = await append(rig, [placed("r"), bad, line("r"), placed("s")]);
+    await project(rig)({ Records: records });
+    await discardParked(rig.dynamo, reduce, config(rig), { eventId: bad.eventId }, AUTHOR);
+    const discards = await parkedTable({ dynamodb: rig.dynamo, tableName: rig.parked, retry: RETRY }).listDiscarded();
+    // Two rebuilt versions of the same history: one whose reduce fails on the event as well, one whose reduce applies it.
+    const version = async (r: typeof reduce) => {
+      const v = { tableName: uniqueName("v-read"), parkedTableName: uniqueName("v-parked"), dedupWindow: 64, retry: RETRY };
+      await createTable(rig.dynamo, v.tableName);
+      await createTable(rig.dynamo, v.parkedTableName, "sk");
+      await createProjector({ dynamodb: dynamoClient(), reduce: r, clock: fastClock(), log: () => {}, config: { ...v, maxFoldAttempts: 5 } })({
+        Records: records,
+      });
+      return v;
+    };
+    const same = await version(reduce);
+    expect((await views(rig.dynamo, same.tableName)).r).to.include({ parked: true });
+    const carried = await carryOverDiscards(rig.dynamo, reduce, same, discards, rig.parked, fastClock());
+    expect([carried.carried.map((d) => d.eventId), carried.notParked]).to.deep.equal([[bad.eventId], []]);
+    const served = await views(rig.dynamo, rig.table);
+    const rebuilt = await views(rig.dynamo, same.tableName);
+    for (const id of ["r", "s"])
+      expect([rebuilt[id].state, rebuilt[id].parked, rebuilt[id].position], id).to.deep.equal([served[id].state, false, served[id].position]);
+    const audit = await parkedTable({ dynamodb: rig.dynamo, tableName: same.parkedTableName, retry: RETRY }).listDiscarded();
+    expect(audit.map((d) => [d.eventId, d.discardedBy, d.discardReason])).to.deep.equal([
+      [bad.eventId, AUTHOR.by, `${AUTHOR.reason} (carried over from ${rig.parked})`],
+    ]);
+    // Run again (a resumed rebuild): found discarded already, nothing changes.
+    expect((await carryOverDiscards(rig.dynamo, reduce, same, discards, rig.parked, fastClock())).carried).to.have.length(1);
+    expect(await parkedTable({ dynamodb: rig.dynamo, tableName: same.parkedTableName, retry: RETRY }).listDiscarded()).to.deep.equal(audit);
+
+    const fixed = await version(fixedReduce);
+    const reported = await carryOverDiscards(rig.dynamo, fixedReduce, fixed, discards, rig.parked, fastClock());
+    expect([reported.carried, reported.notParked.map((d) => d.eventId)]).to.deep.equal([[], [bad.eventId]]);
   });
 
   it("discards an event without an id by <aggregate>@<position>; one waiting behind another failing event stays parked, unaudited", async () => {
