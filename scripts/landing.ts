@@ -21,6 +21,7 @@ async function main() {
   const current = await runningCloud();
   const s3 = emulatorS3({ endpoint: current.endpoints.s3, account: current.consumerAccount });
   let token: string | undefined;
+  let printed = 0;
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: current.landingBucket, Prefix: "events/", ContinuationToken: token }));
     for (const o of page.Contents ?? []) {
@@ -30,10 +31,13 @@ async function main() {
       for (const line of text.split("\n").filter(Boolean)) {
         if (only && JSON.parse(line).aggregateId !== only) continue;
         console.log(`s3://${current.landingBucket}/${o.Key}  ${line}`);
+        printed += 1;
       }
     }
     token = page.NextContinuationToken;
   } while (token);
+  // On stderr, so that the output stays the records alone: nothing landed is an answer, not an error.
+  if (printed === 0) console.error(`no landed records${only ? ` for aggregate ${only}` : ""} in s3://${current.landingBucket}/events/ (yet: Firehose buffers)`);
 }
 
 main().catch((err) => {

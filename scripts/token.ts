@@ -20,12 +20,12 @@ import { TokenRequest, tokenRequestProblem } from "../local/oidc/issuer";
 import { issuerClient } from "../local/oidc/client";
 import { LOCAL_CLOUD_DIR } from "../local/shared/project";
 
-const USAGE = fs
+const USAGE = `usage: npm run token -- [--sub ID] [--scope SCOPE …] [--audience AUD] [--expires-in SEC]\n\n${fs
   .readFileSync(__filename, "utf8")
   .split("\n")
   .filter((l) => l.startsWith(" *   "))
   .map((l) => l.slice(3))
-  .join("\n");
+  .join("\n")}`;
 
 /** The token request the command line asks for, or the one-line reason it is wrong. */
 export function tokenArgs(argv: string[]): { help: true } | { request: TokenRequest } | { error: string } {

@@ -6,7 +6,10 @@
  * only the checkpoints it is asked to, refusing a bad option in one line.
  */
 import { expect } from "chai";
-import { spawnSync } from "child_process";
+import { execFile, spawnSync } from "child_process";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
+import { startS3 } from "../../../local/emulators/s3";
+import { emulatorS3 } from "../../../local/emulators/clients";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -54,6 +57,34 @@ describe("running cloud files, checkpoints and npm run replay", function () {
     expect(run("scripts/landing.ts", [], root).stderr.join("\n")).to.match(
       /no local cloud is running: .*kinesis endpoint http:\/\/127\.0\.0\.1:1 refuses connections/,
     );
+  });
+
+  it("npm run landing says on stderr when nothing has landed, for an aggregate or at all, and exits 0", async () => {
+    const s3 = await startS3();
+    try {
+      await emulatorS3({ endpoint: s3.endpoint }).send(new CreateBucketCommand({ Bucket: "landing-b" }));
+      const endpoints = { kinesis: s3.endpoint, dynamodb: s3.endpoint, s3: s3.endpoint, sts: s3.endpoint };
+      const current = { pid: process.pid, apiUrl: "http://127.0.0.1:1/", endpoints, landingBucket: "landing-b", consumerAccount: "222222222222", producer: {} };
+      fs.writeFileSync(path.join(root, "current.json"), JSON.stringify(current));
+      // Not spawnSync: the S3 emulator answers from this process.
+      const landing = (...args: string[]) =>
+        new Promise<[number, string, string]>((resolve) =>
+          execFile(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", "scripts/landing.ts", ...args],
+            { cwd: ROOT, env: { ...process.env, LOCAL_CLOUD_DIR: root, NODE_NO_WARNINGS: "1" } },
+            (err, stdout, stderr) => resolve([err ? Number((err as { code?: number }).code) : 0, stdout, stderr.trim()]),
+          ),
+        );
+      expect(await landing("--aggregate", "nope")).to.deep.equal([
+        0,
+        "",
+        "no landed records for aggregate nope in s3://landing-b/events/ (yet: Firehose buffers)",
+      ]);
+      expect(await landing()).to.deep.equal([0, "", "no landed records in s3://landing-b/events/ (yet: Firehose buffers)"]);
+    } finally {
+      await s3.stop();
+    }
   });
 
   it("a data dir is held by one live local cloud at a time", () => {
