@@ -83,7 +83,7 @@ export class AnalyticsSink extends pulumi.ComponentResource {
 
     const stream = kinesisStream(`${name}-stream`, settings.stream, key.arn, parent);
 
-    const writer = writerAccess(name, settings, stream, key, region, this);
+    const writer = writerAccess(name, settings, stream, key, this);
     const bucket = landingBucket(name, key, settings.landing, this);
     const delivery = { stream, key, bucket, accountId, region, landing: settings.landing };
     const firehoseRole = deliveryRole(name, delivery, this);
@@ -94,7 +94,7 @@ export class AnalyticsSink extends pulumi.ComponentResource {
       `${name}-key-policy`,
       {
         keyId: key.keyId,
-        policy: policyJson(keyStatements({ accountId, region, writer: writer.keyStatement, firehoseRoleArn: firehoseRole.role.arn })),
+        policy: policyJson(keyStatements({ accountId, region, writer: writer.keyStatement, firehoseRoleArn: firehoseRole.role.arn, streamArn: stream.arn })),
       },
       parent,
     );

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { policyJson, roleWithPolicy, Statement } from "../parts/iam";
+import { KINESIS_ENCRYPTION_CONTEXT, policyJson, roleWithPolicy, Statement, viaKinesis } from "../parts/iam";
 import { SinkSettings } from "./settings";
 
 /** The writing principal, as it appears in the key policy. */
@@ -21,10 +21,8 @@ export function writerAccess(
   settings: SinkSettings,
   stream: aws.kinesis.Stream,
   key: aws.kms.Key,
-  region: pulumi.Input<string>,
   parent: pulumi.Resource,
 ): { role?: aws.iam.Role; keyStatement: WriterKeyStatement } {
-  const kinesisVia = pulumi.interpolate`kinesis.${region}.amazonaws.com`;
   // The producer root, narrowed to the bridge role by aws:PrincipalArn: an ARN
   // compared at request time, so it survives the role's replacement, and valid
   // before the bridge role exists (the consumer deploys first; a role ARN as
@@ -46,7 +44,7 @@ export function writerAccess(
           // The bridge sends only PutRecords.
           { Sid: "PutAnalyticsRecords", Action: "kinesis:PutRecords", Resource: stream.arn },
           // Only through Kinesis: the writer cannot mint data keys for anything else.
-          { Sid: "EncryptAnalyticsRecords", Action: "kms:GenerateDataKey", Resource: key.arn, Condition: { StringEquals: { "kms:ViaService": kinesisVia } } },
+          { Sid: "EncryptAnalyticsRecords", Action: "kms:GenerateDataKey", Resource: key.arn, Condition: viaKinesis(stream.arn) },
         ],
       },
       { parent },
@@ -80,6 +78,8 @@ export interface KeyPolicyInputs {
   region: pulumi.Input<string>;
   writer: WriterKeyStatement;
   firehoseRoleArn: pulumi.Input<string>;
+  /** The analytics stream: Kinesis's encryption context, so the key serves that stream alone. */
+  streamArn: pulumi.Input<string>;
 }
 
 /**
@@ -96,14 +96,14 @@ export function keyStatements(k: KeyPolicyInputs): Statement[] {
       Principal: k.writer.Principal,
       Action: "kms:GenerateDataKey",
       Resource: "*",
-      Condition: { ...k.writer.Condition, StringEquals: { "kms:ViaService": via("kinesis") } },
+      Condition: { ...k.writer.Condition, StringEquals: { "kms:ViaService": via("kinesis"), [KINESIS_ENCRYPTION_CONTEXT]: k.streamArn } },
     },
     {
       Sid: "FirehoseReadsStream",
       Principal: { AWS: k.firehoseRoleArn },
       Action: "kms:Decrypt",
       Resource: "*",
-      Condition: { StringEquals: { "kms:ViaService": via("kinesis") } },
+      Condition: { StringEquals: { "kms:ViaService": via("kinesis"), [KINESIS_ENCRYPTION_CONTEXT]: k.streamArn } },
     },
     {
       Sid: "FirehoseWritesObjects",

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { firehoseTrust, roleWithPolicy } from "../parts/iam";
+import { firehoseTrust, roleWithPolicy, viaKinesis } from "../parts/iam";
 import { secureBucket } from "../buckets/secureBucket";
 import { AnalyticsSinkLandingArgs } from "./settings";
 
@@ -87,7 +87,7 @@ export function deliveryRole(name: string, args: DeliveryArgs, parent: pulumi.Re
           Sid: "DecryptStreamRecords",
           Action: "kms:Decrypt",
           Resource: args.key.arn,
-          Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`kinesis.${args.region}.amazonaws.com` } },
+          Condition: viaKinesis(args.stream.arn),
         },
         {
           Sid: "EncryptLandedObjects",

@@ -15,9 +15,16 @@ export interface Statement {
   Condition?: pulumi.Input<Record<string, Record<string, pulumi.Input<string | pulumi.Input<string>[]>>>>;
 }
 
-/** The `kms:ViaService` condition naming Kinesis in the region of a Kinesis ARN: the key is then usable only through that stream's service calls. */
-export function viaKinesis(kinesisArn: pulumi.Input<string>): { StringEquals: Record<string, pulumi.Output<string>> } {
-  return { StringEquals: { "kms:ViaService": pulumi.output(kinesisArn).apply((arn) => `kinesis.${arn.split(":")[3]}.amazonaws.com`) } };
+/** The encryption context Kinesis passes in every KMS call it makes for a stream: the stream's ARN (Kinesis's "Kinesis Data Streams encryption context"). */
+export const KINESIS_ENCRYPTION_CONTEXT = "kms:EncryptionContext:aws:kinesis:arn";
+
+/**
+ * The condition that a key be used only by Kinesis in the stream's region (`kms:ViaService`) and only for that
+ * stream (its encryption context): a key shared with other streams then reads or writes none of theirs.
+ */
+export function viaKinesis(streamArn: pulumi.Input<string>): { StringEquals: Record<string, pulumi.Output<string>> } {
+  const arn = pulumi.output(streamArn);
+  return { StringEquals: { "kms:ViaService": arn.apply((a) => `kinesis.${a.split(":")[3]}.amazonaws.com`), [KINESIS_ENCRYPTION_CONTEXT]: arn } };
 }
 
 /** Renders statements into a policy document string. */

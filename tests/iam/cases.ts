@@ -26,7 +26,13 @@ const RP: AccessMode[] = ["resourcePolicy"];
 const allow = (title: string, r: IamRequest, modes = BOTH): IamCase => ({ title, expect: "allow", modes, ...r });
 const deny = (title: string, r: IamRequest, modes = BOTH, deniedBy?: IamCase["deniedBy"]): IamCase => ({ title, expect: "deny", modes, deniedBy, ...r });
 
-const viaKinesis = { "kms:ViaService": VIA.kinesis };
+/** A KMS call Kinesis makes for the analytics stream: its encryption context is the stream's ARN. */
+const viaKinesis = { "kms:ViaService": VIA.kinesis, "kms:EncryptionContext:aws:kinesis:arn": "{analyticsStreamArn}" };
+/** The same call for another stream of the consumer account encrypted with the same key. */
+const viaOtherStream = {
+  "kms:ViaService": VIA.kinesis,
+  "kms:EncryptionContext:aws:kinesis:arn": `arn:aws:kinesis:${REGION}:${CONSUMER}:stream/another-stream`,
+};
 const viaS3 = { "kms:ViaService": VIA.s3 };
 const rightId = { "sts:ExternalId": EXTERNAL_ID };
 const callerInvokes = (resource: IamRequest["resource"]): IamRequest => ({ principal: "apiCaller", action: "execute-api:Invoke", resource });
@@ -224,6 +230,12 @@ export const CASES: IamCase[] = [
     "both",
   ),
   deny(
+    "bridge may not generate data keys for another stream through Kinesis",
+    { principal: "bridge", action: "kms:GenerateDataKey", resource: "analyticsKey", context: viaOtherStream },
+    RP,
+    "both",
+  ),
+  deny(
     "bridge may not decrypt with the analytics key",
     { principal: "bridge", action: "kms:Decrypt", resource: "analyticsKey", context: viaKinesis },
     BOTH,
@@ -255,6 +267,11 @@ export const CASES: IamCase[] = [
     AR,
   ),
   deny("writer may not generate data keys outside Kinesis", { principal: "writer", action: "kms:GenerateDataKey", resource: "analyticsKey" }, AR),
+  deny(
+    "writer may not generate data keys for another stream through Kinesis",
+    { principal: "writer", action: "kms:GenerateDataKey", resource: "analyticsKey", context: viaOtherStream },
+    AR,
+  ),
   deny("writer may not generate data keys via S3", { principal: "writer", action: "kms:GenerateDataKey", resource: "analyticsKey", context: viaS3 }, AR),
   allow(
     "writer may generate data keys with the analytics key via Kinesis",
@@ -379,6 +396,12 @@ export const CASES: IamCase[] = [
     action: "kms:GenerateDataKey",
     resource: "analyticsKey",
     context: viaKinesis,
+  }),
+  deny("Firehose role may not decrypt another stream's records through Kinesis", {
+    principal: "firehose",
+    action: "kms:Decrypt",
+    resource: "analyticsKey",
+    context: viaOtherStream,
   }),
   deny("Firehose role may not decrypt outside Kinesis and S3", { principal: "firehose", action: "kms:Decrypt", resource: "analyticsKey" }),
   deny("Firehose role may not decrypt via SQS", {

@@ -7,6 +7,7 @@ import { expect } from "chai";
 import type { AccessMode } from "../../handlers/bridge/contract";
 import { buildWorld, emittedGrants, globMatches, simulate, World } from "../support/iamSimulation";
 import { casesFor, IamCase } from "./cases";
+import { KINESIS_ENCRYPTION_CONTEXT } from "../../components/parts/iam";
 
 const MODES: AccessMode[] = ["assumeRole", "resourcePolicy"];
 
@@ -136,11 +137,19 @@ const MUTATIONS: Mutation[] = [
     flips: ["an administrator role of the producer account may not generate data keys with the analytics key"],
   },
   {
-    title: "key policy without kms:ViaService for the writer",
+    // Both keys: the encryption context alone also keeps a call outside Kinesis out, as it carries none.
+    title: "key policy without kms:ViaService and the encryption context for the writer",
     mode: "resourcePolicy",
     where: "analytics-key-policy",
-    mutate: dropCondition("kms:ViaService"),
+    mutate: (doc) => dropCondition(KINESIS_ENCRYPTION_CONTEXT)(dropCondition("kms:ViaService")(doc)),
     flips: ["bridge may not generate data keys outside Kinesis", "bridge may not generate data keys via S3"],
+  },
+  {
+    title: "key policy without Kinesis's encryption context (the stream's ARN) for the writer",
+    mode: "resourcePolicy",
+    where: "analytics-key-policy",
+    mutate: dropCondition(KINESIS_ENCRYPTION_CONTEXT),
+    flips: ["bridge may not generate data keys for another stream through Kinesis"],
   },
   {
     title: "stream resource policy without the aws:PrincipalArn condition",

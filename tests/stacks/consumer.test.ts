@@ -130,7 +130,11 @@ describe("consumer stack (assumeRole)", function () {
     const statements = inlineStatements(run.one(T.role, "-writer"));
     expect(statements.map((s) => [s.Action, s.Resource, s.Condition])).to.deep.equal([
       ["kinesis:PutRecords", run.one(T.stream).state.arn, undefined],
-      ["kms:GenerateDataKey", run.one(T.key).state.arn, { StringEquals: { "kms:ViaService": `kinesis.${REGION}.amazonaws.com` } }],
+      [
+        "kms:GenerateDataKey",
+        run.one(T.key).state.arn,
+        { StringEquals: { "kms:ViaService": `kinesis.${REGION}.amazonaws.com`, "kms:EncryptionContext:aws:kinesis:arn": run.one(T.stream).state.arn } },
+      ],
     ]);
     expect(run.ofType(T.resourcePolicy)).to.be.empty;
   });
@@ -308,7 +312,10 @@ describe("consumer stack (resourcePolicy)", function () {
       Principal: { AWS: PRODUCER_ROOT },
       Action: "kms:GenerateDataKey",
       Resource: "*",
-      Condition: { ArnEquals: { "aws:PrincipalArn": BRIDGE_ROLE_ARN }, StringEquals: { "kms:ViaService": `kinesis.${REGION}.amazonaws.com` } },
+      Condition: {
+        ArnEquals: { "aws:PrincipalArn": BRIDGE_ROLE_ARN },
+        StringEquals: { "kms:ViaService": `kinesis.${REGION}.amazonaws.com`, "kms:EncryptionContext:aws:kinesis:arn": run.one(T.stream).state.arn },
+      },
     });
   });
 

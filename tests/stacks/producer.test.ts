@@ -343,7 +343,13 @@ describe("customer-managed key on the event stream (streamKmsKeyArn)", function 
   before(async () => {
     run = await runProducer({ streamKmsKeyArn: KEY });
   });
-  const via = { StringEquals: { "kms:ViaService": `kinesis.${REGION}.amazonaws.com` } };
+  // Through Kinesis, and for the event stream alone (Kinesis passes the stream's ARN as the encryption context): a key shared with other streams reads none of theirs.
+  const via = () => ({
+    StringEquals: {
+      "kms:ViaService": `kinesis.${REGION}.amazonaws.com`,
+      "kms:EncryptionContext:aws:kinesis:arn": run.one("aws:kinesis/stream:Stream").state.arn,
+    },
+  });
   const keyGrants = (role: string) =>
     roleStatements(run, role)
       .filter((s) => String(s.Action).startsWith("kms:"))
@@ -354,12 +360,14 @@ describe("customer-managed key on the event stream (streamKmsKeyArn)", function 
   });
 
   it("lets the API generate data keys with it (a PutRecord needs them), through Kinesis only", () => {
-    expect(keyGrants("commands-handler-role")).to.deep.equal([["kms:GenerateDataKey", KEY, via]]);
+    expect(keyGrants("commands-handler-role")).to.deep.equal([["kms:GenerateDataKey", KEY, via()]]);
   });
 
-  it("lets the projector and the bridge decrypt with it, through Kinesis only", () => {
-    expect(keyGrants("orders-projector-role")).to.deep.equal([["kms:Decrypt", KEY, via]]);
-    expect(keyGrants("bridge-forwarder-role")).to.deep.equal([["kms:Decrypt", KEY, via]]);
+  it("lets the projector, the bridge and the archiver decrypt with it, through Kinesis only", () => {
+    expect(keyGrants("orders-projector-role")).to.deep.equal([["kms:Decrypt", KEY, via()]]);
+    expect(keyGrants("bridge-forwarder-role")).to.deep.equal([["kms:Decrypt", KEY, via()]]);
+    // The archiver's other key grant is its own bucket key's, through S3.
+    expect(keyGrants("events-archive-archiver-role").filter(([, resource]) => resource === KEY)).to.deep.equal([["kms:Decrypt", KEY, via()]]);
   });
 
   it("exports the roles a key policy that does not delegate to IAM must name: every role granted the key, the archiver's too", () => {

@@ -24,6 +24,7 @@ import type { AccessMode } from "../../handlers/bridge/contract";
 import { policyDocument, ProgramRun, RecordedResource, runProgram } from "./pulumiMocks";
 import { CONSUMER, CONSUMER_STACK, PRODUCER, REGION, runProducer } from "./producerRun";
 import { invokePolicy } from "../../components/commandApi/callers";
+import { KINESIS_ENCRYPTION_CONTEXT } from "../../components/parts/iam";
 
 /** An account that is neither the producer's nor the consumer's. */
 export const STRANGER = "333333333333";
@@ -328,7 +329,8 @@ export interface IamRequest {
   /**
    * Request context beyond what the helper derives (aws:PrincipalArn,
    * aws:PrincipalAccount, aws:SecureTransport=true); `{apiExecutionArn}` in a
-   * value stands for the recorded HTTP API's execution ARN.
+   * value stands for the recorded HTTP API's execution ARN, `{analyticsStreamArn}`
+   * for the analytics stream's (the encryption context of Kinesis's KMS calls).
    */
   context?: Record<string, string | string[]>;
   /** Context keys to leave out of the request (e.g. "aws:SecureTransport"). */
@@ -349,6 +351,33 @@ export interface IamOutcome {
   raw: RunSimulationResults;
 }
 
+/**
+ * iam-simulate drops every `kms:EncryptionContext:*` key as not applicable (0.1.173: it does not match the action's
+ * `kms:EncryptionContext:${EncryptionContextKey}`), so the harness decides the one such condition the policies use
+ * itself, before the simulation: a statement whose StringEquals on Kinesis's encryption context holds for the request
+ * loses that key; one whose condition does not hold (another stream's ARN, or none given) is dropped, Allow and Deny
+ * alike, as AWS would not apply it.
+ */
+function withEncryptionContext(doc: PolicyDoc, value: string | string[] | undefined): PolicyDoc {
+  const statements = [doc.Statement].flat() as Record<string, any>[];
+  const out: Record<string, any>[] = [];
+  for (const st of statements) {
+    const equals = st.Condition?.StringEquals as Record<string, string | string[]> | undefined;
+    const wanted = equals?.[KINESIS_ENCRYPTION_CONTEXT];
+    if (wanted === undefined) {
+      out.push(st);
+      continue;
+    }
+    if (typeof value !== "string" || ![wanted].flat().includes(value)) continue;
+    const { [KINESIS_ENCRYPTION_CONTEXT]: _held, ...rest } = equals!;
+    const { StringEquals: _equals, ...others } = st.Condition;
+    const condition = { ...others, ...(Object.keys(rest).length ? { StringEquals: rest } : {}) };
+    const { Condition: _old, ...bare } = st;
+    out.push(Object.keys(condition).length ? { ...bare, Condition: condition } : bare);
+  }
+  return { ...doc, Statement: out };
+}
+
 /** Evaluates one request against the world's policies. */
 export async function simulate(world: World, request: IamRequest): Promise<IamOutcome> {
   const principal = world.principals[request.principal];
@@ -362,9 +391,14 @@ export async function simulate(world: World, request: IamRequest): Promise<IamOu
   }
   const executionArn = world.producer.one("aws:apigatewayv2/api:Api").state.executionArn as string;
   for (const [key, value] of Object.entries(request.context ?? {})) {
-    context[key] = Array.isArray(value) ? value : value.replace("{apiExecutionArn}", executionArn);
+    context[key] = Array.isArray(value)
+      ? value
+      : value.replace("{apiExecutionArn}", executionArn).replace("{analyticsStreamArn}", world.resources.analyticsStream!.arn);
   }
   for (const key of request.omit ?? []) delete context[key];
+  const encryptionContext = context[KINESIS_ENCRYPTION_CONTEXT];
+  delete context[KINESIS_ENCRYPTION_CONTEXT];
+  const decide = (doc: PolicyDoc | undefined) => (doc ? withEncryptionContext(doc, encryptionContext) : doc);
 
   const raw = await runSimulation(
     {
@@ -374,10 +408,10 @@ export async function simulate(world: World, request: IamRequest): Promise<IamOu
         resource: { resource: resource.arn, accountId: resource.account },
         contextVariables: context,
       },
-      identityPolicies: principal.identityPolicies,
+      identityPolicies: principal.identityPolicies.map((p) => ({ ...p, policy: decide(p.policy)! })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      resourcePolicy: resource.policy,
+      resourcePolicy: decide(resource.policy),
     },
     { simulationMode: "Strict" },
   );
