@@ -153,7 +153,7 @@ export function redriveHints(m: StackManifest): string[] {
 }
 
 /** The environment `npm run redrive` needs to reach the local cloud as the producer account (STS: who discards, for `--discard` without `--by`). */
-export const redriveEnv = (cloud: LocalCloud) =>
+const redriveEnv = (cloud: LocalCloud) =>
   `AWS_ENDPOINT_URL_DYNAMODB=${cloud.endpoints.dynamodb} AWS_ENDPOINT_URL_KINESIS=${cloud.endpoints.kinesis} AWS_ENDPOINT_URL_STS=${cloud.endpoints.sts} AWS_REGION=${cloud.manifests.producer.region} AWS_ACCESS_KEY_ID=${cloud.manifests.producer.account} AWS_SECRET_ACCESS_KEY=local`;
 
 /** What `npm start` prints once everything is up. */
