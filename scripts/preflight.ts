@@ -10,8 +10,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseArgs } from "node:util";
-import { parseArgsMessage, usageError, USAGE_EXIT } from "../local/shared/cliOptions";
+import { cliOptions, usageError, USAGE_EXIT } from "../local/shared/cliOptions";
 import { parse } from "yaml";
 import { runProgram } from "../local/deploy/program";
 import { mockResources } from "../local/deploy/resourceState";
@@ -38,22 +37,13 @@ function bad(message: string): never {
 }
 
 function options() {
-  try {
-    return parseArgs({
-      options: {
-        stack: { type: "string" },
-        file: { type: "string" },
-        "consumer-outputs": { type: "string" },
-        account: { type: "string" },
-        region: { type: "string" },
-        help: { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    return bad(parseArgsMessage(err));
-  }
+  return cliOptions("preflight", HELP, {
+    stack: { type: "string" },
+    file: { type: "string" },
+    "consumer-outputs": { type: "string" },
+    account: { type: "string" },
+    region: { type: "string" },
+  });
 }
 
 /** The file's config as the program's harness takes it: project keys bare, `aws:` keys as they are, secrets replaced by a stand-in. */
@@ -70,7 +60,6 @@ function stackConfig(file: string, project: string): Record<string, string> {
 
 async function main() {
   const o = options();
-  if (o.help) return console.log(HELP);
   if (!o.stack) bad("--stack is required");
   const project = projectName();
   const file = path.resolve(o.file ?? path.join(PROJECT_ROOT, `Pulumi.${o.stack}.yaml`));

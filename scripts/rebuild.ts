@@ -20,8 +20,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseArgs } from "node:util";
-import { parseArgsMessage, usageError } from "../local/shared/cliOptions";
+import { cliOptions, usageError } from "../local/shared/cliOptions";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import type { S3Client } from "@aws-sdk/client-s3";
@@ -152,16 +151,7 @@ async function checkArchive(t: Target, archive: ArchiveLocation, streamArn: stri
 }
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ options: OPTIONS, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    usage(parseArgsMessage(err));
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const values = cliOptions("rebuild", HELP, OPTIONS);
   if (!values.outputs === !values.local) usage("give exactly one of --outputs <file> and --local");
   if (values.outputs && !fs.existsSync(values.outputs)) usage(`--outputs ${values.outputs} does not exist`);
   const maxLagMs = seconds("max-lag-seconds", values["max-lag-seconds"], 60) * 1000;

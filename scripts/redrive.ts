@@ -23,8 +23,7 @@
  * AWS_PROFILE, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_STS, …).
  * Exit codes: 0 done, 2 a discard refused, 3 something still parked after --apply, 64 bad options, 1 any other error.
  */
-import { parseArgs } from "node:util";
-import { parseArgsMessage, usageError } from "../local/shared/cliOptions";
+import { cliOptions, usageError } from "../local/shared/cliOptions";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { map, reduce } from "../domain";
 import { bridgeKinesisClient } from "../handlers/bridge";
@@ -78,13 +77,7 @@ class UsageError extends Error {}
 
 /** The checked options, or a UsageError naming the bad one; nothing has been done yet. */
 function options(argv: string[]): Options & { target?: DiscardTarget; dedupWindow: number } {
-  let values: Options;
-  try {
-    values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values as Options;
-  } catch (err) {
-    throw new UsageError(parseArgsMessage(err));
-  }
-  if (values.help) return { ...values, dedupWindow: DEFAULT_DEDUP_WINDOW };
+  const values = cliOptions("npm run redrive", HELP, OPTIONS, argv) as Options;
   if (!values.parked && !values["bridge-parked"]) throw new UsageError("give --parked (with --table) or --bridge-parked");
   if (values.parked && !values.table) throw new UsageError("--parked needs --table (the read-model table)");
   if (values.table && !values.parked) throw new UsageError("--table needs --parked (the projector's parked table)");
@@ -200,10 +193,6 @@ async function main(): Promise<number> {
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     return usageError("npm run redrive", err.message);
-  }
-  if (o.help) {
-    console.log(HELP);
-    return 0;
   }
   let stuck = 0;
   try {

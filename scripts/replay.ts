@@ -14,8 +14,7 @@
  *   npm run replay -- --data-dir DIR --all
  */
 import * as fs from "fs";
-import { parseArgs } from "util";
-import { parseArgsMessage, usageError } from "../local/shared/cliOptions";
+import { cliOptions, usageError } from "../local/shared/cliOptions";
 import { checkpointsDir, listCheckpoints, ReaderCheckpoints } from "../local/shared/checkpoints";
 import { dataDirLockFile, pidFileHolder } from "../local/shared/runningCloud";
 
@@ -29,26 +28,23 @@ const USAGE = `usage: npm run replay -- --data-dir DIR (--list | --mapping NAME 
 
 /** Parses the command line; a bad one is a one-line error before anything is read. */
 function options(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const values = cliOptions(
+    "replay",
+    USAGE,
+    {
       "data-dir": { type: "string" },
       list: { type: "boolean" },
       mapping: { type: "string", multiple: true },
       firehose: { type: "string", multiple: true },
       all: { type: "boolean" },
-      help: { type: "boolean" },
     },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) return { help: true as const };
+    argv,
+  );
   const dataDir = values["data-dir"];
   if (!dataDir) throw new Error("--data-dir DIR is required: the data dir the local cloud ran with");
   const chosen = [values.list, values.all, values.mapping, values.firehose].filter((v) => v !== undefined).length;
   if (chosen !== 1 && !(values.mapping && values.firehose && chosen === 2)) throw new Error("give one of --list, --all, or --mapping / --firehose NAME");
   return {
-    help: false as const,
     dataDir,
     list: values.list === true,
     all: values.all === true,
@@ -65,11 +61,7 @@ function main(): number {
   try {
     opts = options(process.argv.slice(2));
   } catch (err) {
-    return usageError("replay", parseArgsMessage(err));
-  }
-  if (opts.help) {
-    console.log(USAGE);
-    return 0;
+    return usageError("replay", (err as Error).message);
   }
   if (!fs.existsSync(opts.dataDir)) {
     return usageError("replay", `--data-dir ${opts.dataDir} does not exist`);

@@ -11,8 +11,7 @@
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import { parseArgs } from "util";
-import { parseArgsMessage, usageError } from "../local/shared/cliOptions";
+import { cliOptions, usageError } from "../local/shared/cliOptions";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -68,16 +67,7 @@ type Args = {
 /** The arguments, checked before any work; a problem is one line and exit 64. */
 function readArgs(argv: string[]): Args {
   const fail: (message: string) => never = (message) => usageError("smoke", message);
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    return fail(parseArgsMessage(err));
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+  const values: Record<string, string | boolean | undefined> = cliOptions("smoke", USAGE, OPTIONS, argv);
   if (values.stack !== "producer" && values.stack !== "consumer") fail(`--stack must be producer or consumer, got ${JSON.stringify(values.stack ?? "")}`);
   const timeout = Number(values.timeout);
   if (!Number.isInteger(timeout) || timeout < 1 || timeout > 900) fail(`--timeout must be whole seconds 1-900, got ${JSON.stringify(values.timeout)}`);

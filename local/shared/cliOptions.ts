@@ -1,8 +1,9 @@
 /**
  * The command line of every CLI here, checked before it does any work: a bad option or value is one line on
- * stderr, `<name>: <what is wrong> (see --help)`, and exit 64 (EX_USAGE), whichever CLI it is. Small ones
- * (`npm run landing`, `artifacts`, `bench`) parse with {@link cliOptions}: util's parseArgs, strict and
- * without positionals, `--help` (`-h`) printing the usage; larger ones check their values with {@link usageError}.
+ * stderr, `<name>: <what is wrong> (see --help)`, and exit 64 (EX_USAGE), whichever CLI it is. They parse
+ * with {@link cliOptions} (util's parseArgs, strict and without positionals, `--help` (`-h`) printing the
+ * usage) and refuse a bad value with {@link usageError}; `npm start` and `npm run token` parse in a function
+ * their tests call, and answer alike.
  */
 import { parseArgs, ParseArgsConfig } from "util";
 
