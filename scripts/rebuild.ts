@@ -109,7 +109,8 @@ function progressLine(p: RebuildProgress): string {
   const done = p.objectsDone - p.objectsSkipped;
   const left = p.objectsTotal - p.objectsDone;
   const eta = done > 0 ? ((p.elapsedMs / done) * left) / 1000 : 0;
-  return `${bar(p.objectsDone, p.objectsTotal)} objects, ${p.records.toLocaleString("en-US")} events, ${Math.round(rate).toLocaleString("en-US")} events/s, ETA ${eta.toFixed(0)} s`;
+  const overlap = p.recordsOverlapping > 0 ? ` (${p.recordsOverlapping.toLocaleString("en-US")} more in overlapping objects, passed over)` : "";
+  return `${bar(p.objectsDone, p.objectsTotal)} objects, ${p.records.toLocaleString("en-US")} events${overlap}, ${Math.round(rate).toLocaleString("en-US")} events/s, ETA ${eta.toFixed(0)} s`;
 }
 
 /** Prints progress: in place on a TTY, otherwise a line every 5 s. */

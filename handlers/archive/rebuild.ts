@@ -7,13 +7,19 @@
  * (redelivered objects, a resumed rebuild, the live mapping's overlap), and
  * poison is parked in the version's own parked table.
  *
+ * Objects overlap (the archiver's batch redelivered with other bounds, a
+ * replay of the archiver's own mapping): records an object shares with one
+ * replayed before it on its shard are passed over here, not handed again,
+ * so `records` counts each archived record once and the projector reads no
+ * item twice for them.
+ *
  * Resumable: after each object the cursor (the object's key) is saved, and
  * a resumed rebuild skips what sorts at or before it. It writes nothing but
  * the version's tables: no stream, no bridge, no analytics account.
  */
 import { encodeAggregated } from "../kpl/aggregate";
 import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "../shared/kinesisEvent";
-import { ArchiveKey, ArchivedRecord } from "./format";
+import { ArchiveKey, ArchivedRecord, positionOf } from "./format";
 import { ArchiveLocation, listArchive, readObject, replayOrder } from "./reader";
 
 /** Where a rebuild saves how far it got. */
@@ -28,7 +34,10 @@ export interface RebuildProgress {
   objectsTotal: number;
   /** Objects passed over because an earlier run did them. */
   objectsSkipped: number;
+  /** Records handed to the projector: each archived record once. */
   records: number;
+  /** Records passed over because an object replayed before held them too (overlapping objects). */
+  recordsOverlapping: number;
   elapsedMs: number;
   /** Per shard, the last archived position replayed and its arrival time. */
   ends: Map<string, { position: string; arrivalMs: number }>;
@@ -103,19 +112,39 @@ export async function rebuildFromArchive(args: RebuildArgs): Promise<RebuildProg
   const streamArn = args.streamArn ?? "arn:aws:kinesis:::stream/archive";
   const keys = replayOrder(await listArchive(args.archive));
   const saved = args.cursor?.load();
-  const progress: RebuildProgress = { objectsDone: 0, objectsTotal: keys.length, objectsSkipped: 0, records: 0, elapsedMs: 0, ends: new Map() };
+  const progress: RebuildProgress = {
+    objectsDone: 0,
+    objectsTotal: keys.length,
+    objectsSkipped: 0,
+    records: 0,
+    recordsOverlapping: 0,
+    elapsedMs: 0,
+    ends: new Map(),
+  };
+  // Per shard, the last position of the objects replayed (or done by an earlier run): objects are contiguous runs
+  // replayed by first position, so everything at or below it on that shard has been handed already.
+  const through = new Map<string, string>();
+  const reach = (k: ArchiveKey) => {
+    const seen = through.get(k.shardId);
+    if (seen === undefined || k.last > seen) through.set(k.shardId, k.last);
+  };
   const savedKey = saved ? keys.find((k) => k.key === saved) : undefined;
   if (saved && !savedKey) throw new Error(`the rebuild's cursor names ${saved}, which the archive no longer holds; start again without it`);
   for (const k of keys) {
     if (savedKey && orderOf(k) <= orderOf(savedKey)) {
       progress.objectsSkipped++;
       progress.objectsDone++;
+      reach(k);
       continue;
     }
     const records = await readObject(args.archive, k.key);
-    await projectObject(args, k, toKinesisRecords(records, streamArn));
+    const seen = through.get(k.shardId);
+    const fresh = seen === undefined ? records : after(records, seen);
+    if (fresh.length > 0) await projectObject(args, k, toKinesisRecords(fresh, streamArn));
+    reach(k);
     progress.objectsDone++;
-    progress.records += records.length;
+    progress.records += fresh.length;
+    progress.recordsOverlapping += records.length - fresh.length;
     progress.elapsedMs = now() - started;
     args.cursor?.save(k.key);
     args.onProgress?.(progress);
@@ -123,6 +152,16 @@ export async function rebuildFromArchive(args: RebuildArgs): Promise<RebuildProg
   progress.ends = await archiveEnds(args.archive, keys);
   progress.elapsedMs = now() - started;
   return progress;
+}
+
+/**
+ * The records of whole Kinesis records with a user record beyond stored position `through` (a KPL
+ * aggregate's user records are kept together, or packing them again would renumber their sub-sequences).
+ */
+function after(records: ArchivedRecord[], through: string): ArchivedRecord[] {
+  const beyond = new Set<string>();
+  for (const r of records) if (positionOf(r) > through) beyond.add(r.sequenceNumber);
+  return beyond.size === 0 ? [] : records.filter((r) => beyond.has(r.sequenceNumber));
 }
 
 /** Per shard, the archive's last position and the latest arrival time in the object that ends there (one read per shard). */
