@@ -15,6 +15,8 @@
  * hold a snapshot taken just before the pipe ended; the second started after
  * the first finished, so after the last acknowledged write), then exits.
  *
+ * It listens on the loopback interface only (kinesis-mock itself binds every interface).
+ *
  * Plain JS run by node directly, like functionWorker.js.
  * argv[2]: kinesis-local's main.js. env: KINESIS_MOCK_* and PERSIST_* as
  * kinesis-local reads them; KINESIS_SUPERVISOR_DATA_FILE (absolute, when it
@@ -105,6 +107,22 @@ function finish(why) {
     exitReleasing(0);
   };
 }
+
+// kinesis-mock has no host setting and listens on every interface, unauthenticated: anyone on the network could
+// read both accounts' streams and append forged events past the API. Every TCP listener it opens is held to the
+// loopback interface, which is where the local cloud and the tests reach it (http://127.0.0.1:<port>).
+const net = require("net");
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function loopbackOnly(...args) {
+  const first = args[0];
+  if (typeof first === "number" || (typeof first === "string" && /^\d+$/.test(first))) {
+    if (typeof args[1] === "string") args[1] = "127.0.0.1";
+    else args.splice(1, 0, "127.0.0.1");
+  } else if (first !== null && typeof first === "object" && first.port !== undefined && first.path === undefined) {
+    args[0] = { ...first, host: "127.0.0.1" };
+  }
+  return listen.apply(this, args);
+};
 
 // Nothing is ever sent on the pipe: only its end matters.
 process.stdin.on("data", () => undefined);

@@ -56,6 +56,37 @@ describe("kinesis-local under its supervisor", function () {
     await second.close();
   });
 
+  it("listens on the loopback interface only (kinesis-mock alone binds every interface, unauthenticated)", async () => {
+    const k = await startKinesisLocal();
+    try {
+      // Every listening TCP socket of the supervisor's process, from /proc: its inodes, then their local addresses.
+      const inodes = new Set(
+        fs
+          .readdirSync(`/proc/${k.pid}/fd`)
+          .map((fd) => {
+            try {
+              return /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${k.pid}/fd/${fd}`))?.[1];
+            } catch {
+              return undefined;
+            }
+          })
+          .filter((i): i is string => i !== undefined),
+      );
+      const listening: string[] = [];
+      for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+        for (const line of fs.readFileSync(file, "utf8").split("\n").slice(1)) {
+          const cols = line.trim().split(/\s+/);
+          if (cols.length > 9 && cols[3] === "0A" && inodes.has(cols[9])) listening.push(cols[1]); // 0A: LISTEN
+        }
+      }
+      // Its plain and TLS ports, both on 127.0.0.1 (0100007F in /proc's byte order); an unspecified address would read 00000000.
+      expect(listening).to.have.length(2);
+      for (const address of listening) expect(address.split(":")[0], address).to.equal("0100007F");
+    } finally {
+      await k.close();
+    }
+  });
+
   it("when the process that started it is killed, saves what it acknowledged and exits by itself", async () => {
     // A parent that starts it, writes, and is SIGKILLed at once: the supervisor sees its lifeline close.
     const script = `
