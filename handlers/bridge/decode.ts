@@ -7,7 +7,7 @@
  */
 import { sourceRecords, SourceRecord } from "../kpl/sourceRecords";
 import type { AnalyticsRecord, Mapper } from "../shared/domain";
-import { parseEnvelope } from "../shared/envelope";
+import { EventEnvelope, parseEnvelope } from "../shared/envelope";
 import type { KinesisStreamRecord } from "../shared/kinesisEvent";
 import { ParkedEvent, parkedEventOf } from "../shared/parkedTable";
 import type { AnalyticsWireRecord } from "./contract";
@@ -21,12 +21,23 @@ export interface OutputEntry {
   partitionKey: string;
   data: Uint8Array;
   bytes: number;
-  /** Set for an event whose id was derived from an Idempotency-Key: the bridge claims it first (forwardedIds.ts). */
-  claim?: { eventId: string; dataHash: string };
 }
 
-/** What one source record maps to, or why it is poison (`kind` is for logs, `reason` for the parked table). */
-export type MappedRecord = { ok: true; entries: OutputEntry[] } | { ok: false; kind: string; reason: string; eventId?: string };
+/** A user record whose eventId was derived from an Idempotency-Key: the bridge claims it (forwardedIds.ts) whatever `map` made of it. */
+export interface KeyedRecord {
+  source: number;
+  eventId: string;
+  dataHash: string;
+}
+
+/**
+ * What one source record maps to, or why it is poison (`kind` is for logs, `reason` for the parked table). `claim` is set
+ * for a decoded event of its own aggregate with a key-derived id, mapped or not: its first body owns the id even when
+ * `map` forwards nothing of it or throws, or a reused key's later body would be forwarded in its place.
+ */
+export type MappedRecord = ({ ok: true; entries: OutputEntry[] } | { ok: false; kind: string; reason: string; eventId?: string }) & {
+  claim?: { eventId: string; dataHash: string };
+};
 
 /** A poison user record: its index among the batch's user records, its parked row, and the kind for logs. */
 export interface PoisonRecord {
@@ -49,21 +60,22 @@ export function mapRecord(record: SourceRecord, source: number, map: Mapper): Ma
   if (event.aggregateId !== record.partitionKey) {
     return { ok: false, kind: "aggregateMismatch", reason: "envelope aggregateId does not match the partition key", eventId: event.eventId };
   }
+  // Only a key-derived id can be reused with other data; the digest is the projector's (its dedup window keeps the same).
+  const claim = keyedClaim(event);
+  const bad = (kind: string, reason: string): MappedRecord => ({ ok: false, kind, reason, eventId: event.eventId, ...(claim ? { claim } : {}) });
   let mapped: AnalyticsRecord | AnalyticsRecord[] | undefined;
   try {
     mapped = map(event);
   } catch (err) {
-    return { ok: false, kind: "mapThrew", reason: `map threw ${errorText(err)}`, eventId: event.eventId };
+    return bad("mapThrew", `map threw ${errorText(err)}`);
   }
   const list = mapped === undefined ? [] : Array.isArray(mapped) ? mapped : [mapped];
   const entries: OutputEntry[] = [];
   const pkBytes = Buffer.byteLength(event.aggregateId, "utf8");
-  // Only a key-derived id can be reused with other data; the digest is the projector's (its dedup window keeps the same).
-  const claim = event.eventId.startsWith(IDEMPOTENT_ID_PREFIX) ? { eventId: event.eventId, dataHash: eventDataHash(event) } : undefined;
   for (let i = 0; i < list.length; i++) {
     const out = list[i];
     if (typeof out !== "object" || out === null || typeof out.contract !== "string" || out.contract === "") {
-      return { ok: false, kind: "badMapOutput", reason: `map returned a record without a contract at index ${i}`, eventId: event.eventId };
+      return bad("badMapOutput", `map returned a record without a contract at index ${i}`);
     }
     const wire: AnalyticsWireRecord = {
       id: list.length > 1 ? `${event.eventId}#${i}` : event.eventId,
@@ -77,32 +89,45 @@ export function mapRecord(record: SourceRecord, source: number, map: Mapper): Ma
     try {
       json = JSON.stringify(wire);
     } catch (err) {
-      return { ok: false, kind: "unserialisable", reason: `map output is not JSON: ${errorText(err)}`, eventId: event.eventId };
+      return bad("unserialisable", `map output is not JSON: ${errorText(err)}`);
     }
     const data = Buffer.from(json, "utf8");
     const bytes = data.length + pkBytes;
-    if (bytes > KINESIS_MAX_RECORD_BYTES) {
-      return { ok: false, kind: "tooLarge", reason: `mapped record ${i} is ${bytes} bytes, over Kinesis's 1 MiB`, eventId: event.eventId };
-    }
-    entries.push({ source, partitionKey: event.aggregateId, data, bytes, ...(claim ? { claim } : {}) });
+    if (bytes > KINESIS_MAX_RECORD_BYTES) return bad("tooLarge", `mapped record ${i} is ${bytes} bytes, over Kinesis's 1 MiB`);
+    entries.push({ source, partitionKey: event.aggregateId, data, bytes });
   }
-  return { ok: true, entries };
+  return { ok: true, entries, ...(claim ? { claim } : {}) };
 }
 
-/** Maps user records: the entries to send, in source order, and the poison with its parked rows. */
-export function mapSources(sources: SourceRecord[], map: Mapper): { entries: OutputEntry[]; poison: PoisonRecord[] } {
+/** The claim of an event with a key-derived id (undefined for other ids, and for data that cannot be hashed: it cannot be mapped either). */
+function keyedClaim(event: EventEnvelope): { eventId: string; dataHash: string } | undefined {
+  if (!event.eventId.startsWith(IDEMPOTENT_ID_PREFIX)) return undefined;
+  try {
+    return { eventId: event.eventId, dataHash: eventDataHash(event) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Maps user records: the entries to send, in source order, the poison with its parked rows, and the keyed records to claim, in source order. */
+export function mapSources(sources: SourceRecord[], map: Mapper): { entries: OutputEntry[]; poison: PoisonRecord[]; keyed: KeyedRecord[] } {
   const entries: OutputEntry[] = [];
   const poison: PoisonRecord[] = [];
+  const keyed: KeyedRecord[] = [];
   for (let i = 0; i < sources.length; i++) {
     const mapped = mapRecord(sources[i], i, map);
+    if (mapped.claim) keyed.push({ source: i, ...mapped.claim });
     if (mapped.ok) for (const e of mapped.entries) entries.push(e);
     else poison.push({ source: i, kind: mapped.kind, row: parkedEventOf(sources[i], mapped.reason, mapped.eventId) });
   }
-  return { entries, poison };
+  return { entries, poison, keyed };
 }
 
 /** Maps a batch as Lambda delivers it (see mapSources); `sources` are its user records, which `source` indices name. */
-export function mapBatch(records: KinesisStreamRecord[], map: Mapper): { entries: OutputEntry[]; poison: PoisonRecord[]; sources: SourceRecord[] } {
+export function mapBatch(
+  records: KinesisStreamRecord[],
+  map: Mapper,
+): { entries: OutputEntry[]; poison: PoisonRecord[]; keyed: KeyedRecord[]; sources: SourceRecord[] } {
   const sources = sourceRecords(records);
   return { ...mapSources(sources, map), sources };
 }

@@ -14,7 +14,7 @@ import type { SourceRecord } from "../kpl/sourceRecords";
 import { parkedEventOf } from "../shared/parkedTable";
 import { IDEMPOTENCY_CONFLICT } from "../shared/readModelItem";
 import type { TableAccess } from "../shared/table";
-import type { OutputEntry, PoisonRecord } from "./decode";
+import type { KeyedRecord, OutputEntry, PoisonRecord } from "./decode";
 
 /** The forwarded-ids table's claims: keyed by the bare eventId, no owner kept (nothing is read back). */
 export function forwardedIds(access: TableAccess): ClaimTable {
@@ -22,33 +22,29 @@ export function forwardedIds(access: TableAccess): ClaimTable {
 }
 
 /**
- * Claims every keyed event among `entries` (one claim per user record, in source order, so the first
- * in the stream wins inside a batch too); returns the entries to send and the conflicts to park. A claim
- * that keeps failing throws: the batch is retried, nothing forwarded unclaimed.
+ * Claims every keyed user record (`keyed`, in source order, so the first in the stream wins inside a batch
+ * too), whether `map` forwards it, forwards nothing of it or made it poison: the first body owns its id. Returns
+ * the entries to send and the poison to park, a refused record's own entries dropped and its poison (if any)
+ * parked as the conflict it is. A claim that keeps failing throws: the batch is retried, nothing forwarded unclaimed.
  */
 export async function claimKeyedEvents(
   ids: ClaimTable,
   sources: SourceRecord[],
-  entries: OutputEntry[],
-): Promise<{ entries: OutputEntry[]; conflicts: PoisonRecord[] }> {
-  const requests: ClaimRequest[] = [];
-  const sourceOf: number[] = [];
-  const seen: Record<number, true> = Object.create(null);
-  for (const e of entries) {
-    if (!e.claim || seen[e.source]) continue; // a record mapped to several entries is claimed once
-    seen[e.source] = true;
-    requests.push({ eventId: e.claim.eventId, dataHash: e.claim.dataHash, owner: sources[e.source].position });
-    sourceOf.push(e.source);
-  }
+  mapped: { entries: OutputEntry[]; poison: PoisonRecord[]; keyed: KeyedRecord[] },
+): Promise<{ entries: OutputEntry[]; poison: PoisonRecord[] }> {
+  const requests: ClaimRequest[] = mapped.keyed.map((k) => ({ eventId: k.eventId, dataHash: k.dataHash, owner: sources[k.source].position }));
   const refused: Record<number, string> = Object.create(null);
   const verdicts = await claimEvents(ids, requests);
   verdicts.forEach((v, i) => {
     if (v instanceof Error) throw v;
-    if (v === "conflict") refused[sourceOf[i]] = requests[i].eventId;
+    if (v === "conflict") refused[mapped.keyed[i].source] = requests[i].eventId;
   });
   const conflicts: PoisonRecord[] = Object.keys(refused).map((s) => {
     const source = Number(s);
     return { source, kind: "idempotency-conflict", row: parkedEventOf(sources[source], IDEMPOTENCY_CONFLICT, refused[source]) };
   });
-  return { entries: entries.filter((e) => refused[e.source] === undefined), conflicts };
+  return {
+    entries: mapped.entries.filter((e) => refused[e.source] === undefined),
+    poison: [...mapped.poison.filter((p) => refused[p.source] === undefined), ...conflicts],
+  };
 }

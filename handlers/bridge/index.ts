@@ -94,14 +94,10 @@ export function createForwarder(deps: BridgeDeps): (sources: SourceRecord[]) => 
       return done(started, resumeFrom(undefined));
     }
     const mapped = mapSources(sources, map);
-    const poison = mapped.poison;
-    let entries = mapped.entries;
-    if (config.forwardedTableName) {
-      // The first body in stream order owns a key-derived id, as in the read model: a later other body is parked, not forwarded.
-      const claimed = await claimKeyedEvents(forwardedIds({ dynamodb, tableName: config.forwardedTableName, retry: config.retry, clock }), sources, entries);
-      entries = claimed.entries;
-      poison.push(...claimed.conflicts);
-    }
+    // The first body in stream order owns a key-derived id, as in the read model: a later other body is parked, not forwarded.
+    const { entries, poison } = config.forwardedTableName
+      ? await claimKeyedEvents(forwardedIds({ dynamodb, tableName: config.forwardedTableName, retry: config.retry, clock }), sources, mapped)
+      : mapped;
     for (const { kind, row } of poison) {
       // The kind, not the reason: a JSON parse message can quote the event's bytes.
       log({

@@ -22,7 +22,7 @@ import { idempotentEventId } from "../../../handlers/producer/ulid";
 import { accountCredentials, CONSUMER_ACCOUNT, createStream, createTable, readStream, testDynamo, testKinesis, uniqueName } from "../../support/aws";
 import { getAggregateRequest, postEventRequest } from "../../support/apiFixtures";
 import { landed, recordingClock, sourceRecords } from "../../support/bridge";
-import { fastClock, parkedEvents, setupRig, views } from "../../support/projectorFixtures";
+import { buggyMap, EXPLODE_CENTS, fastClock, parkedEvents, setupRig, views } from "../../support/projectorFixtures";
 
 const RETRY = { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 };
 
@@ -118,6 +118,40 @@ describe("a reused Idempotency-Key with other data: first in stream order wins, 
     expect(await readStream(rig.kinesis, rig.stream)).to.have.length(3);
     expect((await send(winner)).statusCode).to.equal(202);
   });
+
+  for (const [title, first, second, liveMap] of [
+    ["that map forwards nothing of (OrderErased)", { type: "OrderErased", data: {} }, { type: "OrderCancelled", data: {} }, domainMap],
+    ["that makes map throw (parked by the bridge)", { type: "OrderPaid", data: { amountCents: EXPLODE_CENTS } }, { type: "OrderPaid", data: { amountCents: 100 } }, buggyMap],
+  ] as const)
+    it(`a first body ${title} still owns its id: the reused body is parked as rejected, never forwarded, and the re-drive after a fix sends the first alone`, async () => {
+      const rig = await setupRig();
+      const api = createApi({
+        kinesis: kinesisClient(),
+        dynamodb: dynamoClient(),
+        config: { streamName: rig.stream, tableName: rig.table, maxBodyBytes: 4096 },
+        validate: domainValidate,
+        log: () => {},
+      });
+      const post = (body: object, key?: string) => api(postEventRequest("order-z", { body, headers: key ? { "idempotency-key": key } : {} }));
+      expect((await post({ type: "OrderPlaced", data: { customerId: "c1", lines: [{ sku: "A", quantity: 1, unitPriceCents: 100 }] } })).statusCode).to.equal(202);
+      // Both before either is projected: both accepted, the first in stream order owns the key's id.
+      const answers = [await post(first, "k-close"), await post(second, "k-close")];
+      expect(answers.map((a) => a.statusCode)).to.deep.equal([202, 202]);
+      const eventId = JSON.parse(answers[0].body).eventId;
+      const records = await readStream(rig.kinesis, rig.stream);
+      const { projector, bridge, target, bridgeParked, config } = await consumers(rig.table, rig.parked, domainReduce as Reducer<unknown>, liveMap);
+      await projector({ Records: records });
+      await bridge({ Records: records });
+      const rows = await parkedEvents(rig.dynamo, bridgeParked);
+      expect(rows.filter((r) => r.reason === "Idempotency-Key reused with different data").map((r) => r.eventId)).to.deep.equal([eventId]);
+      const bodies = async () => (await landed(target)).filter((l) => l.wire.eventId === eventId).map((l) => l.wire.data as { stage: string });
+      expect(await bodies(), "the rejected body never reaches analytics").to.deep.equal([]);
+      // The map fixed, the operator's re-drive (without the forwarded-ids table, as npm run redrive runs it).
+      const { forwardedTableName: _claims, ...redriveConfig } = config;
+      await redriveBridge({ kinesis: kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) }), dynamodb: dynamoClient(), map: domainMap, config: redriveConfig });
+      const expected = liveMap === buggyMap ? [{ stage: "paid", amountCents: EXPLODE_CENTS }] : [];
+      expect((await bodies()).map((b) => ({ stage: b.stage, ...(b.stage === "paid" ? { amountCents: (b as { amountCents?: number }).amountCents } : {}) }))).to.deep.equal(expected);
+    });
 
   it("property: for random keyed retries and reuses, split into random batches, the read model and the landing agree on the data behind every eventId", async () => {
     // A domain that keeps every applied event's amount under its id (an id applied twice holds two), so the read model
