@@ -7,12 +7,39 @@
  * their order. Each caller's promise settles with its own event's sequence
  * (and sub-sequence) number, or rejects when its entry still failed after the
  * retry budget; only failed entries are re-sent.
+ *
+ * A PutRecords call that throws a transient error (a timeout, a reset) may
+ * have been written all the same, so its re-send can put every entry on the
+ * stream twice. An unkeyed copy is dropped by the projector only while its
+ * original is in the aggregate's dedup window (its last 16 applied events),
+ * so a send carries at most {@link MAX_PER_AGGREGATE_PER_SEND} events of one
+ * aggregate, and sends go one at a time: nothing of that aggregate lands
+ * between an original and its copy but the send's own events.
  */
 import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import type { EventEnvelope } from "../shared/envelope";
 import { backoffDelay, isTransient, RetryBudget, RetryClock } from "../shared/retry";
 import { encodeAggregated, packAggregates } from "../kpl/aggregate";
 import { chunkBySize, KINESIS_MAX_RECORD_BYTES, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS } from "../bridge/putRecordsChunks";
+
+/**
+ * Events of one aggregate in one send (all its PutRecords calls and their re-sends): the projector's default
+ * dedup window (DEFAULT_DEDUP_WINDOW, handlers/projector), so the copies an ambiguous failure re-sends all
+ * land within the window of their originals. A stack with a smaller `dedupWindow` needs a smaller cap.
+ */
+export const MAX_PER_AGGREGATE_PER_SEND = 16;
+
+/** The queued events in sends of at most `cap` per aggregate, each aggregate's in order (its k-th send holds its events k·cap to k·cap + cap − 1). */
+export function sendsOf<W extends { envelope: Pick<EventEnvelope, "aggregateId"> }>(queue: W[], cap: number): W[][] {
+  const seen: Record<string, number> = Object.create(null);
+  const sends: W[][] = [];
+  for (const w of queue) {
+    const n = seen[w.envelope.aggregateId] ?? 0;
+    seen[w.envelope.aggregateId] = n + 1;
+    (sends[Math.floor(n / cap)] ??= []).push(w);
+  }
+  return sends;
+}
 
 /** Batching settings (see the README's producer section). */
 export interface BatchingOptions {
@@ -132,7 +159,8 @@ async function putEntries(kinesis: KinesisClient, streamName: string, entries: E
 export function createBatcher(kinesis: KinesisClient, streamName: string, options: Required<BatchingOptions>, retry: RetryBudget, clock: RetryClock) {
   let queue: Waiting[] = [];
   let timer: NodeJS.Timeout | undefined;
-  const inFlight: Promise<void>[] = [];
+  // One send at a time, in order (putEntries never rejects): a re-send's copies land before anything queued later.
+  let sending: Promise<void> = Promise.resolve();
 
   const flush = (): Promise<void> => {
     if (timer) clearTimeout(timer);
@@ -140,11 +168,10 @@ export function createBatcher(kinesis: KinesisClient, streamName: string, option
     if (queue.length > 0) {
       const batch = queue;
       queue = [];
-      const sending = putEntries(kinesis, streamName, entriesOf(batch, options.aggregate), retry, clock);
-      inFlight.push(sending);
-      void sending.then(() => inFlight.splice(inFlight.indexOf(sending), 1));
+      for (const send of sendsOf(batch, MAX_PER_AGGREGATE_PER_SEND))
+        sending = sending.then(() => putEntries(kinesis, streamName, entriesOf(send, options.aggregate), retry, clock));
     }
-    return Promise.all(inFlight).then(() => undefined);
+    return sending;
   };
 
   const submit = (envelope: EventEnvelope): Promise<Placement> =>

@@ -13,7 +13,7 @@ import { dynamoClient, kinesisClient } from "../../../handlers/shared/clients";
 import type { Reducer } from "../../../handlers/shared/domain";
 import { countRequests } from "../../../local/shared/sdkMiddleware";
 import { kplDeaggregate, readStream } from "../../support/aws";
-import { fastClock, setupRig } from "../../support/projectorFixtures";
+import { fastClock, setupRig, views } from "../../support/projectorFixtures";
 
 const placed = (sku: string, quantity = 1) => ({ customerId: "c1", lines: [{ sku, quantity, unitPriceCents: 250 }] });
 const RETRY = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 1 };
@@ -124,6 +124,38 @@ describe("handlers/producer: the library a service writes with", function () {
       expect(r).to.not.have.property("subSequenceNumber");
     });
   });
+
+  for (const aggregate of [false, true])
+    it(`batching${aggregate ? " with aggregation" : ""}: a PutRecords written but answered with a timeout is sent again, and each of 40 unkeyed events of one aggregate is applied once`, async () => {
+      const rig = await setupRig();
+      const kinesis = kinesisClient();
+      // The first PutRecords reaches Kinesis; then the client sees a timeout, as when the response is lost (SDK middleware after the send).
+      let puts = 0;
+      kinesis.middlewareStack.add(
+        (next, context) => async (args) => {
+          const out = await next(args);
+          if (context.commandName === "PutRecordsCommand" && ++puts === 1) throw Object.assign(new Error("socket timed out after the write"), { name: "TimeoutError" });
+          return out;
+        },
+        { step: "initialize", name: "lostResponse", priority: "high" },
+      );
+      const producer = createProducer({ kinesis, streamName: rig.stream, batching: { lingerMs: 50, aggregate }, retry: RETRY, clock: fastClock() });
+      const appended = await Promise.all(Array.from({ length: 40 }, (_, i) => producer.append("o-1", "LineAdded", { sku: `S${i}`, quantity: 1, unitPriceCents: 1 })));
+      const records = await readStream(rig.kinesis, rig.stream);
+      const userRecords = records.flatMap((r) => kplDeaggregate(r)).length;
+      expect(userRecords, "the lost response's send is on the stream twice").to.equal(40 + 16);
+      const project = createProjector({
+        dynamodb: dynamoClient(),
+        reduce: ((n: number | undefined) => (n ?? 0) + 1) as Reducer<unknown>,
+        clock: fastClock(),
+        log: () => {},
+        config: { tableName: rig.table, parkedTableName: rig.parked, dedupWindow: 16, retry: RETRY, maxFoldAttempts: 5 },
+      });
+      expect((await project({ Records: records })).batchItemFailures).to.deep.equal([]);
+      const item = (await views(rig.dynamo, rig.table))["o-1"];
+      expect([item.version, item.state]).to.deep.equal([40, 40]);
+      expect(new Set(appended.map((a) => a.eventId)).size).to.equal(40);
+    });
 
   it("batching: an entry still failing after the retry budget rejects its own caller only", async () => {
     const rig = await setupRig();
