@@ -62,11 +62,13 @@ export async function getAggregate(deps: ApiDeps, event: HttpApiEvent, principal
   const view = read.view;
   if (read.deleted) {
     // A tombstone below minPosition may yet be recreated by the awaited event.
-    const message = read.visible
-      ? `aggregate ${id.value} was deleted; stop polling`
-      : `aggregate ${id.value} is deleted as of position ${view.position}, below minPosition; keep polling`;
+    const message = read.rejected
+      ? `aggregate ${id.value} is deleted, and the event at minPosition was refused (${read.rejected.reason}); stop polling`
+      : read.visible
+        ? `aggregate ${id.value} was deleted; stop polling`
+        : `aggregate ${id.value} is deleted as of position ${view.position}, below minPosition; keep polling`;
     return errorResponse(404, "Deleted", message, {
-      extra: { visible: false, deleted: true, position: view.position, version: view.version },
+      extra: { visible: false, deleted: true, position: view.position, version: view.version, ...(read.rejected ? { rejected: read.rejected } : {}) },
     });
   }
   const body: AggregateView = {

@@ -13,8 +13,8 @@ import { comparePosition, encodePosition, parsePosition, Position } from "../sha
 export type AggregateRead =
   /** No item yet: its first event may not be projected. */
   | { found: false; visible: false }
-  /** A tombstone; `visible` once it is at or past minPosition (then stop polling). */
-  | { found: true; deleted: true; visible: boolean; view: ReadModelView }
+  /** A tombstone; `visible` once it is at or past minPosition (then stop polling); `rejected` as below. */
+  | { found: true; deleted: true; visible: boolean; view: ReadModelView; rejected?: { eventId: string; reason: string } }
   | {
       found: true;
       deleted: false;
@@ -48,9 +48,8 @@ export function aggregateRead(item: Record<string, AttributeValue> | undefined, 
   if (!item) return { found: false, visible: false };
   const view = decodeReadModelItem(item);
   const visible = reachedBy(view.position, min);
-  if (view.deleted) return { found: true, deleted: true, visible, view };
+  // Refused events are remembered on tombstones too: a reused key's loser must learn it lost, whatever the winner did.
   const eventId = min === undefined ? undefined : rejectedAt(view.rejected, encodePosition(min.sequenceNumber, min.subSequenceNumber));
-  return eventId === undefined
-    ? { found: true, deleted: false, visible, view }
-    : { found: true, deleted: false, visible, view, rejected: { eventId, reason: IDEMPOTENCY_CONFLICT } };
+  const rejected = eventId === undefined ? {} : { rejected: { eventId, reason: IDEMPOTENCY_CONFLICT } };
+  return view.deleted ? { found: true, deleted: true, visible, view, ...rejected } : { found: true, deleted: false, visible, view, ...rejected };
 }

@@ -144,6 +144,12 @@ describe("a reused Idempotency-Key with other data: first in stream order wins, 
       await bridge({ Records: records });
       const rows = await parkedEvents(rig.dynamo, bridgeParked);
       expect(rows.filter((r) => r.reason === "Idempotency-Key reused with different data").map((r) => r.eventId)).to.deep.equal([eventId]);
+      // The loser's poll says it lost, on a tombstone too (its winner erased the order).
+      const poll = await api(getAggregateRequest("order-z", JSON.parse(answers[1].body).sequenceNumber));
+      expect([poll.statusCode, JSON.parse(poll.body).rejected]).to.deep.equal([
+        first.type === "OrderErased" ? 404 : 200,
+        { eventId, reason: "Idempotency-Key reused with different data" },
+      ]);
       const bodies = async () => (await landed(target)).filter((l) => l.wire.eventId === eventId).map((l) => l.wire.data as { stage: string });
       expect(await bodies(), "the rejected body never reaches analytics").to.deep.equal([]);
       // The map fixed, the operator's re-drive (without the forwarded-ids table, as npm run redrive runs it).
