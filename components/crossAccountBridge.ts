@@ -53,6 +53,8 @@ export interface CrossAccountBridgeArgs {
   roleName?: string;
   /** The bridge's event-source mapping. Default: see {@link StreamMappingOptions}. */
   mapping?: StreamMappingOptions;
+  /** Whether a producer may pack several partition keys into one KPL record (default true; a parallelization factor above 1 needs false: the first body of a reused Idempotency-Key must claim its id first). */
+  kplMixedKeys?: boolean;
   /**
    * KPL aggregation of the records written to the analytics stream (the
    * `aws-kinesis-agg` format). Default `"off"`: the analytics stream is the
@@ -132,7 +134,7 @@ export function resolveBridgeSettings(name: string, args: CrossAccountBridgeArgs
   return {
     ...own,
     access: resolveAccess(check, args.access),
-    mapping: resolveMappingSettings(check, "mapping", args.mapping, retentionHours),
+    mapping: resolveMappingSettings(check, "mapping", args.mapping, retentionHours, args.kplMixedKeys),
     sizing: resolveFunction(check, { memorySize: args.memorySize, timeout: args.timeout }),
     retentionHours,
   };
@@ -171,7 +173,7 @@ function accessEnvironment(access: ResolvedAccess): Record<string, pulumi.Input<
  * |---|---|
  * | Bridge function | nodejs22.x arm64, 256 MB, 60 s; JSON logs in its own log group (30 d) |
  * | Bridge role | fixed name (default `event-pipeline-bridge` in the stack named "producer", `event-pipeline-bridge-<stack>` elsewhere), trusts Lambda only; reads the source, parks, and holds only the one access mode's grant (`sts:AssumeRole` on the writer role, or `kinesis:PutRecords` + `kms:GenerateDataKey` via Kinesis) |
- * | Event-source mapping | its own on the source stream: TRIM_HORIZON, batch 500, window 1 s, bisect, ReportBatchItemFailures, 10 retries, record age half the retention |
+ * | Event-source mapping | its own on the source stream: TRIM_HORIZON, batch 500, window 1 s, bisect, ReportBatchItemFailures, 10,000 retries, record age half the retention |
  * | Records written | plain JSON (`aggregateRecords` off) unless KPL aggregation is chosen |
  * | Parked table (`pk`, `sk`) | poison events (undecodable, `map` throws) with their data; on-demand, PITR, SSE, deletion protection |
  * | Forwarded-ids table (`pk` = eventId) | ids derived from an Idempotency-Key that were forwarded, with their data digest, so a reused key's other body is parked, not forwarded; TTL after the stream's retention; on-demand, PITR, SSE, deletion protection |

@@ -45,11 +45,16 @@ export interface EventSourcedTableArgs<S> {
   reduce: Reducer<S>;
   /** The source stream. Default: see {@link EventStreamOptions}. */
   stream?: EventStreamOptions;
-  /** The projector's event-source mapping. Default: see {@link StreamMappingOptions}, with parallelizationFactor 6 (PROJECTOR_DEFAULTS). */
+  /** The projector's event-source mapping. Default: see {@link StreamMappingOptions} (PROJECTOR_DEFAULTS). */
   mapping?: StreamMappingOptions;
+  /**
+   * Whether a producer may pack user records of several partition keys (aggregates) into one KPL record, as the KPL's
+   * aggregation does. Default true; `mapping.parallelizationFactor` above 1 needs false (order per aggregate).
+   */
+  kplMixedKeys?: boolean;
   /** Event ids remembered per aggregate to drop producer-retry duplicates, 1–1000. Default 16 (the projector's): retries come close behind their original, and every started KB of item is a WCU on every write (16 keep a small item at 1). */
   dedupWindow?: number;
-  /** Projector memory, 128–10240 MB. Default 1024 (PROJECTOR_DEFAULTS): the SDK's CPU per write decides a shard's headroom. */
+  /** Projector memory, 128–10240 MB. Default 1769, one vCPU (PROJECTOR_DEFAULTS): the SDK's CPU per write decides a shard's headroom. */
   memorySize?: number;
   /** Projector timeout, 1–900 s. Default 60 (FUNCTION_DEFAULTS): well above a batch's work, short enough to retry a hung call soon. */
   timeout?: number;
@@ -108,7 +113,7 @@ export function resolveTableSettings<S>(name: string, args: EventSourcedTableArg
     ...own,
     retireReadModel: args.retireReadModel ?? false,
     stream,
-    ...resolveProjector(check, args.mapping, { memorySize: args.memorySize, timeout: args.timeout }, stream.retentionHours),
+    ...resolveProjector(check, args.mapping, { memorySize: args.memorySize, timeout: args.timeout }, stream.retentionHours, args.kplMixedKeys),
   };
 }
 
@@ -120,9 +125,9 @@ export function resolveTableSettings<S>(name: string, args: EventSourcedTableArg
  * | Kinesis stream | KMS-encrypted (AWS-managed key unless `kmsKeyArn`; then readers get `kms:Decrypt` via Kinesis), ON_DEMAND, 168 h retention |
  * | Read-model table (`pk`) | on-demand, point-in-time recovery, SSE, deletion protection |
  * | Parked table (`pk`, `sk`) | poison events and those parked behind them, with their data; same protections |
- * | Projector function | nodejs22.x arm64, 1024 MB, 60 s, dedup window 16; JSON logs in its own log group (30 d) |
+ * | Projector function | nodejs22.x arm64, 1769 MB (one vCPU), 60 s, dedup window 16; JSON logs in its own log group (30 d) |
  * | Projector role | trusts Lambda only; limited to these tables, this stream and its queue |
- * | Event-source mapping | TRIM_HORIZON, batch 500, window 1 s, 6 batches per shard, bisect, ReportBatchItemFailures, 10 retries, record age half the retention |
+ * | Event-source mapping | TRIM_HORIZON, batch 500, window 1 s, 1 batch per shard (more needs kplMixedKeys: false), bisect, ReportBatchItemFailures, 10,000 retries, record age half the retention |
  * | On-failure queue | SQS-managed SSE, 14 days |
  * | Alarms | iterator age (a quarter of the record age, at most 5 min), crashes, batch failures reported, parked events, on-failure queue depth |
  */

@@ -49,6 +49,13 @@ export interface ReadModelVersionConfig {
 
 const VERSION_KEYS = ["version", "liveFrom", "deletionProtection", "retired"];
 
+/** The domain's `reduce` of a version ≥ 2 (its `readModels`); throws when the domain has none for it. */
+export function versionReduce<S>(readModels: Record<number, Reducer<S>> | undefined, version: number): Reducer<S> {
+  const reduce = readModels?.[version];
+  if (!reduce) throw new Error(`readModelVersions lists version ${version}, but the domain has no readModels[${version}] reduce (domain/index.ts)`);
+  return reduce;
+}
+
 /** Parses `readModelVersions` (a JSON list); throws naming the entry, the rule and the value. */
 export function parseReadModelVersions(raw: string | undefined): ReadModelVersionConfig[] {
   if (raw === undefined || raw.trim() === "") return [];
@@ -114,13 +121,13 @@ export function checkReadModelLifecycle(versions: ReadModelVersionConfig[], acti
 
 /**
  * The projector's sizing over the shared defaults, chosen from the bench's latency model (README,
- * Performance): with one conditional write per aggregate its CPU is mostly the SDK's, per request, so
- * at 256 MB one batch per shard kept up with ~170 uniform-key events/s. At 1,024 MB one batch lane
- * keeps up with ~400–600 events/s (the range over key shapes and machine load), so 6 concurrent batches
- * per shard (order per partition key is kept) sustain over 2 × a shard's 1,000 records/s for every key
- * shape, at ~10% more GB-s per event than 512 MB (CPU time shrinks as memory grows).
+ * Performance). One batch per shard: above 1, Lambda keeps order per Kinesis partition key, not per
+ * aggregate, and a KPL producer packs several aggregates' events under one key (a factor above 1 needs
+ * `kplMixedKeys: false`, see resolveMappingSettings). With one conditional write per aggregate its CPU is
+ * mostly the SDK's, per request, and the 48 writes in flight hide most of their latency: a batch is bound
+ * by CPU, so 1,769 MB (one full vCPU) keeps up with 1.7 × what 1,024 MB did, at about the same GB-s per event.
  */
-export const PROJECTOR_DEFAULTS = { memorySize: 1024, parallelizationFactor: 6 };
+export const PROJECTOR_DEFAULTS = { memorySize: 1769, parallelizationFactor: 1 };
 
 /** A projector's mapping and function settings, every version's alike: {@link PROJECTOR_DEFAULTS} under what the args set. */
 export function resolveProjector(
@@ -128,6 +135,7 @@ export function resolveProjector(
   mapping: StreamMappingOptions | undefined,
   fn: { memorySize?: number; timeout?: number },
   retentionHours: number,
+  kplMixedKeys?: boolean,
 ): { mapping: MappingSettings; sizing: FunctionSettings } {
   return {
     mapping: resolveMappingSettings(
@@ -135,6 +143,7 @@ export function resolveProjector(
       "mapping",
       withDefaults({ parallelizationFactor: PROJECTOR_DEFAULTS.parallelizationFactor }, mapping),
       retentionHours,
+      kplMixedKeys,
     ),
     sizing: resolveFunction(check, withDefaults({ memorySize: PROJECTOR_DEFAULTS.memorySize }, fn)),
   };
@@ -165,6 +174,8 @@ export interface ReadModelVersionArgs<S> {
   retentionHours: number;
   dedupWindow: number;
   parallelizationFactor?: number;
+  /** Whether a producer may pack several partition keys into one KPL record (EventSourcedTable `kplMixedKeys`). */
+  kplMixedKeys?: boolean;
   alarmActions?: pulumi.Input<string>[];
 }
 
@@ -188,7 +199,7 @@ export class ReadModelVersion<S = unknown> extends pulumi.ComponentResource {
     );
     const liveFrom = args.version.liveFrom;
     // The same sizing as version 1's: the version the API serves after cut-over must keep up as version 1 did.
-    const { mapping, sizing } = resolveProjector(check, { parallelizationFactor: args.parallelizationFactor }, {}, args.retentionHours);
+    const { mapping, sizing } = resolveProjector(check, { parallelizationFactor: args.parallelizationFactor }, {}, args.retentionHours, args.kplMixedKeys);
     super(COMPONENT_TYPES.ReadModelVersion, name, {}, opts);
     const child = { parent: this };
     const protect = args.version.deletionProtection ?? true;

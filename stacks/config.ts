@@ -45,6 +45,8 @@ export interface ProducerConfig {
   streamKmsKeyArn?: string;
   maxBodyBytes?: number;
   parallelizationFactor?: number;
+  /** Whether a producer may pack several partition keys into one KPL record (EventSourcedTable `kplMixedKeys`; `"false"` allows a parallelizationFactor above 1). */
+  kplMixedKeys?: boolean;
   alarmTopicArn?: string;
   /** KPL aggregation of what the bridge writes to the analytics stream (CrossAccountBridge `aggregateRecords`). */
   aggregateRecords?: AggregateMode;
@@ -89,12 +91,29 @@ function choice<T extends string>(config: pulumi.Config, key: string, allowed: r
   return value as T | undefined;
 }
 
+/** A true/false key; undefined when unset. */
+function flag(config: pulumi.Config, key: string): boolean | undefined {
+  const value = config.get(key);
+  if (value === undefined) return undefined;
+  if (value !== "true" && value !== "false") throw new Error(`${key} must be true or false, got ${JSON.stringify(value)}`);
+  return value === "true";
+}
+
 /** A list key: a JSON array (`pulumi config set --path 'k[0]' …` stores one) or comma-separated text; undefined when unset. */
 function list(config: pulumi.Config, key: string): string[] | undefined {
   const raw = config.get(key);
-  if (raw === undefined) return undefined;
+  return raw === undefined ? undefined : parseList(key, raw);
+}
+
+/** A list key's value: a JSON array of strings, or comma-separated text; throws naming the key when it is neither. */
+export function parseList(key: string, raw: string): string[] {
   if (!raw.trim().startsWith("[")) return raw.split(",").map((v) => v.trim());
-  const parsed: unknown = JSON.parse(raw);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new Error(`${key} must be a JSON list of strings or comma-separated text, got ${raw}`);
+  }
   if (!Array.isArray(parsed) || parsed.some((v) => typeof v !== "string")) throw new Error(`${key} must be a list of strings, got ${raw}`);
   return parsed as string[];
 }
@@ -159,6 +178,7 @@ export function readProducerConfig(config = new pulumi.Config(), ref = consumerR
     streamKmsKeyArn: config.get("streamKmsKeyArn"),
     maxBodyBytes: config.getNumber("maxBodyBytes"),
     parallelizationFactor: config.getNumber("parallelizationFactor"),
+    kplMixedKeys: flag(config, "kplMixedKeys"),
     alarmTopicArn: config.get("alarmTopicArn"),
     aggregateRecords: choice(config, "aggregateRecords", AGGREGATE_MODES),
     apiAuth: {
@@ -186,8 +206,11 @@ export function readProducerConfig(config = new pulumi.Config(), ref = consumerR
 
 /** `archiveObjectLockMode` and `archiveObjectLockDays`, both or neither. */
 function objectLock(config: pulumi.Config): ObjectLockSettings | undefined {
-  const mode = choice(config, "archiveObjectLockMode", ["GOVERNANCE", "COMPLIANCE"] as const);
-  const days = config.getNumber("archiveObjectLockDays");
+  return pairObjectLock(choice(config, "archiveObjectLockMode", ["GOVERNANCE", "COMPLIANCE"] as const), config.getNumber("archiveObjectLockDays"));
+}
+
+/** The archive's Object Lock from its two keys, both or neither (throws naming both). */
+export function pairObjectLock(mode: ObjectLockSettings["mode"] | undefined, days: number | undefined): ObjectLockSettings | undefined {
   if (mode === undefined && days === undefined) return undefined;
   if (mode === undefined || days === undefined)
     throw new Error(`archiveObjectLockMode and archiveObjectLockDays go together, got mode ${mode} and days ${days}`);

@@ -32,6 +32,7 @@ export const CONFIG_KEYS = {
     "streamKmsKeyArn",
     "maxBodyBytes",
     "parallelizationFactor",
+    "kplMixedKeys",
     "alarmTopicArn",
     "aggregateRecords",
     "apiAuth",

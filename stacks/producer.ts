@@ -8,7 +8,7 @@ import { CommandApi } from "../components/commandApi";
 import { CrossAccountBridge, CrossAccountBridgeAccessArgs } from "../components/crossAccountBridge";
 import { EventArchive } from "../components/eventArchive";
 import { EventSourcedTable } from "../components/eventSourcedTable";
-import { ReadModelVersion } from "../components/readModelVersion";
+import { ReadModelVersion, versionReduce } from "../components/readModelVersion";
 import { OperationsDashboard } from "../components/operationsDashboard";
 import type { AccessRule, Mapper, Reducer, Validator } from "../handlers/shared/domain";
 import { DEFAULT_DEDUP_WINDOW } from "../handlers/projector";
@@ -81,6 +81,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     retireReadModel: v1?.retired,
     stream: { retentionHours: config.streamRetentionHours, mode: config.streamMode, shardCount: config.shardCount, kmsKeyArn: config.streamKmsKeyArn },
     mapping: { parallelizationFactor: config.parallelizationFactor },
+    kplMixedKeys: config.kplMixedKeys,
     alarmActions,
   });
   const archive = new EventArchive(PRODUCER_COMPONENTS.archive, {
@@ -93,8 +94,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
   const versions = config.readModelVersions
     .filter((v) => v.version !== 1)
     .map((v) => {
-      const reduce = domain.readModels?.[v.version];
-      if (!reduce) throw new Error(`readModelVersions lists version ${v.version}, but the domain has no readModels[${v.version}] reduce (domain/index.ts)`);
+      const reduce = versionReduce(domain.readModels, v.version);
       return new ReadModelVersion(`${PRODUCER_COMPONENTS.table}-v${v.version}`, {
         version: v,
         reduce,
@@ -103,6 +103,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
         retentionHours: events.retentionHours,
         dedupWindow: DEFAULT_DEDUP_WINDOW,
         parallelizationFactor: config.parallelizationFactor,
+        kplMixedKeys: config.kplMixedKeys,
         alarmActions,
       });
     });
@@ -129,6 +130,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     access: bridgeAccess(config),
     roleName: config.bridgeRoleName,
     mapping: { parallelizationFactor: config.parallelizationFactor },
+    kplMixedKeys: config.kplMixedKeys,
     aggregateRecords: config.aggregateRecords,
     alarmActions,
   });

@@ -15,9 +15,17 @@ export interface StreamMappingOptions {
   batchSize?: number;
   /** Seconds to gather a batch, 0–300. Default 1: fuller batches for at most a second of latency. */
   maximumBatchingWindowInSeconds?: number;
-  /** Concurrent batches per shard, 1–10; order per partition key is kept. Default 1: one batch per shard is enough until iterator age says otherwise. */
+  /**
+   * Concurrent batches per shard, 1–10. Default 1. Above 1, Lambda keeps order per Kinesis partition key only, not per
+   * aggregate: a KPL record packing several aggregates' events under one key would be processed beside a later event of
+   * one of them. So a value above 1 needs `kplMixedKeys: false` (see {@link resolveMappingSettings}).
+   */
   parallelizationFactor?: number;
-  /** Retries of a failing batch, -1 (until the record expires) to 10000. Default 10: a transient fault clears, a poison batch is given up soon. */
+  /**
+   * Retries of a failing batch, -1 (until the record expires) to 10000. Default 10000, bounded by the record age: the
+   * functions park poison themselves, so what fails a batch is transient (throttling, an outage) or a fault to fix, and
+   * a batch given up is gone from the projection for good (later events pass its position); 10 gave up within minutes.
+   */
   maximumRetryAttempts?: number;
   /** Give up on records older than this: -1, or 60–604800 s and below the stream's retention. Default half the retention, so a pointer in the on-failure queue still has data behind it. */
   maximumRecordAgeInSeconds?: number;
@@ -34,15 +42,31 @@ export const MAPPING_DEFAULTS: Omit<MappingSettings, "maximumRecordAgeInSeconds"
   batchSize: 500,
   maximumBatchingWindowInSeconds: 1,
   parallelizationFactor: 1,
-  maximumRetryAttempts: 10,
+  maximumRetryAttempts: 10_000,
   bisectBatchOnFunctionError: true,
 };
 
 /** Lambda's range of a Kinesis mapping's record age, in seconds (-1: no limit but the retention). */
 export const RECORD_AGE_SECONDS = { min: 60, max: 604_800 } as const;
 
-/** Our defaults over the options, checked against Lambda's ranges for a Kinesis source (`field`: how the component names the options). */
-export function resolveMappingSettings(check: ArgCheck, field: string, options: StreamMappingOptions | undefined, retentionHours: number): MappingSettings {
+/** Why a parallelization factor above 1 needs `kplMixedKeys: false` (the check's message). */
+export const MIXED_KEYS_RULE =
+  "above 1, Lambda keeps order per Kinesis partition key only, so a KPL record that packs several aggregates' events under one key is processed " +
+  "beside a later event of one of them, which the projector then drops as applied; set kplMixedKeys false only when no producer packs records " +
+  "of different partition keys into one KPL record (plain records, this project's producer library, the KPL with AggregationEnabled false)";
+
+/**
+ * Our defaults over the options, checked against Lambda's ranges for a Kinesis source (`field`: how the component names the options).
+ * `kplMixedKeys` (default true): whether a producer may pack user records of several partition keys into one KPL record, as the KPL's
+ * aggregation does; then one batch per shard is the only order-safe parallelization factor.
+ */
+export function resolveMappingSettings(
+  check: ArgCheck,
+  field: string,
+  options: StreamMappingOptions | undefined,
+  retentionHours: number,
+  kplMixedKeys = true,
+): MappingSettings {
   const retentionSeconds = retentionHours * 3600;
   const halfRetention = Math.floor(retentionSeconds / 2);
   const ageDefault = Math.min(RECORD_AGE_SECONDS.max, Math.max(RECORD_AGE_SECONDS.min, halfRetention));
@@ -51,6 +75,11 @@ export function resolveMappingSettings(check: ArgCheck, field: string, options: 
   check.integer(`${field}.batchSize`, s.batchSize, 1, 10_000);
   check.integer(`${field}.maximumBatchingWindowInSeconds`, s.maximumBatchingWindowInSeconds, 0, 300, " s");
   check.integer(`${field}.parallelizationFactor`, s.parallelizationFactor, 1, 10);
+  check.that(typeof kplMixedKeys === "boolean", `kplMixedKeys must be true or false, got ${JSON.stringify(kplMixedKeys)}`);
+  check.that(
+    !(s.parallelizationFactor > 1 && kplMixedKeys !== false),
+    `${field}.parallelizationFactor ${s.parallelizationFactor} needs kplMixedKeys: false: ${MIXED_KEYS_RULE}`,
+  );
   check.integer(`${field}.maximumRetryAttempts`, s.maximumRetryAttempts, -1, 10_000);
   const age = s.maximumRecordAgeInSeconds;
   if (age !== -1) {

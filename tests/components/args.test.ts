@@ -74,6 +74,16 @@ const CASES: [string, () => unknown, string][] = [
   ],
   [
     "EventSourcedTable",
+    table({ mapping: { parallelizationFactor: 6 } }),
+    "EventSourcedTable orders: mapping.parallelizationFactor 6 needs kplMixedKeys: false: above 1, Lambda keeps order per Kinesis partition key only",
+  ],
+  [
+    "EventSourcedTable",
+    table({ mapping: { parallelizationFactor: 2 }, kplMixedKeys: true }),
+    "EventSourcedTable orders: mapping.parallelizationFactor 2 needs kplMixedKeys: false",
+  ],
+  [
+    "EventSourcedTable",
     table({ stream: { retentionHours: 24 }, mapping: { maximumRecordAgeInSeconds: 86_400 } }),
     "EventSourcedTable orders: mapping.maximumRecordAgeInSeconds must be below the stream's retention (86400 s)",
   ],
@@ -98,6 +108,11 @@ const CASES: [string, () => unknown, string][] = [
     "CrossAccountBridge",
     bridge({ mapping: { maximumBatchingWindowInSeconds: 301 } }),
     "CrossAccountBridge analytics-bridge: mapping.maximumBatchingWindowInSeconds must be 0–300 s, got 301",
+  ],
+  [
+    "CrossAccountBridge",
+    bridge({ mapping: { parallelizationFactor: 3 } }),
+    "CrossAccountBridge analytics-bridge: mapping.parallelizationFactor 3 needs kplMixedKeys: false",
   ],
   [
     "CrossAccountBridge",

@@ -55,9 +55,9 @@ describe("producer stack (mocks)", function () {
     for (const q of queues) expect(q.inputs).to.include({ sqsManagedSseEnabled: true, messageRetentionSeconds: 1_209_600 });
   });
 
-  // Batch 500 and the projector's 6 batches per shard: chosen from the bench's latency model (README, Performance).
+  // Batch 500 from the bench's latency model (README, Performance); one batch per shard, the only order-safe factor for KPL producers.
   for (const [fn, queue, parallelizationFactor] of [
-    ["orders-projector-mapping", "orders-projector-failures", 6],
+    ["orders-projector-mapping", "orders-projector-failures", 1],
     ["analytics-bridge-mapping", "analytics-bridge-failures", 1],
   ] as const) {
     it(`sets the design's defaults on ${fn}`, () => {
@@ -68,7 +68,7 @@ describe("producer stack (mocks)", function () {
         batchSize: 500,
         maximumBatchingWindowInSeconds: 1,
         parallelizationFactor,
-        maximumRetryAttempts: 10,
+        maximumRetryAttempts: 10_000,
         maximumRecordAgeInSeconds: 302_400,
         bisectBatchOnFunctionError: true,
       });
@@ -333,6 +333,21 @@ describe("bridge role name (two producer stacks in one account)", function () {
   it("the stack named 'producer' keeps event-pipeline-bridge, so no deployed role is replaced", async () => {
     const run = await runProducer();
     expect(run.one("aws:iam/role:Role", "bridge-forwarder-role").inputs.name).to.equal("event-pipeline-bridge");
+  });
+});
+
+describe("parallelizationFactor above 1 (kplMixedKeys)", function () {
+  this.timeout(120_000);
+
+  it("is refused while a producer may pack several aggregates into one KPL record, and set on both mappings once kplMixedKeys is false", async () => {
+    const refused = await runProducer({ parallelizationFactor: "4" }).then(
+      () => "deployed",
+      (err: Error) => err.message,
+    );
+    expect(refused).to.include("mapping.parallelizationFactor 4 needs kplMixedKeys: false");
+    const run = await runProducer({ parallelizationFactor: "4", kplMixedKeys: "false" });
+    const factor = (name: string) => run.one("aws:lambda/eventSourceMapping:EventSourceMapping", name).inputs.parallelizationFactor;
+    expect([factor("orders-projector-mapping"), factor("analytics-bridge-mapping")]).to.deep.equal([4, 4]);
   });
 });
 

@@ -161,7 +161,7 @@ describe("local provider: both stacks run into the emulators", function () {
       expect(f.zipBytes).to.be.above(0);
     }
     const o = producer.outputs;
-    expect(fns["orders-projector"]).to.include({ functionName: o.projectorFunctionName, timeout: 60, memorySize: 1024 }); // the projector's own default (PROJECTOR_DEFAULTS)
+    expect(fns["orders-projector"]).to.include({ functionName: o.projectorFunctionName, timeout: 60, memorySize: 1769 }); // the projector's own default (PROJECTOR_DEFAULTS)
     // `include`, not equality: the components may add settings; these are the names that must be real.
     expect(fns["orders-projector"].environment).to.include({ TABLE_NAME: o.readModelTableName, PARKED_TABLE_NAME: o.parkedTableName, DEDUP_WINDOW: "16" });
     expect(fns["commands-handler"].environment).to.include({ STREAM_NAME: o.eventStreamName, TABLE_NAME: o.readModelTableName, MAX_BODY_BYTES: "65536" });
