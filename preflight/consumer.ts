@@ -11,11 +11,11 @@ import { ACCESS_MODES } from "../handlers/bridge/contract";
 import { CONSUMER_COMPONENTS } from "../stacks/consumer";
 import { choiceProblem, firstProblem, numberKey, OPAQUE, plain, StackConfig, Target } from "./inputs";
 import { nameProblem } from "./limits";
-import { alarmTopicProblem, aliasProblem } from "./shared";
+import { alarmTopicProblem, aliasProblem, unknownKeyProblems } from "./shared";
 
 /** Every problem of the consumer stack's config; empty when it may deploy. */
 export function consumerProblems(config: StackConfig, target: Target): string[] {
-  const problems: string[] = [];
+  const problems: string[] = unknownKeyProblems(config, "consumer");
   const producer = plain(config.producerAccountId);
   if (producer === undefined) problems.push("config producerAccountId is required: the 12-digit id of the account whose bridge writes here");
   else if (!ACCOUNT_ID_PATTERN.test(producer)) problems.push(`config producerAccountId must be a 12-digit account id, got ${JSON.stringify(producer)}`);

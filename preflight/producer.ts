@@ -6,7 +6,13 @@
  * consumer trusts, this account as the one the consumer lets write. A
  * mismatch would otherwise deploy green and then AccessDenied every batch.
  */
+import * as domain from "../domain";
 import { resolveApiSettings } from "../components/commandApi";
+import type { ObjectLockSettings } from "../components/buckets/secureBucket";
+import { ArchiveStorageClass, resolveArchiveSettings } from "../components/eventArchive";
+import { checkReadModelLifecycle, parseReadModelVersions, versionReduce } from "../components/readModelVersion";
+import { AUTH_MODES, AuthMode } from "../handlers/api/access";
+import { pairObjectLock, parseList } from "../stacks/config";
 import { resolveBridgeSettings } from "../components/crossAccountBridge";
 import { resolveTableSettings } from "../components/eventSourcedTable";
 import { CROSS_ACCOUNT_DEFAULTS, defaultBridgeRoleName } from "../components/parts/crossAccount";
@@ -18,7 +24,7 @@ import { PRODUCER_COMPONENTS } from "../stacks/producer";
 import { choiceProblem, ConsumerView, firstProblem, numberKey, OPAQUE, plain, StackConfig, Target } from "./inputs";
 import { nameProblem } from "./limits";
 import { TYPES } from "../components/parts/typeTokens";
-import { alarmTopicProblem } from "./shared";
+import { alarmTopicProblem, unknownKeyProblems } from "./shared";
 
 const STREAM_ARN = /^stream\/[\w.-]+$/;
 const KEY_ARN = /^key\/[\w-]+$/;
@@ -29,8 +35,40 @@ function settingProblems(config: StackConfig, problems: string[]): void {
   const n = (key: string) => numberKey(config, key, problems);
   const stream = { retentionHours: n("streamRetentionHours"), mode: plain(config.streamMode) as StreamMode | undefined, shardCount: n("shardCount") };
   const parallelizationFactor = n("parallelizationFactor");
+  const mixed = plain(config.kplMixedKeys);
+  const kplMixedKeys = mixed === undefined ? undefined : mixed === "false" ? false : mixed === "true" ? true : (mixed as unknown as boolean);
   const reduce = () => null;
-  const { table, api, bridge } = PRODUCER_COMPONENTS;
+  const { table, api, bridge, archive } = PRODUCER_COMPONENTS;
+  const apiBase = { stream: { name: "", arn: "" }, table: { name: "", arn: "" } };
+  const text = (key: string) => plain(config[key]);
+  const listed = (key: string) => {
+    const raw = text(key);
+    return raw === undefined ? undefined : parseList(key, raw);
+  };
+  const auth = () => {
+    const bad = choiceProblem(config, "apiAuth", AUTH_MODES);
+    if (bad) throw new Error(bad.replace(/^config /, ""));
+    return {
+      mode: text("apiAuth") as AuthMode | undefined,
+      issuer: text("jwtIssuer"),
+      audiences: listed("jwtAudiences"),
+      writeScopes: listed("jwtWriteScopes"),
+      readScopes: listed("jwtReadScopes"),
+    };
+  };
+  const cors = () => ({
+    allowOrigins: listed("corsAllowOrigins"),
+    allowMethods: listed("corsAllowMethods"),
+    allowHeaders: listed("corsAllowHeaders"),
+    maxAge: n("corsMaxAge"),
+  });
+  const archiveArgs = () => ({
+    sourceStreamArn: "",
+    sourceRetentionHours: KINESIS_STREAM_DEFAULTS.retentionHours,
+    storageClass: text("archiveStorageClass") as ArchiveStorageClass | undefined,
+    transitionDays: n("archiveTransitionDays"),
+    objectLock: pairObjectLock(text("archiveObjectLockMode") as ObjectLockSettings["mode"] | undefined, n("archiveObjectLockDays")),
+  });
   const bridgeArgs = (over: { roleName?: string; aggregateRecords?: AggregateMode }) => () =>
     resolveBridgeSettings(bridge, {
       sourceStreamArn: "",
@@ -43,10 +81,14 @@ function settingProblems(config: StackConfig, problems: string[]): void {
     });
   const probes: [string, () => unknown][] = [
     ["config streamRetentionHours/streamMode/shardCount", () => resolveTableSettings(table, { reduce, stream })],
-    ["config parallelizationFactor", () => resolveTableSettings(table, { reduce, mapping: { parallelizationFactor } })],
+    ["config parallelizationFactor", () => resolveTableSettings(table, { reduce, mapping: { parallelizationFactor }, kplMixedKeys })],
     ["config maxBodyBytes", () => resolveApiSettings(api, { stream: { name: "", arn: "" }, table: { name: "", arn: "" }, maxBodyBytes: n("maxBodyBytes") })],
     ["config bridgeRoleName", bridgeArgs({ roleName: plain(config.bridgeRoleName) })],
     ["config aggregateRecords", bridgeArgs({ aggregateRecords: plain(config.aggregateRecords) as AggregateMode | undefined })],
+    ["config apiAuth/jwt*", () => resolveApiSettings(api, { ...apiBase, auth: auth() })],
+    ["config cors*", () => resolveApiSettings(api, { ...apiBase, cors: cors() })],
+    ["config archive*", () => resolveArchiveSettings(archive, archiveArgs())],
+    ["config readModelVersions/readModelActiveVersion", () => readModelProblems(config)],
   ];
   const mode = choiceProblem(config, "accessMode", ACCESS_MODES);
   if (mode) problems.push(mode);
@@ -54,6 +96,15 @@ function settingProblems(config: StackConfig, problems: string[]): void {
     const problem = firstProblem(probe, prefix);
     if (problem) problems.push(problem);
   }
+}
+
+/** `readModelVersions` and `readModelActiveVersion` as the program reads them, and a `reduce` in the domain for each version listed. */
+function readModelProblems(config: StackConfig): void {
+  const raw = plain(config.readModelActiveVersion);
+  const active = raw === undefined ? undefined : Number(raw);
+  const versions = parseReadModelVersions(plain(config.readModelVersions));
+  checkReadModelLifecycle(versions, active);
+  for (const v of versions) if (v.version !== 1) versionReduce(domain.readModels, v.version);
 }
 
 /** An ARN output of the consumer: its parts, or a message. */
@@ -144,7 +195,11 @@ function streamKeyProblem(value: string | undefined, target: Target): string | u
 
 /** Every problem of the producer stack's config and of its agreement with the consumer; empty when it may deploy. */
 export function producerProblems(config: StackConfig, view: ConsumerView, target: Target): string[] {
-  const problems: string[] = [];
+  const problems: string[] = unknownKeyProblems(config, "producer");
+  if (plain(config.consumerStack))
+    for (const key of ["analyticsStreamArn", "analyticsKeyArn", "writerRoleArn"])
+      if (config[key] !== undefined)
+        problems.push(`config ${key} is ignored while consumerStack is set (the consumer stack's output is used): unset one of them`);
   settingProblems(config, problems);
   const roleName = plain(config.bridgeRoleName) ?? defaultBridgeRoleName(target.stack);
   const nameIssue = nameProblem(

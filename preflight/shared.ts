@@ -1,11 +1,41 @@
 /**
- * Checks both stacks' preflights share: the alarm topic, and the KMS alias
- * the sink derives from the project and stack names.
+ * Checks both stacks' preflights share: keys the stack does not read, the
+ * alarm topic, and the KMS alias the sink derives from the project and stack names.
  */
 import { parseArn } from "../handlers/shared/arn";
 import { TYPES } from "../components/parts/typeTokens";
 import { plain, StackConfig, Target } from "./inputs";
 import { nameProblem } from "./limits";
+import { CONFIG_KEYS } from "../stacks/configKeys";
+
+type Role = keyof typeof CONFIG_KEYS;
+
+/** Edits (insert, delete, substitute) between two keys. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+/**
+ * A project key the `role` stack does not read (a typo, or the other stack's key) would be ignored, and its
+ * component default deployed instead: one message each, with the key meant when one is close.
+ */
+export function unknownKeyProblems(config: StackConfig, role: Role): string[] {
+  const known: readonly string[] = CONFIG_KEYS[role];
+  const other: Role = role === "producer" ? "consumer" : "producer";
+  return Object.keys(config)
+    .filter((key) => !key.includes(":") && !known.includes(key))
+    .map((key) => {
+      const near = known.find((k) => distance(k.toLowerCase(), key.toLowerCase()) <= 2);
+      const hint = near ? `: did you mean ${near}?` : (CONFIG_KEYS[other] as readonly string[]).includes(key) ? `: it is a ${other} stack key` : "";
+      return `config ${key} is not a key the ${role} stack reads, and would be ignored${hint}`;
+    });
+}
 
 /** `alarmTopicArn` must be an SNS topic ARN in this stack's account and region (CloudWatch notifies only a topic of its own region). */
 export function alarmTopicProblem(config: StackConfig, target: Target): string | undefined {

@@ -59,6 +59,12 @@ describe("preflight: the producer stack", () => {
       { parallelizationFactor: "11" },
       "EventSourcedTable orders: mapping.parallelizationFactor must be 1–10, got 11",
     ],
+    [
+      "parallelizationFactor above 1 while producers may pack several keys into one KPL record",
+      { parallelizationFactor: "6" },
+      "config parallelizationFactor: EventSourcedTable orders: mapping.parallelizationFactor 6 needs kplMixedKeys: false",
+    ],
+    ["kplMixedKeys that is not true or false", { kplMixedKeys: "no" }, 'kplMixedKeys must be true or false, got "no"'],
     ["maxBodyBytes of 0", { maxBodyBytes: "0" }, "config maxBodyBytes: CommandApi commands: maxBodyBytes must be 1–921600, got 0"],
     ["maxBodyBytes above a Kinesis record", { maxBodyBytes: "2000000" }, "CommandApi commands: maxBodyBytes must be 1–921600, got 2000000"],
     [
@@ -78,6 +84,44 @@ describe("preflight: the producer stack", () => {
       { streamKmsKeyArn: KEY.replace(CONSUMER, PRODUCER).replace(REGION, "us-east-1") },
       "config streamKmsKeyArn is in 111111111111 us-east-1 but the stream in 111111111111 eu-west-1",
     ],
+    [
+      "a misspelled key, naming the key meant",
+      { acessMode: "resourcePolicy" },
+      "config acessMode is not a key the producer stack reads, and would be ignored: did you mean accessMode?",
+    ],
+    [
+      "a consumer stack's key",
+      { retentionHours: "48" },
+      "config retentionHours is not a key the producer stack reads, and would be ignored: it is a consumer stack key",
+    ],
+    [
+      "an explicit consumer output beside consumerStack",
+      { consumerStack: "acme/event-sourced-pipeline/consumer", analyticsStreamArn: `arn:aws:kinesis:${REGION}:${CONSUMER}:stream/s` },
+      "config analyticsStreamArn is ignored while consumerStack is set",
+    ],
+    ["jwt without an issuer", { apiAuth: "jwt", jwtAudiences: "app" }, "config apiAuth/jwt*: CommandApi commands: auth.issuer is required"],
+    [
+      "a JSON list that does not parse",
+      { apiAuth: "jwt", jwtIssuer: "https://id.example.com", jwtAudiences: '["a",' },
+      "jwtAudiences must be a JSON list of strings",
+    ],
+    ["a CORS max age that is not a number", { corsMaxAge: "abc" }, 'config corsMaxAge must be a number, got "abc"'],
+    [
+      "archive transition days below S3's 30",
+      { archiveTransitionDays: "-1" },
+      "config archive*: EventArchive events-archive: transitionDays must be 30–36500 days, got -1",
+    ],
+    [
+      "an Object Lock mode without its days",
+      { archiveObjectLockMode: "GOVERNANCE" },
+      "config archive*: archiveObjectLockMode and archiveObjectLockDays go together",
+    ],
+    [
+      "a read-model version the domain has no reduce for",
+      { readModelVersions: '[{"version":3}]' },
+      "config readModelVersions/readModelActiveVersion: readModelVersions lists version 3, but the domain has no readModels[3] reduce",
+    ],
+    ["readModelVersions that is not JSON", { readModelVersions: "v2" }, 'readModelVersions must be a JSON list like [{"version":2}], got v2'],
     [
       "an alarm topic that is not an SNS ARN",
       { alarmTopicArn: "ops" },
