@@ -11,7 +11,7 @@ import { ACCESS_MODES } from "../handlers/bridge/contract";
 import { CONSUMER_COMPONENTS } from "../stacks/consumer";
 import { choiceProblem, firstProblem, numberKey, OPAQUE, plain, StackConfig, Target } from "./inputs";
 import { nameProblem } from "./limits";
-import { alarmTopicProblem, aliasProblem, unknownKeyProblems } from "./shared";
+import { alarmTopicProblem, aliasProblem, regionProblem, unknownKeyProblems } from "./shared";
 
 /** Every problem of the consumer stack's config; empty when it may deploy. */
 export function consumerProblems(config: StackConfig, target: Target): string[] {
@@ -49,6 +49,6 @@ export function consumerProblems(config: StackConfig, target: Target): string[] 
     const issue = nameProblem(TYPES.role, defaultBridgeRoleName(producerStack), `the default bridge role name of producer stack ${producerStack}`);
     if (issue) problems.push(`${issue}: set bridgeRoleName in both stacks`);
   }
-  for (const problem of [alarmTopicProblem(config, target), aliasProblem(target, sink)]) if (problem) problems.push(problem);
+  for (const problem of [regionProblem(target), alarmTopicProblem(config, target), aliasProblem(target, sink)]) if (problem) problems.push(problem);
   return problems;
 }

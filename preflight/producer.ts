@@ -24,7 +24,7 @@ import { PRODUCER_COMPONENTS } from "../stacks/producer";
 import { choiceProblem, ConsumerView, firstProblem, numberKey, OPAQUE, plain, StackConfig, Target } from "./inputs";
 import { nameProblem } from "./limits";
 import { TYPES } from "../components/parts/typeTokens";
-import { alarmTopicProblem, unknownKeyProblems } from "./shared";
+import { alarmTopicProblem, regionProblem, unknownKeyProblems } from "./shared";
 
 const STREAM_ARN = /^stream\/[\w.-]+$/;
 const KEY_ARN = /^key\/[\w-]+$/;
@@ -196,6 +196,8 @@ function streamKeyProblem(value: string | undefined, target: Target): string | u
 /** Every problem of the producer stack's config and of its agreement with the consumer; empty when it may deploy. */
 export function producerProblems(config: StackConfig, view: ConsumerView, target: Target): string[] {
   const problems: string[] = unknownKeyProblems(config, "producer");
+  const region = regionProblem(target);
+  if (region) problems.push(region);
   if (plain(config.consumerStack))
     for (const key of ["analyticsStreamArn", "analyticsKeyArn", "writerRoleArn"])
       if (config[key] !== undefined)

@@ -37,6 +37,15 @@ export function unknownKeyProblems(config: StackConfig, role: Role): string[] {
     });
 }
 
+/** AWS region names: `eu-west-1`, `us-gov-west-1`, `ap-southeast-5`, `cn-north-1`, `us-isob-east-1`. */
+const REGION_NAME = /^[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
+
+/** `aws:region` must look like a region: pulumi-aws skips region validation by default, so a typo fails only at the first API call. */
+export function regionProblem(target: Target): string | undefined {
+  if (target.region === undefined || REGION_NAME.test(target.region)) return undefined;
+  return `config aws:region must be an AWS region name like eu-west-1, got ${JSON.stringify(target.region)}`;
+}
+
 /** `alarmTopicArn` must be an SNS topic ARN in this stack's account and region (CloudWatch notifies only a topic of its own region). */
 export function alarmTopicProblem(config: StackConfig, target: Target): string | undefined {
   const value = plain(config.alarmTopicArn);

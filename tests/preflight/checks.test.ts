@@ -143,6 +143,13 @@ describe("preflight: the producer stack", () => {
     });
   }
 
+  it("refuses an aws:region that is no region name (pulumi-aws would try it at the first API call)", () => {
+    expect(producer({}, deployed(), { ...producerTarget, region: "eu-westt-1" })).to.include(
+      'config aws:region must be an AWS region name like eu-west-1, got "eu-westt-1"',
+    );
+    expect(producer({}, deployed(), { ...producerTarget, region: "us-gov-west-1" }).filter((p) => p.includes("aws:region"))).to.deep.equal([]);
+  });
+
   it("lists every bad key on its own line, not only the first", () => {
     const problems = producer({ streamRetentionHours: "12", parallelizationFactor: "0", maxBodyBytes: "0", accessMode: "resourcePolicy" });
     expect(problems.map((p) => p.split(":")[0])).to.deep.equal([

@@ -11,6 +11,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import { CONFIG_KEYS } from "../../stacks/configKeys";
 
 const ROOT = path.join(__dirname, "..", "..");
 const read = (file: string) => parse(fs.readFileSync(path.join(ROOT, file), "utf8")) as Record<string, any>;
@@ -33,6 +34,14 @@ describe("the project file and the stack files (what the CLI checks before runni
   for (const stack of ["producer", "consumer"]) {
     it(`Pulumi.${stack}.yaml as committed sets every project key Pulumi.yaml requires`, () => {
       expect(missingProjectKeys(project, read(`Pulumi.${stack}.yaml`).config ?? {})).to.deep.equal([]);
+    });
+  }
+
+  for (const stack of ["producer", "consumer"] as const) {
+    it(`Pulumi.${stack}.yaml shows every key the ${stack} stack reads (set, or a commented example)`, () => {
+      const text = fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
+      const missing = CONFIG_KEYS[stack].filter((key) => !new RegExp(`^\\s*(#\\s*)?${project.name}:${key}:`, "m").test(text));
+      expect(missing).to.deep.equal([]);
     });
   }
 
