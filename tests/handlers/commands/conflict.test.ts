@@ -121,7 +121,12 @@ describe("a reused Idempotency-Key with other data: first in stream order wins, 
 
   for (const [title, first, second, liveMap] of [
     ["that map forwards nothing of (OrderErased)", { type: "OrderErased", data: {} }, { type: "OrderCancelled", data: {} }, domainMap],
-    ["that makes map throw (parked by the bridge)", { type: "OrderPaid", data: { amountCents: EXPLODE_CENTS } }, { type: "OrderPaid", data: { amountCents: 100 } }, buggyMap],
+    [
+      "that makes map throw (parked by the bridge)",
+      { type: "OrderPaid", data: { amountCents: EXPLODE_CENTS } },
+      { type: "OrderPaid", data: { amountCents: 100 } },
+      buggyMap,
+    ],
   ] as const)
     it(`a first body ${title} still owns its id: the reused body is parked as rejected, never forwarded, and the re-drive after a fix sends the first alone`, async () => {
       const rig = await setupRig();
@@ -133,7 +138,9 @@ describe("a reused Idempotency-Key with other data: first in stream order wins, 
         log: () => {},
       });
       const post = (body: object, key?: string) => api(postEventRequest("order-z", { body, headers: key ? { "idempotency-key": key } : {} }));
-      expect((await post({ type: "OrderPlaced", data: { customerId: "c1", lines: [{ sku: "A", quantity: 1, unitPriceCents: 100 }] } })).statusCode).to.equal(202);
+      expect((await post({ type: "OrderPlaced", data: { customerId: "c1", lines: [{ sku: "A", quantity: 1, unitPriceCents: 100 }] } })).statusCode).to.equal(
+        202,
+      );
       // Both before either is projected: both accepted, the first in stream order owns the key's id.
       const answers = [await post(first, "k-close"), await post(second, "k-close")];
       expect(answers.map((a) => a.statusCode)).to.deep.equal([202, 202]);
@@ -154,9 +161,16 @@ describe("a reused Idempotency-Key with other data: first in stream order wins, 
       expect(await bodies(), "the rejected body never reaches analytics").to.deep.equal([]);
       // The map fixed, the operator's re-drive (without the forwarded-ids table, as npm run redrive runs it).
       const { forwardedTableName: _claims, ...redriveConfig } = config;
-      await redriveBridge({ kinesis: kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) }), dynamodb: dynamoClient(), map: domainMap, config: redriveConfig });
+      await redriveBridge({
+        kinesis: kinesisClient({ credentials: accountCredentials(CONSUMER_ACCOUNT) }),
+        dynamodb: dynamoClient(),
+        map: domainMap,
+        config: redriveConfig,
+      });
       const expected = liveMap === buggyMap ? [{ stage: "paid", amountCents: EXPLODE_CENTS }] : [];
-      expect((await bodies()).map((b) => ({ stage: b.stage, ...(b.stage === "paid" ? { amountCents: (b as { amountCents?: number }).amountCents } : {}) }))).to.deep.equal(expected);
+      expect(
+        (await bodies()).map((b) => ({ stage: b.stage, ...(b.stage === "paid" ? { amountCents: (b as { amountCents?: number }).amountCents } : {}) })),
+      ).to.deep.equal(expected);
     });
 
   it("property: for random keyed retries and reuses, split into random batches, the read model and the landing agree on the data behind every eventId", async () => {

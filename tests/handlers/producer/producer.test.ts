@@ -134,13 +134,16 @@ describe("handlers/producer: the library a service writes with", function () {
       kinesis.middlewareStack.add(
         (next, context) => async (args) => {
           const out = await next(args);
-          if (context.commandName === "PutRecordsCommand" && ++puts === 1) throw Object.assign(new Error("socket timed out after the write"), { name: "TimeoutError" });
+          if (context.commandName === "PutRecordsCommand" && ++puts === 1)
+            throw Object.assign(new Error("socket timed out after the write"), { name: "TimeoutError" });
           return out;
         },
         { step: "initialize", name: "lostResponse", priority: "high" },
       );
       const producer = createProducer({ kinesis, streamName: rig.stream, batching: { lingerMs: 50, aggregate }, retry: RETRY, clock: fastClock() });
-      const appended = await Promise.all(Array.from({ length: 40 }, (_, i) => producer.append("o-1", "LineAdded", { sku: `S${i}`, quantity: 1, unitPriceCents: 1 })));
+      const appended = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => producer.append("o-1", "LineAdded", { sku: `S${i}`, quantity: 1, unitPriceCents: 1 })),
+      );
       const records = await readStream(rig.kinesis, rig.stream);
       const userRecords = records.flatMap((r) => kplDeaggregate(r)).length;
       expect(userRecords, "the lost response's send is on the stream twice").to.equal(40 + 16);
