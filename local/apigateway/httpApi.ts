@@ -157,6 +157,8 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<LocalHttpApi> 
   const newRequestId = () => `${randomBytes(10).toString("base64").slice(0, 14)}=`;
   const server = await startLoopbackServer({
     port: opts.port,
+    // Browsers are the HTTP API's clients too: its CORS settings decide what a page may do, as API Gateway's do.
+    browsers: true,
     maxBodyBytes: limit,
     onTooLarge: (_req, res) => send(res, message(413, "Request Entity Too Large"), newRequestId()),
     handle: async (req, body, res) => {

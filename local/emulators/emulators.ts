@@ -10,6 +10,7 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { Readable } from "stream";
+import { guardServer } from "../shared/browserGuard";
 import { pidFileHolder } from "../shared/runningCloud";
 
 /** One whole HTTP request, as a proxy in this process has read it. */
@@ -64,9 +65,10 @@ export async function startDynalite(options: EmulatorOptions = {}): Promise<Emul
   const dynalite = require("dynalite");
   if (options.dataDir) fs.mkdirSync(options.dataDir, { recursive: true });
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: options.dataDir });
+  const listener = server.listeners("request")[0] as http.RequestListener;
+  guardServer(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as net.AddressInfo).port;
-  const listener = server.listeners("request")[0] as http.RequestListener;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     serve: (request, res) => listener(incoming(request), res),

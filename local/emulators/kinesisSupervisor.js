@@ -124,6 +124,23 @@ net.Server.prototype.listen = function loopbackOnly(...args) {
   return listen.apply(this, args);
 };
 
+// Nor does it answer a web page: kinesis-mock's CORS is `*` (local/shared/browserGuard.ts says why that matters). It
+// parses HTTP itself over net sockets, so the guard reads what arrives on each accepted socket: a request a browser
+// sent on a page's behalf carries an Origin header (or Sec-Fetch-Site cross-site or same-site), which no SDK sends
+// and no JSON or base64 body holds after a line break. Such a connection is answered 403 and closed unread.
+const BROWSER = /\r\n(origin:|sec-fetch-site:[ \t]*(cross|same)-site)/i;
+const REFUSED = "the local cloud's emulators answer programs on this machine, not web pages (only the HTTP API serves browsers)";
+const push = net.Socket.prototype.push;
+net.Socket.prototype.push = function guardedPush(chunk, encoding) {
+  if (this.server && chunk && !this.refusedBrowser && BROWSER.test(Buffer.isBuffer(chunk) ? chunk.toString("latin1") : String(chunk))) {
+    this.refusedBrowser = true;
+    this.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: ${REFUSED.length}\r\nconnection: close\r\n\r\n${REFUSED}`);
+    return false;
+  }
+  if (this.refusedBrowser) return false;
+  return push.call(this, chunk, encoding);
+};
+
 // Nothing is ever sent on the pipe: only its end matters.
 process.stdin.on("data", () => undefined);
 process.stdin.once("end", () => finish("the local cloud closed the lifeline"));

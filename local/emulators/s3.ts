@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { guardServer } from "../shared/browserGuard";
 import { LOCAL_ACCOUNTS } from "../shared/manifest";
 
 /** A running S3 emulator. */
@@ -54,6 +55,7 @@ export async function startS3(options: StartS3Options = {}): Promise<LocalS3> {
     if (temporary) fs.rmSync(directory, { recursive: true, force: true });
     throw err;
   }
+  if (server.httpServer) guardServer(server.httpServer);
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     directory,

@@ -3,11 +3,13 @@
  * enforcer's proxies, the HTTP API, the STS stub): it listens on 127.0.0.1
  * (a free port unless one is asked for), reads each request's body up to a
  * bound, hands it to the service, and stops without waiting for keep-alive
- * connections, which the SDK clients of functions and tests hold open. Also
+ * connections, which the SDK clients of functions and tests hold open; it
+ * refuses requests a web page sent unless told otherwise (browserGuard.ts). Also
  * the one way they read a header.
  */
 import * as http from "http";
 import * as net from "net";
+import { fromBrowser, refuseBrowser } from "./browserGuard";
 
 /** Options of {@link startLoopbackServer}. */
 export interface LoopbackServerOptions {
@@ -17,6 +19,8 @@ export interface LoopbackServerOptions {
   maxBodyBytes: number;
   /** Answers a request whose body exceeded `maxBodyBytes`; default 413 in plain text. */
   onTooLarge?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** Serve requests a web page sent (browserGuard.ts); default false: 403. Only the HTTP API serves browsers. */
+  browsers?: boolean;
   /** Answers one request with its whole body. A throw or rejection is answered 500 unless headers went out. */
   handle: (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => void | Promise<void>;
 }
@@ -56,6 +60,11 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
   const { maxBodyBytes } = options;
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 0) throw new Error(`startLoopbackServer: maxBodyBytes must be a whole number ≥ 0, got ${maxBodyBytes}`);
   const server = http.createServer((req, res) => {
+    if (!options.browsers && fromBrowser(req.headers)) {
+      req.resume();
+      refuseBrowser(res);
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (d: Buffer) => {
