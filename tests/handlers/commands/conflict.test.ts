@@ -58,18 +58,23 @@ async function consumers(table: string, parked: string, reduce: Reducer<unknown>
   return { projector, bridge, target, bridgeParked, config };
 }
 
+/** The command API over a rig's stream and read model, with the example domain's validate. */
+function apiOver(rig: { stream: string; table: string }) {
+  return createApi({
+    kinesis: kinesisClient(),
+    dynamodb: dynamoClient(),
+    config: { streamName: rig.stream, tableName: rig.table, maxBodyBytes: 4096 },
+    validate: domainValidate,
+    log: () => {},
+  });
+}
+
 describe("a reused Idempotency-Key with other data: first in stream order wins, in both consumers", function () {
   this.timeout(180_000);
 
   it("racing requests both get 202; the loser's poll says rejected and why, the landing holds only the winner; once projected, a reuse is 422 and writes nothing", async () => {
     const rig = await setupRig();
-    const api = createApi({
-      kinesis: kinesisClient(),
-      dynamodb: dynamoClient(),
-      config: { streamName: rig.stream, tableName: rig.table, maxBodyBytes: 4096 },
-      validate: domainValidate,
-      log: () => {},
-    });
+    const api = apiOver(rig);
     const send = (sku: string) =>
       api(
         postEventRequest("order-k", {
@@ -130,13 +135,7 @@ describe("a reused Idempotency-Key with other data: first in stream order wins, 
   ] as const)
     it(`a first body ${title} still owns its id: the reused body is parked as rejected, never forwarded, and the re-drive after a fix sends the first alone`, async () => {
       const rig = await setupRig();
-      const api = createApi({
-        kinesis: kinesisClient(),
-        dynamodb: dynamoClient(),
-        config: { streamName: rig.stream, tableName: rig.table, maxBodyBytes: 4096 },
-        validate: domainValidate,
-        log: () => {},
-      });
+      const api = apiOver(rig);
       const post = (body: object, key?: string) => api(postEventRequest("order-z", { body, headers: key ? { "idempotency-key": key } : {} }));
       expect((await post({ type: "OrderPlaced", data: { customerId: "c1", lines: [{ sku: "A", quantity: 1, unitPriceCents: 100 }] } })).statusCode).to.equal(
         202,
