@@ -10,9 +10,9 @@ import * as domain from "../domain";
 import { resolveApiSettings } from "../components/commandApi";
 import type { ObjectLockSettings } from "../components/buckets/secureBucket";
 import { ArchiveStorageClass, resolveArchiveSettings } from "../components/eventArchive";
-import { checkReadModelLifecycle, parseReadModelVersions, versionReduce } from "../components/readModelVersion";
+import { versionReduce } from "../components/readModelVersion";
 import { AUTH_MODES, AuthMode } from "../handlers/api/access";
-import { pairObjectLock, parseList } from "../stacks/config";
+import { pairObjectLock, parseFlag, parseList, readModelSettings } from "../stacks/config";
 import { resolveBridgeSettings } from "../components/crossAccountBridge";
 import { resolveTableSettings } from "../components/eventSourcedTable";
 import { CROSS_ACCOUNT_DEFAULTS, defaultBridgeRoleName } from "../components/parts/crossAccount";
@@ -35,8 +35,6 @@ function settingProblems(config: StackConfig, problems: string[]): void {
   const n = (key: string) => numberKey(config, key, problems);
   const stream = { retentionHours: n("streamRetentionHours"), mode: plain(config.streamMode) as StreamMode | undefined, shardCount: n("shardCount") };
   const parallelizationFactor = n("parallelizationFactor");
-  const mixed = plain(config.kplMixedKeys);
-  const kplMixedKeys = mixed === undefined ? undefined : mixed === "false" ? false : mixed === "true" ? true : (mixed as unknown as boolean);
   const reduce = () => null;
   const { table, api, bridge, archive } = PRODUCER_COMPONENTS;
   const apiBase = { stream: { name: "", arn: "" }, table: { name: "", arn: "" } };
@@ -81,7 +79,10 @@ function settingProblems(config: StackConfig, problems: string[]): void {
     });
   const probes: [string, () => unknown][] = [
     ["config streamRetentionHours/streamMode/shardCount", () => resolveTableSettings(table, { reduce, stream })],
-    ["config parallelizationFactor", () => resolveTableSettings(table, { reduce, mapping: { parallelizationFactor }, kplMixedKeys })],
+    [
+      "config parallelizationFactor",
+      () => resolveTableSettings(table, { reduce, mapping: { parallelizationFactor }, kplMixedKeys: parseFlag("kplMixedKeys", text("kplMixedKeys")) }),
+    ],
     ["config maxBodyBytes", () => resolveApiSettings(api, { stream: { name: "", arn: "" }, table: { name: "", arn: "" }, maxBodyBytes: n("maxBodyBytes") })],
     ["config bridgeRoleName", bridgeArgs({ roleName: plain(config.bridgeRoleName) })],
     ["config aggregateRecords", bridgeArgs({ aggregateRecords: plain(config.aggregateRecords) as AggregateMode | undefined })],
@@ -101,10 +102,8 @@ function settingProblems(config: StackConfig, problems: string[]): void {
 /** `readModelVersions` and `readModelActiveVersion` as the program reads them, and a `reduce` in the domain for each version listed. */
 function readModelProblems(config: StackConfig): void {
   const raw = plain(config.readModelActiveVersion);
-  const active = raw === undefined ? undefined : Number(raw);
-  const versions = parseReadModelVersions(plain(config.readModelVersions));
-  checkReadModelLifecycle(versions, active);
-  for (const v of versions) if (v.version !== 1) versionReduce(domain.readModels, v.version);
+  const { readModelVersions } = readModelSettings(plain(config.readModelVersions), raw === undefined ? undefined : Number(raw));
+  for (const v of readModelVersions) if (v.version !== 1) versionReduce(domain.readModels, v.version);
 }
 
 /** An ARN output of the consumer: its parts, or a message. */

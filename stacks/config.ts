@@ -93,10 +93,14 @@ function choice<T extends string>(config: pulumi.Config, key: string, allowed: r
 
 /** A true/false key; undefined when unset. */
 function flag(config: pulumi.Config, key: string): boolean | undefined {
-  const value = config.get(key);
-  if (value === undefined) return undefined;
-  if (value !== "true" && value !== "false") throw new Error(`${key} must be true or false, got ${JSON.stringify(value)}`);
-  return value === "true";
+  return parseFlag(key, config.get(key));
+}
+
+/** A true/false key's value (undefined when unset); throws naming the key for anything else. */
+export function parseFlag(key: string, raw: string | undefined): boolean | undefined {
+  if (raw === undefined) return undefined;
+  if (raw !== "true" && raw !== "false") throw new Error(`${key} must be true or false, got ${JSON.stringify(raw)}`);
+  return raw === "true";
 }
 
 /** A list key: a JSON array (`pulumi config set --path 'k[0]' …` stores one) or comma-separated text; undefined when unset. */
@@ -219,8 +223,15 @@ export function pairObjectLock(mode: ObjectLockSettings["mode"] | undefined, day
 
 /** `readModelVersions` and `readModelActiveVersion`, checked together (version 1 is retired only once another serves). */
 function readModels(config: pulumi.Config): Pick<ProducerConfig, "readModelVersions" | "readModelActiveVersion"> {
-  const readModelVersions = parseReadModelVersions(config.get("readModelVersions"));
-  const readModelActiveVersion = config.getNumber("readModelActiveVersion");
-  checkReadModelLifecycle(readModelVersions, readModelActiveVersion);
-  return { readModelVersions, readModelActiveVersion };
+  return readModelSettings(config.get("readModelVersions"), config.getNumber("readModelActiveVersion"));
+}
+
+/** The two keys' values parsed and checked together (the preflight's check too). */
+export function readModelSettings(
+  versions: string | undefined,
+  active: number | undefined,
+): Pick<ProducerConfig, "readModelVersions" | "readModelActiveVersion"> {
+  const readModelVersions = parseReadModelVersions(versions);
+  checkReadModelLifecycle(readModelVersions, active);
+  return { readModelVersions, readModelActiveVersion: active };
 }

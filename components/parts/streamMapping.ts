@@ -50,7 +50,7 @@ export const MAPPING_DEFAULTS: Omit<MappingSettings, "maximumRecordAgeInSeconds"
 export const RECORD_AGE_SECONDS = { min: 60, max: 604_800 } as const;
 
 /** Why a parallelization factor above 1 needs `kplMixedKeys: false` (the check's message). */
-export const MIXED_KEYS_RULE =
+const MIXED_KEYS_RULE =
   "above 1, Lambda keeps order per Kinesis partition key only, so a KPL record that packs several aggregates' events under one key is processed " +
   "beside a later event of one of them, which the projector then drops as applied; set kplMixedKeys false only when no producer packs records " +
   "of different partition keys into one KPL record (plain records, this project's producer library, the KPL with AggregationEnabled false)";

@@ -139,7 +139,8 @@ export async function rebuildFromArchive(args: RebuildArgs): Promise<RebuildProg
     }
     const records = await readObject(args.archive, k.key);
     const seen = through.get(k.shardId);
-    const fresh = seen === undefined ? records : after(records, seen);
+    // Most objects start beyond every object before them: only an overlapping one is read record by record.
+    const fresh = seen === undefined || k.first > seen ? records : after(records, seen);
     if (fresh.length > 0) await projectObject(args, k, toKinesisRecords(fresh, streamArn));
     reach(k);
     progress.objectsDone++;

@@ -62,12 +62,11 @@ export function mapRecord(record: SourceRecord, source: number, map: Mapper): Ma
   }
   // Only a key-derived id can be reused with other data; the digest is the projector's (its dedup window keeps the same).
   const claim = keyedClaim(event);
-  const bad = (kind: string, reason: string): MappedRecord => ({ ok: false, kind, reason, eventId: event.eventId, ...(claim ? { claim } : {}) });
   let mapped: AnalyticsRecord | AnalyticsRecord[] | undefined;
   try {
     mapped = map(event);
   } catch (err) {
-    return bad("mapThrew", `map threw ${errorText(err)}`);
+    return poisonOf("mapThrew", `map threw ${errorText(err)}`, event, claim);
   }
   const list = mapped === undefined ? [] : Array.isArray(mapped) ? mapped : [mapped];
   const entries: OutputEntry[] = [];
@@ -75,7 +74,7 @@ export function mapRecord(record: SourceRecord, source: number, map: Mapper): Ma
   for (let i = 0; i < list.length; i++) {
     const out = list[i];
     if (typeof out !== "object" || out === null || typeof out.contract !== "string" || out.contract === "") {
-      return bad("badMapOutput", `map returned a record without a contract at index ${i}`);
+      return poisonOf("badMapOutput", `map returned a record without a contract at index ${i}`, event, claim);
     }
     const wire: AnalyticsWireRecord = {
       id: list.length > 1 ? `${event.eventId}#${i}` : event.eventId,
@@ -89,14 +88,19 @@ export function mapRecord(record: SourceRecord, source: number, map: Mapper): Ma
     try {
       json = JSON.stringify(wire);
     } catch (err) {
-      return bad("unserialisable", `map output is not JSON: ${errorText(err)}`);
+      return poisonOf("unserialisable", `map output is not JSON: ${errorText(err)}`, event, claim);
     }
     const data = Buffer.from(json, "utf8");
     const bytes = data.length + pkBytes;
-    if (bytes > KINESIS_MAX_RECORD_BYTES) return bad("tooLarge", `mapped record ${i} is ${bytes} bytes, over Kinesis's 1 MiB`);
+    if (bytes > KINESIS_MAX_RECORD_BYTES) return poisonOf("tooLarge", `mapped record ${i} is ${bytes} bytes, over Kinesis's 1 MiB`, event, claim);
     entries.push({ source, partitionKey: event.aggregateId, data, bytes });
   }
   return { ok: true, entries, ...(claim ? { claim } : {}) };
+}
+
+/** A decoded event that is poison, with its claim (a poison first body still owns its id). */
+function poisonOf(kind: string, reason: string, event: EventEnvelope, claim: MappedRecord["claim"]): MappedRecord {
+  return { ok: false, kind, reason, eventId: event.eventId, ...(claim ? { claim } : {}) };
 }
 
 /** The claim of an event with a key-derived id (undefined for other ids, and for data that cannot be hashed: it cannot be mapped either). */
