@@ -24,7 +24,7 @@ export { AnalyticsSinkArgs, AnalyticsSinkLandingArgs } from "./analyticsSink/set
  *
  * | Resource | Secure default |
  * |---|---|
- * | `aws.kms.Key` + `Alias` + `KeyPolicy` | rotation on, 30-day deletion window; consumer root administers, the writer may `GenerateDataKey`, Firehose may `Decrypt`/`GenerateDataKey` via Kinesis and S3 only |
+ * | `aws.kms.Key` + `Alias` + `KeyPolicy` | rotation on, 30-day deletion window; consumer root administers, the writer may `GenerateDataKey`, Firehose may `Decrypt`/`GenerateDataKey` via Kinesis for the stream and via S3 for the landing bucket only |
  * | `aws.kinesis.Stream` | SSE-KMS with that key, 168 h retention, ON_DEMAND |
  * | Access | `assumeRole` (a writer role and ExternalId) unless `accessMode` says `resourcePolicy`; the bridge role named after `producerStack` (`event-pipeline-bridge` for "producer") unless `bridgeRoleName` says otherwise |
  * | `aws.iam.Role` (writer, assumeRole mode) | trusts the producer root only for `aws:PrincipalArn` = the bridge role and `sts:ExternalId`; `PutRecords` on the stream, `GenerateDataKey` on the key via Kinesis only |
@@ -94,7 +94,16 @@ export class AnalyticsSink extends pulumi.ComponentResource {
       `${name}-key-policy`,
       {
         keyId: key.keyId,
-        policy: policyJson(keyStatements({ accountId, region, writer: writer.keyStatement, firehoseRoleArn: firehoseRole.role.arn, streamArn: stream.arn })),
+        policy: policyJson(
+          keyStatements({
+            accountId,
+            region,
+            writer: writer.keyStatement,
+            firehoseRoleArn: firehoseRole.role.arn,
+            streamArn: stream.arn,
+            bucketArn: bucket.arn,
+          }),
+        ),
       },
       parent,
     );

@@ -18,6 +18,7 @@ import { METRIC } from "../handlers/observability/metrics";
 import { ObjectLockSettings, secureBucket } from "./buckets/secureBucket";
 import { functionSums } from "./parts/alarms";
 import type { Monitoring } from "./parts/dashboard";
+import { viaS3 } from "./parts/iam";
 import { resolveFunction } from "./parts/lambdaDefaults";
 import { streamConsumer } from "./parts/streamConsumer";
 import { resolveMappingSettings } from "./parts/streamMapping";
@@ -143,7 +144,7 @@ export class EventArchive extends pulumi.ComponentResource {
             Sid: "EncryptArchive",
             Action: "kms:GenerateDataKey",
             Resource: this.key.arn,
-            Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`s3.${aws.getRegionOutput({}, child).region}.amazonaws.com` } },
+            Condition: viaS3(aws.getRegionOutput({}, child).region, this.bucket.arn),
           },
         ],
         streamArn: args.sourceStreamArn,

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { KINESIS_ENCRYPTION_CONTEXT, policyJson, roleWithPolicy, Statement, viaKinesis } from "../parts/iam";
+import { KINESIS_ENCRYPTION_CONTEXT, policyJson, roleWithPolicy, Statement, viaKinesis, viaS3 } from "../parts/iam";
 import { SinkSettings } from "./settings";
 
 /** The writing principal, as it appears in the key policy. */
@@ -80,6 +80,8 @@ export interface KeyPolicyInputs {
   firehoseRoleArn: pulumi.Input<string>;
   /** The analytics stream: Kinesis's encryption context, so the key serves that stream alone. */
   streamArn: pulumi.Input<string>;
+  /** The landing bucket: S3's encryption context, so the key serves that bucket alone. */
+  bucketArn: pulumi.Input<string>;
 }
 
 /**
@@ -110,7 +112,7 @@ export function keyStatements(k: KeyPolicyInputs): Statement[] {
       Principal: { AWS: k.firehoseRoleArn },
       Action: ["kms:GenerateDataKey", "kms:Decrypt"],
       Resource: "*",
-      Condition: { StringEquals: { "kms:ViaService": via("s3") } },
+      Condition: viaS3(k.region, k.bucketArn),
     },
   ];
 }

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { firehoseTrust, roleWithPolicy, viaKinesis } from "../parts/iam";
+import { firehoseTrust, roleWithPolicy, viaKinesis, viaS3 } from "../parts/iam";
 import { secureBucket } from "../buckets/secureBucket";
 import { AnalyticsSinkLandingArgs } from "./settings";
 
@@ -93,7 +93,7 @@ export function deliveryRole(name: string, args: DeliveryArgs, parent: pulumi.Re
           Sid: "EncryptLandedObjects",
           Action: ["kms:Decrypt", "kms:GenerateDataKey"],
           Resource: args.key.arn,
-          Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`s3.${args.region}.amazonaws.com` } },
+          Condition: viaS3(args.region, args.bucket.arn),
         },
         { Sid: "WriteDeliveryLogs", Action: "logs:PutLogEvents", Resource: pulumi.interpolate`${logGroup.arn}:log-stream:${logStream.name}` },
       ],

@@ -27,6 +27,27 @@ export function viaKinesis(streamArn: pulumi.Input<string>): { StringEquals: Rec
   return { StringEquals: { "kms:ViaService": arn.apply((a) => `kinesis.${a.split(":")[3]}.amazonaws.com`), [KINESIS_ENCRYPTION_CONTEXT]: arn } };
 }
 
+/**
+ * The encryption context S3 passes in every KMS call it makes for an object: the object's ARN, or the bucket's
+ * when the object is written with an S3 Bucket Key (secureBucket enables them; _Using S3 Bucket Keys_).
+ */
+export const S3_ENCRYPTION_CONTEXT = "kms:EncryptionContext:aws:s3:arn";
+
+/**
+ * The condition that a key be used only by S3 in `region` (`kms:ViaService`) and only for objects of one bucket
+ * (its encryption context, either form): a key shared with other buckets then encrypts or decrypts none of theirs.
+ */
+export function viaS3(
+  region: pulumi.Input<string>,
+  bucketArn: pulumi.Input<string>,
+): { StringEquals: Record<string, pulumi.Output<string>>; StringLike: Record<string, pulumi.Output<string>[]> } {
+  const arn = pulumi.output(bucketArn);
+  return {
+    StringEquals: { "kms:ViaService": pulumi.interpolate`s3.${region}.amazonaws.com` },
+    StringLike: { [S3_ENCRYPTION_CONTEXT]: [arn, pulumi.interpolate`${arn}/*`] },
+  };
+}
+
 /** Renders statements into a policy document string. */
 export function policyJson(statements: Statement[]): pulumi.Output<string> {
   return pulumi.jsonStringify({

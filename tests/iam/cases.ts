@@ -33,7 +33,13 @@ const viaOtherStream = {
   "kms:ViaService": VIA.kinesis,
   "kms:EncryptionContext:aws:kinesis:arn": `arn:aws:kinesis:${REGION}:${CONSUMER}:stream/another-stream`,
 };
-const viaS3 = { "kms:ViaService": VIA.s3 };
+/** A KMS call S3 makes for an object of the landing bucket: with bucket keys its encryption context is the bucket's ARN. */
+const viaS3 = { "kms:ViaService": VIA.s3, "kms:EncryptionContext:aws:s3:arn": "{landingBucketArn}" };
+/** The same for an object written without a bucket key: the context is the object's ARN. */
+const viaS3Object = { "kms:ViaService": VIA.s3, "kms:EncryptionContext:aws:s3:arn": "{landingBucketArn}/events/year=2025/month=01/day=01/x.gz" };
+/** The same call for a bucket of the archive, and for another bucket encrypted with the same key. */
+const viaArchive = { "kms:ViaService": VIA.s3, "kms:EncryptionContext:aws:s3:arn": "{archiveBucketArn}" };
+const viaOtherBucket = { "kms:ViaService": VIA.s3, "kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::acme-payroll" };
 const rightId = { "sts:ExternalId": EXTERNAL_ID };
 const callerInvokes = (resource: IamRequest["resource"]): IamRequest => ({ principal: "apiCaller", action: "execute-api:Invoke", resource });
 const STREAM_READ = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"];
@@ -52,10 +58,16 @@ export const CASES: IamCase[] = [
     principal: "archiver",
     action: "kms:GenerateDataKey",
     resource: "archiveKey",
-    context: viaS3,
+    context: viaArchive,
+  }),
+  deny("archiver may not GenerateDataKey on the archive key for another bucket", {
+    principal: "archiver",
+    action: "kms:GenerateDataKey",
+    resource: "archiveKey",
+    context: viaOtherBucket,
   }),
   deny("archiver may not GenerateDataKey on the archive key outside S3", { principal: "archiver", action: "kms:GenerateDataKey", resource: "archiveKey" }),
-  deny("archiver may not Decrypt with the archive key", { principal: "archiver", action: "kms:Decrypt", resource: "archiveKey", context: viaS3 }),
+  deny("archiver may not Decrypt with the archive key", { principal: "archiver", action: "kms:Decrypt", resource: "archiveKey", context: viaArchive }),
   deny("archiver may not GetObject from the archive", { principal: "archiver", action: "s3:GetObject", resource: "archiveObject" }),
   deny("archiver may not DeleteObject in the archive", { principal: "archiver", action: "s3:DeleteObject", resource: "archiveObject" }),
   deny("archiver may not PutObject outside records/", { principal: "archiver", action: "s3:PutObject", resource: "archiveOtherObject" }),
@@ -378,6 +390,15 @@ export const CASES: IamCase[] = [
   }),
   allow("Firehose role may generate data keys via S3", { principal: "firehose", action: "kms:GenerateDataKey", resource: "analyticsKey", context: viaS3 }),
   allow("Firehose role may decrypt via S3 (multipart uploads)", { principal: "firehose", action: "kms:Decrypt", resource: "analyticsKey", context: viaS3 }),
+  allow("Firehose role may generate data keys for a landing object without a bucket key", {
+    principal: "firehose",
+    action: "kms:GenerateDataKey",
+    resource: "analyticsKey",
+    context: viaS3Object,
+  }),
+  ...["kms:GenerateDataKey", "kms:Decrypt"].map((action) =>
+    deny(`Firehose role may not ${action} via S3 for another bucket`, { principal: "firehose", action, resource: "analyticsKey", context: viaOtherBucket }),
+  ),
   ...["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"].map((action) =>
     allow(`Firehose role may ${action} in the landing bucket over TLS`, { principal: "firehose", action, resource: "landingObject" }),
   ),

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import type { AccessMode } from "../../handlers/bridge/contract";
 import { buildWorld, emittedGrants, globMatches, simulate, World } from "../support/iamSimulation";
 import { casesFor, IamCase } from "./cases";
-import { KINESIS_ENCRYPTION_CONTEXT } from "../../components/parts/iam";
+import { KINESIS_ENCRYPTION_CONTEXT, S3_ENCRYPTION_CONTEXT } from "../../components/parts/iam";
 
 const MODES: AccessMode[] = ["assumeRole", "resourcePolicy"];
 
@@ -150,6 +150,28 @@ const MUTATIONS: Mutation[] = [
     where: "analytics-key-policy",
     mutate: dropCondition(KINESIS_ENCRYPTION_CONTEXT),
     flips: ["bridge may not generate data keys for another stream through Kinesis"],
+  },
+  {
+    title: "key policy without S3's encryption context (the landing bucket's ARN) for Firehose",
+    mode: "resourcePolicy",
+    where: "analytics-key-policy",
+    mutate: dropCondition(S3_ENCRYPTION_CONTEXT),
+    flips: ["Firehose role may not kms:GenerateDataKey via S3 for another bucket", "Firehose role may not kms:Decrypt via S3 for another bucket"],
+  },
+  {
+    // The key policy lets the account's IAM policies apply (its root statement), so the role's own grant alone suffices.
+    title: "Firehose role policy without S3's encryption context",
+    mode: "assumeRole",
+    where: "-delivery.inline",
+    mutate: dropCondition(S3_ENCRYPTION_CONTEXT),
+    flips: ["Firehose role may not kms:GenerateDataKey via S3 for another bucket", "Firehose role may not kms:Decrypt via S3 for another bucket"],
+  },
+  {
+    title: "archiver policy without S3's encryption context (the archive bucket's ARN)",
+    mode: "assumeRole",
+    where: "events-archive-archiver-role.inline",
+    mutate: dropCondition(S3_ENCRYPTION_CONTEXT),
+    flips: ["archiver may not GenerateDataKey on the archive key for another bucket"],
   },
   {
     title: "stream resource policy without the aws:PrincipalArn condition",

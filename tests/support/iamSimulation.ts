@@ -24,7 +24,6 @@ import type { AccessMode } from "../../handlers/bridge/contract";
 import { policyDocument, ProgramRun, RecordedResource, runProgram } from "./pulumiMocks";
 import { CONSUMER, CONSUMER_STACK, PRODUCER, REGION, runProducer } from "./producerRun";
 import { invokePolicy } from "../../components/commandApi/callers";
-import { KINESIS_ENCRYPTION_CONTEXT } from "../../components/parts/iam";
 
 /** An account that is neither the producer's nor the consumer's. */
 export const STRANGER = "333333333333";
@@ -330,7 +329,8 @@ export interface IamRequest {
    * Request context beyond what the helper derives (aws:PrincipalArn,
    * aws:PrincipalAccount, aws:SecureTransport=true); `{apiExecutionArn}` in a
    * value stands for the recorded HTTP API's execution ARN, `{analyticsStreamArn}`
-   * for the analytics stream's (the encryption context of Kinesis's KMS calls).
+   * for the analytics stream's (the encryption context of Kinesis's KMS calls),
+   * `{landingBucketArn}` and `{archiveBucketArn}` for the buckets' (S3's, with bucket keys).
    */
   context?: Record<string, string | string[]>;
   /** Context keys to leave out of the request (e.g. "aws:SecureTransport"). */
@@ -351,27 +351,48 @@ export interface IamOutcome {
   raw: RunSimulationResults;
 }
 
+/** The prefix of KMS's encryption-context condition keys (Kinesis's and S3's: the stream's or the bucket's ARN). */
+const ENCRYPTION_CONTEXT = "kms:EncryptionContext:";
+
+/** IAM's StringLike: `*` any run of characters, `?` any one. */
+function stringLike(pattern: string, value: string): boolean {
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${source}$`).test(value);
+}
+
 /**
  * iam-simulate drops every `kms:EncryptionContext:*` key as not applicable (0.1.173: it does not match the action's
- * `kms:EncryptionContext:${EncryptionContextKey}`), so the harness decides the one such condition the policies use
- * itself, before the simulation: a statement whose StringEquals on Kinesis's encryption context holds for the request
- * loses that key; one whose condition does not hold (another stream's ARN, or none given) is dropped, Allow and Deny
- * alike, as AWS would not apply it.
+ * `kms:EncryptionContext:${EncryptionContextKey}`), so the harness decides those conditions itself, before the
+ * simulation: a statement whose StringEquals or StringLike on an encryption-context key holds for the request loses
+ * that key; one whose condition does not hold (another stream's or bucket's ARN, or none given) is dropped, Allow and
+ * Deny alike, as AWS would not apply it.
  */
-function withEncryptionContext(doc: PolicyDoc, value: string | string[] | undefined): PolicyDoc {
+function withEncryptionContext(doc: PolicyDoc, context: Record<string, string | string[]>): PolicyDoc {
   const statements = [doc.Statement].flat() as Record<string, any>[];
   const out: Record<string, any>[] = [];
   for (const st of statements) {
-    const equals = st.Condition?.StringEquals as Record<string, string | string[]> | undefined;
-    const wanted = equals?.[KINESIS_ENCRYPTION_CONTEXT];
-    if (wanted === undefined) {
-      out.push(st);
-      continue;
+    let applies = true;
+    const condition: Record<string, Record<string, unknown>> = { ...st.Condition };
+    for (const op of ["StringEquals", "StringLike"]) {
+      const block = condition[op] as Record<string, string | string[]> | undefined;
+      if (!block) continue;
+      const rest: Record<string, unknown> = {};
+      for (const [key, wanted] of Object.entries(block)) {
+        if (!key.startsWith(ENCRYPTION_CONTEXT)) {
+          rest[key] = wanted;
+          continue;
+        }
+        const value = context[key];
+        const holds = typeof value === "string" && [wanted].flat().some((w) => (op === "StringLike" ? stringLike(w, value) : w === value));
+        if (!holds) applies = false;
+      }
+      if (Object.keys(rest).length) condition[op] = rest;
+      else delete condition[op];
     }
-    if (typeof value !== "string" || ![wanted].flat().includes(value)) continue;
-    const { [KINESIS_ENCRYPTION_CONTEXT]: _held, ...rest } = equals!;
-    const { StringEquals: _equals, ...others } = st.Condition;
-    const condition = { ...others, ...(Object.keys(rest).length ? { StringEquals: rest } : {}) };
+    if (!applies) continue;
     const { Condition: _old, ...bare } = st;
     out.push(Object.keys(condition).length ? { ...bare, Condition: condition } : bare);
   }
@@ -393,11 +414,18 @@ export async function simulate(world: World, request: IamRequest): Promise<IamOu
   for (const [key, value] of Object.entries(request.context ?? {})) {
     context[key] = Array.isArray(value)
       ? value
-      : value.replace("{apiExecutionArn}", executionArn).replace("{analyticsStreamArn}", world.resources.analyticsStream!.arn);
+      : value
+          .replace("{apiExecutionArn}", executionArn)
+          .replace("{analyticsStreamArn}", world.resources.analyticsStream!.arn)
+          .replace("{landingBucketArn}", world.resources.landingBucket!.arn)
+          .replace("{archiveBucketArn}", world.resources.archiveObject!.arn.split("/")[0]);
   }
   for (const key of request.omit ?? []) delete context[key];
-  const encryptionContext = context[KINESIS_ENCRYPTION_CONTEXT];
-  delete context[KINESIS_ENCRYPTION_CONTEXT];
+  const encryptionContext: Record<string, string | string[]> = {};
+  for (const key of Object.keys(context).filter((k) => k.startsWith(ENCRYPTION_CONTEXT))) {
+    encryptionContext[key] = context[key];
+    delete context[key];
+  }
   const decide = (doc: PolicyDoc | undefined) => (doc ? withEncryptionContext(doc, encryptionContext) : doc);
 
   const raw = await runSimulation(
