@@ -14,7 +14,7 @@ import { sinkAlarmSpecs, sinkThroughput } from "./analyticsSink/alarms";
 import { createAlarms } from "./parts/alarms";
 import type { Monitoring } from "./parts/dashboard";
 import { deliveryRole, deliveryStream, landingBucket } from "./analyticsSink/landing";
-import { AnalyticsSinkArgs, resolveSinkSettings } from "./analyticsSink/settings";
+import { AnalyticsSinkArgs, resolveSinkSettings, sinkPrincipals } from "./analyticsSink/settings";
 
 export { AnalyticsSinkArgs, AnalyticsSinkLandingArgs } from "./analyticsSink/settings";
 
@@ -69,6 +69,8 @@ export class AnalyticsSink extends pulumi.ComponentResource {
     const parent = { parent: this };
     const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
     const region = aws.getRegionOutput({}, parent).region;
+    const partition = aws.getPartitionOutput({}, parent).partition;
+    const principals = sinkPrincipals(settings, partition);
 
     const key = new aws.kms.Key(
       `${name}-key`,
@@ -83,7 +85,7 @@ export class AnalyticsSink extends pulumi.ComponentResource {
 
     const stream = kinesisStream(`${name}-stream`, settings.stream, key.arn, parent);
 
-    const writer = writerAccess(name, settings, stream, key, this);
+    const writer = writerAccess(name, settings, principals, stream, key, this);
     const bucket = landingBucket(name, key, settings.landing, this);
     const delivery = { stream, key, bucket, accountId, region, landing: settings.landing };
     const firehoseRole = deliveryRole(name, delivery, this);
@@ -97,6 +99,7 @@ export class AnalyticsSink extends pulumi.ComponentResource {
         policy: policyJson(
           keyStatements({
             accountId,
+            partition,
             region,
             writer: writer.keyStatement,
             firehoseRoleArn: firehoseRole.role.arn,
@@ -115,7 +118,7 @@ export class AnalyticsSink extends pulumi.ComponentResource {
     this.monitoring = { title: `${name} landing`, throughput: sinkThroughput(watched), alarms };
 
     this.accessMode = settings.accessMode;
-    this.bridgeRoleArn = settings.bridgeRoleArn;
+    this.bridgeRoleArn = principals.bridgeRoleArn;
     this.region = region;
     this.streamArn = stream.arn;
     this.streamName = stream.name;

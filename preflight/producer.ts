@@ -19,7 +19,7 @@ import { CROSS_ACCOUNT_DEFAULTS, defaultBridgeRoleName } from "../components/par
 import { KINESIS_STREAM_DEFAULTS, StreamMode } from "../components/parts/kinesisStream";
 import { EXTERNAL_ID_PATTERN, EXTERNAL_ID_RULE } from "../components/parts/validation";
 import { ACCESS_MODES, AggregateMode } from "../handlers/bridge/contract";
-import { parseArn } from "../handlers/shared/arn";
+import { parseArn, partitionOfRegion } from "../handlers/shared/arn";
 import { PRODUCER_COMPONENTS } from "../stacks/producer";
 import { choiceProblem, ConsumerView, firstProblem, numberKey, OPAQUE, plain, StackConfig, Target } from "./inputs";
 import { nameProblem } from "./limits";
@@ -155,7 +155,8 @@ function agreementProblems(config: StackConfig, view: ConsumerView, target: Targ
   const trusted = plain(out.bridgeRoleArn);
   const roleName = plain(config.bridgeRoleName) ?? defaultBridgeRoleName(target.stack);
   if (trusted && target.accountId) {
-    const mine = `arn:aws:iam::${target.accountId}:role/${roleName}`;
+    const partition = target.region ? partitionOfRegion(target.region) : (parseArn(trusted)?.partition ?? "aws");
+    const mine = `arn:${partition}:iam::${target.accountId}:role/${roleName}`;
     if (trusted !== mine) {
       problems.push(
         `this stack's bridge role is ${mine} but ${view.source} lets ${trusted} write: set bridgeRoleName (or the consumer's producerStack) so both name the same role (every batch would be denied)`,

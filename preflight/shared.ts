@@ -2,7 +2,7 @@
  * Checks both stacks' preflights share: keys the stack does not read, the
  * alarm topic, and the KMS alias the sink derives from the project and stack names.
  */
-import { parseArn } from "../handlers/shared/arn";
+import { PARTITION_DNS_SUFFIX, parseArn, partitionOfRegion } from "../handlers/shared/arn";
 import { TYPES } from "../components/parts/typeTokens";
 import { plain, StackConfig, Target } from "./inputs";
 import { nameProblem } from "./limits";
@@ -42,8 +42,11 @@ const REGION_NAME = /^[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|
 
 /** `aws:region` must look like a region: pulumi-aws skips region validation by default, so a typo fails only at the first API call. */
 export function regionProblem(target: Target): string | undefined {
-  if (target.region === undefined || REGION_NAME.test(target.region)) return undefined;
-  return `config aws:region must be an AWS region name like eu-west-1, got ${JSON.stringify(target.region)}`;
+  if (target.region === undefined) return undefined;
+  if (!REGION_NAME.test(target.region)) return `config aws:region must be an AWS region name like eu-west-1, got ${JSON.stringify(target.region)}`;
+  const partition = partitionOfRegion(target.region);
+  if (PARTITION_DNS_SUFFIX[partition] !== undefined) return undefined;
+  return `config aws:region ${target.region} is in the ${partition} partition, which this program does not deploy to (${Object.keys(PARTITION_DNS_SUFFIX).join(", ")})`;
 }
 
 /** `alarmTopicArn` must be an SNS topic ARN in this stack's account and region (CloudWatch notifies only a topic of its own region). */

@@ -6,8 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { KINESIS_ENCRYPTION_CONTEXT, policyJson, roleWithPolicy, Statement, viaKinesis, viaS3 } from "../parts/iam";
-import { SinkSettings } from "./settings";
+import { policyJson, roleWithPolicy, Statement, viaKinesis, viaS3 } from "../parts/iam";
+import { SinkPrincipals, SinkSettings } from "./settings";
 
 /** The writing principal, as it appears in the key policy. */
 export interface WriterKeyStatement {
@@ -19,6 +19,7 @@ export interface WriterKeyStatement {
 export function writerAccess(
   name: string,
   settings: SinkSettings,
+  principals: SinkPrincipals,
   stream: aws.kinesis.Stream,
   key: aws.kms.Key,
   parent: pulumi.Resource,
@@ -27,7 +28,7 @@ export function writerAccess(
   // compared at request time, so it survives the role's replacement, and valid
   // before the bridge role exists (the consumer deploys first; a role ARN as
   // principal is rejected until the role exists, then pinned to its unique id).
-  const bridgeOnly = { ArnEquals: { "aws:PrincipalArn": settings.bridgeRoleArn } };
+  const bridgeOnly = { ArnEquals: { "aws:PrincipalArn": principals.bridgeRoleArn } };
   if (settings.accessMode === "assumeRole") {
     const role = roleWithPolicy(
       `${name}-writer`,
@@ -35,7 +36,7 @@ export function writerAccess(
         description: "Assumed by the producer's bridge to write the analytics stream",
         assumeRolePolicy: policyJson([
           {
-            Principal: { AWS: settings.producerRoot },
+            Principal: { AWS: principals.producerRoot },
             Action: "sts:AssumeRole",
             Condition: { ...bridgeOnly, StringEquals: { "sts:ExternalId": settings.externalId! } },
           },
@@ -58,7 +59,7 @@ export function writerAccess(
       policy: policyJson([
         {
           Sid: "BridgePutsRecords",
-          Principal: { AWS: settings.producerRoot },
+          Principal: { AWS: principals.producerRoot },
           // PutRecords takes the stream ARN and needs no describe or list call, so
           // DescribeStreamSummary and ListShards are not granted; the bridge never sends PutRecord.
           Action: "kinesis:PutRecords",
@@ -69,12 +70,14 @@ export function writerAccess(
     },
     { parent },
   );
-  return { keyStatement: { Principal: { AWS: settings.producerRoot }, Condition: bridgeOnly } };
+  return { keyStatement: { Principal: { AWS: principals.producerRoot }, Condition: bridgeOnly } };
 }
 
 /** Inputs of {@link keyStatements}. */
 export interface KeyPolicyInputs {
   accountId: pulumi.Input<string>;
+  /** The consumer account's partition (`aws`, `aws-us-gov`, `aws-cn`). */
+  partition: pulumi.Input<string>;
   region: pulumi.Input<string>;
   writer: WriterKeyStatement;
   firehoseRoleArn: pulumi.Input<string>;
@@ -90,22 +93,22 @@ export interface KeyPolicyInputs {
  * (and lets IAM policies in this account apply); the rest name each principal.
  */
 export function keyStatements(k: KeyPolicyInputs): Statement[] {
-  const via = (service: string) => pulumi.interpolate`${service}.${k.region}.amazonaws.com`;
+  const viaStream = viaKinesis(k.streamArn).StringEquals;
   return [
-    { Sid: "ConsumerAccountAdministers", Principal: { AWS: pulumi.interpolate`arn:aws:iam::${k.accountId}:root` }, Action: "kms:*", Resource: "*" },
+    { Sid: "ConsumerAccountAdministers", Principal: { AWS: pulumi.interpolate`arn:${k.partition}:iam::${k.accountId}:root` }, Action: "kms:*", Resource: "*" },
     {
       Sid: "WriterEncryptsRecords",
       Principal: k.writer.Principal,
       Action: "kms:GenerateDataKey",
       Resource: "*",
-      Condition: { ...k.writer.Condition, StringEquals: { "kms:ViaService": via("kinesis"), [KINESIS_ENCRYPTION_CONTEXT]: k.streamArn } },
+      Condition: { ...k.writer.Condition, StringEquals: viaStream },
     },
     {
       Sid: "FirehoseReadsStream",
       Principal: { AWS: k.firehoseRoleArn },
       Action: "kms:Decrypt",
       Resource: "*",
-      Condition: { StringEquals: { "kms:ViaService": via("kinesis"), [KINESIS_ENCRYPTION_CONTEXT]: k.streamArn } },
+      Condition: { StringEquals: viaStream },
     },
     {
       Sid: "FirehoseWritesObjects",

@@ -61,10 +61,10 @@ export interface SinkSettings {
   accessMode: AccessMode;
   /** Only in assumeRole mode. */
   externalId?: pulumi.Input<string>;
-  /** `arn:aws:iam::<producer>:root`: the account the bridge runs in. */
-  producerRoot: pulumi.Output<string>;
-  /** The bridge role's ARN, built from its fixed name: it may not exist yet. */
-  bridgeRoleArn: pulumi.Output<string>;
+  producerAccountId: pulumi.Input<string>;
+  /** The bridge role's path and name (its ARN: {@link sinkPrincipals}). */
+  bridgeRolePath: string;
+  bridgeRoleName: string;
   stream: StreamSettings;
   landing: Required<AnalyticsSinkLandingArgs>;
 }
@@ -133,13 +133,30 @@ export function resolveSinkSettings(name: string, args: AnalyticsSinkArgs): Sink
   );
   const landing = resolveLanding(check, args.landing);
 
-  const producer = pulumi.output(args.producerAccountId);
   return {
     accessMode,
     externalId: accessMode === "assumeRole" ? args.externalId : undefined,
-    producerRoot: pulumi.interpolate`arn:aws:iam::${producer}:root`,
-    bridgeRoleArn: pulumi.interpolate`arn:aws:iam::${producer}:role${path}${bridgeRoleName}`,
+    producerAccountId: args.producerAccountId,
+    bridgeRolePath: path,
+    bridgeRoleName,
     stream,
     landing,
+  };
+}
+
+/** The producer's principals as the sink's policies name them. */
+export interface SinkPrincipals {
+  /** `arn:<partition>:iam::<producer>:root`: the account the bridge runs in. */
+  producerRoot: pulumi.Output<string>;
+  /** The bridge role's ARN, built from its fixed name: it may not exist yet. */
+  bridgeRoleArn: pulumi.Output<string>;
+}
+
+/** The producer's principals in `partition` (the consumer's: an account trusts only accounts of its own partition). */
+export function sinkPrincipals(settings: SinkSettings, partition: pulumi.Input<string>): SinkPrincipals {
+  const producer = pulumi.output(settings.producerAccountId);
+  return {
+    producerRoot: pulumi.interpolate`arn:${partition}:iam::${producer}:root`,
+    bridgeRoleArn: pulumi.interpolate`arn:${partition}:iam::${producer}:role${settings.bridgeRolePath}${settings.bridgeRoleName}`,
   };
 }

@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { serviceHost } from "../../handlers/shared/arn";
 
 /** One IAM statement; resources and principals may be outputs. */
 export interface Statement {
@@ -24,7 +25,11 @@ export const KINESIS_ENCRYPTION_CONTEXT = "kms:EncryptionContext:aws:kinesis:arn
  */
 export function viaKinesis(streamArn: pulumi.Input<string>): { StringEquals: Record<string, pulumi.Output<string>> } {
   const arn = pulumi.output(streamArn);
-  return { StringEquals: { "kms:ViaService": arn.apply((a) => `kinesis.${a.split(":")[3]}.amazonaws.com`), [KINESIS_ENCRYPTION_CONTEXT]: arn } };
+  const host = arn.apply((a) => {
+    const [, partition, , region] = a.split(":");
+    return serviceHost("kinesis", region, partition);
+  });
+  return { StringEquals: { "kms:ViaService": host, [KINESIS_ENCRYPTION_CONTEXT]: arn } };
 }
 
 /**
@@ -43,7 +48,7 @@ export function viaS3(
 ): { StringEquals: Record<string, pulumi.Output<string>>; StringLike: Record<string, pulumi.Output<string>[]> } {
   const arn = pulumi.output(bucketArn);
   return {
-    StringEquals: { "kms:ViaService": pulumi.interpolate`s3.${region}.amazonaws.com` },
+    StringEquals: { "kms:ViaService": pulumi.all([region, arn]).apply(([r, a]) => serviceHost("s3", r, a.split(":")[1])) },
     StringLike: { [S3_ENCRYPTION_CONTEXT]: [arn, pulumi.interpolate`${arn}/*`] },
   };
 }

@@ -28,6 +28,27 @@ export function parseArn(value: string | undefined): ArnParts | undefined {
 /** The region of a regional ARN; throws `<what> must be an ARN with a region, got <value>` otherwise. */
 export function regionOfArn(value: string, what: string): string {
   const parts = parseArn(value);
-  if (!parts?.region) throw new Error(`${what} must be an ARN with a region (arn:aws:<service>:<region>:<account>:…), got ${JSON.stringify(value)}`);
+  if (!parts?.region) throw new Error(`${what} must be an ARN with a region (arn:<partition>:<service>:<region>:<account>:…), got ${JSON.stringify(value)}`);
   return parts.region;
+}
+
+/**
+ * The DNS suffix of each partition this program deploys to, as `aws.getPartition` answers it: service hosts
+ * (`kms:ViaService` values) are `<service>.<region>.<suffix>`. The ISO partitions are left out.
+ */
+export const PARTITION_DNS_SUFFIX: Readonly<Record<string, string>> = { aws: "amazonaws.com", "aws-us-gov": "amazonaws.com", "aws-cn": "amazonaws.com.cn" };
+
+/** The partition a region belongs to: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, `aws-iso…` for ISO regions, else `aws`. */
+export function partitionOfRegion(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  const iso = /^[a-z]{2}-(iso[a-z]?)-/.exec(region);
+  return iso ? `aws-${iso[1] === "iso" ? "iso" : `iso-${iso[1].slice(3)}`}` : "aws";
+}
+
+/** `<service>.<region>.<suffix>`: the host AWS names a service by in a partition (`kms:ViaService`); throws for a partition not deployed to. */
+export function serviceHost(service: string, region: string, partition: string): string {
+  const suffix = PARTITION_DNS_SUFFIX[partition];
+  if (suffix === undefined) throw new Error(`partition ${partition} is not supported: this program deploys to ${Object.keys(PARTITION_DNS_SUFFIX).join(", ")}`);
+  return `${service}.${region}.${suffix}`;
 }

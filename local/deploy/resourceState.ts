@@ -9,6 +9,7 @@ import { createHash } from "crypto";
 import { FUNCTION_TOKENS, TYPES } from "../../components/parts/typeTokens";
 import type { ResourceHandler } from "./program";
 import { roleUniqueId } from "../shared/identity";
+import { PARTITION_DNS_SUFFIX, partitionOfRegion } from "../../handlers/shared/arn";
 
 export interface AccountContext {
   account: string;
@@ -23,25 +24,32 @@ export function physicalName(logicalName: string): string {
 /** The ARN and name fields AWS returns for a resource of `type`. */
 export function realisticState(type: string, logicalName: string, inputs: Record<string, any>, ctx: AccountContext): Record<string, unknown> {
   const { account, region } = ctx;
+  const partition = partitionOfRegion(region);
+  const suffix = PARTITION_DNS_SUFFIX[partition] ?? "amazonaws.com";
   const name: string = inputs.name ?? physicalName(logicalName);
   switch (type) {
     case TYPES.stream:
-      return { name, arn: `arn:aws:kinesis:${region}:${account}:stream/${name}` };
+      return { name, arn: `arn:${partition}:kinesis:${region}:${account}:stream/${name}` };
     case TYPES.table:
-      return { name, arn: `arn:aws:dynamodb:${region}:${account}:table/${name}` };
+      return { name, arn: `arn:${partition}:dynamodb:${region}:${account}:table/${name}` };
     case TYPES.queue:
-      return { name, arn: `arn:aws:sqs:${region}:${account}:${name}`, url: `https://sqs.${region}.amazonaws.com/${account}/${name}` };
+      return { name, arn: `arn:${partition}:sqs:${region}:${account}:${name}`, url: `https://sqs.${region}.${suffix}/${account}/${name}` };
     case TYPES.role:
       return {
         name,
-        arn: `arn:aws:iam::${account}:role${inputs.path ?? "/"}${name}`,
+        arn: `arn:${partition}:iam::${account}:role${inputs.path ?? "/"}${name}`,
         uniqueId: roleUniqueId(name),
       };
     case TYPES.policy:
-      return { name, arn: `arn:aws:iam::${account}:policy/${name}` };
+      return { name, arn: `arn:${partition}:iam::${account}:policy/${name}` };
     case TYPES.function: {
-      const arn = `arn:aws:lambda:${region}:${account}:function:${name}`;
-      return { name, arn, qualifiedArn: `${arn}:$LATEST`, invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations` };
+      const arn = `arn:${partition}:lambda:${region}:${account}:function:${name}`;
+      return {
+        name,
+        arn,
+        qualifiedArn: `${arn}:$LATEST`,
+        invokeArn: `arn:${partition}:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+      };
     }
     case TYPES.mapping:
       return { uuid: createHash("md5").update(logicalName).digest("hex"), state: "Enabled" };
@@ -50,38 +58,38 @@ export function realisticState(type: string, logicalName: string, inputs: Record
         .update(logicalName)
         .digest("hex")
         .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
-      return { keyId, arn: `arn:aws:kms:${region}:${account}:key/${keyId}` };
+      return { keyId, arn: `arn:${partition}:kms:${region}:${account}:key/${keyId}` };
     }
     case TYPES.keyAlias:
-      return { arn: `arn:aws:kms:${region}:${account}:${inputs.name}` };
+      return { arn: `arn:${partition}:kms:${region}:${account}:${inputs.name}` };
     case TYPES.bucket:
     case TYPES.bucketV2: {
       const bucket = inputs.bucket ?? physicalName(logicalName).toLowerCase();
-      return { bucket, arn: `arn:aws:s3:::${bucket}`, bucketDomainName: `${bucket}.s3.amazonaws.com`, region };
+      return { bucket, arn: `arn:${partition}:s3:::${bucket}`, bucketDomainName: `${bucket}.s3.${suffix}`, region };
     }
     case TYPES.streamConsumer:
       // AWS appends the consumer's creation time (Unix seconds); a hash of the name keeps it stable across runs.
       return { name, arn: `${inputs.streamArn}/consumer/${name}:${parseInt(createHash("md5").update(logicalName).digest("hex").slice(0, 8), 16)}` };
     case TYPES.firehose:
-      return { name, arn: `arn:aws:firehose:${region}:${account}:deliverystream/${name}` };
+      return { name, arn: `arn:${partition}:firehose:${region}:${account}:deliverystream/${name}` };
     case TYPES.httpApi: {
       const id = createHash("md5").update(logicalName).digest("hex").slice(0, 10);
       return {
         name,
-        apiEndpoint: `https://${id}.execute-api.${region}.amazonaws.com`,
-        executionArn: `arn:aws:execute-api:${region}:${account}:${id}`,
-        arn: `arn:aws:apigateway:${region}::/apis/${id}`,
+        apiEndpoint: `https://${id}.execute-api.${region}.${suffix}`,
+        executionArn: `arn:${partition}:execute-api:${region}:${account}:${id}`,
+        arn: `arn:${partition}:apigateway:${region}::/apis/${id}`,
       };
     }
     case TYPES.logGroup:
-      return { name, arn: `arn:aws:logs:${region}:${account}:log-group:${name}` };
+      return { name, arn: `arn:${partition}:logs:${region}:${account}:log-group:${name}` };
     case TYPES.alarm:
-      return { name, arn: `arn:aws:cloudwatch:${region}:${account}:alarm:${name}` };
+      return { name, arn: `arn:${partition}:cloudwatch:${region}:${account}:alarm:${name}` };
     case TYPES.topic:
-      return { name, arn: `arn:aws:sns:${region}:${account}:${name}` };
+      return { name, arn: `arn:${partition}:sns:${region}:${account}:${name}` };
     default: {
       const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
-      return { name, arn: `arn:aws:${service}:${region}:${account}:${name}` };
+      return { name, arn: `arn:${partition}:${service}:${region}:${account}:${name}` };
     }
   }
 }
@@ -90,11 +98,13 @@ export function realisticState(type: string, logicalName: string, inputs: Record
 export function realisticCall(token: string, inputs: Record<string, any>, ctx: AccountContext): Record<string, unknown> {
   switch (token) {
     case FUNCTION_TOKENS.getCallerIdentity:
-      return { accountId: ctx.account, arn: `arn:aws:iam::${ctx.account}:user/deployer`, userId: "AIDADEPLOYER", id: ctx.account };
+      return { accountId: ctx.account, arn: `arn:${partitionOfRegion(ctx.region)}:iam::${ctx.account}:user/deployer`, userId: "AIDADEPLOYER", id: ctx.account };
     case FUNCTION_TOKENS.getRegion:
       return { name: ctx.region, region: ctx.region, id: ctx.region, endpoint: `ec2.${ctx.region}.amazonaws.com` };
-    case FUNCTION_TOKENS.getPartition:
-      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    case FUNCTION_TOKENS.getPartition: {
+      const partition = partitionOfRegion(ctx.region);
+      return { partition, dnsSuffix: PARTITION_DNS_SUFFIX[partition] ?? "amazonaws.com", id: partition };
+    }
     default:
       throw new Error(`no mock for provider function ${token}`);
   }
