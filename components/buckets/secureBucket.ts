@@ -22,14 +22,19 @@ export interface ObjectLockSettings {
 export interface SecureBucketArgs {
   keyArn: pulumi.Input<string>;
   lifecycleRules: aws.types.input.s3.BucketLifecycleConfigurationRule[];
-  /** Only at creation: S3 enables Object Lock on a new bucket; left out, the bucket's inputs are as they always were. */
+  /**
+   * Turned on by the bucket's Object Lock configuration, on a new bucket or an existing one (versioned), never by
+   * the bucket's own `objectLockEnabled`: that input forces a new bucket in the provider, so turning it on later would
+   * replace the bucket and its data (a bucket created with it keeps it: the attribute is computed). Once on, S3 never
+   * turns it off.
+   */
   objectLock?: ObjectLockSettings;
 }
 
 /** Creates the bucket and its configuration resources, named `<name>-sse`, `-versioning`, `-public-access`, `-ownership`, `-tls-only`, `-lifecycle`. */
 export function secureBucket(name: string, args: SecureBucketArgs, parent: pulumi.Resource): aws.s3.Bucket {
   const opts = { parent };
-  const bucket = new aws.s3.Bucket(name, args.objectLock ? { objectLockEnabled: true } : {}, opts);
+  const bucket = new aws.s3.Bucket(name, {}, opts);
   new aws.s3.BucketServerSideEncryptionConfiguration(
     `${name}-sse`,
     {

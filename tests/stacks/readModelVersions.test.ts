@@ -109,7 +109,9 @@ describe("read-model versions and the event archive (mocks)", function () {
     );
     expect(() => resolveArchiveSettings("a", { ...base, transitionDays: 7 })).to.throw("EventArchive a: transitionDays must be 30–36500 days, got 7");
     const locked = await runProducer({ archiveObjectLockMode: "COMPLIANCE", archiveObjectLockDays: "2555" });
-    expect(locked.one("aws:s3/bucket:Bucket", "events-archive-bucket").inputs.objectLockEnabled).to.equal(true);
+    // The configuration turns Object Lock on; the bucket's own input (which would replace a deployed bucket) stays unset.
+    expect(locked.one("aws:s3/bucket:Bucket", "events-archive-bucket").inputs.objectLockEnabled).to.equal(undefined);
+    expect(locked.one("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").inputs.objectLockEnabled).to.equal("Enabled");
     expect(locked.one("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").inputs.rule.defaultRetention).to.deep.equal({
       mode: "COMPLIANCE",
       days: 2555,
