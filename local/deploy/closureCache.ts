@@ -29,7 +29,7 @@ const SKIPPED_DIRS = new Set(["node_modules", ".git", ".local-cloud", ".rebuild"
 /** Variables that name the terminal session, not the program's input (they differ in every new terminal or SSH login). */
 const SESSION_VARIABLES = /^(SSH_CLIENT|SSH_CONNECTION|SSH_TTY|TERM_SESSION_ID|ITERM_SESSION_ID|WINDOWID|TMUX_PANE|STY|OLDPWD|SHLVL|_)$/;
 /** Bumped when the entry format or the key's recipe changes. */
-const FORMAT = "closure-cache-1";
+const FORMAT = "closure-cache-2";
 
 /** Options of {@link installClosureCache}. */
 export interface ClosureCacheOptions {
@@ -135,8 +135,15 @@ export function installClosureCache(runtime: Runtime, options: ClosureCacheOptio
   const asset = require("@pulumi/pulumi/asset");
 
   const serializeFunction = runtime.serializeFunction;
+  // Closures of one text may capture different values in one run (each read-model version's projector captures its
+  // own reduce), which neither the text nor the world tells apart: the key counts the text's occurrences in the run,
+  // in the program's order of construction, which the world (code and config) fixes.
+  const seen = new Map<string, number>();
   runtime.serializeFunction = async (func: (...a: unknown[]) => unknown, args?: Record<string, unknown>) => {
-    const file = entryFile("serializeFunction", String(func), optionsText(args));
+    const text = String(func);
+    const occurrence = seen.get(text) ?? 0;
+    seen.set(text, occurrence + 1);
+    const file = entryFile("serializeFunction", text, optionsText(args), String(occurrence));
     const held = readEntry(file);
     if (held && typeof held.text === "string") {
       stats.hits += 1;

@@ -82,6 +82,21 @@ describe("local deploy: closure cache", function () {
     expect(changed.stats.misses).to.equal(1);
   });
 
+  it("tells apart closures of one text that capture different values in one run (each read-model version's projector)", async () => {
+    // The same callback text, capturing another reducer: what EventSourcedTable builds for each version.
+    const make = (reduce: () => string) => () => async () => reduce();
+    const versions = [() => "version-1-reduce", () => "version-2-reduce"];
+    const first = run();
+    const a = [await serialise(first, make(versions[0])), await serialise(first, make(versions[1]))];
+    expect(first.stats).to.deep.equal({ hits: 0, misses: 2 });
+    const second = run();
+    const b = [await serialise(second, make(versions[0])), await serialise(second, make(versions[1]))];
+    expect(second.stats).to.deep.equal({ hits: 2, misses: 0 });
+    expect(b[0].text).to.contain("version-1-reduce").and.not.contain("version-2-reduce");
+    expect(b[1].text).to.contain("version-2-reduce");
+    expect(b).to.deep.equal(a);
+  });
+
   it("never keeps a closure that captured a secret", async () => {
     const secret = pulumi.secret("s3cr3t");
     const first = run();
