@@ -25,7 +25,8 @@
  */
 import { cliOptions, usageError } from "../local/shared/cliOptions";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { map, reduce } from "../domain";
+import { map, readModels, reduce } from "../domain";
+import { readModelVersionOfTable } from "../stacks/naming";
 import { bridgeKinesisClient } from "../handlers/bridge";
 import { dynamoClient, kinesisClient, stsClient } from "../handlers/shared/clients";
 import { DEFAULT_DEDUP_WINDOW } from "../handlers/projector";
@@ -54,6 +55,7 @@ const OPTIONS = {
   reason: { type: "string" },
   by: { type: "string" },
   "dedup-window": { type: "string" },
+  version: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -67,6 +69,8 @@ const HELP = `usage: npm run redrive -- --table <read-model table> --parked <par
   --reason <text>             why it is discarded (required with --discard; kept in the audit row)
   --by <who>                  who discards it (default: the caller's ARN from STS GetCallerIdentity)
   --dedup-window <n>          event ids kept per aggregate, as the projector's DEDUP_WINDOW (default ${DEFAULT_DEDUP_WINDOW})
+  --version <n>               the read-model version the tables belong to, whose reduce applies (default: as the table's
+                              name says, orders-v<n>-…, else 1); version n ≥ 2 applies readModels[n] of domain/index.ts
   --bridge-parked <name>      the bridge's parked table: list it
   --target-stream-arn <arn>   the analytics stream, for --apply on the bridge (or TARGET_STREAM_ARN)
   -h, --help                  this text`;
@@ -76,7 +80,7 @@ type Options = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] exten
 class UsageError extends Error {}
 
 /** The checked options, or a UsageError naming the bad one; nothing has been done yet. */
-function options(argv: string[]): Options & { target?: DiscardTarget; dedupWindow: number } {
+function options(argv: string[]): Options & { target?: DiscardTarget; dedupWindow: number; reducer: typeof reduce; modelVersion: number } {
   const values = cliOptions("npm run redrive", HELP, OPTIONS, argv) as Options;
   if (!values.parked && !values["bridge-parked"]) throw new UsageError("give --parked (with --table) or --bridge-parked");
   if (values.parked && !values.table) throw new UsageError("--parked needs --table (the read-model table)");
@@ -86,13 +90,35 @@ function options(argv: string[]): Options & { target?: DiscardTarget; dedupWindo
   const dedupWindow = Number(dedupText);
   if (!/^\d+$/.test(dedupText) || dedupWindow < 1 || dedupWindow > 10_000) throw new UsageError(`--dedup-window must be an integer 1-10000, got ${dedupText}`);
   if ((values.reason !== undefined || values.by !== undefined) && values.discard === undefined) throw new UsageError("--reason and --by go with --discard");
-  if (values.discard === undefined) return { ...values, dedupWindow };
+  const { reducer, modelVersion } = versionReducer(values);
+  if (values.discard === undefined) return { ...values, dedupWindow, reducer, modelVersion };
   if (!values.parked) throw new UsageError("--discard needs --table and --parked (the projector's tables)");
   const target = parseDiscardTarget(values.discard);
   if (!target) throw new UsageError(`--discard takes an eventId or <aggregateId>@<sequence>[.<sub-sequence>], got ${JSON.stringify(values.discard)}`);
   if (!values.reason?.trim()) throw new UsageError('--discard needs --reason "…" (why the event can never apply; kept in the audit row)');
   if (values.by !== undefined && !values.by.trim()) throw new UsageError("--by must name someone, got an empty value");
-  return { ...values, target, dedupWindow };
+  return { ...values, target, dedupWindow, reducer, modelVersion };
+}
+
+/**
+ * The reduce of the tables' read-model version: --version, or what the table names say. A re-drive or discard with
+ * another version's reduce would write that version's state into these tables.
+ */
+function versionReducer(values: Options): { reducer: typeof reduce; modelVersion: number } {
+  const named = values.table ? [values.table, values.parked!].map(readModelVersionOfTable) : [1];
+  if (values.version !== undefined && !values.table) throw new UsageError("--version goes with --table and --parked");
+  if (named[0] !== named[1] && values.table)
+    throw new UsageError(`--table ${values.table} is read-model version ${named[0]}'s but --parked ${values.parked} version ${named[1]}'s`);
+  let modelVersion = named[0];
+  if (values.version !== undefined) {
+    if (!/^\d{1,3}$/.test(values.version) || Number(values.version) < 1) throw new UsageError(`--version must be an integer 1-999, got ${values.version}`);
+    modelVersion = Number(values.version);
+    if (named[0] !== 1 && named[0] !== modelVersion)
+      throw new UsageError(`--table ${values.table} is read-model version ${named[0]}'s, not version ${modelVersion}'s`);
+  }
+  const reducer = modelVersion === 1 ? reduce : (readModels[modelVersion] as typeof reduce | undefined);
+  if (!reducer) throw new UsageError(`read-model version ${modelVersion} has no reduce: domain/index.ts has no readModels[${modelVersion}]`);
+  return { reducer, modelVersion };
 }
 
 /** Who runs this: --by, or the caller's identity. */
@@ -107,13 +133,14 @@ async function caller(by: string | undefined): Promise<string> {
   throw new Error("cannot tell who discards (STS GetCallerIdentity returned no ARN); pass --by <who>");
 }
 
-async function projector(o: Options & { target?: DiscardTarget; dedupWindow: number }): Promise<number> {
+async function projector(o: ReturnType<typeof options>): Promise<number> {
   const dynamodb = dynamoClient({ maxAttempts: 3 });
   const config = { tableName: o.table!, parkedTableName: o.parked!, dedupWindow: o.dedupWindow, retry: DEFAULT_RETRY_BUDGET };
   let stuck = 0;
+  console.log(`read-model version ${o.modelVersion}: ${o.modelVersion === 1 ? "reduce" : `readModels[${o.modelVersion}]`} of domain/index.ts applies`);
   if (o.target) {
     // Who discards is asked of STS only once there is something to discard: a refusal needs no identity.
-    const out = await discardParked(dynamodb, reduce, config, o.target, { by: () => caller(o.by), reason: o.reason!.trim() });
+    const out = await discardParked(dynamodb, o.reducer, config, o.target, { by: () => caller(o.by), reason: o.reason!.trim() });
     for (const d of out.alreadyDiscarded) console.log(`already discarded\t${d.aggregateId}\t${parkedPositionText(d)}\tby ${d.discardedBy} at ${d.discardedAt}`);
     for (const d of out.discarded) console.log(`discarded\t${d.aggregateId}\t${parkedPositionText(d)}\t${d.eventId ?? "-"}\tby ${d.discardedBy}`);
     for (const s of out.stillParked)
@@ -146,7 +173,7 @@ async function projector(o: Options & { target?: DiscardTarget; dedupWindow: num
       `  ${d.aggregateId}\t${parkedPositionText(d)}\t${d.eventId ?? "-"}\tby ${d.discardedBy} at ${d.discardedAt}: ${d.discardReason} (parked as: ${d.reason})`,
     );
   if (o.apply) {
-    for (const r of await redriveProjector(dynamodb, reduce, config)) {
+    for (const r of await redriveProjector(dynamodb, o.reducer, config)) {
       console.log(
         `${r.outcome}\t${r.aggregateId}\tapplied ${r.applied}, deleted ${r.deleted}, still parked ${r.stillParked}${r.reason ? `\t${r.reason}` : ""}`,
       );

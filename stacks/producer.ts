@@ -13,6 +13,7 @@ import { OperationsDashboard } from "../components/operationsDashboard";
 import type { AccessRule, Mapper, Reducer, Validator } from "../handlers/shared/domain";
 import { DEFAULT_DEDUP_WINDOW } from "../handlers/projector";
 import { ProducerConfig } from "./config";
+import { readModelVersionName } from "./naming";
 
 /** The user's domain: three closures, serialised into the functions. */
 export interface Domain<S> {
@@ -95,7 +96,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     .filter((v) => v.version !== 1)
     .map((v) => {
       const reduce = versionReduce(domain.readModels, v.version);
-      return new ReadModelVersion(`${PRODUCER_COMPONENTS.table}-v${v.version}`, {
+      return new ReadModelVersion(readModelVersionName(PRODUCER_COMPONENTS.table, v.version), {
         version: v,
         reduce,
         streamArn: events.stream.arn,
