@@ -28,7 +28,7 @@ import { readModels } from "../domain";
 import { checkCompleteness, describeCompleteness } from "../handlers/archive/completeness";
 import { measureLag, liveStartMs } from "../handlers/archive/lag";
 import { ArchiveLocation, listArchive } from "../handlers/archive/reader";
-import { rebuildFromArchive, RebuildProgress } from "../handlers/archive/rebuild";
+import { rebuildFromArchive, RebuildCursor, RebuildMark, RebuildProgress } from "../handlers/archive/rebuild";
 import { createProjector, DEFAULT_DEDUP_WINDOW, DEFAULT_MAX_FOLD_ATTEMPTS } from "../handlers/projector";
 import { dynamoClient, kinesisClient, s3Client } from "../handlers/shared/clients";
 import { readModelStore } from "../handlers/shared/readModelStore";
@@ -132,12 +132,19 @@ function progressPrinter(): { show(p: RebuildProgress): void; end(p: RebuildProg
   };
 }
 
-function cursorFile(file: string) {
+function cursorFile(file: string): RebuildCursor {
   return {
-    load: (): string | undefined => (fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as { key?: string }).key : undefined),
-    save: (key: string) => {
+    load: () => {
+      if (!fs.existsSync(file)) return undefined;
+      const saved = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<RebuildMark>;
+      if (typeof saved.key === "string" && saved.through && typeof saved.through === "object") return { key: saved.key, through: saved.through };
+      throw new Error(
+        `${file} was written by an earlier rebuild, whose cursor could pass over objects archived after it ran: delete it to start again (every event still applies once) or give another --state`,
+      );
+    },
+    save: (mark) => {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(`${file}.tmp`, JSON.stringify({ key, savedAt: new Date().toISOString() }));
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify({ ...mark, savedAt: new Date().toISOString() }));
       fs.renameSync(`${file}.tmp`, file);
     },
   };

@@ -13,19 +13,28 @@
  * so `records` counts each archived record once and the projector reads no
  * item twice for them.
  *
- * Resumable: after each object the cursor (the object's key) is saved, and
- * a resumed rebuild skips what sorts at or before it. It writes nothing but
- * the version's tables: no stream, no bridge, no analytics account.
+ * Resumable: after each object the cursor saves, per shard, the last
+ * position handed so far; a resumed rebuild skips the objects wholly at or
+ * below it and hands the rest of an object that reaches beyond it, so an
+ * object archived after the first run (a replay of the archiver's mapping,
+ * sorting before the last object done) is not passed over. It writes
+ * nothing but the version's tables: no stream, no bridge, no analytics account.
  */
 import { encodeAggregated } from "../kpl/aggregate";
 import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "../shared/kinesisEvent";
 import { ArchiveKey, ArchivedRecord, positionOf } from "./format";
 import { ArchiveLocation, listArchive, readObject, replayOrder } from "./reader";
 
+/** How far a rebuild got: the last object handed, and per shard the last stored position handed (everything at or below it was). */
+export interface RebuildMark {
+  key: string;
+  through: Record<string, string>;
+}
+
 /** Where a rebuild saves how far it got. */
 export interface RebuildCursor {
-  load(): string | undefined;
-  save(key: string): void;
+  load(): RebuildMark | undefined;
+  save(mark: RebuildMark): void;
 }
 
 /** What a rebuild reports as it goes (and at the end). */
@@ -100,11 +109,6 @@ function kinesisRecord(r: ArchivedRecord, partitionKey: string, data: string, st
   };
 }
 
-/** Sort key of an object in replay order, so a saved cursor compares with any key listed later. */
-function orderOf(k: ArchiveKey): string {
-  return `${k.first}|${k.shardId}|${k.last}`;
-}
-
 /** Replays the archive into the new version; resolves with the final progress (its `ends` say where the live mapping may start). */
 export async function rebuildFromArchive(args: RebuildArgs): Promise<RebuildProgress> {
   const now = args.now ?? Date.now;
@@ -123,18 +127,20 @@ export async function rebuildFromArchive(args: RebuildArgs): Promise<RebuildProg
   };
   // Per shard, the last position of the objects replayed (or done by an earlier run): objects are contiguous runs
   // replayed by first position, so everything at or below it on that shard has been handed already.
-  const through = new Map<string, string>();
+  // A cursor of another archive (the data dir removed, the names repeating) would pass over this one's objects.
+  if (saved && !keys.some((k) => k.key === saved.key))
+    throw new Error(`the rebuild's cursor names ${saved.key}, which the archive no longer holds; start again without it`);
+  const done: Record<string, string> = saved?.through ?? {};
+  const through = new Map<string, string>(Object.entries(done));
   const reach = (k: ArchiveKey) => {
     const seen = through.get(k.shardId);
     if (seen === undefined || k.last > seen) through.set(k.shardId, k.last);
   };
-  const savedKey = saved ? keys.find((k) => k.key === saved) : undefined;
-  if (saved && !savedKey) throw new Error(`the rebuild's cursor names ${saved}, which the archive no longer holds; start again without it`);
   for (const k of keys) {
-    if (savedKey && orderOf(k) <= orderOf(savedKey)) {
+    const before = done[k.shardId];
+    if (before !== undefined && k.last <= before) {
       progress.objectsSkipped++;
       progress.objectsDone++;
-      reach(k);
       continue;
     }
     const records = await readObject(args.archive, k.key);
@@ -147,7 +153,7 @@ export async function rebuildFromArchive(args: RebuildArgs): Promise<RebuildProg
     progress.records += fresh.length;
     progress.recordsOverlapping += records.length - fresh.length;
     progress.elapsedMs = now() - started;
-    args.cursor?.save(k.key);
+    args.cursor?.save({ key: k.key, through: Object.fromEntries(through) });
     args.onProgress?.(progress);
   }
   progress.ends = await archiveEnds(args.archive, keys);

@@ -9,7 +9,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { S3Client } from "@aws-sdk/client-s3";
-import { rebuildFromArchive, toKinesisRecords } from "../../../handlers/archive/rebuild";
+import { rebuildFromArchive, RebuildMark, toKinesisRecords } from "../../../handlers/archive/rebuild";
 import { toArchived } from "../../../handlers/archive/format";
 import { liveStartMs, LIVE_START_MARGIN_MS, measureLag } from "../../../handlers/archive/lag";
 import { ArchiveLocation, listArchive, readObject } from "../../../handlers/archive/reader";
@@ -231,8 +231,8 @@ describe("rebuild: a new version from the archive, then the live stream", functi
       for (const t of [input.TableName, ...Object.keys(input.RequestItems ?? {})]) if (t) tables.add(t);
       return next(args);
     });
-    let saved: string | undefined;
-    const cursor = { load: () => saved, save: (k: string) => (saved = k) };
+    let saved: RebuildMark | undefined;
+    const cursor = { load: () => saved, save: (m: RebuildMark) => void (saved = m) };
     let seen = 0;
     const interrupted = rebuildFromArchive({
       archive: at,
@@ -254,6 +254,29 @@ describe("rebuild: a new version from the archive, then the live stream", functi
     expect(await appliedIds(dynamo, v2.table)).to.deep.equal(expectedIds(records));
     expect([...tables].sort()).to.deep.equal([v2.table].sort());
     expect(Object.keys(counts).sort()).to.deep.equal(["BatchGetItemCommand", "PutItemCommand"]);
+  });
+
+  it("a resumed rebuild hands what an object archived after the first run holds beyond it, though the object sorts before its cursor", async () => {
+    const records = await history(
+      `late-${Date.now()}`,
+      Array.from({ length: 12 }, () => 0),
+    );
+    expect(byShard(records)).to.have.length(1);
+    const at: ArchiveLocation = await newArchive(s3);
+    const { archive } = newArchiver(at, s3);
+    await archive({ Records: records.slice(0, 3) });
+    await archive({ Records: records.slice(3, 6) });
+    const v2 = await version();
+    const { project } = newProjector(v2);
+    let saved: RebuildMark | undefined;
+    const cursor = { load: () => saved, save: (m: RebuildMark) => void (saved = m) };
+    await rebuildFromArchive({ archive: at, project, cursor, streamArn: streamArn() });
+    // The archiver's mapping replayed from an earlier position: one object from the third record to the last, which sorts
+    // before the cursor's object (its first position is lower) and holds six records the first run never saw.
+    await archive({ Records: records.slice(2) });
+    const resumed = await rebuildFromArchive({ archive: at, project, cursor, streamArn: streamArn() });
+    expect([resumed.objectsSkipped, resumed.records]).to.deep.equal([2, 6]);
+    expect(await appliedIds(dynamo, v2.table)).to.deep.equal(expectedIds(records));
   });
 
   it("measures the lag to live: the age of the oldest recent record the version has not reached", async () => {
