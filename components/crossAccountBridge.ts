@@ -40,7 +40,7 @@ export interface CrossAccountBridgeArgs {
   /** Hours the source stream keeps records, 24–8760 (EventSourcedTable.retentionHours); bounds the mapping's record age. Required: it is the stream's, not the bridge's. */
   sourceRetentionHours: number;
   /** The source stream's KMS key when it is customer-managed. Default none: the AWS-managed key needs no grant. */
-  sourceKeyArn?: pulumi.Input<string>;
+  sourceKeyArn?: pulumi.Input<string> | pulumi.Input<string>[];
   /** Internal event → analytics contract record(s); serialised into the bridge. Required: it is the contract. */
   map: Mapper;
   /** The analytics stream in the consumer account. Required. */

@@ -34,7 +34,7 @@ export interface EventArchiveArgs {
   /** The source stream, its retention (hours) and its customer-managed key, if any. */
   sourceStreamArn: pulumi.Input<string>;
   sourceRetentionHours: number;
-  sourceKeyArn?: pulumi.Input<string>;
+  sourceKeyArn?: pulumi.Input<string> | pulumi.Input<string>[];
   /** Colder class objects move to. Default GLACIER_IR: a quarter of STANDARD_IA's storage price, still read in milliseconds. */
   storageClass?: ArchiveStorageClass;
   /** Days before the move, 30–36500 (S3's minimum for the IA classes). Default 30. */

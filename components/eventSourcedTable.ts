@@ -37,6 +37,12 @@ export interface EventStreamOptions {
    * `keyUserRoleArns`' roles.
    */
   kmsKeyArn?: pulumi.Input<string>;
+  /**
+   * Customer-managed keys the stream was encrypted with before `kmsKeyArn` (a change of key applies to records written
+   * after it; those before stay encrypted with the former key): every reader keeps `kms:Decrypt` on them. Keep each
+   * listed, and enabled, for the stream's retention after the change. Default none.
+   */
+  previousKmsKeyArns?: pulumi.Input<string>[];
 }
 
 /** Args of {@link EventSourcedTable}. */
@@ -135,6 +141,8 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
   public readonly stream: aws.kinesis.Stream;
   /** The stream's customer-managed key, when one was given: writers need kms:GenerateDataKey on it, readers kms:Decrypt. */
   public readonly streamKeyArn: pulumi.Input<string> | undefined;
+  /** Every key a reader of the stream must decrypt with: `streamKeyArn` (if customer-managed) and the previous keys. */
+  public readonly streamDecryptKeyArns: pulumi.Input<string>[];
   /** The stream's retention as applied: a reader's mapping bounds its record age by it. */
   public readonly retentionHours: number;
   /** Version 1's read model: tables, projector and what watches it; undefined once retired (`retireReadModel`). */
@@ -147,6 +155,7 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
     const child = { parent: this };
     const streamKeyArn = args.stream?.kmsKeyArn;
     this.streamKeyArn = streamKeyArn;
+    this.streamDecryptKeyArns = [...(streamKeyArn ? [streamKeyArn] : []), ...(args.stream?.previousKmsKeyArns ?? [])];
 
     this.retentionHours = s.stream.retentionHours;
     this.stream = kinesisStream(`${name}-events`, s.stream, streamKeyArn ?? AWS_MANAGED_KINESIS_KEY, child);
@@ -174,7 +183,7 @@ function projectReadModel<S>(
     {
       ...projectorArgs(args.reduce, table, parkedTable, s.dedupWindow, s.sizing),
       streamArn: stream.arn,
-      streamKeyArn: args.stream?.kmsKeyArn,
+      streamKeyArn: [...(args.stream?.kmsKeyArn ? [args.stream.kmsKeyArn] : []), ...(args.stream?.previousKmsKeyArns ?? [])],
       mapping: s.mapping,
       queueName: `${name}-projector-failures`,
       mappingName: `${name}-projector-mapping`,

@@ -170,7 +170,7 @@ export interface ReadModelVersionArgs<S> {
   version: ReadModelVersionConfig;
   reduce: Reducer<S>;
   streamArn: pulumi.Input<string>;
-  streamKeyArn?: pulumi.Input<string>;
+  streamKeyArn?: pulumi.Input<string> | pulumi.Input<string>[];
   retentionHours: number;
   dedupWindow: number;
   parallelizationFactor?: number;

@@ -181,16 +181,28 @@ function agreementProblems(config: StackConfig, view: ConsumerView, target: Targ
   }
 }
 
-/** `streamKmsKeyArn`: a key ARN (not an alias: the roles' grants name the key) of this account and region, where Kinesis can use it. */
-function streamKeyProblem(value: string | undefined, target: Target): string | undefined {
+/** `streamKmsKeyArn` (or a `streamPreviousKmsKeyArns` entry): a key ARN (not an alias: the roles' grants name the key) of this account and region, where Kinesis can use it. */
+function streamKeyProblem(value: string | undefined, target: Target, key = "streamKmsKeyArn"): string | undefined {
   if (value === undefined) return undefined;
   const arn = parseArn(value);
   if (!arn || arn.service !== "kms" || !KEY_ARN.test(arn.resource))
-    return `config streamKmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got ${JSON.stringify(value)}`;
+    return `config ${key} must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got ${JSON.stringify(value)}`;
   if ((target.region && arn.region !== target.region) || (target.accountId && arn.account !== target.accountId)) {
-    return `config streamKmsKeyArn is in ${arn.account} ${arn.region} but the stream in ${target.accountId} ${target.region}: Kinesis encrypts only with a key of its own region`;
+    return `config ${key} is in ${arn.account} ${arn.region} but the stream in ${target.accountId} ${target.region}: Kinesis encrypts only with a key of its own region`;
   }
   return undefined;
+}
+
+/** `streamPreviousKmsKeyArns`: a list of key ARNs as `streamKmsKeyArn` takes. */
+function previousKeyProblems(raw: string | undefined, target: Target): string[] {
+  if (raw === undefined) return [];
+  let keys: string[];
+  try {
+    keys = parseList("streamPreviousKmsKeyArns", raw);
+  } catch (err) {
+    return [`config ${(err as Error).message}`];
+  }
+  return keys.map((k, i) => streamKeyProblem(k, target, `streamPreviousKmsKeyArns[${i}]`)).filter((p): p is string => p !== undefined);
 }
 
 /** Every problem of the producer stack's config and of its agreement with the consumer; empty when it may deploy. */
@@ -214,6 +226,7 @@ export function producerProblems(config: StackConfig, view: ConsumerView, target
   if (topic) problems.push(topic);
   const key = streamKeyProblem(plain(config.streamKmsKeyArn), target);
   if (key) problems.push(key);
+  problems.push(...previousKeyProblems(plain(config.streamPreviousKmsKeyArns), target));
   agreementProblems(config, view, target, problems);
   return problems;
 }

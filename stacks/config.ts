@@ -43,6 +43,7 @@ export interface ProducerConfig {
   shardCount?: number;
   /** A customer-managed key for the event stream (EventSourcedTable `stream.kmsKeyArn`). */
   streamKmsKeyArn?: string;
+  streamPreviousKmsKeyArns?: string[];
   maxBodyBytes?: number;
   parallelizationFactor?: number;
   /** Whether a producer may pack several partition keys into one KPL record (EventSourcedTable `kplMixedKeys`; `"false"` allows a parallelizationFactor above 1). */
@@ -180,6 +181,7 @@ export function readProducerConfig(config = new pulumi.Config(), ref = consumerR
     streamMode: choice(config, "streamMode", STREAM_MODES),
     shardCount: config.getNumber("shardCount"),
     streamKmsKeyArn: config.get("streamKmsKeyArn"),
+    streamPreviousKmsKeyArns: list(config, "streamPreviousKmsKeyArns"),
     maxBodyBytes: config.getNumber("maxBodyBytes"),
     parallelizationFactor: config.getNumber("parallelizationFactor"),
     kplMixedKeys: flag(config, "kplMixedKeys"),

@@ -30,6 +30,7 @@ export const CONFIG_KEYS = {
     "streamMode",
     "shardCount",
     "streamKmsKeyArn",
+    "streamPreviousKmsKeyArns",
     "maxBodyBytes",
     "parallelizationFactor",
     "kplMixedKeys",

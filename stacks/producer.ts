@@ -80,7 +80,13 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     reduce: domain.reduce,
     deletionProtection: v1?.deletionProtection,
     retireReadModel: v1?.retired,
-    stream: { retentionHours: config.streamRetentionHours, mode: config.streamMode, shardCount: config.shardCount, kmsKeyArn: config.streamKmsKeyArn },
+    stream: {
+      retentionHours: config.streamRetentionHours,
+      mode: config.streamMode,
+      shardCount: config.shardCount,
+      kmsKeyArn: config.streamKmsKeyArn,
+      previousKmsKeyArns: config.streamPreviousKmsKeyArns,
+    },
     mapping: { parallelizationFactor: config.parallelizationFactor },
     kplMixedKeys: config.kplMixedKeys,
     alarmActions,
@@ -88,7 +94,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
   const archive = new EventArchive(PRODUCER_COMPONENTS.archive, {
     sourceStreamArn: events.stream.arn,
     sourceRetentionHours: events.retentionHours,
-    sourceKeyArn: events.streamKeyArn,
+    sourceKeyArn: events.streamDecryptKeyArns,
     ...config.archive,
     alarmActions,
   });
@@ -100,7 +106,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
         version: v,
         reduce,
         streamArn: events.stream.arn,
-        streamKeyArn: events.streamKeyArn,
+        streamKeyArn: events.streamDecryptKeyArns,
         retentionHours: events.retentionHours,
         dedupWindow: DEFAULT_DEDUP_WINDOW,
         parallelizationFactor: config.parallelizationFactor,
@@ -124,7 +130,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
   const bridge = new CrossAccountBridge(PRODUCER_COMPONENTS.bridge, {
     sourceStreamArn: events.stream.arn,
     sourceRetentionHours: events.retentionHours,
-    sourceKeyArn: events.streamKeyArn,
+    sourceKeyArn: events.streamDecryptKeyArns,
     map: domain.map,
     targetStreamArn: config.consumer.analyticsStreamArn,
     targetKeyArn: config.consumer.analyticsKeyArn,

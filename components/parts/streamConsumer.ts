@@ -18,7 +18,7 @@ export interface StreamConsumerArgs extends ClosureFunctionArgs<KinesisStreamEve
   /** An enhanced fan-out consumer of it to read through (dedicated 2 MiB/s per shard); default the shared standard iterator. */
   consumerArn?: pulumi.Input<string>;
   /** The stream's KMS key when it is customer-managed. */
-  streamKeyArn?: pulumi.Input<string>;
+  streamKeyArn?: pulumi.Input<string> | pulumi.Input<string>[];
   /** Mapping settings, resolved by the component (resolveMappingSettings). */
   mapping: MappingSettings;
   /** Start AT_TIMESTAMP this ISO time instead of `mapping.startingPosition` (a read-model version going live). */

@@ -101,7 +101,7 @@ export function onFailureQueue(name: string, opts: pulumi.CustomResourceOptions)
 export function streamReadStatements(
   streamArn: pulumi.Input<string>,
   queueArn: pulumi.Input<string>,
-  streamKeyArn?: pulumi.Input<string>,
+  streamKeyArn?: pulumi.Input<string> | pulumi.Input<string>[],
   consumerArn?: pulumi.Input<string>,
 ): Statement[] {
   const statements: Statement[] = [
@@ -116,7 +116,10 @@ export function streamReadStatements(
   // Through an enhanced fan-out consumer, Lambda subscribes to each shard as that consumer.
   if (consumerArn)
     statements.push({ Sid: "SubscribeAsConsumer", Action: ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"], Resource: consumerArn });
-  if (streamKeyArn) statements.push({ Sid: "DecryptSourceStream", Action: "kms:Decrypt", Resource: streamKeyArn, Condition: viaKinesis(streamArn) });
+  // Several keys: the stream's and those it was encrypted with before (records written then stay encrypted with them).
+  const keys = [streamKeyArn ?? []].flat();
+  if (keys.length)
+    statements.push({ Sid: "DecryptSourceStream", Action: "kms:Decrypt", Resource: keys.length === 1 ? keys[0] : keys, Condition: viaKinesis(streamArn) });
   return statements;
 }
 

@@ -395,6 +395,31 @@ describe("customer-managed key on the event stream (streamKmsKeyArn)", function 
     expect([...run.outputs.streamKeyUserRoleArns].sort()).to.deep.equal(arns);
   });
 
+  it("after a change of key, every reader keeps kms:Decrypt on the previous keys (records written before stay encrypted with them); the API encrypts with the current one only", async () => {
+    const OLD = `arn:aws:kms:${REGION}:${PRODUCER}:key/11111111-2222-3333-4444-555555555555`;
+    const changed = await runProducer({
+      streamKmsKeyArn: KEY,
+      streamPreviousKmsKeyArns: JSON.stringify([OLD]),
+      readModelVersions: '[{"version":2,"liveFrom":"2026-12-01T10:00:00Z"}]',
+    });
+    const grants = (role: string) =>
+      roleStatements(changed, role)
+        .filter((s) => s.Action === "kms:Decrypt" && s.Sid === "DecryptSourceStream")
+        .map((s) => s.Resource);
+    for (const role of ["orders-projector-role", "orders-v2-projector-role", "bridge-forwarder-role", "events-archive-archiver-role"])
+      expect(grants(role), role).to.deep.equal([[KEY, OLD]]);
+    expect(
+      roleStatements(changed, "commands-handler-role")
+        .filter((s) => String(s.Action).startsWith("kms:"))
+        .map((s) => s.Resource),
+    ).to.deep.equal([KEY]);
+    const refused = await runProducer({ streamKmsKeyArn: KEY, streamPreviousKmsKeyArns: '["alias/old"]' }).then(
+      () => "ran",
+      (e: Error) => e.message,
+    );
+    expect(refused).to.include('config streamPreviousKmsKeyArns[0] must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got "alias/old"');
+  });
+
   it("grants no key use with the default AWS-managed key", async () => {
     const plainRun = await runProducer();
     for (const role of ["commands-handler-role", "orders-projector-role", "bridge-forwarder-role"]) {

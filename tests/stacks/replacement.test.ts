@@ -110,7 +110,7 @@ describe("config changes replace no stateful resource", function () {
     const base = await producer(outputs, {});
     const pick = (keys: string[]) => Object.fromEntries(keys.map((k) => [k, one(k)]));
     const groups: Record<string, string>[] = [
-      pick(["streamKmsKeyArn", "streamMode", "shardCount", "streamRetentionHours"]),
+      pick(["streamKmsKeyArn", "streamPreviousKmsKeyArns", "streamMode", "shardCount", "streamRetentionHours"]),
       pick(["kplMixedKeys", "parallelizationFactor", "maxBodyBytes", "alarmTopicArn", "aggregateRecords"]),
       pick([
         "apiAuth",
