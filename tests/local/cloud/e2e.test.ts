@@ -146,7 +146,7 @@ describe("local cloud end to end", function () {
       );
     const [listing, refused] = await Promise.all([redrive(), redrive("--discard", "no-such-event", "--reason", "e2e")]);
     expect(listing.code, listing.stderr).to.equal(0);
-    expect(listing.stdout).to.match(/^0 parked event\(s\) in orders-parked-/);
+    expect(listing.stdout).to.match(/^read-model version 1: reduce of domain\/index.ts applies\n0 parked event\(s\) in orders-parked-/);
     // Refused (exit 2) for what it is, before any STS call: before, the caller lookup came first and went to AWS's own endpoint.
     expect([refused.code, refused.stderr.trim()]).to.deep.equal([
       2,
