@@ -159,7 +159,7 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
 
     this.retentionHours = s.stream.retentionHours;
     this.stream = kinesisStream(`${name}-events`, s.stream, streamKeyArn ?? AWS_MANAGED_KINESIS_KEY, child);
-    this.readModel = s.retireReadModel ? undefined : projectReadModel(name, args, s, this.stream, child);
+    this.readModel = s.retireReadModel ? undefined : projectReadModel(name, args, s, this.stream, this.streamDecryptKeyArns, child);
     const rm = this.readModel;
     this.registerOutputs({
       streamArn: this.stream.arn,
@@ -174,6 +174,7 @@ function projectReadModel<S>(
   args: EventSourcedTableArgs<S>,
   s: TableSettings,
   stream: aws.kinesis.Stream,
+  decryptKeyArns: pulumi.Input<string>[],
   child: pulumi.CustomResourceOptions,
 ): TableReadModel {
   const table = keyedTable(`${name}-read-model`, undefined, s.deletionProtection, child);
@@ -183,7 +184,7 @@ function projectReadModel<S>(
     {
       ...projectorArgs(args.reduce, table, parkedTable, s.dedupWindow, s.sizing),
       streamArn: stream.arn,
-      streamKeyArn: [...(args.stream?.kmsKeyArn ? [args.stream.kmsKeyArn] : []), ...(args.stream?.previousKmsKeyArns ?? [])],
+      streamKeyArn: decryptKeyArns,
       mapping: s.mapping,
       queueName: `${name}-projector-failures`,
       mappingName: `${name}-projector-mapping`,

@@ -21,11 +21,16 @@ export function physicalName(logicalName: string): string {
   return `${logicalName}-${createHash("sha256").update(logicalName).digest("hex").slice(0, 7)}`;
 }
 
+/** The partition of `region` and its DNS suffix, as `aws.getPartition` answers them (an ISO partition's suffix is not modelled). */
+function partitionOf(region: string): { partition: string; dnsSuffix: string } {
+  const partition = partitionOfRegion(region);
+  return { partition, dnsSuffix: PARTITION_DNS_SUFFIX[partition] ?? "amazonaws.com" };
+}
+
 /** The ARN and name fields AWS returns for a resource of `type`. */
 export function realisticState(type: string, logicalName: string, inputs: Record<string, any>, ctx: AccountContext): Record<string, unknown> {
   const { account, region } = ctx;
-  const partition = partitionOfRegion(region);
-  const suffix = PARTITION_DNS_SUFFIX[partition] ?? "amazonaws.com";
+  const { partition, dnsSuffix: suffix } = partitionOf(region);
   const name: string = inputs.name ?? physicalName(logicalName);
   switch (type) {
     case TYPES.stream:
@@ -98,12 +103,17 @@ export function realisticState(type: string, logicalName: string, inputs: Record
 export function realisticCall(token: string, inputs: Record<string, any>, ctx: AccountContext): Record<string, unknown> {
   switch (token) {
     case FUNCTION_TOKENS.getCallerIdentity:
-      return { accountId: ctx.account, arn: `arn:${partitionOfRegion(ctx.region)}:iam::${ctx.account}:user/deployer`, userId: "AIDADEPLOYER", id: ctx.account };
+      return {
+        accountId: ctx.account,
+        arn: `arn:${partitionOf(ctx.region).partition}:iam::${ctx.account}:user/deployer`,
+        userId: "AIDADEPLOYER",
+        id: ctx.account,
+      };
     case FUNCTION_TOKENS.getRegion:
       return { name: ctx.region, region: ctx.region, id: ctx.region, endpoint: `ec2.${ctx.region}.amazonaws.com` };
     case FUNCTION_TOKENS.getPartition: {
-      const partition = partitionOfRegion(ctx.region);
-      return { partition, dnsSuffix: PARTITION_DNS_SUFFIX[partition] ?? "amazonaws.com", id: partition };
+      const p = partitionOf(ctx.region);
+      return { ...p, id: p.partition };
     }
     default:
       throw new Error(`no mock for provider function ${token}`);
