@@ -135,7 +135,14 @@ export interface StreamMappingArgs {
   startingPositionTimestamp?: string;
 }
 
-/** The mapping itself, reporting partial batch failures. */
+/**
+ * Where a mapping starts is read when it is created and never again: the provider replaces a mapping whose start
+ * changes, and the new one would begin there, skipping what lies between the old one's checkpoint and it (a
+ * read-model version's `liveFrom` moved later) or reading it all again. To start elsewhere, deploy a new version.
+ */
+export const MAPPING_START_INPUTS = ["startingPosition", "startingPositionTimestamp"];
+
+/** The mapping itself, reporting partial batch failures; its start is kept from creation ({@link MAPPING_START_INPUTS}). */
 export function streamMapping(name: string, args: StreamMappingArgs, opts: pulumi.CustomResourceOptions): aws.lambda.EventSourceMapping {
   return new aws.lambda.EventSourceMapping(
     name,
@@ -147,6 +154,6 @@ export function streamMapping(name: string, args: StreamMappingArgs, opts: pulum
       functionResponseTypes: ["ReportBatchItemFailures"],
       destinationConfig: { onFailure: { destinationArn: args.queue.arn } },
     },
-    opts,
+    { ...opts, ignoreChanges: [...(opts.ignoreChanges ?? []), ...MAPPING_START_INPUTS] },
   );
 }

@@ -52,10 +52,12 @@ export interface ProgramResource {
   state: Record<string, any>;
   /** URNs the resource's `aliases` name (what `pulumi up` would treat as the same resource). */
   aliases: string[];
+  /** Inputs the resource's `ignoreChanges` names: a change to them is neither an update nor a replacement. */
+  ignoreChanges: string[];
 }
 
 /** A resource as the mocks recorded it, before its URN is known. */
-export type MockRecord = Omit<ProgramResource, "urn" | "parentType" | "aliases"> & {
+export type MockRecord = Omit<ProgramResource, "urn" | "parentType" | "aliases" | "ignoreChanges"> & {
   /** Registration order: answers may complete out of order. */
   seq: number;
   /** Which registration of this type and name it was (0 for the first): joins it to its URN. */
@@ -195,7 +197,7 @@ function stackConfig(project: string, region: string, config: Record<string, str
   return out;
 }
 
-/** Each recorded resource with the URN, parent type and aliases of its registration. */
+/** Each recorded resource with the URN, parent type, aliases and ignoreChanges of its registration. */
 function withUrns(recorded: MockRecord[], registrations: Registration[]): ProgramResource[] {
   const byKey = new Map<string, Registration[]>();
   for (const r of registrations) byKey.set(`${r.type}::${r.name}`, [...(byKey.get(`${r.type}::${r.name}`) ?? []), r]);
@@ -204,7 +206,7 @@ function withUrns(recorded: MockRecord[], registrations: Registration[]): Progra
     .map(({ seq: _seq, occurrence, ...r }) => {
       const registration = byKey.get(`${r.type}::${r.name}`)?.[occurrence];
       const urn = registration?.urn ?? "";
-      return { ...r, urn, parentType: parentTypeOf(urn), aliases: registration?.aliases ?? [] };
+      return { ...r, urn, parentType: parentTypeOf(urn), aliases: registration?.aliases ?? [], ignoreChanges: registration?.ignoreChanges ?? [] };
     });
 }
 

@@ -1,7 +1,7 @@
 /**
  * What the mock monitor is asked to register, as `pulumi up` would see it:
- * each resource's URN (the monitor's own answer) and the URNs its `aliases`
- * name. Mocks are not given the parent or the aliases of a resource, so the
+ * each resource's URN (the monitor's own answer), the URNs its `aliases`
+ * name and the inputs it ignores changes to. Mocks are not given the parent or the aliases of a resource, so the
  * harness (program.ts) reads them here, from the requests themselves.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -14,6 +14,8 @@ export interface Registration {
   urn: string;
   /** URNs named by the resource's `aliases`. */
   aliases: string[];
+  /** The resource's `ignoreChanges`: inputs whose change `pulumi up` keeps from the old state. */
+  ignoreChanges: string[];
 }
 
 /** The monitor's requests, as far as they are read here (protobuf getters). */
@@ -23,6 +25,7 @@ interface MonitorRequest {
   getParent(): string;
   getAliasesList?(): { getUrn?(): string; getSpec?(): AliasSpec | undefined }[];
   getAliasurnsList?(): string[];
+  getIgnorechangesList?(): string[];
 }
 
 interface AliasSpec {
@@ -80,7 +83,13 @@ export function captureRegistrations(project: string, stack: string): Registrati
   for (const method of ["registerResource", "readResource"]) {
     const original = monitor[method].bind(monitor);
     monitor[method] = (req, callback) => {
-      const registration: Registration = { type: req.getType(), name: req.getName(), urn: "", aliases: aliasUrns(req, project, stack) };
+      const registration: Registration = {
+        type: req.getType(),
+        name: req.getName(),
+        urn: "",
+        aliases: aliasUrns(req, project, stack),
+        ignoreChanges: req.getIgnorechangesList?.() ?? [],
+      };
       out.push(registration);
       return original(req, (err, response) => {
         if (response) registration.urn = response.getUrn();

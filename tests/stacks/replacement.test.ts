@@ -46,11 +46,11 @@ function examples(file: string): Record<string, string[]> {
   return out;
 }
 
-/** The replacement-forcing inputs of every stateful resource, by URN. */
+/** The replacement-forcing inputs of every stateful resource, by URN, less those its `ignoreChanges` keeps from creation. */
 function forceNew(run: ProgramRun): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
   for (const r of run.resources) {
-    const keys = FORCE_NEW[r.type];
+    const keys = FORCE_NEW[r.type]?.filter((k) => !r.ignoreChanges.includes(k));
     if (keys) out.set(r.urn, Object.fromEntries(keys.map((k) => [k, r.inputs[k] ?? null])));
   }
   return out;
@@ -137,6 +137,18 @@ describe("config changes replace no stateful resource", function () {
       "keys no run sets",
     ).to.deep.equal([]);
     expect(found).to.deep.equal([]);
+  });
+
+  it("a live version's liveFrom moved (as a rebuild run again prints) replaces no mapping: every mapping keeps the start it was created with", async () => {
+    const outputs = (await consumer({})).outputs as Record<string, unknown>;
+    const live = (at: string) => producer(outputs, { readModelVersions: JSON.stringify([{ version: 2, liveFrom: at }]) });
+    const [before, after] = [await live("2026-12-01T10:00:00Z"), await live("2026-12-02T10:00:00Z")];
+    const mappings = after.resources.filter((r) => r.type === "aws:lambda/eventSourceMapping:EventSourceMapping");
+    expect(mappings.map((r) => r.name)).to.include("orders-v2-projector-mapping");
+    const moved = mappings.find((r) => r.name === "orders-v2-projector-mapping")!;
+    expect(moved.inputs.startingPositionTimestamp, "the new time is what a new mapping would get").to.equal("2026-12-02T10:00:00Z");
+    for (const m of mappings) expect(m.ignoreChanges, m.name).to.include.members(["startingPosition", "startingPositionTimestamp"]);
+    expect(replaced(before, after)).to.deep.equal([]);
   });
 
   it("the check sees a replacement (it can fail): another hash key, another stream name", async () => {
