@@ -5,7 +5,7 @@
  * so the two cannot watch different things. Here too: the alarms every
  * stream-fed function gets, on the failures that matter — records waiting
  * (against the mapping's record age), batches reported failed, events
- * parked, crashes, and batches given up.
+ * parked, crashes, throttled invocations, and batches given up.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -120,7 +120,7 @@ export function duration(ms: number): string {
   return s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
 }
 
-/** Iterator age against the record age, crashes, batch failures reported, parked events, batches given up. */
+/** Iterator age against the record age, crashes, throttled invocations, batch failures reported, parked events, batches given up. */
 export function streamConsumerAlarmSpecs(name: string, args: StreamConsumerAlarmArgs): AlarmSpec[] {
   const limitMs = args.recordAgeLimitSeconds * 1000;
   const ageMs = iteratorAgeThresholdMs(args.recordAgeLimitSeconds);
@@ -144,6 +144,16 @@ export function streamConsumerAlarmSpecs(name: string, args: StreamConsumerAlarm
       concern: "errors",
       description:
         "The function crashed or timed out (it reports ordinary failures as batch item failures): its whole batch is retried. Read the function's log group for the error and the invocation's duration.",
+    },
+    {
+      ...lambdaMetric(args.fn, "Throttles", "Sum", "invocations throttled"),
+      ...once,
+      evaluationPeriods: 5,
+      name: `${name}-throttles`,
+      concern: "errors",
+      description:
+        "For 5 minutes Lambda could not invoke the function (the account's or its own concurrency is used up): its shards wait, and the other alarms see nothing, " +
+        "since a batch never invoked reports no iterator age, error or failure. Raise the account's concurrency quota or the reserved concurrency of whatever takes it.",
     },
     {
       ...functionMetric(args.fn, METRIC.batchFailures, "Sum", "batches reported failed"),

@@ -197,7 +197,7 @@ describe("producer stack (mocks)", function () {
     expect(integration.timeoutMilliseconds - fn.timeout * 1000, "room for a cold start").to.be.at.least(5_000);
   });
 
-  it("alarms on iterator age, errors and on-failure depth for both stream functions, and on API errors", () => {
+  it("alarms on iterator age, errors, throttles and on-failure depth for every stream function, and on API errors", () => {
     const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
     const by = (n: string) => alarms.find((a) => a.name === n)!.inputs;
     for (const prefix of ["orders-projector", "analytics-bridge-forwarder", "events-archive-archiver"]) {
@@ -206,10 +206,13 @@ describe("producer stack (mocks)", function () {
       expect(by(`${prefix}-iterator-age`).dimensions).to.deep.equal({ FunctionName: fnName });
       expect(by(`${prefix}-errors`)).to.include({ metricName: "Errors", namespace: "AWS/Lambda" });
       expect(by(`${prefix}-on-failure`)).to.include({ metricName: "ApproximateNumberOfMessagesVisible", namespace: "AWS/SQS" });
+      // A throttled function reports no iterator age, error or failure: only Lambda's Throttles says its shards wait.
+      expect(by(`${prefix}-throttles`)).to.include({ metricName: "Throttles", namespace: "AWS/Lambda", statistic: "Sum", threshold: 1, evaluationPeriods: 5 });
+      expect(by(`${prefix}-throttles`).dimensions).to.deep.equal({ FunctionName: fnName });
     }
     expect(by("commands-errors")).to.include({ metricName: "Errors" });
     // Besides these: parked events (not the archiver's: it parks nothing) and batch failures per stream function, and the API's 5xx (tests/stacks/observability.test.ts).
-    expect(alarms).to.have.length(16);
+    expect(alarms).to.have.length(19);
   });
 
   it("exports what operators and the local cloud need", () => {
