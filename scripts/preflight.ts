@@ -94,6 +94,9 @@ async function main() {
     console.log(
       `preflight: stack ${o.stack} (${role}, account ${account}, ${region}): no problem; ${run.resources.length} resources, every name within AWS's limits`,
     );
+    const alarms = run.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm").length;
+    if (!config.alarmTopicArn)
+      console.log(`preflight: note: alarmTopicArn is not set, so the stack's ${alarms} alarms notify no one (they still show on its dashboard)`);
   } catch (err) {
     console.error((err as Error).message);
     process.exit(1);

@@ -64,7 +64,13 @@ describe("npm run preflight", function () {
     expect(r.out).to.match(
       /preflight: stack consumer \(consumer, account 222222222222, eu-west-1\): no problem; \d+ resources, every name within AWS's limits/,
     );
+    // No alarm topic: a note, not a problem (nothing is paged, and the AWS-reviewer audit found no one told).
+    expect(r.out).to.include("preflight: note: alarmTopicArn is not set, so the stack's 4 alarms notify no one");
     expect(r.status).to.equal(0);
+    const paged = write("Pulumi.paged.yaml", fs.readFileSync(consumerFile, "utf8") + "  event-sourced-pipeline:alarmTopicArn: arn:aws:sns:eu-west-1:222222222222:ops\n");
+    const withTopic = preflight("--stack", "consumer", "--file", paged);
+    expect(withTopic.status, withTopic.out).to.equal(0);
+    expect(withTopic.out).not.to.include("alarmTopicArn is not set");
   });
 
   it("lists every problem of a producer file against the consumer's outputs (a bad value, the other access mode and what that mode lacks), and exits 1", () => {
