@@ -8,6 +8,7 @@
  * whose object could not be written is reported from its first record, so
  * Lambda redelivers all of it; nothing else in the batch depends on it.
  */
+import * as crypto from "crypto";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord, resumeFrom } from "../shared/kinesisEvent";
 import { ENV, intEnv, requireEnv } from "../shared/env";
@@ -65,8 +66,11 @@ export function createArchiver(deps: ArchiverDeps): (event: KinesisStreamEvent) 
     const archived = toArchived([...records].sort((a, b) => compareSequence(a.kinesis.sequenceNumber, b.kinesis.sequenceNumber)));
     const key = objectKey(config.prefix, archived);
     const body = encodeObject(archived);
+    // S3 refuses a PUT without Content-MD5 (or a checksum) into a bucket with default Object Lock retention
+    // (archiveObjectLock*), and the client sends no checksum of its own (requestChecksumCalculation WHEN_REQUIRED).
+    const md5 = crypto.createHash("md5").update(body).digest("base64");
     await withRetry(
-      () => s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: body, ContentType: "application/x-ndjson", ContentEncoding: "gzip" })),
+      () => s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: body, ContentMD5: md5, ContentType: "application/x-ndjson", ContentEncoding: "gzip" })),
       config.retry,
       clock,
     );

@@ -5,6 +5,7 @@
  * middleware); the completeness check finds no gap where there is none and
  * the one injected where it was.
  */
+import { createHash } from "crypto";
 import { expect } from "chai";
 import { S3Client } from "@aws-sdk/client-s3";
 import { checkCompleteness, compareShard, describeCompleteness } from "../../../handlers/archive/completeness";
@@ -55,6 +56,23 @@ describe("archiver: the source stream's records kept in S3", function () {
       arrivalMs: Math.round(records[3].kinesis.approximateArrivalTimestamp * 1000),
       data: records[3].kinesis.data,
     });
+  });
+
+  it("sends each object's Content-MD5, which S3 requires of a PUT into a bucket with default Object Lock retention", async () => {
+    const sent: { key: string; md5?: string; body?: Buffer }[] = [];
+    const client = emulator.client();
+    client.middlewareStack.add(
+      (next) => async (args: any) => {
+        if (args.input?.Key) sent.push({ key: args.input.Key, md5: args.request?.headers?.["content-md5"], body: args.input.Body });
+        return next(args);
+      },
+      { step: "finalizeRequest", name: "captureContentMd5" },
+    );
+    const { archive } = newArchiver(at, client);
+    expect((await archive({ Records: records })).batchItemFailures).to.deep.equal([]);
+    expect(sent).to.have.length(1);
+    expect(sent[0].md5).to.equal(createHash("md5").update(sent[0].body!).digest("base64"));
+    expect(decodeObject(sent[0].key, sent[0].body!)).to.have.length(records.length);
   });
 
   it("rewrites the same key on redelivery and after a crash mid-batch: each record once per key, no gap", async () => {
