@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { API_ROUTES, apiConfigFromEnv, createApi, DEFAULT_MAX_BODY_BYTES, HttpApiEvent, HttpApiResult } from "../handlers/api";
+import { API_ROUTES, apiConfigFromEnv, createApi, DEFAULT_MAX_BODY_BYTES, HttpApiEvent, HttpApiResult, PREFLIGHT_ROUTE } from "../handlers/api";
 import { MAX_BODY_BYTES_LIMIT } from "../handlers/api/validation";
 import { API_TIME, apiTimeBudget } from "../handlers/api/timeBudget";
 import { dynamoClient, kinesisClient } from "../handlers/shared/clients";
@@ -200,7 +200,8 @@ export class CommandApi<S = unknown> extends pulumi.ComponentResource {
       },
       child,
     );
-    this.routes = [...API_ROUTES, "$default"].map(
+    // The preflight route last, so the others keep their URNs (`-route-<i>`); open, as preflights carry no credentials.
+    this.routes = [...API_ROUTES, "$default", ...(cors ? [PREFLIGHT_ROUTE] : [])].map(
       (routeKey, i) =>
         new aws.apigatewayv2.Route(
           `${name}-route-${i}`,
@@ -208,7 +209,7 @@ export class CommandApi<S = unknown> extends pulumi.ComponentResource {
             apiId: this.api.id,
             routeKey,
             target: pulumi.interpolate`integrations/${integration.id}`,
-            ...routeAuthArgs(s.auth, routeKey, authorizer),
+            ...(routeKey === PREFLIGHT_ROUTE ? { authorizationType: "NONE" } : routeAuthArgs(s.auth, routeKey, authorizer)),
           },
           child,
         ),

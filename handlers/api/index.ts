@@ -7,6 +7,7 @@
 import { ENV, intEnv, requireEnv } from "../shared/env";
 import { errorResponse, rejectionResponse } from "./responses";
 import type { ApiConfig, ApiDeps, HttpApiEvent, HttpApiResult } from "./types";
+import { PREFLIGHT_ROUTE } from "./types";
 import { checkMaxBodyBytes } from "./validation";
 import { postEvent } from "./postEvent";
 import { getAggregate } from "./getAggregate";
@@ -17,6 +18,7 @@ import { API_METRICS, METRIC, MetricsRecorder, metricsRecorder } from "../observ
 import { authModeOf, principalOf } from "./access";
 
 export type { ApiConfig, ApiDeps, HttpApiEvent, HttpApiResult } from "./types";
+export { PREFLIGHT_ROUTE };
 export { AUTH_MODES } from "./access";
 export type { AuthMode } from "./access";
 
@@ -99,6 +101,7 @@ export function createApi(deps: ApiDeps): (event: HttpApiEvent) => Promise<HttpA
   const answer = async (event: HttpApiEvent): Promise<HttpApiResult> => {
     const requestId = event.requestContext?.requestId ?? "unknown";
     try {
+      if (event.routeKey === PREFLIGHT_ROUTE) return { statusCode: 204, headers: {}, body: "" };
       const principal = principalOf(event, deps.config.auth);
       if (!principal.ok) return rejectionResponse(principal.rejection);
       if (event.routeKey === API_ROUTES[0]) return await withinDeadline(postEvent(full, nextUlid, producer, event, principal.value), deps.deadlineMs);

@@ -36,6 +36,14 @@ import type { AccessRule, Validator } from "../shared/domain";
 import type { MetricsRecorder } from "../observability/metrics";
 import type { AuthMode } from "./access";
 
+/**
+ * With CORS on, the route that takes browsers' preflights, open: `$default` catches every OPTIONS request no other
+ * route names and carries the authorizer, and a preflight carries no token or signature, so without it API Gateway
+ * refused every preflight ("Configure CORS for HTTP APIs": add an OPTIONS /{proxy+} route that doesn't require
+ * authorization). API Gateway answers preflights itself; should one reach the function, it answers 204 with nothing.
+ */
+export const PREFLIGHT_ROUTE = "OPTIONS /{proxy+}";
+
 /** Where the command API writes and reads. */
 export interface ApiConfig {
   /** Source stream: the only place a change is written. */

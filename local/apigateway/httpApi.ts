@@ -93,8 +93,10 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<LocalHttpApi> 
   async function answer(req: http.IncomingMessage, body: Buffer, requestId: string): Promise<Reply> {
     const cors = opts.cors?.();
     const headers = headersOf(req).headers;
-    // Preflights are API Gateway's own answer: no route, no authorizer, no integration.
-    if (cors && isPreflight(req.method ?? "", headers)) return { status: 204, headers: preflightHeaders(cors, headers), body: Buffer.alloc(0) };
+    // Preflights are API Gateway's own answer (no authorizer, no integration), except where `$default` catches them: it
+    // takes every OPTIONS request no route names, with its authorizer ("Configure CORS for HTTP APIs").
+    if (cors && isPreflight(req.method ?? "", headers) && matchRoute(routes, "OPTIONS", (req.url ?? "/").split("?")[0])?.routeKey !== "$default")
+      return { status: 204, headers: preflightHeaders(cors, headers), body: Buffer.alloc(0) };
     const reply = await integrate(req, body, requestId);
     return cors ? { ...reply, headers: withCors(cors, headers.origin, reply.headers) } : reply;
   }

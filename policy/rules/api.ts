@@ -2,12 +2,13 @@
  * The API rules: every HTTP API route carries an authorizer (AWS_IAM, or a
  * JWT or Lambda authorizer it names), unless its API was left open by an
  * explicit choice (CommandApi's `auth.mode: none`, which tags the API
- * `eventsourced:auth: none`); and every API open by choice is reported, so the
+ * `eventsourced:auth: none`) or it is a CORS API's preflight route; and every API open by choice is reported, so the
  * choice shows in every preview without blocking it.
  */
 import type { PolicyResource, ReportViolation, StackValidationArgs } from "@pulumi/policy";
 import { TYPES } from "../../components/parts/typeTokens";
 import { known, ofType, stackPolicy } from "./shared";
+import { PREFLIGHT_ROUTE } from "../../handlers/api/types";
 
 /** The tag CommandApi puts on its API, and the value that says "open, on purpose". */
 export const AUTH_TAG = "eventsourced:auth";
@@ -33,6 +34,10 @@ export function openRouteProblem(props: Record<string, any>): string | undefined
   return undefined;
 }
 
+/** A CORS API's open preflight route (CommandApi declares it: preflights carry no credentials, see PREFLIGHT_ROUTE). */
+const isPreflightRoute = (route: PolicyResource, api: PolicyResource | undefined) =>
+  known(() => route.props.routeKey) === PREFLIGHT_ROUTE && known(() => api?.props.corsConfiguration) !== undefined;
+
 export const apiRoutesAuthorized = stackPolicy({
   name: "api-routes-authorized",
   description:
@@ -41,7 +46,7 @@ export const apiRoutesAuthorized = stackPolicy({
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
     for (const { route, api, apis } of routesWithApis(args)) {
       const problem = openRouteProblem(route.props);
-      if (!problem) continue;
+      if (!problem || isPreflightRoute(route, api)) continue;
       // A first preview may not know the route's API: only an open choice on every API of the stack excuses it then.
       const chosen = api ? openByChoice(api) : apis.length > 0 && apis.every(openByChoice);
       if (!chosen) report(`route ${known(() => route.props.routeKey) ?? route.name}: ${problem}; set apiAuth to iam or jwt`, route.urn);

@@ -418,13 +418,20 @@ describe("policy pack (rules called directly)", function () {
     before(async () => {
       auth.jwt = await runProducer({ apiAuth: "jwt", jwtIssuer: "https://login.example.com", jwtAudiences: "orders-api" });
       auth.none = await runProducer({ apiAuth: "none" });
+      auth.cors = await runProducer({ apiAuth: "jwt", jwtIssuer: "https://login.example.com", jwtAudiences: "orders-api", corsAllowOrigins: "https://app.example.com" });
     });
     const stack = (run: ProgramRun, edit: (r: RecordedResource) => RecordedResource = (r) => r) =>
       run.resources.filter((x) => x.custom).map((r) => policyResource(edit(r)));
     const messages = async (resources: PolicyResource[], policy: string) => (await validateStack(resources, policy)).map((f) => f.message);
 
-    it("api-routes-authorized passes iam and jwt stacks, and a none stack (open by choice)", async () => {
-      for (const run of [runs["producer (assumeRole)"], auth.jwt, auth.none]) expect(await messages(stack(run), "api-routes-authorized")).to.deep.equal([]);
+    it("api-routes-authorized passes iam and jwt stacks, a jwt stack with CORS (its open preflight route), and a none stack (open by choice)", async () => {
+      for (const run of [runs["producer (assumeRole)"], auth.jwt, auth.cors, auth.none])
+        expect(await messages(stack(run), "api-routes-authorized")).to.deep.equal([]);
+      // The preflight route is excused only on an API with CORS.
+      const noCors = (r: RecordedResource) => (r.type === TYPES.httpApi ? { ...r, state: { ...r.state, corsConfiguration: undefined } } : r);
+      expect(await messages(stack(auth.cors, noCors), "api-routes-authorized")).to.deep.equal([
+        'route OPTIONS /{proxy+}: authorizationType is "NONE": anyone who finds the URL may call it; set apiAuth to iam or jwt',
+      ]);
     });
 
     it("api-routes-authorized fires on a route without an authorizer, and on a JWT route that names none", async () => {

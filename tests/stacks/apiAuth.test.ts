@@ -68,9 +68,10 @@ describe("command API auth (mocks)", function () {
       expect(a.parentType).to.equal("eventsourced:api:CommandApi");
     });
 
-    it("puts it on every route: POST needs events:write, GET aggregates:read, $default any valid token", () => {
-      const r = routes(jwt);
+    it("puts it on every route but CORS's preflight one: POST needs events:write, GET aggregates:read, $default any valid token", () => {
+      const { "OPTIONS /{proxy+}": preflight, ...r } = routes(jwt);
       const id = jwt.one(AUTHORIZER).id;
+      expect(preflight, "this stack has CORS on").to.include({ authorizationType: "NONE" });
       for (const inputs of Object.values(r)) expect(inputs).to.include({ authorizationType: "JWT", authorizerId: id });
       expect(r["POST /aggregates/{id}/events"].authorizationScopes).to.deep.equal(["events:write"]);
       expect(r["GET /aggregates/{id}"].authorizationScopes).to.deep.equal(["aggregates:read"]);
@@ -115,6 +116,15 @@ describe("command API auth (mocks)", function () {
         exposeHeaders: ["location"],
         maxAge: 300,
       });
+    });
+
+    it("declares an open OPTIONS /{proxy+} route, so $default (with the authorizer) never takes a browser's preflight; none without CORS", () => {
+      const r = routes(jwt);
+      expect(r["OPTIONS /{proxy+}"]).to.include({ authorizationType: "NONE" });
+      expect(r["OPTIONS /{proxy+}"].target).to.equal(r.$default.target);
+      expect(r.$default).to.include({ authorizationType: "JWT" });
+      expect(jwt.ofType(ROUTE).find((x) => x.inputs.routeKey === "OPTIONS /{proxy+}")!.name, "after the others: their URNs stay").to.equal("commands-route-3");
+      expect(routes(iam)).to.not.have.property("OPTIONS /{proxy+}");
     });
 
     it("allows the SigV4 headers too in iam mode, and takes the methods and max age from config", async () => {

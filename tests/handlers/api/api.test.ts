@@ -3,7 +3,7 @@ import { gzipSync } from "zlib";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
-import { API_ROUTES, ApiDeps, HttpApiEvent, HttpApiResult, apiConfigFromEnv, createApi } from "../../../handlers/api";
+import { API_ROUTES, ApiDeps, HttpApiEvent, HttpApiResult, PREFLIGHT_ROUTE, apiConfigFromEnv, createApi } from "../../../handlers/api";
 import { dynamoClient, kinesisClient } from "../../../handlers/shared/clients";
 import { ENVELOPE_SCHEMA_VERSION, ID_PATTERN, parseEnvelope } from "../../../handlers/shared/envelope";
 import { padSequence } from "../../../handlers/shared/sequence";
@@ -619,6 +619,19 @@ describe("handlers/api", () => {
         expect(body.error.message).to.include(`${method} ${path}`);
       }
       expect(await recordCount(h.stream)).to.equal(0);
+    });
+  });
+
+  describe("OPTIONS /{proxy+} (CORS's open preflight route)", () => {
+    it("answers 204 with nothing, before any principal is asked for, writing nothing; OPTIONS on $default stays a 404", async () => {
+      const h = await harness();
+      const stream = h.stream;
+      const jwt = createApi({ kinesis: h.kinesis, dynamodb: h.dynamodb, config: { streamName: stream, tableName: h.table, maxBodyBytes: MAX_BODY, auth: "jwt" } });
+      const preflight = { ...defaultRouteRequest("OPTIONS", "/aggregates/o-1/events"), routeKey: PREFLIGHT_ROUTE };
+      for (const api of [h.api, jwt]) expect(await api(preflight)).to.deep.equal({ statusCode: 204, headers: {}, body: "" });
+      expect((await jwt(defaultRouteRequest("OPTIONS", "/aggregates/o-1/events"))).statusCode, "no principal on $default").to.equal(403);
+      expect((await h.api(defaultRouteRequest("OPTIONS", "/x"))).statusCode).to.equal(404);
+      expect(await recordCount(stream)).to.equal(0);
     });
   });
 });

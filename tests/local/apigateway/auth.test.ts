@@ -16,6 +16,7 @@ import { sigv4Headers } from "../../../local/cloud/caller";
 import { accountCredentials } from "../../../local/emulators/clients";
 import { PolicySet } from "../../../local/iam/policySet";
 import { CorsRules } from "../../../local/apigateway/cors";
+import { PREFLIGHT_ROUTE } from "../../../handlers/api";
 
 const ACCOUNT = "111111111111";
 const REGION = "us-east-1";
@@ -63,7 +64,7 @@ describe("local HTTP API: authorizers and CORS", function () {
 
   const serve = (declared: DeclaredAccess, cors?: CorsRules) =>
     startHttpApi({
-      routes: ROUTES,
+      routes: Object.keys(declared.routes),
       accountId: ACCOUNT,
       apiId: API_ID,
       access: createRouteAccess(() => declared, { region: REGION, account: ACCOUNT, apiId: API_ID, policies: () => POLICIES }),
@@ -84,6 +85,8 @@ describe("local HTTP API: authorizers and CORS", function () {
           [POST]: { authorizationType: "JWT", authorizerId: "jwt-1", scopes: ["events:write"] },
           [GET]: { authorizationType: "JWT", authorizerId: "jwt-1", scopes: ["aggregates:read"] },
           $default: { authorizationType: "JWT", authorizerId: "jwt-1" },
+          // As CommandApi declares it with CORS on: open, so that $default (with the authorizer) never takes a preflight.
+          [PREFLIGHT_ROUTE]: { authorizationType: "NONE" },
         },
         authorizers: { "jwt-1": jwt },
       },
@@ -93,8 +96,8 @@ describe("local HTTP API: authorizers and CORS", function () {
   });
   after(async () => {
     await Promise.all([jwtApi, iamApi, issuer, stranger].map((s) => s?.stop()));
-    // Every hostile request tried (16 tokens, 11 signatures, 4 cross-origin) was answered before the integration.
-    expect(hostile).to.equal(31);
+    // Every hostile request tried (16 tokens, 11 signatures, 5 cross-origin) was answered before the integration.
+    expect(hostile).to.equal(32);
   });
   beforeEach(() => {
     invoked.length = 0;
@@ -290,6 +293,22 @@ describe("local HTTP API: authorizers and CORS", function () {
       expect(res.headers.get("access-control-allow-headers")).to.equal("authorization,content-type,idempotency-key");
       expect(res.headers.get("access-control-max-age")).to.equal("300");
       expect(invoked).to.have.length(0);
+    });
+
+    it("without the open preflight route, $default takes the preflight with its authorizer and refuses it, as API Gateway does", async () => {
+      const routes = { [POST]: { authorizationType: "JWT" as const, authorizerId: "jwt-1" }, $default: { authorizationType: "JWT" as const, authorizerId: "jwt-1" } };
+      const bare = await serve({ routes, authorizers: { "jwt-1": { issuer: issuer.issuer, audiences: ["orders-api"], identitySources: ["$request.header.Authorization"] } } }, CORS);
+      try {
+        const res = await fetch(`${bare.url}aggregates/o-1/events`, {
+          method: "OPTIONS",
+          headers: { origin: "https://app.example.com", "access-control-request-method": "POST" },
+        });
+        hostile += 1;
+        expect(res.status).to.equal(401);
+        expect(invoked).to.have.length(0);
+      } finally {
+        await bare.stop();
+      }
     });
 
     it("gives no CORS headers to another origin, a method or a header not allowed", async () => {
