@@ -70,7 +70,10 @@ export function createArchiver(deps: ArchiverDeps): (event: KinesisStreamEvent) 
     // (archiveObjectLock*), and the client sends no checksum of its own (requestChecksumCalculation WHEN_REQUIRED).
     const md5 = crypto.createHash("md5").update(body).digest("base64");
     await withRetry(
-      () => s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: body, ContentMD5: md5, ContentType: "application/x-ndjson", ContentEncoding: "gzip" })),
+      () =>
+        s3.send(
+          new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: body, ContentMD5: md5, ContentType: "application/x-ndjson", ContentEncoding: "gzip" }),
+        ),
       config.retry,
       clock,
     );

@@ -418,7 +418,12 @@ describe("policy pack (rules called directly)", function () {
     before(async () => {
       auth.jwt = await runProducer({ apiAuth: "jwt", jwtIssuer: "https://login.example.com", jwtAudiences: "orders-api" });
       auth.none = await runProducer({ apiAuth: "none" });
-      auth.cors = await runProducer({ apiAuth: "jwt", jwtIssuer: "https://login.example.com", jwtAudiences: "orders-api", corsAllowOrigins: "https://app.example.com" });
+      auth.cors = await runProducer({
+        apiAuth: "jwt",
+        jwtIssuer: "https://login.example.com",
+        jwtAudiences: "orders-api",
+        corsAllowOrigins: "https://app.example.com",
+      });
     });
     const stack = (run: ProgramRun, edit: (r: RecordedResource) => RecordedResource = (r) => r) =>
       run.resources.filter((x) => x.custom).map((r) => policyResource(edit(r)));

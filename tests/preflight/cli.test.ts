@@ -67,7 +67,10 @@ describe("npm run preflight", function () {
     // No alarm topic: a note, not a problem (nothing is paged, and the AWS-reviewer audit found no one told).
     expect(r.out).to.include("preflight: note: alarmTopicArn is not set, so the stack's 4 alarms notify no one");
     expect(r.status).to.equal(0);
-    const paged = write("Pulumi.paged.yaml", fs.readFileSync(consumerFile, "utf8") + "  event-sourced-pipeline:alarmTopicArn: arn:aws:sns:eu-west-1:222222222222:ops\n");
+    const paged = write(
+      "Pulumi.paged.yaml",
+      fs.readFileSync(consumerFile, "utf8") + "  event-sourced-pipeline:alarmTopicArn: arn:aws:sns:eu-west-1:222222222222:ops\n",
+    );
     const withTopic = preflight("--stack", "consumer", "--file", paged);
     expect(withTopic.status, withTopic.out).to.equal(0);
     expect(withTopic.out).not.to.include("alarmTopicArn is not set");

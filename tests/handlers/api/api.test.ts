@@ -626,7 +626,11 @@ describe("handlers/api", () => {
     it("answers 204 with nothing, before any principal is asked for, writing nothing; OPTIONS on $default stays a 404", async () => {
       const h = await harness();
       const stream = h.stream;
-      const jwt = createApi({ kinesis: h.kinesis, dynamodb: h.dynamodb, config: { streamName: stream, tableName: h.table, maxBodyBytes: MAX_BODY, auth: "jwt" } });
+      const jwt = createApi({
+        kinesis: h.kinesis,
+        dynamodb: h.dynamodb,
+        config: { streamName: stream, tableName: h.table, maxBodyBytes: MAX_BODY, auth: "jwt" },
+      });
       const preflight = { ...defaultRouteRequest("OPTIONS", "/aggregates/o-1/events"), routeKey: PREFLIGHT_ROUTE };
       for (const api of [h.api, jwt]) expect(await api(preflight)).to.deep.equal({ statusCode: 204, headers: {}, body: "" });
       expect((await jwt(defaultRouteRequest("OPTIONS", "/aggregates/o-1/events"))).statusCode, "no principal on $default").to.equal(403);

@@ -296,8 +296,14 @@ describe("local HTTP API: authorizers and CORS", function () {
     });
 
     it("without the open preflight route, $default takes the preflight with its authorizer and refuses it, as API Gateway does", async () => {
-      const routes = { [POST]: { authorizationType: "JWT" as const, authorizerId: "jwt-1" }, $default: { authorizationType: "JWT" as const, authorizerId: "jwt-1" } };
-      const bare = await serve({ routes, authorizers: { "jwt-1": { issuer: issuer.issuer, audiences: ["orders-api"], identitySources: ["$request.header.Authorization"] } } }, CORS);
+      const routes = {
+        [POST]: { authorizationType: "JWT" as const, authorizerId: "jwt-1" },
+        $default: { authorizationType: "JWT" as const, authorizerId: "jwt-1" },
+      };
+      const bare = await serve(
+        { routes, authorizers: { "jwt-1": { issuer: issuer.issuer, audiences: ["orders-api"], identitySources: ["$request.header.Authorization"] } } },
+        CORS,
+      );
       try {
         const res = await fetch(`${bare.url}aggregates/o-1/events`, {
           method: "OPTIONS",
