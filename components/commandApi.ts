@@ -22,6 +22,7 @@ import type { Monitoring } from "./parts/dashboard";
 import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
 import { ArgCheck, withDefaults } from "./parts/validation";
+import { ACCESS_LOG_FORMAT } from "./commandApi/accessLog";
 
 export type { CommandApiAuth, CommandApiCors } from "./commandApi/auth";
 
@@ -224,13 +225,7 @@ export class CommandApi<S = unknown> extends pulumi.ComponentResource {
         defaultRouteSettings: { throttlingRateLimit: s.rateLimit, throttlingBurstLimit: s.burstLimit },
         accessLogSettings: {
           destinationArn: accessLogs.arn,
-          format: JSON.stringify({
-            requestId: "$context.requestId",
-            routeKey: "$context.routeKey",
-            status: "$context.status",
-            latencyMs: "$context.responseLatency",
-            integrationError: "$context.integrationErrorMessage",
-          }),
+          format: JSON.stringify(ACCESS_LOG_FORMAT),
         },
       },
       { ...child, dependsOn: this.routes },

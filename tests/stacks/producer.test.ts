@@ -183,6 +183,19 @@ describe("producer stack (mocks)", function () {
     const stage = run.one("aws:apigatewayv2/stage:Stage").inputs;
     expect(stage).to.include({ name: "$default", autoDeploy: true });
     expect(stage.defaultRouteSettings).to.include({ throttlingRateLimit: 100, throttlingBurstLimit: 200 });
+    // Access logs say who asked (the AWS-reviewer audit found them naming only the route and status), one JSON line of $context variables.
+    const format = JSON.parse(stage.accessLogSettings.format);
+    expect(format).to.include({
+      sourceIp: "$context.identity.sourceIp",
+      userAgent: "$context.identity.userAgent",
+      callerArn: "$context.identity.userArn",
+      subject: "$context.authorizer.claims.sub",
+      authorizerError: "$context.authorizer.error",
+      method: "$context.httpMethod",
+      path: "$context.path",
+      status: "$context.status",
+    });
+    for (const value of Object.values(format)) expect(value).to.match(/^\$context\.[A-Za-z.]+$/);
     const permission = run.one("aws:lambda/permission:Permission").inputs;
     expect(permission).to.include({ principal: "apigateway.amazonaws.com", action: "lambda:InvokeFunction" });
     expect(permission.sourceArn).to.equal(`${run.one("aws:apigatewayv2/api:Api").state.executionArn}/*/*`);
