@@ -26,6 +26,7 @@ import { createProjector, projectorConfigFromEnv } from "../handlers/projector";
 import { dynamoClient } from "../handlers/shared/clients";
 import { Reducer } from "../handlers/shared/domain";
 import { ENV } from "../handlers/shared/env";
+import { recordAgeLimitSeconds } from "./parts/alarms";
 import { Statement } from "./parts/iam";
 import { FunctionSettings, resolveFunction } from "./parts/lambdaDefaults";
 import { keyedTable } from "./parts/tables";
@@ -165,6 +166,22 @@ export function projectorArgs<S>(reduce: Reducer<S>, table: aws.dynamodb.Table, 
   };
 }
 
+/**
+ * A mapping created at a `liveFrom` older than its maximum record age gives up the records between (only pointers reach
+ * its on-failure queue) and the position guard then passes them for good: the version lacks them. Said at preview
+ * (not refused: the time counts only when the mapping is created, and a version live for days keeps its old one).
+ */
+function warnIfTooOld(name: string, liveFrom: string, ageLimitSeconds: number, resource: pulumi.Resource): void {
+  const ageHours = (Date.now() - Date.parse(liveFrom)) / 3_600_000;
+  if (ageHours * 3600 <= ageLimitSeconds - 3600) return;
+  pulumi.log.warn(
+    `${name}: liveFrom ${liveFrom} is ${ageHours.toFixed(1)} h old, within an hour of the mapping's maximum record age (${(ageLimitSeconds / 3600).toFixed(0)} h): ` +
+      "a mapping created now would give up the records between and the version would lack them. If its mapping exists already, " +
+      "ignore this (its start is kept); otherwise run npm run rebuild again and deploy the liveFrom it prints.",
+    resource,
+  );
+}
+
 /** Args of {@link ReadModelVersion}. */
 export interface ReadModelVersionArgs<S> {
   version: ReadModelVersionConfig;
@@ -177,6 +194,8 @@ export interface ReadModelVersionArgs<S> {
   /** Whether a producer may pack several partition keys into one KPL record (EventSourcedTable `kplMixedKeys`). */
   kplMixedKeys?: boolean;
   alarmActions?: pulumi.Input<string>[];
+  /** Whether the API serves it (readModelActiveVersion): its mapping exists then, and its start no longer matters. */
+  served?: boolean;
 }
 
 /** A read-model version beside version 1; see the file's header for its phases. */
@@ -207,6 +226,8 @@ export class ReadModelVersion<S = unknown> extends pulumi.ComponentResource {
     this.parkedTable = keyedTable(`${name}-parked`, "sk", protect, child);
     const fnArgs = projectorArgs(args.reduce, this.table, this.parkedTable, args.dedupWindow, sizing);
     this.live = liveFrom !== undefined;
+    if (liveFrom !== undefined && !args.served)
+      warnIfTooOld(name, liveFrom, recordAgeLimitSeconds(mapping.maximumRecordAgeInSeconds ?? -1, args.retentionHours), this);
     this.version = args.version.version;
     if (liveFrom === undefined) {
       const fn = closureFunction(`${name}-projector`, fnArgs, child);

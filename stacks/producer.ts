@@ -112,6 +112,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
         parallelizationFactor: config.parallelizationFactor,
         kplMixedKeys: config.kplMixedKeys,
         alarmActions,
+        served: (config.readModelActiveVersion ?? 1) === v.version,
       });
     });
   const served = activeReadModel(config.readModelActiveVersion ?? 1, events.readModel, versions as ReadModelVersion<unknown>[]);

@@ -49,6 +49,29 @@ describe("read-model versions and the event archive (mocks)", function () {
     expect(live.outputs.readModelActiveVersion).to.equal(2);
   });
 
+  it("warns at preview when a version not served goes live at a liveFrom near or past its mapping's record age (the records between would be given up)", async () => {
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+    const warned = async (config: Record<string, string>) => {
+      const warnings: string[] = [];
+      const original = console.warn;
+      console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+      try {
+        await runProducer(config);
+      } finally {
+        console.warn = original;
+      }
+      return warnings.filter((w) => w.includes("liveFrom"));
+    };
+    const version = (at: string) => JSON.stringify([{ version: 2, liveFrom: at }]);
+    // Record age half the retention: 84 h by default, 12 h with a 24 h stream.
+    const old = await warned({ readModelVersions: version(hoursAgo(90)) });
+    expect(old).to.have.length(1);
+    expect(old[0]).to.match(/orders-v2: liveFrom \S+ is 90\.0 h old, within an hour of the mapping's maximum record age \(84 h\)/);
+    expect(await warned({ readModelVersions: version(hoursAgo(12)), streamRetentionHours: "24" })).to.have.length(1);
+    expect(await warned({ readModelVersions: version(hoursAgo(2)) }), "fresh").to.deep.equal([]);
+    expect(await warned({ readModelVersions: version(hoursAgo(90)), readModelActiveVersion: "2" }), "served: its mapping exists").to.deep.equal([]);
+  });
+
   it("a version's projector is sized as version 1's (memory, timeout, the mapping's settings), so the served version keeps up as version 1 did", () => {
     const fn = (name: string) => live.one(FN, name).inputs;
     expect([fn("orders-v2-projector").memorySize, fn("orders-v2-projector").timeout]).to.deep.equal([
