@@ -79,14 +79,14 @@ export class AnalyticsSink extends pulumi.ComponentResource {
         enableKeyRotation: true,
         deletionWindowInDays: 30,
       },
-      parent,
+      { ...parent, protect: settings.protect },
     );
     new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${pulumi.getProject()}/${pulumi.getStack()}/${name}`, targetKeyId: key.keyId }, parent);
 
-    const stream = kinesisStream(`${name}-stream`, settings.stream, key.arn, parent);
+    const stream = kinesisStream(`${name}-stream`, settings.stream, key.arn, { ...parent, protect: settings.protect });
 
     const writer = writerAccess(name, settings, principals, stream, key, this);
-    const bucket = landingBucket(name, key, settings.landing, this);
+    const bucket = landingBucket(name, key, settings.landing, settings.protect, this);
     const delivery = { stream, key, bucket, accountId, region, landing: settings.landing };
     const firehoseRole = deliveryRole(name, delivery, this);
 

@@ -24,6 +24,7 @@ import { streamConsumer } from "./parts/streamConsumer";
 import { resolveMappingSettings } from "./parts/streamMapping";
 import { COMPONENT_TYPES } from "./parts/typeTokens";
 import { ArgCheck, withDefaults } from "./parts/validation";
+import { DATA_PROTECTION_DEFAULT } from "./parts/kinesisStream";
 
 /** The lifecycle classes an archive may move to: the ones GetObject reads without a restore, so a rebuild can always read them. */
 export const ARCHIVE_STORAGE_CLASSES = ["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"] as const;
@@ -35,6 +36,8 @@ export interface EventArchiveArgs {
   sourceStreamArn: pulumi.Input<string>;
   sourceRetentionHours: number;
   sourceKeyArn?: pulumi.Input<string> | pulumi.Input<string>[];
+  /** Pulumi `protect` on the bucket and its key (DATA_PROTECTION_DEFAULT): beyond the stream's retention they are the only copy. Default true. */
+  protect?: boolean;
   /** Colder class objects move to. Default GLACIER_IR: a quarter of STANDARD_IA's storage price, still read in milliseconds. */
   storageClass?: ArchiveStorageClass;
   /** Days before the move, 30–36500 (S3's minimum for the IA classes). Default 30. */
@@ -79,7 +82,8 @@ export function resolveArchiveSettings(name: string, args: EventArchiveArgs) {
     check.integer("objectLock.days", args.objectLock.days, 1, 36_500, " days");
   }
   const mapping = resolveMappingSettings(check, "mapping", ARCHIVER_MAPPING, args.sourceRetentionHours);
-  return { ...s, objectLock: args.objectLock, mapping, sizing: resolveFunction(check, {}) };
+  const protect = check.flag("protect", args.protect, DATA_PROTECTION_DEFAULT);
+  return { ...s, objectLock: args.objectLock, protect, mapping, sizing: resolveFunction(check, {}) };
 }
 
 /**
@@ -109,12 +113,14 @@ export class EventArchive extends pulumi.ComponentResource {
     const s = resolveArchiveSettings(name, args);
     super(COMPONENT_TYPES.EventArchive, name, {}, opts);
     const child = { parent: this };
-    this.key = new aws.kms.Key(`${name}-key`, { description: "Event archive objects", enableKeyRotation: true, deletionWindowInDays: 30 }, child);
+    const data = { ...child, protect: s.protect };
+    this.key = new aws.kms.Key(`${name}-key`, { description: "Event archive objects", enableKeyRotation: true, deletionWindowInDays: 30 }, data);
     this.bucket = secureBucket(
       `${name}-bucket`,
       {
         keyArn: this.key.arn,
         objectLock: s.objectLock,
+        protect: s.protect,
         lifecycleRules: [
           {
             id: "archived-records",

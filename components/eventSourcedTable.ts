@@ -11,7 +11,7 @@ import * as aws from "@pulumi/aws";
 import { DEFAULT_DEDUP_WINDOW } from "../handlers/projector";
 import { Reducer } from "../handlers/shared/domain";
 import { METRIC } from "../handlers/observability/metrics";
-import { AWS_MANAGED_KINESIS_KEY, kinesisStream, resolveStream, StreamMode, StreamSettings } from "./parts/kinesisStream";
+import { AWS_MANAGED_KINESIS_KEY, DATA_PROTECTION_DEFAULT, kinesisStream, resolveStream, StreamMode, StreamSettings } from "./parts/kinesisStream";
 import { FunctionSettings } from "./parts/lambdaDefaults";
 import { functionSums } from "./parts/alarms";
 import type { Monitoring } from "./parts/dashboard";
@@ -37,6 +37,8 @@ export interface EventStreamOptions {
    * `keyUserRoleArns`' roles.
    */
   kmsKeyArn?: pulumi.Input<string>;
+  /** Pulumi `protect` on the stream (DATA_PROTECTION_DEFAULT): a destroy or replacement fails instead of deleting its records. Default true. */
+  protect?: boolean;
   /**
    * Customer-managed keys the stream was encrypted with before `kmsKeyArn` (a change of key applies to records written
    * after it; those before stay encrypted with the former key): every reader keeps `kms:Decrypt` on them. Keep each
@@ -102,6 +104,8 @@ export interface TableSettings {
   dedupWindow: number;
   deletionProtection: boolean;
   retireReadModel: boolean;
+  /** Pulumi `protect` on the stream. */
+  protectStream: boolean;
 }
 
 /** Applies the defaults and checks every arg; throws `EventSourcedTable <name>: …` on the first bad one. */
@@ -118,6 +122,7 @@ export function resolveTableSettings<S>(name: string, args: EventSourcedTableArg
   return {
     ...own,
     retireReadModel: args.retireReadModel ?? false,
+    protectStream: check.flag("stream.protect", args.stream?.protect, DATA_PROTECTION_DEFAULT),
     stream,
     ...resolveProjector(check, args.mapping, { memorySize: args.memorySize, timeout: args.timeout }, stream.retentionHours, args.kplMixedKeys),
   };
@@ -158,7 +163,7 @@ export class EventSourcedTable<S = unknown> extends pulumi.ComponentResource {
     this.streamDecryptKeyArns = [...(streamKeyArn ? [streamKeyArn] : []), ...(args.stream?.previousKmsKeyArns ?? [])];
 
     this.retentionHours = s.stream.retentionHours;
-    this.stream = kinesisStream(`${name}-events`, s.stream, streamKeyArn ?? AWS_MANAGED_KINESIS_KEY, child);
+    this.stream = kinesisStream(`${name}-events`, s.stream, streamKeyArn ?? AWS_MANAGED_KINESIS_KEY, { ...child, protect: s.protectStream });
     this.readModel = s.retireReadModel ? undefined : projectReadModel(name, args, s, this.stream, this.streamDecryptKeyArns, child);
     const rm = this.readModel;
     this.registerOutputs({

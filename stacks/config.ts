@@ -31,6 +31,8 @@ export interface ConsumerConfig {
   retentionHours?: number;
   landingExpirationDays?: number;
   alarmTopicArn?: string;
+  /** Pulumi `protect` on the analytics stream, its key and the landing bucket (AnalyticsSink `protect`; default true). */
+  protectData?: boolean;
 }
 
 /** The producer stack's config; unset keys are undefined, as in {@link ConsumerConfig}. */
@@ -49,6 +51,8 @@ export interface ProducerConfig {
   /** Whether a producer may pack several partition keys into one KPL record (EventSourcedTable `kplMixedKeys`; `"false"` allows a parallelizationFactor above 1). */
   kplMixedKeys?: boolean;
   alarmTopicArn?: string;
+  /** Pulumi `protect` on the event stream, the archive bucket and its key (EventSourcedTable `stream.protect`, EventArchive `protect`; default true). */
+  protectData?: boolean;
   /** KPL aggregation of what the bridge writes to the analytics stream (CrossAccountBridge `aggregateRecords`). */
   aggregateRecords?: AggregateMode;
   /** Who may call the API (CommandApi `auth`): `apiAuth`, `jwtIssuer`, `jwtAudiences`, `jwtWriteScopes`, `jwtReadScopes`. */
@@ -141,6 +145,7 @@ export function readConsumerConfig(config = new pulumi.Config()): ConsumerConfig
     retentionHours: config.getNumber("retentionHours"),
     landingExpirationDays: config.getNumber("landingExpirationDays"),
     alarmTopicArn: config.get("alarmTopicArn"),
+    protectData: flag(config, "protectData"),
   };
 }
 
@@ -186,6 +191,7 @@ export function readProducerConfig(config = new pulumi.Config(), ref = consumerR
     parallelizationFactor: config.getNumber("parallelizationFactor"),
     kplMixedKeys: flag(config, "kplMixedKeys"),
     alarmTopicArn: config.get("alarmTopicArn"),
+    protectData: flag(config, "protectData"),
     aggregateRecords: choice(config, "aggregateRecords", AGGREGATE_MODES),
     apiAuth: {
       mode: choice(config, "apiAuth", AUTH_MODES),

@@ -16,6 +16,7 @@ export const CONFIG_KEYS = {
     "retentionHours",
     "landingExpirationDays",
     "alarmTopicArn",
+    "protectData",
   ],
   producer: [
     "role",
@@ -51,5 +52,6 @@ export const CONFIG_KEYS = {
     "archiveObjectLockDays",
     "readModelVersions",
     "readModelActiveVersion",
+    "protectData",
   ],
 } as const;

@@ -21,6 +21,7 @@ export function consumerStack(config: ConsumerConfig) {
     retentionHours: config.retentionHours,
     landing: { expirationDays: config.landingExpirationDays },
     alarmActions: config.alarmTopicArn ? [config.alarmTopicArn] : [],
+    protect: config.protectData,
   });
   const dashboard = new OperationsDashboard("operations", { parts: [sink.monitoring] });
   return {

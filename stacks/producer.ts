@@ -86,6 +86,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
       shardCount: config.shardCount,
       kmsKeyArn: config.streamKmsKeyArn,
       previousKmsKeyArns: config.streamPreviousKmsKeyArns,
+      protect: config.protectData,
     },
     mapping: { parallelizationFactor: config.parallelizationFactor },
     kplMixedKeys: config.kplMixedKeys,
@@ -96,6 +97,7 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     sourceRetentionHours: events.retentionHours,
     sourceKeyArn: events.streamDecryptKeyArns,
     ...config.archive,
+    protect: config.protectData,
     alarmActions,
   });
   const versions = config.readModelVersions

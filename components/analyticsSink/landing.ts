@@ -16,11 +16,18 @@ export const ERRORS_PREFIX = "errors/!{firehose:error-output-type}/year=!{timest
 export const DELIVERY_LOG_STREAM = "DestinationDelivery";
 
 /** The landing bucket (components/buckets/secureBucket.ts) with the sink's key and the landing's lifecycle rules. */
-export function landingBucket(name: string, key: aws.kms.Key, landing: Required<AnalyticsSinkLandingArgs>, parent: pulumi.Resource): aws.s3.Bucket {
+export function landingBucket(
+  name: string,
+  key: aws.kms.Key,
+  landing: Required<AnalyticsSinkLandingArgs>,
+  protect: boolean,
+  parent: pulumi.Resource,
+): aws.s3.Bucket {
   return secureBucket(
     `${name}-landing`,
     {
       keyArn: key.arn,
+      protect,
       lifecycleRules: [
         {
           id: "landed-events",

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ACCESS_MODES, AccessMode } from "../../handlers/bridge/contract";
 import { CROSS_ACCOUNT_DEFAULTS, DEFAULT_PRODUCER_STACK, defaultBridgeRoleName } from "../parts/crossAccount";
-import { resolveStream, StreamMode, StreamSettings } from "../parts/kinesisStream";
+import { DATA_PROTECTION_DEFAULT, resolveStream, StreamMode, StreamSettings } from "../parts/kinesisStream";
 import { ACCOUNT_ID_PATTERN, ArgCheck, withDefaults } from "../parts/validation";
 
 /** Landing (Firehose to S3) settings; every field has a default. */
@@ -54,6 +54,8 @@ export interface AnalyticsSinkArgs {
   landing?: AnalyticsSinkLandingArgs;
   /** Actions (SNS topic ARNs) for the alarms' ALARM and OK transitions. Default none: alarms still show in the console. */
   alarmActions?: pulumi.Input<string>[];
+  /** Pulumi `protect` on the stream, its key and the landing bucket (DATA_PROTECTION_DEFAULT). Default true. */
+  protect?: boolean;
 }
 
 /** Every setting resolved, defaults applied. */
@@ -67,6 +69,7 @@ export interface SinkSettings {
   bridgeRoleName: string;
   stream: StreamSettings;
   landing: Required<AnalyticsSinkLandingArgs>;
+  protect: boolean;
 }
 
 /** AnalyticsSink's own defaults (the cross-account ones shared with CrossAccountBridge); each field's JSDoc says why. */
@@ -141,6 +144,7 @@ export function resolveSinkSettings(name: string, args: AnalyticsSinkArgs): Sink
     bridgeRoleName,
     stream,
     landing,
+    protect: check.flag("protect", args.protect, DATA_PROTECTION_DEFAULT),
   };
 }
 

@@ -29,12 +29,14 @@ export interface SecureBucketArgs {
    * turns it off.
    */
   objectLock?: ObjectLockSettings;
+  /** Pulumi `protect` on the bucket itself (see DATA_PROTECTION_DEFAULT); its settings' resources stay unprotected. Default false. */
+  protect?: boolean;
 }
 
 /** Creates the bucket and its configuration resources, named `<name>-sse`, `-versioning`, `-public-access`, `-ownership`, `-tls-only`, `-lifecycle`. */
 export function secureBucket(name: string, args: SecureBucketArgs, parent: pulumi.Resource): aws.s3.Bucket {
   const opts = { parent };
-  const bucket = new aws.s3.Bucket(name, {}, opts);
+  const bucket = new aws.s3.Bucket(name, {}, { ...opts, protect: args.protect ?? false });
   new aws.s3.BucketServerSideEncryptionConfiguration(
     `${name}-sse`,
     {

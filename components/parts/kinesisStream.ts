@@ -57,6 +57,13 @@ export function resolveStream(check: ArgCheck, fields: StreamFieldNames, args: P
   return { retentionHours, mode, shardCount: check.integer(fields.shardCount, shards, SHARD_COUNT.min, SHARD_COUNT.max) };
 }
 
+/**
+ * Pulumi's `protect` on what holds events themselves (streams, archive and landing buckets, their keys): a
+ * `pulumi destroy`, or an update that would delete or replace one, fails instead (unset it and deploy first). Tables
+ * have DynamoDB's own deletion protection. Default true: a deleted stream takes every record within its retention.
+ */
+export const DATA_PROTECTION_DEFAULT = true;
+
 /** The stream, encrypted at rest with `kmsKeyId` (an ARN or an alias). */
 export function kinesisStream(name: string, s: StreamSettings, kmsKeyId: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): aws.kinesis.Stream {
   return new aws.kinesis.Stream(

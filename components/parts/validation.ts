@@ -58,6 +58,13 @@ export class ArgCheck {
     return this.fail(`${field} must be above 0 and at most ${max}${unit}, got ${value}`);
   }
 
+  /** true or false, `fallback` when unset. */
+  flag(field: string, value: boolean | undefined, fallback: boolean): boolean {
+    if (value === undefined) return fallback;
+    if (typeof value === "boolean") return value;
+    return this.fail(`${field} must be true or false, got ${JSON.stringify(value)}`);
+  }
+
   /** One of `allowed`. */
   oneOf<T extends string>(field: string, value: T, allowed: readonly T[]): T {
     if (allowed.includes(value)) return value;

@@ -54,10 +54,12 @@ export interface ProgramResource {
   aliases: string[];
   /** Inputs the resource's `ignoreChanges` names: a change to them is neither an update nor a replacement. */
   ignoreChanges: string[];
+  /** Its `protect`: `pulumi destroy`, or an update that would delete or replace it, fails. */
+  protect: boolean;
 }
 
 /** A resource as the mocks recorded it, before its URN is known. */
-export type MockRecord = Omit<ProgramResource, "urn" | "parentType" | "aliases" | "ignoreChanges"> & {
+export type MockRecord = Omit<ProgramResource, "urn" | "parentType" | "aliases" | "ignoreChanges" | "protect"> & {
   /** Registration order: answers may complete out of order. */
   seq: number;
   /** Which registration of this type and name it was (0 for the first): joins it to its URN. */
@@ -197,7 +199,7 @@ function stackConfig(project: string, region: string, config: Record<string, str
   return out;
 }
 
-/** Each recorded resource with the URN, parent type, aliases and ignoreChanges of its registration. */
+/** Each recorded resource with the URN, parent type, aliases, ignoreChanges and protect of its registration. */
 function withUrns(recorded: MockRecord[], registrations: Registration[]): ProgramResource[] {
   const byKey = new Map<string, Registration[]>();
   for (const r of registrations) byKey.set(`${r.type}::${r.name}`, [...(byKey.get(`${r.type}::${r.name}`) ?? []), r]);
@@ -206,7 +208,14 @@ function withUrns(recorded: MockRecord[], registrations: Registration[]): Progra
     .map(({ seq: _seq, occurrence, ...r }) => {
       const registration = byKey.get(`${r.type}::${r.name}`)?.[occurrence];
       const urn = registration?.urn ?? "";
-      return { ...r, urn, parentType: parentTypeOf(urn), aliases: registration?.aliases ?? [], ignoreChanges: registration?.ignoreChanges ?? [] };
+      return {
+        ...r,
+        urn,
+        parentType: parentTypeOf(urn),
+        aliases: registration?.aliases ?? [],
+        ignoreChanges: registration?.ignoreChanges ?? [],
+        protect: registration?.protect ?? false,
+      };
     });
 }
 

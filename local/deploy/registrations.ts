@@ -1,7 +1,7 @@
 /**
  * What the mock monitor is asked to register, as `pulumi up` would see it:
  * each resource's URN (the monitor's own answer), the URNs its `aliases`
- * name and the inputs it ignores changes to. Mocks are not given the parent or the aliases of a resource, so the
+ * name, the inputs it ignores changes to and whether it is protected. Mocks are not given the parent or the aliases of a resource, so the
  * harness (program.ts) reads them here, from the requests themselves.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -16,6 +16,8 @@ export interface Registration {
   aliases: string[];
   /** The resource's `ignoreChanges`: inputs whose change `pulumi up` keeps from the old state. */
   ignoreChanges: string[];
+  /** The resource's `protect`: `pulumi destroy`, or an update that would delete or replace it, fails. */
+  protect: boolean;
 }
 
 /** The monitor's requests, as far as they are read here (protobuf getters). */
@@ -26,6 +28,7 @@ interface MonitorRequest {
   getAliasesList?(): { getUrn?(): string; getSpec?(): AliasSpec | undefined }[];
   getAliasurnsList?(): string[];
   getIgnorechangesList?(): string[];
+  getProtect?(): boolean;
 }
 
 interface AliasSpec {
@@ -89,6 +92,7 @@ export function captureRegistrations(project: string, stack: string): Registrati
         urn: "",
         aliases: aliasUrns(req, project, stack),
         ignoreChanges: req.getIgnorechangesList?.() ?? [],
+        protect: req.getProtect?.() ?? false,
       };
       out.push(registration);
       return original(req, (err, response) => {
