@@ -165,7 +165,12 @@ async function main(): Promise<number> {
   const maxLagMs = seconds("max-lag-seconds", values["max-lag-seconds"], 60) * 1000;
   const windowMs = seconds("lag-window-seconds", values["lag-window-seconds"], 300) * 1000;
   const version = values.version === undefined ? undefined : Number(values.version);
-  if (!values["check-archive"]) {
+  if (values["check-archive"]) {
+    // A check of the archive reads no version: an option it would ignore is refused rather than seeming to count.
+    const rebuildOnly = (["version", "state", "max-lag-seconds", "lag-window-seconds"] as const).filter((k) => values[k] !== undefined);
+    if (rebuildOnly.length)
+      usage(`${rebuildOnly.map((k) => `--${k}`).join(", ")} go${rebuildOnly.length === 1 ? "es" : ""} with a rebuild, not --check-archive`);
+  } else {
     if (version === undefined) usage("--version is required (or --check-archive)");
     if (!Number.isInteger(version) || version < 2)
       usage(`--version must be an integer 2 or more (version 1 is the original read model), got ${JSON.stringify(values.version)}`);
@@ -208,7 +213,12 @@ async function main(): Promise<number> {
   if (done.objectsSkipped) console.log(`resumed: ${done.objectsSkipped} object(s) done by an earlier run were skipped`);
   await honourDiscards(t, version!, v, deployed, retry);
   const start = liveStartMs(done.ends);
-  if (start !== undefined) console.log(`live mapping start (liveFrom): ${new Date(start).toISOString()}  (the archive's earliest shard end, less a minute)`);
+  if (start !== undefined && !v.live)
+    console.log(`live mapping start (liveFrom): ${new Date(start).toISOString()}  (the archive's earliest shard end, less a minute)`);
+  // A live version's mapping keeps the start it was created with (ignoreChanges): a fresh time would only mislead.
+  else if (v.live) console.log(`version ${version} is live: its mapping keeps the liveFrom it was created with (a new one would be ignored)`);
+  if (Number(t.outputs.readModelActiveVersion ?? 1) === version)
+    console.log(`note: version ${version} is the one the API serves: the replay only applied what its tables lacked (the position guard passes the rest)`);
 
   const lag = await measureLag(t.kinesis, streamArn, readModelStore({ dynamodb: t.dynamodb, tableName: v.tableName, retry }), windowMs);
   console.log(`lag to live: ${(lag.lagMs / 1000).toFixed(1)} s (${lag.behind} of the ${lag.checked} records of the last ${windowMs / 1000} s not reached yet)`);

@@ -90,6 +90,8 @@ function options(argv: string[]): Options & { target?: DiscardTarget; dedupWindo
   const dedupWindow = Number(dedupText);
   if (!/^\d+$/.test(dedupText) || dedupWindow < 1 || dedupWindow > 10_000) throw new UsageError(`--dedup-window must be an integer 1-10000, got ${dedupText}`);
   if ((values.reason !== undefined || values.by !== undefined) && values.discard === undefined) throw new UsageError("--reason and --by go with --discard");
+  if (values.discard !== undefined && values.apply)
+    throw new UsageError("--discard re-drives its own aggregate already: run --apply on its own for the other blocked aggregates");
   const { reducer, modelVersion } = versionReducer(values);
   if (values.discard === undefined) return { ...values, dedupWindow, reducer, modelVersion };
   if (!values.parked) throw new UsageError("--discard needs --table and --parked (the projector's tables)");
@@ -237,6 +239,8 @@ async function main(): Promise<number> {
       why = `a table named here does not exist in ${where} (${named.join(", ")}); \`npm start\` and \`pulumi stack output\` list the names`;
     else if (name === "ValidationException" && /key element does not match the schema/.test(message))
       why = `a table named here does not have the key it should (${named.join(", ")}): --table takes the read model, --parked and --bridge-parked the parked tables`;
+    else if (/Region is missing/i.test(message ?? ""))
+      why = "no AWS region: set AWS_REGION (the stack's region, as `pulumi config get aws:region` prints) or a profile's region";
     else if (code === "ECONNREFUSED" || code === "ENOTFOUND")
       why = `nothing answers at ${where}${process.env.AWS_ENDPOINT_URL_DYNAMODB ? ": is the local cloud running (npm start)?" : ""}`;
     if (why === undefined) throw err;

@@ -91,6 +91,24 @@ function expectUsage(r: Run, line: string) {
 describe("every CLI's command line", function () {
   this.timeout(120_000);
 
+  it("refuses a combination whose one half would be ignored, in one line and exit 64", async () => {
+    const [discardApply, checkVersion] = await Promise.all([
+      run("scripts/redrive.ts", "--table", "t", "--parked", "p", "--discard", "e-1", "--reason", "bad", "--apply"),
+      run("scripts/rebuild.ts", "--check-archive", "--version", "2", "--local"),
+    ]);
+    expectUsage(
+      discardApply,
+      "npm run redrive: --discard re-drives its own aggregate already: run --apply on its own for the other blocked aggregates (see --help)",
+    );
+    expectUsage(checkVersion, "rebuild: --version goes with a rebuild, not --check-archive (see --help)");
+  });
+
+  it("npm run redrive without a region says to set one (not the SDK's bare 'Region is missing'), exit 1", async () => {
+    const r = await run("scripts/redrive.ts", "--table", "t-1", "--parked", "t-2");
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stderr).to.include("no AWS region: set AWS_REGION");
+  });
+
   for (const cli of CLIS) {
     const bads = [cli.passesOn ? "" : "an unknown option", cli.badValue ? "a bad value" : ""].filter(Boolean).join(" and ");
     it(`${cli.name}: ${bads} ${bads.includes(" and ") ? "are" : "is"} one line and exit ${USAGE_EXIT}; --help lists every option`, async () => {
