@@ -2,8 +2,9 @@
  * An HTTP API's CORS configuration, as API Gateway applies it: it answers a
  * preflight (OPTIONS with Origin and Access-Control-Request-Method) itself,
  * before any authorizer, unless `$default` catches it (no route names it:
- * then `$default`'s authorizer runs, see httpApi.ts), and adds the configured headers to every
- * answer for an allowed origin, ignoring CORS headers the integration sets.
+ * then `$default`'s authorizer runs, see httpApi.ts), and adds the
+ * configured headers to every answer for an allowed origin, ignoring CORS
+ * headers the integration sets.
  */
 
 /** The declared `corsConfiguration` (header names lower-cased). */

@@ -1,8 +1,9 @@
 /**
  * What the mock monitor is asked to register, as `pulumi up` would see it:
  * each resource's URN (the monitor's own answer), the URNs its `aliases`
- * name, the inputs it ignores changes to and whether it is protected. Mocks are not given the parent or the aliases of a resource, so the
- * harness (program.ts) reads them here, from the requests themselves.
+ * name, the inputs it ignores changes to and whether it is protected. Mocks
+ * are not given the parent or these options of a resource, so the harness
+ * (program.ts) reads them here, from the requests themselves.
  */
 import * as pulumi from "@pulumi/pulumi";
 

@@ -2,8 +2,9 @@
  * The API rules: every HTTP API route carries an authorizer (AWS_IAM, or a
  * JWT or Lambda authorizer it names), unless its API was left open by an
  * explicit choice (CommandApi's `auth.mode: none`, which tags the API
- * `eventsourced:auth: none`) or it is a CORS API's preflight route; and every API open by choice is reported, so the
- * choice shows in every preview without blocking it.
+ * `eventsourced:auth: none`) or it is a CORS API's preflight route; and every
+ * API open by choice is reported, so the choice shows in every preview
+ * without blocking it.
  */
 import type { PolicyResource, ReportViolation, StackValidationArgs } from "@pulumi/policy";
 import { TYPES } from "../../components/parts/typeTokens";
