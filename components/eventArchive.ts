@@ -42,7 +42,10 @@ export interface EventArchiveArgs {
   storageClass?: ArchiveStorageClass;
   /** Days before the move, 30–36500 (S3's minimum for the IA classes). Default 30. */
   transitionDays?: number;
-  /** S3 Object Lock default retention for regulated data. Default none. Only at creation: it cannot be added to an existing archive bucket. */
+  /**
+   * S3 Object Lock default retention: no version can be deleted or overwritten away until it expires, by anyone (the
+   * archiver's role included). Default none. On a new or an existing bucket alike (secureBucket); S3 never turns it off.
+   */
   objectLock?: ObjectLockSettings;
   /** Days a replaced version (a redelivered batch's rewrite) is kept, 1–3650. Default 30. */
   noncurrentVersionDays?: number;
