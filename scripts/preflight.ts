@@ -74,6 +74,10 @@ async function main() {
     bad(`--account must be a 12-digit account id (or set aws:allowedAccountIds in ${file}), got ${JSON.stringify(account)}`);
   if (!region) bad(`--region is required (or set aws:region in ${file})`);
   const stackReferences: Record<string, Record<string, unknown>> = {};
+  if (o["consumer-outputs"] && !(role === "producer" && config.consumerStack))
+    console.log(
+      `preflight: note: --consumer-outputs is not read: ${file} sets no consumerStack (set it, or the consumer's outputs as analyticsStreamArn, analyticsKeyArn, …)`,
+    );
   if (role === "producer" && config.consumerStack) {
     const outputs = o["consumer-outputs"];
     if (!outputs)

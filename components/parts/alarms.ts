@@ -148,11 +148,13 @@ export function streamConsumerAlarmSpecs(name: string, args: StreamConsumerAlarm
     {
       ...lambdaMetric(args.fn, "Throttles", "Sum", "invocations throttled"),
       ...once,
+      // 3 of 5: Lambda's backoff between retries of a throttled batch may leave a minute without one.
       evaluationPeriods: 5,
+      datapointsToAlarm: 3,
       name: `${name}-throttles`,
       concern: "errors",
       description:
-        "For 5 minutes Lambda could not invoke the function (the account's or its own concurrency is used up): its shards wait, and the other alarms see nothing, " +
+        "In 3 of 5 minutes Lambda could not invoke the function (the account's or its own concurrency is used up): its shards wait, and the other alarms see nothing, " +
         "since a batch never invoked reports no iterator age, error or failure. Raise the account's concurrency quota or the reserved concurrency of whatever takes it.",
     },
     {

@@ -9,7 +9,10 @@ import { ArgCheck, withDefaults } from "./validation";
 
 /** Event-source mapping settings; every one has a safe default (MAPPING_DEFAULTS). */
 export interface StreamMappingOptions {
-  /** Default TRIM_HORIZON: a new mapping starts from the oldest record, so nothing written before it existed is lost. */
+  /**
+   * Default TRIM_HORIZON: a new mapping starts from the oldest record, so nothing written before it existed is lost.
+   * Read when the mapping is created only: a later change is ignored (MAPPING_START_INPUTS).
+   */
   startingPosition?: "TRIM_HORIZON" | "LATEST";
   /** Records per invocation, 1–10000. Default 500: one PutRecords call (its limit) and fewer writes per event for the projector; bisect keeps a retried batch's repeated work small. */
   batchSize?: number;

@@ -127,6 +127,8 @@ export function createApi(deps: ApiDeps): (event: HttpApiEvent) => Promise<HttpA
 
   return async (event: HttpApiEvent): Promise<HttpApiResult> => {
     const result = await answer(event);
+    // An OPTIONS outside a preflight (anyone may send one to the open route) is no request of the API's: not counted.
+    if (event.routeKey === PREFLIGHT_ROUTE) return result;
     // A 500 is returned, not thrown, so Lambda's Errors never sees it: this (and the gateway's 5xx) does.
     countAnswer(metrics, result.statusCode);
     return result;

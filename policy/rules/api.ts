@@ -35,9 +35,15 @@ export function openRouteProblem(props: Record<string, any>): string | undefined
   return undefined;
 }
 
-/** A CORS API's open preflight route (CommandApi declares it: preflights carry no credentials, see PREFLIGHT_ROUTE). */
-const isPreflightRoute = (route: PolicyResource, api: PolicyResource | undefined) =>
-  known(() => route.props.routeKey) === PREFLIGHT_ROUTE && known(() => api?.props.corsConfiguration) !== undefined;
+/** An API with CORS configured (its corsConfiguration is known at preview: it comes from config). */
+const hasCors = (api: PolicyResource) => known(() => api.props.corsConfiguration) !== undefined;
+
+/**
+ * A CORS API's open preflight route (CommandApi declares it: preflights carry no credentials, see PREFLIGHT_ROUTE).
+ * A first preview may not know the route's API (both ids unknown): every API of the stack having CORS excuses it then.
+ */
+const isPreflightRoute = (route: PolicyResource, api: PolicyResource | undefined, apis: PolicyResource[]) =>
+  known(() => route.props.routeKey) === PREFLIGHT_ROUTE && (api ? hasCors(api) : apis.length > 0 && apis.every(hasCors));
 
 export const apiRoutesAuthorized = stackPolicy({
   name: "api-routes-authorized",
@@ -47,7 +53,7 @@ export const apiRoutesAuthorized = stackPolicy({
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
     for (const { route, api, apis } of routesWithApis(args)) {
       const problem = openRouteProblem(route.props);
-      if (!problem || isPreflightRoute(route, api)) continue;
+      if (!problem || isPreflightRoute(route, api, apis)) continue;
       // A first preview may not know the route's API: only an open choice on every API of the stack excuses it then.
       const chosen = api ? openByChoice(api) : apis.length > 0 && apis.every(openByChoice);
       if (!chosen) report(`route ${known(() => route.props.routeKey) ?? route.name}: ${problem}; set apiAuth to iam or jwt`, route.urn);

@@ -439,6 +439,19 @@ describe("policy pack (rules called directly)", function () {
       ]);
     });
 
+    it("api-routes-authorized excuses the preflight route in a first preview too, when neither the API's id nor the route's apiId is known yet", async () => {
+      const { unknownCheckingProxy, unknownStringValue } = require("@pulumi/policy/proxy");
+      const firstPreview = (edit: (r: RecordedResource) => RecordedResource = (r) => r) =>
+        stack(auth.cors, edit).map((p) => {
+          if (p.type === TYPES.route) return { ...p, props: unknownCheckingProxy({ ...p.props, apiId: unknownStringValue }) };
+          if (p.type === TYPES.httpApi) return { ...p, props: unknownCheckingProxy({ ...p.props, id: unknownStringValue }) };
+          return p;
+        });
+      expect(await messages(firstPreview(), "api-routes-authorized")).to.deep.equal([]);
+      const noCors = (r: RecordedResource) => (r.type === TYPES.httpApi ? { ...r, state: { ...r.state, corsConfiguration: undefined } } : r);
+      expect(await messages(firstPreview(noCors), "api-routes-authorized")).to.have.length(1);
+    });
+
     it("api-routes-authorized fires on a route without an authorizer, and on a JWT route that names none", async () => {
       const opened = (type: string, key: string) => (r: RecordedResource) =>
         r.type === TYPES.route && r.inputs.routeKey === key ? { ...r, state: { ...r.state, authorizationType: type, authorizerId: undefined } } : r;

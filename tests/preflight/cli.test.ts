@@ -84,6 +84,13 @@ describe("npm run preflight", function () {
     expect(r.out).to.include('  - accessMode is "assumeRole" here but "resourcePolicy" in consumer stack acme/event-sourced-pipeline/consumer');
   });
 
+  it("says --consumer-outputs is not read when the file sets no consumerStack (as the shipped Pulumi.producer.yaml)", () => {
+    const bare = write("Pulumi.bare.yaml", fs.readFileSync(producerFile, "utf8").replace(/^.*consumerStack.*\n/m, ""));
+    const r = preflight("--stack", "producer", "--file", bare, "--consumer-outputs", outputs);
+    expect(r.out).to.include(`preflight: note: --consumer-outputs is not read: ${bare} sets no consumerStack`);
+    expect(r.status, "the consumer's outputs are then missing").to.equal(1);
+  });
+
   it("answers a bad option in one line with exit 64, and a producer without the consumer's outputs likewise", () => {
     const bogus = preflight("--stack", "producer", "--bogus");
     expect(bogus.status).to.equal(64);

@@ -623,17 +623,21 @@ describe("handlers/api", () => {
   });
 
   describe("OPTIONS /{proxy+} (CORS's open preflight route)", () => {
-    it("answers 204 with nothing, before any principal is asked for, writing nothing; OPTIONS on $default stays a 404", async () => {
+    it("answers 204 with nothing, before any principal is asked for, writing nothing and counting nothing; OPTIONS on $default stays a 404", async () => {
       const h = await harness();
       const stream = h.stream;
+      const counted: string[] = [];
       const jwt = createApi({
         kinesis: h.kinesis,
         dynamodb: h.dynamodb,
         config: { streamName: stream, tableName: h.table, maxBodyBytes: MAX_BODY, auth: "jwt" },
+        metrics: { add: (name: string) => void counted.push(name), publish: () => undefined },
       });
       const preflight = { ...defaultRouteRequest("OPTIONS", "/aggregates/o-1/events"), routeKey: PREFLIGHT_ROUTE };
       for (const api of [h.api, jwt]) expect(await api(preflight)).to.deep.equal({ statusCode: 204, headers: {}, body: "" });
+      expect(counted, "not a request of the API's").to.deep.equal([]);
       expect((await jwt(defaultRouteRequest("OPTIONS", "/aggregates/o-1/events"))).statusCode, "no principal on $default").to.equal(403);
+      expect(counted, "the recorder sees the API's own answers").to.not.deep.equal([]);
       expect((await h.api(defaultRouteRequest("OPTIONS", "/x"))).statusCode).to.equal(404);
       expect(await recordCount(stream)).to.equal(0);
     });
