@@ -223,7 +223,7 @@ describe("local provider: both stacks run into the emulators", function () {
       "aws:s3/bucketVersioning:BucketVersioning": 1,
     });
     expect(producer.notEmulated["aws:cloudwatch/logGroup:LogGroup"]).to.equal(5);
-    expect(producer.notEmulated["aws:cloudwatch/metricAlarm:MetricAlarm"]).to.equal(16);
+    expect(producer.notEmulated["aws:cloudwatch/metricAlarm:MetricAlarm"]).to.equal(19);
     expect(consumer.notEmulated).to.include({
       "aws:cloudwatch/logGroup:LogGroup": 1,
       "aws:cloudwatch/metricAlarm:MetricAlarm": 4,
