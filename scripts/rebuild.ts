@@ -182,7 +182,7 @@ async function main(): Promise<number> {
   const archive: ArchiveLocation = { s3: t.s3, bucket: output(t.outputs, "archiveBucketName"), prefix: output(t.outputs, "archivePrefix") };
   if (values["check-archive"]) return checkArchive(t, archive, streamArn);
 
-  const deployed = (t.outputs.readModelVersions ?? {}) as Record<string, { tableName: string; parkedTableName: string; live: boolean }>;
+  const deployed = (t.outputs.readModelVersions ?? {}) as Record<string, { tableName: string; parkedTableName: string; live: boolean; liveFrom?: string }>;
   const v = deployed[String(version)];
   if (!v) throw new Error(`version ${version} is not deployed: add {"version":${version}} to the producer's readModelVersions and deploy, then rebuild`);
   const retry = DEFAULT_RETRY_BUDGET;
@@ -216,7 +216,8 @@ async function main(): Promise<number> {
   if (start !== undefined && !v.live)
     console.log(`live mapping start (liveFrom): ${new Date(start).toISOString()}  (the archive's earliest shard end, less a minute)`);
   // A live version's mapping keeps the start it was created with (ignoreChanges): a fresh time would only mislead.
-  else if (v.live) console.log(`version ${version} is live: its mapping keeps the liveFrom it was created with (a new one would be ignored)`);
+  else if (v.live)
+    console.log(`version ${version} is live: its mapping started at ${v.liveFrom ?? "its liveFrom"} and keeps that start (a new liveFrom is ignored)`);
   if (Number(t.outputs.readModelActiveVersion ?? 1) === version)
     console.log(`note: version ${version} is the one the API serves: the replay only applied what its tables lacked (the position guard passes the rest)`);
 

@@ -167,7 +167,14 @@ export function producerStack<S>(config: ProducerConfig, domain: Domain<S>) {
     readModelVersions: Object.fromEntries(
       versions.map((v) => [
         String(v.version),
-        { tableName: v.table.name, parkedTableName: v.parkedTable.name, projectorFunctionName: v.projector.name, live: v.live },
+        {
+          tableName: v.table.name,
+          parkedTableName: v.parkedTable.name,
+          projectorFunctionName: v.projector.name,
+          live: v.live,
+          // The start its mapping was created with, from the stack's state: a later liveFrom in config is ignored (ignoreChanges).
+          ...(v.mapping ? { liveFrom: v.mapping.startingPositionTimestamp } : {}),
+        },
       ]),
     ),
     // The roles a customer-managed stream key's policy must admit when it does not delegate to IAM: every role granted the key

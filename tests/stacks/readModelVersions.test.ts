@@ -47,6 +47,9 @@ describe("read-model versions and the event archive (mocks)", function () {
     const api = live.one(FN, "commands-handler").inputs.environment.variables;
     expect(api.TABLE_NAME).to.equal(live.one(TABLE, "orders-v2-read-model").state.name);
     expect(live.outputs.readModelActiveVersion).to.equal(2);
+    // The output names the start the mapping has (from state: on AWS a later liveFrom in config leaves it as created).
+    expect((live.outputs.readModelVersions as Record<string, { liveFrom?: string }>)["2"].liveFrom).to.equal("2026-12-01T10:00:00Z");
+    expect(rebuilding.outputs.readModelVersions as Record<string, object>).to.not.have.nested.property("2.liveFrom");
   });
 
   it("warns at preview when a version not served goes live at a liveFrom near or past its mapping's record age (the records between would be given up)", async () => {
