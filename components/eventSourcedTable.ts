@@ -115,13 +115,9 @@ export function resolveTableSettings<S>(name: string, args: EventSourcedTableArg
   const own = withDefaults(EVENT_SOURCED_TABLE_DEFAULTS, { dedupWindow: args.dedupWindow, deletionProtection: args.deletionProtection });
   check.integer("dedupWindow", own.dedupWindow, 1, MAX_DEDUP_WINDOW);
   const stream = resolveStream(check, { retentionHours: "stream.retentionHours", mode: "stream.mode", shardCount: "stream.shardCount" }, args.stream ?? {});
-  check.that(
-    args.retireReadModel === undefined || typeof args.retireReadModel === "boolean",
-    `retireReadModel must be true or false, got ${JSON.stringify(args.retireReadModel)}`,
-  );
   return {
     ...own,
-    retireReadModel: args.retireReadModel ?? false,
+    retireReadModel: check.flag("retireReadModel", args.retireReadModel, false),
     protectStream: check.flag("stream.protect", args.stream?.protect, DATA_PROTECTION_DEFAULT),
     stream,
     ...resolveProjector(check, args.mapping, { memorySize: args.memorySize, timeout: args.timeout }, stream.retentionHours, args.kplMixedKeys),

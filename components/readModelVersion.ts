@@ -172,10 +172,10 @@ export function projectorArgs<S>(reduce: Reducer<S>, table: aws.dynamodb.Table, 
  * (not refused: the time counts only when the mapping is created, and a version live for days keeps its old one).
  */
 function warnIfTooOld(name: string, liveFrom: string, ageLimitSeconds: number, resource: pulumi.Resource): void {
-  const ageHours = (Date.now() - Date.parse(liveFrom)) / 3_600_000;
-  if (ageHours * 3600 <= ageLimitSeconds - 3600) return;
+  const ageSeconds = (Date.now() - Date.parse(liveFrom)) / 1000;
+  if (ageSeconds <= ageLimitSeconds - 3600) return;
   pulumi.log.warn(
-    `${name}: liveFrom ${liveFrom} is ${ageHours.toFixed(1)} h old, within an hour of the mapping's maximum record age (${(ageLimitSeconds / 3600).toFixed(0)} h): ` +
+    `${name}: liveFrom ${liveFrom} is ${(ageSeconds / 3600).toFixed(1)} h old, within an hour of the mapping's maximum record age (${(ageLimitSeconds / 3600).toFixed(0)} h): ` +
       "a mapping created now would give up the records between and the version would lack them. If its mapping exists already, " +
       "ignore this (its start is kept); otherwise run npm run rebuild again and deploy the liveFrom it prints.",
     resource,

@@ -78,7 +78,7 @@ export function resolveMappingSettings(
   check.integer(`${field}.batchSize`, s.batchSize, 1, 10_000);
   check.integer(`${field}.maximumBatchingWindowInSeconds`, s.maximumBatchingWindowInSeconds, 0, 300, " s");
   check.integer(`${field}.parallelizationFactor`, s.parallelizationFactor, 1, 10);
-  check.that(typeof kplMixedKeys === "boolean", `kplMixedKeys must be true or false, got ${JSON.stringify(kplMixedKeys)}`);
+  check.flag("kplMixedKeys", kplMixedKeys, true);
   check.that(
     !(s.parallelizationFactor > 1 && kplMixedKeys !== false),
     `${field}.parallelizationFactor ${s.parallelizationFactor} needs kplMixedKeys: false: ${MIXED_KEYS_RULE}`,

@@ -101,7 +101,6 @@ export function createApi(deps: ApiDeps): (event: HttpApiEvent) => Promise<HttpA
   const answer = async (event: HttpApiEvent): Promise<HttpApiResult> => {
     const requestId = event.requestContext?.requestId ?? "unknown";
     try {
-      if (event.routeKey === PREFLIGHT_ROUTE) return { statusCode: 204, headers: {}, body: "" };
       const principal = principalOf(event, deps.config.auth);
       if (!principal.ok) return rejectionResponse(principal.rejection);
       if (event.routeKey === API_ROUTES[0]) return await withinDeadline(postEvent(full, nextUlid, producer, event, principal.value), deps.deadlineMs);
@@ -126,9 +125,10 @@ export function createApi(deps: ApiDeps): (event: HttpApiEvent) => Promise<HttpA
   };
 
   return async (event: HttpApiEvent): Promise<HttpApiResult> => {
+    // Before any principal is asked for (the route is open), and not counted: an OPTIONS outside a preflight, which
+    // anyone may send to it, is no request of the API's.
+    if (event.routeKey === PREFLIGHT_ROUTE) return { statusCode: 204, headers: {}, body: "" };
     const result = await answer(event);
-    // An OPTIONS outside a preflight (anyone may send one to the open route) is no request of the API's: not counted.
-    if (event.routeKey === PREFLIGHT_ROUTE) return result;
     // A 500 is returned, not thrown, so Lambda's Errors never sees it: this (and the gateway's 5xx) does.
     countAnswer(metrics, result.statusCode);
     return result;
