@@ -10,11 +10,9 @@ import { expect } from "chai";
 import { execFile } from "child_process";
 import * as path from "path";
 import { readModels } from "../../domain";
-import { createProjector } from "../../handlers/projector";
-import { dynamoClient } from "../../handlers/shared/clients";
 import type { EventEnvelope } from "../../handlers/shared/envelope";
 import { readModelVersionName, readModelVersionOfTable } from "../../stacks/naming";
-import { append, createTables, fastClock, setupRig, views } from "../support/projectorFixtures";
+import { append, createTables, newProjector, setupRig, views } from "../support/projectorFixtures";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -59,21 +57,12 @@ describe("npm run redrive: the tables' read-model version decides the reduce", f
     await createTables(tables);
     // Version 2's projector, its reduce failing on LineAdded for a while (a bug since fixed): the line is parked.
     let broken = true;
-    const project = createProjector({
-      dynamodb: dynamoClient(),
-      reduce: (s, e) => {
+    const { project } = newProjector(tables, {
+      dedupWindow: 16,
+      reduce: ((s: unknown, e: EventEnvelope) => {
         if (broken && e.type === "LineAdded") throw new Error("a bug since fixed");
         return readModels[2](s as never, e);
-      },
-      clock: fastClock(),
-      log: () => {},
-      config: {
-        tableName: tables.table,
-        parkedTableName: tables.parked,
-        dedupWindow: 16,
-        retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
-        maxFoldAttempts: 5,
-      },
+      }) as never,
     });
     const records = await append(rig, [
       event("01JREDRIVE0000000000000001", "OrderPlaced", { customerId: "c-1", lines: [{ sku: "A", quantity: 3, unitPriceCents: 100 }] }),
