@@ -5,7 +5,10 @@
  * these too, so each name exists once.
  */
 
-/** What goes on the wire into the consumer account (JSON). `id` is what the consumer dedups on: the eventId, or `${eventId}#${i}` when map returns several. */
+/**
+ * What goes on the wire into the consumer account (JSON). The consumer dedups on (`contract`, `id`): `id` is the
+ * eventId, or `${eventId}#${k}` for the k-th of several records `map` returns *of one contract* (see wireRecordIds).
+ */
 export interface AnalyticsWireRecord {
   id: string;
   eventId: string;
@@ -13,6 +16,24 @@ export interface AnalyticsWireRecord {
   occurredAt: string;
   contract: string;
   data: unknown;
+}
+
+/**
+ * The wire ids of the records `map` returned for `eventId`, in order, given each one's contract: the eventId when
+ * the event has one record of that contract, else `${eventId}#${k}` by its index k among that contract's records.
+ * Counted per contract so that publishing a new contract beside an old one (or dropping it) leaves the old one's
+ * ids as they were: a consumer of v1 dedups a replay across that deploy, and each id names one record per contract.
+ */
+export function wireRecordIds(eventId: string, contracts: readonly string[]): string[] {
+  const total = new Map<string, number>();
+  for (const c of contracts) total.set(c, (total.get(c) ?? 0) + 1);
+  if (total.size === contracts.length) return contracts.map(() => eventId);
+  const seen = new Map<string, number>();
+  return contracts.map((c) => {
+    const k = seen.get(c) ?? 0;
+    seen.set(c, k + 1);
+    return total.get(c) === 1 ? eventId : `${eventId}#${k}`;
+  });
 }
 
 /**

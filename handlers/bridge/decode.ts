@@ -10,7 +10,7 @@ import type { AnalyticsRecord, Mapper } from "../shared/domain";
 import { EventEnvelope, parseEnvelope } from "../shared/envelope";
 import type { KinesisStreamRecord } from "../shared/kinesisEvent";
 import { ParkedEvent, parkedEventOf } from "../shared/parkedTable";
-import type { AnalyticsWireRecord } from "./contract";
+import { AnalyticsWireRecord, wireRecordIds } from "./contract";
 import { KINESIS_MAX_RECORD_BYTES } from "./putRecordsChunks";
 import { eventDataHash } from "../commands/digest";
 import { IDEMPOTENT_ID_PREFIX } from "../producer/ulid";
@@ -76,8 +76,18 @@ export function mapRecord(record: SourceRecord, source: number, map: Mapper): Ma
     if (typeof out !== "object" || out === null || typeof out.contract !== "string" || out.contract === "") {
       return poisonOf("badMapOutput", `map returned a record without a contract at index ${i}`, event, claim);
     }
+  }
+  const ids =
+    list.length === 1
+      ? [event.eventId]
+      : wireRecordIds(
+          event.eventId,
+          list.map((out) => out.contract),
+        );
+  for (let i = 0; i < list.length; i++) {
+    const out = list[i];
     const wire: AnalyticsWireRecord = {
-      id: list.length > 1 ? `${event.eventId}#${i}` : event.eventId,
+      id: ids[i],
       eventId: event.eventId,
       aggregateId: event.aggregateId,
       occurredAt: event.occurredAt,

@@ -488,7 +488,9 @@ export function expectedBridge(
     const e = parsed.event;
     const list = mapped === undefined ? [] : Array.isArray(mapped) ? mapped : [mapped];
     list.forEach((m, i) => {
-      const id = list.length > 1 ? `${e.eventId}#${i}` : e.eventId;
+      // The k-th of its contract's records, k counted among the records of that contract only (contract.ts).
+      const same = list.filter((x) => x.contract === m.contract);
+      const id = same.length > 1 ? `${e.eventId}#${same.indexOf(m)}` : e.eventId;
       const w: AnalyticsWireRecord = { id, eventId: e.eventId, aggregateId: e.aggregateId, occurredAt: e.occurredAt, contract: m.contract, data: m.data };
       wire.set(id, [...(wire.get(id) ?? []), JSON.parse(JSON.stringify(w))]);
       const o = order.get(e.aggregateId) ?? [];

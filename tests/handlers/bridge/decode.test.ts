@@ -72,6 +72,23 @@ describe("bridge decode: mapRecord and mapBatch", () => {
     expect(mapped.map((e) => e.eventId)).to.deep.equal(["e1", "e3"]);
   });
 
+  it("keeps a contract's wire ids when another contract is published beside it, counting several records per contract", () => {
+    const idsUnder = (contracts: string[]) => {
+      const out = mapRecord(user(record("a", envelope("a", "e1"), "10")), 0, () => contracts.map((contract, i) => ({ contract, data: i })));
+      if (!out.ok) throw new Error(out.reason);
+      return out.entries.map((e) => {
+        const wire = JSON.parse(Buffer.from(e.data).toString("utf8"));
+        return `${wire.contract} ${wire.id}`;
+      });
+    };
+    expect(idsUnder(["v1"])).to.deep.equal(["v1 e1"]);
+    // Dual-publishing v2 (in either order) leaves v1's id as it was: a replay across that deploy dedups on (contract, id).
+    expect(idsUnder(["v1", "v2"])).to.deep.equal(["v1 e1", "v2 e1"]);
+    expect(idsUnder(["v2", "v1"])).to.deep.equal(["v2 e1", "v1 e1"]);
+    expect(idsUnder(["v1", "v1", "v2"])).to.deep.equal(["v1 e1#0", "v1 e1#1", "v2 e1"]);
+    expect(idsUnder(["v1", "v2", "v1"])).to.deep.equal(["v1 e1#0", "v2 e1", "v1 e1#1"]);
+  });
+
   it("makes a record poison when map's output has no contract or does not fit a Kinesis record", () => {
     const noContract: Mapper = () => [{ contract: "c.v1", data: 1 }, { data: 2 } as never];
     expect(mapRecord(user(record("a", envelope("a", "e1"), "10")), 0, noContract)).to.include({ ok: false, kind: "badMapOutput" });
