@@ -86,9 +86,12 @@ export class AnalyticsSink extends pulumi.ComponentResource {
     const stream = kinesisStream(`${name}-stream`, settings.stream, key.arn, { ...parent, protect: settings.protect });
 
     const writer = writerAccess(name, settings, principals, stream, key, this);
-    const bucket = landingBucket(name, key, settings.landing, settings.protect, this);
+    // The bucket policy names the delivery role, whose policy names the bucket: the role's ARN is resolved once it exists.
+    const [deliveryRoleArn, resolveDeliveryRoleArn] = pulumi.deferredOutput<string>();
+    const bucket = landingBucket(name, key, settings.landing, settings.protect, deliveryRoleArn, this);
     const delivery = { stream, key, bucket, accountId, region, landing: settings.landing };
     const firehoseRole = deliveryRole(name, delivery, this);
+    resolveDeliveryRoleArn(firehoseRole.role.arn);
 
     // A separate KeyPolicy: the roles' policies name the key and the key's policy
     // names the roles, so one of them has to come after both exist.

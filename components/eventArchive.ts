@@ -118,10 +118,13 @@ export class EventArchive extends pulumi.ComponentResource {
     const child = { parent: this };
     const data = { ...child, protect: s.protect };
     this.key = new aws.kms.Key(`${name}-key`, { description: "Event archive objects", enableKeyRotation: true, deletionWindowInDays: 30 }, data);
+    // Only the archiver writes the archive; its role is made after the bucket, which its policy names.
+    const [archiverRoleArn, resolveArchiverRoleArn] = pulumi.deferredOutput<string>();
     this.bucket = secureBucket(
       `${name}-bucket`,
       {
         keyArn: this.key.arn,
+        writer: archiverRoleArn,
         objectLock: s.objectLock,
         protect: s.protect,
         lifecycleRules: [
@@ -169,6 +172,7 @@ export class EventArchive extends pulumi.ComponentResource {
     );
     this.archiver = archiver.fn;
     this.archiverRole = archiver.role;
+    resolveArchiverRoleArn(archiver.role.arn);
     this.mapping = archiver.mapping;
     this.alarms = archiver.alarms;
     this.monitoring = {

@@ -15,12 +15,13 @@ export const ERRORS_PREFIX = "errors/!{firehose:error-output-type}/year=!{timest
 /** The log stream Firehose writes delivery errors to. */
 export const DELIVERY_LOG_STREAM = "DestinationDelivery";
 
-/** The landing bucket (components/buckets/secureBucket.ts) with the sink's key and the landing's lifecycle rules. */
+/** The landing bucket (components/buckets/secureBucket.ts) with the sink's key and the landing's lifecycle rules; only `writer` (Firehose's role) puts objects. */
 export function landingBucket(
   name: string,
   key: aws.kms.Key,
   landing: Required<AnalyticsSinkLandingArgs>,
   protect: boolean,
+  writer: pulumi.Input<string>,
   parent: pulumi.Resource,
 ): aws.s3.Bucket {
   return secureBucket(
@@ -28,6 +29,7 @@ export function landingBucket(
     {
       keyArn: key.arn,
       protect,
+      writer,
       lifecycleRules: [
         {
           id: "landed-events",

@@ -29,6 +29,13 @@ export interface SecureBucketArgs {
    * turns it off.
    */
   objectLock?: ObjectLockSettings;
+  /**
+   * The one role that may put objects (its ARN): the bucket policy denies `s3:PutObject` (and so multipart parts and
+   * copies into it) to every other principal of any account, administrators included, so the landed or archived
+   * history is written by its pipeline only. A deferred output (pulumi.deferredOutput) when the role is made after the
+   * bucket, as its policy names the bucket.
+   */
+  writer?: pulumi.Input<string>;
   /** Pulumi `protect` on the bucket itself (see DATA_PROTECTION_DEFAULT); its settings' resources stay unprotected. Default false. */
   protect?: boolean;
 }
@@ -86,6 +93,19 @@ export function secureBucket(name: string, args: SecureBucketArgs, parent: pulum
           Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
           Condition: { Bool: { "aws:SecureTransport": "false" } },
         },
+        ...(args.writer === undefined
+          ? []
+          : [
+              {
+                Sid: "DenyOtherWriters",
+                Effect: "Deny" as const,
+                Principal: "*" as const,
+                Action: "s3:PutObject",
+                Resource: pulumi.interpolate`${bucket.arn}/*`,
+                // aws:PrincipalArn is the role's ARN for its sessions too (not the assumed-role session ARN).
+                Condition: { ArnNotEquals: { "aws:PrincipalArn": args.writer } },
+              },
+            ]),
       ]),
     },
     { parent, dependsOn: [publicAccess] },

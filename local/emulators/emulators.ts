@@ -80,10 +80,13 @@ export async function startDynalite(options: EmulatorOptions = {}): Promise<Emul
   };
 }
 
+/** kinesis-local ended before it listened: most likely a port freePort found was taken before it bound it. */
+class ExitedBeforeListening extends Error {}
+
 async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`kinesis-local exited with code ${child.exitCode}`);
+    if (child.exitCode !== null) throw new ExitedBeforeListening(`kinesis-local exited with code ${child.exitCode} before it listened on ${port}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, "127.0.0.1");
       socket.once("connect", () => {
@@ -124,12 +127,23 @@ async function previousSupervisorGone(dataDir: string, timeoutMs: number): Promi
  * supervisor sees the pipe close, waits for a complete save after the last write (with a data dir), and exits.
  */
 export async function startKinesisLocal(options: KinesisLocalOptions = {}): Promise<Emulator> {
-  const [plain, tls] = [await freePort(), await freePort()];
-  const main = require.resolve("kinesis-local/main.js");
   const dataDir = options.dataDir ? path.resolve(options.dataDir) : undefined;
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
   const flushTimeoutMs = options.flushTimeoutMs ?? 30_000;
   if (dataDir) await previousSupervisorGone(dataDir, flushTimeoutMs + 5_000);
+  // A free port is free when asked, not necessarily when kinesis-local binds it a second later (another process's
+  // outgoing connection may take it from the same ephemeral range): on an exit before listening, again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await kinesisLocalOn(await freePort(), await freePort(), dataDir, flushTimeoutMs);
+    } catch (err) {
+      if (!(err instanceof ExitedBeforeListening) || attempt === 3) throw err;
+    }
+  }
+}
+
+async function kinesisLocalOn(plain: number, tls: number, dataDir: string | undefined, flushTimeoutMs: number): Promise<Emulator> {
+  const main = require.resolve("kinesis-local/main.js");
   const child = spawn(process.execPath, [SUPERVISOR, main], {
     // It reads its TLS certificate relative to its cwd.
     cwd: path.dirname(main),
@@ -175,7 +189,8 @@ export async function startKinesisLocal(options: KinesisLocalOptions = {}): Prom
     await waitForPort(plain, child, 30_000);
   } catch (err) {
     kill();
-    throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
+    const Failure = err instanceof ExitedBeforeListening ? ExitedBeforeListening : Error;
+    throw new Failure(`${(err as Error).message}\n${stderr}`, { cause: err });
   }
   return {
     endpoint: `http://127.0.0.1:${plain}`,

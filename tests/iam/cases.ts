@@ -76,6 +76,9 @@ export const CASES: IamCase[] = [
   deny("archiver may not PutItem on the read model", { principal: "archiver", action: "dynamodb:PutItem", resource: "readModelTable" }),
   deny("archiver may not read another stream", { principal: "archiver", action: "kinesis:GetRecords", resource: "otherStream" }),
   deny("projector may not PutObject in the archive", { principal: "projector", action: "s3:PutObject", resource: "archiveObject" }),
+  // The archive's bucket policy: only the archiver's role puts objects, whatever another principal's own policy allows.
+  deny("a producer administrator may not PutObject in the archive", { principal: "producerAdmin", action: "s3:PutObject", resource: "archiveObject" }),
+  allow("a producer administrator may still read the archive", { principal: "producerAdmin", action: "s3:GetObject", resource: "archiveObject" }),
   deny("bridge may not GetObject from the archive", { principal: "bridge", action: "s3:GetObject", resource: "archiveObject" }),
   deny("the API may not DeleteObject in the archive", { principal: "api", action: "s3:DeleteObject", resource: "archiveObject" }),
   // ── Projector: reads its stream, writes its read model and parked table ──
@@ -306,6 +309,9 @@ export const CASES: IamCase[] = [
   deny("writer may not delete the analytics stream", { principal: "writer", action: "kinesis:DeleteStream", resource: "analyticsStream" }, AR),
   deny("writer may not read the landing bucket", { principal: "writer", action: "s3:GetObject", resource: "landingObject" }, AR),
   deny("writer may not write the landing bucket", { principal: "writer", action: "s3:PutObject", resource: "landingObject" }, AR),
+  // The landing's bucket policy: only Firehose's role puts objects, whatever another principal's own policy allows.
+  deny("a consumer administrator may not PutObject in the landing", { principal: "consumerAdmin", action: "s3:PutObject", resource: "landingObject" }, BOTH),
+  allow("a consumer administrator may still read the landing", { principal: "consumerAdmin", action: "s3:GetObject", resource: "landingObject" }, BOTH),
   deny("writer may not write the Firehose log stream", { principal: "writer", action: "logs:PutLogEvents", resource: "deliveryLogStream" }, AR),
   deny("writer may not assume the Firehose role", { principal: "writer", action: "sts:AssumeRole", resource: "firehoseRole" }, AR),
   deny("writer may not change its own role's policy", { principal: "writer", action: "iam:PutRolePolicy", resource: "writerRole" }, AR),

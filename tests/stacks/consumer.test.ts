@@ -193,7 +193,7 @@ describe("consumer stack (assumeRole)", function () {
     ]);
   });
 
-  it("landing bucket: SSE-KMS with bucket key, versioned, private, owner-enforced, TLS-only", () => {
+  it("landing bucket: SSE-KMS with bucket key, versioned, private, owner-enforced, TLS-only, written by Firehose's role only", () => {
     const keyArn = run.one(T.key).state.arn;
     expect(bucketConfig(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules).to.deep.equal([
       { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn }, bucketKeyEnabled: true },
@@ -215,6 +215,14 @@ describe("consumer stack (assumeRole)", function () {
         Action: "s3:*",
         Resource: [bucketArn, `${bucketArn}/*`],
         Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+      {
+        Sid: "DenyOtherWriters",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:PutObject",
+        Resource: `${bucketArn}/*`,
+        Condition: { ArnNotEquals: { "aws:PrincipalArn": run.one(T.role, "-delivery").state.arn } },
       },
     ]);
   });

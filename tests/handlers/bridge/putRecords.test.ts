@@ -40,6 +40,21 @@ describe("bridge putAll", () => {
     expect(clock.delays).to.deep.equal([5, 10]);
   });
 
+  it("never takes a missing result entry for an acknowledgement: the entry is sent again", async () => {
+    const calls: string[][] = [];
+    const client = {
+      send: async (command: PutRecordsCommand) => {
+        const ids = (command.input.Records ?? []).map((r) => Buffer.from(r.Data!).toString("utf8"));
+        calls.push(ids);
+        // The first answer is one entry short.
+        return { FailedRecordCount: 0, Records: ids.slice(0, calls.length === 1 ? ids.length - 1 : ids.length).map(() => ({ SequenceNumber: "1" })) };
+      },
+    } as unknown as KinesisClient;
+    const out = await putAll(client, TARGET, entries(2), RETRY, recordingClock());
+    expect(calls).to.deep.equal([["e0", "e1"], ["e1"]]);
+    expect(out).to.deep.include({ unacknowledged: [], attempts: 2 });
+  });
+
   it("returns what is still failing once the budget is spent, with the last error", async () => {
     const { client, calls } = fakeKinesis((_call, ids) => ids.map((id) => (id === "e0" ? "InternalFailure" : undefined)));
     const out = await putAll(client, TARGET, entries(2), RETRY, recordingClock());

@@ -501,6 +501,26 @@ describe("projector", function () {
     expect(await scanAll(rig.dynamo, rig.table)).to.deep.equal([]);
   });
 
+  it("writes no block while its poison is not parked: a failed park reports the aggregate, writes the others, and redelivery parks it", async () => {
+    const rig = await setupRig();
+    const records = await append(rig, [envelope("a", "a1"), envelope("a", "a2", "Boom"), envelope("b", "b1")]);
+    const { project, dynamodb } = newProjector(rig);
+    let failing = true;
+    const faults = injectFaults(dynamodb, (name) => (failing && name === "BatchWriteItemCommand" ? serviceError("ValidationException") : undefined));
+
+    // The poison's row could not be written: its aggregate's item (which would record the block) is not written either.
+    expect(await project({ Records: records })).to.deep.equal({ batchItemFailures: [{ itemIdentifier: records[0].kinesis.sequenceNumber }] });
+    expect(faults.injected).to.equal(1);
+    expect(await appliedIds(rig.dynamo, rig.table)).to.deep.equal({ b: ["b1"] });
+    expect(await parkedEvents(rig.dynamo, rig.parked)).to.deep.equal([]);
+
+    failing = false;
+    expect(await project({ Records: records })).to.deep.equal(noFailures);
+    const parked = await parkedEvents(rig.dynamo, rig.parked);
+    expect(parked.map((p) => [p.aggregateId, p.eventId])).to.deep.equal([["a", "a2"]]);
+    expect((await views(rig.dynamo, rig.table)).a).to.include({ parked: true, version: 1 });
+  });
+
   it("reports an unexpected non-transient error instead of throwing, without retrying it", async () => {
     const rig = await setupRig();
     const records = await append(rig, [envelope("a", "a1"), envelope("b", "b1"), envelope("a", "a2")]);

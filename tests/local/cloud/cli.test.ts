@@ -28,8 +28,10 @@ function start(...args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "local/cloud/start.ts"), ...args],
-      // A stray start must not hang the suite: a run past the timeout is killed and fails below.
-      { cwd: PROJECT_ROOT, timeout: 30_000, env: { ...process.env, LOCAL_CLOUD_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "cli-")) } },
+      // A stray start must not hang the suite: a run past the timeout is killed and fails below. Generous: a run refused
+      // at deploy time starts the emulators and deploys the consumer first, and once took over 30 s in the full suite on
+      // 2 cores, when the kill (SIGTERM, which the local cloud answers with an orderly stop and exit 1) hid its message.
+      { cwd: PROJECT_ROOT, timeout: 100_000, env: { ...process.env, LOCAL_CLOUD_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "cli-")) } },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr, seconds: (Date.now() - t0) / 1000 }),
     );
   });
@@ -146,7 +148,7 @@ describe("npm start's command line", function () {
     // The key exists, so the command line passes; the stack's preflight refuses the value once the program runs.
     const r = await start("--port", "0", "--config", "producer.shardCount=0");
     expect(r.code, r.stderr).to.equal(1);
-    expect(r.stderr).to.include(
+    expect(r.stderr, `after ${r.seconds} s:\n${r.stderr}`).to.include(
       "npm start: local cloud: the producer stack run failed (exit 1):\npreflight: 1 problem(s) in stack producer; nothing was deployed:",
     );
     expect(r.stderr).to.include("stream.shardCount applies only when stream.mode is PROVISIONED, got 0 with ON_DEMAND");
