@@ -67,7 +67,7 @@ export function sinkAlarmSpecs(name: string, args: SinkAlarmArgs): AlarmSpec[] {
       threshold: 1,
       evaluationPeriods: 1,
       description:
-        "Some S3 puts failed (KMS, bucket policy or permissions): see the delivery log group and the errors/ prefix of the bucket, fix the grant; Firehose retries meanwhile.",
+        "Some S3 puts failed (KMS, bucket policy or permissions): see the delivery log group, fix the grant; Firehose retries meanwhile (errors/ holds only records its processing refused).",
     },
     {
       ...firehoseMetric(args, "KinesisMillisBehindLatest", "Maximum", "Firehose behind the stream (ms)"),

@@ -10,7 +10,7 @@ import { AnalyticsSinkLandingArgs } from "./settings";
 
 /** Where landed events go: Hive-style date partitions Athena and Glue read as they are. */
 export const EVENTS_PREFIX = "events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/";
-/** Records Firehose could not deliver, by error type. */
+/** Records Firehose's processing (the newline delimiter) refused, by error type; an S3 put that fails is retried instead. */
 export const ERRORS_PREFIX = "errors/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/";
 /** The log stream Firehose writes delivery errors to. */
 export const DELIVERY_LOG_STREAM = "DestinationDelivery";
