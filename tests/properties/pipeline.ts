@@ -487,7 +487,7 @@ export function expectedBridge(
     if (!parsed.ok) continue;
     const e = parsed.event;
     const list = mapped === undefined ? [] : Array.isArray(mapped) ? mapped : [mapped];
-    list.forEach((m, i) => {
+    list.forEach((m) => {
       // The k-th of its contract's records, k counted among the records of that contract only (contract.ts).
       const same = list.filter((x) => x.contract === m.contract);
       const id = same.length > 1 ? `${e.eventId}#${same.indexOf(m)}` : e.eventId;
