@@ -115,7 +115,12 @@ export class AnalyticsSink extends pulumi.ComponentResource {
     );
     const firehose = deliveryStream(name, { ...delivery, ...firehoseRole }, this, [keyPolicy]);
 
-    const watched = { streamName: stream.name, deliveryStreamName: firehose.name, bufferingIntervalSeconds: settings.landing.bufferingIntervalSeconds };
+    const watched = {
+      streamName: stream.name,
+      deliveryStreamName: firehose.name,
+      bufferingIntervalSeconds: settings.landing.bufferingIntervalSeconds,
+      silenceAlarmHours: settings.landing.silenceAlarmHours,
+    };
     const alarms = createAlarms(sinkAlarmSpecs(name, watched), args.alarmActions, parent);
     this.alarms = alarms.map((a) => a.alarm);
     this.monitoring = { title: `${name} landing`, throughput: sinkThroughput(watched), alarms };

@@ -38,6 +38,7 @@ export function consumerProblems(config: StackConfig, target: Target): string[] 
   const probes: [string, () => unknown][] = [
     ["config retentionHours", () => resolveSinkSettings(sink, { ...base, retentionHours: n("retentionHours") })],
     ["config landingExpirationDays", () => resolveSinkSettings(sink, { ...base, landing: { expirationDays: n("landingExpirationDays") } })],
+    ["config landingSilenceHours", () => resolveSinkSettings(sink, { ...base, landing: { silenceAlarmHours: n("landingSilenceHours") } })],
     ["config bridgeRoleName", () => resolveSinkSettings(sink, { ...base, bridgeRoleName: plain(config.bridgeRoleName) })],
   ];
   for (const [prefix, probe] of probes) {

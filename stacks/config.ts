@@ -30,6 +30,8 @@ export interface ConsumerConfig {
   externalId?: pulumi.Output<string>;
   retentionHours?: number;
   landingExpirationDays?: number;
+  /** AnalyticsSink landing.silenceAlarmHours. */
+  landingSilenceHours?: number;
   alarmTopicArn?: string;
   /** Pulumi `protect` on the analytics stream, its key and the landing bucket (AnalyticsSink `protect`; default true). */
   protectData?: boolean;
@@ -144,6 +146,7 @@ export function readConsumerConfig(config = new pulumi.Config()): ConsumerConfig
     externalId: mode === "assumeRole" ? externalIdSecret(config) : undefined,
     retentionHours: config.getNumber("retentionHours"),
     landingExpirationDays: config.getNumber("landingExpirationDays"),
+    landingSilenceHours: config.getNumber("landingSilenceHours"),
     alarmTopicArn: config.get("alarmTopicArn"),
     protectData: flag(config, "protectData"),
   };

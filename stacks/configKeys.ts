@@ -15,6 +15,7 @@ export const CONFIG_KEYS = {
     "externalId",
     "retentionHours",
     "landingExpirationDays",
+    "landingSilenceHours",
     "alarmTopicArn",
     "protectData",
   ],

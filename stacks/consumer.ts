@@ -19,7 +19,7 @@ export function consumerStack(config: ConsumerConfig) {
     accessMode: config.accessMode,
     externalId: config.externalId,
     retentionHours: config.retentionHours,
-    landing: { expirationDays: config.landingExpirationDays },
+    landing: { expirationDays: config.landingExpirationDays, silenceAlarmHours: config.landingSilenceHours },
     alarmActions: config.alarmTopicArn ? [config.alarmTopicArn] : [],
     protect: config.protectData,
   });

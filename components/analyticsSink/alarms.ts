@@ -1,7 +1,8 @@
 /**
  * Alarms an operator of the analytics sink needs: landing late (freshness
  * against Firehose's buffering), landing failing, Firehose falling behind the
- * stream, and the bridge being throttled; and what the dashboard graphs of it.
+ * stream, the bridge being throttled, and (opt-in) nothing arriving at all;
+ * and what the dashboard graphs of it.
  *
  * Written as specs (parts/alarms.ts), so the dashboard draws what they watch.
  */
@@ -14,6 +15,8 @@ export interface SinkAlarmArgs {
   deliveryStreamName: pulumi.Input<string>;
   /** Firehose's buffering interval: freshness below it is normal. */
   bufferingIntervalSeconds: number;
+  /** Hours without an incoming record before the silence alarm fires; 0 for none. */
+  silenceAlarmHours: number;
 }
 
 /** Freshness alarm threshold: three buffering intervals, at least 15 minutes. */
@@ -29,22 +32,32 @@ function firehoseMetric(args: SinkAlarmArgs, metricName: string, statistic: Metr
   return { namespace: "AWS/Firehose", metricName, dimensions: { DeliveryStreamName: args.deliveryStreamName }, statistic, period: 300, label };
 }
 
-/** What the landing gets done: records into the analytics stream, records delivered to S3. */
-export function sinkThroughput(args: SinkAlarmArgs): MetricSpec[] {
-  return [
-    {
-      namespace: "AWS/Kinesis",
-      metricName: "IncomingRecords",
-      dimensions: { StreamName: args.streamName },
-      statistic: "Sum",
-      period: 60,
-      label: "records into the stream",
-    },
-    firehoseMetric(args, "DeliveryToS3.Records", "Sum", "records landed in S3"),
-  ];
+/** A Kinesis metric of the analytics stream. */
+function streamMetric(args: SinkAlarmArgs, metricName: string, period: number, label: string): MetricSpec {
+  return { namespace: "AWS/Kinesis", metricName, dimensions: { StreamName: args.streamName }, statistic: "Sum", period, label };
 }
 
-/** The sink's four alarms. */
+/** What the landing gets done: records into the analytics stream, records delivered to S3. */
+export function sinkThroughput(args: SinkAlarmArgs): MetricSpec[] {
+  return [streamMetric(args, "IncomingRecords", 60, "records into the stream"), firehoseMetric(args, "DeliveryToS3.Records", "Sum", "records landed in S3")];
+}
+
+/** Nothing into the analytics stream for `hours`: what no other alarm sees (they watch what arrives). */
+function silenceAlarm(name: string, args: SinkAlarmArgs): AlarmSpec {
+  return {
+    ...streamMetric(args, "IncomingRecords", 3600, "records into the stream per hour"),
+    name: `${name}-landing-silence`,
+    concern: "freshness",
+    comparisonOperator: "LessThanThreshold",
+    threshold: 1,
+    evaluationPeriods: args.silenceAlarmHours,
+    // No datapoint at all is the silence itself.
+    treatMissingData: "breaching",
+    description: `No record reached the analytics stream for ${args.silenceAlarmHours} h: check the producer's bridge (its errors and iterator-age alarms, the writer role's trust, the key) before the source stream's retention runs out; if the traffic was simply quiet, raise landing.silenceAlarmHours.`,
+  };
+}
+
+/** The sink's four alarms, and the silence alarm when asked for. */
 export function sinkAlarmSpecs(name: string, args: SinkAlarmArgs): AlarmSpec[] {
   const freshness = freshnessThresholdSeconds(args.bufferingIntervalSeconds);
   return [
@@ -80,12 +93,7 @@ export function sinkAlarmSpecs(name: string, args: SinkAlarmArgs): AlarmSpec[] {
         "Firehose is over an hour behind the analytics stream: records expire unlanded once the stream's retention passes. Check delivery failures and the stream's read throttling.",
     },
     {
-      namespace: "AWS/Kinesis",
-      metricName: "WriteProvisionedThroughputExceeded",
-      dimensions: { StreamName: args.streamName },
-      statistic: "Sum",
-      period: 300,
-      label: "writes throttled",
+      ...streamMetric(args, "WriteProvisionedThroughputExceeded", 300, "writes throttled"),
       name: `${name}-write-throttled`,
       concern: "errors",
       comparisonOperator: "GreaterThanThreshold",
@@ -94,5 +102,6 @@ export function sinkAlarmSpecs(name: string, args: SinkAlarmArgs): AlarmSpec[] {
       description:
         "The bridge's writes to the analytics stream are throttled: it retries, then reports batch failures. Give the stream capacity (more shards, or ON_DEMAND).",
     },
+    ...(args.silenceAlarmHours > 0 ? [silenceAlarm(name, args)] : []),
   ];
 }

@@ -24,6 +24,12 @@ export interface AnalyticsSinkLandingArgs {
   errorExpirationDays?: number;
   /** Days before a noncurrent (overwritten or deleted) version expires, 1–36500. Default 30: a month to undo a mistake. */
   noncurrentVersionExpirationDays?: number;
+  /**
+   * Hours without a record into the analytics stream before `<name>-landing-silence` fires, 1–24; 0, the default, for
+   * no such alarm. The other alarms watch what arrives, so a bridge that stopped (trust broken, key disabled) leaves
+   * them quiet: set it to the longest quiet spell your traffic has.
+   */
+  silenceAlarmHours?: number;
 }
 
 /** Args of {@link AnalyticsSink}. */
@@ -83,6 +89,7 @@ export const LANDING_DEFAULTS: Required<AnalyticsSinkLandingArgs> = {
   transitionToInfrequentAccessDays: 30,
   errorExpirationDays: 30,
   noncurrentVersionExpirationDays: 30,
+  silenceAlarmHours: 0,
 };
 
 /** The longest lifecycle S3 takes here: a hundred years. */
@@ -104,6 +111,8 @@ function resolveLanding(check: ArgCheck, args: AnalyticsSinkLandingArgs | undefi
   );
   check.integer("landing.errorExpirationDays", landing.errorExpirationDays, 1, MAX_DAYS, " days");
   check.integer("landing.noncurrentVersionExpirationDays", landing.noncurrentVersionExpirationDays, 1, MAX_DAYS, " days");
+  // An hourly metric over at most a day: CloudWatch's limit for period × evaluation periods.
+  check.integer("landing.silenceAlarmHours", landing.silenceAlarmHours, 0, 24, " h");
   return landing;
 }
 

@@ -36,6 +36,8 @@ export interface AlarmSpec extends MetricSpec {
   evaluationPeriods: number;
   /** Datapoints of `evaluationPeriods` that must breach; default all of them. */
   datapointsToAlarm?: number;
+  /** Default "notBreaching" (an idle function); "breaching" where silence is the failure watched for. */
+  treatMissingData?: "breaching" | "notBreaching";
   /** What is wrong and what to do: the first thing whoever is paged reads. */
   description: pulumi.Input<string>;
 }
@@ -46,7 +48,7 @@ export interface WatchedAlarm {
   alarm: aws.cloudwatch.MetricAlarm;
 }
 
-/** Creates one MetricAlarm per spec; missing data (an idle function) never breaches. */
+/** Creates one MetricAlarm per spec; missing data (an idle function) never breaches unless the spec says so. */
 export function createAlarms(specs: AlarmSpec[], alarmActions: pulumi.Input<string>[] | undefined, opts: pulumi.CustomResourceOptions): WatchedAlarm[] {
   const actions = alarmActions ?? [];
   return specs.map((spec) => ({
@@ -64,7 +66,7 @@ export function createAlarms(specs: AlarmSpec[], alarmActions: pulumi.Input<stri
         comparisonOperator: spec.comparisonOperator,
         evaluationPeriods: spec.evaluationPeriods,
         datapointsToAlarm: spec.datapointsToAlarm,
-        treatMissingData: "notBreaching",
+        treatMissingData: spec.treatMissingData ?? "notBreaching",
         actionsEnabled: true,
         alarmActions: actions,
         okActions: actions,

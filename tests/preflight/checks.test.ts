@@ -291,6 +291,8 @@ describe("preflight: the consumer stack", () => {
       { landingExpirationDays: "20" },
       "AnalyticsSink analytics: landing.expirationDays must be 31–36500 days (after transitionToInfrequentAccessDays), got 20",
     ],
+    ["landingSilenceHours beyond a day", { landingSilenceHours: "25" }, "AnalyticsSink analytics: landing.silenceAlarmHours must be 0–24 h, got 25"],
+    ["landingSilenceHours not a number", { landingSilenceHours: "six" }, 'config landingSilenceHours must be a number, got "six"'],
     [
       "a bridge role name IAM refuses",
       { bridgeRoleName: "no spaces" },

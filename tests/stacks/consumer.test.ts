@@ -332,12 +332,37 @@ describe("consumer stack (resourcePolicy)", function () {
     expect(alarms).to.have.length(4);
     for (const a of alarms) expect([a.inputs.alarmActions, a.inputs.okActions], a.name).to.deep.equal([[TOPIC], [TOPIC]]);
   });
-
   it("exports no writer role ARN or ExternalId", () => {
     expect(run.outputs.writerRoleArn).to.equal(undefined);
     expect(run.outputs.externalId).to.equal(undefined);
     expect(run.outputs.accessMode).to.equal("resourcePolicy");
     expect(run.outputs.analyticsStreamArn).to.equal(run.one(T.stream).state.arn);
+  });
+});
+
+describe("consumer stack (landingSilenceHours)", function () {
+  it("alarms when no record reaches the analytics stream for that many hours, missing data counting as silence", async () => {
+    const run = await consumerRun({ landingSilenceHours: "6" });
+    const silence = run.ofType(T.alarm).filter((a) => a.name.endsWith("-landing-silence"));
+    expect(silence).to.have.length(1);
+    expect(silence[0].inputs).to.deep.include({
+      namespace: "AWS/Kinesis",
+      metricName: "IncomingRecords",
+      statistic: "Sum",
+      period: 3600,
+      evaluationPeriods: 6,
+      comparisonOperator: "LessThanThreshold",
+      threshold: 1,
+      treatMissingData: "breaching",
+    });
+    expect(silence[0].inputs.dimensions).to.deep.equal({ StreamName: run.one(T.stream).state.name });
+    // The other alarms still treat missing data as fine (an idle pipeline).
+    expect(
+      run
+        .ofType(T.alarm)
+        .filter((a) => a !== silence[0])
+        .map((a) => a.inputs.treatMissingData),
+    ).to.deep.equal(Array(4).fill("notBreaching"));
   });
 });
 
