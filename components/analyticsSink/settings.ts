@@ -111,7 +111,8 @@ function resolveLanding(check: ArgCheck, args: AnalyticsSinkLandingArgs | undefi
   );
   check.integer("landing.errorExpirationDays", landing.errorExpirationDays, 1, MAX_DAYS, " days");
   check.integer("landing.noncurrentVersionExpirationDays", landing.noncurrentVersionExpirationDays, 1, MAX_DAYS, " days");
-  // An hourly metric over at most a day: CloudWatch's limit for period × evaluation periods.
+  // Hourly datapoints over at most a day (CloudWatch takes up to 7 days for an hourly period, 604,800 s): a silence longer
+  // than a day is better found by the producer's alarms, long before the source stream's retention runs out.
   check.integer("landing.silenceAlarmHours", landing.silenceAlarmHours, 0, 24, " h");
   return landing;
 }
