@@ -96,14 +96,28 @@ export async function defaultPackagingBytes(): Promise<number> {
   return (await writeArtifact(code, "defaults")).zipBytes;
 }
 
-/** A directory that plays /var/runtime/node_modules: only the runtime's `@aws-sdk` scope (a symlink), created once per process. */
+/** Where runtimeModules() keeps its directory: a cache inside the project's node_modules, so no run leaves one behind. */
+export const RUNTIME_MODULES = path.join(PROJECT_MODULES, ".cache", "lambda-runtime", "node_modules");
+
+/**
+ * A directory that plays /var/runtime/node_modules: only the runtime's
+ * `@aws-sdk` scope (a symlink). Made once per checkout (`npm ci` removes it
+ * with node_modules) and shared by every process: built aside and renamed
+ * into place, so two processes starting at once both find it whole.
+ */
 export function runtimeModules(): string {
-  const dir = path.join(os.tmpdir(), `lambda-runtime-${process.pid}`, "node_modules");
-  if (!fs.existsSync(path.join(dir, "@aws-sdk"))) {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.symlinkSync(path.join(PROJECT_MODULES, "@aws-sdk"), path.join(dir, "@aws-sdk"), "dir");
+  if (fs.existsSync(path.join(RUNTIME_MODULES, "@aws-sdk"))) return RUNTIME_MODULES;
+  const parent = path.dirname(RUNTIME_MODULES);
+  fs.mkdirSync(parent, { recursive: true });
+  const staging = fs.mkdtempSync(path.join(parent, "staging-"));
+  fs.symlinkSync(path.join(PROJECT_MODULES, "@aws-sdk"), path.join(staging, "@aws-sdk"), "dir");
+  try {
+    fs.renameSync(staging, RUNTIME_MODULES);
+  } catch (err: any) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    if (!fs.existsSync(path.join(RUNTIME_MODULES, "@aws-sdk"))) throw err;
   }
-  return dir;
+  return RUNTIME_MODULES;
 }
 
 function applyEnv(environment: Record<string, string>): () => void {

@@ -2,9 +2,20 @@
  * Mocha root hooks: start the emulators once for the whole run and point the
  * standard AWS environment at them, exactly as the local cloud does for
  * functions. Tests create uniquely named tables and streams.
+ *
+ * Everything the run and the processes it starts write to the temp dir
+ * (artifacts, data dirs, the command lines' state) goes under one directory
+ * of its own (TMPDIR, which os.tmpdir() reads at each call and children
+ * inherit), removed when the run ends: a run leaves nothing behind.
  */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { Emulator, startDynalite, startKinesisLocal } from "./emulators";
 import { REGION } from "./aws";
+
+const runTmp = fs.mkdtempSync(path.join(os.tmpdir(), "event-pipeline-tests-"));
+process.env.TMPDIR = runTmp;
 
 let emulators: Emulator[] = [];
 
@@ -21,5 +32,6 @@ export const mochaHooks = {
   },
   async afterAll(this: Mocha.Context) {
     await Promise.all(emulators.map((e) => e.close()));
+    fs.rmSync(runTmp, { recursive: true, force: true });
   },
 };

@@ -9,7 +9,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { execFile } from "child_process";
+import { promisify } from "util";
 import { FunctionHost, LOCAL_CONCURRENCY, startFunctionHost } from "../../../local/lambda/functionHost";
+import { RUNTIME_MODULES } from "../../../local/deploy/artifacts";
 import { ManifestFunction } from "../../../local/shared/manifest";
 import { CONSUMER_ACCOUNT, createStream, REGION, testKinesis, uniqueName } from "../../support/aws";
 
@@ -136,6 +139,7 @@ describe("Function host (a serialised closure in its own process)", function () 
     expect(Object.keys(env).sort()).to.deep.equal(["GREETING", "NODE_PATH", "PATH", "TABLE_NAME", ...Object.keys(identity())].sort());
     expect(env).to.include({ GREETING: "hello", TABLE_NAME: "orders-0a1b2c3", AWS_ACCESS_KEY_ID: CONSUMER_ACCOUNT, AWS_SESSION_TOKEN: `role:${ROLE}` });
     expect(fs.readdirSync(env.NODE_PATH)).to.deep.equal(["@aws-sdk"]);
+    expect(env.NODE_PATH, "kept in the project, not one directory per process in the temp dir").to.equal(RUNTIME_MODULES);
   });
 
   it("resolves the runtime's @aws-sdk but no package outside the archive, even one above the task root", async () => {
@@ -276,5 +280,24 @@ describe("Function host: a pool of execution environments, as Lambda runs them",
     const none = await start({ reservedConcurrency: 0 });
     expect([none.environments, none.coldStarts]).to.deep.equal([0, 0]);
     expect((await rejection(none.invoke({ op: "pid" }))).name).to.equal("TooManyRequestsException");
+  });
+});
+
+describe("Function host: the runtime's module directory", function () {
+  this.timeout(120_000);
+
+  it("is made once per checkout, whole when several processes make it at once, with nothing left aside", async () => {
+    fs.rmSync(path.dirname(RUNTIME_MODULES), { recursive: true, force: true });
+    const make = `process.stdout.write(JSON.stringify(require("fs").readdirSync(require(${JSON.stringify(require.resolve("../../../local/deploy/artifacts"))}).runtimeModules())))`;
+    const runs = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", make], { cwd: path.join(__dirname, "..", "..", "..") }),
+      ),
+    );
+    for (const run of runs) expect(JSON.parse(run.stdout)).to.deep.equal(["@aws-sdk"]);
+    expect(fs.readdirSync(path.dirname(RUNTIME_MODULES)), "no staging directory left").to.deep.equal(["node_modules"]);
+    expect(fs.realpathSync(path.join(RUNTIME_MODULES, "@aws-sdk"))).to.equal(
+      fs.realpathSync(path.join(__dirname, "..", "..", "..", "node_modules", "@aws-sdk")),
+    );
   });
 });
