@@ -24,15 +24,16 @@ export interface AnalyticsWireRecord {
  * Counted per contract so that publishing a new contract beside an old one (or dropping it) leaves the old one's
  * ids as they were: a consumer of v1 dedups a replay across that deploy, and each id names one record per contract.
  */
-export function wireRecordIds(eventId: string, contracts: readonly string[]): string[] {
+export function wireRecordIds(eventId: string, records: readonly { contract: string }[]): string[] {
+  if (records.length === 1) return [eventId]; // the usual case, on the bridge's hot path
   const total = new Map<string, number>();
-  for (const c of contracts) total.set(c, (total.get(c) ?? 0) + 1);
-  if (total.size === contracts.length) return contracts.map(() => eventId);
+  for (const r of records) total.set(r.contract, (total.get(r.contract) ?? 0) + 1);
+  if (total.size === records.length) return records.map(() => eventId);
   const seen = new Map<string, number>();
-  return contracts.map((c) => {
-    const k = seen.get(c) ?? 0;
-    seen.set(c, k + 1);
-    return total.get(c) === 1 ? eventId : `${eventId}#${k}`;
+  return records.map(({ contract }) => {
+    const k = seen.get(contract) ?? 0;
+    seen.set(contract, k + 1);
+    return total.get(contract) === 1 ? eventId : `${eventId}#${k}`;
   });
 }
 

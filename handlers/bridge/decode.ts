@@ -77,13 +77,7 @@ export function mapRecord(record: SourceRecord, source: number, map: Mapper): Ma
       return poisonOf("badMapOutput", `map returned a record without a contract at index ${i}`, event, claim);
     }
   }
-  const ids =
-    list.length === 1
-      ? [event.eventId]
-      : wireRecordIds(
-          event.eventId,
-          list.map((out) => out.contract),
-        );
+  const ids = wireRecordIds(event.eventId, list);
   for (let i = 0; i < list.length; i++) {
     const out = list[i];
     const wire: AnalyticsWireRecord = {
