@@ -10,6 +10,7 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { Readable } from "stream";
+import * as tls from "tls";
 import { guardServer } from "../shared/browserGuard";
 import { pidFileHolder } from "../shared/runningCloud";
 
@@ -80,32 +81,56 @@ export async function startDynalite(options: EmulatorOptions = {}): Promise<Emul
   };
 }
 
-/** kinesis-local ended before it listened: most likely a port freePort found was taken before it bound it. */
-class ExitedBeforeListening extends Error {}
+/**
+ * kinesis-local did not come up on the ports it was given: it exited first, or one of its two servers never
+ * answered (most likely a port freePort found was taken before it bound it). It is worth another try on new ports.
+ */
+class NotListening extends Error {}
 
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** Whether something accepts a TCP connection on `port`, or (`tls`) completes a TLS handshake there, within a second. */
+function answers(port: number, tlsHandshake: boolean): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tlsHandshake ? tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false }) : net.connect(port, "127.0.0.1");
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 1_000);
+    socket.once(tlsHandshake ? "secureConnect" : "connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+/**
+ * Waits until both of kinesis-local's servers answer: its plain port, and its TLS port with a handshake (a port
+ * another process holds answers TCP, not kinesis-local's TLS). kinesis-local binds them one after the other and
+ * exits when the second bind fails, so the plain port answering alone does not mean it is up.
+ */
+async function waitForListening(plain: number, tlsPort: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new ExitedBeforeListening(`kinesis-local exited with code ${child.exitCode} before it listened on ${port}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new NotListening(`kinesis-local exited (${child.exitCode ?? child.signalCode}) before it listened on ${plain} and ${tlsPort}`);
+    }
+    if ((await answers(plain, false)) && (await answers(tlsPort, true))) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`kinesis-local did not listen on ${port} within ${timeoutMs} ms`);
+  throw new NotListening(`kinesis-local did not listen on ${plain} and ${tlsPort} within ${timeoutMs} ms`);
 }
 
 /** Options of {@link startKinesisLocal}. */
 export interface KinesisLocalOptions extends EmulatorOptions {
   /** How long a stop may wait for kinesis-local to complete its last saves, ms. Default 30,000. */
   flushTimeoutMs?: number;
+  /** The plain and TLS ports of each attempt to start it. Default: two free ports each time (a test takes one). */
+  ports?: () => Promise<[number, number]>;
+  /** How long one attempt may take to listen, ms. Default 20,000. */
+  listenTimeoutMs?: number;
 }
+
+/** Attempts to start kinesis-local, each on new ports. */
+const START_ATTEMPTS = 3;
 
 const SUPERVISOR = path.join(__dirname, "kinesisSupervisor.js");
 /** kinesis-mock's own save interval: it writes the whole state each time, and a stop waits for two. */
@@ -131,18 +156,19 @@ export async function startKinesisLocal(options: KinesisLocalOptions = {}): Prom
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
   const flushTimeoutMs = options.flushTimeoutMs ?? 30_000;
   if (dataDir) await previousSupervisorGone(dataDir, flushTimeoutMs + 5_000);
+  const ports = options.ports ?? (async () => [await freePort(), await freePort()] as [number, number]);
   // A free port is free when asked, not necessarily when kinesis-local binds it a second later (another process's
-  // outgoing connection may take it from the same ephemeral range): on an exit before listening, again on new ports.
+  // outgoing connection may take it from the same ephemeral range): when it does not come up, again on new ports.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await kinesisLocalOn(await freePort(), await freePort(), dataDir, flushTimeoutMs);
+      return await kinesisLocalOn(...(await ports()), dataDir, flushTimeoutMs, options.listenTimeoutMs ?? 20_000);
     } catch (err) {
-      if (!(err instanceof ExitedBeforeListening) || attempt === 3) throw err;
+      if (!(err instanceof NotListening) || attempt === START_ATTEMPTS) throw err;
     }
   }
 }
 
-async function kinesisLocalOn(plain: number, tls: number, dataDir: string | undefined, flushTimeoutMs: number): Promise<Emulator> {
+async function kinesisLocalOn(plain: number, tlsPort: number, dataDir: string | undefined, flushTimeoutMs: number, listenTimeoutMs: number): Promise<Emulator> {
   const main = require.resolve("kinesis-local/main.js");
   const child = spawn(process.execPath, [SUPERVISOR, main], {
     // It reads its TLS certificate relative to its cwd.
@@ -150,7 +176,7 @@ async function kinesisLocalOn(plain: number, tls: number, dataDir: string | unde
     env: {
       PATH: process.env.PATH,
       KINESIS_MOCK_PLAIN_PORT: String(plain),
-      KINESIS_MOCK_TLS_PORT: String(tls),
+      KINESIS_MOCK_TLS_PORT: String(tlsPort),
       AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
       // Stream creation and deletion delays default to 500 ms; tests don't need them.
       CREATE_STREAM_DURATION: "0ms",
@@ -186,10 +212,11 @@ async function kinesisLocalOn(plain: number, tls: number, dataDir: string | unde
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   };
   try {
-    await waitForPort(plain, child, 30_000);
+    await waitForListening(plain, tlsPort, child, listenTimeoutMs);
   } catch (err) {
     kill();
-    const Failure = err instanceof ExitedBeforeListening ? ExitedBeforeListening : Error;
+    await exited;
+    const Failure = err instanceof NotListening ? NotListening : Error;
     throw new Failure(`${(err as Error).message}\n${stderr}`, { cause: err });
   }
   return {

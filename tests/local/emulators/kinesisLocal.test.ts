@@ -8,10 +8,11 @@
 import { expect } from "chai";
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { CreateStreamCommand, PutRecordCommand } from "@aws-sdk/client-kinesis";
-import { startKinesisLocal } from "../../../local/emulators/emulators";
+import { freePort, startKinesisLocal } from "../../../local/emulators/emulators";
 import { emulatorKinesis } from "../../../local/emulators/clients";
 import { pidAlive } from "../../../local/shared/runningCloud";
 import { readStream } from "../../support/aws";
@@ -54,6 +55,42 @@ describe("kinesis-local under its supervisor", function () {
     for (const s of after.seqs) expect(s > before.seqs[before.seqs.length - 1], "after every sequence number of the first run").to.equal(true);
     [admin, before.kinesis, after.kinesis].forEach((c) => c.destroy());
     await second.close();
+  });
+
+  it("when a port it was given is taken before it binds it, starts again on new ports, leaving nothing on the first", async () => {
+    // What the race with another process looks like: the TLS port answers TCP, but not kinesis-local's handshake.
+    const taken = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", () => r()));
+    const takenPort = (taken.address() as net.AddressInfo).port;
+    const attempts: [number, number][] = [];
+    const ports = async (): Promise<[number, number]> => {
+      const next: [number, number] = attempts.length === 0 ? [await freePort(), takenPort] : [await freePort(), await freePort()];
+      attempts.push(next);
+      return next;
+    };
+    try {
+      const k = await startKinesisLocal({ ports, listenTimeoutMs: 8_000 });
+      expect(attempts, "a second attempt").to.have.length(2);
+      expect(k.endpoint).to.equal(`http://127.0.0.1:${attempts[1][0]}`);
+      const kinesis = emulatorKinesis({ endpoint: k.endpoint, account: ACCOUNT });
+      await kinesis.send(new CreateStreamCommand({ StreamName: "retried", ShardCount: 1 }));
+      kinesis.destroy();
+      const first = net.connect(attempts[0][0], "127.0.0.1");
+      const open = await new Promise<boolean>((r) => first.once("connect", () => r(true)).once("error", () => r(false)));
+      first.destroy();
+      expect(open, "the first attempt's process is gone").to.equal(false);
+      await k.close();
+
+      const refused = await startKinesisLocal({ ports: async () => [await freePort(), takenPort], listenTimeoutMs: 4_000 }).then(
+        () => "started",
+        (err: Error) => err.message,
+      );
+      expect(refused, "after its attempts, a clear error").to.match(
+        new RegExp(`kinesis-local (exited .*before it listened|did not listen) on \\d+ and ${takenPort}`),
+      );
+    } finally {
+      taken.close();
+    }
   });
 
   it("listens on the loopback interface only (kinesis-mock alone binds every interface, unauthenticated)", async () => {
