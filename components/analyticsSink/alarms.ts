@@ -53,7 +53,7 @@ function silenceAlarm(name: string, args: SinkAlarmArgs): AlarmSpec {
     evaluationPeriods: args.silenceAlarmHours,
     // No datapoint at all is the silence itself.
     treatMissingData: "breaching",
-    description: `No record reached the analytics stream for ${args.silenceAlarmHours} h: check the producer's bridge (its errors and iterator-age alarms, the writer role's trust, the key) before the source stream's retention runs out; if the traffic was simply quiet, raise landing.silenceAlarmHours.`,
+    description: `No record reached the analytics stream for ${args.silenceAlarmHours} h: check the producer's bridge (its errors and iterator-age alarms, the writer role's trust, the key) before the source stream's retention runs out; if the traffic was simply quiet, raise the window (the consumer stack's landingSilenceHours config, or the component's landing.silenceAlarmHours).`,
   };
 }
 

@@ -356,6 +356,7 @@ describe("consumer stack (landingSilenceHours)", function () {
       treatMissingData: "breaching",
     });
     expect(silence[0].inputs.dimensions).to.deep.equal({ StreamName: run.one(T.stream).state.name });
+    expect(silence[0].inputs.alarmDescription, "names the key an operator sets").to.include("landingSilenceHours").and.include("6 h");
     // The other alarms still treat missing data as fine (an idle pipeline).
     expect(
       run
